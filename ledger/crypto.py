@@ -1,0 +1,116 @@
+"""Confidentiality of stored records: the data key, sealing, and keyed id digests.
+
+A record's salt and canonical bytes are sealed with AES-256-GCM; the associated data
+binds the ciphertext to the record's leaf hash, so a sealed payload moved to another
+row no longer opens. Record ids are stored only as keyed BLAKE2b digests (lookups work,
+ids stay private). A copy of the database alone therefore shows hashes, sizes and stream
+names, nothing of the records.
+
+The 32-byte master key comes from ``DPL_DATA_KEY`` (base64 or hex) or from
+``DPL_HOME/data.key``, created on first use with mode 0600. Sub-keys are derived with
+HKDF-SHA256, one per purpose; a check value derived the same way is stored in the
+database so a wrong key is refused up front, before anything is written with it.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import os
+from pathlib import Path
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+from ledger.errors import DataKeyError
+
+KEY_FILE_NAME = "data.key"
+NONCE_SIZE = 12
+SALT_SIZE = 32
+_AAD_PREFIX = b"dpl-record/1"
+
+
+def _derive(master: bytes, purpose: bytes) -> bytes:
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"dpl/" + purpose).derive(master)
+
+
+def parse_key_text(text: str) -> bytes:
+    """32 key bytes from base64 (standard or URL-safe) or hex text."""
+    text = text.strip()
+    candidates = []
+    if len(text) == 64:
+        try:
+            candidates.append(bytes.fromhex(text))
+        except ValueError:
+            pass
+    for decode in (base64.b64decode, base64.urlsafe_b64decode):
+        try:
+            candidates.append(decode(text + "=" * (-len(text) % 4)))
+        except (binascii.Error, ValueError):
+            pass
+    for key in candidates:
+        if len(key) == 32:
+            return key
+    raise DataKeyError("the data key must be 32 bytes, written as base64 or hex")
+
+
+class DataKey:
+    """The master data key and what is derived from it. Never printed, never logged."""
+
+    __slots__ = ("_aead", "_id_key", "check_value", "source")
+
+    def __init__(self, master: bytes, source: str):
+        if len(master) != 32:
+            raise DataKeyError("the data key must be 32 bytes")
+        self._aead = AESGCM(_derive(master, b"seal"))
+        self._id_key = _derive(master, b"record-id")
+        #: Public fingerprint stored in the database; reveals nothing of the key.
+        self.check_value = _derive(master, b"check").hex()[:32]
+        #: Where the key came from (an env var name or a file path), for error messages.
+        self.source = source
+
+    def __repr__(self) -> str:
+        return f"DataKey(source={self.source!r}, check={self.check_value[:8]}…)"
+
+    @classmethod
+    def load(cls, env_value: str | None, home: Path) -> DataKey:
+        """From ``DPL_DATA_KEY`` when set, else from (or newly into) ``home/data.key``."""
+        if env_value:
+            return cls(parse_key_text(env_value), "DPL_DATA_KEY")
+        path = home / KEY_FILE_NAME
+        if not path.exists():
+            home.mkdir(parents=True, exist_ok=True)
+            try:
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            except FileExistsError:
+                pass  # another process created it first; read theirs
+            else:
+                with os.fdopen(fd, "w") as f:
+                    f.write(base64.b64encode(os.urandom(32)).decode() + "\n")
+        try:
+            text = path.read_text()
+        except OSError as e:
+            raise DataKeyError(f"cannot read the data key file {path}: {e.strerror}") from None
+        return cls(parse_key_text(text), str(path))
+
+    def id_digest(self, record_id: str) -> bytes:
+        """Keyed 16-byte digest of a record id: the only form of the id the database holds."""
+        return hashlib.blake2b(record_id.encode("utf-8"), key=self._id_key, digest_size=16).digest()
+
+    def seal(self, leaf: bytes, salt_and_canonical: bytes, nonce: bytes) -> bytes:
+        """``nonce || AES-256-GCM(salt || canonical)``, bound to ``leaf``."""
+        return nonce + self._aead.encrypt(nonce, salt_and_canonical, _AAD_PREFIX + leaf)
+
+    def open(self, leaf: bytes, sealed: bytes) -> tuple[bytes, bytes]:
+        """(salt, canonical bytes) of a sealed record. ``DataKeyError`` if it does not open."""
+        try:
+            plain = self._aead.decrypt(sealed[:NONCE_SIZE], sealed[NONCE_SIZE:], _AAD_PREFIX + leaf)
+        except InvalidTag:
+            raise DataKeyError(
+                f"a stored record does not open with the data key from {self.source}: "
+                "wrong key, or the row was altered"
+            ) from None
+        return plain[:SALT_SIZE], plain[SALT_SIZE:]

@@ -1,0 +1,76 @@
+"""One error tree for the whole ledger.
+
+Every error a caller can cause is a `LedgerError`; most also subclass a builtin so
+plain `except ValueError` keeps working (the web3.py pattern). The API maps this
+tree to HTTP in one table; the CLI prints `str(error)` and exits non-zero.
+"""
+
+from __future__ import annotations
+
+
+class LedgerError(Exception):
+    """Root of every error the ledger raises on purpose."""
+
+
+class InvalidArgumentError(LedgerError, ValueError):
+    """The caller broke a documented precondition (a bad index, size or name)."""
+
+
+class InvariantError(LedgerError, AssertionError):
+    """Our own bug: an internal invariant does not hold. Never the caller's fault."""
+
+
+class ProofError(LedgerError, ValueError):
+    """A Merkle proof, root or bundle failed verification."""
+
+
+class RootMismatchError(ProofError):
+    """The root a proof leads to is not the root it was checked against."""
+
+    def __init__(self, expected: bytes, calculated: bytes, what: str = "root"):
+        self.expected = expected
+        self.calculated = calculated
+        super().__init__(
+            f"{what} mismatch: calculated 0x{calculated.hex()}, expected 0x{expected.hex()}"
+        )
+
+
+class RecordError(LedgerError, ValueError):
+    """A production record is malformed. Names the record and the field."""
+
+    def __init__(
+        self,
+        position: int | None,
+        record_id: str | None,
+        field: str | None,
+        reason: str,
+        *,
+        unit: str = "record",
+    ):
+        self.position = position
+        self.record_id = record_id
+        self.field = field
+        self.reason = reason
+        self.unit = unit
+        where = f"{unit} {position}" if position is not None else "record"
+        if record_id is not None:
+            where += f" (id {record_id!r})"
+        if field:
+            where += f", field {field!r}"
+        super().__init__(f"{where}: {reason}")
+
+
+class ConflictError(LedgerError):
+    """A request contradicts what is stored (same record id, different content)."""
+
+
+class NotFoundError(LedgerError, LookupError):
+    """The named log, record or checkpoint does not exist."""
+
+
+class DataKeyError(LedgerError):
+    """The data key is missing, malformed, or not the key this database was sealed with."""
+
+
+class BundleError(ProofError):
+    """A proof bundle is malformed or does not verify."""

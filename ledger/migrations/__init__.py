@@ -1,0 +1,1 @@
+"""Alembic migrations of the log store (run by ``ledger.store.db.migrate``)."""

@@ -1,0 +1,246 @@
+"""Production records: parsing, validation and canonical bytes (pure functions).
+
+A record is one JSON object with exactly these keys::
+
+    {"id": str, "ts": str, "type": str, "data": object}
+
+- ``id``: 1-128 printable characters, unique within its log;
+- ``ts``: an RFC 3339 timestamp with an offset (``Z`` or ``+08:00``);
+- ``type``: a dotted name such as ``iot.telemetry``, ``mes.work_order``, ``erp.sales_order``;
+- ``data``: any JSON object (I-JSON: no NaN/Infinity, integers within +-(2^53 - 1)).
+
+The whole record nests at most ``MAX_DEPTH`` levels and is at most ``MAX_CANONICAL_BYTES``
+once canonical. Every rejection is a ``RecordError`` naming the record's position, its
+id when it can be read, and the field.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+import orjson
+
+from ledger.canonical import CanonicalError, canonicalize
+from ledger.errors import RecordError
+
+MAX_ID_LENGTH = 128
+MAX_DEPTH = 32
+MAX_CANONICAL_BYTES = 64 * 1024
+RECORD_KEYS = ("id", "ts", "type", "data")
+_KEYS = frozenset(RECORD_KEYS)
+
+# RFC 3339 section 5.6 date-time; the offset is mandatory.
+_TS = re.compile(
+    r"(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?(?:[Zz]|([+-])(\d{2}):(\d{2}))"
+)
+_TYPE = re.compile(r"[A-Za-z][A-Za-z0-9_-]*(?:\.[A-Za-z][A-Za-z0-9_-]*)*")
+_MAX_TYPE_LENGTH = 128
+# Finds an id in a line we could not parse, so the error can still name the record.
+_ID_HINT = re.compile(rb'"id"\s*:\s*"((?:[^"\\]|\\.){1,128})"')
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedRecord:
+    """A validated record: its id and its RFC 8785 canonical bytes."""
+
+    position: int
+    record_id: str
+    canonical: bytes
+
+
+def parse_json_line(raw: bytes, position: int) -> object:
+    """Parse one JSON text (a JSONL line) strictly.
+
+    Rejects invalid UTF-8, duplicate keys, NaN/Infinity, lone surrogates and trailing
+    garbage. Fast path: orjson, whose output for compact input is the input itself; when
+    re-serialising does not give the input back, the line is re-read by a slower parser
+    that can see duplicate keys.
+    """
+    try:
+        value = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return _parse_slow(raw, position)
+    if orjson.dumps(value) == raw:
+        return value  # compact and round-trips: no key can have been given twice
+    return _parse_slow(raw, position)
+
+
+class _DuplicateKeys(dict):
+    """A parsed object that had a key more than once; ``duplicates`` lists which."""
+
+    duplicates: list[str]
+
+
+def _pairs_to_dict(pairs):
+    d = dict(pairs)
+    if len(d) != len(pairs):
+        seen, dups = set(), []
+        for k, _ in pairs:
+            if k in seen:
+                dups.append(k)
+            seen.add(k)
+        d = _DuplicateKeys(d)
+        d.duplicates = dups
+    return d
+
+
+def _reject_constant(name):
+    # Keep going so the error can name the field; validation reports the NaN there.
+    return float("nan")
+
+
+_STRICT_DECODER = json.JSONDecoder(
+    object_pairs_hook=_pairs_to_dict, parse_constant=_reject_constant
+)
+
+
+def _id_hint(raw: bytes) -> str | None:
+    m = _ID_HINT.search(raw)
+    return m.group(1).decode("utf-8", "replace") if m else None
+
+
+def _parse_slow(raw: bytes, position: int) -> object:
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise RecordError(
+            position, _id_hint(raw), None, f"invalid UTF-8 at byte {e.start}"
+        ) from None
+    try:
+        value = _STRICT_DECODER.decode(text)
+    except json.JSONDecodeError as e:
+        raise RecordError(
+            position, _id_hint(raw), None, f"invalid JSON: {e.msg} (column {e.colno})"
+        ) from None
+    except RecursionError:
+        raise RecordError(position, _id_hint(raw), None, f"nested deeper than {MAX_DEPTH}") from None
+    dup = _find_duplicates(value, [])
+    if dup is not None:
+        path, key = dup
+        rid = value.get("id") if isinstance(value, dict) and isinstance(value.get("id"), str) else None
+        raise RecordError(position, rid, ".".join([*path, key]), f"duplicate key {key!r}")
+    return value
+
+
+def _find_duplicates(value, path):
+    if isinstance(value, dict):
+        if isinstance(value, _DuplicateKeys):
+            return path, value.duplicates[0]
+        items = value.items()
+    elif isinstance(value, list):
+        items = ((f"[{i}]", v) for i, v in enumerate(value))
+    else:
+        return None
+    for k, v in items:
+        if len(path) > MAX_DEPTH:
+            return None  # depth is reported by validation
+        found = _find_duplicates(v, [*path, k])
+        if found:
+            return found
+    return None
+
+
+def prepare_record(value: object, position: int) -> PreparedRecord:
+    """Validate a parsed record and compute its canonical bytes.
+
+    Raises ``RecordError`` naming ``position``, the id (when readable) and the field.
+    """
+    if type(value) is not dict:
+        raise RecordError(position, None, None, "a record must be a JSON object")
+    rid = value.get("id")
+    rid_name = rid if type(rid) is str else None
+    if value.keys() != _KEYS:
+        missing = [k for k in RECORD_KEYS if k not in value]
+        if missing:
+            raise RecordError(position, rid_name, missing[0], "missing field")
+        extra = sorted(k for k in value if k not in _KEYS)
+        raise RecordError(
+            position, rid_name, extra[0], "unexpected field (a record has only id, ts, type, data)"
+        )
+    if rid_name is None:
+        raise RecordError(position, None, "id", f"must be a string, not {_json_type(rid)}")
+    if not 0 < len(rid) <= MAX_ID_LENGTH:
+        raise RecordError(position, None if not rid else rid[:MAX_ID_LENGTH], "id",
+                          f"must be 1-{MAX_ID_LENGTH} characters, got {len(rid)}")
+    if not rid.isprintable():
+        raise RecordError(position, rid, "id", "must contain only printable characters")
+    ts = value["ts"]
+    if type(ts) is not str:
+        raise RecordError(position, rid, "ts", f"must be a string, not {_json_type(ts)}")
+    reason = _rfc3339_problem(ts)
+    if reason:
+        raise RecordError(position, rid, "ts", reason)
+    rtype = value["type"]
+    if type(rtype) is not str:
+        raise RecordError(position, rid, "type", f"must be a string, not {_json_type(rtype)}")
+    if len(rtype) > _MAX_TYPE_LENGTH or not _TYPE.fullmatch(rtype):
+        raise RecordError(
+            position, rid, "type", "must be a dotted name such as 'iot.telemetry'"
+        )
+    if type(value["data"]) is not dict:
+        raise RecordError(
+            position, rid, "data", f"must be a JSON object, not {_json_type(value['data'])}"
+        )
+    try:
+        canonical = canonicalize(value, MAX_DEPTH)
+    except CanonicalError as e:
+        reason = e.reason
+        if reason == "nested too deep":
+            reason = f"nested deeper than {MAX_DEPTH} levels"
+        raise RecordError(position, rid, ".".join(e.path) or None, reason) from None
+    if len(canonical) > MAX_CANONICAL_BYTES:
+        raise RecordError(
+            position, rid, None,
+            f"canonical form is {len(canonical)} bytes, more than {MAX_CANONICAL_BYTES} (64 KiB)",
+        )
+    return PreparedRecord(position, rid, canonical)
+
+
+def _rfc3339_problem(ts: str) -> str | None:
+    m = _TS.fullmatch(ts)
+    if not m:
+        return "must be an RFC 3339 timestamp with an offset, e.g. 2026-01-31T08:00:00+08:00"
+    year, month, day, hour, minute, second = (int(g) for g in m.group(1, 2, 3, 4, 5, 6))
+    try:
+        # A leap second (:60) is valid RFC 3339; datetime cannot hold it.
+        datetime(year, month, day, hour, minute, min(second, 59))
+    except ValueError as e:
+        return f"not a real date or time ({e})"
+    if second > 60:
+        return "seconds must be 00-60"
+    if m.group(8):
+        oh, om = int(m.group(9)), int(m.group(10))
+        if oh > 23 or om > 59:
+            return "offset must be within -23:59..+23:59"
+    return None
+
+
+def parse_timestamp(ts: str) -> datetime:
+    """An RFC 3339 timestamp (already validated) as an aware datetime."""
+    m = _TS.fullmatch(ts)
+    if not m:
+        raise ValueError(f"not an RFC 3339 timestamp: {ts!r}")
+    year, month, day, hour, minute, second = (int(g) for g in m.group(1, 2, 3, 4, 5, 6))
+    frac = m.group(7) or ""
+    micro = int((frac[1:] + "000000")[:6]) if frac else 0
+    if m.group(8):
+        sign = 1 if m.group(8) == "+" else -1
+        tz = timezone(sign * timedelta(hours=int(m.group(9)), minutes=int(m.group(10))))
+    else:
+        tz = timezone.utc
+    return datetime(year, month, day, hour, minute, min(second, 59), micro, tzinfo=tz)
+
+
+def _json_type(value: object) -> str:
+    if value is None:
+        return "null"
+    return {bool: "a boolean", int: "a number", float: "a number", str: "a string",
+            list: "an array", dict: "an object"}.get(type(value), type(value).__name__)
+
+
+def record_from_canonical(canonical: bytes) -> dict:
+    """The record object back from its canonical bytes."""
+    return orjson.loads(canonical)

@@ -1,0 +1,1 @@
+"""Storage adapter: tables, migrations, and the log store (records, tiles, checkpoints)."""

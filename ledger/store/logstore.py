@@ -1,0 +1,463 @@
+"""The log store: append-only production logs with persisted Merkle tiles.
+
+- ``append`` adds a batch of records atomically (one transaction: all or nothing),
+  idempotent by record id, streaming in chunks so memory stays flat whatever the batch
+  size. Indices are sequential and given once, durably, at commit.
+- Roots and proofs for any index and any earlier size come from stored tiles
+  (``ledger.tiles``): O(log n) reads, no scan.
+- Payloads and salts are sealed (``ledger.crypto``); the store keeps only hashes in clear.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from hashlib import sha256
+from itertools import islice
+
+from sqlalchemy import Connection, Engine, select, update
+from sqlalchemy.exc import IntegrityError
+
+from ledger import merkle, tiles
+from ledger.crypto import NONCE_SIZE, SALT_SIZE, DataKey
+from ledger.errors import (
+    ConflictError,
+    DataKeyError,
+    InvalidArgumentError,
+    InvariantError,
+    NotFoundError,
+)
+from ledger.records import PreparedRecord, prepare_record, record_from_canonical
+from ledger.settings import Settings
+from ledger.store import db
+from ledger.store.models import Checkpoint, Log, Meta, Record, Tile, utcnow
+
+_STREAM = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*(?:/[A-Za-z0-9][A-Za-z0-9._-]*)*")
+MAX_STREAM_LENGTH = 200
+DEFAULT_CHUNK = 2000
+_KEY_CHECK = "data_key_check"
+_LEAF_PREFIX = b"\x00"
+
+
+def validate_stream_name(stream: str) -> str:
+    if not (0 < len(stream) <= MAX_STREAM_LENGTH and _STREAM.fullmatch(stream)):
+        raise InvalidArgumentError(
+            f"invalid stream name {stream!r}: use letters, digits, '.', '_', '-' in "
+            "'/'-separated parts, e.g. 'line-a/telemetry'"
+        )
+    return stream
+
+
+@dataclass(frozen=True)
+class LogInfo:
+    pk: int
+    stream: str
+    log_id: bytes | None
+    size: int
+    root: bytes
+
+
+@dataclass(frozen=True)
+class AppendResult:
+    appended: int
+    duplicates: int
+    size: int
+    root: bytes
+
+
+@dataclass(frozen=True)
+class StoredRecord:
+    index: int
+    record: dict
+    salt: bytes
+    leaf_hash: bytes
+    canonical: bytes
+
+
+@dataclass(frozen=True)
+class InclusionProof:
+    index: int
+    size: int
+    root: bytes
+    leaf_hash: bytes
+    proof: list[bytes]
+
+
+@dataclass(frozen=True)
+class ConsistencyProof:
+    old_size: int
+    new_size: int
+    old_root: bytes
+    new_root: bytes
+    proof: list[bytes]
+
+
+#: Called once per record that was already stored: (position, record id, existing index).
+OnDuplicate = Callable[[int, str, int], None]
+#: Called after each chunk with the number of input records consumed so far.
+OnProgress = Callable[[int], None]
+
+
+class LogStore:
+    """Logs, records, tiles and checkpoints in one SQL database."""
+
+    def __init__(self, engine: Engine, key: DataKey):
+        self.engine = engine
+        self.key = key
+        self._sqlite = db.is_sqlite(engine)
+        ph = "?" if engine.dialect.paramstyle == "qmark" else "%s"
+        self._insert_records_sql = (
+            f"INSERT INTO records (log_pk, idx, id_digest, leaf_hash, sealed) "
+            f"VALUES ({ph}, {ph}, {ph}, {ph}, {ph})"
+        )
+        self._upsert_tile_sql = (
+            f"INSERT INTO tiles (log_pk, level, idx, hashes) VALUES ({ph}, {ph}, {ph}, {ph}) "
+            "ON CONFLICT (log_pk, level, idx) DO UPDATE SET hashes = excluded.hashes"
+        )
+
+    @classmethod
+    def open(cls, settings: Settings) -> LogStore:
+        """Open (creating and migrating if needed) the store ``settings`` name."""
+        engine = db.make_engine(settings.resolved_database_url())
+        db.migrate(engine)
+        key = DataKey.load(
+            settings.data_key.get_secret_value() if settings.data_key else None, settings.home
+        )
+        store = cls(engine, key)
+        store._check_data_key()
+        return store
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # --- the data key ---------------------------------------------------------------
+
+    def _check_data_key(self) -> None:
+        """Refuse a key other than the one this database was sealed with."""
+        with db.write_transaction(self.engine) as conn:
+            stored = conn.execute(select(Meta.value).where(Meta.key == _KEY_CHECK)).scalar()
+            if stored is None:
+                conn.execute(Meta.__table__.insert().values(key=_KEY_CHECK, value=self.key.check_value))
+            elif stored != self.key.check_value:
+                raise DataKeyError(
+                    f"the data key from {self.key.source} is not the key this database was "
+                    "written with; set DPL_DATA_KEY (or DPL_HOME/data.key) to the original key"
+                )
+
+    # --- logs -------------------------------------------------------------------------
+
+    def create_log(self, stream: str) -> LogInfo:
+        validate_stream_name(stream)
+        with db.write_transaction(self.engine) as conn:
+            if conn.execute(select(Log.id).where(Log.stream == stream)).first():
+                raise ConflictError(f"log {stream!r} already exists")
+            conn.execute(
+                Log.__table__.insert().values(
+                    stream=stream, size=0, root=merkle.EMPTY_ROOT, created_at=utcnow()
+                )
+            )
+        return self.get_log(stream)
+
+    def get_log(self, stream: str, conn: Connection | None = None) -> LogInfo:
+        if conn is None:
+            with self.engine.connect() as c:
+                return self.get_log(stream, c)
+        row = conn.execute(
+            select(Log.id, Log.stream, Log.log_id, Log.size, Log.root).where(Log.stream == stream)
+        ).first()
+        if row is None:
+            raise NotFoundError(f"no log named {stream!r} (create it with: dpl log create {stream})")
+        return LogInfo(row.id, row.stream, row.log_id, row.size, row.root)
+
+    def list_logs(self) -> list[LogInfo]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(Log.id, Log.stream, Log.log_id, Log.size, Log.root).order_by(Log.stream)
+            ).all()
+        return [LogInfo(r.id, r.stream, r.log_id, r.size, r.root) for r in rows]
+
+    def _lock_log(self, conn: Connection, stream: str) -> LogInfo:
+        # SQLite: BEGIN IMMEDIATE already holds the write lock. PostgreSQL: lock the row.
+        if not self._sqlite:
+            conn.execute(select(Log.id).where(Log.stream == stream).with_for_update())
+        return self.get_log(stream, conn)
+
+    # --- append -------------------------------------------------------------------------
+
+    def append(
+        self,
+        stream: str,
+        values: Iterable[tuple[int, object]],
+        *,
+        chunk_size: int = DEFAULT_CHUNK,
+        on_duplicate: OnDuplicate | None = None,
+        on_progress: OnProgress | None = None,
+    ) -> AppendResult:
+        """Append parsed records ``(position, value)`` to ``stream`` as one atomic batch.
+
+        A record whose id is already in the log with the same canonical bytes is skipped
+        (reported to ``on_duplicate`` with its existing index); the same id with other
+        content raises ``ConflictError`` and nothing of the batch is stored. Invalid
+        records raise ``RecordError``, likewise storing nothing.
+        """
+        with db.write_transaction(self.engine) as conn:
+            log = self._lock_log(conn, stream)
+            size, appended, duplicates, consumed = log.size, 0, 0, 0
+            tile_cache: dict[tiles.TileKey, bytes] = {}
+            for chunk in _chunks(values, chunk_size):
+                prepared = [prepare_record(value, position) for position, value in chunk]
+                consumed += len(prepared)
+                rows, dups = self._stage_chunk(conn, log.pk, size, prepared)
+                for position, rid, index in dups:
+                    if on_duplicate:
+                        on_duplicate(position, rid, index)
+                duplicates += len(dups)
+                if rows:
+                    self._write_chunk(conn, log.pk, size, rows, tile_cache)
+                    size += len(rows)
+                    appended += len(rows)
+                if on_progress:
+                    on_progress(consumed)
+            root = log.root
+            if appended:
+                root = self._root_from_tiles(conn, log.pk, size, tile_cache)
+                conn.execute(update(Log).where(Log.id == log.pk).values(size=size, root=root))
+                conn.execute(
+                    Checkpoint.__table__.insert().values(
+                        log_pk=log.pk, size=size, root=root, created_at=utcnow()
+                    )
+                )
+        return AppendResult(appended, duplicates, size, root)
+
+    def _stage_chunk(self, conn, log_pk, size, prepared: list[PreparedRecord]):
+        """Seal a chunk into rows; split off records already in the log (or earlier in it).
+
+        Returns (rows, duplicates): rows ``(log_pk, idx, id_digest, leaf, sealed)`` and
+        duplicates ``(position, id, existing index)``.
+        """
+        key = self.key
+        n = len(prepared)
+        randomness = os.urandom((SALT_SIZE + NONCE_SIZE) * n)
+        rows, dups, seen = [], [], {}
+        staged = []  # (prepared, digest, leaf, sealed)
+        for i, rec in enumerate(prepared):
+            digest = key.id_digest(rec.record_id)
+            earlier = seen.get(digest)
+            if earlier is not None:
+                first, first_index = earlier
+                if first.canonical != rec.canonical:
+                    raise _conflict(rec, first_index)
+                dups.append((rec.position, rec.record_id, first_index))
+                continue
+            off = i * (SALT_SIZE + NONCE_SIZE)
+            salt = randomness[off:off + SALT_SIZE]
+            nonce = randomness[off + SALT_SIZE:off + SALT_SIZE + NONCE_SIZE]
+            body = salt + rec.canonical
+            leaf = sha256(_LEAF_PREFIX + body).digest()
+            seen[digest] = (rec, size + len(staged))
+            staged.append((rec, digest, leaf, key.seal(leaf, body, nonce)))
+        rows = [(log_pk, size + j, d, leaf, sealed) for j, (_, d, leaf, sealed) in enumerate(staged)]
+        if not rows:
+            return rows, dups
+        try:
+            with conn.begin_nested():
+                conn.exec_driver_sql(self._insert_records_sql, rows)
+            return rows, dups
+        except IntegrityError:
+            pass  # some ids are already in the log: sort them out below (the slow path)
+        existing = self._existing_by_digest(conn, log_pk, [d for _, d, _, _ in staged])
+        keep = []
+        for rec, digest, leaf, sealed in staged:
+            found = existing.get(digest)
+            if found is None:
+                keep.append((digest, leaf, sealed))
+                continue
+            index, old_leaf, old_sealed = found
+            _, old_canonical = key.open(old_leaf, old_sealed)
+            if old_canonical != rec.canonical:
+                raise _conflict(rec, index)
+            dups.append((rec.position, rec.record_id, index))
+        # Later in-chunk duplicates pointed at provisional indices; re-point them.
+        rows = [(log_pk, size + j, d, leaf, sealed) for j, (d, leaf, sealed) in enumerate(keep)]
+        final_index = {d: size + j for j, (d, _, _) in enumerate(keep)}
+        final_index.update({d: v[0] for d, v in existing.items()})
+        dups = [(p, rid, final_index[key.id_digest(rid)]) for p, rid, _ in dups]
+        if rows:
+            conn.exec_driver_sql(self._insert_records_sql, rows)
+        return rows, dups
+
+    def _existing_by_digest(self, conn, log_pk, digests):
+        found = {}
+        for start in range(0, len(digests), 500):
+            part = digests[start:start + 500]
+            for r in conn.execute(
+                select(Record.id_digest, Record.idx, Record.leaf_hash, Record.sealed).where(
+                    Record.log_pk == log_pk, Record.id_digest.in_(part)
+                )
+            ):
+                found[bytes(r.id_digest)] = (r.idx, bytes(r.leaf_hash), bytes(r.sealed))
+        return found
+
+    def _write_chunk(self, conn, log_pk, size, rows, tile_cache):
+        def load(level, index):
+            key = (level, index)
+            if key not in tile_cache:
+                tile_cache[key] = self._load_tiles(conn, log_pk, {key}).get(key, b"")
+            return tile_cache[key]
+
+        changed = tiles.extend(size, [r[3] for r in rows], load)
+        tile_cache.clear()  # only the last (partial) tile of each level is needed again
+        for (level, index), data in changed.items():
+            if len(data) < tiles.TILE_WIDTH * merkle.HASH_SIZE:
+                tile_cache[(level, index)] = data
+        conn.exec_driver_sql(
+            self._upsert_tile_sql,
+            [(log_pk, level, index, data) for (level, index), data in changed.items()],
+        )
+
+    # --- reading: roots and proofs --------------------------------------------------
+
+    def _load_tiles(self, conn, log_pk, keys) -> dict[tiles.TileKey, bytes]:
+        out = {}
+        by_level: dict[int, list[int]] = {}
+        for level, index in keys:
+            by_level.setdefault(level, []).append(index)
+        for level, indices in by_level.items():
+            for r in conn.execute(
+                select(Tile.level, Tile.idx, Tile.hashes).where(
+                    Tile.log_pk == log_pk, Tile.level == level, Tile.idx.in_(indices)
+                )
+            ):
+                out[(r.level, r.idx)] = bytes(r.hashes)
+        return out
+
+    def _hash_ranges(self, conn, log_pk, ranges, cache=None) -> list[bytes]:
+        needed = tiles.tiles_for_ranges(ranges)
+        loaded = dict(cache or {})
+        missing = needed - loaded.keys()
+        if missing:
+            loaded.update(self._load_tiles(conn, log_pk, missing))
+        return [tiles.range_hash_from_tiles(a, b, loaded) for a, b in ranges]
+
+    def _root_from_tiles(self, conn, log_pk, size, cache=None) -> bytes:
+        if size == 0:
+            return merkle.EMPTY_ROOT
+        return self._hash_ranges(conn, log_pk, [(0, size)], cache)[0]
+
+    def _checked_size(self, log: LogInfo, size: int | None) -> int:
+        if size is None:
+            return log.size
+        if not 0 <= size <= log.size:
+            raise InvalidArgumentError(f"size {size} is outside the log (its size is {log.size})")
+        return size
+
+    def root_at(self, stream: str, size: int | None = None) -> bytes:
+        """Root of the first ``size`` records (default: the whole log)."""
+        with self.engine.connect() as conn:
+            log = self.get_log(stream, conn)
+            size = self._checked_size(log, size)
+            if size == log.size:
+                return log.root
+            return self._root_from_tiles(conn, log.pk, size)
+
+    def inclusion_proof(self, stream: str, index: int, size: int | None = None) -> InclusionProof:
+        """Inclusion proof of the record at ``index`` in the log's first ``size`` records."""
+        with self.engine.connect() as conn:
+            log = self.get_log(stream, conn)
+            size = self._checked_size(log, size)
+            if not 0 <= index < size:
+                raise InvalidArgumentError(f"index {index} is outside a log of size {size}")
+            ranges = merkle.inclusion_ranges(index, size)
+            hashes = self._hash_ranges(conn, log.pk, [(index, index + 1), (0, size), *ranges])
+        return InclusionProof(index, size, hashes[1], hashes[0], hashes[2:])
+
+    def consistency_proof(
+        self, stream: str, old_size: int, new_size: int | None = None
+    ) -> ConsistencyProof:
+        """Proof that the log at ``old_size`` is a prefix of the log at ``new_size``."""
+        with self.engine.connect() as conn:
+            log = self.get_log(stream, conn)
+            new_size = self._checked_size(log, new_size)
+            if not 0 < old_size <= new_size:
+                raise InvalidArgumentError(
+                    f"need 0 < old size <= new size (got {old_size} -> {new_size})"
+                )
+            ranges = merkle.consistency_ranges(old_size, new_size)
+            hashes = self._hash_ranges(conn, log.pk, [(0, old_size), (0, new_size), *ranges])
+        return ConsistencyProof(old_size, new_size, hashes[0], hashes[1], hashes[2:])
+
+    # --- reading: records -------------------------------------------------------------
+
+    def record_at(self, stream: str, index: int) -> StoredRecord:
+        """The record at ``index``, unsealed, with its salt and leaf hash."""
+        with self.engine.connect() as conn:
+            log = self.get_log(stream, conn)
+            row = conn.execute(
+                select(Record.leaf_hash, Record.sealed).where(
+                    Record.log_pk == log.pk, Record.idx == index
+                )
+            ).first()
+        if row is None:
+            raise NotFoundError(f"log {stream!r} has no record at index {index} (size {log.size})")
+        return self._unseal(index, bytes(row.leaf_hash), bytes(row.sealed))
+
+    def index_of(self, stream: str, record_id: str) -> int:
+        with self.engine.connect() as conn:
+            log = self.get_log(stream, conn)
+            index = conn.execute(
+                select(Record.idx).where(
+                    Record.log_pk == log.pk, Record.id_digest == self.key.id_digest(record_id)
+                )
+            ).scalar()
+        if index is None:
+            raise NotFoundError(f"log {stream!r} has no record with id {record_id!r}")
+        return index
+
+    def iter_records(self, stream: str, start: int = 0, end: int | None = None) -> Iterator[StoredRecord]:
+        """Records ``[start, end)`` in index order, unsealed, read in pages."""
+        log = self.get_log(stream)
+        end = log.size if end is None else min(end, log.size)
+        pos = start
+        while pos < end:
+            with self.engine.connect() as conn:
+                page = conn.execute(
+                    select(Record.idx, Record.leaf_hash, Record.sealed)
+                    .where(Record.log_pk == log.pk, Record.idx >= pos, Record.idx < min(end, pos + 1000))
+                    .order_by(Record.idx)
+                ).all()
+            if not page:
+                raise InvariantError(f"log {stream!r} has no record at index {pos} below its size")
+            for r in page:
+                yield self._unseal(r.idx, bytes(r.leaf_hash), bytes(r.sealed))
+            pos = page[-1].idx + 1
+
+    def _unseal(self, index: int, leaf: bytes, sealed: bytes) -> StoredRecord:
+        salt, canonical = self.key.open(leaf, sealed)
+        if merkle.leaf_hash(salt + canonical) != leaf:
+            raise InvariantError(f"record {index}: sealed payload does not hash to its leaf")
+        return StoredRecord(index, record_from_canonical(canonical), salt, leaf, canonical)
+
+    def checkpoints(self, stream: str) -> list[tuple[int, bytes]]:
+        with self.engine.connect() as conn:
+            log = self.get_log(stream, conn)
+            rows = conn.execute(
+                select(Checkpoint.size, Checkpoint.root)
+                .where(Checkpoint.log_pk == log.pk)
+                .order_by(Checkpoint.size)
+            ).all()
+        return [(r.size, bytes(r.root)) for r in rows]
+
+
+def _conflict(rec: PreparedRecord, index: int) -> ConflictError:
+    return ConflictError(
+        f"record {rec.position} (id {rec.record_id!r}) conflicts with the record at index "
+        f"{index}: same id, different content; nothing from this batch was stored"
+    )
+
+
+def _chunks(values: Iterable[tuple[int, object]], size: int):
+    it = iter(values)
+    while chunk := list(islice(it, size)):
+        yield chunk

@@ -1,0 +1,74 @@
+"""Tables of the log store (SQLModel). The schema itself is made by Alembic migrations.
+
+- ``logs``: one row per stream; current size and root.
+- ``records``: one row per record: index, keyed id digest, leaf hash, sealed payload+salt.
+- ``tiles``: stored subtree hashes (see ``ledger.tiles``) so any root or proof of any size
+  is O(log n) reads.
+- ``checkpoints``: (size, root) of the log after every committed append.
+- ``meta``: store-wide facts (schema format, data-key check value).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from sqlalchemy import BigInteger, Column, DateTime, ForeignKey, Index, Integer, LargeBinary, SmallInteger
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class Log(SQLModel, table=True):
+    __tablename__ = "logs"
+
+    id: int | None = Field(default=None, sa_column=Column(Integer, primary_key=True, autoincrement=True))
+    stream: str = Field(max_length=200, unique=True, nullable=False)
+    #: On-chain log id (bytes32), bound when the log is first anchored.
+    log_id: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
+    factory_address: str | None = Field(default=None, max_length=42)
+    size: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
+    root: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False)
+    )
+
+
+class Record(SQLModel, table=True):
+    __tablename__ = "records"
+    __table_args__ = (Index("ux_records_log_id_digest", "log_pk", "id_digest", unique=True),)
+
+    log_pk: int = Field(sa_column=Column(Integer, ForeignKey("logs.id"), primary_key=True))
+    idx: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    id_digest: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    leaf_hash: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    #: nonce || AES-256-GCM(salt || canonical bytes); see ``ledger.crypto``.
+    sealed: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+
+
+class Tile(SQLModel, table=True):
+    __tablename__ = "tiles"
+
+    log_pk: int = Field(sa_column=Column(Integer, ForeignKey("logs.id"), primary_key=True))
+    level: int = Field(sa_column=Column(SmallInteger, primary_key=True, autoincrement=False))
+    idx: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    hashes: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+
+
+class Checkpoint(SQLModel, table=True):
+    __tablename__ = "checkpoints"
+
+    log_pk: int = Field(sa_column=Column(Integer, ForeignKey("logs.id"), primary_key=True))
+    size: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    root: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False)
+    )
+
+
+class Meta(SQLModel, table=True):
+    __tablename__ = "meta"
+
+    key: str = Field(primary_key=True, max_length=64)
+    value: str = Field(nullable=False, max_length=256)
