@@ -1,0 +1,112 @@
+"""Record sources: stream records out of JSONL and CSV files without loading them whole.
+
+Each reader yields ``(position, value)``: the 1-based line number and the parsed value,
+ready for ``LogStore.append``. Malformed input raises ``RecordError`` naming the line.
+
+CSV: the header must have ``id``, ``ts`` and ``type``; every other column is a field of
+``data``. A cell that is a JSON number (``12``, ``-3.5``, ``1e3``) becomes a number, an
+empty cell leaves its field out, anything else is a string.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Callable, Iterator
+from typing import BinaryIO
+
+from ledger.errors import RecordError
+from ledger.records import parse_json_line
+
+_JSON_NUMBER = re.compile(r"-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?")
+_INT = re.compile(r"-?(?:0|[1-9]\d*)")
+FORMATS = ("jsonl", "csv")
+
+
+def detect_format(name: str) -> str:
+    lower = name.lower()
+    if lower.endswith(".csv"):
+        return "csv"
+    return "jsonl"  # .jsonl, .ndjson, stdin
+
+
+def read_jsonl(stream: BinaryIO, on_bytes: Callable[[int], None] | None = None) -> Iterator[tuple[int, object]]:
+    """Yield ``(line number, value)`` for each non-blank line of a JSONL byte stream."""
+    for number, line in enumerate(stream, start=1):
+        if on_bytes:
+            on_bytes(len(line))
+        line = line.rstrip(b"\r\n")
+        if not line.strip():
+            continue
+        yield number, parse_json_line(line, number)
+
+
+def read_csv(stream: BinaryIO, on_bytes: Callable[[int], None] | None = None) -> Iterator[tuple[int, object]]:
+    """Yield ``(line number, record)`` for each row of a CSV byte stream with a header."""
+    counted = _CountingReader(stream, on_bytes) if on_bytes else stream
+    text = io.TextIOWrapper(counted, encoding="utf-8", errors="strict", newline="")
+    reader = csv.reader(text)
+    try:
+        header = next(reader)
+    except StopIteration:
+        return
+    except UnicodeDecodeError as e:
+        raise RecordError(1, None, None, f"invalid UTF-8 ({e.reason})", unit="line") from None
+    if len(set(header)) != len(header):
+        dup = next(h for h in header if header.count(h) > 1)
+        raise RecordError(1, None, dup, "column appears twice in the CSV header", unit="line")
+    missing = [c for c in ("id", "ts", "type") if c not in header]
+    if missing:
+        raise RecordError(1, None, missing[0], "CSV header must have columns id, ts, type", unit="line")
+    if "data" in header:
+        raise RecordError(1, None, "data", "CSV data fields are the other columns; 'data' is reserved", unit="line")
+    data_columns = [(i, h) for i, h in enumerate(header) if h not in ("id", "ts", "type")]
+    pos = {h: header.index(h) for h in ("id", "ts", "type")}
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except UnicodeDecodeError as e:
+            raise RecordError(reader.line_num + 1, None, None, f"invalid UTF-8 ({e.reason})", unit="line") from None
+        except csv.Error as e:
+            raise RecordError(reader.line_num, None, None, f"malformed CSV: {e}", unit="line") from None
+        line = reader.line_num
+        if not row:
+            continue
+        if len(row) != len(header):
+            raise RecordError(line, row[pos["id"]] if len(row) > pos["id"] else None, None,
+                              f"row has {len(row)} cells, header has {len(header)}", unit="line")
+        data = {}
+        for i, name in data_columns:
+            cell = row[i]
+            if cell != "":
+                data[name] = _cell_value(cell)
+        yield line, {"id": row[pos["id"]], "ts": row[pos["ts"]], "type": row[pos["type"]], "data": data}
+
+
+def _cell_value(cell: str) -> object:
+    if _JSON_NUMBER.fullmatch(cell):
+        return int(cell) if _INT.fullmatch(cell) else float(cell)
+    return cell
+
+
+class _CountingReader(io.RawIOBase):
+    """A byte stream that reports how much was read (for the progress bar)."""
+
+    def __init__(self, inner: BinaryIO, on_bytes: Callable[[int], None]):
+        self._inner = inner
+        self._on_bytes = on_bytes
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        data = self._inner.read(len(buffer))
+        buffer[: len(data)] = data
+        self._on_bytes(len(data))
+        return len(data)
+
+
+READERS = {"jsonl": read_jsonl, "csv": read_csv}
