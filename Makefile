@@ -1,0 +1,36 @@
+# data-pledge-ledger: `make test` and `make run` work on a fresh machine.
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+DPL    := $(VENV)/bin/dpl
+STAMP  := $(VENV)/.installed-stamp
+
+.PHONY: install test run bench clean
+
+# Create the venv if missing and (re)install the project with its test extras
+# whenever pyproject.toml changes.
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
+	  { echo "Python 3.11 or newer is needed (found $$($(PYTHON) --version))"; exit 1; }
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+# Unit, storage (SQLite and a real PostgreSQL that scripts/test-postgres.sh starts) and CLI tests.
+test: $(STAMP)
+	@url="$${DPL_TEST_DATABASE_URL:-$$(bash scripts/test-postgres.sh)}" && \
+	  DPL_TEST_DATABASE_URL="$$url" $(PY) -m pytest $(PYTEST_ARGS)
+
+# The CLI story on the bundled sample: ingest, prove a record, verify the proof.
+run: $(STAMP)
+	@DPL="$(DPL)" bash scripts/demo.sh
+
+bench: $(STAMP)
+	$(PY) -m pip install --quiet -e '.[test,bench]'
+	$(PY) bench/bench_log.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .hypothesis build *.egg-info

@@ -1,0 +1,386 @@
+"""Benchmark: ingest, roots, proofs and verification of a 1M-record log, with peers.
+
+    .venv/bin/python bench/bench_log.py [--records N] [--out-dir DIR]
+
+Writes synthetic telemetry to DIR/records.jsonl (not timed), ingests it through
+``LogStore.append`` into a fresh SQLite store in a child process (so its peak RSS is the
+ingest's own), then times roots, proofs and verifications on the stored log, and the same
+leaves through pymerkle, merkletools (own venv: bench/.venv-peers) and a bare hashlib loop.
+Prints a table and writes DIR/results.json. ``profile`` sub-command: cProfile an ingest.
+
+Top-level imports are stdlib only: the merkletools child runs this file in the peers venv,
+which has no ``ledger``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import random
+import resource
+import shutil
+import statistics
+import struct
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+PEERS_PYTHON = HERE / ".venv-peers" / "bin" / "python"
+STREAM = "bench/telemetry"
+SEED = 2026
+REPEATS = 3  # in-memory tree builds: best of 3, so a stray GC or page fault does not count
+N_PROOFS = 1000
+
+
+# --- measuring ------------------------------------------------------------------------
+
+
+def rss_mib() -> float:
+    """Current resident set size (VmRSS) of this process, MiB."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmRSS in /proc/self/status")
+
+
+def peak_rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+
+
+def best_of(fn, repeats=REPEATS):
+    """(best seconds, last result) of ``repeats`` calls of ``fn``."""
+    best, result = float("inf"), None
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        result = fn()
+        best = min(best, time.perf_counter() - t0)
+    return best, result
+
+
+def ms_stats(seconds: list[float]) -> dict:
+    q = statistics.quantiles(seconds, n=100)
+    return {"median_ms": statistics.median(seconds) * 1e3, "p99_ms": q[98] * 1e3,
+            "max_ms": max(seconds) * 1e3}
+
+
+# --- inputs -----------------------------------------------------------------------------
+
+
+def write_jsonl(path: Path, n: int) -> None:
+    """Synthetic telemetry, one compact JSON object per line (as an exporter would write)."""
+    import orjson
+
+    from ledger.synthetic import telemetry
+
+    with open(path, "wb") as f:
+        for rec in telemetry(n, seed=SEED):
+            f.write(orjson.dumps(rec) + b"\n")
+
+
+def open_store(home: Path):
+    from ledger.settings import Settings
+    from ledger.store.logstore import LogStore
+
+    # An explicit SQLite URL, so a DATABASE_URL in the environment is never written to.
+    return LogStore.open(Settings(home=home, database_url=f"sqlite:///{home / 'ledger.db'}"))
+
+
+def read_leaf_hashes(store, stream: str) -> list[bytes]:
+    log = store.get_log(stream)
+    with store.engine.connect() as conn:
+        rows = conn.exec_driver_sql(
+            "SELECT leaf_hash FROM records WHERE log_pk = ? ORDER BY idx", (log.pk,)
+        )
+        return [bytes(r[0]) for r in rows]
+
+
+def write_leaf_data(store, stream: str, path: Path) -> None:
+    """Each record's leaf data (salt || canonical bytes), length-prefixed: pymerkle's input."""
+    with open(path, "wb") as f:
+        for rec in store.iter_records(stream):
+            data = rec.salt + rec.canonical
+            f.write(struct.pack("<I", len(data)) + data)
+
+
+def read_leaf_data(path: Path) -> list[bytes]:
+    buf, out, pos = Path(path).read_bytes(), [], 0
+    while pos < len(buf):
+        (size,) = struct.unpack_from("<I", buf, pos)
+        out.append(buf[pos + 4:pos + 4 + size])
+        pos += 4 + size
+    return out
+
+
+# --- child processes: each prints one JSON object on stdout ---------------------------
+
+
+def child_ingest(home: Path, jsonl: Path, n: int) -> dict:
+    """Ingest ``jsonl`` into a fresh store; RSS sampled at 25/50/75/100% of the records."""
+    from ledger.sources import read_jsonl
+
+    store = open_store(home)
+    store.create_log(STREAM)
+    marks = [(n * q // 4, f"{25 * q}%") for q in (1, 2, 3, 4)]
+    samples = {"before": rss_mib()}
+
+    def on_progress(consumed: int) -> None:
+        while marks and consumed >= marks[0][0]:
+            samples[marks.pop(0)[1]] = rss_mib()
+
+    t0 = time.perf_counter()
+    with open(jsonl, "rb") as f:
+        result = store.append(STREAM, read_jsonl(f), on_progress=on_progress)
+    seconds = time.perf_counter() - t0
+    samples["after commit"] = rss_mib()
+    return {"records": result.appended, "seconds": seconds,
+            "records_per_s": result.appended / seconds, "peak_rss_mib": peak_rss_mib(),
+            "rss_mib": samples, "root": result.root.hex()}
+
+
+def child_profile(home: Path, jsonl: Path, top: int) -> None:
+    """cProfile of an ingest, top entries by tottime (to stderr, like the table)."""
+    import cProfile
+    import pstats
+
+    from ledger.sources import read_jsonl
+
+    store = open_store(home)
+    store.create_log(STREAM)
+    with open(jsonl, "rb") as f, cProfile.Profile() as prof:
+        store.append(STREAM, read_jsonl(f))
+    pstats.Stats(prof, stream=sys.stdout).sort_stats("tottime").print_stats(top)
+
+
+def child_pymerkle(data_file: Path) -> dict:
+    """pymerkle's in-memory tree over the leaf data, and ours over the same data."""
+    from pymerkle import InmemoryTree
+
+    from ledger import merkle
+
+    data = read_leaf_data(data_file)
+    t_ours, ours = best_of(lambda: merkle.root([merkle.leaf_hash(d) for d in data]))
+    rss_before = rss_mib()
+    t0 = time.perf_counter()
+    tree = InmemoryTree(algorithm="sha256")  # hashes each entry as SHA-256(0x00 || data)
+    tree.append_entries(data)
+    t_pm = time.perf_counter() - t0
+    return {"records": len(data), "pymerkle_seconds": t_pm, "pymerkle_records_per_s": len(data) / t_pm,
+            "pymerkle_root": tree.get_root().hex(), "pymerkle_tree_rss_mib": rss_mib() - rss_before,
+            "ours_from_data_seconds": t_ours, "ours_from_data_root": ours.hex()}
+
+
+def child_merkletools(leaves_file: Path) -> dict:
+    """merkletools' tree build over the leaf hashes (it takes them as hex strings)."""
+    from merkletools import MerkleTools
+
+    raw = Path(leaves_file).read_bytes()
+    hexes = [raw[i:i + 32].hex() for i in range(0, len(raw), 32)]
+
+    def build():
+        mt = MerkleTools(hash_type="sha256")
+        t0 = time.perf_counter()
+        mt.add_leaf(hexes, False)
+        t1 = time.perf_counter()
+        mt.make_tree()
+        return t1 - t0, time.perf_counter() - t1, mt.get_merkle_root()
+
+    runs = [build() for _ in range(REPEATS)]
+    best = min(runs, key=lambda r: r[0] + r[1])
+    return {"leaves": len(hexes), "add_leaf_seconds": best[0], "make_tree_seconds": best[1],
+            "build_seconds": best[0] + best[1], "root": best[2]}
+
+
+def run_child(python, *args) -> dict:
+    out = subprocess.run([str(python), __file__, *map(str, args)], check=True,
+                         stdout=subprocess.PIPE, text=True).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+# --- benchmarks on the stored log -------------------------------------------------------
+
+
+def hashlib_floor(leaves: list[bytes], prefix: bytes) -> bytes:
+    """The least a Python tree build can do: one sha256 per pair, level by level."""
+    sha = __import__("hashlib").sha256
+    level = leaves
+    while len(level) > 1:
+        it = iter(level)
+        nxt = [sha(prefix + a + b).digest() for a, b in zip(it, it)]
+        if len(level) & 1:
+            nxt.append(level[-1])
+        level = nxt
+    return level[0]
+
+
+def bench_roots(store, leaves: list[bytes]) -> dict:
+    from ledger import merkle
+
+    n = len(leaves)
+    t_root, root = best_of(lambda: merkle.root(leaves))
+    t_floor, floor_root = best_of(lambda: hashlib_floor(leaves, b"\x01"))
+    assert floor_root == root, "hashlib floor disagrees with merkle.root"
+    root_at = {}
+    for size in sorted({1, 1000, 65_536, 123_457, n // 2 + 1, n - 1, n} & set(range(1, n + 1))):
+        times = []
+        for _ in range(20):
+            t0 = time.perf_counter()
+            got = store.root_at(STREAM, size)
+            times.append(time.perf_counter() - t0)
+        assert got == merkle.root(leaves[:size]), f"root_at({size}) is wrong"
+        root_at[size] = statistics.median(times) * 1e3
+    return {"merkle_root_seconds": t_root, "root": root.hex(), "hashlib_floor_seconds": t_floor,
+            "root_at_median_ms": root_at}
+
+
+def bench_proofs(store, leaves: list[bytes], root: bytes) -> tuple[dict, list]:
+    rng = random.Random(SEED)
+    indices = [rng.randrange(len(leaves)) for _ in range(N_PROOFS)]
+    times, proofs = [], []
+    for i in indices:
+        t0 = time.perf_counter()
+        p = store.inclusion_proof(STREAM, i)
+        times.append(time.perf_counter() - t0)
+        assert p.leaf_hash == leaves[i] and p.root == root, f"proof {i} has the wrong leaf or root"
+        proofs.append(p)
+    return {"count": N_PROOFS, **ms_stats(times)}, proofs
+
+
+def bench_verify(proofs) -> dict:
+    from ledger import merkle
+
+    def verify_all():
+        for p in proofs:
+            merkle.verify_inclusion(p.leaf_hash, p.index, p.size, p.proof, p.root)
+
+    seconds, _ = best_of(verify_all)
+    return {"count": len(proofs), "seconds": seconds, "verifications_per_s": len(proofs) / seconds}
+
+
+# --- report -----------------------------------------------------------------------------
+
+
+def machine() -> dict:
+    import sqlite3
+
+    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo")
+                if line.startswith("model name")), platform.processor())
+    return {"nproc": os.cpu_count(), "cpu": cpu, "python": platform.python_version(),
+            "sqlite": sqlite3.sqlite_version, "platform": platform.platform()}
+
+
+def summary(r: dict) -> str:
+    ing, roots, peers = r["ingest"], r["roots"], r["peers"]
+    rows = [
+        ("ingest (LogStore.append, SQLite)", f"{ing['records_per_s']:,.0f} records/s "
+         f"({ing['records']:,} in {ing['seconds']:.1f} s)"),
+        ("ingest peak RSS", f"{ing['peak_rss_mib']:.0f} MiB"),
+        ("ingest RSS " + "/".join(ing["rss_mib"]), " / ".join(f"{v:.0f}" for v in ing["rss_mib"].values()) + " MiB"),
+        ("merkle.root over leaf hashes", f"{roots['merkle_root_seconds']:.3f} s"),
+        ("hashlib pair loop (floor)", f"{roots['hashlib_floor_seconds']:.3f} s"),
+        *((f"store.root_at({s:,})", f"{ms:.2f} ms") for s, ms in roots["root_at_median_ms"].items()),
+        ("inclusion proof from store", f"median {r['proofs']['median_ms']:.2f} ms, p99 {r['proofs']['p99_ms']:.2f} ms"),
+        ("verify_inclusion", f"{r['verify']['verifications_per_s']:,.0f} verifications/s"),
+    ]
+    pm = peers.get("pymerkle")
+    if pm:
+        rows += [("pymerkle InmemoryTree build (raw data)", f"{pm['pymerkle_seconds']:.1f} s = {pm['pymerkle_records_per_s']:,.0f} records/s"),
+                 ("ours from raw data (leaf_hash + root)", f"{pm['ours_from_data_seconds']:.3f} s = "
+                  f"{pm['pymerkle_seconds'] / pm['ours_from_data_seconds']:.1f}x pymerkle")]
+    mt = peers.get("merkletools")
+    if mt and "error" not in mt:
+        rows.append(("merkletools add_leaf + make_tree", f"{mt['build_seconds']:.3f} s "
+                     f"(make_tree {mt['make_tree_seconds']:.3f} s)"))
+    elif mt:
+        rows.append(("merkletools", mt["error"]))
+    width = max(len(k) for k, _ in rows)
+    return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)
+
+
+# --- orchestration ----------------------------------------------------------------------
+
+
+def run(records: int, out_dir: Path) -> dict:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    home, jsonl = out_dir / "home", out_dir / "records.jsonl"
+    shutil.rmtree(home, ignore_errors=True)  # a fresh store every run
+    t0 = time.perf_counter()
+    write_jsonl(jsonl, records)
+    print(f"wrote {records:,} records ({jsonl.stat().st_size / 2**20:.0f} MiB) in "
+          f"{time.perf_counter() - t0:.0f} s (not timed)", file=sys.stderr)
+
+    r = {"machine": machine(), "records": records, "jsonl_bytes": jsonl.stat().st_size}
+    r["ingest"] = run_child(sys.executable, "_ingest", home, jsonl, records)
+    print(f"ingest: {r['ingest']['records_per_s']:,.0f} records/s", file=sys.stderr)
+
+    store = open_store(home)
+    leaves = read_leaf_hashes(store, STREAM)
+    assert len(leaves) == records
+    r["roots"] = bench_roots(store, leaves)
+    root = bytes.fromhex(r["roots"]["root"])
+    assert root == bytes.fromhex(r["ingest"]["root"]) == store.root_at(STREAM), "roots disagree"
+    r["proofs"], proofs = bench_proofs(store, leaves, root)
+    r["verify"] = bench_verify(proofs)
+    r["peers"] = bench_peers(store, leaves, root, out_dir)
+    store.close()
+    return r
+
+
+def bench_peers(store, leaves: list[bytes], root: bytes, out_dir: Path) -> dict:
+    peers = {}
+    data_file, leaves_file = out_dir / "leaf_data.bin", out_dir / "leaves.bin"
+    write_leaf_data(store, STREAM, data_file)
+    pm = run_child(sys.executable, "_pymerkle", data_file)
+    pm["same_root_as_ours"] = pm["pymerkle_root"] == pm["ours_from_data_root"] == root.hex()
+    peers["pymerkle"] = pm
+    leaves_file.write_bytes(b"".join(leaves))
+    if not PEERS_PYTHON.exists():
+        peers["merkletools"] = {"error": f"{PEERS_PYTHON} missing: see bench/README.md"}
+    else:
+        try:
+            mt = run_child(PEERS_PYTHON, "_merkletools", leaves_file)
+            # merkletools hashes pairs with no 0x01 prefix: its root is our floor without it.
+            mt["matches_unprefixed_floor"] = mt["root"] == hashlib_floor(leaves, b"").hex()
+            peers["merkletools"] = mt
+        except subprocess.CalledProcessError as e:
+            peers["merkletools"] = {"error": f"child failed with exit code {e.returncode}"}
+    return peers
+
+
+def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1].startswith("_"):  # a child process
+        cmd, args = sys.argv[1], sys.argv[2:]
+        if cmd == "_ingest":
+            result = child_ingest(Path(args[0]), Path(args[1]), int(args[2]))
+        elif cmd == "_pymerkle":
+            result = child_pymerkle(Path(args[0]))
+        else:
+            result = child_merkletools(Path(args[0]))
+        print(json.dumps(result))
+        return
+
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("command", nargs="?", default="run", choices=["run", "profile"])
+    ap.add_argument("--records", type=int, default=1_000_000)
+    ap.add_argument("--out-dir", type=Path, default=HERE / "out")
+    ap.add_argument("--top", type=int, default=30, help="profile: entries to show")
+    a = ap.parse_args()
+    if a.command == "profile":
+        a.out_dir.mkdir(parents=True, exist_ok=True)
+        home, jsonl = a.out_dir / "profile-home", a.out_dir / "profile.jsonl"
+        shutil.rmtree(home, ignore_errors=True)
+        write_jsonl(jsonl, a.records)
+        child_profile(home, jsonl, a.top)
+        return
+    results = run(a.records, a.out_dir)
+    (a.out_dir / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+    print(summary(results))
+    print(f"\nresults: {a.out_dir / 'results.json'}")
+
+
+if __name__ == "__main__":
+    main()
