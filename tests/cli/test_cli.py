@@ -1,0 +1,174 @@
+"""The dpl command line, end to end, as a user runs it (a real process, a temporary DPL_HOME)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.cli
+
+DPL = str(Path(sys.executable).parent / "dpl")
+SAMPLE = Path(__file__).resolve().parents[2] / "ledger" / "samples" / "factory-month.jsonl"
+
+
+@pytest.fixture
+def dpl(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DPL_") and k != "DATABASE_URL"}
+    env["DPL_HOME"] = str(tmp_path / "home")
+
+    def run(*args, input: bytes | None = None, ok: bool | None = True, extra_env=None):
+        proc = subprocess.run([DPL, *args], input=input, capture_output=True, cwd=tmp_path,
+                              env={**env, **(extra_env or {})}, timeout=120)
+        out, err = proc.stdout.decode(), proc.stderr.decode()
+        if ok is True:
+            assert proc.returncode == 0, err
+        elif ok is False:
+            assert proc.returncode != 0, out
+            assert "Traceback" not in err, err
+        return proc.returncode, out, err
+
+    run.home = tmp_path / "home"
+    run.tmp = tmp_path
+    return run
+
+
+def _jsonl(records) -> bytes:
+    return b"".join(json.dumps(r, separators=(",", ":")).encode() + b"\n" for r in records)
+
+
+def _rec(i, **over):
+    r = {"id": f"wo-{i}", "ts": "2026-10-02T09:30:00+08:00", "type": "mes.work_order",
+         "data": {"qty_good": 400 + i, "qty_scrap": i % 7, "line": "line-a"}}
+    r.update(over)
+    return r
+
+
+def test_the_whole_story(dpl):
+    dpl("log", "create", "line-a/mes")
+    _, out, _ = dpl("ingest", "--log", "line-a/mes", str(SAMPLE), "--json")
+    first = json.loads(out)
+    assert first["appended"] == sum(1 for _ in SAMPLE.open()) and first["duplicates"] == 0
+    assert first["root"].startswith("0x") and len(first["root"]) == 66
+
+    _, out, _ = dpl("ingest", "--log", "line-a/mes", str(SAMPLE), "--json")
+    again = json.loads(out)
+    assert again == {"appended": 0, "duplicates": first["appended"], "size": first["size"], "root": first["root"]}
+
+    _, out, _ = dpl("log", "show", "line-a/mes", "--json")
+    assert json.loads(out) == {"stream": "line-a/mes", "log_id": None, "size": first["size"], "root": first["root"]}
+
+    bundle = dpl.tmp / "so.json"
+    dpl("prove", "--log", "line-a/mes", "--id", "SO-2026-00003", "--out", str(bundle))
+    doc = json.loads(bundle.read_text())
+    assert doc["format"] == "dpl-proof/1" and doc["log_id"] is None and doc["anchor"] is None
+    assert doc["checkpoint"] == {"size": first["size"], "root": first["root"]}
+    assert doc["entries"][0]["record"]["id"] == "SO-2026-00003"
+    code, out, _ = dpl("verify", str(bundle))
+    assert out.count("\n") == 1 and out.startswith("valid:")
+
+    _, by_index, _ = dpl("prove", "--log", "line-a/mes", "--index", str(doc["entries"][0]["index"]))
+    assert json.loads(by_index)["entries"][0]["record"] == doc["entries"][0]["record"]
+
+
+@pytest.mark.parametrize("tamper, reason", [
+    (lambda e, d: e["record"]["data"].update(amount_minor=1), "record and salt"),
+    (lambda e, d: e.update(salt="0x" + "11" * 32), "record and salt"),
+    (lambda e, d: e.update(index=e["index"] + 1), "inclusion proof"),
+    (lambda e, d: e["proof"].__setitem__(0, "0x" + "22" * 32), "inclusion proof"),
+    (lambda e, d: d["checkpoint"].update(root="0x" + "33" * 32), "inclusion proof"),
+])
+def test_verify_refuses_a_tampered_bundle(dpl, tamper, reason):
+    dpl("log", "create", "s")
+    dpl("ingest", "--log", "s", str(SAMPLE))
+    _, out, _ = dpl("prove", "--log", "s", "--index", "1500")
+    doc = json.loads(out)
+    tamper(doc["entries"][0], doc)
+    path = dpl.tmp / "bad.json"
+    path.write_text(json.dumps(doc))
+    code, _, err = dpl("verify", str(path), ok=False)
+    assert code == 1 and reason in err
+
+
+def test_consistency_between_sizes(dpl):
+    dpl("log", "create", "s")
+    dpl("ingest", "--log", "s", "-", input=_jsonl(_rec(i) for i in range(10)))
+    dpl("ingest", "--log", "s", "-", input=_jsonl(_rec(i) for i in range(10, 25)))
+    _, out, _ = dpl("consistency", "--log", "s", "--from", "10", "--json")
+    doc = json.loads(out)
+    assert doc["old"]["size"] == 10 and doc["new"]["size"] == 25 and doc["proof"]
+    path = dpl.tmp / "c.json"
+    path.write_text(out)
+    assert dpl("verify", str(path))[1].startswith("valid:")
+    doc["old"]["root"] = doc["new"]["root"]
+    path.write_text(json.dumps(doc))
+    assert "consistency" in dpl("verify", str(path), ok=False)[2]
+    assert "old size" in dpl("consistency", "--log", "s", "--from", "26", ok=False)[2]
+
+
+def test_csv_ingest(dpl):
+    dpl("log", "create", "line-a/telemetry")
+    csv_file = dpl.tmp / "t.csv"
+    csv_file.write_text("id,ts,type,machine,temp_c,rpm,note\n"
+                        "t1,2026-10-01T08:00:00Z,iot.telemetry,cnc-01,61.5,1450,\n"
+                        "t2,2026-10-01T08:00:01Z,iot.telemetry,cnc-01,61.75,1452,oil low\n")
+    _, out, _ = dpl("ingest", "--log", "line-a/telemetry", str(csv_file), "--json")
+    assert json.loads(out)["appended"] == 2
+    _, out, _ = dpl("prove", "--log", "line-a/telemetry", "--id", "t2")
+    assert json.loads(out)["entries"][0]["record"]["data"] == {
+        "machine": "cnc-01", "temp_c": 61.75, "rpm": 1452, "note": "oil low"}
+
+
+def test_a_bad_line_names_line_id_and_field_and_stores_nothing(dpl):
+    dpl("log", "create", "s")
+    lines = [_rec(i) for i in range(6)]
+    lines[4]["ts"] = "2026-13-01T00:00:00Z"
+    code, _, err = dpl("ingest", "--log", "s", "-", input=_jsonl(lines), ok=False)
+    assert code == 1 and "record 5" in err and "wo-4" in err and "'ts'" in err
+    assert json.loads(dpl("log", "show", "s", "--json")[1])["size"] == 0
+
+
+def test_a_conflicting_id_is_refused_whole(dpl):
+    dpl("log", "create", "s")
+    dpl("ingest", "--log", "s", "-", input=_jsonl(_rec(i) for i in range(3)))
+    batch = [_rec(i) for i in range(3, 6)] + [_rec(1, data={"qty_good": 0})]
+    _, _, err = dpl("ingest", "--log", "s", "-", input=_jsonl(batch), ok=False)
+    assert "wo-1" in err and "conflicts" in err
+    assert json.loads(dpl("log", "show", "s", "--json")[1])["size"] == 3
+
+
+def test_clear_errors(dpl):
+    assert "no log named" in dpl("ingest", "--log", "nope", str(SAMPLE), ok=False)[2]
+    dpl("log", "create", "s")
+    assert "cannot read" in dpl("ingest", "--log", "s", "missing.jsonl", ok=False)[2]
+    assert "already exists" in dpl("log", "create", "s", ok=False)[2]
+    assert "no record with id" in dpl("prove", "--log", "s", "--id", "x", ok=False)[2]
+    (dpl.tmp / "junk.json").write_text("{not json")
+    assert "not JSON" in dpl("verify", "junk.json", ok=False)[2]
+
+
+def test_data_key_from_environment_and_wrong_key(dpl):
+    key = {"DPL_DATA_KEY": "00" * 32}
+    dpl("log", "create", "s", extra_env=key)
+    assert not (dpl.home / "data.key").exists()
+    _, _, err = dpl("log", "list", ok=False)  # now with a fresh key file: not the same key
+    assert "not the key this database was written with" in err
+
+
+def test_default_key_file_is_private(dpl):
+    dpl("log", "list")
+    assert (dpl.home / "data.key").stat().st_mode & 0o777 == 0o600
+    assert (dpl.home / "ledger.db").exists()
+
+
+@pytest.mark.postgres
+def test_database_url_is_honoured(dpl, pg_url):
+    env = {"DATABASE_URL": pg_url}
+    dpl("log", "create", "pg/stream", extra_env=env)
+    dpl("ingest", "--log", "pg/stream", "-", input=_jsonl(_rec(i) for i in range(5)), extra_env=env)
+    assert json.loads(dpl("log", "show", "pg/stream", "--json", extra_env=env)[1])["size"] == 5
+    assert not (dpl.home / "ledger.db").exists()
