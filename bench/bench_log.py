@@ -143,7 +143,7 @@ def child_ingest(home: Path, jsonl: Path, n: int) -> dict:
 
 
 def child_profile(home: Path, jsonl: Path, top: int) -> None:
-    """cProfile of an ingest, top entries by tottime (to stderr, like the table)."""
+    """cProfile of an ingest: the top entries by tottime."""
     import cProfile
     import pstats
 
@@ -154,6 +154,40 @@ def child_profile(home: Path, jsonl: Path, top: int) -> None:
     with open(jsonl, "rb") as f, cProfile.Profile() as prof:
         store.append(STREAM, read_jsonl(f))
     pstats.Stats(prof, stream=sys.stdout).sort_stats("tottime").print_stats(top)
+
+
+def ingest_phases(home: Path, jsonl: Path) -> dict:
+    """Seconds for cumulative slices of the ingest path, unprofiled (cProfile inflates calls)."""
+    from ledger.records import prepare_record
+    from ledger.sources import read_jsonl
+
+    def parse():
+        with open(jsonl, "rb") as f:
+            return list(read_jsonl(f))
+
+    def parse_prepare():
+        with open(jsonl, "rb") as f:
+            return [prepare_record(v, p) for p, v in read_jsonl(f)]
+
+    store = open_store(home)
+    prepared = parse_prepare()
+    key, sha = store.key, __import__("hashlib").sha256
+
+    def crypto():  # what _stage_chunk does per record besides SQL
+        for rec in prepared:
+            rnd = os.urandom(44)
+            body = rnd[:32] + rec.canonical
+            leaf = sha(b"\x00" + body).digest()
+            key.id_digest(rec.record_id), key.seal(leaf, body, rnd[32:])
+
+    def full():
+        store.create_log(stream := f"phases/{time.monotonic_ns()}")
+        with open(jsonl, "rb") as f:
+            store.append(stream, read_jsonl(f))
+
+    return {name: best_of(fn, 1)[0] for name, fn in
+            [("read_jsonl", parse), ("read_jsonl + prepare_record", parse_prepare),
+             ("id digest + leaf hash + seal", crypto), ("full append", full)]}
 
 
 def child_pymerkle(data_file: Path) -> dict:
@@ -169,7 +203,8 @@ def child_pymerkle(data_file: Path) -> dict:
     tree = InmemoryTree(algorithm="sha256")  # hashes each entry as SHA-256(0x00 || data)
     tree.append_entries(data)
     t_pm = time.perf_counter() - t0
-    return {"records": len(data), "pymerkle_seconds": t_pm, "pymerkle_records_per_s": len(data) / t_pm,
+    return {"records": len(data), "pymerkle_seconds": t_pm,
+            "pymerkle_records_per_s": len(data) / t_pm,
             "pymerkle_root": tree.get_root().hex(), "pymerkle_tree_rss_mib": rss_mib() - rss_before,
             "ours_from_data_seconds": t_ours, "ours_from_data_root": ours.hex()}
 
@@ -274,29 +309,34 @@ def machine() -> dict:
 
 
 def summary(r: dict) -> str:
-    ing, roots, peers = r["ingest"], r["roots"], r["peers"]
+    ing, roots, proofs = r["ingest"], r["roots"], r["proofs"]
+    pm, mt = r["peers"]["pymerkle"], r["peers"]["merkletools"]
+    t_root = roots["merkle_root_seconds"]
+    rss = " / ".join(f"{v:.0f}" for v in ing["rss_mib"].values())
     rows = [
-        ("ingest (LogStore.append, SQLite)", f"{ing['records_per_s']:,.0f} records/s "
+        ("ingest, LogStore.append to SQLite", f"{ing['records_per_s']:,.0f} records/s "
          f"({ing['records']:,} in {ing['seconds']:.1f} s)"),
-        ("ingest peak RSS", f"{ing['peak_rss_mib']:.0f} MiB"),
-        ("ingest RSS " + "/".join(ing["rss_mib"]), " / ".join(f"{v:.0f}" for v in ing["rss_mib"].values()) + " MiB"),
-        ("merkle.root over leaf hashes", f"{roots['merkle_root_seconds']:.3f} s"),
+        ("ingest peak RSS (ru_maxrss)", f"{ing['peak_rss_mib']:.0f} MiB"),
+        ("ingest RSS " + "/".join(ing["rss_mib"]), f"{rss} MiB"),
+        ("merkle.root over leaf hashes", f"{t_root:.3f} s"),
         ("hashlib pair loop (floor)", f"{roots['hashlib_floor_seconds']:.3f} s"),
-        *((f"store.root_at({s:,})", f"{ms:.2f} ms") for s, ms in roots["root_at_median_ms"].items()),
-        ("inclusion proof from store", f"median {r['proofs']['median_ms']:.2f} ms, p99 {r['proofs']['p99_ms']:.2f} ms"),
+        *((f"store.root_at({int(s):,}), median", f"{ms:.2f} ms")
+          for s, ms in roots["root_at_median_ms"].items()),
+        ("inclusion proof from store",
+         f"median {proofs['median_ms']:.2f} ms, p99 {proofs['p99_ms']:.2f} ms"),
         ("verify_inclusion", f"{r['verify']['verifications_per_s']:,.0f} verifications/s"),
+        ("pymerkle InmemoryTree from raw data", f"{pm['pymerkle_seconds']:.1f} s "
+         f"({pm['pymerkle_records_per_s']:,.0f} records/s)"),
+        ("ours from raw data (leaf_hash + root)", f"{pm['ours_from_data_seconds']:.3f} s "
+         f"({pm['pymerkle_seconds'] / pm['ours_from_data_seconds']:.1f}x pymerkle)"),
     ]
-    pm = peers.get("pymerkle")
-    if pm:
-        rows += [("pymerkle InmemoryTree build (raw data)", f"{pm['pymerkle_seconds']:.1f} s = {pm['pymerkle_records_per_s']:,.0f} records/s"),
-                 ("ours from raw data (leaf_hash + root)", f"{pm['ours_from_data_seconds']:.3f} s = "
-                  f"{pm['pymerkle_seconds'] / pm['ours_from_data_seconds']:.1f}x pymerkle")]
-    mt = peers.get("merkletools")
-    if mt and "error" not in mt:
-        rows.append(("merkletools add_leaf + make_tree", f"{mt['build_seconds']:.3f} s "
-                     f"(make_tree {mt['make_tree_seconds']:.3f} s)"))
-    elif mt:
+    if "error" in mt:
         rows.append(("merkletools", mt["error"]))
+    else:
+        rows += [("merkletools add_leaf + make_tree", f"{mt['build_seconds']:.3f} s "
+                  f"(merkle.root: {mt['build_seconds'] / t_root:.2f}x as fast)"),
+                 ("merkletools make_tree alone", f"{mt['make_tree_seconds']:.3f} s "
+                  f"(merkle.root: {mt['make_tree_seconds'] / t_root:.2f}x as fast)")]
     width = max(len(k) for k, _ in rows)
     return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)
 
@@ -375,6 +415,9 @@ def main() -> None:
         shutil.rmtree(home, ignore_errors=True)
         write_jsonl(jsonl, a.records)
         child_profile(home, jsonl, a.top)
+        shutil.rmtree(home)
+        for name, seconds in ingest_phases(home, jsonl).items():
+            print(f"{name:<30} {seconds:6.2f} s  {a.records / seconds:>9,.0f} records/s")
         return
     results = run(a.records, a.out_dir)
     (a.out_dir / "results.json").write_text(json.dumps(results, indent=2) + "\n")

@@ -74,44 +74,77 @@ def check(value: object, max_depth: int = 64) -> None:
 def _prepare(value, depth):
     """Return ``value`` ready for orjson (a copy only where a float had to become an int)."""
     t = type(value)
-    if t is str or t is bool or value is None:
-        return value
+    if t is dict:
+        return _prepare_dict(value, depth)
+    if t is list:
+        return _prepare_list(value, depth)
+    return _prepare_scalar(value, t)
+
+
+# The hot loop of ingest: scalars are checked inline, containers recurse.
+def _prepare_scalar(v, t):
+    if t is str or t is bool or v is None:
+        return v
     if t is int:
-        if -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER:
-            return value
+        if -MAX_SAFE_INTEGER <= v <= MAX_SAFE_INTEGER:
+            return v
         raise _NeedsFullPath
     if t is float:
-        if value.is_integer():
-            if -_INTEGRAL_MAX < value < _INTEGRAL_MAX:
-                return int(value)
-            raise _NeedsFullPath
-        a = -value if value < 0 else value
-        if _PLAIN_MIN <= a < _PLAIN_MAX:
-            return value
-        raise _NeedsFullPath
+        if v.is_integer():
+            if -_INTEGRAL_MAX < v < _INTEGRAL_MAX:
+                return int(v)  # JCS prints 1.0 as 1
+        elif _PLAIN_MIN <= (-v if v < 0 else v) < _PLAIN_MAX:
+            return v
+    raise _NeedsFullPath
+
+
+def _prepare_dict(d, depth):
     if depth <= 0:
         raise _NeedsFullPath
-    if t is dict:
-        out = None
-        for k, v in value.items():
-            if type(k) is not str or not k.isascii():
-                raise _NeedsFullPath
-            p = _prepare(v, depth - 1)
-            if p is not v:
-                if out is None:
-                    out = dict(value)
-                out[k] = p
-        return value if out is None else out
-    if t is list:
-        out = None
-        for i, v in enumerate(value):
-            p = _prepare(v, depth - 1)
-            if p is not v:
-                if out is None:
-                    out = list(value)
-                out[i] = p
-        return value if out is None else out
-    raise _NeedsFullPath
+    try:
+        if not "".join(d).isascii():  # non-ASCII keys: UTF-16 order may differ
+            raise _NeedsFullPath
+    except TypeError:  # a non-string key
+        raise _NeedsFullPath from None
+    out = None
+    for k, v in d.items():
+        t = type(v)
+        if t is str or t is bool or v is None:
+            continue
+        if t is int and -MAX_SAFE_INTEGER <= v <= MAX_SAFE_INTEGER:
+            continue
+        if t is float and not v.is_integer() and _PLAIN_MIN <= (-v if v < 0 else v) < _PLAIN_MAX:
+            continue
+        if t is dict:
+            p = _prepare_dict(v, depth - 1)
+        elif t is list:
+            p = _prepare_list(v, depth - 1)
+        else:
+            p = _prepare_scalar(v, t)
+        if p is not v:
+            if out is None:
+                out = dict(d)
+            out[k] = p
+    return d if out is None else out
+
+
+def _prepare_list(items, depth):
+    if depth <= 0:
+        raise _NeedsFullPath
+    out = None
+    for i, v in enumerate(items):
+        t = type(v)
+        if t is dict:
+            p = _prepare_dict(v, depth - 1)
+        elif t is list:
+            p = _prepare_list(v, depth - 1)
+        else:
+            p = _prepare_scalar(v, t)
+        if p is not v:
+            if out is None:
+                out = list(items)
+            out[i] = p
+    return items if out is None else out
 
 
 def _check(value, depth, path):

@@ -39,6 +39,8 @@ def test_whitespace_and_key_order_do_not_change_the_canonical_bytes():
     (b'{"id":"a","ts":"2026-10-01 08:00:00","type":"x.y","data":{}}', "ts", "RFC 3339"),
     (b'{"id":"a","ts":"2026-10-01T08:00:00","type":"x.y","data":{}}', "ts", "offset"),
     (b'{"id":"a","ts":"2026-02-30T08:00:00Z","type":"x.y","data":{}}', "ts", "real date"),
+    (b'{"id":"a","ts":"2026-10-01T08:00:00+08:60","type":"x.y","data":{}}', "ts", "offset"),
+    (b'{"id":"a","ts":"2026-10-01T08:00:61Z","type":"x.y","data":{}}', "ts", "real date"),
     (b'{"id":"a","ts":"2026-10-01T08:00:00+24:00","type":"x.y","data":{}}', "ts", "offset"),
     (b'{"id":"a","ts":1,"type":"x.y","data":{}}', "ts", "string"),
     (b'{"id":"a","ts":"2026-10-01T08:00:00Z","type":"no spaces","data":{}}', "type", "dotted"),
