@@ -48,6 +48,7 @@ _NODE = b"\x01"
 
 #: RFC 9162 §2.1.1: the hash of an empty list is the hash of the empty string.
 EMPTY_ROOT = _sha256(b"").digest()
+_NODE_HASHER = _sha256(_NODE)
 
 
 def leaf_hash(data: bytes) -> bytes:
@@ -61,10 +62,11 @@ def node_hash(left: bytes, right: bytes) -> bytes:
 
 
 def _check_hashes(hashes: Sequence[bytes], what: str) -> None:
-    # One C-level join checks every length at once (cheap even for 10^6 hashes).
-    if len(b"".join(hashes)) != HASH_SIZE * len(hashes) or any(
-        len(h) != HASH_SIZE for h in hashes
-    ):
+    try:
+        ok = set(map(len, hashes)) == {HASH_SIZE} and all(map(bytes.__instancecheck__, hashes))
+    except TypeError:
+        ok = False
+    if not ok:
         raise InvalidArgumentError(f"every {what} must be {HASH_SIZE} bytes")
 
 
@@ -78,14 +80,20 @@ def root(leaf_hashes: Sequence[bytes]) -> bytes:
     if n == 0:
         return EMPTY_ROOT
     _check_hashes(leaf_hashes, "leaf hash")
-    level = list(leaf_hashes)
-    sha, prefix = _sha256, _NODE
+    level = leaf_hashes
+    node = _NODE_HASHER.copy  # a hasher already fed 0x01: one concatenation per node
     while len(level) > 1:
         odd = level[-1] if len(level) & 1 else None
         it = iter(level)
-        level = [sha(prefix + a + b).digest() for a, b in zip(it, it)]
+        nxt = []
+        append = nxt.append
+        for a, b in zip(it, it):
+            h = node()
+            h.update(a + b)
+            append(h.digest())
         if odd is not None:
-            level.append(odd)
+            append(odd)
+        level = nxt
     return level[0]
 
 
@@ -200,27 +208,52 @@ def _decompose_inclusion_proof(index: int, size: int) -> tuple[int, int]:
     return inner, border
 
 
+# The chains run once per proof element: hashing is inlined (a hasher pre-fed with 0x01).
 def _chain_inner(seed: bytes, proof: Sequence[bytes], index: int) -> bytes:
-    for i, h in enumerate(proof):
-        seed = node_hash(seed, h) if (index >> i) & 1 == 0 else node_hash(h, seed)
+    node = _NODE_HASHER.copy
+    for h in proof:
+        c = node()
+        c.update(h + seed if index & 1 else seed + h)
+        seed = c.digest()
+        index >>= 1
     return seed
 
 
 def _chain_inner_right(seed: bytes, proof: Sequence[bytes], index: int) -> bytes:
-    for i, h in enumerate(proof):
-        if (index >> i) & 1 == 1:
-            seed = node_hash(h, seed)
+    node = _NODE_HASHER.copy
+    for h in proof:
+        if index & 1:
+            c = node()
+            c.update(h + seed)
+            seed = c.digest()
+        index >>= 1
     return seed
 
 
 def _chain_border_right(seed: bytes, proof: Sequence[bytes]) -> bytes:
+    node = _NODE_HASHER.copy
     for h in proof:
-        seed = node_hash(h, seed)
+        c = node()
+        c.update(h + seed)
+        seed = c.digest()
     return seed
 
 
+def _require_proof_hashes(proof: Sequence[bytes]) -> None:
+    if not proof:
+        return
+    try:
+        if set(map(len, proof)) == {HASH_SIZE} and all(map(bytes.__instancecheck__, proof)):
+            return
+    except TypeError:
+        pass
+    for i, h in enumerate(proof):  # slow path, only to say which element is wrong
+        _require_hash(h, f"proof[{i}]")
+    raise ProofError("proof elements must be 32-byte hashes")
+
+
 def _require_hash(value: bytes, what: str) -> None:
-    if not isinstance(value, (bytes, bytearray)) or len(value) != HASH_SIZE:
+    if type(value) is not bytes or len(value) != HASH_SIZE:
         size = len(value) if isinstance(value, (bytes, bytearray)) else type(value).__name__
         raise ProofError(f"{what} must be {HASH_SIZE} bytes, got {size}")
 
@@ -234,8 +267,7 @@ def root_from_inclusion_proof(
     if index >= size:
         raise ProofError(f"index is beyond size: {index} >= {size}")
     _require_hash(leaf, "leaf hash")
-    for i, h in enumerate(proof):
-        _require_hash(h, f"proof[{i}]")
+    _require_proof_hashes(proof)
     inner, border = _decompose_inclusion_proof(index, size)
     if len(proof) != inner + border:
         raise ProofError(f"wrong proof size {len(proof)}, want {inner + border}")
@@ -283,8 +315,7 @@ def verify_consistency(
         return
     if not proof:
         raise ProofError("empty proof")
-    for i, h in enumerate(proof):
-        _require_hash(h, f"proof[{i}]")
+    _require_proof_hashes(proof)
     _require_hash(old_root, "old root")
     _require_hash(new_root, "new root")
 

@@ -9,6 +9,12 @@ one tile, so a proof for a log of n leaves reads about ``log256(n)`` tiles, what
 
 A tile is only ever appended to: a node enters a tile once all of its leaves exist, and
 its hash never changes after that.
+
+A stored tile also keeps the tile's own inner levels, so reading a proof hashes nothing:
+the blob is level 0 of the tile (its ``w`` hashes), then level 1 (``w >> 1`` hashes), ...,
+up to level 7 (``w >> 7``), each holding only complete nodes. ``w`` follows from the
+blob's length. This doubles tile storage (about 64 bytes per leaf in all) and turns a
+proof into a few reads and a few slices.
 """
 
 from __future__ import annotations
@@ -36,15 +42,57 @@ def tile_of_subtree(level: int, index: int) -> tuple[int, int, int, int]:
     return tile_level, first >> TILE_HEIGHT, first & (TILE_WIDTH - 1), 1 << rest
 
 
-def subtree_hash_from_tile(tile: bytes, offset: int, count: int) -> bytes:
-    """Tree hash of ``count`` (a power of two) hashes of ``tile`` from ``offset``."""
-    if len(tile) < (offset + count) * _H:
-        raise InvariantError(
-            f"tile holds {len(tile) // _H} hashes, subtree needs {offset + count}"
+def _level_offsets(width: int) -> list[int]:
+    offsets, pos = [], 0
+    for level in range(TILE_HEIGHT):
+        offsets.append(pos)
+        pos += width >> level
+    return offsets + [pos]
+
+
+# For each width 1..256: where each level starts in the blob, and the blob's hash count.
+_OFFSETS = {w: _level_offsets(w) for w in range(1, TILE_WIDTH + 1)}
+_WIDTH_BY_COUNT = {offs[-1]: w for w, offs in _OFFSETS.items()}
+
+
+def tile_width(blob: bytes) -> int:
+    """How many level-0 hashes a stored tile holds."""
+    try:
+        return _WIDTH_BY_COUNT[len(blob) // _H] if len(blob) % _H == 0 else -1
+    except KeyError:
+        return -1
+
+
+def build_tile(bottom: bytes) -> bytes:
+    """A tile's blob from its level-0 hashes: every complete inner level appended."""
+    parts = [bottom]
+    level = bottom
+    for _ in range(1, TILE_HEIGHT):
+        n = len(level) // (2 * _H)
+        if n == 0:
+            break
+        level = b"".join(
+            merkle.node_hash(level[i:i + _H], level[i + _H:i + 2 * _H]) for i in range(0, n * 2 * _H, 2 * _H)
         )
-    if count == 1:
-        return tile[offset * _H:(offset + 1) * _H]
-    return merkle.root([tile[i:i + _H] for i in range(offset * _H, (offset + count) * _H, _H)])
+        parts.append(level)
+    return b"".join(parts)
+
+
+def tile_root(blob: bytes) -> bytes:
+    """Hash of a full tile's subtree (a node of the next tile level)."""
+    top = _OFFSETS[TILE_WIDTH][TILE_HEIGHT - 1] * _H
+    return merkle.node_hash(blob[top:top + _H], blob[top + _H:top + 2 * _H])
+
+
+def subtree_hash_from_tile(tile: bytes, offset: int, count: int) -> bytes:
+    """Hash of the complete subtree over ``count`` (a power of two <= 128) level-0 hashes
+    of ``tile`` from ``offset``: read from the stored inner level, not recomputed."""
+    width = tile_width(tile)
+    if width < offset + count:
+        raise InvariantError(f"tile holds {max(width, 0)} hashes, subtree needs {offset + count}")
+    level = count.bit_length() - 1
+    pos = (_OFFSETS[width][level] + (offset >> level)) * _H
+    return tile[pos:pos + _H]
 
 
 def tiles_for_ranges(ranges: Sequence[tuple[int, int]]) -> set[TileKey]:
@@ -77,7 +125,7 @@ def extend(
     """Tiles changed by appending ``new_leaves`` to a log of ``size`` leaves.
 
     ``load_tile(level, index)`` returns a stored (partial) tile; it is called only for the
-    last, incomplete tile of each level. Returns {(tile level, index): full tile bytes}.
+    last, incomplete tile of each level. Returns {(tile level, index): tile blob}.
     """
     changed: dict[TileKey, bytes] = {}
     incoming = b"".join(new_leaves)
@@ -85,15 +133,16 @@ def extend(
     level_size = size  # complete nodes at tree level 8 * level before this append
     while incoming:
         first_tile, filled = divmod(level_size, TILE_WIDTH)
-        buf = (load_tile(level, first_tile)[: filled * _H] if filled else b"") + incoming
-        if filled and len(buf) < (filled * _H) + len(incoming):
+        kept = load_tile(level, first_tile)[: filled * _H] if filled else b""
+        if len(kept) != filled * _H:
             raise InvariantError(f"stored tile ({level}, {first_tile}) is shorter than the log")
+        buf = kept + incoming
         completed = []
         for n, off in enumerate(range(0, len(buf), _FULL)):
-            tile = buf[off:off + _FULL]
-            changed[(level, first_tile + n)] = tile
-            if len(tile) == _FULL:
-                completed.append(merkle.root([tile[i:i + _H] for i in range(0, _FULL, _H)]))
+            blob = build_tile(buf[off:off + _FULL])
+            changed[(level, first_tile + n)] = blob
+            if tile_width(blob) == TILE_WIDTH:
+                completed.append(tile_root(blob))
         incoming = b"".join(completed)
         level += 1
         level_size = size >> (TILE_HEIGHT * level)

@@ -30,7 +30,7 @@ def test_range_hashes_from_tiles_match_the_reference(batches, data):
 
 def test_a_tile_level_above_256_leaves():
     stored, leaves = _grow([256 * 256 + 3])
-    assert len(stored[(1, 0)]) == 256 * 32  # the 256 complete level-8 nodes
+    assert tiles.tile_width(stored[(1, 0)]) == 256  # the 256 complete level-8 nodes
     assert stored[(2, 0)] == ref.mth(leaves[: 256 * 256])  # one complete level-16 node
     assert tiles.range_hash_from_tiles(0, len(leaves), stored) == merkle.root(leaves)
 
@@ -42,3 +42,16 @@ def test_proofs_need_few_tiles_whatever_the_size():
         needed = tiles.tiles_for_ranges([(index, index + 1), (0, size), *merkle.inclusion_ranges(index, size)])
         assert len(needed) <= 12
     assert len(tiles.tiles_for_ranges([(0, 7_654_321), *merkle.consistency_ranges(7_654_321, size)])) <= 16
+
+
+@given(width=st.integers(1, 256))
+def test_a_tile_keeps_every_complete_inner_subtree(width):
+    bottom = [merkle.leaf_hash(bytes([i % 256, i // 256])) for i in range(width)]
+    blob = tiles.build_tile(b"".join(bottom))
+    assert tiles.tile_width(blob) == width
+    for level in range(8):
+        count = 1 << level
+        for offset in range(0, width - count + 1, count):
+            assert tiles.subtree_hash_from_tile(blob, offset, count) == ref.mth(bottom[offset:offset + count])
+    if width == 256:
+        assert tiles.tile_root(blob) == ref.mth(bottom)
