@@ -66,6 +66,16 @@ def fast_canonicalize(value: object, max_depth: int = 64) -> bytes | None:
         return None
 
 
+def fast_prepare(value: object, max_depth: int = 64) -> object | None:
+    """``value`` made ready for ``orjson.dumps(..., option=OPT_SORT_KEYS)`` to print JCS,
+    or None where only the full path can promise JCS bytes. (For callers that assemble
+    a canonical object around already-safe parts, like a record's fixed top level.)"""
+    try:
+        return _prepare(value, max_depth)
+    except _NeedsFullPath:
+        return None
+
+
 def check(value: object, max_depth: int = 64) -> None:
     """Raise ``CanonicalError`` if ``value`` is not canonicalisable I-JSON."""
     _check(value, max_depth, [])

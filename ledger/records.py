@@ -23,7 +23,7 @@ from datetime import datetime, timedelta, timezone
 
 import orjson
 
-from ledger.canonical import CanonicalError, canonicalize
+from ledger.canonical import CanonicalError, canonicalize, fast_prepare
 from ledger.errors import RecordError
 
 MAX_ID_LENGTH = 128
@@ -44,6 +44,7 @@ _TS_SHAPE = re.compile(
 )
 _TYPE = re.compile(r"[A-Za-z][A-Za-z0-9_-]*(?:\.[A-Za-z][A-Za-z0-9_-]*)*")
 _MAX_TYPE_LENGTH = 128
+_VALID_TYPES: set[str] = set()
 # Finds an id in a line we could not parse, so the error can still name the record.
 _ID_HINT = re.compile(rb'"id"\s*:\s*"((?:[^"\\]|\\.){1,128})"')
 
@@ -182,21 +183,34 @@ def prepare_record(value: object, position: int) -> PreparedRecord:
     rtype = value["type"]
     if type(rtype) is not str:
         raise RecordError(position, rid, "type", f"must be a string, not {_json_type(rtype)}")
-    if len(rtype) > _MAX_TYPE_LENGTH or not _TYPE.fullmatch(rtype):
-        raise RecordError(
-            position, rid, "type", "must be a dotted name such as 'iot.telemetry'"
-        )
-    if type(value["data"]) is not dict:
-        raise RecordError(
-            position, rid, "data", f"must be a JSON object, not {_json_type(value['data'])}"
-        )
-    try:
-        canonical = canonicalize(value, MAX_DEPTH)
-    except CanonicalError as e:
-        reason = e.reason
-        if reason == "nested too deep":
-            reason = f"nested deeper than {MAX_DEPTH} levels"
-        raise RecordError(position, rid, ".".join(e.path) or None, reason) from None
+    if rtype not in _VALID_TYPES:
+        if len(rtype) > _MAX_TYPE_LENGTH or not _TYPE.fullmatch(rtype):
+            raise RecordError(
+                position, rid, "type", "must be a dotted name such as 'iot.telemetry'"
+            )
+        if len(_VALID_TYPES) < 4096:  # a stream has a handful of types: remember them
+            _VALID_TYPES.add(rtype)
+    data = value["data"]
+    if type(data) is not dict:
+        raise RecordError(position, rid, "data", f"must be a JSON object, not {_json_type(data)}")
+    # Fast path: id, ts and type are checked strings (printable, ASCII), so only data can
+    # hold what orjson would print differently from RFC 8785.
+    canonical = None
+    prepared = fast_prepare(data, MAX_DEPTH - 1)
+    if prepared is not None:
+        obj = value if prepared is data else {"data": prepared, "id": rid, "ts": ts, "type": rtype}
+        try:
+            canonical = orjson.dumps(obj, option=orjson.OPT_SORT_KEYS)
+        except orjson.JSONEncodeError:
+            pass  # e.g. a lone surrogate in a data string: the full path names it
+    if canonical is None:
+        try:
+            canonical = canonicalize(value, MAX_DEPTH)
+        except CanonicalError as e:
+            reason = e.reason
+            if reason == "nested too deep":
+                reason = f"nested deeper than {MAX_DEPTH} levels"
+            raise RecordError(position, rid, ".".join(e.path) or None, reason) from None
     if len(canonical) > MAX_CANONICAL_BYTES:
         raise RecordError(
             position, rid, None,

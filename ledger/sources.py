@@ -37,7 +37,7 @@ def read_jsonl(stream: BinaryIO, on_bytes: Callable[[int], None] | None = None) 
         if on_bytes:
             on_bytes(len(line))
         line = line.rstrip(b"\r\n")
-        if not line.strip():
+        if not line or line.isspace():
             continue
         yield number, parse_json_line(line, number)
 

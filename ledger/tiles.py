@@ -20,6 +20,7 @@ proof into a few reads and a few slices.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from hashlib import sha256 as _sha256
 
 from ledger import merkle
 from ledger.errors import InvariantError
@@ -28,6 +29,7 @@ TILE_HEIGHT = 8
 TILE_WIDTH = 1 << TILE_HEIGHT
 _H = merkle.HASH_SIZE
 _FULL = TILE_WIDTH * _H
+_NODE = b"\x01"  # RFC 9162 interior node prefix (see merkle.node_hash)
 
 TileKey = tuple[int, int]  # (tile level, tile index)
 
@@ -72,7 +74,7 @@ def build_tile(bottom: bytes) -> bytes:
         if n == 0:
             break
         level = b"".join(
-            merkle.node_hash(level[i:i + _H], level[i + _H:i + 2 * _H]) for i in range(0, n * 2 * _H, 2 * _H)
+            [_sha256(_NODE + level[i:i + 2 * _H]).digest() for i in range(0, n * 2 * _H, 2 * _H)]
         )
         parts.append(level)
     return b"".join(parts)

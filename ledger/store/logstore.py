@@ -239,12 +239,13 @@ class LogStore:
         duplicates ``(position, id, existing index)``.
         """
         key = self.key
-        n = len(prepared)
-        randomness = os.urandom((SALT_SIZE + NONCE_SIZE) * n)
+        id_digest, seal = key.id_digest, key.seal
+        step = SALT_SIZE + NONCE_SIZE
+        randomness = os.urandom(step * len(prepared))
         rows, dups, seen = [], [], {}
-        staged = []  # (prepared, digest, leaf, sealed)
+        append = rows.append
         for i, rec in enumerate(prepared):
-            digest = key.id_digest(rec.record_id)
+            digest = id_digest(rec.record_id)
             earlier = seen.get(digest)
             if earlier is not None:
                 first, first_index = earlier
@@ -252,14 +253,12 @@ class LogStore:
                     raise _conflict(rec, first_index)
                 dups.append((rec.position, rec.record_id, first_index))
                 continue
-            off = i * (SALT_SIZE + NONCE_SIZE)
-            salt = randomness[off:off + SALT_SIZE]
-            nonce = randomness[off + SALT_SIZE:off + SALT_SIZE + NONCE_SIZE]
-            body = salt + rec.canonical
+            off = i * step
+            body = randomness[off:off + SALT_SIZE] + rec.canonical
             leaf = sha256(_LEAF_PREFIX + body).digest()
-            seen[digest] = (rec, size + len(staged))
-            staged.append((rec, digest, leaf, key.seal(leaf, body, nonce)))
-        rows = [(log_pk, size + j, d, leaf, sealed) for j, (_, d, leaf, sealed) in enumerate(staged)]
+            index = size + len(rows)
+            seen[digest] = (rec, index)
+            append((log_pk, index, digest, leaf, seal(leaf, body, randomness[off + SALT_SIZE:off + step])))
         if not rows:
             return rows, dups
         try:
@@ -268,13 +267,14 @@ class LogStore:
             return rows, dups
         except IntegrityError:
             pass  # some ids are already in the log: sort them out below (the slow path)
-        existing = self._existing_by_digest(conn, log_pk, [d for _, d, _, _ in staged])
+        existing = self._existing_by_digest(conn, log_pk, [r[2] for r in rows])
         keep = []
-        for rec, digest, leaf, sealed in staged:
+        for _, _, digest, leaf, sealed in rows:
             found = existing.get(digest)
             if found is None:
                 keep.append((digest, leaf, sealed))
                 continue
+            rec = seen[digest][0]
             index, old_leaf, old_sealed = found
             _, old_canonical = key.open(old_leaf, old_sealed)
             if old_canonical != rec.canonical:
@@ -284,7 +284,7 @@ class LogStore:
         rows = [(log_pk, size + j, d, leaf, sealed) for j, (d, leaf, sealed) in enumerate(keep)]
         final_index = {d: size + j for j, (d, _, _) in enumerate(keep)}
         final_index.update({d: v[0] for d, v in existing.items()})
-        dups = [(p, rid, final_index[key.id_digest(rid)]) for p, rid, _ in dups]
+        dups = [(p, rid, final_index[id_digest(rid)]) for p, rid, _ in dups]
         if rows:
             conn.exec_driver_sql(self._insert_records_sql, rows)
         return rows, dups
