@@ -28,7 +28,7 @@ records = st.fixed_dictionaries({
 })
 
 
-@settings(max_examples=2000, deadline=None)
+@settings(max_examples=1000, deadline=None)
 @given(value=st.one_of(json_values, records))
 def test_fast_path_is_byte_identical_to_rfc8785(value):
     fast = fast_canonicalize(value)
@@ -82,3 +82,20 @@ def test_depth_limit():
     with pytest.raises(CanonicalError, match="deep"):
         canonicalize(deep, max_depth=32)
     assert canonicalize(deep, max_depth=64).startswith(b'{"x":')
+
+
+printable_ids = st.text(min_size=1, max_size=40).filter(str.isprintable)
+valid_records = st.fixed_dictionaries({
+    "id": printable_ids,
+    "ts": st.sampled_from(["2026-10-01T08:00:00.000+08:00", "2026-10-01T00:00:00Z"]),
+    "type": st.sampled_from(["iot.telemetry", "mes.work_order", "erp.sales_order"]),
+    "data": st.dictionaries(keys, json_values, max_size=8),
+})
+
+
+@settings(max_examples=800, deadline=None)
+@given(record=valid_records)
+def test_a_records_canonical_bytes_are_rfc8785(record):
+    from ledger.records import prepare_record
+
+    assert prepare_record(record, 1).canonical == rfc8785.dumps(record)
