@@ -6,7 +6,8 @@ Writes synthetic telemetry to DIR/records.jsonl (not timed), ingests it through
 ``LogStore.append`` into a fresh SQLite store in a child process (so its peak RSS is the
 ingest's own), then times roots, proofs and verifications on the stored log, and the same
 leaves through pymerkle, merkletools (own venv: bench/.venv-peers) and a bare hashlib loop.
-Prints a table and writes DIR/results.json. ``profile`` sub-command: cProfile an ingest.
+Prints a table and writes DIR/results.json. ``profile`` sub-command: cProfile an ingest
+and time its stages unprofiled.
 
 Top-level imports are stdlib only: the merkletools child runs this file in the peers venv,
 which has no ``ledger``.
@@ -15,6 +16,7 @@ which has no ``ledger``.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import platform
@@ -120,26 +122,30 @@ def read_leaf_data(path: Path) -> list[bytes]:
 
 
 def child_ingest(home: Path, jsonl: Path, n: int) -> dict:
-    """Ingest ``jsonl`` into a fresh store; RSS sampled at 25/50/75/100% of the records."""
+    """Ingest ``jsonl`` into a fresh store as ``dpl ingest`` does (same reader, same GC
+    policy); RSS sampled at 25/50/75/100% of the records."""
+    from ledger.cli import few_gc_pauses
     from ledger.sources import read_jsonl
 
     store = open_store(home)
     store.create_log(STREAM)
     marks = [(n * q // 4, f"{25 * q}%") for q in (1, 2, 3, 4)]
     samples = {"before": rss_mib()}
+    progress = {}  # label: (records consumed, seconds), to see whether the rate holds up
 
     def on_progress(consumed: int) -> None:
         while marks and consumed >= marks[0][0]:
-            samples[marks.pop(0)[1]] = rss_mib()
+            label = marks.pop(0)[1]
+            samples[label], progress[label] = rss_mib(), (consumed, time.perf_counter() - t0)
 
     t0 = time.perf_counter()
-    with open(jsonl, "rb") as f:
+    with open(jsonl, "rb") as f, few_gc_pauses():
         result = store.append(STREAM, read_jsonl(f), on_progress=on_progress)
     seconds = time.perf_counter() - t0
     samples["after commit"] = rss_mib()
     return {"records": result.appended, "seconds": seconds,
             "records_per_s": result.appended / seconds, "peak_rss_mib": peak_rss_mib(),
-            "rss_mib": samples, "root": result.root.hex()}
+            "rss_mib": samples, "progress": progress, "root": result.root.hex()}
 
 
 def child_profile(home: Path, jsonl: Path, top: int) -> None:
@@ -171,7 +177,7 @@ def ingest_phases(home: Path, jsonl: Path) -> dict:
 
     store = open_store(home)
     prepared = parse_prepare()
-    key, sha = store.key, __import__("hashlib").sha256
+    key, sha = store.key, hashlib.sha256
 
     def crypto():  # what _stage_chunk does per record besides SQL
         for rec in prepared:
@@ -241,7 +247,7 @@ def run_child(python, *args) -> dict:
 
 def hashlib_floor(leaves: list[bytes], prefix: bytes) -> bytes:
     """The least a Python tree build can do: one sha256 per pair, level by level."""
-    sha = __import__("hashlib").sha256
+    sha = hashlib.sha256
     level = leaves
     while len(level) > 1:
         it = iter(level)
@@ -299,6 +305,14 @@ def bench_verify(proofs) -> dict:
 # --- report -----------------------------------------------------------------------------
 
 
+def code_digest() -> str:
+    """SHA-256 over ledger/**/*.py: names the code a result belongs to (it is being edited)."""
+    h = hashlib.sha256()
+    for path in sorted((HERE.parent / "ledger").rglob("*.py")):
+        h.update(str(path.relative_to(HERE.parent)).encode() + b"\0" + path.read_bytes())
+    return h.hexdigest()[:16]
+
+
 def machine() -> dict:
     import sqlite3
 
@@ -306,6 +320,11 @@ def machine() -> dict:
                 if line.startswith("model name")), platform.processor())
     return {"nproc": os.cpu_count(), "cpu": cpu, "python": platform.python_version(),
             "sqlite": sqlite3.sqlite_version, "platform": platform.platform()}
+
+
+def quarter_rates(ing: dict) -> list[float]:
+    ends = [(0, 0.0), *ing["progress"].values()]
+    return [(n1 - n0) / (t1 - t0) for (n0, t0), (n1, t1) in zip(ends, ends[1:]) if n1 > n0]
 
 
 def summary(r: dict) -> str:
@@ -318,6 +337,7 @@ def summary(r: dict) -> str:
          f"({ing['records']:,} in {ing['seconds']:.1f} s)"),
         ("ingest peak RSS (ru_maxrss)", f"{ing['peak_rss_mib']:.0f} MiB"),
         ("ingest RSS " + "/".join(ing["rss_mib"]), f"{rss} MiB"),
+        ("ingest records/s per quarter", " / ".join(f"{q:,.0f}" for q in quarter_rates(ing))),
         ("merkle.root over leaf hashes", f"{t_root:.3f} s"),
         ("hashlib pair loop (floor)", f"{roots['hashlib_floor_seconds']:.3f} s"),
         *((f"store.root_at({int(s):,}), median", f"{ms:.2f} ms")
@@ -353,7 +373,8 @@ def run(records: int, out_dir: Path) -> dict:
     print(f"wrote {records:,} records ({jsonl.stat().st_size / 2**20:.0f} MiB) in "
           f"{time.perf_counter() - t0:.0f} s (not timed)", file=sys.stderr)
 
-    r = {"machine": machine(), "records": records, "jsonl_bytes": jsonl.stat().st_size}
+    r = {"machine": machine(), "ledger_code": code_digest(), "started": time.strftime("%FT%T%z"),
+         "records": records, "jsonl_bytes": jsonl.stat().st_size}
     r["ingest"] = run_child(sys.executable, "_ingest", home, jsonl, records)
     print(f"ingest: {r['ingest']['records_per_s']:,.0f} records/s", file=sys.stderr)
 
@@ -367,6 +388,9 @@ def run(records: int, out_dir: Path) -> dict:
     r["verify"] = bench_verify(proofs)
     r["peers"] = bench_peers(store, leaves, root, out_dir)
     store.close()
+    if code_digest() != r["ledger_code"]:
+        r["warning"] = "ledger/ changed during the run: figures mix two versions of the code"
+        print("WARNING: " + r["warning"], file=sys.stderr)
     return r
 
 
@@ -422,6 +446,8 @@ def main() -> None:
     results = run(a.records, a.out_dir)
     (a.out_dir / "results.json").write_text(json.dumps(results, indent=2) + "\n")
     print(summary(results))
+    print(f"ledger code {results['ledger_code']}" + (f"  WARNING: {results['warning']}"
+                                                      if "warning" in results else ""))
     print(f"\nresults: {a.out_dir / 'results.json'}")
 
 

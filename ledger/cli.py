@@ -97,7 +97,7 @@ def log_list(json: JsonFlag = False) -> None:
 
 
 @contextmanager
-def _few_gc_pauses():
+def few_gc_pauses():
     """Collect cycles rarely during a bulk ingest: parsed records hold no cycles, and the
     collector otherwise rescans the batch's short-lived objects (about 7% of ingest time)."""
     before = gc.get_threshold()
@@ -151,7 +151,7 @@ def ingest(
         if len(shown) < 5:
             shown.append(f"record {position} (id {record_id!r}) is already at index {index}")
 
-    with source, _few_gc_pauses(), _progress(total, sys.stderr.isatty() and not json) as (on_bytes, on_records):
+    with source, few_gc_pauses(), _progress(total, sys.stderr.isatty() and not json) as (on_bytes, on_records):
         result = store.append(log, READERS[fmt](source, on_bytes),
                               on_duplicate=on_duplicate, on_progress=on_records)
     if json:
