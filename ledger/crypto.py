@@ -83,7 +83,7 @@ class DataKey:
             return cls(parse_key_text(env_value), "DPL_DATA_KEY")
         path = home / KEY_FILE_NAME
         if not path.exists():
-            home.mkdir(parents=True, exist_ok=True)
+            home.mkdir(mode=0o700, parents=True, exist_ok=True)  # private: holds the key
             try:
                 fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             except FileExistsError:
