@@ -6,12 +6,12 @@ DPL="${DPL:-dpl}"
 STREAM="${DPL_DEMO_STREAM:-demo/line-a}"
 SAMPLE="$(dirname "$0")/../ledger/samples/factory-month.jsonl"
 OUT="${DPL_HOME:-.dpl}/demo"
-mkdir -p "$OUT"
 
 step() { printf '\n== %s\n' "$*"; }
 
 step "1. a log for the factory's line A (stream $STREAM)"
 "$DPL" log show "$STREAM" >/dev/null 2>&1 || "$DPL" log create "$STREAM"
+mkdir -p "$OUT"  # after dpl made DPL_HOME (private, 0700)
 
 step "2. ingest 30 days of telemetry, work orders and sales orders"
 "$DPL" ingest --log "$STREAM" "$SAMPLE"
