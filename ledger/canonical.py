@@ -11,7 +11,8 @@ Two paths, one result:
 with hypothesis.
 
 The walk also enforces what JCS cannot represent (I-JSON, RFC 7493): NaN and Infinity,
-integers outside +-(2**53 - 1), non-string keys, nesting beyond ``max_depth``. Those raise
+integers outside +-(2**53 - 1) (and floats from 2**53 to 1e21, which JCS prints as such
+integers), non-string keys, nesting beyond ``max_depth``. Those raise
 ``CanonicalError`` with the path of the offending value.
 """
 
@@ -174,6 +175,13 @@ def _check(value, depth, path):
     elif t is float:
         if not math.isfinite(value):
             raise CanonicalError(path, "NaN and Infinity are not JSON numbers")
+        if _INTEGRAL_MAX <= abs(value) < 1e21:
+            # JCS prints these as integer digits, which read back as an integer beyond
+            # +-(2^53 - 1): the record could never be verified again.
+            raise CanonicalError(
+                path, "number of 2^53 or more (below 1e21) cannot be represented exactly; "
+                "send it as a string"
+            )
     elif t is dict or t is list:
         if depth <= 0:
             raise CanonicalError(path, "nested too deep")

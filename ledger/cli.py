@@ -16,6 +16,7 @@ from typing import Annotated, Optional
 
 import orjson
 import typer
+from sqlalchemy.exc import SQLAlchemyError
 
 from ledger import bundles
 from ledger.errors import BundleError, LedgerError
@@ -176,8 +177,13 @@ def _write_output(document: dict, out: str | None) -> None:
         sys.stdout.flush()
         return
     tmp = Path(out + ".tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, out)  # never leave a half-written bundle behind
+    try:
+        tmp.write_bytes(data)
+        os.replace(tmp, out)  # never leave a half-written bundle behind
+    except OSError as e:
+        raise LedgerError(f"cannot write {out}: {e.strerror}") from None
+    finally:
+        tmp.unlink(missing_ok=True)
     typer.echo(f"wrote {out}", err=True)
 
 
@@ -248,6 +254,10 @@ def main() -> None:
         sys.exit(1)
     except LedgerError as e:
         typer.echo(f"error: {e}", err=True)
+        sys.exit(1)
+    except SQLAlchemyError as e:  # a database that is down, locked too long, or refused us
+        reason = getattr(e, "orig", None) or e
+        typer.echo(f"error: database: {str(reason).splitlines()[0]}", err=True)
         sys.exit(1)
 
 

@@ -57,6 +57,25 @@ def parse_key_text(text: str) -> bytes:
     raise DataKeyError("the data key must be 32 bytes, written as base64 or hex")
 
 
+def _create_key_file(home: Path, path: Path) -> None:
+    """Write a new random key to ``path`` (0600), atomically: a concurrent reader sees no
+    file or the whole key, and if two processes race, the first link wins."""
+    home.mkdir(mode=0o700, parents=True, exist_ok=True)  # private: holds the key
+    tmp = home / f".{KEY_FILE_NAME}.{os.getpid()}.tmp"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(base64.b64encode(os.urandom(32)).decode() + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            pass  # another process created it first; we read theirs
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
 class DataKey:
     """The master data key and what is derived from it. Never printed, never logged."""
 
@@ -83,14 +102,7 @@ class DataKey:
             return cls(parse_key_text(env_value), "DPL_DATA_KEY")
         path = home / KEY_FILE_NAME
         if not path.exists():
-            home.mkdir(mode=0o700, parents=True, exist_ok=True)  # private: holds the key
-            try:
-                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            except FileExistsError:
-                pass  # another process created it first; read theirs
-            else:
-                with os.fdopen(fd, "w") as f:
-                    f.write(base64.b64encode(os.urandom(32)).decode() + "\n")
+            _create_key_file(home, path)
         try:
             text = path.read_text()
         except OSError as e:

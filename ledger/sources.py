@@ -4,18 +4,21 @@ Each reader yields ``(position, value)``: the 1-based line number and the parsed
 ready for ``LogStore.append``. Malformed input raises ``RecordError`` naming the line.
 
 CSV: the header must have ``id``, ``ts`` and ``type``; every other column is a field of
-``data``. A cell that is a JSON number (``12``, ``-3.5``, ``1e3``) becomes a number, an
-empty cell leaves its field out, anything else is a string.
+``data``. A cell that is a JSON number (``12``, ``-3.5``, ``1e3``) becomes a number when JSON can
+carry it exactly (integers within +-(2^53 - 1)); an empty cell leaves its field out;
+anything else, a 20-digit serial number included, is a string.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import math
 import re
 from collections.abc import Callable, Iterator
 from typing import BinaryIO
 
+from ledger.canonical import MAX_SAFE_INTEGER
 from ledger.errors import RecordError
 from ledger.records import parse_json_line
 
@@ -45,7 +48,8 @@ def read_jsonl(stream: BinaryIO, on_bytes: Callable[[int], None] | None = None) 
 def read_csv(stream: BinaryIO, on_bytes: Callable[[int], None] | None = None) -> Iterator[tuple[int, object]]:
     """Yield ``(line number, record)`` for each row of a CSV byte stream with a header."""
     counted = _CountingReader(stream, on_bytes) if on_bytes else stream
-    text = io.TextIOWrapper(counted, encoding="utf-8", errors="strict", newline="")
+    # utf-8-sig: spreadsheet programs often start a CSV with a byte-order mark.
+    text = io.TextIOWrapper(counted, encoding="utf-8-sig", errors="strict", newline="")
     reader = csv.reader(text)
     try:
         header = next(reader)
@@ -87,8 +91,17 @@ def read_csv(stream: BinaryIO, on_bytes: Callable[[int], None] | None = None) ->
 
 
 def _cell_value(cell: str) -> object:
+    """A number when the cell is one that JSON can carry exactly, else the text itself
+    (a 20-digit serial number stays a string instead of being refused)."""
     if _JSON_NUMBER.fullmatch(cell):
-        return int(cell) if _INT.fullmatch(cell) else float(cell)
+        if _INT.fullmatch(cell):
+            n = int(cell)
+            if -MAX_SAFE_INTEGER <= n <= MAX_SAFE_INTEGER:
+                return n
+        else:
+            x = float(cell)
+            if math.isfinite(x) and not (x.is_integer() and abs(x) > MAX_SAFE_INTEGER):
+                return x
     return cell
 
 

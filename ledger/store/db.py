@@ -17,11 +17,12 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 
 from ledger.errors import LedgerError
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+_MIGRATION_LOCK = 0x64706C  # "dpl": PostgreSQL advisory lock key for schema upgrades
 
 
 class StoreUnavailableError(LedgerError):
@@ -30,7 +31,14 @@ class StoreUnavailableError(LedgerError):
 
 def make_engine(url: str) -> Engine:
     """An engine for ``url``; for SQLite, the file's folder is created if missing."""
-    parsed = make_url(url)
+    try:
+        parsed = make_url(url)
+        parsed.get_dialect()
+    except (ArgumentError, NoSuchModuleError) as e:
+        raise StoreUnavailableError(
+            f"DATABASE_URL is not a database URL this service can use ({e}); "
+            "expected postgresql://user:password@host/db"
+        ) from None
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -85,11 +93,15 @@ def migrate(engine: Engine) -> None:
     head = ScriptDirectory(str(MIGRATIONS)).get_current_head()
     try:
         with engine.connect() as conn:
-            current = MigrationContext.configure(conn).get_current_revision()
-            if current == head:
+            if MigrationContext.configure(conn).get_current_revision() == head:
                 return
-        with engine.begin() as conn:
-            command.upgrade(_alembic_config(conn), "head")
+        # Two processes opening a new database at once: the second waits for the lock,
+        # then finds the schema done.
+        with write_transaction(engine) as conn:
+            if not is_sqlite(engine):
+                conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_MIGRATION_LOCK})")
+            if MigrationContext.configure(conn).get_current_revision() != head:
+                command.upgrade(_alembic_config(conn), "head")
     except OperationalError as e:
         raise StoreUnavailableError(f"cannot open the database: {e.orig}") from None
 

@@ -124,12 +124,16 @@ class LogStore:
     def open(cls, settings: Settings) -> LogStore:
         """Open (creating and migrating if needed) the store ``settings`` name."""
         engine = db.make_engine(settings.resolved_database_url())
-        db.migrate(engine)
-        key = DataKey.load(
-            settings.data_key.get_secret_value() if settings.data_key else None, settings.home
-        )
-        store = cls(engine, key)
-        store._check_data_key()
+        try:
+            db.migrate(engine)
+            key = DataKey.load(
+                settings.data_key.get_secret_value() if settings.data_key else None, settings.home
+            )
+            store = cls(engine, key)
+            store._check_data_key()
+        except BaseException:
+            engine.dispose()
+            raise
         return store
 
     def close(self) -> None:
@@ -138,29 +142,41 @@ class LogStore:
     # --- the data key ---------------------------------------------------------------
 
     def _check_data_key(self) -> None:
-        """Refuse a key other than the one this database was sealed with."""
-        with db.write_transaction(self.engine) as conn:
-            stored = conn.execute(select(Meta.value).where(Meta.key == _KEY_CHECK)).scalar()
-            if stored is None:
-                conn.execute(Meta.__table__.insert().values(key=_KEY_CHECK, value=self.key.check_value))
-            elif stored != self.key.check_value:
-                raise DataKeyError(
-                    f"the data key from {self.key.source} is not the key this database was "
-                    "written with; set DPL_DATA_KEY (or DPL_HOME/data.key) to the original key"
-                )
+        """Refuse a key other than the one this database was sealed with.
+
+        Reads without the write lock (a long ingest must not block readers); only the very
+        first open of a database writes the check value.
+        """
+        select_check = select(Meta.value).where(Meta.key == _KEY_CHECK)
+        with self.engine.connect() as conn:
+            stored = conn.execute(select_check).scalar()
+        if stored is None:
+            with db.write_transaction(self.engine) as conn:
+                stored = conn.execute(select_check).scalar()
+                if stored is None:
+                    conn.execute(Meta.__table__.insert().values(key=_KEY_CHECK, value=self.key.check_value))
+                    stored = self.key.check_value
+        if stored != self.key.check_value:
+            raise DataKeyError(
+                f"the data key from {self.key.source} is not the key this database was "
+                "written with; set DPL_DATA_KEY (or DPL_HOME/data.key) to the original key"
+            )
 
     # --- logs -------------------------------------------------------------------------
 
     def create_log(self, stream: str) -> LogInfo:
         validate_stream_name(stream)
-        with db.write_transaction(self.engine) as conn:
-            if conn.execute(select(Log.id).where(Log.stream == stream)).first():
-                raise ConflictError(f"log {stream!r} already exists")
-            conn.execute(
-                Log.__table__.insert().values(
-                    stream=stream, size=0, root=merkle.EMPTY_ROOT, created_at=utcnow()
+        try:
+            with db.write_transaction(self.engine) as conn:
+                if conn.execute(select(Log.id).where(Log.stream == stream)).first():
+                    raise ConflictError(f"log {stream!r} already exists")
+                conn.execute(
+                    Log.__table__.insert().values(
+                        stream=stream, size=0, root=merkle.EMPTY_ROOT, created_at=utcnow()
+                    )
                 )
-            )
+        except IntegrityError:  # created by a concurrent writer between our check and insert
+            raise ConflictError(f"log {stream!r} already exists") from None
         return self.get_log(stream)
 
     def get_log(self, stream: str, conn: Connection | None = None) -> LogInfo:
@@ -250,7 +266,11 @@ class LogStore:
             if earlier is not None:
                 first, first_index = earlier
                 if first.canonical != rec.canonical:
-                    raise _conflict(rec, first_index)
+                    raise ConflictError(
+                        f"record {rec.position} (id {rec.record_id!r}) conflicts with record "
+                        f"{first.position} of this batch: same id, different content; nothing "
+                        "from this batch was stored"
+                    )
                 dups.append((rec.position, rec.record_id, first_index))
                 continue
             off = i * step

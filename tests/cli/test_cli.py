@@ -172,3 +172,32 @@ def test_database_url_is_honoured(dpl, pg_url):
     dpl("ingest", "--log", "pg/stream", "-", input=_jsonl(_rec(i) for i in range(5)), extra_env=env)
     assert json.loads(dpl("log", "show", "pg/stream", "--json", extra_env=env)[1])["size"] == 5
     assert not (dpl.home / "ledger.db").exists()
+
+
+def test_numbers_that_could_not_be_verified_later_are_refused(dpl):
+    dpl("log", "create", "s")
+    rec = _rec(1, data={"v": 1e16})
+    _, _, err = dpl("ingest", "--log", "s", "-", input=_jsonl([rec]), ok=False)
+    assert "data.v" in err and "string" in err
+    dpl("ingest", "--log", "s", "-", input=_jsonl([_rec(2, data={"v": 6.02e23, "w": 1.5})]))
+    _, out, _ = dpl("prove", "--log", "s", "--index", "0")
+    (dpl.tmp / "p.json").write_text(out)
+    assert dpl("verify", "p.json")[1].startswith("valid:")
+
+
+def test_csv_with_bom_and_big_serial_numbers(dpl):
+    dpl("log", "create", "s")
+    (dpl.tmp / "t.csv").write_bytes("\ufeffid,ts,type,sim,qty\n".encode() +
+                                    b"a1,2026-10-01T08:00:00Z,iot.sim,89860012345678901234,1e400\n")
+    dpl("ingest", "--log", "s", "t.csv")
+    _, out, _ = dpl("prove", "--log", "s", "--id", "a1")
+    assert json.loads(out)["entries"][0]["record"]["data"] == {"sim": "89860012345678901234", "qty": "1e400"}
+
+
+def test_unwritable_output_and_bad_database_url_are_one_line_errors(dpl):
+    dpl("log", "create", "s")
+    dpl("ingest", "--log", "s", "-", input=_jsonl([_rec(1)]))
+    code, _, err = dpl("prove", "--log", "s", "--index", "0", "--out", "/nonexistent/dir/p.json", ok=False)
+    assert code == 1 and "cannot write" in err
+    code, _, err = dpl("log", "list", extra_env={"DATABASE_URL": "foo://x"}, ok=False)
+    assert code == 1 and "DATABASE_URL" in err

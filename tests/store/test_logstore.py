@@ -192,3 +192,28 @@ def test_concurrent_appends_to_one_log_never_share_an_index(pg_url, tmp_path):
     assert len(leaves) == 4 * 5 * 40
     assert store.get_log(STREAM).root == merkle.root(leaves)
     assert len(store.checkpoints(STREAM)) == 20
+
+
+def test_an_in_batch_conflict_names_the_earlier_record(store):
+    store.create_log(STREAM)
+    store.append(STREAM, _records(6))
+    batch = [_records(1, start=6)[0], (2, _records(1)[0][1]), (3, _records(1)[0][1] | {"data": {}})]
+    with pytest.raises(ConflictError, match="record 3 .*conflicts with record 2 of this batch"):
+        store.append(STREAM, batch)
+    assert store.get_log(STREAM).size == 6
+
+
+def test_readers_do_not_wait_for_a_long_ingest(tmp_path):
+    settings = Settings(home=tmp_path / "home")
+    LogStore.open(settings).create_log(STREAM)
+    import sqlite3
+
+    writer = sqlite3.connect(tmp_path / "home" / "ledger.db", isolation_level=None)
+    writer.execute("BEGIN IMMEDIATE")  # as an ingest holds it for the whole batch
+    try:
+        reader = LogStore.open(settings)
+        assert reader.get_log(STREAM).size == 0
+        reader.close()
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
