@@ -1,0 +1,143 @@
+"""Helpers for the contract tests: deploying committed artifacts on the in-process EVM,
+asserting custom errors, and EIP-712 messages as off-chain signers build them."""
+
+from __future__ import annotations
+
+import ast
+import contextlib
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from eth_abi import decode as abi_decode
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
+from eth_tester.exceptions import TransactionFailed
+from eth_utils import keccak, to_checksum_address
+from web3 import EthereumTesterProvider, Web3
+from web3.contract import Contract
+
+from ledger.chain.build import load_artifact
+
+EIP712_DOMAIN = [
+    {"name": "name", "type": "string"},
+    {"name": "version", "type": "string"},
+    {"name": "chainId", "type": "uint256"},
+    {"name": "verifyingContract", "type": "address"},
+]
+CHECKPOINT_TYPE = [
+    {"name": "logId", "type": "bytes32"},
+    {"name": "size", "type": "uint64"},
+    {"name": "root", "type": "bytes32"},
+]
+REGISTER_LOG_TYPE = [
+    {"name": "factory", "type": "address"},
+    {"name": "stream", "type": "string"},
+]
+
+
+@dataclass
+class Chain:
+    w3: Web3
+    accounts: list[LocalAccount]  # the funded, unlocked eth-tester accounts, with their keys
+
+    def deploy(self, name: str, *args: Any, sender: LocalAccount | None = None) -> Contract:
+        artifact = load_artifact(name)
+        factory = self.w3.eth.contract(abi=artifact["abi"], bytecode=artifact["bytecode"])
+        sender = sender or self.accounts[0]
+        tx = factory.constructor(*args).transact({"from": sender.address})
+        receipt = self.w3.eth.wait_for_transaction_receipt(tx)
+        assert receipt.status == 1
+        return self.w3.eth.contract(address=receipt.contractAddress, abi=artifact["abi"])
+
+    def transact(self, fn, sender: LocalAccount):
+        """Send ``fn`` (a bound contract function) from ``sender``; returns the receipt."""
+        tx = fn.transact({"from": sender.address})
+        receipt = self.w3.eth.wait_for_transaction_receipt(tx)
+        assert receipt.status == 1
+        return receipt
+
+
+def new_chain() -> Chain:
+    """A fresh in-process chain (eth-tester, py-evm) with its ten funded accounts."""
+    w3 = Web3(EthereumTesterProvider())
+    keys = w3.provider.ethereum_tester.backend.account_keys
+    accounts = [Account.from_key(k.to_bytes()) for k in keys]
+    assert [a.address for a in accounts] == w3.eth.accounts
+    return Chain(w3, accounts)
+
+
+# --------------------------------------------------------------------- custom errors
+
+
+def revert_data(exc: TransactionFailed) -> bytes:
+    """The raw revert data of a failed call or transaction on EthereumTesterProvider.
+
+    web3's eth-tester provider re-raises it as ``execution reverted: <repr of the bytes>``.
+    """
+    message = exc.args[0]
+    if isinstance(message, bytes):
+        return message
+    prefix = "execution reverted: "
+    assert isinstance(message, str) and message.startswith(prefix), message
+    data = ast.literal_eval(message[len(prefix):])
+    assert isinstance(data, bytes), message
+    return data
+
+
+def decode_error(abi: list[dict], data: bytes) -> tuple[str, tuple]:
+    """(name, args) of the custom error ``data`` encodes, looked up in ``abi``."""
+    for item in abi:
+        if item["type"] != "error":
+            continue
+        types = [i["type"] for i in item["inputs"]]
+        selector = keccak(text=f"{item['name']}({','.join(types)})")[:4]
+        if data[:4] == selector:
+            values = abi_decode(types, data[4:])
+            values = [to_checksum_address(v) if t == "address" else v for t, v in zip(types, values)]
+            return item["name"], tuple(values)
+    raise AssertionError(f"revert data 0x{data.hex()} is no custom error of this ABI")
+
+
+@contextlib.contextmanager
+def reverts_with(contract: Contract, name: str, *args: Any):
+    """Assert the block reverts with the custom error ``name(*args)`` of ``contract``'s ABI."""
+    with pytest.raises(TransactionFailed) as info:
+        yield
+    got = decode_error(contract.abi, revert_data(info.value))
+    assert got == (name, tuple(args)), f"reverted with {got}, expected {(name, tuple(args))}"
+
+
+# ------------------------------------------------------------------------- EIP-712
+
+
+def domain(registry: Contract) -> dict:
+    return {
+        "name": "DataPledgeLedger",
+        "version": "1",
+        "chainId": registry.w3.eth.chain_id,
+        "verifyingContract": registry.address,
+    }
+
+
+def checkpoint_message(registry: Contract, log_id: bytes, size: int, root: bytes,
+                       domain_override: dict | None = None) -> dict:
+    return {
+        "types": {"EIP712Domain": EIP712_DOMAIN, "Checkpoint": CHECKPOINT_TYPE},
+        "primaryType": "Checkpoint",
+        "domain": {**domain(registry), **(domain_override or {})},
+        "message": {"logId": log_id, "size": size, "root": root},
+    }
+
+
+def register_log_message(registry: Contract, factory: str, stream: str) -> dict:
+    return {
+        "types": {"EIP712Domain": EIP712_DOMAIN, "RegisterLog": REGISTER_LOG_TYPE},
+        "primaryType": "RegisterLog",
+        "domain": domain(registry),
+        "message": {"factory": factory, "stream": stream},
+    }
+
+
+def sign(account: LocalAccount, message: dict) -> bytes:
+    return bytes(Account.sign_typed_data(account.key, full_message=message).signature)
