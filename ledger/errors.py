@@ -74,3 +74,21 @@ class DataKeyError(LedgerError):
 
 class BundleError(ProofError):
     """A proof bundle is malformed or does not verify."""
+
+
+class ChainError(LedgerError):
+    """The chain cannot be reached, or refused what we sent."""
+
+
+class ChainUnavailableError(ChainError):
+    """No Ethereum node answers at the configured RPC URL."""
+
+
+class ContractRevertError(ChainError):
+    """A contract call reverted; ``name`` and ``args`` are the decoded custom error."""
+
+    def __init__(self, name: str, args: tuple, meaning: str = ""):
+        self.name = name
+        self.args_ = args
+        shown = ", ".join(str(a) for a in args)
+        super().__init__(f"the registry refused: {name}({shown})" + (f": {meaning}" if meaning else ""))

@@ -1,7 +1,8 @@
 """Settings, built once by each entry point (CLI, app factory) and passed down.
 
-Environment variables: ``DPL_HOME`` (default ``.dpl``), ``DPL_DATA_KEY`` and
-``DATABASE_URL`` (default: SQLite file ``DPL_HOME/ledger.db``).
+Environment variables: ``DPL_HOME`` (default ``.dpl``), ``DPL_DATA_KEY``, ``DATABASE_URL``
+(default: SQLite file ``DPL_HOME/ledger.db``), ``DPL_RPC_URL``, ``DPL_RELAYER_KEY``,
+``DPL_FACTORY_KEY``, ``DPL_CONFIRMATIONS``, ``DPL_KEY_PASSPHRASE``.
 """
 
 from __future__ import annotations
@@ -20,6 +21,14 @@ class Settings(BaseSettings):
     database_url: str | None = Field(
         default=None, validation_alias=AliasChoices("DATABASE_URL", "DPL_DATABASE_URL")
     )
+    #: JSON-RPC endpoint of the chain everything anchors to and reads from.
+    rpc_url: str = "http://127.0.0.1:8545"
+    #: Key (name in DPL_HOME/keys) that pays gas for relayed transactions.
+    relayer_key: str = "dev0"
+    #: Key a log is bound to at its first anchor when it was created without --factory.
+    factory_key: str = "dev1"
+    #: Blocks on top of an anchor's block before it counts as final.
+    confirmations: int = Field(default=2, ge=0)
 
     def resolved_database_url(self) -> str:
         """The SQLAlchemy URL: ``DATABASE_URL`` when given, else SQLite under ``home``."""

@@ -1,0 +1,181 @@
+"""Talking to an Ethereum node: the registry contract, signed transactions, EIP-712.
+
+Thin on purpose: web3.py v8 does the RPC; this module adds what the service needs on top:
+clear errors when the node is down, custom-error names decoded from reverts, typed-data
+signatures in the registry's domain, and transactions signed locally with a key from the
+keyring (never a node-held account).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+from eth_abi import decode as abi_decode
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
+from eth_utils import keccak, to_checksum_address
+from hexbytes import HexBytes
+from requests.exceptions import RequestException
+from web3 import Web3
+from web3.exceptions import ContractCustomError, ContractLogicError, TransactionNotFound, Web3RPCError
+
+from ledger.chain.build import load_artifact
+from ledger.errors import ChainError, ChainUnavailableError, ContractRevertError
+
+DOMAIN_NAME = "DataPledgeLedger"
+DOMAIN_VERSION = "1"
+CHECKPOINT_TYPES = {"Checkpoint": [
+    {"name": "logId", "type": "bytes32"}, {"name": "size", "type": "uint64"}, {"name": "root", "type": "bytes32"},
+]}
+REGISTER_LOG_TYPES = {"RegisterLog": [
+    {"name": "factory", "type": "address"}, {"name": "stream", "type": "string"},
+]}
+
+# What each registry error means, for people reading a refusal.
+ERROR_MEANINGS = {
+    "RegistryUnknownLog": "the log is not registered on chain",
+    "RegistryLogAlreadyRegistered": "the log is registered already",
+    "RegistryInvalidFactory": "the zero address cannot own a log",
+    "RegistryInvalidSignature": "the signature is not the log's factory's",
+    "RegistryStaleCheckpoint": "a checkpoint at least this large is anchored already (replay or stale)",
+    "RegistryInconsistentCheckpoint": "the checkpoint does not extend the anchored one (history was rewritten?)",
+    "RegistryEmptyCheckpoint": "an empty log cannot be anchored",
+}
+
+
+def log_id_of(factory: str, stream: str) -> bytes:
+    """``keccak256(abi.encode(factory, stream))`` (DESIGN.md section 2)."""
+    from eth_abi import encode
+
+    return keccak(encode(["address", "string"], [to_checksum_address(factory), stream]))
+
+
+def _error_selectors(abi: list[dict]) -> dict[bytes, tuple[str, list[str]]]:
+    out = {}
+    for item in abi:
+        if item.get("type") == "error":
+            types = [i["type"] for i in item["inputs"]]
+            out[keccak(text=f"{item['name']}({','.join(types)})")[:4]] = (item["name"], types)
+    return out
+
+
+@dataclass(frozen=True)
+class SentTx:
+    tx_hash: bytes
+    raw: bytes
+    nonce: int
+    sender: str
+
+
+class Chain:
+    """One node (``rpc_url``) and the registry at ``registry_address`` on it."""
+
+    def __init__(self, rpc_url: str, registry_address: str | None = None, timeout: float = 10.0):
+        self.rpc_url = rpc_url
+        self.w3 = Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": timeout}))
+        self.artifact = load_artifact("DataPledgeRegistry")
+        self._errors = _error_selectors(self.artifact["abi"])
+        self.registry = (
+            self.w3.eth.contract(address=to_checksum_address(registry_address), abi=self.artifact["abi"])
+            if registry_address else None
+        )
+
+    # --- errors ---------------------------------------------------------------------------
+
+    def call(self, fn, *args, **kwargs):
+        """Run ``fn`` (a web3 call) turning node failures and reverts into ledger errors."""
+        try:
+            return fn(*args, **kwargs)
+        except (ContractCustomError, ContractLogicError) as e:
+            raise self.decode_revert(e) from None
+        except RequestException as e:
+            raise ChainUnavailableError(f"the Ethereum node at {self.rpc_url} is not answering ({type(e).__name__})") from None
+        except (ConnectionError, OSError) as e:
+            raise ChainUnavailableError(f"the Ethereum node at {self.rpc_url} is not answering ({e})") from None
+
+    def decode_revert(self, e: Exception) -> ChainError:
+        data = getattr(e, "data", None)
+        raw = HexBytes(data) if isinstance(data, (str, bytes)) and data not in ("", "0x") else b""
+        if len(raw) >= 4 and bytes(raw[:4]) in self._errors:
+            name, types = self._errors[bytes(raw[:4])]
+            args = tuple(abi_decode(types, bytes(raw[4:])))
+            args = tuple("0x" + a.hex() if isinstance(a, bytes) else a for a in args)
+            return ContractRevertError(name, args, ERROR_MEANINGS.get(name, ""))
+        return ChainError(f"the transaction reverted: {getattr(e, 'message', e)}")
+
+    # --- chain facts --------------------------------------------------------------------
+
+    @cached_property
+    def chain_id(self) -> int:
+        return self.call(lambda: self.w3.eth.chain_id)
+
+    def block_number(self) -> int:
+        return self.call(lambda: self.w3.eth.block_number)
+
+    def block_hash(self, number: int) -> bytes | None:
+        block = self.call(lambda: self.w3.eth.get_block(number))
+        return bytes(block["hash"]) if block else None
+
+    def code_at(self, address: str) -> bytes:
+        return bytes(self.call(lambda: self.w3.eth.get_code(to_checksum_address(address))))
+
+    def receipt(self, tx_hash: bytes):
+        """The receipt, or None while the transaction is not (or no longer) in a block."""
+        try:
+            return self.call(self.w3.eth.get_transaction_receipt, HexBytes(tx_hash))
+        except TransactionNotFound:
+            return None
+
+    def transaction_known(self, tx_hash: bytes) -> bool:
+        try:
+            self.call(self.w3.eth.get_transaction, HexBytes(tx_hash))
+            return True
+        except TransactionNotFound:
+            return False
+
+    # --- signing ------------------------------------------------------------------------
+
+    def domain(self) -> dict:
+        return {"name": DOMAIN_NAME, "version": DOMAIN_VERSION, "chainId": self.chain_id,
+                "verifyingContract": self.registry.address}
+
+    def sign_checkpoint(self, factory: LocalAccount, log_id: bytes, size: int, root: bytes) -> bytes:
+        signed = factory.sign_typed_data(self.domain(), CHECKPOINT_TYPES,
+                                         {"logId": log_id, "size": size, "root": root})
+        return bytes(signed.signature)
+
+    def sign_register_log(self, factory: LocalAccount, stream: str) -> bytes:
+        signed = factory.sign_typed_data(self.domain(), REGISTER_LOG_TYPES,
+                                         {"factory": factory.address, "stream": stream})
+        return bytes(signed.signature)
+
+    # --- transactions -----------------------------------------------------------------
+
+    def build_signed(self, sender: LocalAccount, fn, nonce: int | None = None) -> SentTx:
+        """Sign a contract call as a raw transaction (not sent). Reverts surface here, from
+        the gas estimate, before anything is recorded or sent."""
+        if nonce is None:
+            nonce = self.call(self.w3.eth.get_transaction_count, sender.address, "pending")
+        tx = self.call(fn.build_transaction, {"from": sender.address, "nonce": nonce, "chainId": self.chain_id})
+        signed = Account.sign_transaction(tx, sender.key)
+        return SentTx(bytes(signed.hash), bytes(signed.raw_transaction), nonce, sender.address)
+
+    def send_raw(self, raw: bytes) -> None:
+        """Broadcast; a transaction the node already has is not an error (safe to retry)."""
+        try:
+            self.call(self.w3.eth.send_raw_transaction, raw)
+        except Web3RPCError as e:
+            text = str(e).lower()
+            if "already known" in text or "already imported" in text:
+                return
+            raise ChainError(f"the node refused the transaction: {e}") from None
+
+    def transact(self, sender: LocalAccount, fn, timeout: float = 60) -> dict:
+        """Sign, send and wait for one transaction; a revert raises ``ContractRevertError``."""
+        sent = self.build_signed(sender, fn)
+        self.send_raw(sent.raw)
+        receipt = self.call(self.w3.eth.wait_for_transaction_receipt, HexBytes(sent.tx_hash), timeout=timeout)
+        if receipt["status"] != 1:
+            raise ChainError(f"transaction 0x{sent.tx_hash.hex()} reverted")
+        return receipt
