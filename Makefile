@@ -4,6 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 DPL    := $(VENV)/bin/dpl
 STAMP  := $(VENV)/.installed-stamp
+NPM_STAMP := node_modules/.installed-stamp
 
 .PHONY: install test run bench clean
 
@@ -17,15 +18,21 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[test]'
 	@touch $(STAMP)
 
-install: $(STAMP)
+# Solidity compiler (solcjs), OpenZeppelin and anvil, exactly as package-lock.json pins them.
+$(NPM_STAMP): package.json package-lock.json
+	@command -v npm >/dev/null || { echo "npm (Node.js 18+) is needed for the contracts and the local chain"; exit 1; }
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $(NPM_STAMP)
+
+install: $(STAMP) $(NPM_STAMP)
 
 # Unit, storage (SQLite and a real PostgreSQL that scripts/test-postgres.sh starts) and CLI tests.
-test: $(STAMP)
+test: $(STAMP) $(NPM_STAMP)
 	@url="$${DPL_TEST_DATABASE_URL:-$$(bash scripts/test-postgres.sh)}" && \
 	  DPL_TEST_DATABASE_URL="$$url" $(PY) -m pytest $(PYTEST_ARGS)
 
 # The CLI story on the bundled sample: ingest, prove a record, verify the proof.
-run: $(STAMP)
+run: $(STAMP) $(NPM_STAMP)
 	@DPL="$(DPL)" bash scripts/demo.sh
 
 # 1M records through ingest, roots, proofs, verifications, and peer libraries (~4 min).

@@ -56,15 +56,21 @@ def make_entry(index: int, record: dict, salt: bytes, leaf: bytes, proof: list[b
     }
 
 
+def make_anchor(chain_id: int, registry: str, tx_hash: bytes, block_number: int | None) -> dict:
+    return {"chain_id": chain_id, "registry": registry, "tx_hash": to_hex(tx_hash),
+            "block_number": block_number}
+
+
 def make_proof_bundle(
-    stream: str, log_id: bytes | None, size: int, root: bytes, entries: list[dict]
+    stream: str, log_id: bytes | None, size: int, root: bytes, entries: list[dict],
+    anchor: dict | None = None,
 ) -> dict:
     return {
         "format": PROOF_FORMAT,
         "log_id": to_hex(log_id) if log_id else None,
         "stream": stream,
         "checkpoint": {"size": size, "root": to_hex(root)},
-        "anchor": None,
+        "anchor": anchor,
         "entries": entries,
     }
 
@@ -90,6 +96,26 @@ class Verified:
     format: str
     stream: str
     summary: str
+    log_id: bytes | None = None
+    size: int | None = None
+    root: bytes | None = None
+    anchor: dict | None = None
+
+
+def _log_id(b: dict) -> bytes | None:
+    value = b.get("log_id")
+    return None if value is None else _hash(value, "log_id")
+
+
+def _anchor(b: dict) -> dict | None:
+    a = b.get("anchor")
+    if a is None:
+        return None
+    a = _obj(a, "anchor")
+    _size(a.get("chain_id"), "anchor.chain_id")
+    if not isinstance(a.get("registry"), str) or not re.fullmatch(r"0x[0-9a-fA-F]{40}", a["registry"]):
+        raise BundleError("anchor.registry must be a 0x-prefixed 20-byte address")
+    return a
 
 
 def verify(bundle: object) -> Verified:
@@ -145,6 +171,7 @@ def verify_proof_bundle(b: dict) -> Verified:
         PROOF_FORMAT, stream,
         f"{len(entries)} record(s) at index {indices} are in {stream!r} "
         f"at size {size}, root 0x{root.hex()}",
+        _log_id(b), size, root, _anchor(b),
     )
 
 
@@ -167,4 +194,5 @@ def verify_consistency_bundle(b: dict) -> Verified:
         CONSISTENCY_FORMAT, stream,
         f"{stream!r} at size {new_size} (root 0x{new_root.hex()}) extends size {old_size} "
         f"(root 0x{old_root.hex()})",
+        _log_id(b), new_size, new_root, _anchor(b),
     )

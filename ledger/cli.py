@@ -10,6 +10,7 @@ from __future__ import annotations
 import gc
 import os
 import sys
+import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Optional
@@ -31,6 +32,11 @@ app = typer.Typer(
 )
 log_app = typer.Typer(help="Create and inspect logs (one per data stream).", no_args_is_help=True)
 app.add_typer(log_app, name="log")
+keys_app = typer.Typer(help="Signing keys: encrypted keystores under DPL_HOME/keys.", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+chain_app = typer.Typer(help="The local chain (anvil), state kept under DPL_HOME/chain.", no_args_is_help=True)
+app.add_typer(chain_app, name="chain")
+RpcOption = Annotated[Optional[str], typer.Option("--rpc", help="JSON-RPC URL (default: DPL_RPC_URL).")]
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
 LogOption = Annotated[str, typer.Option("--log", help="Stream name of the log, e.g. line-a/telemetry.")]
@@ -60,9 +66,18 @@ def _log_json(info) -> dict:
 
 @log_app.command("create")
 def log_create(stream: Annotated[str, typer.Argument(help="Stream name, e.g. line-a/telemetry.")],
+               factory: Annotated[Optional[str], typer.Option(
+                   "--factory", help="Key (from dpl keys) of the factory that owns the log; "
+                                     "default: bound at its first anchor to DPL_FACTORY_KEY.")] = None,
                json: JsonFlag = False) -> None:
     """Create an empty log for STREAM."""
-    info = _store().create_log(stream)
+    address = log_id = None
+    if factory:
+        from ledger.chain.client import log_id_of
+
+        address = _keyring().info(factory).address
+        log_id = log_id_of(address, stream)
+    info = _store().create_log(stream, address, log_id)
     if json:
         _print_json(_log_json(info))
     else:
@@ -94,6 +109,184 @@ def log_list(json: JsonFlag = False) -> None:
             typer.echo(f"{d['stream']}\tsize {d['size']}\troot {d['root']}")
 
 
+# --- keys -----------------------------------------------------------------------------
+
+
+def _passphrase_source(confirm: bool):
+    """DPL_KEY_PASSPHRASE, else a prompt on a terminal; asked once, when first needed."""
+    cache: list[str] = []
+
+    def get() -> str:
+        if cache:
+            return cache[0]
+        value = os.environ.get("DPL_KEY_PASSPHRASE")
+        if not value:
+            if not sys.stdin.isatty():
+                raise LedgerError("set DPL_KEY_PASSPHRASE (no terminal to ask for the key passphrase)")
+            value = typer.prompt("key passphrase", hide_input=True, confirmation_prompt=confirm)
+        if not value:
+            raise LedgerError("the key passphrase must not be empty")
+        cache.append(value)
+        return value
+
+    return get
+
+
+def _keyring(confirm: bool = False):
+    from ledger.keys import Keyring
+
+    return Keyring(Settings().home, _passphrase_source(confirm))
+
+
+def _key_json(k) -> dict:
+    return {"name": k.name, "address": k.address, "dev_only": k.dev_only}
+
+
+@keys_app.command("new")
+def keys_new(name: Annotated[str, typer.Option("--name", help="Name of the new key.")],
+             json: JsonFlag = False) -> None:
+    """Create a key, encrypted with DPL_KEY_PASSPHRASE (or a passphrase you type)."""
+    k = _keyring(confirm=True).new(name)
+    if json:
+        _print_json(_key_json(k))
+    else:
+        typer.echo(f"created key {k.name}: {k.address}")
+
+
+@keys_app.command("list")
+def keys_list(json: JsonFlag = False) -> None:
+    """List keys: name, address, and whether it is a dev-only key."""
+    keys = [_key_json(k) for k in _keyring().list()]
+    if json:
+        _print_json(keys)
+    elif not keys:
+        typer.echo("no keys yet (dpl keys new --name NAME, or dpl keys import-dev for the local chain)")
+    else:
+        for k in keys:
+            typer.echo(f"{k['name']}\t{k['address']}" + ("\tdev-only (local chain 31337)" if k["dev_only"] else ""))
+
+
+@keys_app.command("import-dev")
+def keys_import_dev(json: JsonFlag = False) -> None:
+    """Import anvil's ten well-known accounts as dev0..dev9 (local chain only)."""
+    keys = [_key_json(k) for k in _keyring().import_dev()]
+    if json:
+        _print_json(keys)
+    else:
+        for k in keys:
+            typer.echo(f"{k['name']}\t{k['address']}\tdev-only")
+
+
+# --- chain ----------------------------------------------------------------------------
+
+
+@chain_app.command("up")
+def chain_up(port: Annotated[int, typer.Option("--port", help="Port for JSON-RPC.")] = 8545) -> None:
+    """Start anvil (state persisted under DPL_HOME/chain); returns when it answers."""
+    from ledger.chain import node
+
+    info = node.up(Settings().home, port=port)
+    verb = "started" if info.started else "already running"
+    typer.echo(f"chain {verb}: {info.rpc_url} (chain id {info.chain_id}, block {info.block_number})")
+
+
+@chain_app.command("down")
+def chain_down() -> None:
+    """Stop the anvil that `dpl chain up` started (it saves its state first)."""
+    from ledger.chain import node
+
+    typer.echo("chain stopped" if node.down(Settings().home) else "no chain started by dpl is running")
+
+
+def _chain(rpc: str | None, deployed: bool = True):
+    """(settings, chain): the chain at --rpc / DPL_RPC_URL, with our registry on it."""
+    from ledger.chain.client import Chain
+    from ledger.chain.deploy import load_deployment, runtime_matches
+
+    settings = Settings()
+    url = rpc or settings.rpc_url
+    chain = Chain(url)
+    if not deployed:
+        return settings, chain
+    record = load_deployment(settings.home, chain.chain_id)
+    if record.get("chain_id") != chain.chain_id:
+        raise LedgerError(f"the deployment record is for chain {record.get('chain_id')}, "
+                          f"but {url} is chain {chain.chain_id}")
+    if not runtime_matches(chain, record["address"]):
+        raise LedgerError(f"no registry with the expected code at {record['address']} on chain "
+                          f"{chain.chain_id} (was the chain reset?); run: dpl deploy")
+    return settings, Chain(url, record["address"])
+
+
+@app.command()
+def deploy(rpc: RpcOption = None,
+           key: Annotated[str, typer.Option("--key", help="Key that deploys and pays (default dev0).")] = "dev0",
+           json: JsonFlag = False) -> None:
+    """Deploy the registry (a no-op when the recorded address already holds it)."""
+    from ledger.chain.deploy import deploy_registry, deployment_path
+
+    settings, chain = _chain(rpc, deployed=False)
+    account = _keyring().account(key, chain.chain_id)
+    record, new = deploy_registry(chain, settings.home, account)
+    if json:
+        _print_json(record | {"new": new})
+        return
+    verb = "deployed" if new else "already deployed"
+    typer.echo(f"registry {verb} at {record['address']} on chain {record['chain_id']} "
+               f"(block {record['block_number']}); record: {deployment_path(settings.home, chain.chain_id)}")
+
+
+@app.command()
+def anchor(log: Annotated[Optional[str], typer.Option("--log", help="Only this log (default: all).")] = None,
+           every: Annotated[Optional[float], typer.Option("--every", help="Keep going: anchor every SECONDS.")] = None,
+           rpc: RpcOption = None, json: JsonFlag = False) -> None:
+    """Sign and anchor each log's newest checkpoint, with its consistency proof (crash-safe)."""
+    from ledger.anchoring import Anchorer
+
+    settings, chain = _chain(rpc)
+    anchorer = Anchorer(_store(), chain, _keyring(), relayer_key=settings.relayer_key,
+                        factory_key=settings.factory_key, confirmations=settings.confirmations)
+    while True:
+        reports = anchorer.run(log)
+        if json:
+            _print_json([r.__dict__ for r in reports])
+        else:
+            for r in reports:
+                where = f" in block {r.block_number}" if r.block_number is not None else ""
+                tx = f" tx {r.tx_hash}" if r.tx_hash else ""
+                typer.echo(f"{r.stream} size {r.size}: {r.state}{where}{tx}" + (f" ({r.note})" if r.note else ""))
+        if every is None:
+            return
+        time.sleep(every)
+
+
+@app.command()
+def audit(rpc: RpcOption = None, json: JsonFlag = False) -> None:
+    """Check every anchor and every stored record against the chain; exit 1 on any finding."""
+    from ledger.audit import run_audit
+    from ledger.chain.deploy import load_deployment
+
+    settings, chain = _chain(rpc, deployed=False)
+    deployment = load_deployment(settings.home, chain.chain_id)
+    from ledger.chain.client import Chain
+
+    chain = Chain(chain.rpc_url, deployment["address"])
+    store = _store()
+    total = sum(log.size for log in store.list_logs())
+    with _progress(total, sys.stderr.isatty() and not json, unit="records") as (on_done, _):
+        report = run_audit(store, chain, deployment, on_record=on_done)
+    if json:
+        _print_json(report.as_json())
+    else:
+        typer.echo(f"audited {report.logs} log(s), {report.records} record(s), {report.events} anchor "
+                   f"event(s) on chain {report.chain_id}, registry {report.registry}")
+        for finding in report.findings:
+            typer.echo(f"FINDING: {finding}")
+        typer.echo("clean" if report.clean else f"{len(report.findings)} finding(s)")
+    if not report.clean:
+        raise typer.Exit(1)
+
+
 # --- ingest ---------------------------------------------------------------------------
 
 
@@ -110,18 +303,22 @@ def few_gc_pauses():
 
 
 @contextmanager
-def _progress(total_bytes: int | None, enabled: bool):
-    """A byte-based progress bar on a terminal; a no-op callback elsewhere."""
+def _progress(total: int | None, enabled: bool, unit: str = "bytes"):
+    """A progress bar on a terminal (of bytes read, or of records done); no-op elsewhere."""
     if not enabled:
         yield (lambda n: None), (lambda n: None)
         return
-    from rich.progress import (BarColumn, DownloadColumn, Progress, TextColumn,
+    from rich.progress import (BarColumn, DownloadColumn, MofNCompleteColumn, Progress, TextColumn,
                                TimeRemainingColumn, TransferSpeedColumn)
 
-    columns = [TextColumn("ingest"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
-               TextColumn("{task.fields[records]} records"), TimeRemainingColumn()]
+    if unit == "bytes":
+        columns = [TextColumn("ingest"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
+                   TextColumn("{task.fields[records]} records"), TimeRemainingColumn()]
+    else:
+        columns = [TextColumn("audit"), BarColumn(), MofNCompleteColumn(), TextColumn(unit),
+                   TimeRemainingColumn()]
     with Progress(*columns, transient=True) as bar:
-        task = bar.add_task("ingest", total=total_bytes, records=0)
+        task = bar.add_task(unit, total=total, records=0)
         yield (lambda n: bar.advance(task, n)), (lambda n: bar.update(task, records=n))
 
 
@@ -202,10 +399,25 @@ def prove(
     if record_id is not None:
         index = store.index_of(log, record_id)
     info = store.get_log(log)
+    anchor_row = _anchored_checkpoint(store, info, index, size)
+    if size is None and anchor_row is not None:
+        size = anchor_row.size  # prove against what the chain holds, when it holds one
     proof = store.inclusion_proof(log, index, size)
     stored = store.record_at(log, index)
     entry = bundles.make_entry(index, stored.record, stored.salt, stored.leaf_hash, proof.proof)
-    _write_output(bundles.make_proof_bundle(info.stream, info.log_id, proof.size, proof.root, [entry]), out)
+    anchor_doc = None
+    if anchor_row is not None and anchor_row.size == proof.size:
+        anchor_doc = bundles.make_anchor(anchor_row.chain_id, anchor_row.registry, anchor_row.tx_hash,
+                                         anchor_row.block_number)
+    _write_output(bundles.make_proof_bundle(info.stream, info.log_id, proof.size, proof.root, [entry],
+                                            anchor_doc), out)
+
+
+def _anchored_checkpoint(store, info, index: int, size: int | None):
+    """The newest included/final anchor of the log covering ``index`` (at ``size`` if given)."""
+    from ledger.store.anchors import AnchorStore
+
+    return AnchorStore(store.engine).newest_anchored(info.pk, above=index, size=size)
 
 
 @app.command()
@@ -232,8 +444,12 @@ def consistency(
 
 
 @app.command()
-def verify(bundle: Annotated[str, typer.Argument(help="A dpl-proof/1 or dpl-consistency/1 file, or -.")]) -> None:
-    """Verify a bundle offline: exit 0 and one line when valid, exit 1 with the reason when not."""
+def verify(bundle: Annotated[str, typer.Argument(help="A dpl-proof/1 or dpl-consistency/1 file, or -.")],
+           rpc: Annotated[Optional[str], typer.Option(
+               "--rpc", help="Also check that the registry on this chain holds the bundle's root.")] = None) -> None:
+    """Verify a bundle: exit 0 and one line when valid, exit 1 with the reason when not.
+
+    Offline by default (math only); with --rpc also against the chain."""
     try:
         raw = sys.stdin.buffer.read() if bundle == "-" else Path(bundle).read_bytes()
     except OSError as e:
@@ -243,6 +459,11 @@ def verify(bundle: Annotated[str, typer.Argument(help="A dpl-proof/1 or dpl-cons
     except orjson.JSONDecodeError as e:
         raise BundleError(f"{bundle} is not JSON: {e}") from None
     result = bundles.verify(document)
+    if rpc:
+        from ledger.chain.check import check_anchor
+
+        typer.echo(f"valid: {result.summary}; {check_anchor(result, rpc)}")
+        return
     typer.echo(f"valid: {result.summary}")
 
 

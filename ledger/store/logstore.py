@@ -77,6 +77,13 @@ class StoredRecord:
 
 
 @dataclass(frozen=True)
+class SealedRecord:
+    index: int
+    leaf_hash: bytes
+    sealed: bytes
+
+
+@dataclass(frozen=True)
 class InclusionProof:
     index: int
     size: int
@@ -164,7 +171,10 @@ class LogStore:
 
     # --- logs -------------------------------------------------------------------------
 
-    def create_log(self, stream: str) -> LogInfo:
+    def create_log(self, stream: str, factory_address: str | None = None,
+                   log_id: bytes | None = None) -> LogInfo:
+        """Create an empty log; bound to ``factory_address`` (and its on-chain ``log_id``)
+        now, or at its first anchor."""
         validate_stream_name(stream)
         try:
             with db.write_transaction(self.engine) as conn:
@@ -172,7 +182,8 @@ class LogStore:
                     raise ConflictError(f"log {stream!r} already exists")
                 conn.execute(
                     Log.__table__.insert().values(
-                        stream=stream, size=0, root=merkle.EMPTY_ROOT, created_at=utcnow()
+                        stream=stream, size=0, root=merkle.EMPTY_ROOT, created_at=utcnow(),
+                        factory_address=factory_address, log_id=log_id,
                     )
                 )
         except IntegrityError:  # created by a concurrent writer between our check and insert
@@ -187,6 +198,23 @@ class LogStore:
         if row is None:
             raise NotFoundError(f"no log named {stream!r} (create it with: dpl log create {stream})")
         return LogInfo(row.id, row.stream, row.log_id, row.size, row.root)
+
+    def bind_log(self, stream: str, factory_address: str, log_id: bytes) -> LogInfo:
+        """Bind an unbound log to its factory and on-chain id (once; a bound log keeps its)."""
+        with db.write_transaction(self.engine) as conn:
+            log = self._lock_log(conn, stream)
+            current = conn.execute(select(Log.factory_address).where(Log.id == log.pk)).scalar()
+            if current is None:
+                conn.execute(update(Log).where(Log.id == log.pk).values(
+                    factory_address=factory_address, log_id=log_id))
+            elif current.lower() != factory_address.lower():
+                raise ConflictError(f"log {stream!r} is bound to factory {current} already")
+        return self.get_log(stream)
+
+    def factory_of(self, stream: str) -> str | None:
+        with self.engine.connect() as conn:
+            log = self.get_log(stream, conn)
+            return conn.execute(select(Log.factory_address).where(Log.id == log.pk)).scalar()
 
     def list_logs(self) -> list[LogInfo]:
         with self.engine.connect() as conn:
@@ -435,8 +463,8 @@ class LogStore:
             raise NotFoundError(f"log {stream!r} has no record with id {record_id!r}")
         return index
 
-    def iter_records(self, stream: str, start: int = 0, end: int | None = None) -> Iterator[StoredRecord]:
-        """Records ``[start, end)`` in index order, unsealed, read in pages."""
+    def iter_sealed(self, stream: str, start: int = 0, end: int | None = None) -> Iterator[SealedRecord]:
+        """Rows ``[start, end)`` as stored (leaf hash and sealed payload), in index order, paged."""
         log = self.get_log(stream)
         end = log.size if end is None else min(end, log.size)
         pos = start
@@ -447,11 +475,18 @@ class LogStore:
                     .where(Record.log_pk == log.pk, Record.idx >= pos, Record.idx < min(end, pos + 1000))
                     .order_by(Record.idx)
                 ).all()
-            if not page:
+            if not page or page[0].idx != pos:
                 raise InvariantError(f"log {stream!r} has no record at index {pos} below its size")
             for r in page:
-                yield self._unseal(r.idx, bytes(r.leaf_hash), bytes(r.sealed))
-            pos = page[-1].idx + 1
+                if r.idx != pos:
+                    raise InvariantError(f"log {stream!r} has no record at index {pos} below its size")
+                yield SealedRecord(r.idx, bytes(r.leaf_hash), bytes(r.sealed))
+                pos += 1
+
+    def iter_records(self, stream: str, start: int = 0, end: int | None = None) -> Iterator[StoredRecord]:
+        """Records ``[start, end)`` in index order, unsealed."""
+        for r in self.iter_sealed(stream, start, end):
+            yield self._unseal(r.index, r.leaf_hash, r.sealed)
 
     def _unseal(self, index: int, leaf: bytes, sealed: bytes) -> StoredRecord:
         salt, canonical = self.key.open(leaf, sealed)

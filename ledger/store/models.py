@@ -72,3 +72,39 @@ class Meta(SQLModel, table=True):
 
     key: str = Field(primary_key=True, max_length=64)
     value: str = Field(nullable=False, max_length=256)
+
+
+class Anchor(SQLModel, table=True):
+    """One checkpoint's anchoring on one registry: its intent, transaction and state.
+
+    The row is written *before* the transaction is sent (crash safety): on restart,
+    ``pending`` rows are reconciled from the chain. One row per (registry, log, size), so a
+    checkpoint is never anchored twice. States: pending -> included -> final; a reorg that
+    drops the transaction moves it back to pending; ``failed`` when the registry refused it.
+    """
+
+    __tablename__ = "anchors"
+    __table_args__ = (Index("ux_anchors_checkpoint", "chain_id", "registry_address", "log_pk", "size", unique=True),)
+
+    id: int | None = Field(default=None, sa_column=Column(Integer, primary_key=True, autoincrement=True))
+    log_pk: int = Field(sa_column=Column(Integer, ForeignKey("logs.id"), nullable=False))
+    chain_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    registry_address: str = Field(max_length=42, nullable=False)
+    size: int = Field(sa_column=Column(BigInteger, nullable=False))
+    root: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    state: str = Field(max_length=16, nullable=False)
+    sender: str = Field(max_length=42, nullable=False)
+    nonce: int = Field(sa_column=Column(BigInteger, nullable=False))
+    tx_hash: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    #: The signed transaction, so a dropped one can be re-broadcast unchanged.
+    raw_tx: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    attempts: int = Field(default=1, sa_column=Column(Integer, nullable=False))
+    block_number: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    block_hash: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
+    error: str | None = Field(default=None, max_length=500)
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False)
+    )
+    updated_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False)
+    )

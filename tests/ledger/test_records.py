@@ -83,8 +83,9 @@ def test_nesting_deeper_than_32_is_refused():
     raw = b'{"id":"d","ts":"2026-10-01T08:00:00Z","type":"x.y","data":' + nested + b"}"
     err = _refused(raw)
     assert "deeper than 32" in err.reason
-    very_deep = b'{"id":"d","ts":"2026-10-01T08:00:00Z","type":"x.y","data":' + b"[" * 5000 + b"]" * 5000 + b"}"
-    assert "deeper" in _refused(very_deep).reason or "invalid JSON" in _refused(very_deep).reason
+    very_deep = (b'{"id":"d","ts":"2026-10-01T08:00:00Z","type":"x.y","data":{"a":'
+                 + b"[" * 5000 + b"]" * 5000 + b"}}")
+    assert "deeper" in _refused(very_deep).reason
 
 
 def test_depth_32_exactly_is_accepted():

@@ -1,0 +1,156 @@
+"""The auditor: every anchor and every stored record checked against the chain.
+
+Checks, each failure a finding that names what is wrong and where:
+1. the registry at the recorded address runs the committed build (runtime bytecode);
+2. every ``CheckpointAnchored`` event of our logs (read with paged ``eth_getLogs``) matches
+   an anchor row in our database, and every included/final row matches an event;
+3. every anchored root, and every checkpoint in our database, is recomputed from the stored
+   leaf hashes (a streaming pass, memory O(log n));
+4. no stored record was altered: each payload is unsealed and its leaf hash recomputed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from ledger import merkle
+from ledger.chain.client import Chain
+from ledger.chain.deploy import runtime_matches
+from ledger.errors import DataKeyError, InvariantError
+from ledger.store.anchors import FINAL, INCLUDED, AnchorStore
+from ledger.store.logstore import LogStore
+
+EVENT_PAGE = 2000  # blocks per eth_getLogs call
+
+
+@dataclass
+class AuditReport:
+    chain_id: int
+    registry: str
+    logs: int = 0
+    records: int = 0
+    events: int = 0
+    findings: list[str] = field(default_factory=list)
+
+    @property
+    def clean(self) -> bool:
+        return not self.findings
+
+    def as_json(self) -> dict:
+        return {"chain_id": self.chain_id, "registry": self.registry, "logs": self.logs,
+                "records": self.records, "anchor_events": self.events, "clean": self.clean,
+                "findings": self.findings}
+
+
+class _RootTracker:
+    """Roots of every prefix of a stream of leaf hashes, in O(log n) memory (compact range)."""
+
+    def __init__(self):
+        self.stack: list[tuple[int, bytes]] = []  # (height, hash) of perfect subtrees, left to right
+        self.size = 0
+
+    def push(self, leaf: bytes) -> None:
+        node, height = leaf, 0
+        while self.stack and self.stack[-1][0] == height:
+            _, left = self.stack.pop()
+            node = merkle.node_hash(left, node)
+            height += 1
+        self.stack.append((height, node))
+        self.size += 1
+
+    def root(self) -> bytes:
+        if not self.stack:
+            return merkle.EMPTY_ROOT
+        acc = self.stack[-1][1]
+        for _, h in reversed(self.stack[:-1]):
+            acc = merkle.node_hash(h, acc)
+        return acc
+
+
+def chain_events(chain: Chain, from_block: int) -> list[dict]:
+    """Every CheckpointAnchored event of the registry since ``from_block``, paged."""
+    event = chain.registry.events.CheckpointAnchored
+    head = chain.block_number()
+    out = []
+    start = from_block
+    while start <= head:
+        end = min(start + EVENT_PAGE - 1, head)
+        out += chain.call(event.get_logs, from_block=start, to_block=end)
+        start = end + 1
+    return out
+
+
+def run_audit(store: LogStore, chain: Chain, deployment: dict,
+              on_record: Callable[[int], None] | None = None) -> AuditReport:
+    report = AuditReport(chain.chain_id, chain.registry.address)
+    add = report.findings.append
+    if not runtime_matches(chain, chain.registry.address):
+        add(f"registry {chain.registry.address}: deployed bytecode differs from the committed build")
+
+    anchors = AnchorStore(store.engine)
+    logs = store.list_logs()
+    report.logs = len(logs)
+    by_log_id = {log.log_id: log for log in logs if log.log_id}
+    events = chain_events(chain, deployment.get("block_number", 0))
+    report.events = len(events)
+    on_chain: dict[tuple[bytes, int], bytes] = {}
+    for ev in events:
+        args = ev["args"]
+        log_id, size, root = bytes(args["logId"]), args["size"], bytes(args["root"])
+        on_chain[(log_id, size)] = root
+        if log_id in by_log_id and anchors.get(chain.chain_id, chain.registry.address,
+                                               by_log_id[log_id].pk, size) is None:
+            add(f"log {by_log_id[log_id].stream}: checkpoint {size} is anchored on chain "
+                f"(block {ev['blockNumber']}) but our database has no record of it")
+
+    for log in logs:
+        expected: dict[int, list[tuple[str, bytes]]] = {}
+        for size, root in store.checkpoints(log.stream):
+            expected.setdefault(size, []).append(("checkpoint in our database", root))
+        for row in anchors.for_log(chain.chain_id, chain.registry.address, log.pk):
+            if row.state not in (INCLUDED, FINAL):
+                continue
+            chain_root = on_chain.get((log.log_id, row.size)) if log.log_id else None
+            if chain_root is None:
+                add(f"log {log.stream}: anchor of size {row.size} (tx 0x{row.tx_hash.hex()}) is not on chain")
+                continue
+            if chain_root != row.root:
+                add(f"log {log.stream}: anchored root of size {row.size} is 0x{chain_root.hex()} on "
+                    f"chain but 0x{row.root.hex()} in our database")
+            expected.setdefault(row.size, []).append(("root anchored on chain", chain_root))
+        if log.log_id:
+            for (log_id, size), root in on_chain.items():
+                if log_id == log.log_id and size not in expected:
+                    expected.setdefault(size, []).append(("root anchored on chain", root))
+        _check_records(store, log, expected, report, on_record)
+    return report
+
+
+def _check_records(store, log, expected, report, on_record) -> None:
+    add = report.findings.append
+    tracker = _RootTracker()
+    if 0 in expected:
+        del expected[0]
+    try:
+        for rec in store.iter_sealed(log.stream):
+            try:
+                salt, canonical = store.key.open(rec.leaf_hash, rec.sealed)
+                if merkle.leaf_hash(salt + canonical) != rec.leaf_hash:
+                    add(f"log {log.stream}: record {rec.index} was altered (its payload does not "
+                        f"hash to its leaf hash)")
+            except DataKeyError:
+                add(f"log {log.stream}: record {rec.index} was altered (its sealed payload does not "
+                    f"open with the data key for its leaf hash)")
+            tracker.push(rec.leaf_hash)
+            report.records += 1
+            if on_record:
+                on_record(1)
+            for what, root in expected.pop(tracker.size, []):
+                if tracker.root() != root:
+                    add(f"log {log.stream}: the {what} at size {tracker.size} is 0x{root.hex()}, but "
+                        f"the stored leaf hashes give 0x{tracker.root().hex()}")
+    except InvariantError as e:
+        add(f"log {log.stream}: {e}")
+    for size in sorted(expected):
+        add(f"log {log.stream}: checkpoint of size {size} is beyond the stored records ({tracker.size})")

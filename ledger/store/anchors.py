@@ -1,0 +1,89 @@
+"""Rows of the ``anchors`` table: each checkpoint's anchoring intent, transaction and state."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Engine, select, update
+
+from ledger.store import db
+from ledger.store.models import Anchor, utcnow
+
+PENDING, INCLUDED, FINAL, FAILED = "pending", "included", "final", "failed"
+LIVE_STATES = (PENDING, INCLUDED, FINAL)
+
+
+@dataclass(frozen=True)
+class AnchorRow:
+    id: int
+    log_pk: int
+    chain_id: int
+    registry: str
+    size: int
+    root: bytes
+    state: str
+    sender: str
+    nonce: int
+    tx_hash: bytes
+    raw_tx: bytes
+    attempts: int
+    block_number: int | None
+    block_hash: bytes | None
+    error: str | None
+
+
+def _row(r) -> AnchorRow:
+    return AnchorRow(r.id, r.log_pk, r.chain_id, r.registry_address, r.size, bytes(r.root), r.state, r.sender,
+                     r.nonce, bytes(r.tx_hash), bytes(r.raw_tx), r.attempts, r.block_number,
+                     bytes(r.block_hash) if r.block_hash is not None else None, r.error)
+
+
+_COLUMNS = [getattr(Anchor, "registry_address" if f == "registry" else f) for f in AnchorRow.__dataclass_fields__]
+
+
+class AnchorStore:
+    def __init__(self, engine: Engine):
+        self.engine = engine
+
+    def get(self, chain_id: int, registry: str, log_pk: int, size: int) -> AnchorRow | None:
+        with self.engine.connect() as conn:
+            r = conn.execute(select(*_COLUMNS).where(
+                Anchor.chain_id == chain_id, Anchor.registry_address == registry,
+                Anchor.log_pk == log_pk, Anchor.size == size)).first()
+        return _row(r) if r else None
+
+    def for_log(self, chain_id: int, registry: str, log_pk: int) -> list[AnchorRow]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(*_COLUMNS).where(
+                Anchor.chain_id == chain_id, Anchor.registry_address == registry, Anchor.log_pk == log_pk,
+            ).order_by(Anchor.size)).all()
+        return [_row(r) for r in rows]
+
+    def newest_anchored(self, log_pk: int, above: int, size: int | None = None) -> AnchorRow | None:
+        """The largest included/final anchor of a log with size > ``above`` (or exactly ``size``)."""
+        query = select(*_COLUMNS).where(Anchor.log_pk == log_pk, Anchor.state.in_((INCLUDED, FINAL)),
+                                        Anchor.size > above)
+        if size is not None:
+            query = query.where(Anchor.size == size)
+        with self.engine.connect() as conn:
+            r = conn.execute(query.order_by(Anchor.size.desc()).limit(1)).first()
+        return _row(r) if r else None
+
+    def in_states(self, chain_id: int, registry: str, states) -> list[AnchorRow]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(*_COLUMNS).where(
+                Anchor.chain_id == chain_id, Anchor.registry_address == registry, Anchor.state.in_(states),
+            ).order_by(Anchor.log_pk, Anchor.size)).all()
+        return [_row(r) for r in rows]
+
+    def record_intent(self, *, log_pk, chain_id, registry, size, root, sender, nonce, tx_hash, raw_tx) -> None:
+        """Write the intent (and the signed transaction) before it is sent: committed on return."""
+        with db.write_transaction(self.engine) as conn:
+            conn.execute(Anchor.__table__.insert().values(
+                log_pk=log_pk, chain_id=chain_id, registry_address=registry, size=size, root=root,
+                state=PENDING, sender=sender, nonce=nonce, tx_hash=tx_hash, raw_tx=raw_tx,
+                attempts=1, created_at=utcnow(), updated_at=utcnow()))
+
+    def update(self, anchor_id: int, **values) -> None:
+        with db.write_transaction(self.engine) as conn:
+            conn.execute(update(Anchor).where(Anchor.id == anchor_id).values(updated_at=utcnow(), **values))

@@ -1,0 +1,180 @@
+"""Anchoring on a real anvil, through the dpl command line, faults included.
+
+Each test gets its own anvil (``make test`` needs `npm ci` to have installed it; without it
+these tests fail, they never skip).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from ledger.chain import node
+
+DPL = str(Path(sys.executable).parent / "dpl")
+SAMPLE = Path(__file__).resolve().parents[2] / "ledger" / "samples" / "factory-month.jsonl"
+STREAM = "line-a/mes"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def env(tmp_path):
+    home = tmp_path / "home"
+    port = _free_port()
+    info = node.up(home, port=port)
+    e = {k: v for k, v in os.environ.items() if not k.startswith("DPL_") and k != "DATABASE_URL"}
+    e.update(DPL_HOME=str(home), DPL_RPC_URL=info.rpc_url)
+    yield {"env": e, "home": home, "rpc": info.rpc_url, "tmp": tmp_path}
+    node.down(home)
+
+
+def dpl(env, *args, ok=True, input=None, extra=None):
+    proc = subprocess.run([DPL, *args], env={**env["env"], **(extra or {})}, capture_output=True,
+                          input=input, timeout=180, cwd=env["tmp"])
+    out, err = proc.stdout.decode(), proc.stderr.decode()
+    if ok:
+        assert proc.returncode == 0, err
+    else:
+        assert proc.returncode != 0, out
+        assert "Traceback" not in err, err
+    return proc.returncode, out, err
+
+
+def _setup(env, records=SAMPLE):
+    dpl(env, "keys", "import-dev")
+    dpl(env, "deploy")
+    dpl(env, "log", "create", STREAM)
+    dpl(env, "ingest", "--log", STREAM, str(records))
+
+
+def _mine(env, n=3):
+    for _ in range(n):
+        node.rpc_call(env["rpc"], "evm_mine")
+
+
+def _anchor_events(env) -> list[dict]:
+    """Every CheckpointAnchored event on the canonical chain (read with web3 directly)."""
+    from ledger.chain.client import Chain
+    from ledger.chain.deploy import load_deployment
+
+    record = load_deployment(env["home"], 31337)
+    chain = Chain(env["rpc"], record["address"])
+    return [dict(e["args"]) for e in chain.registry.events.CheckpointAnchored.get_logs(from_block=0)]
+
+
+def test_ingest_anchor_prove_verify_against_the_chain(env):
+    _setup(env)
+    _, out, _ = dpl(env, "anchor", "--json")
+    [report] = json.loads(out)
+    assert report["stream"] == STREAM and report["state"] in ("included", "final")
+    _mine(env)
+    _, out, _ = dpl(env, "anchor", "--json")
+    assert json.loads(out)[0]["state"] == "final"
+
+    bundle = env["tmp"] / "wo.json"
+    dpl(env, "prove", "--log", STREAM, "--id", "WO-2026-00042", "--out", str(bundle))
+    doc = json.loads(bundle.read_text())
+    assert doc["anchor"]["chain_id"] == 31337 and doc["log_id"].startswith("0x")
+    _, out, _ = dpl(env, "verify", str(bundle), "--rpc", env["rpc"])
+    assert out.startswith("valid:") and "anchored on chain 31337" in out
+
+    # A bundle whose root the chain never saw: sound maths, refused against the chain.
+    _, out, _ = dpl(env, "prove", "--log", STREAM, "--index", "5", "--size", "100")
+    unanchored = json.loads(out)
+    assert unanchored["anchor"] is None
+    unanchored["anchor"] = doc["anchor"]
+    unanchored["log_id"] = doc["log_id"]
+    (env["tmp"] / "lie.json").write_text(json.dumps(unanchored))
+    assert dpl(env, "verify", "lie.json")[1].startswith("valid:")  # offline it is consistent
+    _, _, err = dpl(env, "verify", "lie.json", "--rpc", env["rpc"], ok=False)
+    assert "never anchored" in err
+
+    # Records appended later: the next anchor extends the first (consistency proof on chain).
+    extra = env["tmp"] / "more.jsonl"
+    extra.write_text("".join(json.dumps({"id": f"x-{i}", "ts": "2026-11-01T08:00:00+08:00",
+                                         "type": "iot.telemetry", "data": {"v": i}}) + "\n" for i in range(50)))
+    dpl(env, "ingest", "--log", STREAM, str(extra))
+    dpl(env, "anchor")
+    sizes = [e["size"] for e in _anchor_events(env)]
+    assert sizes == [3198, 3248]
+    assert [e["previousSize"] for e in _anchor_events(env)] == [0, 3198]
+
+
+def test_verify_says_so_when_the_node_is_down(env):
+    _setup(env)
+    dpl(env, "anchor")
+    _, out, _ = dpl(env, "prove", "--log", STREAM, "--index", "0")
+    (env["tmp"] / "b.json").write_text(out)
+    node.down(env["home"])
+    code, _, err = dpl(env, "verify", "b.json", "--rpc", env["rpc"], ok=False)
+    assert code == 1 and "not answering" in err
+
+
+def test_audit_is_clean_then_names_a_tampered_row(env):
+    _setup(env)
+    dpl(env, "anchor")
+    _, out, _ = dpl(env, "audit", "--json")
+    report = json.loads(out)
+    assert report["clean"] and report["records"] == 3198 and report["anchor_events"] == 1
+
+    db = sqlite3.connect(env["home"] / "ledger.db")
+    sealed = db.execute("SELECT sealed FROM records WHERE idx = 17").fetchone()[0]
+    db.execute("UPDATE records SET sealed = ? WHERE idx = 17", (sealed[:-1] + bytes([sealed[-1] ^ 1]),))
+    db.execute("UPDATE records SET leaf_hash = ? WHERE idx = 1000", (b"\x11" * 32,))
+    db.commit()
+    db.close()
+    code, out, _ = dpl(env, "audit", ok=False)
+    assert code == 1
+    assert "record 17 was altered" in out
+    assert "record 1000 was altered" in out or "size 3198" in out
+    assert "the stored leaf hashes give" in out  # the tampered leaf no longer yields the anchored root
+
+
+@pytest.mark.parametrize("point", ["after-intent", "after-send"])
+def test_a_killed_anchorer_never_anchors_twice_and_loses_nothing(env, point):
+    _setup(env)
+    proc = subprocess.Popen([DPL, "anchor"], env={**env["env"], "DPL_FAULT_PAUSE_AT": point},
+                            stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, cwd=env["tmp"])
+    deadline = time.monotonic() + 120
+    line = b""
+    while time.monotonic() < deadline and b"fault-pause" not in line:
+        line = proc.stderr.readline()
+    assert f"fault-pause:{point}".encode() in line
+    proc.send_signal(signal.SIGKILL)  # really killed: no cleanup, no except blocks
+    proc.wait()
+
+    _, out, _ = dpl(env, "anchor", "--json")
+    assert json.loads(out)[0]["state"] in ("included", "final")
+    dpl(env, "anchor")
+    events = _anchor_events(env)
+    assert [e["size"] for e in events] == [3198]  # exactly one anchor of the checkpoint
+
+
+def test_an_anchor_dropped_by_a_reorg_is_sent_again(env):
+    _setup(env)
+    _, out, _ = dpl(env, "anchor", "--json")
+    [report] = json.loads(out)
+    block = report["block_number"]
+    head = int(node.rpc_call(env["rpc"], "eth_blockNumber"), 16)
+    # Replace the blocks from the anchor's block up: its transaction is dropped.
+    node.rpc_call(env["rpc"], "anvil_reorg", [head - block + 1, []])
+    assert _anchor_events(env) == []
+
+    _, out, _ = dpl(env, "anchor", "--json")
+    [again] = json.loads(out)
+    assert again["state"] in ("included", "final") and again["tx_hash"] == report["tx_hash"]
+    assert [e["size"] for e in _anchor_events(env)] == [3198]
