@@ -109,10 +109,10 @@ class Anchorer:
     def anchor_latest(self, log: LogInfo) -> AnchorReport:
         if log.size == 0:
             return AnchorReport(log.stream, 0, "empty", note="nothing to anchor")
-        factory, log = self.factory_account(log)
         row = self.anchors.get(self.chain_id, self.registry, log.pk, log.size)
-        if row is not None and row.state != FAILED:
+        if row is not None and row.state != FAILED:  # no key needed to report on it
             return AnchorReport(log.stream, log.size, row.state, "0x" + row.tx_hash.hex(), row.block_number)
+        factory, log = self.factory_account(log)
         self._ensure_registered(log, factory)
         fns = self.chain.registry.functions
         latest_size, latest_root, _ = self.chain.call(fns.latestCheckpoint(log.log_id).call)
