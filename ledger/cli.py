@@ -470,6 +470,9 @@ def verify(bundle: Annotated[str, typer.Argument(help="A dpl-proof/1 or dpl-cons
 def main() -> None:
     try:
         app()
+    except KeyboardInterrupt:  # Ctrl-C: a clean stop (an ingest in flight rolls back)
+        typer.echo("interrupted", err=True)
+        sys.exit(130)
     except BundleError as e:
         typer.echo(f"invalid: {e}", err=True)
         sys.exit(1)

@@ -201,3 +201,17 @@ def test_unwritable_output_and_bad_database_url_are_one_line_errors(dpl):
     assert code == 1 and "cannot write" in err
     code, _, err = dpl("log", "list", extra_env={"DATABASE_URL": "foo://x"}, ok=False)
     assert code == 1 and "DATABASE_URL" in err
+
+
+def test_keys_from_the_command_line(dpl):
+    _, _, err = dpl("keys", "new", "--name", "acme", ok=False)  # no passphrase, no terminal
+    assert "DPL_KEY_PASSPHRASE" in err
+    _, out, _ = dpl("keys", "new", "--name", "acme", "--json", extra_env={"DPL_KEY_PASSPHRASE": "pw"})
+    created = json.loads(out)
+    assert created["name"] == "acme" and created["address"].startswith("0x") and not created["dev_only"]
+    _, out, _ = dpl("log", "create", "acme/line-a", "--factory", "acme", "--json")
+    assert json.loads(out)["log_id"].startswith("0x")
+    _, out, _ = dpl("keys", "list", "--json")
+    assert json.loads(out) == [created]
+    keystore = (dpl.home / "keys" / "acme.json").read_text()
+    assert "ciphertext" in keystore and "pw" not in keystore
