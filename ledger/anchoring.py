@@ -197,13 +197,3 @@ def _fault_pause(point: str) -> None:
         print(f"fault-pause:{point}", file=sys.stderr, flush=True)
         time.sleep(3600)
 
-
-def wait_until_final(anchorer: Anchorer, timeout: float = 30.0, poll: float = 0.2) -> None:
-    """Reconcile until no anchor is pending or included (or ``timeout``)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        anchorer.reconcile()
-        live = anchorer.anchors.in_states(anchorer.chain_id, anchorer.registry, (PENDING, INCLUDED))
-        if not live:
-            return
-        time.sleep(poll)

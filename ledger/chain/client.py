@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from eth_abi import decode as abi_decode
+from eth_abi import encode as abi_encode
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from eth_utils import keccak, to_checksum_address
@@ -46,9 +47,7 @@ ERROR_MEANINGS = {
 
 def log_id_of(factory: str, stream: str) -> bytes:
     """``keccak256(abi.encode(factory, stream))`` (DESIGN.md section 2)."""
-    from eth_abi import encode
-
-    return keccak(encode(["address", "string"], [to_checksum_address(factory), stream]))
+    return keccak(abi_encode(["address", "string"], [to_checksum_address(factory), stream]))
 
 
 def _error_selectors(abi: list[dict]) -> dict[bytes, tuple[str, list[str]]]:
