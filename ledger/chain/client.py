@@ -72,7 +72,10 @@ class Chain:
 
     def __init__(self, rpc_url: str, registry_address: str | None = None, timeout: float = 10.0):
         self.rpc_url = rpc_url
-        self.w3 = Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": timeout}))
+        # The chain id never changes under a provider; web3 asks for it on every transaction.
+        self.w3 = Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": timeout},
+                                         cache_allowed_requests=True,
+                                         cacheable_requests={"eth_chainId"}))
         self.artifact = load_artifact("DataPledgeRegistry")
         self._errors = _error_selectors(self.artifact["abi"])
         self.registry = (
