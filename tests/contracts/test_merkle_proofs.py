@@ -10,7 +10,6 @@ analogue is checked on chain below.
 
 import base64
 import json
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -21,8 +20,7 @@ from ledger import merkle
 from ledger.errors import ProofError
 from tests.contracts.evm import reverts_with
 
-VECTORS = Path(__file__).resolve().parent.parent / "vectors" / "transparency-dev-merkle" / "testdata"
-VECTOR_FILES = sorted(VECTORS.rglob("*.json"))
+from tests.conformance import VECTOR_FILES, VECTORS, python_accepts
 NOT_EXPRESSIBLE_BUT_ACCEPTED = {"consistency/additional/sizes-are-equal-one-and-proof-is-empty.json"}
 U64 = 2**64 - 1
 
@@ -34,20 +32,6 @@ def _b(s: str) -> bytes:
 @pytest.fixture(scope="module")
 def harness(chain):
     return chain.deploy("MerkleProofsHarness")
-
-
-def _python_verdict(case: dict) -> bool:
-    proof = [_b(h) for h in case["proof"] or []]
-    try:
-        if "leafIdx" in case:
-            merkle.verify_inclusion(_b(case["leafHash"]), case["leafIdx"], case["treeSize"],
-                                    proof, _b(case["root"]))
-        else:
-            merkle.verify_consistency(case["size1"], case["size2"], proof,
-                                      _b(case["root1"]), _b(case["root2"]))
-    except ProofError:
-        return False
-    return True
 
 
 def _contract_call(harness, case: dict):
@@ -74,7 +58,7 @@ def test_all_vectors_are_present():
 @pytest.mark.parametrize("path", VECTOR_FILES, ids=lambda p: str(p.relative_to(VECTORS)))
 def test_contract_agrees_with_transparency_dev_vectors(harness, path):
     case = json.loads(path.read_text())
-    python = _python_verdict(case)
+    python = python_accepts(case)
     assert python == (not case["wantErr"]), case["desc"]
     if all(len(h) == 32 for h in _hashes(case)):
         assert _contract_call(harness, case).call() is python, case["desc"]
