@@ -340,11 +340,16 @@ def phase_audit(home: Home, src: RecordSource, rpc: RpcCounter, rpc_url: str, lo
 # --- the run ------------------------------------------------------------------------------
 
 
-def code_digest() -> str:
-    """SHA-256 over ledger/**/*.py: names the code a result belongs to (it is being edited)."""
+def code_files() -> dict[str, bytes]:
+    return {str(p.relative_to(ROOT)): p.read_bytes() for p in sorted((ROOT / "ledger").rglob("*.py"))}
+
+
+def code_digest(files: dict[str, bytes] | None = None) -> str:
+    """SHA-256 over ledger/**/*.py, as bench_log.py computes it: names the code a result
+    belongs to (it is being edited)."""
     h = hashlib.sha256()
-    for path in sorted((ROOT / "ledger").rglob("*.py")):
-        h.update(str(path.relative_to(ROOT)).encode() + b"\0" + path.read_bytes())
+    for name, data in (files or code_files()).items():
+        h.update(name.encode() + b"\0" + data)
     return h.hexdigest()[:16]
 
 
@@ -443,7 +448,8 @@ def cpu_calibration() -> float:
 
 def run(a) -> dict:
     tmp = Path(tempfile.mkdtemp(prefix="dpl-bench-anchor-"))
-    r = {"machine": machine(node.anvil_binary()), "ledger_code": code_digest(),
+    files = code_files()
+    r = {"machine": machine(node.anvil_binary()), "ledger_code": code_digest(files),
          "started": time.strftime("%FT%T%z"), "node": a.node, "params": vars(a).copy(),
          "cpu_calibration_seconds": [cpu_calibration()]}
     r["params"]["out_dir"] = str(a.out_dir)
@@ -479,8 +485,13 @@ def run(a) -> dict:
         else:
             shutil.rmtree(tmp, ignore_errors=True)
     r["cpu_calibration_seconds"].append(cpu_calibration())
-    if code_digest() != r["ledger_code"]:
-        r["warning"] = "ledger/ changed during the run: figures mix two versions of the code"
+    now = code_files()
+    changed = sorted(f for f in files.keys() | now.keys() if files.get(f) != now.get(f))
+    if changed:
+        # Modules imported at start keep their code; files read later (migrations) do not.
+        r["warning"] = (f"ledger/ changed during the run ({', '.join(changed)}): modules imported at the "
+                        "start ran their old code, anything loaded later the new")
+        r["ledger_code_at_end"] = code_digest(now)
         print("WARNING: " + r["warning"], file=sys.stderr)
     return r
 
