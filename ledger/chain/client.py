@@ -32,6 +32,19 @@ CHECKPOINT_TYPES = {"Checkpoint": [
 REGISTER_LOG_TYPES = {"RegisterLog": [
     {"name": "factory", "type": "address"}, {"name": "stream", "type": "string"},
 ]}
+#: The EIP-712 type a factory signs to consent to a pledge: ``IDataPledges.PledgeTerms`` in
+#: field order, then ``nonce`` and ``deadline`` (flat, so wallets show every field).
+PLEDGE_TERMS_FIELDS = [
+    {"name": "logId", "type": "bytes32"}, {"name": "start", "type": "uint64"}, {"name": "end", "type": "uint64"},
+    {"name": "checkpointSize", "type": "uint64"}, {"name": "assetDigest", "type": "bytes32"},
+    {"name": "principal", "type": "uint256"}, {"name": "currency", "type": "bytes3"},
+    {"name": "maturity", "type": "uint64"}, {"name": "lienEnd", "type": "uint64"},
+    {"name": "samples", "type": "uint32"}, {"name": "loanRefDigest", "type": "bytes32"},
+    {"name": "lender", "type": "address"},
+]
+PLEDGE_CONSENT_TYPES = {"PledgeConsent": [
+    *PLEDGE_TERMS_FIELDS, {"name": "nonce", "type": "uint256"}, {"name": "deadline", "type": "uint256"},
+]}
 
 # What each registry error means, for people reading a refusal.
 ERROR_MEANINGS = {
@@ -42,6 +55,26 @@ ERROR_MEANINGS = {
     "RegistryStaleCheckpoint": "a checkpoint at least this large is anchored already (replay or stale)",
     "RegistryInconsistentCheckpoint": "the checkpoint does not extend the anchored one (history was rewritten?)",
     "RegistryEmptyCheckpoint": "an empty log cannot be anchored",
+    "PledgeConsentExpired": "the factory's consent has passed its deadline: ask the factory for a new one",
+    "PledgeConsentReplayed": "this consent was used already (each consent issues one pledge)",
+    "PledgeInvalidSignature": "the consent is not signed by the log's factory (or the terms were changed)",
+    "PledgeLenderNotApproved": "the address is not an approved lender (an admin adds it: dpl lenders add)",
+    "PledgeWrongLender": "the consent names another lender: only that lender may issue it",
+    "PledgeCheckpointNotAnchored": "the checkpoint the terms name is not anchored on chain",
+    "PledgeInvalidRange": "the range is empty or not inside the checkpoint",
+    "PledgeInvalidTerms": "the terms are not acceptable",
+    "PledgeRangeOverlaps": "the range overlaps a pledge that holds a lien on this log",
+    "PledgeInvalidHint": "the list position (hint) is stale: retry",
+    "PledgeUnknown": "no such pledge",
+    "PledgeNotHolder": "only the pledge's holder may do this",
+    "PledgeWrongStatus": "the pledge's status does not allow this (1 live, 2 released, 3 defaulted, 4 lapsed)",
+    "PledgeNotMatured": "default can only be declared from the loan's maturity on",
+    "PledgeInvalidLienEnd": "the new lien end must be after the current one",
+    "AccessControlUnauthorizedAccount": "the key lacks the role this needs (the registry admin manages lenders)",
+    "ERC721NonexistentToken": "no such pledge token (never issued, or released)",
+    "ERC721InsufficientApproval": "only the holder (or an approved operator) may transfer the pledge",
+    "ERC721IncorrectOwner": "the sender does not hold the pledge",
+    "ERC721InvalidReceiver": "the receiver cannot take ERC-721 tokens",
 }
 
 
@@ -145,6 +178,11 @@ class Chain:
     def sign_checkpoint(self, factory: LocalAccount, log_id: bytes, size: int, root: bytes) -> bytes:
         signed = factory.sign_typed_data(self.domain(), CHECKPOINT_TYPES,
                                          {"logId": log_id, "size": size, "root": root})
+        return bytes(signed.signature)
+
+    def sign_pledge_consent(self, factory: LocalAccount, message: dict) -> bytes:
+        """Sign a ``PledgeConsent`` message (terms fields + nonce + deadline)."""
+        signed = factory.sign_typed_data(self.domain(), PLEDGE_CONSENT_TYPES, message)
         return bytes(signed.signature)
 
     def sign_register_log(self, factory: LocalAccount, stream: str) -> bytes:
