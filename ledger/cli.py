@@ -467,6 +467,17 @@ def verify(bundle: Annotated[str, typer.Argument(help="A dpl-proof/1 or dpl-cons
     typer.echo(f"valid: {result.summary}")
 
 
+def _add_pledge_commands() -> None:
+    from ledger.cli_pledge import asset_app, lenders_app, pledge_app
+
+    app.add_typer(asset_app, name="asset")
+    app.add_typer(lenders_app, name="lenders")
+    app.add_typer(pledge_app, name="pledge")
+
+
+_add_pledge_commands()
+
+
 def main() -> None:
     try:
         app()

@@ -108,3 +108,47 @@ class Anchor(SQLModel, table=True):
     updated_at: datetime = Field(
         default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False)
     )
+
+
+class Pledge(SQLModel, table=True):
+    """A mirror of one pledge on one registry, rebuilt from the chain's events (the chain is
+    the source of truth; ``dpl pledge sync`` rebuilds this table). uint256 values are decimal
+    strings. ``status`` is the stored one (live, released, defaulted): *lapsed* is read from
+    ``lien_end`` against the chain's time."""
+
+    __tablename__ = "pledges"
+
+    chain_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    registry_address: str = Field(primary_key=True, max_length=42)
+    token_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    log_id: bytes = Field(sa_column=Column(LargeBinary, nullable=False, index=True))
+    start: int = Field(sa_column=Column(BigInteger, nullable=False))
+    end: int = Field(sa_column=Column(BigInteger, nullable=False))
+    checkpoint_size: int = Field(sa_column=Column(BigInteger, nullable=False))
+    asset_digest: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    principal: str = Field(max_length=78, nullable=False)
+    currency: str = Field(max_length=3, nullable=False)
+    maturity: int = Field(sa_column=Column(BigInteger, nullable=False))
+    lien_end: int = Field(sa_column=Column(BigInteger, nullable=False))
+    samples: int = Field(sa_column=Column(Integer, nullable=False))
+    loan_ref_digest: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    lender: str = Field(max_length=42, nullable=False)
+    factory: str = Field(max_length=42, nullable=False)
+    holder: str | None = Field(default=None, max_length=42)
+    status: str = Field(max_length=16, nullable=False)
+    nonce: str = Field(max_length=78, nullable=False)
+    issue_block: int = Field(sa_column=Column(BigInteger, nullable=False))
+    issue_tx: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    updated_block: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
+class PledgeSync(SQLModel, table=True):
+    """How far the pledge mirror of a registry has read the chain: the last block and its hash
+    (a different hash there later means a reorg: the mirror is rebuilt)."""
+
+    __tablename__ = "pledge_sync"
+
+    chain_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    registry_address: str = Field(primary_key=True, max_length=42)
+    block_number: int = Field(sa_column=Column(BigInteger, nullable=False))
+    block_hash: bytes = Field(sa_column=Column(LargeBinary, nullable=False))

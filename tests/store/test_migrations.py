@@ -16,7 +16,7 @@ def test_migrations_build_exactly_the_model_schema(backend):
     with engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), SQLModel.metadata)
     assert diff == []
-    assert set(inspect(engine).get_table_names()) >= {"logs", "records", "tiles", "checkpoints", "meta"}
+    assert set(inspect(engine).get_table_names()) >= {"logs", "records", "tiles", "checkpoints", "meta", "anchors", "pledges", "pledge_sync"}
     engine.dispose()
 
 
@@ -27,5 +27,5 @@ def test_downgrade_and_upgrade_again(backend):
         command.downgrade(db._alembic_config(conn), "base")
     assert "records" not in inspect(engine).get_table_names()
     db.migrate(engine)
-    assert db.schema_revision(engine) == "0002"
+    assert db.schema_revision(engine) == "0003"
     engine.dispose()

@@ -1,0 +1,82 @@
+"""The pledge mirror: the registry's pledges as rows, rebuilt from chain events.
+
+The chain is the source of truth. The mirror exists so lists and joins (a lender's pledges,
+a log's pledges) need no chain scan; ``ledger.pledges.sync`` keeps it current and rebuilds
+it when the chain reorganised under the block it last read.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import delete, select
+from sqlalchemy.engine import Connection, Engine
+
+from ledger.store.db import write_transaction
+from ledger.store.models import Pledge, PledgeSync
+
+_COLUMNS = [c for c in Pledge.__table__.columns]
+
+
+@dataclass(frozen=True)
+class SyncPoint:
+    block_number: int
+    block_hash: bytes
+
+
+class PledgeMirror:
+    def __init__(self, engine: Engine, chain_id: int, registry: str):
+        self.engine = engine
+        self.chain_id = chain_id
+        self.registry = registry
+
+    def _where(self, table):
+        return (table.chain_id == self.chain_id, table.registry_address == self.registry)
+
+    def sync_point(self) -> SyncPoint | None:
+        with self.engine.connect() as conn:
+            r = conn.execute(select(PledgeSync.block_number, PledgeSync.block_hash).where(*self._where(PledgeSync))).first()
+        return SyncPoint(r.block_number, bytes(r.block_hash)) if r else None
+
+    def apply(self, events: list[dict], point: SyncPoint, rebuild: bool) -> None:
+        """Apply decoded events (in chain order) and move the sync point, in one transaction:
+        a failure leaves the mirror as it was. ``rebuild`` first drops every row."""
+        with write_transaction(self.engine) as conn:
+            if rebuild:
+                conn.execute(delete(Pledge).where(*self._where(Pledge)))
+            for event in events:
+                self._apply_one(conn, event)
+            conn.execute(delete(PledgeSync).where(*self._where(PledgeSync)))
+            conn.execute(PledgeSync.__table__.insert().values(
+                chain_id=self.chain_id, registry_address=self.registry,
+                block_number=point.block_number, block_hash=point.block_hash))
+
+    def _apply_one(self, conn: Connection, event: dict) -> None:
+        kind, token_id, block = event["event"], event["token_id"], event["block_number"]
+        key = (Pledge.chain_id == self.chain_id, Pledge.registry_address == self.registry,
+               Pledge.token_id == token_id)
+        if kind == "PledgeIssued":
+            conn.execute(delete(Pledge).where(*key))  # replaying a range of blocks is harmless
+            conn.execute(Pledge.__table__.insert().values(
+                chain_id=self.chain_id, registry_address=self.registry, token_id=token_id,
+                **event["row"], status="live", issue_block=block, updated_block=block))
+            return
+        changes = {"PledgeTransferred": lambda: {"holder": event["to"]},
+                   "PledgeReleased": lambda: {"status": "released", "holder": None},
+                   "PledgeDefaulted": lambda: {"status": "defaulted"},
+                   "PledgeExtended": lambda: {"lien_end": event["new_lien_end"]}}[kind]()
+        conn.execute(Pledge.__table__.update().where(*key).values(**changes, updated_block=block))
+
+    def get(self, token_id: int) -> dict | None:
+        with self.engine.connect() as conn:
+            r = conn.execute(select(*_COLUMNS).where(*self._where(Pledge), Pledge.token_id == token_id)).first()
+        return dict(r._mapping) if r else None
+
+    def list(self, log_id: bytes | None = None, holder: str | None = None) -> list[dict]:
+        query = select(*_COLUMNS).where(*self._where(Pledge))
+        if log_id is not None:
+            query = query.where(Pledge.log_id == log_id)
+        if holder is not None:
+            query = query.where(Pledge.holder == holder)
+        with self.engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(query.order_by(Pledge.token_id))]
