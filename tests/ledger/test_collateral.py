@@ -1,0 +1,352 @@
+"""ledger.collateral: a sound bundle passes every check; each tamper fails exactly its check."""
+
+from __future__ import annotations
+
+import copy
+import json
+from dataclasses import dataclass, replace
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from ledger import assets, bundles
+from ledger.canonical import canonicalize
+from ledger.collateral import (
+    CollateralReport,
+    PledgeTerms,
+    make_collateral_bundle,
+    verify_collateral,
+)
+from ledger.sampling import sample_indices, sample_seed
+from ledger.settings import Settings
+from ledger.store.logstore import LogStore
+from ledger.synthetic import telemetry
+
+STREAM = "line-a/telemetry"
+LOG_ID = bytes.fromhex("22" * 32)
+FACTORY = "0x" + "11" * 20
+REGISTRY = "0x5fbdb2315678afecb367f032d93f642f64180aa3"
+BLOCK_HASH = bytes.fromhex("c0ffee" * 10 + "beef")
+TOKEN_ID = 7
+ISSUE_BLOCK = 1234
+START, END, SIZE, K = 40, 240, 260, 12
+
+
+@pytest.fixture
+def sqlite_store(home):
+    """A real LogStore on SQLite (as the ``store`` fixture, without the PostgreSQL twin)."""
+    s = LogStore.open(Settings(home=home, database_url=None))
+    yield s
+    s.close()
+
+
+@dataclass
+class Pledge:
+    store: LogStore
+    manifest: dict
+    terms: PledgeTerms
+    root: bytes
+    bundle: dict
+
+    def entry(self, index):
+        r = self.store.record_at(STREAM, index)
+        p = self.store.inclusion_proof(STREAM, index, self.terms.checkpoint_size)
+        return bundles.make_entry(index, r.record, r.salt, r.leaf_hash, p.proof)
+
+    def verify(self, bundle="own", terms=None, anchored_root="chain", issue_block_hash="chain"):
+        return verify_collateral(
+            self.bundle if bundle == "own" else bundle,
+            terms=terms or self.terms,
+            anchored_root=self.root if anchored_root == "chain" else anchored_root,
+            issue_block_hash=BLOCK_HASH if issue_block_hash == "chain" else issue_block_hash,
+        )
+
+
+def _pledge(store, k=K, n=300, start=START, end=END, size=SIZE):
+    store.create_log(STREAM)
+    store.append(STREAM, enumerate(telemetry(n)))
+    store.bind_log(STREAM, FACTORY, LOG_ID)
+    root = store.root_at(STREAM, size)
+    manifest = assets.build_manifest(store, STREAM, start, end, size, root)
+    terms = PledgeTerms(token_id=TOKEN_ID, log_id=LOG_ID, start=start, end=end, checkpoint_size=size,
+                        asset_digest=assets.asset_digest(manifest), samples=k, issue_block=ISSUE_BLOCK)
+    p = Pledge(store, manifest, terms, root, {})
+    indices = sample_indices(sample_seed(BLOCK_HASH, TOKEN_ID), start, end, k)
+    bundle = make_collateral_bundle(
+        token_id=TOKEN_ID, chain_id=31337, registry=REGISTRY, issue_block_number=ISSUE_BLOCK,
+        issue_block_hash=BLOCK_HASH, manifest=manifest, entries=[p.entry(i) for i in indices])
+    p.bundle = json.loads(json.dumps(bundle))  # as a lender reads it from a file
+    return p
+
+
+@pytest.fixture
+def pledge(sqlite_store):
+    return _pledge(sqlite_store)
+
+
+def _failed(report: CollateralReport) -> set[str]:
+    failed = {c.name for c in report.checks if not c.ok}
+    assert all(c.detail for c in report.checks if not c.ok)  # every failure says why
+    return failed
+
+
+def _detail(report, name):
+    return next(c.detail for c in report.checks if c.name == name)
+
+
+def test_the_bundle_format(pledge):
+    b = pledge.bundle
+    assert set(b) == {"format", "token_id", "chain_id", "registry", "issue", "seed", "manifest", "entries"}
+    assert b["format"] == "dpl-collateral/1" and b["token_id"] == TOKEN_ID and b["chain_id"] == 31337
+    assert b["registry"] == "0x5FbDB2315678afecb367f032d93F642f64180aa3"  # EIP-55
+    assert b["issue"] == {"block_number": ISSUE_BLOCK, "block_hash": "0x" + BLOCK_HASH.hex()}
+    assert b["seed"] == "0x" + sample_seed(BLOCK_HASH, TOKEN_ID).hex()
+    assert b["manifest"] == pledge.manifest
+    assert set(b["entries"][0]) == {"index", "record", "salt", "leaf_hash", "proof"}
+    assert [e["index"] for e in b["entries"]] == sample_indices(sample_seed(BLOCK_HASH, TOKEN_ID), START, END, K)
+
+
+def test_a_sound_bundle_passes_every_check_in_order(pledge):
+    report = pledge.verify()
+    assert report.sound and _failed(report) == set()
+    indices = [e["index"] for e in pledge.bundle["entries"]]
+    expected = ["format", "manifest digest", "manifest terms", "anchored root", "seed", "sample indices"]
+    for i in indices:
+        expected += [f"entry {i}: leaf hash", f"entry {i}: inclusion", f"entry {i}: agrees with manifest"]
+    assert [c.name for c in report.checks] == expected
+    doc = report.as_json()
+    assert json.loads(json.dumps(doc)) == doc
+    assert doc["token_id"] == TOKEN_ID and doc["sound"] is True and len(doc["checks"]) == len(expected)
+    assert doc["checks"][0] == {"name": "format", "ok": True, "detail": report.checks[0].detail}
+
+
+def _first_two(b):
+    return b["entries"][0]["index"], b["entries"][1]["index"]
+
+
+def _change_value(p, b):
+    e = b["entries"][0]
+    fig = p.manifest["types"]["iot.telemetry"]["fields"]["parts_total"]
+    old = e["record"]["data"]["parts_total"]
+    e["record"]["data"]["parts_total"] = fig["min"] if old != fig["min"] else fig["max"]  # still in range
+    return {f"entry {e['index']}: leaf hash"}, "record or salt was altered"
+
+
+def _other_record(p, b):
+    # The factory swaps in a record it prefers, with a genuine proof for that index.
+    taken = {e["index"] for e in b["entries"]}
+    other = next(i for i in range(START, END) if i not in taken)
+    b["entries"][0] = p.entry(other)
+    b["entries"].sort(key=lambda e: e["index"])
+    return {"sample indices"}, f"indices {other} were not sampled"
+
+
+def _relabelled_index(p, b):
+    i, j = _first_two(b)
+    b["entries"][0]["index"] = i + 1 if i + 1 != j else i - 1
+    return {"sample indices", f"entry {b['entries'][0]['index']}: inclusion"}, "not sampled"
+
+
+def _swapped_salts(p, b):
+    e0, e1 = b["entries"][0], b["entries"][1]
+    e0["salt"], e1["salt"] = e1["salt"], e0["salt"]
+    i, j = _first_two(b)
+    return {f"entry {i}: leaf hash", f"entry {j}: leaf hash"}, "record or salt was altered"
+
+
+def _edited_manifest(p, b):
+    b["manifest"]["types"]["iot.telemetry"]["fields"]["temp_c"]["sum"] += 1000
+    return {"manifest digest"}, "the manifest was edited"
+
+
+def _bundle_block_hash(p, b):
+    fake = bytes.fromhex("aa" * 32)
+    b["issue"]["block_hash"] = "0x" + fake.hex()
+    b["seed"] = "0x" + sample_seed(fake, TOKEN_ID).hex()  # consistent with itself, not with the chain
+    return {"seed"}, "is not the chain's"
+
+
+def _bundle_seed(p, b):
+    b["seed"] = "0x" + "00" * 32
+    return {"seed"}, "seed 0x00"
+
+
+def _missing_entry(p, b):
+    dropped = b["entries"].pop(3)["index"]
+    return {"sample indices"}, f"missing sampled indices {dropped}"
+
+
+def _other_token(p, b):
+    b["token_id"] = TOKEN_ID + 1
+    return {"seed"}, "the bundle is for token 8"
+
+
+def _other_issue_block(p, b):
+    b["issue"]["block_number"] = ISSUE_BLOCK - 1
+    return {"seed"}, "issue block 1233 is not the pledge's 1234"
+
+
+def _unsorted(p, b):
+    b["entries"][0], b["entries"][1] = b["entries"][1], b["entries"][0]
+    return {"sample indices"}, "out of order"
+
+
+@pytest.mark.parametrize("tamper", [
+    _change_value, _other_record, _relabelled_index, _swapped_salts, _edited_manifest,
+    _bundle_block_hash, _bundle_seed, _missing_entry, _other_token, _other_issue_block, _unsorted,
+])
+def test_each_tamper_fails_exactly_its_check(pledge, tamper):
+    assert pledge.verify().sound
+    bad = copy.deepcopy(pledge.bundle)
+    expected, reason = tamper(pledge, bad)
+    report = pledge.verify(bad)
+    assert not report.sound
+    assert _failed(report) == expected
+    assert any(reason in c.detail for c in report.checks if not c.ok), [c for c in report.checks if not c.ok]
+
+
+def test_root_not_anchored_fails_only_the_anchored_root(pledge):
+    report = pledge.verify(anchored_root=None)
+    assert _failed(report) == {"anchored root"}
+    assert "no root is anchored for this log at size 260" in _detail(report, "anchored root")
+    first = pledge.bundle["entries"][0]["index"]
+    assert "manifest's root (none anchored)" in _detail(report, f"entry {first}: inclusion")
+
+
+def test_another_anchored_root_fails_the_root_and_every_proof(pledge):
+    report = pledge.verify(anchored_root=pledge.store.root_at(STREAM, SIZE - 1))
+    indices = [e["index"] for e in pledge.bundle["entries"]]
+    assert _failed(report) == {"anchored root"} | {f"entry {i}: inclusion" for i in indices}
+
+
+def test_another_chain_block_hash_fails_seed_and_indices(pledge):
+    report = pledge.verify(issue_block_hash=bytes.fromhex("bb" * 32))
+    assert _failed(report) == {"seed", "sample indices"}
+    report = pledge.verify(issue_block_hash=None)
+    assert _failed(report) == {"seed", "sample indices"}
+    assert "the chain gave no hash for block 1234" in _detail(report, "seed")
+
+
+def test_terms_of_another_pledge_fail_the_terms(pledge):
+    report = pledge.verify(terms=replace(pledge.terms, start=START + 1))
+    assert _failed(report) == {"manifest terms", "sample indices"}
+    assert "range [40, 240) is not the pledge's [41, 240)" in _detail(report, "manifest terms")
+    report = pledge.verify(terms=replace(pledge.terms, log_id=bytes(32), checkpoint_size=SIZE + 1))
+    assert "manifest terms" in _failed(report)
+    assert "log_id" in _detail(report, "manifest terms") and "checkpoint size 260" in _detail(report, "manifest terms")
+    report = pledge.verify(terms=replace(pledge.terms, samples=K + 1))
+    assert _failed(report) == {"sample indices"}
+
+
+def test_a_lying_manifest_is_caught_by_the_samples(pledge):
+    # The factory inflates the minimum temperature and the pledge commits to that manifest.
+    lie = copy.deepcopy(pledge.manifest)
+    entries = pledge.bundle["entries"]
+    temps = sorted(e["record"]["data"]["temp_c"] for e in entries)
+    lie["types"]["iot.telemetry"]["fields"]["temp_c"]["min"] = temps[2] + 0.001
+    bad = copy.deepcopy(pledge.bundle)
+    bad["manifest"] = lie
+    terms = replace(pledge.terms, asset_digest=assets.asset_digest(lie))
+    report = pledge.verify(bad, terms=terms)
+    below = {e["index"] for e in entries if e["record"]["data"]["temp_c"] < temps[2] + 0.001}
+    assert len(below) >= 3
+    assert _failed(report) == {f"entry {i}: agrees with manifest" for i in below}
+    assert "data.temp_c" in _detail(report, f"entry {min(below)}: agrees with manifest")
+
+
+@pytest.mark.parametrize("tamper, reason", [
+    (lambda b: b.clear(), "format is None"),
+    (lambda b: b.update(format="dpl-proof/1"), "format is 'dpl-proof/1'"),
+    (lambda b: b.update(token_id=-1), "token_id"),
+    (lambda b: b.update(registry="0x1234"), "registry"),
+    (lambda b: b.update(registry="0x5FBDB2315678afecb367f032d93F642f64180aa3"), "registry"),  # bad checksum
+    (lambda b: b["issue"].update(block_hash="0x" + "AA" * 32), "issue.block_hash"),
+    (lambda b: b.pop("seed"), "seed must be"),
+    (lambda b: b.pop("manifest"), "manifest: the manifest must be a JSON object"),
+    (lambda b: b["manifest"].update(records=1), "manifest: records is 1"),
+    (lambda b: b.update(entries=[]), "entries must be a non-empty list"),
+    (lambda b: b["entries"][2].pop("record"), r"entries[2] (index"),
+    (lambda b: b["entries"][0].update(salt="0x12"), ".salt must be"),
+    (lambda b: b["entries"][0].update(proof="0x12"), ".proof must be a list"),
+    (lambda b: b["entries"][0]["proof"].append(5), ".proof["),
+    (lambda b: b["entries"][0].update(index=True), "entries[0].index"),
+])
+def test_a_malformed_bundle_gives_one_failed_format_check(pledge, tamper, reason):
+    bad = copy.deepcopy(pledge.bundle)
+    tamper(bad)
+    report = pledge.verify(bad)
+    assert [(c.name, c.ok) for c in report.checks] == [("format", False)]
+    assert reason in report.checks[0].detail
+    assert not report.sound
+
+
+@pytest.mark.parametrize("value", [None, [], "{}", 7, {"format": "dpl-collateral/1"}])
+def test_not_a_bundle_at_all(pledge, value):
+    report = pledge.verify(value)
+    assert [(c.name, c.ok) for c in report.checks] == [("format", False)]
+
+
+def test_an_invalid_record_fails_its_leaf_hash_with_the_reason(pledge):
+    bad = copy.deepcopy(pledge.bundle)
+    e = bad["entries"][0]
+    del e["record"]["ts"]
+    report = pledge.verify(bad)
+    assert f"entry {e['index']}: leaf hash" in _failed(report)
+    assert "not a valid record: missing field" in _detail(report, f"entry {e['index']}: leaf hash")
+
+
+def test_many_samples(sqlite_store):
+    p = _pledge(sqlite_store, k=150, n=700, start=0, end=600, size=650)
+    report = p.verify()
+    assert report.sound and len(report.checks) == 6 + 3 * 150
+
+
+def _paths(value, path=()):
+    yield path
+    if isinstance(value, dict):
+        for k, v in value.items():
+            yield from _paths(v, (*path, k))
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            yield from _paths(v, (*path, i))
+
+
+_json = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=5)
+    | st.sampled_from(["1e999999999999999999999", "-0.5", "9007199254740993", "2026-10-01T08:00:00Z",
+                       "0x" + "00" * 32, 2**64, -(2**53)]),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=3), inner, max_size=3),
+    max_leaves=6,
+)
+
+
+def _json_bytes(value):
+    try:
+        return canonicalize(value)
+    except ValueError:
+        return None if value is None else repr(value)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_never_raises_and_any_change_is_unsound(pledge, data):
+    paths = [p for p in _paths(pledge.bundle) if p]
+    path = data.draw(st.sampled_from(paths))
+    bad = copy.deepcopy(pledge.bundle)
+    parent = bad
+    for key in path[:-1]:
+        parent = parent[key]
+    old = parent[path[-1]]
+    if data.draw(st.booleans()) and isinstance(parent, dict):
+        del parent[path[-1]]
+        changed = True
+    else:
+        new = data.draw(_json)
+        parent[path[-1]] = new
+        changed = _json_bytes(new) != _json_bytes(old)
+    report = pledge.verify(bad)  # must not raise
+    assert isinstance(report, CollateralReport) and report.checks
+    # chain_id and registry name where to look; the caller checks it asked that chain.
+    if changed and path[0] not in ("chain_id", "registry"):
+        assert not report.sound, (path, old)
