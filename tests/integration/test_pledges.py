@@ -1,0 +1,186 @@
+"""The pledge story on a real anvil, through the dpl command line: a factory pledges a range
+of its anchored log to lender A, A transfers it to lender B, B verifies the collateral
+(and rejects tampered bundles), releases it; every forbidden move is refused with the
+contract's error name and changes nothing. Time travel covers maturity, default and lapse.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import subprocess
+import time
+
+from ledger.chain import node
+from tests.integration.test_anchoring import DPL, STREAM, _setup, dpl, env  # noqa: F401 (fixture)
+
+DAY = 86400
+
+
+def _now(env) -> int:
+    return int(node.rpc_call(env["rpc"], "eth_getBlockByNumber", ["latest", False])["timestamp"], 16)
+
+
+def _block(env) -> int:
+    return int(node.rpc_call(env["rpc"], "eth_blockNumber"), 16)
+
+
+def _travel(env, seconds: int) -> None:
+    node.rpc_call(env["rpc"], "evm_increaseTime", [seconds])
+    node.rpc_call(env["rpc"], "evm_mine")
+
+
+def _consent(env, name, start, end, lender="dev2", *, maturity, lien_end, samples=10, extra=()):
+    path = env["tmp"] / f"{name}.json"
+    dpl(env, "pledge", "consent", "--log", STREAM, "--from", str(start), "--to", str(end), "--lender", lender,
+        "--principal", "50000000", "--currency", "CNY", "--maturity", str(maturity), "--lien-end", str(lien_end),
+        "--samples", str(samples), "--loan-ref", f"LOAN-{name}", "--out", str(path), *extra)
+    return path
+
+
+def _issue(env, consent, key="dev2") -> int:
+    _, out, _ = dpl(env, "pledge", "issue", str(consent), "--key", key, "--json")
+    return json.loads(out)["token_id"]
+
+
+def _show(env, token) -> dict:
+    return json.loads(dpl(env, "pledge", "show", str(token), "--json")[1])
+
+
+def _refused(env, *args, error: str) -> str:
+    """The command fails naming the contract error, and nothing reaches the chain."""
+    before = _block(env)
+    _, _, err = dpl(env, *args, ok=False)
+    assert error in err, err
+    assert _block(env) == before, "a refused command sent a transaction"
+    return err
+
+
+def _verify(env, token, bundle_doc, name) -> tuple[int, str]:
+    path = env["tmp"] / f"{name}.json"
+    path.write_text(json.dumps(bundle_doc))
+    proc = subprocess.run([DPL, "pledge", "verify", str(token), "--bundle", str(path), "--rpc", env["rpc"]],
+                          env=env["env"], capture_output=True, timeout=180, cwd=env["tmp"])
+    assert "Traceback" not in proc.stderr.decode()
+    return proc.returncode, proc.stdout.decode() + proc.stderr.decode()
+
+
+def test_pledge_story_through_the_cli(env):
+    _setup(env)
+    dpl(env, "anchor")
+    dpl(env, "lenders", "add", "dev2")
+    dpl(env, "lenders", "add", "dev3")
+    lenders = json.loads(dpl(env, "lenders", "list", "--json")[1])
+    assert len(lenders) == 2
+    now = _now(env)
+    maturity, lien_end = now + 30 * DAY, now + 60 * DAY
+
+    # The asset: a manifest whose digest goes on chain.
+    asset = json.loads(dpl(env, "asset", "create", "--log", STREAM, "--from", "0", "--to", "1000", "--json")[1])
+    assert asset["manifest"]["records"] == 1000 and asset["manifest"]["checkpoint"]["size"] == 3198
+    assert set(asset["manifest"]["types"]) >= {"iot.telemetry", "mes.work_order"}
+
+    # Forbidden issues: a lender that is not approved, a lender the consent does not name.
+    c_dev4 = _consent(env, "dev4", 0, 1000, lender="dev4", maturity=maturity, lien_end=lien_end)
+    _refused(env, "pledge", "issue", str(c_dev4), "--key", "dev4", error="PledgeLenderNotApproved")
+    c1 = _consent(env, "one", 0, 1000, maturity=maturity, lien_end=lien_end, samples=25)
+    _refused(env, "pledge", "issue", str(c1), "--key", "dev3", error="PledgeWrongLender")
+    assert json.loads(c1.read_text())["terms"]["asset_digest"] == asset["asset_digest"]
+
+    token = _issue(env, c1)
+    shown = _show(env, token)
+    assert shown["status"] == "live" and shown["from"] == 0 and shown["to"] == 1000
+    assert shown["holder"] == lenders[0] and shown["asset_digest"] == asset["asset_digest"]
+
+    # No second use of a consent, no overlapping pledge while the first holds its lien.
+    _refused(env, "pledge", "issue", str(c1), "--key", "dev2", error="PledgeConsentReplayed")
+    c_overlap = _consent(env, "overlap", 500, 1500, maturity=maturity, lien_end=lien_end)
+    err = _refused(env, "pledge", "issue", str(c_overlap), "--key", "dev2", error="PledgeRangeOverlaps")
+    assert f"PledgeRangeOverlaps({token})" in err and "overlaps a pledge that holds a lien" in err
+    expired = _consent(env, "expired", 2000, 2100, maturity=maturity, lien_end=lien_end,
+                       extra=("--deadline", str(now - 1)))
+    _refused(env, "pledge", "issue", str(expired), "--key", "dev2", error="PledgeConsentExpired")
+    forged = json.loads(c_overlap.read_text())
+    forged["terms"]["from"], forged["terms"]["to"] = 1000, 1500  # terms changed after signing
+    (env["tmp"] / "forged.json").write_text(json.dumps(forged))
+    _refused(env, "pledge", "issue", "forged.json", "--key", "dev2", error="PledgeInvalidSignature")
+
+    # Lender A moves it to lender B only (B approved, dev4 not); A can no longer release it.
+    _refused(env, "pledge", "transfer", str(token), "--to", "dev4", "--key", "dev2", error="PledgeLenderNotApproved")
+    dpl(env, "pledge", "transfer", str(token), "--to", "dev3", "--key", "dev2")
+    assert _show(env, token)["holder"] == lenders[1]
+    _refused(env, "pledge", "release", str(token), "--key", "dev2", error="PledgeNotHolder")
+    _refused(env, "pledge", "default", str(token), "--key", "dev3", error="PledgeNotMatured")
+
+    # The factory hands B the collateral bundle; B checks it against the chain.
+    bundle_path = env["tmp"] / "collateral.json"
+    dpl(env, "pledge", "bundle", str(token), "--out", str(bundle_path))
+    bundle = json.loads(bundle_path.read_text())
+    assert len(bundle["entries"]) == 25
+    code, out = _verify(env, token, bundle, "sound")
+    assert code == 0 and "collateral SOUND" in out and "FAIL" not in out
+
+    changed = json.loads(json.dumps(bundle))
+    record = changed["entries"][0]["record"]
+    record["ts"] = record["ts"].replace("2026-10", "2026-09")
+    code, out = _verify(env, token, changed, "changed")
+    assert code == 1 and f"FAIL  entry {bundle['entries'][0]['index']}: leaf hash" in out
+
+    wrong_index = json.loads(json.dumps(bundle))
+    wrong_index["entries"][1]["index"] += 1
+    code, out = _verify(env, token, wrong_index, "wrong-index")
+    assert code == 1 and "FAIL  sample indices" in out
+
+    swapped = json.loads(json.dumps(bundle))
+    e0, e1 = swapped["entries"][0], swapped["entries"][1]
+    e0["salt"], e1["salt"] = e1["salt"], e0["salt"]
+    code, out = _verify(env, token, swapped, "swapped")
+    assert code == 1 and out.count(": leaf hash: ") == 2 and "NOT SOUND" in out
+
+    # B is repaid: release lifts the lien; the overlapping range can then be pledged.
+    dpl(env, "pledge", "release", str(token), "--key", "dev3")
+    assert _show(env, token)["status"] == "released"
+    code, out = _verify(env, token, bundle, "after-release")
+    assert code == 1 and "FAIL  pledge holds its lien: status released" in out
+    second = _issue(env, c_overlap)
+    assert _show(env, second)["status"] == "live"
+
+    # Maturity, default, extension and lapse, on the chain's clock.
+    c3 = _consent(env, "three", 2000, 3000, lender="dev3", maturity=maturity, lien_end=lien_end)
+    third = _issue(env, c3, key="dev3")
+    dpl(env, "pledge", "extend", str(second), "--lien-end", str(lien_end + 60 * DAY), "--key", "dev2")
+    _travel(env, 31 * DAY)  # past maturity
+    dpl(env, "pledge", "default", str(third), "--key", "dev3")
+    assert _show(env, third)["status"] == "defaulted"
+    _refused(env, "pledge", "extend", str(third), "--lien-end", str(lien_end + 90 * DAY), "--key", "dev3",
+             error="PledgeWrongStatus")
+    _travel(env, 40 * DAY)  # past the original lien end: extended and defaulted pledges keep their liens
+    assert _show(env, second)["status"] == "live" and _show(env, third)["status"] == "defaulted"
+    far = now + 400 * DAY
+    c4 = _consent(env, "four", 2500, 2600, maturity=far - DAY, lien_end=far, extra=("--deadline", str(far)))
+    _refused(env, "pledge", "issue", str(c4), "--key", "dev2", error=f"PledgeRangeOverlaps({third})")
+    _travel(env, 60 * DAY)  # past the extended lien end: the second pledge lapses
+    assert _show(env, second)["status"] == "lapsed"
+    c5 = _consent(env, "five", 900, 1200, maturity=far - DAY, lien_end=far, extra=("--deadline", str(far)))
+    fifth = _issue(env, c5)
+    listed = {p["token_id"]: p["status"] for p in json.loads(dpl(env, "pledge", "list", "--json")[1])}
+    assert listed == {token: "released", second: "lapsed", third: "defaulted", fifth: "live"}
+
+    # The mirror is only a cache of the chain: wiped, it is rebuilt from the events.
+    with sqlite3.connect(env["home"] / "ledger.db") as db:
+        db.execute("DELETE FROM pledges")
+        db.execute("DELETE FROM pledge_sync")
+    _, out, _ = dpl(env, "pledge", "sync")
+    assert "rebuilt from the chain" in out
+    rebuilt = json.loads(dpl(env, "pledge", "list", "--log", STREAM, "--json")[1])
+    assert {p["token_id"]: p["status"] for p in rebuilt} == listed
+    assert {p["token_id"]: p["holder"] for p in rebuilt}[token] is None
+
+
+def test_pledge_commands_say_so_when_the_node_is_down(env):
+    _setup(env)
+    dpl(env, "anchor")
+    node.down(env["home"])
+    time.sleep(0.2)
+    _, _, err = dpl(env, "pledge", "show", "1", ok=False)
+    assert "not answering" in err
