@@ -1,0 +1,69 @@
+"""The pledge mirror applies chain events in one transaction, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import pytest
+
+from ledger.store.pledges import PledgeMirror, SyncPoint
+
+REGISTRY = "0x5FbDB2315678afecb367f032d93F642f64180aa3"
+A, B = "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC", "0x90F79bf6EB2c4f870365E785982E1f101E93b906"
+LOG = bytes(range(32))
+
+
+def issued(token: int, block: int, start: int = 0, end: int = 10, lender: str = A) -> dict:
+    return {"event": "PledgeIssued", "token_id": token, "block_number": block, "row": {
+        "log_id": LOG, "start": start, "end": end, "checkpoint_size": 100, "asset_digest": b"\x01" * 32,
+        "principal": str(2**200), "currency": "CNY", "maturity": 1_800_000_000, "lien_end": 1_900_000_000,
+        "samples": 5, "loan_ref_digest": b"\x02" * 32, "lender": lender, "factory": B, "holder": lender,
+        "nonce": str(2**255 + 1), "issue_tx": b"\x03" * 32}}
+
+
+@pytest.fixture
+def mirror(store) -> PledgeMirror:
+    return PledgeMirror(store.engine, 31337, REGISTRY)
+
+
+def test_events_build_the_rows_in_order(mirror):
+    assert mirror.sync_point() is None
+    mirror.apply([
+        issued(1, 5), issued(2, 6, 10, 20),
+        {"event": "PledgeTransferred", "token_id": 1, "block_number": 7, "to": B},
+        {"event": "PledgeExtended", "token_id": 2, "block_number": 8, "new_lien_end": 1_950_000_000},
+        {"event": "PledgeDefaulted", "token_id": 2, "block_number": 9},
+        {"event": "PledgeReleased", "token_id": 1, "block_number": 10},
+    ], SyncPoint(10, b"\xaa" * 32), rebuild=False)
+    one, two = mirror.get(1), mirror.get(2)
+    assert (one["status"], one["holder"], one["updated_block"]) == ("released", None, 10)
+    assert (two["status"], two["holder"], two["lien_end"]) == ("defaulted", A, 1_950_000_000)
+    assert two["principal"] == str(2**200) and two["nonce"] == str(2**255 + 1)  # beyond any SQL integer
+    assert mirror.sync_point() == SyncPoint(10, b"\xaa" * 32)
+    assert [p["token_id"] for p in mirror.list(log_id=LOG)] == [1, 2]
+    assert [p["token_id"] for p in mirror.list(holder=A)] == [2]
+    assert mirror.list(log_id=b"\x00" * 32) == []
+
+
+def test_replaying_blocks_is_harmless_and_rebuild_starts_over(mirror):
+    mirror.apply([issued(1, 5)], SyncPoint(5, b"\x01" * 32), rebuild=False)
+    mirror.apply([issued(1, 5), issued(2, 6, 20, 30)], SyncPoint(6, b"\x02" * 32), rebuild=False)
+    assert [p["token_id"] for p in mirror.list()] == [1, 2]
+    mirror.apply([issued(3, 9)], SyncPoint(9, b"\x03" * 32), rebuild=True)  # e.g. after a reorg
+    assert [p["token_id"] for p in mirror.list()] == [3]
+    assert mirror.sync_point().block_number == 9
+
+
+def test_a_failed_apply_changes_nothing(mirror):
+    mirror.apply([issued(1, 5)], SyncPoint(5, b"\x01" * 32), rebuild=False)
+    with pytest.raises(KeyError):  # an event the mirror does not know, after a good one
+        mirror.apply([issued(2, 6, 20, 30), {"event": "Bogus", "token_id": 2, "block_number": 6}],
+                     SyncPoint(6, b"\x02" * 32), rebuild=True)
+    assert [p["token_id"] for p in mirror.list()] == [1]
+    assert mirror.sync_point() == SyncPoint(5, b"\x01" * 32)
+
+
+def test_mirrors_of_two_registries_do_not_mix(store, mirror):
+    other = PledgeMirror(store.engine, 31337, "0x" + "11" * 20)
+    mirror.apply([issued(1, 5)], SyncPoint(5, b"\x01" * 32), rebuild=False)
+    other.apply([issued(1, 7, 50, 60)], SyncPoint(7, b"\x02" * 32), rebuild=True)
+    assert mirror.get(1)["start"] == 0 and other.get(1)["start"] == 50
+    assert mirror.sync_point().block_number == 5
