@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make run` until the service exists: the CLI story on the bundled month of factory data,
-# on a local chain. Uses DPL_HOME (default .dpl); running it again reuses the log, the chain
-# state and the deployment (records are idempotent, deploy is a no-op when deployed).
+# on a local chain, from ingest to a pledge verified by a second lender and released.
+# Uses DPL_HOME (default .dpl); running it again reuses the log, the chain state and the
+# deployment (records are idempotent, deploy is a no-op when deployed) and pledges anew.
 set -euo pipefail
 DPL="${DPL:-dpl}"
 STREAM="${DPL_DEMO_STREAM:-demo/line-a}"
@@ -45,6 +46,52 @@ step "8. the log only grows: size 1000 is a prefix of today's log"
 "$DPL" consistency --log "$STREAM" --from 1000 --out "$OUT/consistency.json"
 "$DPL" verify "$OUT/consistency.json"
 
-step "9. an auditor checks every anchor and every stored record against the chain"
+step "9. an admin approves two lenders: A (dev2) and B (dev3)"
+"$DPL" lenders add dev2
+"$DPL" lenders add dev3
+# A pledge left live by an interrupted earlier run would block the range: its holder releases it.
+"$DPL" pledge list --log "$STREAM" --json | python3 -c '
+import json, sys
+keys = {"0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC": "dev2", "0x90F79bf6EB2c4f870365E785982E1f101E93b906": "dev3"}
+for p in json.load(sys.stdin):
+    if p["status"] == "live" and p["holder"] in keys:
+        print(p["token_id"], keys[p["holder"]])' | while read -r token key; do
+  "$DPL" pledge release "$token" --key "$key"
+done
+
+step "10. the factory (dev1) describes records [0, 1000) as a data asset and consents to pledge it to A"
+"$DPL" asset create --log "$STREAM" --from 0 --to 1000 --json | python3 -c '
+import json, sys; d = json.load(sys.stdin); m = d["manifest"]
+print("asset digest", d["asset_digest"]); print("records", m["records"], "from", m["period"]["first_ts"], "to", m["period"]["last_ts"])
+for t, v in m["types"].items(): print(" ", t, v["count"])'
+"$DPL" pledge consent --log "$STREAM" --from 0 --to 1000 --lender dev2 --principal 50000000 --currency CNY \
+  --maturity "$(date -u -d '+180 days' +%F)" --lien-end "$(date -u -d '+365 days' +%F)" --samples 20 \
+  --loan-ref "LN-DEMO-0001" --out "$OUT/consent.json"
+
+step "11. lender A issues the pledge (an ERC-721 token it holds); a second pledge of the range is refused"
+TOKEN="$("$DPL" pledge issue "$OUT/consent.json" --key dev2 --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["token_id"])')"
+"$DPL" pledge show "$TOKEN"
+if "$DPL" pledge issue "$OUT/consent.json" --key dev2; then echo "a consent was used twice?!"; exit 1; fi
+
+step "12. A transfers it to B (dev4 is not an approved lender: refused)"
+if "$DPL" pledge transfer "$TOKEN" --to dev4 --key dev2; then echo "transfer to a non-lender?!"; exit 1; fi
+"$DPL" pledge transfer "$TOKEN" --to dev3 --key dev2
+
+step "13. the factory hands B a collateral bundle; B checks it against the chain"
+"$DPL" pledge bundle "$TOKEN" --out "$OUT/collateral.json"
+"$DPL" pledge verify "$TOKEN" --bundle "$OUT/collateral.json" --rpc "$DPL_RPC_URL"
+python3 -c 'import json, sys; b = json.load(open(sys.argv[1])); b["entries"][0]["record"]["id"] += "-x"
+json.dump(b, open(sys.argv[2], "w"))' "$OUT/collateral.json" "$OUT/collateral.tampered.json"
+if "$DPL" pledge verify "$TOKEN" --bundle "$OUT/collateral.tampered.json" >/dev/null; then
+  echo "tampered collateral verified?!"; exit 1
+fi
+echo "(a copy with one sampled record changed is NOT SOUND)"
+
+step "14. the loan is repaid: A may no longer act, B releases the pledge"
+if "$DPL" pledge release "$TOKEN" --key dev2; then echo "release by a non-holder?!"; exit 1; fi
+"$DPL" pledge release "$TOKEN" --key dev3
+"$DPL" pledge list --log "$STREAM"
+
+step "15. an auditor checks every anchor and every stored record against the chain"
 "$DPL" audit
 printf '\nDone. Files are in %s; the chain stops now (its state is kept). See README.md.\n' "$OUT"
