@@ -1,0 +1,33 @@
+"""`make run`'s story (scripts/demo.sh) runs clean on a fresh home, and again on the same one."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.integration.test_anchoring import _free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _demo(home: Path, port: int) -> str:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DPL_") and k != "DATABASE_URL"}
+    env.update(DPL_HOME=str(home), DPL_DEMO_PORT=str(port), DPL=str(Path(sys.executable).parent / "dpl"),
+               PATH=f"{Path(sys.executable).parent}:{env['PATH']}")
+    proc = subprocess.run(["bash", str(ROOT / "scripts" / "demo.sh")], env=env, capture_output=True,
+                          text=True, timeout=600, cwd=home.parent)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return proc.stdout + proc.stderr
+
+
+def test_demo_story_runs_twice(tmp_path):
+    home, port = tmp_path / "home", _free_port()
+    first = _demo(home, port)
+    assert "collateral SOUND" in first and "clean" in first
+    assert "PledgeLenderNotApproved" in first and "PledgeNotHolder" in first and "PledgeConsentReplayed" in first
+    assert "pledge 1: released" in first
+    second = _demo(home, port)  # reuses the log, chain and deployment; pledges anew
+    assert "appended 0, already stored 3198" in second and "already deployed" in second
+    assert "pledge 2: released" in second and "collateral SOUND" in second
