@@ -6,7 +6,10 @@ Checks, each failure a finding that names what is wrong and where:
    an anchor row in our database, and every included/final row matches an event;
 3. every anchored root, and every checkpoint in our database, is recomputed from the stored
    leaf hashes (a streaming pass, memory O(log n));
-4. no stored record was altered: each payload is unsealed and its leaf hash recomputed.
+4. no stored record was altered: each payload is unsealed and its leaf hash recomputed;
+5. every pledge row in our database (the mirror) matches the pledge on chain, and every
+   pledge holding a lien on one of our logs still commits to what our records hash to (its
+   manifest is rebuilt from the store and its digest compared with the one on chain).
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from dataclasses import dataclass, field
 from ledger import merkle
 from ledger.chain.client import Chain
 from ledger.chain.deploy import runtime_matches
-from ledger.errors import DataKeyError, InvariantError
+from ledger.errors import DataKeyError, InvariantError, LedgerError
 from ledger.store.anchors import FINAL, INCLUDED, AnchorStore
 from ledger.store.logstore import LogStore
 
@@ -31,6 +34,7 @@ class AuditReport:
     logs: int = 0
     records: int = 0
     events: int = 0
+    pledges: int = 0
     findings: list[str] = field(default_factory=list)
 
     @property
@@ -39,7 +43,7 @@ class AuditReport:
 
     def as_json(self) -> dict:
         return {"chain_id": self.chain_id, "registry": self.registry, "logs": self.logs,
-                "records": self.records, "anchor_events": self.events, "clean": self.clean,
+                "records": self.records, "anchor_events": self.events, "pledges": self.pledges, "clean": self.clean,
                 "findings": self.findings}
 
 
@@ -124,7 +128,49 @@ def run_audit(store: LogStore, chain: Chain, deployment: dict,
                 if log_id == log.log_id and size not in expected:
                     expected.setdefault(size, []).append(("root anchored on chain", root))
         _check_records(store, log, expected, report, on_record)
+    _check_pledges(store, chain, logs, report)
     return report
+
+
+def _check_pledges(store, chain: Chain, logs, report: AuditReport) -> None:
+    from ledger.assets import asset_digest, build_manifest
+    from ledger.pledges import read_pledge
+    from ledger.store.pledges import PledgeMirror
+
+    add = report.findings.append
+    for row in PledgeMirror(store.engine, chain.chain_id, chain.registry.address).list():
+        report.pledges += 1
+        token = row["token_id"]
+        try:
+            view = read_pledge(chain, token)
+        except LookupError:
+            add(f"pledge {token}: in our database but not on chain (dpl pledge sync rebuilds the mirror)")
+            continue
+        t = view.terms
+        status = "live" if view.status == "lapsed" else view.status  # lapse is read, not stored
+        chain_values = {"log_id": t.log_id, "start": t.start, "end": t.end, "checkpoint_size": t.checkpoint_size,
+                        "asset_digest": t.asset_digest, "lien_end": t.lien_end, "holder": view.holder,
+                        "status": status}
+        for name, value in chain_values.items():
+            if row[name] != value:
+                shown = [("0x" + v.hex()) if isinstance(v, bytes) else v for v in (row[name], value)]
+                add(f"pledge {token}: {name} is {shown[0]} in our database but {shown[1]} on chain "
+                    "(dpl pledge sync rebuilds the mirror)")
+    for log in logs:
+        if not log.log_id:
+            continue
+        for token in chain.call(chain.registry.functions.liensOf(log.log_id).call):
+            t = read_pledge(chain, token).terms
+            try:
+                root = store.root_at(log.stream, t.checkpoint_size)
+                digest = asset_digest(build_manifest(store, log.stream, t.start, t.end, t.checkpoint_size, root))
+            except LedgerError as e:  # e.g. a pledged record that no longer opens
+                add(f"log {log.stream}: pledge {token} covers [{t.start}, {t.end}) of checkpoint "
+                    f"{t.checkpoint_size}, which our records cannot describe ({e})")
+                continue
+            if digest != t.asset_digest:
+                add(f"log {log.stream}: pledge {token} commits to asset 0x{t.asset_digest.hex()}, but our "
+                    f"records [{t.start}, {t.end}) describe 0x{digest.hex()}")
 
 
 def _check_records(store, log, expected, report, on_record) -> None:

@@ -279,7 +279,7 @@ def audit(rpc: RpcOption = None, json: JsonFlag = False) -> None:
         _print_json(report.as_json())
     else:
         typer.echo(f"audited {report.logs} log(s), {report.records} record(s), {report.events} anchor "
-                   f"event(s) on chain {report.chain_id}, registry {report.registry}")
+                   f"event(s), {report.pledges} pledge(s) on chain {report.chain_id}, registry {report.registry}")
         for finding in report.findings:
             typer.echo(f"FINDING: {finding}")
         typer.echo("clean" if report.clean else f"{len(report.findings)} finding(s)")

@@ -184,3 +184,21 @@ def test_pledge_commands_say_so_when_the_node_is_down(env):
     time.sleep(0.2)
     _, _, err = dpl(env, "pledge", "show", "1", ok=False)
     assert "not answering" in err
+
+
+def test_audit_checks_pledges_against_the_chain_and_the_records(env):
+    _setup(env)
+    dpl(env, "anchor")
+    dpl(env, "lenders", "add", "dev2")
+    now = _now(env)
+    token = _issue(env, _consent(env, "one", 100, 900, maturity=now + DAY, lien_end=now + 2 * DAY))
+    _, out, _ = dpl(env, "audit", "--json")
+    report = json.loads(out)
+    assert report["clean"] and report["pledges"] == 1
+
+    with sqlite3.connect(env["home"] / "ledger.db") as db:
+        db.execute("UPDATE pledges SET holder = ? WHERE token_id = ?", ("0x" + "00" * 20, token))
+        db.execute("UPDATE records SET leaf_hash = ? WHERE idx = 500", (b"\x11" * 32,))
+    code, out, _ = dpl(env, "audit", ok=False)
+    assert f"pledge {token}: holder is 0x{'00' * 20} in our database" in out
+    assert f"pledge {token} covers [100, 900) of checkpoint 3198, which our records cannot describe" in out
