@@ -217,6 +217,12 @@ def pledge_consent(
 
     from ledger.pledges import Terms, loan_ref_digest, make_consent, parse_time
 
+    # Everything the user typed is checked before the chain or the store is touched.
+    maturity_at, lien_end_at = parse_time(maturity, "--maturity"), parse_time(lien_end, "--lien-end")
+    if maturity_at >= lien_end_at:
+        raise InvalidArgumentError("--lien-end must be after --maturity (the lien must outlive the loan)")
+    valid_until = parse_time(deadline, "--deadline") if deadline else int(time.time()) + 7 * 86400
+    ref_digest = loan_ref_digest(loan_ref)
     settings, chain = base._chain(rpc)
     store = base._store()
     info, manifest, digest = _asset(store, chain, log, start, end, checkpoint)
@@ -226,11 +232,7 @@ def pledge_consent(
         raise InvalidArgumentError(f"log {log} belongs to factory {owner} on chain; key {key or settings.factory_key} "
                                    f"is {factory.address}")
     terms = Terms(info.log_id, start, end, manifest["checkpoint"]["size"], digest, principal, currency.upper(),
-                  parse_time(maturity, "--maturity"), parse_time(lien_end, "--lien-end"), samples,
-                  loan_ref_digest(loan_ref), _address(lender))
-    if terms.maturity >= terms.lien_end:
-        raise InvalidArgumentError("--lien-end must be after --maturity (the lien must outlive the loan)")
-    valid_until = parse_time(deadline, "--deadline") if deadline else int(time.time()) + 7 * 86400
+                  maturity_at, lien_end_at, samples, ref_digest, _address(lender))
     doc = make_consent(chain, factory, stream=log, terms=terms, manifest=manifest, loan_ref=loan_ref,
                        deadline=valid_until)
     base._write_output(doc, out)
@@ -248,8 +250,8 @@ def pledge_issue(consent: Annotated[str, typer.Argument(help="The factory's sign
 
     if not key:
         raise typer.BadParameter("give the lender's key: --key LENDER_KEY")
+    doc = read_consent(_read_json(consent, "consent"))  # bad input fails before any chain call
     _, chain = base._chain(rpc)
-    doc = read_consent(_read_json(consent, "consent"))
     issued = issue(chain, _account(chain, key), doc)
     _sync(chain, base._store())
     if json:
