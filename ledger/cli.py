@@ -177,6 +177,42 @@ def keys_import_dev(json: JsonFlag = False) -> None:
             typer.echo(f"{k['name']}\t{k['address']}\tdev-only")
 
 
+@keys_app.command("api")
+def keys_api(role: Annotated[str, typer.Option("--role", help="factory, lender, auditor or admin.")],
+             party: Annotated[str, typer.Option("--party", help="The party's name (created when new).")],
+             address: Annotated[Optional[str], typer.Option("--address", help="Its chain address (new party).")] = None,
+             key: Annotated[Optional[str], typer.Option("--key", help="A keyring key the service signs with for it "
+                                                                        "(custody; sets the address).")] = None,
+             json: JsonFlag = False) -> None:
+    """Make an API key for a party of the service (shown once; only its hash is stored)."""
+    from ledger.errors import NotFoundError
+    from ledger.store.parties import PartyStore
+
+    parties = PartyStore(_store().engine)
+    try:
+        found = parties.get(party)
+        if found.role != role:
+            raise LedgerError(f"party {party} exists with role {found.role}, not {role}")
+    except NotFoundError:
+        if key:
+            address = _keyring().info(key).address
+        parties.create(party, role, address, key)
+    api_key = parties.new_key(party)
+    if json:
+        _print_json({"party": party, "role": role, "key": api_key})
+    else:
+        typer.echo(f"API key for {party} ({role}), shown once:\n{api_key}")
+
+
+@keys_app.command("api-revoke")
+def keys_api_revoke(prefix: Annotated[str, typer.Argument(help="The key's prefix (the 8 hex digits after dpl_).")]) -> None:
+    """Revoke an API key."""
+    from ledger.store.parties import PartyStore
+
+    PartyStore(_store().engine).revoke(prefix)
+    typer.echo(f"revoked API key {prefix}")
+
+
 # --- chain ----------------------------------------------------------------------------
 
 
@@ -465,6 +501,20 @@ def verify(bundle: Annotated[str, typer.Argument(help="A dpl-proof/1 or dpl-cons
         typer.echo(f"valid: {result.summary}; {check_anchor(result, rpc)}")
         return
     typer.echo(f"valid: {result.summary}")
+
+
+@app.command()
+def serve(host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
+          port: Annotated[int, typer.Option("--port")] = 8000,
+          workers: Annotated[int, typer.Option("--workers", min=1)] = 1) -> None:
+    """Serve the HTTP API (and landing page) with uvicorn."""
+    import uvicorn
+
+    from ledger.store.logstore import LogStore
+
+    LogStore.open(Settings()).close()  # migrate once, and fail here (not in a worker) on a bad DB or key
+    uvicorn.run("api.app:app_from_env", factory=True, host=host, port=port, workers=workers,
+                log_level="info", access_log=False)
 
 
 def _add_pledge_commands() -> None:

@@ -15,7 +15,6 @@ from typing import Annotated, Optional
 import orjson
 import typer
 
-import ledger.cli as base
 from ledger.bundles import to_hex
 from ledger.errors import InvalidArgumentError, LedgerError, NotFoundError
 
@@ -28,6 +27,13 @@ pledge_app = typer.Typer(help="Pledges of data assets to lenders (ERC-721 tokens
 Json = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
 Rpc = Annotated[Optional[str], typer.Option("--rpc", help="JSON-RPC URL (default: DPL_RPC_URL).")]
 Token = Annotated[int, typer.Argument(help="The pledge's token id.", min=1)]
+
+
+def _base():
+    """ledger.cli, imported when first needed (it imports this module to add the commands)."""
+    import ledger.cli
+
+    return ledger.cli
 
 
 def _key_option(default: str | None, who: str):
@@ -44,11 +50,11 @@ def _address(value: str) -> str:
         return to_checksum_address(value)
     if value.startswith("0x"):
         raise InvalidArgumentError(f"{value!r} is not an Ethereum address")
-    return base._keyring().info(value).address
+    return _base()._keyring().info(value).address
 
 
 def _account(chain, key: str):
-    return base._keyring().account(key, chain.chain_id)
+    return _base()._keyring().account(key, chain.chain_id)
 
 
 def _read_json(path: str, what: str) -> object:
@@ -85,29 +91,9 @@ def _sync(chain, store, quiet: bool = True):
 # --------------------------------------------------------------------------- assets
 
 
-def anchored_checkpoint(store, info, chain, min_size: int, size: int | None):
-    """The newest checkpoint of ``info`` anchored on this chain's registry with size >=
-    ``min_size`` (exactly ``size`` if given), checked against the root the chain holds."""
-    from ledger.store.anchors import FINAL, INCLUDED, AnchorStore
-
-    if info.log_id is None:
-        raise NotFoundError(f"log {info.stream} has never been anchored (run: dpl anchor)")
-    rows = [r for r in AnchorStore(store.engine).for_log(chain.chain_id, chain.registry.address, info.pk)
-            if r.state in (INCLUDED, FINAL) and r.size >= min_size and (size is None or r.size == size)]
-    if not rows:
-        want = f"of size {size}" if size is not None else f"covering index {min_size - 1}"
-        raise NotFoundError(f"log {info.stream} has no anchored checkpoint {want} on chain {chain.chain_id} "
-                            "(ingest, then run: dpl anchor)")
-    row = max(rows, key=lambda r: r.size)
-    root, anchored_at = chain.call(chain.registry.functions.rootAt(info.log_id, row.size).call)
-    if anchored_at == 0 or bytes(root) != row.root:
-        raise LedgerError(f"the chain does not hold the checkpoint of size {row.size} this store recorded "
-                          "(reorg or reset chain?); run: dpl anchor, then dpl audit")
-    return row
-
-
 def _asset(store, chain, stream: str, start: int, end: int, checkpoint: int | None):
     from ledger.assets import asset_digest, build_manifest
+    from ledger.pledges import anchored_checkpoint
 
     info = store.get_log(stream)
     if not 0 <= start < end:
@@ -127,10 +113,10 @@ def asset_create(
     rpc: Rpc = None, json: Json = False,
 ) -> None:
     """Print the manifest of records [FROM, TO) of a log and its SHA-256 (the asset digest)."""
-    _, chain = base._chain(rpc)
-    _, manifest, digest = _asset(base._store(), chain, log, start, end, checkpoint)
+    _, chain = _base()._chain(rpc)
+    _, manifest, digest = _asset(_base()._store(), chain, log, start, end, checkpoint)
     if json:
-        base._print_json({"asset_digest": to_hex(digest), "manifest": manifest})
+        _base()._print_json({"asset_digest": to_hex(digest), "manifest": manifest})
         return
     typer.echo(orjson.dumps(manifest, option=orjson.OPT_INDENT_2).decode())
     typer.echo(f"asset digest {to_hex(digest)}")
@@ -147,7 +133,7 @@ def _lender_role(chain) -> bytes:
 def lenders_add(address: Annotated[str, typer.Argument(help="Address or key name of the lender.")],
                 key: _key_option("dev0", "registry admin") = "dev0", rpc: Rpc = None) -> None:
     """Approve a lender: it may then issue and receive pledges."""
-    _, chain = base._chain(rpc)
+    _, chain = _base()._chain(rpc)
     who, role = _address(address), _lender_role(chain)
     if chain.call(chain.registry.functions.hasRole(role, who).call):
         typer.echo(f"{who} is already an approved lender")
@@ -162,7 +148,7 @@ def lenders_add(address: Annotated[str, typer.Argument(help="Address or key name
 def lenders_remove(address: Annotated[str, typer.Argument(help="Address or key name of the lender.")],
                    key: _key_option("dev0", "registry admin") = "dev0", rpc: Rpc = None) -> None:
     """Withdraw a lender's approval: it keeps the pledges it holds, but can take no new ones."""
-    _, chain = base._chain(rpc)
+    _, chain = _base()._chain(rpc)
     who, role = _address(address), _lender_role(chain)
     if not chain.call(chain.registry.functions.hasRole(role, who).call):
         typer.echo(f"{who} is not an approved lender")
@@ -176,14 +162,14 @@ def lenders_remove(address: Annotated[str, typer.Argument(help="Address or key n
 @lenders_app.command("list")
 def lenders_list(rpc: Rpc = None, json: Json = False) -> None:
     """The approved lenders now (from the registry's role events, checked with hasRole)."""
-    _, chain = base._chain(rpc)
+    _, chain = _base()._chain(rpc)
     role = _lender_role(chain)
     events = chain.call(chain.registry.events.RoleGranted.get_logs, from_block=_deployment_block(chain),
                         argument_filters={"role": role})
     seen = dict.fromkeys(ev["args"]["account"] for ev in events)
     lenders = [a for a in seen if chain.call(chain.registry.functions.hasRole(role, a).call)]
     if json:
-        base._print_json(lenders)
+        _base()._print_json(lenders)
     elif not lenders:
         typer.echo("no approved lenders (add one: dpl lenders add ADDRESS)")
     else:
@@ -223,8 +209,8 @@ def pledge_consent(
         raise InvalidArgumentError("--lien-end must be after --maturity (the lien must outlive the loan)")
     valid_until = parse_time(deadline, "--deadline") if deadline else int(time.time()) + 7 * 86400
     ref_digest = loan_ref_digest(loan_ref)
-    settings, chain = base._chain(rpc)
-    store = base._store()
+    settings, chain = _base()._chain(rpc)
+    store = _base()._store()
     info, manifest, digest = _asset(store, chain, log, start, end, checkpoint)
     factory = _account(chain, key or settings.factory_key)
     owner = chain.call(chain.registry.functions.factoryOf(info.log_id).call)
@@ -235,7 +221,7 @@ def pledge_consent(
                   maturity_at, lien_end_at, samples, ref_digest, _address(lender))
     doc = make_consent(chain, factory, stream=log, terms=terms, manifest=manifest, loan_ref=loan_ref,
                        deadline=valid_until)
-    base._write_output(doc, out)
+    _base()._write_output(doc, out)
     typer.echo(f"factory {factory.address} consents to pledge {log} [{start}, {end}) (checkpoint "
                f"{terms.checkpoint_size}, asset {to_hex(digest)}) to {terms.lender}; valid until "
                f"{doc['deadline_utc']}", err=True)
@@ -251,11 +237,11 @@ def pledge_issue(consent: Annotated[str, typer.Argument(help="The factory's sign
     if not key:
         raise typer.BadParameter("give the lender's key: --key LENDER_KEY")
     doc = read_consent(_read_json(consent, "consent"))  # bad input fails before any chain call
-    _, chain = base._chain(rpc)
+    _, chain = _base()._chain(rpc)
     issued = issue(chain, _account(chain, key), doc)
-    _sync(chain, base._store())
+    _sync(chain, _base()._store())
     if json:
-        base._print_json({"token_id": issued.token_id, "tx_hash": issued.tx_hash, "block_number": issued.block_number})
+        _base()._print_json({"token_id": issued.token_id, "tx_hash": issued.tx_hash, "block_number": issued.block_number})
     else:
         typer.echo(f"issued pledge {issued.token_id} to {doc.terms.lender} in block {issued.block_number} "
                    f"(tx {issued.tx_hash})")
@@ -264,10 +250,10 @@ def pledge_issue(consent: Annotated[str, typer.Argument(help="The factory's sign
 def _holder_action(token: int, key: str, rpc: str | None, build, done: str) -> None:
     from ledger.pledges import send
 
-    _, chain = base._chain(rpc)
+    _, chain = _base()._chain(rpc)
     account = _account(chain, key)
     tx = send(chain, account, build(chain, account))
-    _sync(chain, base._store())
+    _sync(chain, _base()._store())
     typer.echo(f"pledge {token}: {done} (tx {tx})")
 
 
@@ -311,10 +297,10 @@ def pledge_show(token: Token, rpc: Rpc = None, json: Json = False) -> None:
     """Show a pledge as the chain has it now: status, holder, range and terms."""
     from ledger.pledges import read_pledge
 
-    _, chain = base._chain(rpc)
+    _, chain = _base()._chain(rpc)
     view = read_pledge(chain, token).as_json()
     if json:
-        base._print_json(view)
+        _base()._print_json(view)
         return
     t = view["terms"]
     typer.echo(f"pledge {token}: {view['status']}\nholder      {view['holder'] or '(none: released)'}\n"
@@ -331,8 +317,8 @@ def pledge_list(log: Annotated[Optional[str], typer.Option("--log", help="Only p
     from ledger.pledges import chain_time, effective_status
     from ledger.store.pledges import PledgeMirror
 
-    _, chain = base._chain(rpc)
-    store = base._store()
+    _, chain = _base()._chain(rpc)
+    store = _base()._store()
     _sync(chain, store, quiet=False)
     log_id = None
     if log:
@@ -346,7 +332,7 @@ def pledge_list(log: Annotated[Optional[str], typer.Option("--log", help="Only p
             "asset_digest": to_hex(r["asset_digest"]), "principal": r["principal"], "currency": r["currency"],
             "maturity": r["maturity"], "lien_end": r["lien_end"], "factory": r["factory"]} for r in rows]
     if json:
-        base._print_json(out)
+        _base()._print_json(out)
     elif not out:
         typer.echo("no pledges")
     else:
@@ -361,8 +347,8 @@ def pledge_sync(full: Annotated[bool, typer.Option("--full/--incremental", help=
     """Rebuild the local pledge mirror from the registry's events (the chain is the truth)."""
     from ledger.pledges import sync
 
-    _, chain = base._chain(rpc)
-    report = sync(chain, base._store().engine, _deployment_block(chain), full=full)
+    _, chain = _base()._chain(rpc)
+    report = sync(chain, _base()._store().engine, _deployment_block(chain), full=full)
     verb = "rebuilt from the chain" if report.rebuilt else "updated"
     typer.echo(f"pledge mirror {verb}: {report.events} event(s), up to block {report.block_number}")
 
@@ -374,9 +360,9 @@ def pledge_bundle(token: Token, out: Annotated[str, typer.Option("--out", help="
     with salts and inclusion proofs (this discloses those k records to the lender)."""
     from ledger.pledge_collateral import build_bundle
 
-    _, chain = base._chain(rpc)
-    doc = build_bundle(base._store(), chain, token)
-    base._write_output(doc, out)
+    _, chain = _base()._chain(rpc)
+    doc = build_bundle(_base()._store(), chain, token)
+    _base()._write_output(doc, out)
     typer.echo(f"pledge {token}: {len(doc['entries'])} sampled record(s) with proofs", err=True)
 
 
@@ -390,7 +376,7 @@ def pledge_verify(token: Token, bundle: Annotated[str, typer.Option("--bundle", 
     report = verify_against_chain(_read_json(bundle, "collateral bundle"), token, rpc or Settings().rpc_url,
                                   Settings().home)
     if json:
-        base._print_json(report.as_json())
+        _base()._print_json(report.as_json())
     else:
         entries = [c for c in report.checks if c.name.startswith("entry ")]
         for check in report.checks:

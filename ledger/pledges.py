@@ -23,7 +23,7 @@ from web3.logs import DISCARD
 
 from ledger.bundles import to_hex
 from ledger.chain.client import DOMAIN_NAME, DOMAIN_VERSION, PLEDGE_CONSENT_TYPES, Chain
-from ledger.errors import ChainError, InvalidArgumentError
+from ledger.errors import ChainError, InvalidArgumentError, LedgerError, NotFoundError
 from ledger.store.pledges import PledgeMirror, SyncPoint
 
 CONSENT_FORMAT = "dpl-consent/1"
@@ -343,3 +343,27 @@ def sync(chain: Chain, engine, deployment_block: int, full: bool = False) -> Syn
     events = _decode(chain, start, head) if start <= head else []
     mirror.apply(events, SyncPoint(head, head_hash), rebuild)
     return SyncReport(len(events), rebuild, head)
+
+
+# --------------------------------------------------------------------- data assets
+
+
+def anchored_checkpoint(store, info, chain, min_size: int, size: int | None):
+    """The newest checkpoint of ``info`` anchored on this chain's registry with size >=
+    ``min_size`` (exactly ``size`` if given), checked against the root the chain holds."""
+    from ledger.store.anchors import FINAL, INCLUDED, AnchorStore
+
+    if info.log_id is None:
+        raise NotFoundError(f"log {info.stream} has never been anchored (run: dpl anchor)")
+    rows = [r for r in AnchorStore(store.engine).for_log(chain.chain_id, chain.registry.address, info.pk)
+            if r.state in (INCLUDED, FINAL) and r.size >= min_size and (size is None or r.size == size)]
+    if not rows:
+        want = f"of size {size}" if size is not None else f"covering index {min_size - 1}"
+        raise NotFoundError(f"log {info.stream} has no anchored checkpoint {want} on chain {chain.chain_id} "
+                            "(ingest, then run: dpl anchor)")
+    row = max(rows, key=lambda r: r.size)
+    root, anchored_at = chain.call(chain.registry.functions.rootAt(info.log_id, row.size).call)
+    if anchored_at == 0 or bytes(root) != row.root:
+        raise LedgerError(f"the chain does not hold the checkpoint of size {row.size} this store recorded "
+                          "(reorg or reset chain?); run: dpl anchor, then dpl audit")
+    return row

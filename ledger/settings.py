@@ -2,7 +2,7 @@
 
 Environment variables: ``DPL_HOME`` (default ``.dpl``), ``DPL_DATA_KEY``, ``DATABASE_URL``
 (default: SQLite file ``DPL_HOME/ledger.db``), ``DPL_RPC_URL``, ``DPL_RELAYER_KEY``,
-``DPL_FACTORY_KEY``, ``DPL_CONFIRMATIONS``, ``DPL_KEY_PASSPHRASE``.
+``DPL_FACTORY_KEY``, ``DPL_CONFIRMATIONS``, ``DPL_ANCHOR_INTERVAL``, ``DPL_KEY_PASSPHRASE``.
 """
 
 from __future__ import annotations
@@ -29,6 +29,8 @@ class Settings(BaseSettings):
     factory_key: str = "dev1"
     #: Blocks on top of an anchor's block before it counts as final.
     confirmations: int = Field(default=2, ge=0)
+    #: Seconds between the service's anchoring runs (0: the service does not anchor).
+    anchor_interval: float = Field(default=30.0, ge=0)
 
     def resolved_database_url(self) -> str:
         """The SQLAlchemy URL: ``DATABASE_URL`` when given, else SQLite under ``home``."""

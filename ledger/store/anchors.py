@@ -59,6 +59,12 @@ class AnchorStore:
             ).order_by(Anchor.size)).all()
         return [_row(r) for r in rows]
 
+    def all_for_log(self, log_pk: int) -> list[AnchorRow]:
+        """Every anchor row of a log, on any chain or registry, by size."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(*_COLUMNS).where(Anchor.log_pk == log_pk).order_by(Anchor.size, Anchor.id)).all()
+        return [_row(r) for r in rows]
+
     def newest_anchored(self, log_pk: int, above: int, size: int | None = None) -> AnchorRow | None:
         """The largest included/final anchor of a log with size > ``above`` (or exactly ``size``)."""
         query = select(*_COLUMNS).where(Anchor.log_pk == log_pk, Anchor.state.in_((INCLUDED, FINAL)),

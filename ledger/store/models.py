@@ -152,3 +152,97 @@ class PledgeSync(SQLModel, table=True):
     registry_address: str = Field(primary_key=True, max_length=42)
     block_number: int = Field(sa_column=Column(BigInteger, nullable=False))
     block_hash: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+
+
+class Party(SQLModel, table=True):
+    """A party of the service: a factory, a lender, an auditor or an admin. ``address`` is its
+    chain address (a factory's signing key, a lender's account); ``key_name`` names a key in
+    the keyring when the party chose custody by the service (else it signs for itself)."""
+
+    __tablename__ = "parties"
+
+    id: int | None = Field(default=None, sa_column=Column(Integer, primary_key=True, autoincrement=True))
+    name: str = Field(max_length=100, unique=True, nullable=False)
+    role: str = Field(max_length=16, nullable=False)
+    address: str | None = Field(default=None, max_length=42)
+    key_name: str | None = Field(default=None, max_length=100)
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False)
+    )
+
+
+class ApiKey(SQLModel, table=True):
+    """An API key: only its SHA-256 is stored; ``prefix`` finds the row and names the key."""
+
+    __tablename__ = "api_keys"
+
+    id: int | None = Field(default=None, sa_column=Column(Integer, primary_key=True, autoincrement=True))
+    party_id: int = Field(sa_column=Column(Integer, ForeignKey("parties.id"), nullable=False))
+    prefix: str = Field(max_length=16, unique=True, nullable=False)
+    key_hash: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False)
+    )
+    revoked_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
+
+
+class LogOwner(SQLModel, table=True):
+    """Which factory party owns a log (logs made by the CLI have no owner row)."""
+
+    __tablename__ = "log_owners"
+
+    log_pk: int = Field(sa_column=Column(Integer, ForeignKey("logs.id"), primary_key=True, autoincrement=False))
+    party_id: int = Field(sa_column=Column(Integer, ForeignKey("parties.id"), nullable=False, index=True))
+
+
+class IdempotencyKey(SQLModel, table=True):
+    """A request already answered: the same party and ``Idempotency-Key`` with the same body
+    gets the same response again (a retry), a different body is refused."""
+
+    __tablename__ = "idempotency_keys"
+
+    party_id: int = Field(sa_column=Column(Integer, ForeignKey("parties.id"), primary_key=True, autoincrement=False))
+    key: str = Field(primary_key=True, max_length=200)
+    request_sha256: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    status_code: int = Field(sa_column=Column(Integer, nullable=False))
+    body: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False)
+    )
+
+
+class Consent(SQLModel, table=True):
+    """A factory's signed pledge consent handed to a lender through the service."""
+
+    __tablename__ = "consents"
+
+    id: int | None = Field(default=None, sa_column=Column(Integer, primary_key=True, autoincrement=True))
+    factory_party: int = Field(sa_column=Column(Integer, ForeignKey("parties.id"), nullable=False))
+    lender: str = Field(max_length=42, nullable=False, index=True)
+    document: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    token_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False)
+    )
+
+
+class AuditRun(SQLModel, table=True):
+    """A finished audit and its report (JSON)."""
+
+    __tablename__ = "audit_runs"
+
+    id: int | None = Field(default=None, sa_column=Column(Integer, primary_key=True, autoincrement=True))
+    clean: bool = Field(nullable=False)
+    report: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False)
+    )
+
+
+class Lock(SQLModel, table=True):
+    """Named rows to lock (``SELECT … FOR UPDATE SKIP LOCKED`` on PostgreSQL): one anchoring
+    run at a time across workers."""
+
+    __tablename__ = "locks"
+
+    name: str = Field(primary_key=True, max_length=64)

@@ -27,5 +27,5 @@ def test_downgrade_and_upgrade_again(backend):
         command.downgrade(db._alembic_config(conn), "base")
     assert "records" not in inspect(engine).get_table_names()
     db.migrate(engine)
-    assert db.schema_revision(engine) == "0003"
+    assert db.schema_revision(engine) == "0004"
     engine.dispose()

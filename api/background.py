@@ -1,0 +1,89 @@
+"""Anchoring inside the service: a background thread every ``DPL_ANCHOR_INTERVAL`` seconds,
+and "anchor now" requests. Only one process anchors at a time: a row lock taken with
+``SELECT … FOR UPDATE SKIP LOCKED`` on PostgreSQL (held for the run), an exclusive
+``flock`` on ``DPL_HOME/anchoring.lock`` on SQLite (one machine). A worker that finds the
+lock taken skips its turn: the holder anchors every log, and the crash-safe anchoring
+(intent before send, reconcile) makes any interrupted run safe to redo.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import logging
+import threading
+
+from sqlalchemy import text
+
+from api.errors import ApiProblem
+from ledger.store.db import is_sqlite, write_transaction
+
+log = logging.getLogger("dpl.anchoring")
+LOCK_NAME = "anchoring"
+
+
+@contextlib.contextmanager
+def anchoring_lock(svc):
+    """Yields True while this process holds the anchoring lock, False if another does."""
+    engine = svc.store.engine
+    if is_sqlite(engine):
+        svc.settings.home.mkdir(parents=True, exist_ok=True)
+        with open(svc.settings.home / "anchoring.lock", "a+") as f:
+            try:
+                fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                yield False
+                return
+            try:
+                yield True
+            finally:
+                fcntl.flock(f, fcntl.LOCK_UN)
+        return
+    with write_transaction(engine) as conn:
+        conn.execute(text("INSERT INTO locks (name) VALUES (:n) ON CONFLICT DO NOTHING"), {"n": LOCK_NAME})
+    with engine.connect() as conn, conn.begin():
+        got = conn.execute(text("SELECT name FROM locks WHERE name = :n FOR UPDATE SKIP LOCKED"),
+                           {"n": LOCK_NAME}).first()
+        yield got is not None  # the row lock lasts until this transaction ends
+
+
+def anchor_once(svc, stream: str | None = None):
+    """One anchoring run (one log or all) under the lock; 409 if another worker holds it."""
+    from ledger.anchoring import Anchorer
+
+    with anchoring_lock(svc) as held:
+        if not held:
+            raise ApiProblem(409, "anchoring-busy", "another worker is anchoring right now; retry in a moment")
+        s = svc.settings
+        anchorer = Anchorer(svc.store, svc.chain(), svc.keyring, relayer_key=s.relayer_key,
+                            factory_key=s.factory_key, confirmations=s.confirmations)
+        return anchorer.run(stream)
+
+
+class AnchoringLoop:
+    """A daemon thread that anchors every ``interval`` seconds until stopped."""
+
+    def __init__(self, svc, interval: float):
+        self.svc, self.interval = svc, interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="dpl-anchoring", daemon=True)
+        self.last_error: str | None = None
+        self.last_run: list | None = None
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=30)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            try:
+                self.last_run = anchor_once(self.svc)
+                self.last_error = None
+            except ApiProblem:
+                pass  # another worker has the lock this round
+            except Exception as e:  # the chain may be down: keep serving, retry next round
+                self.last_error = f"{type(e).__name__}: {e}"
+                log.warning("anchoring failed: %s", self.last_error)

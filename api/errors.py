@@ -1,0 +1,80 @@
+"""RFC 9457 problem details from one table: each ``LedgerError`` class maps to a status and
+a problem type. Malformed input is always 4xx with the record position and field."""
+
+from __future__ import annotations
+
+from fastapi import Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from ledger.errors import (
+    BundleError, ChainError, ChainUnavailableError, ConflictError, ContractRevertError, DataKeyError,
+    InvalidArgumentError, LedgerError, NotFoundError, ProofError, RecordError,
+)
+from ledger.keys import KeyUseError
+
+PROBLEM = "application/problem+json"
+
+#: (error class, HTTP status, problem type slug), most specific first.
+ERROR_TABLE: list[tuple[type[Exception], int, str]] = [
+    (RecordError, 422, "invalid-record"),
+    (BundleError, 422, "invalid-bundle"),
+    (ProofError, 422, "invalid-proof"),
+    (InvalidArgumentError, 422, "invalid-argument"),
+    (ConflictError, 409, "conflict"),
+    (NotFoundError, 404, "not-found"),
+    (ContractRevertError, 409, "contract-refused"),
+    (ChainUnavailableError, 503, "chain-unavailable"),
+    (ChainError, 502, "chain-error"),
+    (KeyUseError, 409, "key-unusable"),
+    (DataKeyError, 503, "data-key"),
+    (LedgerError, 400, "refused"),
+]
+
+
+class ApiProblem(Exception):
+    """A problem raised by the API layer itself (auth, limits, idempotency)."""
+
+    def __init__(self, status: int, slug: str, detail: str, headers: dict | None = None, **extra):
+        self.status, self.slug, self.detail, self.headers, self.extra = status, slug, detail, headers, extra
+
+
+def problem(status: int, slug: str, detail: str, instance: str | None = None, headers=None, **extra) -> JSONResponse:
+    body = {"type": f"https://data-pledge-ledger.dev/problems/{slug}", "title": slug.replace("-", " "),
+            "status": status, "detail": detail}
+    if instance:
+        body["instance"] = instance
+    body.update({k: v for k, v in extra.items() if v is not None})
+    return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
+
+
+def _ledger_error(request: Request, e: LedgerError) -> JSONResponse:
+    for cls, status, slug in ERROR_TABLE:
+        if isinstance(e, cls):
+            extra = {}
+            if isinstance(e, RecordError):
+                extra = {"position": e.position, "record_id": e.record_id, "field": e.field}
+            if isinstance(e, ContractRevertError):
+                extra = {"error": e.name, "arguments": [str(a) for a in e.args_]}
+            return problem(status, slug, str(e), request.url.path, **extra)
+    raise e  # not reached: LedgerError is the last row
+
+
+def install(app) -> None:
+    app.add_exception_handler(LedgerError, _ledger_error)
+    app.add_exception_handler(ApiProblem, lambda r, e: problem(e.status, e.slug, e.detail, r.url.path,
+                                                              headers=e.headers, **e.extra))
+
+    async def validation(request: Request, e: RequestValidationError):
+        errors = [{"loc": list(err.get("loc", ())), "msg": err.get("msg", "")} for err in e.errors()]
+        first = errors[0] if errors else {"loc": [], "msg": "invalid request"}
+        return problem(422, "invalid-request", f"{'.'.join(map(str, first['loc']))}: {first['msg']}",
+                       request.url.path, errors=errors)
+
+    async def http(request: Request, e: StarletteHTTPException):
+        return problem(e.status_code, "http-" + str(e.status_code), str(e.detail), request.url.path,
+                       headers=getattr(e, "headers", None))
+
+    app.add_exception_handler(RequestValidationError, validation)
+    app.add_exception_handler(StarletteHTTPException, http)

@@ -1,0 +1,174 @@
+"""Parties and API keys, approved lenders (admin); audits (auditor); health (anyone)."""
+
+from __future__ import annotations
+
+import orjson
+from fastapi import APIRouter, Depends
+from pydantic import BaseModel, Field
+from sqlalchemy import select, text
+
+from api.auth import role, services
+from api.errors import ApiProblem
+from ledger.store.db import write_transaction
+from ledger.store.models import AuditRun, utcnow
+from ledger.store.parties import PartyInfo
+
+router = APIRouter(tags=["admin"])
+
+
+class PartyIn(BaseModel):
+    name: str = Field(min_length=1, max_length=100)
+    role: str = Field(pattern="^(factory|lender|auditor|admin)$")
+    address: str | None = Field(default=None, description="Its chain address (factory signer, lender account)")
+    key_name: str | None = Field(default=None, description="A keyring key the service signs with (custody)")
+
+
+class LenderIn(BaseModel):
+    address: str
+
+
+def _party_json(p: PartyInfo) -> dict:
+    return {"name": p.name, "role": p.role, "address": p.address, "custodial": p.key_name is not None}
+
+
+@router.get("/v1/parties", summary="Parties (admin)")
+def list_parties(_: PartyInfo = Depends(role("admin")), svc=Depends(services)) -> list[dict]:
+    return [_party_json(p) for p in svc.parties.list()]
+
+
+@router.post("/v1/parties", status_code=201, summary="Create a party (admin)")
+def create_party(body: PartyIn, _: PartyInfo = Depends(role("admin")), svc=Depends(services)) -> dict:
+    from eth_utils import is_address, to_checksum_address
+
+    address = body.address
+    if body.key_name:
+        key_address = svc.keyring.info(body.key_name).address
+        if address and to_checksum_address(address) != key_address:
+            raise ApiProblem(422, "invalid-argument", f"key {body.key_name} is {key_address}, not {address}")
+        address = key_address
+    elif address:
+        if not is_address(address):
+            raise ApiProblem(422, "invalid-argument", f"{address!r} is not an Ethereum address")
+        address = to_checksum_address(address)
+    return _party_json(svc.parties.create(body.name, body.role, address, body.key_name))
+
+
+@router.post("/v1/parties/{name}/keys", status_code=201, summary="A new API key for a party (shown once; admin)")
+def new_key(name: str, _: PartyInfo = Depends(role("admin")), svc=Depends(services)) -> dict:
+    key = svc.parties.new_key(name)
+    return {"party": name, "key": key, "prefix": key.split("_")[1]}
+
+
+@router.get("/v1/keys", summary="API keys by prefix (never the keys; admin)")
+def list_keys(_: PartyInfo = Depends(role("admin")), svc=Depends(services)) -> list[dict]:
+    return [{"prefix": k.prefix, "party": k.party, "created_at": k.created_at.isoformat(),
+             "revoked_at": k.revoked_at.isoformat() if k.revoked_at else None} for k in svc.parties.keys()]
+
+
+@router.delete("/v1/keys/{prefix}", status_code=204, summary="Revoke an API key (admin)")
+def revoke_key(prefix: str, _: PartyInfo = Depends(role("admin")), svc=Depends(services)) -> None:
+    svc.parties.revoke(prefix)
+
+
+def _admin_account(svc, party: PartyInfo, chain):
+    if not party.key_name:
+        raise ApiProblem(409, "not-custodial", "the service holds no chain key for this admin")
+    return svc.keyring.account(party.key_name, chain.chain_id)
+
+
+@router.post("/v1/lenders", status_code=201, summary="Approve a lender on the registry (admin)")
+def add_lender(body: LenderIn, party: PartyInfo = Depends(role("admin")), svc=Depends(services)) -> dict:
+    from api.routes_pledges import _lender_address
+    from ledger.pledges import send
+
+    chain = svc.chain()
+    who = _lender_address(svc, body.address)
+    lender_role = chain.call(chain.registry.functions.LENDER_ROLE().call)
+    if chain.call(chain.registry.functions.hasRole(lender_role, who).call):
+        return {"address": who, "approved": True, "tx_hash": None}
+    tx = send(chain, _admin_account(svc, party, chain), chain.registry.functions.grantRole(lender_role, who))
+    return {"address": who, "approved": True, "tx_hash": tx}
+
+
+@router.delete("/v1/lenders/{address}", summary="Withdraw a lender's approval (admin)")
+def remove_lender(address: str, party: PartyInfo = Depends(role("admin")), svc=Depends(services)) -> dict:
+    from api.routes_pledges import _lender_address
+    from ledger.pledges import send
+
+    chain = svc.chain()
+    who = _lender_address(svc, address)
+    lender_role = chain.call(chain.registry.functions.LENDER_ROLE().call)
+    if not chain.call(chain.registry.functions.hasRole(lender_role, who).call):
+        return {"address": who, "approved": False, "tx_hash": None}
+    tx = send(chain, _admin_account(svc, party, chain), chain.registry.functions.revokeRole(lender_role, who))
+    return {"address": who, "approved": False, "tx_hash": tx}
+
+
+@router.get("/v1/lenders", summary="Approved lenders (admin, auditor)")
+def list_lenders(_: PartyInfo = Depends(role("admin", "auditor")), svc=Depends(services)) -> list[str]:
+    chain = svc.chain()
+    lender_role = chain.call(chain.registry.functions.LENDER_ROLE().call)
+    events = chain.call(chain.registry.events.RoleGranted.get_logs, from_block=svc.deployment().get("block_number", 0),
+                        argument_filters={"role": lender_role})
+    seen = dict.fromkeys(ev["args"]["account"] for ev in events)
+    return [a for a in seen if chain.call(chain.registry.functions.hasRole(lender_role, a).call)]
+
+
+# --- audit -----------------------------------------------------------------------------------
+
+
+@router.post("/v1/audit", summary="Run an audit now (auditor)")
+def run_audit(_: PartyInfo = Depends(role("auditor")), svc=Depends(services)) -> dict:
+    from ledger.audit import run_audit as audit
+
+    report = audit(svc.store, svc.chain(), svc.deployment()).as_json()
+    with write_transaction(svc.store.engine) as conn:
+        conn.execute(AuditRun.__table__.insert().values(clean=report["clean"], report=orjson.dumps(report),
+                                                        created_at=utcnow()))
+    return report
+
+
+@router.get("/v1/audit/latest", summary="The last audit's report (auditor)")
+def latest_audit(_: PartyInfo = Depends(role("auditor")), svc=Depends(services)) -> dict:
+    with svc.store.engine.connect() as conn:
+        r = conn.execute(select(AuditRun.report, AuditRun.created_at).order_by(AuditRun.id.desc()).limit(1)).first()
+    if r is None:
+        raise ApiProblem(404, "not-found", "no audit has run yet (POST /v1/audit)")
+    return {**orjson.loads(r.report), "ran_at": r.created_at.isoformat()}
+
+
+# --- health ----------------------------------------------------------------------------------
+
+
+@router.get("/health", summary="Database, chain and anchoring backlog")
+def health(svc=Depends(services)) -> dict:
+    out: dict = {"status": "ok"}
+    try:
+        with svc.store.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        out["database"] = {"ok": True, "backend": svc.store.engine.dialect.name}
+    except Exception as e:
+        out["status"] = "degraded"
+        out["database"] = {"ok": False, "error": str(e).splitlines()[0]}
+    try:
+        chain = svc.chain()
+        out["chain"] = {"ok": True, "chain_id": chain.chain_id, "latest_block": chain.block_number(),
+                        "registry": chain.registry.address}
+    except Exception as e:
+        out["status"] = "degraded"
+        out["chain"] = {"ok": False, "error": str(e)}
+    try:
+        from ledger.store.anchors import LIVE_STATES, AnchorStore
+
+        backlog = 0
+        for info in svc.store.list_logs():
+            anchored = [r.size for r in AnchorStore(svc.store.engine).all_for_log(info.pk) if r.state in LIVE_STATES]
+            if info.size and (not anchored or max(anchored) < info.size):
+                backlog += 1
+        out["anchoring"] = {"logs_behind": backlog}
+        loop = getattr(svc, "loop", None)
+        if loop is not None:
+            out["anchoring"].update(interval_s=loop.interval, last_error=loop.last_error)
+    except Exception as e:
+        out["anchoring"] = {"error": str(e)}
+    return out

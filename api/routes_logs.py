@@ -1,0 +1,271 @@
+"""Logs, records, proofs, checkpoints and leaf hashes.
+
+A factory sees and writes only its own logs; an auditor reads every log's sizes, roots,
+checkpoints, anchors, leaf hashes and proofs, never a payload; lenders and admins see no
+logs. Streams are namespaced by the factory (``acme/line-a``), so one factory's names never
+collide with, or reveal, another's.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import orjson
+from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, Field
+
+from api.auth import caller, not_found, role, services
+from api.errors import ApiProblem
+from ledger import bundles
+from ledger.bundles import to_hex
+from ledger.errors import RecordError
+from ledger.records import parse_json_line
+from ledger.store.anchors import AnchorStore
+from ledger.store.models import IdempotencyKey
+from ledger.store.parties import PartyInfo
+
+router = APIRouter(prefix="/v1/logs", tags=["logs"])
+MAX_RECORDS = 100_000
+MAX_BYTES = 64 * 1024 * 1024
+
+
+class LogOut(BaseModel):
+    log_id: str | None = Field(description="On-chain log id, keccak256(abi.encode(factory, stream)), 0x-hex")
+    stream: str
+    size: int
+    root: str
+    factory: str | None = None
+
+
+class NewLog(BaseModel):
+    stream: str = Field(min_length=1, max_length=100, description="e.g. line-a/telemetry (namespaced by the factory)")
+
+
+class AppendOut(BaseModel):
+    appended: int
+    duplicates: int
+    size: int
+    root: str
+
+
+def _out(info, factory: str | None) -> LogOut:
+    return LogOut(log_id=to_hex(info.log_id) if info.log_id else None, stream=info.stream, size=info.size,
+                  root=to_hex(info.root), factory=factory)
+
+
+def find_log(svc, party: PartyInfo, log_id: str, roles=("factory", "auditor")):
+    """The log with this id that ``party`` may read, else 404 (whether absent or not theirs)."""
+    if party.role not in roles:
+        raise ApiProblem(403, "forbidden", f"a {party.role} may not read logs")
+    try:
+        wanted = bytes.fromhex(log_id[2:]) if log_id.startswith("0x") and len(log_id) == 66 else None
+    except ValueError:
+        wanted = None
+    if wanted is None:
+        raise ApiProblem(422, "invalid-argument", "log_id must be 0x and 64 hex digits")
+    for info in svc.store.list_logs():
+        if info.log_id == wanted:
+            if party.role == "factory" and svc.parties.owner_of(info.pk) != party.id:
+                break
+            return info
+    raise not_found("log")
+
+
+@router.post("", status_code=201, response_model=LogOut, summary="Create a log (factory)")
+def create_log(body: NewLog, party: PartyInfo = Depends(role("factory")), svc=Depends(services)) -> LogOut:
+    from ledger.chain.client import log_id_of
+    from ledger.store.logstore import validate_stream_name
+
+    if not party.address:
+        raise ApiProblem(409, "no-factory-address", "this factory party has no chain address (an admin sets it)")
+    stream = validate_stream_name(f"{party.name}/{body.stream}")
+    info = svc.store.create_log(stream, party.address, log_id_of(party.address, stream))
+    svc.parties.own_log(info.pk, party.id)
+    return _out(info, party.address)
+
+
+@router.get("", response_model=list[LogOut], summary="List the logs the caller may read")
+def list_logs(party: PartyInfo = Depends(role("factory", "auditor")), svc=Depends(services)) -> list[LogOut]:
+    logs = svc.store.list_logs()
+    if party.role == "factory":
+        mine = svc.parties.logs_of(party.id)
+        logs = [i for i in logs if i.pk in mine]
+    return [_out(i, svc.store.factory_of(i.stream)) for i in logs]
+
+
+@router.get("/{log_id}", response_model=LogOut, summary="One log")
+def show_log(log_id: str, party: PartyInfo = Depends(caller), svc=Depends(services)) -> LogOut:
+    info = find_log(svc, party, log_id)
+    return _out(info, svc.store.factory_of(info.stream))
+
+
+# --- records ------------------------------------------------------------------------------
+
+
+async def _read_body(request: Request) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > MAX_BYTES:
+        raise ApiProblem(413, "too-large", f"a request may carry at most {MAX_BYTES} bytes")
+    chunks, total = [], 0
+    async for chunk in request.stream():
+        total += len(chunk)
+        if total > MAX_BYTES:
+            raise ApiProblem(413, "too-large", f"a request may carry at most {MAX_BYTES} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _parse_records(body: bytes, content_type: str) -> list[tuple[int, object]]:
+    if content_type in ("application/x-ndjson", "application/jsonl", "application/x-jsonlines"):
+        lines = [(n, line) for n, line in enumerate(body.splitlines(), 1) if line.strip()]
+        if len(lines) > MAX_RECORDS:
+            raise ApiProblem(413, "too-many-records", f"a request may carry at most {MAX_RECORDS} records")
+        return [(n, parse_json_line(line, n)) for n, line in lines]
+    if content_type != "application/json":
+        raise ApiProblem(415, "unsupported-media-type", "send application/json (an array) or application/x-ndjson")
+    try:
+        values = orjson.loads(body)
+    except orjson.JSONDecodeError as e:
+        raise RecordError(None, None, None, f"the body is not JSON: {e}") from None
+    if not isinstance(values, list):
+        raise RecordError(None, None, None, "the body must be a JSON array of records (or NDJSON)")
+    if len(values) > MAX_RECORDS:
+        raise ApiProblem(413, "too-many-records", f"a request may carry at most {MAX_RECORDS} records")
+    return list(enumerate(values, 1))
+
+
+def _remembered(svc, party: PartyInfo, key: str, digest: bytes) -> Response | None:
+    from sqlalchemy import select
+
+    with svc.store.engine.connect() as conn:
+        r = conn.execute(select(IdempotencyKey.request_sha256, IdempotencyKey.status_code, IdempotencyKey.body)
+                         .where(IdempotencyKey.party_id == party.id, IdempotencyKey.key == key)).first()
+    if r is None:
+        return None
+    if bytes(r.request_sha256) != digest:
+        raise ApiProblem(422, "idempotency-key-reused", "this Idempotency-Key was used with a different request body")
+    return Response(bytes(r.body), status_code=r.status_code, media_type="application/json",
+                    headers={"Idempotent-Replayed": "true"})
+
+
+def _remember(svc, party: PartyInfo, key: str, digest: bytes, status: int, body: bytes) -> None:
+    from sqlalchemy.exc import IntegrityError
+
+    from ledger.store.db import write_transaction
+    from ledger.store.models import utcnow
+
+    try:
+        with write_transaction(svc.store.engine) as conn:
+            conn.execute(IdempotencyKey.__table__.insert().values(
+                party_id=party.id, key=key, request_sha256=digest, status_code=status, body=body, created_at=utcnow()))
+    except IntegrityError:
+        pass  # a concurrent retry stored it first; appending was idempotent anyway
+
+
+@router.post("/{log_id}/records", response_model=AppendOut, summary="Append records (all or nothing)",
+             description="A JSON array of records, or NDJSON (`application/x-ndjson`): at most 100,000 records "
+                         "or 64 MiB. Idempotent by record id; an `Idempotency-Key` header replays the first answer.",
+             openapi_extra={"requestBody": {"required": True, "content": {
+                 "application/json": {"schema": {"type": "array", "items": {"type": "object"}}},
+                 "application/x-ndjson": {"schema": {"type": "string"}}}}})
+async def append_records(log_id: str, request: Request, party: PartyInfo = Depends(role("factory")),
+                         idempotency_key: str | None = Header(default=None, max_length=200),
+                         svc=Depends(services)) -> Response:
+    info = await run_in_threadpool(find_log, svc, party, log_id, ("factory",))
+    body = await _read_body(request)
+    digest = hashlib.sha256(body).digest()
+    if idempotency_key:
+        replay = await run_in_threadpool(_remembered, svc, party, idempotency_key, digest)
+        if replay is not None:
+            return replay
+    content_type = request.headers.get("content-type", "application/json").split(";")[0].strip().lower()
+    values = await run_in_threadpool(_parse_records, body, content_type)
+    result = await run_in_threadpool(svc.store.append, info.stream, values)
+    out = orjson.dumps(AppendOut(appended=result.appended, duplicates=result.duplicates, size=result.size,
+                                 root=to_hex(result.root)).model_dump())
+    if idempotency_key:
+        await run_in_threadpool(_remember, svc, party, idempotency_key, digest, 200, out)
+    return Response(out, media_type="application/json")
+
+
+def _anchor_doc(svc, info, size: int):
+    row = AnchorStore(svc.store.engine).newest_anchored(info.pk, above=size - 1, size=size)
+    return bundles.make_anchor(row.chain_id, row.registry, row.tx_hash, row.block_number) if row else None
+
+
+def _record_bundle(svc, info, index: int, size: int | None) -> dict:
+    if size is None:  # prove against the newest anchored checkpoint that covers it, else the current size
+        row = AnchorStore(svc.store.engine).newest_anchored(info.pk, above=index)
+        size = row.size if row else None
+    proof = svc.store.inclusion_proof(info.stream, index, size)
+    stored = svc.store.record_at(info.stream, index)
+    entry = bundles.make_entry(index, stored.record, stored.salt, stored.leaf_hash, proof.proof)
+    return bundles.make_proof_bundle(info.stream, info.log_id, proof.size, proof.root, [entry],
+                                     _anchor_doc(svc, info, proof.size))
+
+
+@router.get("/{log_id}/records/{index}", summary="One record with its salt and inclusion proof (owner)",
+            description="A `dpl-proof/1` bundle: verify it with `dpl verify`.")
+def get_record(log_id: str, index: int, size: int | None = Query(default=None, ge=1),
+               party: PartyInfo = Depends(caller), svc=Depends(services)) -> JSONResponse:
+    info = find_log(svc, party, log_id, ("factory",))
+    if not 0 <= index < info.size:
+        raise not_found("record")
+    return JSONResponse(_record_bundle(svc, info, index, size))
+
+
+@router.get("/{log_id}/records", summary="A record by its id (owner)")
+def get_record_by_id(log_id: str, id: str = Query(min_length=1, max_length=128), party: PartyInfo = Depends(caller),
+                     svc=Depends(services)) -> JSONResponse:
+    info = find_log(svc, party, log_id, ("factory",))
+    return JSONResponse(_record_bundle(svc, info, svc.store.index_of(info.stream, id), None))
+
+
+# --- proofs, checkpoints, leaves ------------------------------------------------------------------
+
+
+@router.get("/{log_id}/proofs/inclusion", summary="Inclusion proof of the leaf at an index (no payload)")
+def inclusion(log_id: str, index: int = Query(ge=0), size: int | None = Query(default=None, ge=1),
+              party: PartyInfo = Depends(caller), svc=Depends(services)) -> dict:
+    info = find_log(svc, party, log_id)
+    p = svc.store.inclusion_proof(info.stream, index, size)
+    return {"log_id": to_hex(info.log_id) if info.log_id else None, "index": p.index, "size": p.size,
+            "root": to_hex(p.root), "leaf_hash": to_hex(p.leaf_hash), "proof": [to_hex(h) for h in p.proof]}
+
+
+@router.get("/{log_id}/proofs/consistency", summary="Consistency proof between two sizes (dpl-consistency/1)")
+def consistency(log_id: str, old: int = Query(alias="from", ge=0), new: int | None = Query(default=None, alias="to", ge=1),
+                party: PartyInfo = Depends(caller), svc=Depends(services)) -> dict:
+    info = find_log(svc, party, log_id)
+    p = svc.store.consistency_proof(info.stream, old, new)
+    return bundles.make_consistency_bundle(info.stream, info.log_id, p.old_size, p.old_root, p.new_size,
+                                           p.new_root, p.proof)
+
+
+@router.get("/{log_id}/leaves", summary="Leaf hashes [start, start+limit) (owner, auditor)")
+def leaves(log_id: str, start: int = Query(default=0, ge=0), limit: int = Query(default=1000, ge=1, le=10_000),
+           party: PartyInfo = Depends(caller), svc=Depends(services)) -> dict:
+    info = find_log(svc, party, log_id)
+    hashes = [to_hex(r.leaf_hash) for r in svc.store.iter_sealed(info.stream, start, min(info.size, start + limit))]
+    return {"start": start, "size": info.size, "leaf_hashes": hashes}
+
+
+@router.get("/{log_id}/checkpoints", summary="Checkpoints with their anchor state (pending/included/final)")
+def checkpoints(log_id: str, party: PartyInfo = Depends(caller), svc=Depends(services)) -> list[dict]:
+    info = find_log(svc, party, log_id)
+    anchors = {}
+    for row in AnchorStore(svc.store.engine).all_for_log(info.pk):
+        anchors[row.size] = {"state": row.state, "tx_hash": to_hex(row.tx_hash), "block_number": row.block_number,
+                             "chain_id": row.chain_id, "registry": row.registry}
+    return [{"size": size, "root": to_hex(root), "anchor": anchors.get(size)}
+            for size, root in svc.store.checkpoints(info.stream)]
+
+
+@router.post("/{log_id}/checkpoints/anchor", summary="Anchor the log's newest checkpoint now (owner)")
+def anchor_now(log_id: str, party: PartyInfo = Depends(caller), svc=Depends(services)) -> list[dict]:
+    from api.background import anchor_once
+
+    info = find_log(svc, party, log_id, ("factory",))
+    return [r.__dict__ for r in anchor_once(svc, info.stream)]

@@ -1,0 +1,296 @@
+"""Data assets, pledge consents, pledges and their collateral bundles.
+
+A factory describes assets of its own logs and consents to pledges; the service signs for it
+only when it chose custody (its party has a key in the keyring), else it returns the EIP-712
+typed data to sign and accepts the signature. A lender sees the consents naming it and the
+pledges it holds (terms, manifest, collateral bundle) and nothing else of the factory's
+records; it issues and moves pledges with its custodial key, or gets the transaction to
+send itself. An auditor reads every pledge.
+"""
+
+from __future__ import annotations
+
+import orjson
+from eth_account import Account
+from eth_account.messages import encode_typed_data
+from fastapi import APIRouter, Depends
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+
+from api.auth import caller, not_found, role, services
+from api.errors import ApiProblem
+from api.routes_logs import find_log
+from ledger.bundles import to_hex
+from ledger.errors import InvalidArgumentError
+from ledger.store.db import write_transaction
+from ledger.store.models import Consent, utcnow
+from ledger.store.parties import PartyInfo
+
+router = APIRouter(prefix="/v1", tags=["pledges"])
+
+
+class AssetIn(BaseModel):
+    log_id: str
+    start: int = Field(alias="from", ge=0)
+    end: int = Field(alias="to", ge=1)
+    checkpoint: int | None = Field(default=None, ge=1)
+
+
+class ConsentTerms(AssetIn):
+    lender: str = Field(description="The lender's address (or its party name)")
+    principal: int = Field(ge=1, description="Minor units")
+    currency: str = Field(min_length=3, max_length=3)
+    maturity: str = Field(description="YYYY-MM-DD, ISO 8601 date-time or unix seconds")
+    lien_end: str
+    samples: int = Field(ge=1, le=10_000)
+    loan_ref: str = Field(min_length=1, max_length=200)
+    deadline: str | None = None
+
+
+class ConsentIn(BaseModel):
+    terms: ConsentTerms | None = Field(default=None, description="Custodial: the service signs these terms")
+    consent: dict | None = Field(default=None, description="Self-signed: a dpl-consent/1 document with the signature")
+
+
+class IssueIn(BaseModel):
+    consent_id: int
+
+
+class TransferIn(BaseModel):
+    to: str
+
+
+class ExtendIn(BaseModel):
+    lien_end: str
+
+
+def _asset(svc, party, body: AssetIn):
+    from ledger.assets import asset_digest, build_manifest
+    from ledger.pledges import anchored_checkpoint
+
+    info = find_log(svc, party, body.log_id, ("factory",))
+    if body.start >= body.end:
+        raise InvalidArgumentError(f"the range [{body.start}, {body.end}) is empty")
+    row = anchored_checkpoint(svc.store, info, svc.chain(), body.end, body.checkpoint)
+    manifest = build_manifest(svc.store, info.stream, body.start, body.end, row.size, row.root)
+    return info, manifest, asset_digest(manifest)
+
+
+@router.post("/assets", summary="Describe a range of an anchored log: manifest and asset digest (factory)")
+def create_asset(body: AssetIn, party: PartyInfo = Depends(role("factory")), svc=Depends(services)) -> dict:
+    _, manifest, digest = _asset(svc, party, body)
+    return {"asset_digest": to_hex(digest), "manifest": manifest}
+
+
+def _lender_address(svc, value: str) -> str:
+    from eth_utils import is_address, to_checksum_address
+
+    if is_address(value):
+        return to_checksum_address(value)
+    party = svc.parties.get(value)
+    if party.role != "lender" or not party.address:
+        raise InvalidArgumentError(f"{value!r} is not a lender party with an address")
+    return party.address
+
+
+def _draft(svc, party: PartyInfo, t: ConsentTerms):
+    import time
+
+    from ledger.pledges import Terms, loan_ref_digest, parse_time, typed_data
+
+    maturity, lien_end = parse_time(t.maturity, "maturity"), parse_time(t.lien_end, "lien_end")
+    if maturity >= lien_end:
+        raise InvalidArgumentError("lien_end must be after maturity")
+    deadline = parse_time(t.deadline, "deadline") if t.deadline else int(time.time()) + 7 * 86400
+    info, manifest, digest = _asset(svc, party, t)
+    terms = Terms(info.log_id, t.start, t.end, manifest["checkpoint"]["size"], digest, t.principal,
+                  t.currency.upper(), maturity, lien_end, t.samples, loan_ref_digest(t.loan_ref),
+                  _lender_address(svc, t.lender))
+    return info, terms, manifest, deadline
+
+
+@router.post("/pledges/consents/draft", summary="The EIP-712 typed data a factory signs for these terms")
+def consent_draft(body: ConsentTerms, party: PartyInfo = Depends(role("factory")), svc=Depends(services)) -> dict:
+    import secrets
+
+    from ledger.pledges import CONSENT_FORMAT, typed_data
+
+    info, terms, manifest, deadline = _draft(svc, party, body)
+    chain = svc.chain()
+    nonce = secrets.randbits(256)
+    return {"typed_data": typed_data(chain, terms, nonce, deadline),
+            "consent": {"format": CONSENT_FORMAT, "chain_id": chain.chain_id, "registry": chain.registry.address,
+                        "factory": party.address, "stream": info.stream, "terms": terms.as_json(),
+                        "nonce": str(nonce), "deadline": deadline, "signature": None, "loan_ref": body.loan_ref,
+                        "manifest": manifest}}
+
+
+def _store_consent(svc, party: PartyInfo, doc: dict) -> dict:
+    with write_transaction(svc.store.engine) as conn:
+        pk = conn.execute(Consent.__table__.insert().values(
+            factory_party=party.id, lender=doc["terms"]["lender"], document=orjson.dumps(doc),
+            created_at=utcnow())).inserted_primary_key[0]
+    return {"consent_id": pk, "consent": doc}
+
+
+@router.post("/pledges/consents", status_code=201, summary="Submit a signed consent, or have the service sign (custodial)")
+def submit_consent(body: ConsentIn, party: PartyInfo = Depends(role("factory")), svc=Depends(services)) -> dict:
+    from ledger.pledges import check_same_registry, make_consent, read_consent, typed_data
+
+    chain = svc.chain()
+    if (body.terms is None) == (body.consent is None):
+        raise InvalidArgumentError("give either terms (the service signs: custodial) or a signed consent")
+    if body.terms is not None:
+        if not party.key_name:
+            raise ApiProblem(409, "not-custodial", "the service holds no key for this factory: sign the draft "
+                                                   "(POST /v1/pledges/consents/draft) and submit the consent")
+        info, terms, manifest, deadline = _draft(svc, party, body.terms)
+        doc = make_consent(chain, svc.keyring.account(party.key_name, chain.chain_id), stream=info.stream,
+                           terms=terms, manifest=manifest, loan_ref=body.terms.loan_ref, deadline=deadline)
+        return _store_consent(svc, party, doc)
+    consent = read_consent(body.consent)
+    check_same_registry(chain, consent.chain_id, consent.registry, "consent")
+    info = find_log(svc, party, to_hex(consent.terms.log_id), ("factory",))
+    signable = encode_typed_data(full_message={**typed_data(chain, consent.terms, consent.nonce, consent.deadline)})
+    try:
+        signer = Account.recover_message(signable, signature=consent.signature)
+    except Exception:
+        signer = None
+    if signer != party.address:
+        raise ApiProblem(422, "invalid-signature", "the signature is not this factory's signature of the consent's terms")
+    doc = {**body.consent, "stream": info.stream,
+           "typed_data": typed_data(chain, consent.terms, consent.nonce, consent.deadline)}
+    return _store_consent(svc, party, doc)
+
+
+def _consent_rows(svc, party: PartyInfo):
+    query = select(Consent.id, Consent.document, Consent.token_id, Consent.factory_party, Consent.lender)
+    if party.role == "factory":
+        query = query.where(Consent.factory_party == party.id)
+    elif party.role == "lender":
+        query = query.where(Consent.lender == (party.address or ""))
+    with svc.store.engine.connect() as conn:
+        return conn.execute(query.order_by(Consent.id)).all()
+
+
+@router.get("/pledges/consents", summary="Consents given (factory) or naming the caller (lender)")
+def list_consents(party: PartyInfo = Depends(role("factory", "lender", "auditor")), svc=Depends(services)) -> list[dict]:
+    return [{"consent_id": r.id, "token_id": r.token_id, "consent": orjson.loads(r.document)}
+            for r in _consent_rows(svc, party)]
+
+
+def _lender_account(svc, party: PartyInfo, chain):
+    if not party.key_name:
+        raise ApiProblem(409, "not-custodial", "the service holds no key for this lender: send the transaction "
+                                               "from your own wallet")
+    return svc.keyring.account(party.key_name, chain.chain_id)
+
+
+def _sync(svc):
+    from ledger.pledges import sync
+
+    return sync(svc.chain(), svc.store.engine, svc.deployment().get("block_number", 0))
+
+
+@router.post("/pledges", status_code=201, summary="Issue the pledge a consent allows (the lender it names)")
+def issue_pledge(body: IssueIn, party: PartyInfo = Depends(role("lender")), svc=Depends(services)) -> dict:
+    from ledger.pledges import issue, read_consent
+
+    rows = [r for r in _consent_rows(svc, party) if r.id == body.consent_id]
+    if not rows:
+        raise not_found("consent")
+    chain = svc.chain()
+    consent = read_consent(orjson.loads(rows[0].document))
+    issued = issue(chain, _lender_account(svc, party, chain), consent)
+    with write_transaction(svc.store.engine) as conn:
+        conn.execute(Consent.__table__.update().where(Consent.id == body.consent_id).values(token_id=issued.token_id))
+    _sync(svc)
+    return {"token_id": issued.token_id, "tx_hash": issued.tx_hash, "block_number": issued.block_number}
+
+
+def _visible(svc, party: PartyInfo, token_id: int):
+    """The pledge on chain if ``party`` may see it (holder, the log's factory, an auditor), else 404."""
+    from ledger.errors import NotFoundError
+    from ledger.pledges import read_pledge
+
+    try:
+        view = read_pledge(svc.chain(), token_id)
+    except NotFoundError:
+        raise not_found("pledge") from None
+    if party.role == "auditor":
+        return view
+    if party.role == "lender" and party.address and view.holder == party.address:
+        return view
+    if party.role == "factory" and view.factory == party.address:
+        return view
+    raise not_found("pledge")
+
+
+@router.get("/pledges", summary="Pledges the caller holds (lender), over its logs (factory), or all (auditor)")
+def list_pledges(party: PartyInfo = Depends(role("factory", "lender", "auditor")), svc=Depends(services)) -> list[dict]:
+    from ledger.pledges import chain_time, effective_status
+    from ledger.store.pledges import PledgeMirror
+
+    chain = svc.chain()
+    _sync(svc)
+    rows = PledgeMirror(svc.store.engine, chain.chain_id, chain.registry.address).list()
+    if party.role == "lender":
+        rows = [r for r in rows if r["holder"] == party.address]
+    elif party.role == "factory":
+        rows = [r for r in rows if r["factory"] == party.address]
+    now = chain_time(chain)
+    return [{"token_id": r["token_id"], "status": effective_status(r["status"], r["lien_end"], now),
+             "holder": r["holder"], "log_id": to_hex(r["log_id"]), "from": r["start"], "to": r["end"],
+             "asset_digest": to_hex(r["asset_digest"]), "principal": r["principal"], "currency": r["currency"],
+             "maturity": r["maturity"], "lien_end": r["lien_end"], "factory": r["factory"]} for r in rows]
+
+
+@router.get("/pledges/{token_id}", summary="One pledge as the chain has it")
+def show_pledge(token_id: int, party: PartyInfo = Depends(caller), svc=Depends(services)) -> dict:
+    return _visible(svc, party, token_id).as_json()
+
+
+@router.get("/pledges/{token_id}/bundle", summary="The collateral bundle (dpl-collateral/1) of a pledge")
+def pledge_bundle(token_id: int, party: PartyInfo = Depends(role("lender", "factory")), svc=Depends(services)) -> dict:
+    from ledger.pledge_collateral import build_bundle
+
+    _visible(svc, party, token_id)
+    return build_bundle(svc.store, svc.chain(), token_id)
+
+
+def _holder_move(svc, party: PartyInfo, token_id: int, build) -> dict:
+    from ledger.pledges import send
+
+    view = _visible(svc, party, token_id)
+    if party.role != "lender" or view.holder != party.address:
+        raise not_found("pledge")
+    chain = svc.chain()
+    account = _lender_account(svc, party, chain)
+    tx = send(chain, account, build(chain, account))
+    _sync(svc)
+    return {"token_id": token_id, "tx_hash": tx}
+
+
+@router.post("/pledges/{token_id}/transfer", summary="Transfer to another approved lender (holder)")
+def transfer(token_id: int, body: TransferIn, party: PartyInfo = Depends(role("lender")), svc=Depends(services)) -> dict:
+    to = _lender_address(svc, body.to)
+    return _holder_move(svc, party, token_id,
+                        lambda c, a: c.registry.functions.safeTransferFrom(a.address, to, token_id))
+
+
+@router.post("/pledges/{token_id}/release", summary="Release (the loan is repaid; holder)")
+def release(token_id: int, party: PartyInfo = Depends(role("lender")), svc=Depends(services)) -> dict:
+    return _holder_move(svc, party, token_id, lambda c, a: c.registry.functions.release(token_id))
+
+
+@router.post("/pledges/{token_id}/default", summary="Declare default (from maturity on; holder)")
+def default(token_id: int, party: PartyInfo = Depends(role("lender")), svc=Depends(services)) -> dict:
+    return _holder_move(svc, party, token_id, lambda c, a: c.registry.functions.declareDefault(token_id))
+
+
+@router.post("/pledges/{token_id}/extend", summary="Move the lien end later (holder)")
+def extend(token_id: int, body: ExtendIn, party: PartyInfo = Depends(role("lender")), svc=Depends(services)) -> dict:
+    from ledger.pledges import parse_time
+
+    new_end = parse_time(body.lien_end, "lien_end")
+    return _holder_move(svc, party, token_id, lambda c, a: c.registry.functions.extend(token_id, new_end))
