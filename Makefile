@@ -6,7 +6,7 @@ DPL    := $(VENV)/bin/dpl
 STAMP  := $(VENV)/.installed-stamp
 NPM_STAMP := node_modules/.installed-stamp
 
-.PHONY: install test run bench clean
+.PHONY: install test run demo bench clean
 
 # Create the venv if missing and (re)install the project with its test extras
 # whenever pyproject.toml changes.
@@ -31,8 +31,13 @@ test: $(STAMP) $(NPM_STAMP)
 	@url="$${DPL_TEST_DATABASE_URL:-$$(bash scripts/test-postgres.sh)}" && \
 	  DPL_TEST_DATABASE_URL="$$url" $(PY) -m pytest $(PYTEST_ARGS)
 
-# The CLI story on the bundled sample: ingest, prove a record, verify the proof.
+# The service on embedded defaults (SQLite + anvil) with a demo factory, lenders, auditor and
+# their API keys: http://127.0.0.1:8000 (Ctrl-C stops it and the chain).
 run: $(STAMP) $(NPM_STAMP)
+	@DPL="$(DPL)" PY="$(PY)" bash scripts/run.sh
+
+# The same story through the command line: ingest, anchor, prove, verify, pledge, audit.
+demo: $(STAMP) $(NPM_STAMP)
 	@DPL="$(DPL)" bash scripts/demo.sh
 
 # 1M records through ingest, roots, proofs, verifications, and peer libraries (~4 min).
