@@ -1,0 +1,163 @@
+"""The service as users run it: `dpl serve` as a real process against anvil and PostgreSQL,
+driven over HTTP through the whole story; and `make run`'s script, stopped with Ctrl-C and
+started again."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from ledger.chain import node
+from ledger.pledge_collateral import verify_against_chain
+from tests.integration.test_anchoring import _free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+DPL = str(BIN / "dpl")
+SAMPLE = ROOT / "ledger" / "samples" / "factory-month.jsonl"
+
+
+def _env(home: Path, rpc: str, **extra) -> dict:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DPL_") and k != "DATABASE_URL"}
+    env.update(DPL_HOME=str(home), DPL_RPC_URL=rpc, PATH=f"{BIN}:{env['PATH']}", **extra)
+    return env
+
+
+def _wait_http(url: str, proc: subprocess.Popen, seconds: float = 120) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, "the server exited early"
+        try:
+            if httpx.get(url, timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    raise AssertionError(f"{url} did not answer in {seconds} s")
+
+
+def _dpl(env, *args) -> str:
+    proc = subprocess.run([DPL, *args], env=env, capture_output=True, text=True, timeout=180)
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout
+
+
+@pytest.mark.postgres
+def test_the_story_over_http_against_a_served_process(tmp_path, pg_url):
+    home = tmp_path / "home"
+    chain = node.up(home, port=_free_port())
+    env = _env(home, chain.rpc_url, DATABASE_URL=pg_url, DPL_ANCHOR_INTERVAL="1")
+    port = _free_port()
+    server = None
+    try:
+        _dpl(env, "keys", "import-dev")
+        _dpl(env, "deploy")
+        keys = {}
+        for slot, role, party, key in (("admin", "admin", "admin", "dev0"), ("factory", "factory", "acme", "dev1"),
+                                       ("a", "lender", "bank-a", "dev2"), ("b", "lender", "bank-b", "dev3"),
+                                       ("auditor", "auditor", "audit", None)):
+            extra = ["--key", key] if key else []
+            keys[slot] = json.loads(_dpl(env, "keys", "api", "--role", role, "--party", party, *extra, "--json"))["key"]
+        server = subprocess.Popen([DPL, "serve", "--port", str(port), "--workers", "2"], env=env,
+                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+        base = f"http://127.0.0.1:{port}"
+        _wait_http(base + "/health", server)
+        http = httpx.Client(base_url=base, timeout=60)
+
+        def call(method, path, who, expect=200, headers=None, **kw):
+            r = http.request(method, path, headers={"Authorization": f"Bearer {keys[who]}", **(headers or {})}, **kw)
+            assert r.status_code == expect, (r.status_code, r.text)
+            return r.json() if r.content else None
+
+        health = http.get("/health").json()
+        assert health["database"]["backend"] == "postgresql" and health["chain"]["chain_id"] == 31337
+        assert http.get("/v1/logs").status_code == 401
+
+        log = call("POST", "/v1/logs", "factory", 201, json={"stream": "line-a"})
+        log_id = log["log_id"]
+        body = SAMPLE.read_bytes()
+        out = call("POST", f"/v1/logs/{log_id}/records", "factory", content=body,
+                   headers={"Content-Type": "application/x-ndjson", "Idempotency-Key": "month-1"})
+        assert out["appended"] == 3198
+        assert call("GET", "/v1/logs", "factory")[0]["size"] == 3198
+        call("GET", f"/v1/logs/{log_id}", "a", 403)  # a lender sees no logs
+
+        # The background anchoring (every second, two workers, one lock) anchors it.
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            cps = call("GET", f"/v1/logs/{log_id}/checkpoints", "auditor")
+            if cps and cps[-1]["anchor"] and cps[-1]["anchor"]["state"] in ("included", "final"):
+                break
+            time.sleep(1)
+        else:
+            raise AssertionError(f"not anchored: {cps}")
+
+        for lender in ("bank-a", "bank-b"):
+            call("POST", "/v1/lenders", "admin", 201, json={"address": lender})
+        consent = call("POST", "/v1/pledges/consents", "factory", 201, json={"terms": {
+            "log_id": log_id, "from": 0, "to": 1000, "lender": "bank-a", "principal": 50_000_000,
+            "currency": "CNY", "maturity": "2030-06-30", "lien_end": "2030-12-31", "samples": 20,
+            "loan_ref": "LN-HTTP-1"}})
+        issued = call("POST", "/v1/pledges", "a", 201, json={"consent_id": consent["consent_id"]})
+        token = issued["token_id"]
+        refused = call("POST", "/v1/pledges", "a", 409, json={"consent_id": consent["consent_id"]})
+        assert refused["error"] == "PledgeConsentReplayed"
+        call("POST", f"/v1/pledges/{token}/transfer", "a", json={"to": "bank-b"})
+        call("GET", f"/v1/pledges/{token}", "a", 404)  # no longer its pledge
+        assert call("GET", f"/v1/pledges/{token}", "b")["holder"] == call("GET", "/v1/pledges", "b")[0]["holder"]
+
+        bundle = call("GET", f"/v1/pledges/{token}/bundle", "b")
+        report = verify_against_chain(bundle, token, chain.rpc_url, home)
+        assert report.sound, [c for c in report.checks if not c.ok]
+        refused = call("POST", f"/v1/pledges/{token}/default", "b", 409)
+        assert refused["error"] == "PledgeNotMatured"
+        call("POST", f"/v1/pledges/{token}/release", "b")
+        assert call("GET", f"/v1/pledges/{token}", "auditor")["status"] == "released"
+        audit = call("POST", "/v1/audit", "auditor")
+        assert audit["clean"] and audit["records"] == 3198 and audit["pledges"] == 1
+    finally:
+        if server is not None:
+            os.killpg(server.pid, signal.SIGINT)
+            server.wait(timeout=30)
+        node.down(home)
+
+
+def test_make_run_serves_the_demo_stops_on_ctrl_c_and_reuses_everything(tmp_path):
+    home, chain_port, api_port = tmp_path / "home", _free_port(), _free_port()
+    env = _env(home, f"http://127.0.0.1:{chain_port}", DPL_DEMO_PORT=str(chain_port), DPL_API_PORT=str(api_port),
+               DPL=DPL, PY=sys.executable)
+    env["PYTHONPATH"] = str(ROOT)
+
+    def run_once() -> str:
+        proc = subprocess.Popen(["bash", str(ROOT / "scripts" / "run.sh")], env=env, cwd=tmp_path,
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            _wait_http(f"http://127.0.0.1:{api_port}/health", proc, 180)
+            keys = json.loads((home / "demo-keys.json").read_text())
+            assert set(keys) == {"factory", "lender_a", "lender_b", "auditor", "admin"}
+            assert (home / "demo-keys.json").stat().st_mode & 0o777 == 0o600
+            logs = httpx.get(f"http://127.0.0.1:{api_port}/v1/logs",
+                             headers={"Authorization": f"Bearer {keys['factory']}"}).json()
+            assert logs[0]["stream"] == "acme/line-a" and logs[0]["size"] == 3198
+            assert "data-pledge-ledger" in httpx.get(f"http://127.0.0.1:{api_port}/").text
+        finally:
+            os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C in the terminal reaches the whole group
+            out = proc.communicate(timeout=60)[0].decode()
+        with pytest.raises(Exception):  # the chain stopped with the service
+            node.rpc_call(env["DPL_RPC_URL"], "eth_blockNumber", timeout=2)
+        return out
+
+    first = run_once()
+    keys = json.loads((home / "demo-keys.json").read_text())
+    assert "shown once" in first and "appended 3198" in first
+    second = run_once()
+    assert "shown once" not in second and "already stored 3198" in second
+    assert json.loads((home / "demo-keys.json").read_text()) == keys
