@@ -4,6 +4,7 @@ a problem type. Malformed input is always 4xx with the record position and field
 from __future__ import annotations
 
 from fastapi import Request
+from pydantic import BaseModel, ConfigDict
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -31,6 +32,37 @@ ERROR_TABLE: list[tuple[type[Exception], int, str]] = [
     (DataKeyError, 503, "data-key"),
     (LedgerError, 400, "refused"),
 ]
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details (``application/problem+json``)."""
+
+    model_config = ConfigDict(extra="allow")
+    type: str
+    title: str
+    status: int
+    detail: str
+    instance: str | None = None
+
+
+def _described(status: int, what: str) -> dict:
+    return {"description": what, "model": Problem,
+            "content": {PROBLEM: {"schema": {"$ref": "#/components/schemas/Problem"}}}}
+
+
+#: Every route may answer with these problems; declared so clients (and schemathesis) know.
+PROBLEM_RESPONSES = {
+    400: _described(400, "Refused"),
+    401: _described(401, "No API key, or not a valid one"),
+    403: _described(403, "The caller's role may not do this"),
+    404: _described(404, "No such resource (or not the caller's)"),
+    409: _described(409, "Conflicts with the stored or on-chain state (contract errors by name)"),
+    413: _described(413, "Too large (records or bytes)"),
+    415: _described(415, "Unsupported content type"),
+    422: _described(422, "Malformed input (record position and field when it is a record)"),
+    502: _described(502, "The chain refused or failed"),
+    503: _described(503, "The chain node or a dependency is unavailable"),
+}
 
 
 class ApiProblem(Exception):

@@ -4,19 +4,20 @@ from __future__ import annotations
 
 import orjson
 from fastapi import APIRouter, Depends
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select, text
 
 from api.auth import role, services
-from api.errors import ApiProblem
+from api.errors import PROBLEM_RESPONSES, ApiProblem
 from ledger.store.db import write_transaction
 from ledger.store.models import AuditRun, utcnow
 from ledger.store.parties import PartyInfo
 
-router = APIRouter(tags=["admin"])
+router = APIRouter(tags=["admin"], responses=PROBLEM_RESPONSES)
 
 
 class PartyIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
     name: str = Field(min_length=1, max_length=100)
     role: str = Field(pattern="^(factory|lender|auditor|admin)$")
     address: str | None = Field(default=None, description="Its chain address (factory signer, lender account)")
@@ -24,6 +25,7 @@ class PartyIn(BaseModel):
 
 
 class LenderIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
     address: str
 
 

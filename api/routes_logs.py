@@ -9,15 +9,19 @@ collide with, or reveal, another's.
 from __future__ import annotations
 
 import hashlib
+import re
 
 import orjson
+from typing import Annotated
+
 from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi import Path as PathParam
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from api.auth import caller, not_found, role, services
-from api.errors import ApiProblem
+from api.errors import PROBLEM_RESPONSES, ApiProblem
 from ledger import bundles
 from ledger.bundles import to_hex
 from ledger.errors import RecordError
@@ -26,7 +30,8 @@ from ledger.store.anchors import AnchorStore
 from ledger.store.models import IdempotencyKey
 from ledger.store.parties import PartyInfo
 
-router = APIRouter(prefix="/v1/logs", tags=["logs"])
+router = APIRouter(prefix="/v1/logs", tags=["logs"], responses=PROBLEM_RESPONSES)
+LogId = Annotated[str, PathParam(pattern=r"^0x[0-9a-fA-F]{64}$", description="The on-chain log id, 0x-hex")]
 MAX_RECORDS = 100_000
 MAX_BYTES = 64 * 1024 * 1024
 
@@ -40,7 +45,9 @@ class LogOut(BaseModel):
 
 
 class NewLog(BaseModel):
-    stream: str = Field(min_length=1, max_length=100, description="e.g. line-a/telemetry (namespaced by the factory)")
+    model_config = ConfigDict(extra="forbid")
+    stream: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)*$",
+                        description="e.g. line-a/telemetry (namespaced by the factory)")
 
 
 class AppendOut(BaseModel):
@@ -55,7 +62,7 @@ def _out(info, factory: str | None) -> LogOut:
                   root=to_hex(info.root), factory=factory)
 
 
-def find_log(svc, party: PartyInfo, log_id: str, roles=("factory", "auditor")):
+def find_log(svc, party: PartyInfo, log_id: LogId, roles=("factory", "auditor")):
     """The log with this id that ``party`` may read, else 404 (whether absent or not theirs)."""
     if party.role not in roles:
         raise ApiProblem(403, "forbidden", f"a {party.role} may not read logs")
@@ -96,7 +103,7 @@ def list_logs(party: PartyInfo = Depends(role("factory", "auditor")), svc=Depend
 
 
 @router.get("/{log_id}", response_model=LogOut, summary="One log")
-def show_log(log_id: str, party: PartyInfo = Depends(caller), svc=Depends(services)) -> LogOut:
+def show_log(log_id: LogId, party: PartyInfo = Depends(caller), svc=Depends(services)) -> LogOut:
     info = find_log(svc, party, log_id)
     return _out(info, svc.store.factory_of(info.stream))
 
@@ -125,10 +132,13 @@ def _parse_records(body: bytes, content_type: str) -> list[tuple[int, object]]:
         return [(n, parse_json_line(line, n)) for n, line in lines]
     if content_type != "application/json":
         raise ApiProblem(415, "unsupported-media-type", "send application/json (an array) or application/x-ndjson")
-    try:
-        values = orjson.loads(body)
-    except orjson.JSONDecodeError as e:
-        raise RecordError(None, None, None, f"the body is not JSON: {e}") from None
+    try:  # strictly, as NDJSON lines: orjson alone keeps the last of duplicate keys and turns
+        values = parse_json_line(body, None)  # integers beyond 64 bits into floats, silently
+    except RecordError as e:
+        at = re.fullmatch(r"\[(\d+)\](?:\.(.*))?", e.field or "")
+        if at:
+            raise RecordError(int(at[1]) + 1, None, at[2], e.reason) from None
+        raise RecordError(None, None, e.field, f"the body is not JSON: {e.reason}") from None
     if not isinstance(values, list):
         raise RecordError(None, None, None, "the body must be a JSON array of records (or NDJSON)")
     if len(values) > MAX_RECORDS:
@@ -170,12 +180,12 @@ def _remember(svc, party: PartyInfo, key: str, digest: bytes, status: int, body:
              openapi_extra={"requestBody": {"required": True, "content": {
                  "application/json": {"schema": {"type": "array", "items": {"type": "object"}}},
                  "application/x-ndjson": {"schema": {"type": "string"}}}}})
-async def append_records(log_id: str, request: Request, party: PartyInfo = Depends(role("factory")),
+async def append_records(log_id: LogId, request: Request, party: PartyInfo = Depends(role("factory")),
                          idempotency_key: str | None = Header(default=None, max_length=200),
                          svc=Depends(services)) -> Response:
     info = await run_in_threadpool(find_log, svc, party, log_id, ("factory",))
     body = await _read_body(request)
-    digest = hashlib.sha256(body).digest()
+    digest = hashlib.sha256(request.url.path.encode() + b"\n" + body).digest()  # a key names one request
     if idempotency_key:
         replay = await run_in_threadpool(_remembered, svc, party, idempotency_key, digest)
         if replay is not None:
@@ -208,7 +218,7 @@ def _record_bundle(svc, info, index: int, size: int | None) -> dict:
 
 @router.get("/{log_id}/records/{index}", summary="One record with its salt and inclusion proof (owner)",
             description="A `dpl-proof/1` bundle: verify it with `dpl verify`.")
-def get_record(log_id: str, index: int, size: int | None = Query(default=None, ge=1),
+def get_record(log_id: LogId, index: Annotated[int, PathParam(ge=0, le=2**63 - 1)], size: int | None = Query(default=None, ge=1),
                party: PartyInfo = Depends(caller), svc=Depends(services)) -> JSONResponse:
     info = find_log(svc, party, log_id, ("factory",))
     if not 0 <= index < info.size:
@@ -217,7 +227,7 @@ def get_record(log_id: str, index: int, size: int | None = Query(default=None, g
 
 
 @router.get("/{log_id}/records", summary="A record by its id (owner)")
-def get_record_by_id(log_id: str, id: str = Query(min_length=1, max_length=128), party: PartyInfo = Depends(caller),
+def get_record_by_id(log_id: LogId, id: str = Query(min_length=1, max_length=128), party: PartyInfo = Depends(caller),
                      svc=Depends(services)) -> JSONResponse:
     info = find_log(svc, party, log_id, ("factory",))
     return JSONResponse(_record_bundle(svc, info, svc.store.index_of(info.stream, id), None))
@@ -227,7 +237,7 @@ def get_record_by_id(log_id: str, id: str = Query(min_length=1, max_length=128),
 
 
 @router.get("/{log_id}/proofs/inclusion", summary="Inclusion proof of the leaf at an index (no payload)")
-def inclusion(log_id: str, index: int = Query(ge=0), size: int | None = Query(default=None, ge=1),
+def inclusion(log_id: LogId, index: int = Query(ge=0), size: int | None = Query(default=None, ge=1),
               party: PartyInfo = Depends(caller), svc=Depends(services)) -> dict:
     info = find_log(svc, party, log_id)
     p = svc.store.inclusion_proof(info.stream, index, size)
@@ -236,7 +246,7 @@ def inclusion(log_id: str, index: int = Query(ge=0), size: int | None = Query(de
 
 
 @router.get("/{log_id}/proofs/consistency", summary="Consistency proof between two sizes (dpl-consistency/1)")
-def consistency(log_id: str, old: int = Query(alias="from", ge=0), new: int | None = Query(default=None, alias="to", ge=1),
+def consistency(log_id: LogId, old: int = Query(alias="from", ge=0), new: int | None = Query(default=None, alias="to", ge=1),
                 party: PartyInfo = Depends(caller), svc=Depends(services)) -> dict:
     info = find_log(svc, party, log_id)
     p = svc.store.consistency_proof(info.stream, old, new)
@@ -245,7 +255,7 @@ def consistency(log_id: str, old: int = Query(alias="from", ge=0), new: int | No
 
 
 @router.get("/{log_id}/leaves", summary="Leaf hashes [start, start+limit) (owner, auditor)")
-def leaves(log_id: str, start: int = Query(default=0, ge=0), limit: int = Query(default=1000, ge=1, le=10_000),
+def leaves(log_id: LogId, start: int = Query(default=0, ge=0), limit: int = Query(default=1000, ge=1, le=10_000),
            party: PartyInfo = Depends(caller), svc=Depends(services)) -> dict:
     info = find_log(svc, party, log_id)
     hashes = [to_hex(r.leaf_hash) for r in svc.store.iter_sealed(info.stream, start, min(info.size, start + limit))]
@@ -253,7 +263,7 @@ def leaves(log_id: str, start: int = Query(default=0, ge=0), limit: int = Query(
 
 
 @router.get("/{log_id}/checkpoints", summary="Checkpoints with their anchor state (pending/included/final)")
-def checkpoints(log_id: str, party: PartyInfo = Depends(caller), svc=Depends(services)) -> list[dict]:
+def checkpoints(log_id: LogId, party: PartyInfo = Depends(caller), svc=Depends(services)) -> list[dict]:
     info = find_log(svc, party, log_id)
     anchors = {}
     for row in AnchorStore(svc.store.engine).all_for_log(info.pk):
@@ -264,7 +274,7 @@ def checkpoints(log_id: str, party: PartyInfo = Depends(caller), svc=Depends(ser
 
 
 @router.post("/{log_id}/checkpoints/anchor", summary="Anchor the log's newest checkpoint now (owner)")
-def anchor_now(log_id: str, party: PartyInfo = Depends(caller), svc=Depends(services)) -> list[dict]:
+def anchor_now(log_id: LogId, party: PartyInfo = Depends(caller), svc=Depends(services)) -> list[dict]:
     from api.background import anchor_once
 
     info = find_log(svc, party, log_id, ("factory",))

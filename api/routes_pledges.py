@@ -13,12 +13,15 @@ from __future__ import annotations
 import orjson
 from eth_account import Account
 from eth_account.messages import encode_typed_data
-from fastapi import APIRouter, Depends
-from pydantic import BaseModel, Field
+from eth_utils import to_checksum_address
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
 from api.auth import caller, not_found, role, services
-from api.errors import ApiProblem
+from api.errors import PROBLEM_RESPONSES, ApiProblem
 from api.routes_logs import find_log
 from ledger.bundles import to_hex
 from ledger.errors import InvalidArgumentError
@@ -26,11 +29,13 @@ from ledger.store.db import write_transaction
 from ledger.store.models import Consent, utcnow
 from ledger.store.parties import PartyInfo
 
-router = APIRouter(prefix="/v1", tags=["pledges"])
+router = APIRouter(prefix="/v1", tags=["pledges"], responses=PROBLEM_RESPONSES)
+TokenId = Annotated[int, Path(ge=1, le=2**64 - 1, description="The pledge's token id")]
 
 
 class AssetIn(BaseModel):
-    log_id: str
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    log_id: str = Field(pattern=r"^0x[0-9a-fA-F]{64}$")
     start: int = Field(alias="from", ge=0)
     end: int = Field(alias="to", ge=1)
     checkpoint: int | None = Field(default=None, ge=1)
@@ -48,19 +53,23 @@ class ConsentTerms(AssetIn):
 
 
 class ConsentIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
     terms: ConsentTerms | None = Field(default=None, description="Custodial: the service signs these terms")
     consent: dict | None = Field(default=None, description="Self-signed: a dpl-consent/1 document with the signature")
 
 
 class IssueIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
     consent_id: int
 
 
 class TransferIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
     to: str
 
 
 class ExtendIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
     lien_end: str
 
 
@@ -128,7 +137,7 @@ def consent_draft(body: ConsentTerms, party: PartyInfo = Depends(role("factory")
 def _store_consent(svc, party: PartyInfo, doc: dict) -> dict:
     with write_transaction(svc.store.engine) as conn:
         pk = conn.execute(Consent.__table__.insert().values(
-            factory_party=party.id, lender=doc["terms"]["lender"], document=orjson.dumps(doc),
+            factory_party=party.id, lender=to_checksum_address(doc["terms"]["lender"]), document=orjson.dumps(doc),
             created_at=utcnow())).inserted_primary_key[0]
     return {"consent_id": pk, "consent": doc}
 
@@ -246,19 +255,19 @@ def list_pledges(party: PartyInfo = Depends(role("factory", "lender", "auditor")
 
 
 @router.get("/pledges/{token_id}", summary="One pledge as the chain has it")
-def show_pledge(token_id: int, party: PartyInfo = Depends(caller), svc=Depends(services)) -> dict:
+def show_pledge(token_id: TokenId, party: PartyInfo = Depends(caller), svc=Depends(services)) -> dict:
     return _visible(svc, party, token_id).as_json()
 
 
 @router.get("/pledges/{token_id}/bundle", summary="The collateral bundle (dpl-collateral/1) of a pledge")
-def pledge_bundle(token_id: int, party: PartyInfo = Depends(role("lender", "factory")), svc=Depends(services)) -> dict:
+def pledge_bundle(token_id: TokenId, party: PartyInfo = Depends(role("lender", "factory")), svc=Depends(services)) -> dict:
     from ledger.pledge_collateral import build_bundle
 
     _visible(svc, party, token_id)
     return build_bundle(svc.store, svc.chain(), token_id)
 
 
-def _holder_move(svc, party: PartyInfo, token_id: int, build) -> dict:
+def _holder_move(svc, party: PartyInfo, token_id: TokenId, build) -> dict:
     from ledger.pledges import send
 
     view = _visible(svc, party, token_id)
@@ -272,24 +281,24 @@ def _holder_move(svc, party: PartyInfo, token_id: int, build) -> dict:
 
 
 @router.post("/pledges/{token_id}/transfer", summary="Transfer to another approved lender (holder)")
-def transfer(token_id: int, body: TransferIn, party: PartyInfo = Depends(role("lender")), svc=Depends(services)) -> dict:
+def transfer(token_id: TokenId, body: TransferIn, party: PartyInfo = Depends(role("lender")), svc=Depends(services)) -> dict:
     to = _lender_address(svc, body.to)
     return _holder_move(svc, party, token_id,
                         lambda c, a: c.registry.functions.safeTransferFrom(a.address, to, token_id))
 
 
 @router.post("/pledges/{token_id}/release", summary="Release (the loan is repaid; holder)")
-def release(token_id: int, party: PartyInfo = Depends(role("lender")), svc=Depends(services)) -> dict:
+def release(token_id: TokenId, party: PartyInfo = Depends(role("lender")), svc=Depends(services)) -> dict:
     return _holder_move(svc, party, token_id, lambda c, a: c.registry.functions.release(token_id))
 
 
 @router.post("/pledges/{token_id}/default", summary="Declare default (from maturity on; holder)")
-def default(token_id: int, party: PartyInfo = Depends(role("lender")), svc=Depends(services)) -> dict:
+def default(token_id: TokenId, party: PartyInfo = Depends(role("lender")), svc=Depends(services)) -> dict:
     return _holder_move(svc, party, token_id, lambda c, a: c.registry.functions.declareDefault(token_id))
 
 
 @router.post("/pledges/{token_id}/extend", summary="Move the lien end later (holder)")
-def extend(token_id: int, body: ExtendIn, party: PartyInfo = Depends(role("lender")), svc=Depends(services)) -> dict:
+def extend(token_id: TokenId, body: ExtendIn, party: PartyInfo = Depends(role("lender")), svc=Depends(services)) -> dict:
     from ledger.pledges import parse_time
 
     new_end = parse_time(body.lien_end, "lien_end")
