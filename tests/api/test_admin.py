@@ -1,0 +1,137 @@
+"""Parties, API keys and lenders (admin); audits (auditor); /health and the landing page."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.api.conftest import CHAIN_ID
+
+
+def test_parties_list_and_create(world):
+    listed = {p["name"]: p for p in world.ok("GET", "/v1/parties", "admin")}
+    assert listed["acme"] == {"name": "acme", "role": "factory", "address": world.addresses["acme"], "custodial": True}
+    assert listed["selfco"]["custodial"] is False and listed["aud"]["address"] is None
+    assert all("key" not in p for p in listed.values())
+
+    address = world.keyring.info("dev7").address
+    made = world.ok("POST", "/v1/parties", "admin", 201,
+                    json={"name": "newco", "role": "factory", "address": address.lower()})
+    assert made == {"name": "newco", "role": "factory", "address": address, "custodial": False}
+    custodial = world.ok("POST", "/v1/parties", "admin", 201, json={"name": "newbank", "role": "lender",
+                                                                    "key_name": "dev8"})
+    assert custodial["address"] == world.keyring.info("dev8").address and custodial["custodial"] is True
+    assert {"newco", "newbank"} <= {p["name"] for p in world.ok("GET", "/v1/parties", "admin")}
+
+    r = world.post("/v1/parties", "admin", json={"name": "newco", "role": "factory"})
+    assert r.status_code == 409 and r.headers["content-type"] == "application/problem+json"
+    for body in ({"name": "x", "role": "king"}, {"name": "", "role": "factory"}, {"name": "a b", "role": "factory"},
+                 {"name": "y", "role": "lender", "address": "0x123"},
+                 {"name": "z", "role": "lender", "key_name": "dev8", "address": world.addresses["acme"]},
+                 {"role": "factory"}, {"name": "w", "role": "factory", "key_name": "no-such-key"},
+                 {"name": "v", "role": "factory", "key_name": "../../etc/passwd"}):
+        r = world.post("/v1/parties", "admin", json=body)
+        assert 400 <= r.status_code < 500 and r.status_code != 409, (body, r.text)
+
+
+def test_keys_made_listed_revoked(world):
+    world.ok("POST", "/v1/parties", "admin", 201, json={"name": "keyco", "role": "factory",
+                                                       "address": world.keyring.info("dev9").address})
+    made = world.ok("POST", "/v1/parties/keyco/keys", "admin", 201)
+    key = made["key"]
+    assert made["party"] == "keyco" and re.fullmatch(r"dpl_[0-9a-f]{8}_[A-Za-z0-9_-]{43}", key)
+    assert made["prefix"] == key.split("_")[1]
+    auth = {"Authorization": f"Bearer {key}"}
+    assert world.client.get("/v1/logs", headers=auth).json() == []  # a new factory: no logs yet
+    created = world.client.post("/v1/logs", json={"stream": "first"}, headers=auth)
+    assert created.status_code == 201 and created.json()["stream"] == "keyco/first"
+
+    listing = world.call("GET", "/v1/keys", "admin")
+    assert listing.status_code == 200
+    secret = key.split("_", 2)[2]
+    assert secret not in listing.text  # never the key itself
+    rows = {k["prefix"]: k for k in listing.json()}
+    assert rows[made["prefix"]]["party"] == "keyco" and rows[made["prefix"]]["revoked_at"] is None
+
+    world.ok("DELETE", f"/v1/keys/{made['prefix']}", "admin", 204)
+    assert world.client.get("/v1/logs", headers=auth).status_code == 401
+    rows = {k["prefix"]: k for k in world.ok("GET", "/v1/keys", "admin")}
+    assert rows[made["prefix"]]["revoked_at"] is not None
+    assert world.call("DELETE", f"/v1/keys/{made['prefix']}", "admin").status_code == 404
+    assert world.call("DELETE", "/v1/keys/00000000", "admin").status_code == 404
+    assert world.post("/v1/parties/no-such-party/keys", "admin").status_code == 404
+
+
+def test_lenders_approve_list_withdraw(world):
+    listed = world.ok("GET", "/v1/lenders", "admin")
+    assert world.addresses["bank-a"] in listed and world.addresses["bank-b"] in listed
+    assert world.addresses["bank-c"] not in listed
+    assert world.ok("GET", "/v1/lenders", "aud") == listed
+
+    world.ok("POST", "/v1/parties", "admin", 201, json={"name": "bank-z", "role": "lender",
+                                                       "address": world.keyring.info("dev7").address})
+    added = world.ok("POST", "/v1/lenders", "admin", 201, json={"address": "bank-z"})
+    assert added["approved"] is True and re.fullmatch(r"0x[0-9a-f]{64}", added["tx_hash"])
+    again = world.ok("POST", "/v1/lenders", "admin", 201, json={"address": added["address"].lower()})
+    assert again == {"address": added["address"], "approved": True, "tx_hash": None}
+    assert added["address"] in world.ok("GET", "/v1/lenders", "admin")
+
+    removed = world.ok("DELETE", f"/v1/lenders/{added['address']}", "admin")
+    assert removed["approved"] is False and removed["tx_hash"]
+    assert added["address"] not in world.ok("GET", "/v1/lenders", "aud")
+    assert world.ok("DELETE", "/v1/lenders/bank-z", "admin")["tx_hash"] is None
+
+    for bad in ("acme", "nobody", "0x1234"):
+        r = world.post("/v1/lenders", "admin", json={"address": bad})
+        assert 400 <= r.status_code < 500, (bad, r.text)
+
+
+def test_audit_run_and_latest(world):
+    report = world.ok("POST", "/v1/audit", "aud")
+    assert report["clean"] is True
+    latest = world.ok("GET", "/v1/audit/latest", "aud")
+    assert latest["clean"] is True and "ran_at" in latest
+    assert {k: v for k, v in latest.items() if k != "ran_at"} == report
+
+
+def test_health(world):
+    h = world.ok("GET", "/health")
+    assert h["status"] == "ok"
+    assert h["database"] == {"ok": True, "backend": "sqlite" if world.backend == "sqlite" else "postgresql"}
+    chain = h["chain"]
+    assert chain["ok"] is True and chain["chain_id"] == CHAIN_ID and chain["registry"] == world.registry
+    assert chain["latest_block"] == int(world.rpc("eth_blockNumber"), 16)
+    assert isinstance(h["anchoring"]["logs_behind"], int)
+
+
+def test_health_counts_logs_behind_their_anchor(world):
+    before = world.ok("GET", "/health")["anchoring"]["logs_behind"]
+    log_id = world.new_log(records=[{"id": "h-1", "ts": "2026-01-01T00:00:00Z", "type": "t", "data": {}}])
+    assert world.ok("GET", "/health")["anchoring"]["logs_behind"] == before + 1
+    world.ok("POST", f"/v1/logs/{log_id}/checkpoints/anchor", "acme")
+    assert world.ok("GET", "/health")["anchoring"]["logs_behind"] == before
+
+
+def test_landing_page(world):
+    r = world.client.get("/")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
+    assert 'href="/docs"' in r.text and "acme/line-a" in r.text
+    assert f"chain {CHAIN_ID}" in r.text and world.registry in r.text
+
+
+def test_openapi_and_docs(world):
+    assert world.client.get("/docs").status_code == 200
+    schema = world.client.get("/openapi.json").json()
+    assert "/v1/logs/{log_id}/records" in schema["paths"]
+
+
+@pytest.mark.parametrize("path", ["/v1/nothing", "/v2/logs", "/v1/logs/0x/extra/deep"])
+def test_unknown_paths_are_problem_404(world, path):
+    r = world.get(path, "acme")
+    assert r.status_code == 404 and r.headers["content-type"] == "application/problem+json"
+
+
+def test_wrong_method_is_problem_405(world):
+    r = world.call("PUT", "/v1/logs", "acme", json={})
+    assert r.status_code == 405 and r.headers["content-type"] == "application/problem+json"
