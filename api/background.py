@@ -8,50 +8,20 @@ lock taken skips its turn: the holder anchors every log, and the crash-safe anch
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import logging
 import threading
 
-from sqlalchemy import text
-
 from api.errors import ApiProblem
-from ledger.store.db import is_sqlite, write_transaction
+from ledger.store.locks import anchoring_lock
 
 log = logging.getLogger("dpl.anchoring")
-LOCK_NAME = "anchoring"
-
-
-@contextlib.contextmanager
-def anchoring_lock(svc):
-    """Yields True while this process holds the anchoring lock, False if another does."""
-    engine = svc.store.engine
-    if is_sqlite(engine):
-        svc.settings.home.mkdir(parents=True, exist_ok=True)
-        with open(svc.settings.home / "anchoring.lock", "a+") as f:
-            try:
-                fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                yield False
-                return
-            try:
-                yield True
-            finally:
-                fcntl.flock(f, fcntl.LOCK_UN)
-        return
-    with write_transaction(engine) as conn:
-        conn.execute(text("INSERT INTO locks (name) VALUES (:n) ON CONFLICT DO NOTHING"), {"n": LOCK_NAME})
-    with engine.connect() as conn, conn.begin():
-        got = conn.execute(text("SELECT name FROM locks WHERE name = :n FOR UPDATE SKIP LOCKED"),
-                           {"n": LOCK_NAME}).first()
-        yield got is not None  # the row lock lasts until this transaction ends
 
 
 def anchor_once(svc, stream: str | None = None):
     """One anchoring run (one log or all) under the lock; 409 if another worker holds it."""
     from ledger.anchoring import Anchorer
 
-    with anchoring_lock(svc) as held:
+    with anchoring_lock(svc.store.engine, svc.settings.home) as held:
         if not held:
             raise ApiProblem(409, "anchoring-busy", "another worker is anchoring right now; retry in a moment")
         s = svc.settings

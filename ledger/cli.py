@@ -279,11 +279,20 @@ def anchor(log: Annotated[Optional[str], typer.Option("--log", help="Only this l
     """Sign and anchor each log's newest checkpoint, with its consistency proof (crash-safe)."""
     from ledger.anchoring import Anchorer
 
+    from ledger.store.locks import anchoring_lock
+
     settings, chain = _chain(rpc)
     anchorer = Anchorer(_store(), chain, _keyring(), relayer_key=settings.relayer_key,
                         factory_key=settings.factory_key, confirmations=settings.confirmations)
+
     while True:
-        reports = anchorer.run(log)
+        with anchoring_lock(anchorer.store.engine, settings.home) as held:
+            busy = "another process (the service or a dpl anchor) is anchoring now"
+            if not held and every is None:
+                raise LedgerError(f"{busy}; retry in a moment")
+            reports = anchorer.run(log) if held else []
+            if not held:
+                typer.echo(f"{busy}: skipping this round", err=True)
         if json:
             _print_json([r.__dict__ for r in reports])
         else:
