@@ -126,6 +126,13 @@ def down(home: Path, timeout: float = 15.0) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
+            # Our own child (up() in this process) stays a zombie until reaped; kill(pid, 0)
+            # would keep succeeding on it.
+            if os.waitpid(pid, os.WNOHANG)[0] == pid:
+                break
+        except ChildProcessError:
+            pass  # not our child: its parent reaps it
+        try:
             os.kill(pid, 0)
         except ProcessLookupError:
             break
