@@ -10,6 +10,8 @@ send itself. An auditor reads every pledge.
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import orjson
 from eth_account import Account
 from eth_account.messages import encode_typed_data
@@ -188,10 +190,16 @@ def list_consents(party: PartyInfo = Depends(role("factory", "lender", "auditor"
             for r in _consent_rows(svc, party)]
 
 
-def _lender_account(svc, party: PartyInfo, chain):
+def _lender_account(svc, party: PartyInfo, chain, fn=None):
+    """The lender's custodial key; without one, a 409 that carries the transaction to send
+    from the lender's own wallet (``to``, ``data``, ``chainId``, ``from``)."""
     if not party.key_name:
+        transaction = None
+        if fn is not None:
+            transaction = {"to": chain.registry.address, "data": fn._encode_transaction_data(),
+                           "chainId": chain.chain_id, "from": party.address}
         raise ApiProblem(409, "not-custodial", "the service holds no key for this lender: send the transaction "
-                                               "from your own wallet")
+                                               "from your own wallet", transaction=transaction)
     return svc.keyring.account(party.key_name, chain.chain_id)
 
 
@@ -210,7 +218,10 @@ def issue_pledge(body: IssueIn, party: PartyInfo = Depends(role("lender")), svc=
         raise not_found("consent")
     chain = svc.chain()
     consent = read_consent(orjson.loads(rows[0].document))
-    issued = issue(chain, _lender_account(svc, party, chain), consent)
+    hint = chain.call(chain.registry.functions.issueHint(consent.terms.log_id, consent.terms.start).call)
+    unsigned = chain.registry.functions.issue(consent.terms.as_tuple(), consent.nonce, consent.deadline,
+                                              consent.signature, hint)
+    issued = issue(chain, _lender_account(svc, party, chain, unsigned), consent)
     with write_transaction(svc.store.engine) as conn:
         conn.execute(Consent.__table__.update().where(Consent.id == body.consent_id).values(token_id=issued.token_id))
     _sync(svc)
@@ -274,6 +285,8 @@ def _holder_move(svc, party: PartyInfo, token_id: TokenId, build) -> dict:
     if party.role != "lender" or view.holder != party.address:
         raise not_found("pledge")
     chain = svc.chain()
+    if not party.key_name:  # show the transaction for the lender's wallet (from = its address)
+        _lender_account(svc, party, chain, build(chain, SimpleNamespace(address=party.address)))
     account = _lender_account(svc, party, chain)
     tx = send(chain, account, build(chain, account))
     _sync(svc)

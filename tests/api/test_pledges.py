@@ -258,3 +258,34 @@ def test_collateral_bundle_verifies_against_the_chain(world):
     fresh = world.ok("GET", f"/v1/pledges/{token}/bundle", "bank-a")
     world.ok("POST", f"/v1/pledges/{token}/release", "bank-a")
     assert not verify_against_chain(fresh, token, world.rpc_url, world.home).sound
+
+
+def test_a_lender_without_custody_gets_the_transaction_to_send_itself(world):
+    """No key in the service: issue (and moves) answer 409 with the exact transaction; the
+    lender signs and sends it from its own wallet, and the service's mirror sees the pledge."""
+    name = f"wallet-bank-{world.backend}"
+    dev7 = world.keyring.account("dev7", CHAIN_ID)
+    try:
+        world.app_parties().create(name, "lender", dev7.address, None)
+    except Exception:
+        pass  # the same session world (a rerun of this test)
+    world.keys[name] = world.app_parties().new_key(name)
+    world.ok("POST", "/v1/lenders", "admin", 201, json={"address": dev7.address})
+    consent_id = world.consent(lender=dev7.address)
+    refused = _refused(world.post("/v1/pledges", name, json={"consent_id": consent_id}), 409, slug="not-custodial")
+    tx = refused["transaction"]
+    assert tx["to"] == world.registry and tx["from"] == dev7.address and tx["chainId"] == CHAIN_ID
+    assert tx["data"].startswith("0x") and len(tx["data"]) > 10
+
+    from web3 import Web3
+
+    w3 = Web3(Web3.HTTPProvider(world.rpc_url))
+    signed = dev7.sign_transaction({"to": tx["to"], "data": tx["data"], "chainId": tx["chainId"], "gas": 1_000_000,
+                                    "nonce": w3.eth.get_transaction_count(dev7.address),
+                                    "maxFeePerGas": 10**10, "maxPriorityFeePerGas": 10**9})
+    receipt = w3.eth.wait_for_transaction_receipt(w3.eth.send_raw_transaction(signed.raw_transaction))
+    assert receipt.status == 1
+    held = world.ok("GET", "/v1/pledges", name)
+    assert len(held) == 1 and held[0]["holder"] == dev7.address and held[0]["status"] == "live"
+    moved = _refused(world.post(f"/v1/pledges/{held[0]['token_id']}/release", name), 409, slug="not-custodial")
+    assert moved["transaction"]["from"] == dev7.address and moved["transaction"]["to"] == world.registry
