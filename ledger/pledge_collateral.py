@@ -86,7 +86,7 @@ def verify_against_chain(bundle: object, token_id: int, rpc_url: str, home: Path
         return CollateralReport(token_id, [Check("registry", False, "no registry to check against: the bundle names "
                                                  "none and there is no deployment record for chain "
                                                  f"{chain.chain_id}")])
-    chain = Chain(rpc_url, address)
+    chain.use_registry(address)  # one provider: one eth_chainId, not one per client
     ours = runtime_matches(chain, address)
     checks.append(Check("registry", ours, f"{address} on chain {chain.chain_id} (from {source}) "
                         + ("holds the data-pledge registry code" if ours else "does NOT hold the registry's code")))

@@ -116,6 +116,11 @@ class Chain:
             if registry_address else None
         )
 
+    def use_registry(self, registry_address: str) -> Chain:
+        """Point this client (same provider, same cached chain id) at a registry address."""
+        self.registry = self.w3.eth.contract(address=to_checksum_address(registry_address), abi=self.artifact["abi"])
+        return self
+
     # --- errors ---------------------------------------------------------------------------
 
     def call(self, fn, *args, **kwargs):
