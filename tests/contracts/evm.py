@@ -141,3 +141,97 @@ def register_log_message(registry: Contract, factory: str, stream: str) -> dict:
 
 def sign(account: LocalAccount, message: dict) -> bytes:
     return bytes(Account.sign_typed_data(account.key, full_message=message).signature)
+
+
+# --------------------------------------------------------------------- pledges, time
+
+
+def pledge_consent_message(registry: Contract, terms: dict, nonce: int, deadline: int,
+                           domain_override: dict | None = None) -> dict:
+    """The EIP-712 ``PledgeConsent`` a factory signs: ``terms`` (a PledgeTerms dict), nonce, deadline."""
+    from ledger.chain.client import PLEDGE_CONSENT_TYPES
+
+    return {
+        "types": {"EIP712Domain": EIP712_DOMAIN, **PLEDGE_CONSENT_TYPES},
+        "primaryType": "PledgeConsent",
+        "domain": {**domain(registry), **(domain_override or {})},
+        "message": {**terms, "nonce": nonce, "deadline": deadline},
+    }
+
+
+def next_timestamp(w3: Web3) -> int:
+    """``block.timestamp`` of the next transaction (eth-tester mines one block per transaction).
+
+    Calls (``.call()``) run at the latest mined block, one second or more before this.
+    """
+    return w3.eth.get_block("pending")["timestamp"]
+
+
+def travel_to(w3: Web3, timestamp: int) -> None:
+    """Make ``timestamp`` the ``block.timestamp`` of the next transaction.
+
+    eth-tester's ``time_travel`` mines a block at ``timestamp - 1``, so calls then see that.
+    """
+    w3.provider.ethereum_tester.time_travel(timestamp)
+    assert next_timestamp(w3) == timestamp
+
+
+def emitted(contract: Contract, receipt) -> list[tuple[str, dict]]:
+    """(name, args) of every event ``contract`` logged in ``receipt``, in log order; structs as dicts."""
+
+    def plain(value):
+        return {k: plain(v) for k, v in value.items()} if hasattr(value, "items") else value
+
+    by_topic = {}
+    for item in contract.abi:
+        if item["type"] == "event":
+            types = ",".join(collapse(i) for i in item["inputs"])
+            by_topic[keccak(text=f"{item['name']}({types})")] = item["name"]
+    out = []
+    for log in receipt["logs"]:
+        if log["address"] != contract.address:
+            continue
+        name = by_topic[bytes(log["topics"][0])]
+        event = contract.events[name]().process_log(log)
+        out.append((name, plain(event["args"])))
+    return out
+
+
+def collapse(item: dict) -> str:
+    """The canonical ABI type of an ABI input (tuples spelled out)."""
+    if item["type"].startswith("tuple"):
+        inner = ",".join(collapse(c) for c in item["components"])
+        return f"({inner}){item['type'][len('tuple'):]}"
+    return item["type"]
+
+
+def raw_call(fn, sender: str, block: str = "latest") -> tuple:
+    """``fn`` (a bound contract function) as an eth_call straight on eth-tester, decoded.
+
+    Skips web3's middleware: about four times faster than ``fn.call()``, and a revert raises
+    ``TransactionFailed`` whose argument is the raw revert data (bytes, as ``revert_data``
+    takes it), where web3's eth-tester provider would decode any revert it can as
+    ``Error(string)`` (a custom error with one string argument loses its name that way).
+    ``block="pending"`` runs it at the next transaction's block number and time. Bind ``fn``
+    with positional arguments (a struct as a tuple, not a dict).
+    """
+    tester = fn.w3.provider.ethereum_tester
+    tx = {"from": sender, "to": fn.address, "data": fn._encode_transaction_data()}
+    try:
+        output = tester.call(tx, block)
+    except TransactionFailed as exc:
+        message = exc.args[0]
+        data = ast.literal_eval(message) if isinstance(message, str) and message[:2] in ("b'", 'b"') else message
+        raise TransactionFailed(data) from None
+    types = [collapse(o) for o in fn.abi["outputs"]]
+    output = bytes.fromhex(output[2:]) if isinstance(output, str) else bytes(output)
+    return _checksummed(abi_decode(types, output))
+
+
+def _checksummed(value):
+    """``value`` (decoded ABI data) with every address, nested ones too, checksummed."""
+    if isinstance(value, (tuple, list)):
+        return type(value)(_checksummed(v) for v in value)
+    if isinstance(value, str) and len(value) == 42 and value.startswith("0x"):
+        return to_checksum_address(value)
+    return value
