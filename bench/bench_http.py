@@ -1,9 +1,10 @@
 """Benchmark: the service over HTTP (`dpl serve --workers 2`): bulk ingest, proof latency, memory.
 
-    .venv/bin/python bench/bench_http.py                  # SQLite and PostgreSQL, 1M records each, ~15 min
+    .venv/bin/python bench/bench_http.py                  # SQLite and PostgreSQL, 1M records each, ~25 min
     .venv/bin/python bench/bench_http.py --quick          # 50k records, small sweep: a smoke test
     .venv/bin/python bench/bench_http.py --backends sqlite --no-sweep --batch 50000 --clients 4
-    .venv/bin/python bench/bench_http.py --profile PY-SPY # + py-spy of the workers during one more ingest
+    .venv/bin/python bench/bench_http.py --profile PY-SPY # + py-spy of the workers: one more ingest and proof phase
+    .venv/bin/python bench/bench_http.py --nodelay        # + the proof phases again with the TCP_NODELAY fix
 
 Each measurement runs a real ``dpl serve --host 127.0.0.1 --port P --workers 2`` process (uvicorn
 master + 2 workers, started with ``start_new_session`` and stopped with SIGINT to its group, also
@@ -27,12 +28,14 @@ Per backend:
 3. **proofs** on that log: ``GET /v1/logs/{id}/records/{index}`` (a dpl-proof/1 bundle, record
    unsealed) and ``GET /v1/logs/{id}/proofs/inclusion?index=N``, at uniformly random indices,
    from 1 client and then from ``--proof-clients`` (50) concurrent clients over keep-alive
-   connections; 200 warm-up requests first (not counted). Every answer is verified afterwards
+   connections (a minimal asyncio HTTP/1.1 client: httpx's pool costs the client several ms of CPU per
+   request at 50 connections; ``--proof-client httpx`` to compare); 200 warm-up requests first (not
+   counted). Every answer is verified afterwards
    (``bundles.verify`` / ``merkle.verify_inclusion``) against the log's size and root.
 4. **memory**: VmRSS of the uvicorn master and its workers from /proc, sampled every 0.1 s (the
    peak of the sum), and each process's VmHWM (its own peak since it started).
 
-The client is one asyncio process with ``httpx.AsyncClient`` on the same 2-core VM, so it
+The client is one asyncio process (``httpx.AsyncClient`` for the ingest) on the same 2-core VM, so it
 competes with the server for CPU: its CPU time is reported, and so are the server's, the
 PostgreSQL backends' of the bench database, and everything else's (``/proc/stat``).
 ``--profile PY-SPY`` runs one more ingest with ``py-spy record --subprocesses --nonblocking`` on
