@@ -36,7 +36,7 @@ def setup(settings: Settings, say=print) -> dict:
     from ledger.chain.client import Chain, log_id_of
     from ledger.chain.deploy import load_deployment
     from ledger.keys import Keyring
-    from ledger.pledges import send
+    from ledger.pledges import set_lender
     from ledger.sources import read_jsonl
     from ledger.store.logstore import LogStore
     from ledger.store.parties import PartyStore
@@ -77,12 +77,10 @@ def setup(settings: Settings, say=print) -> dict:
     for report in Anchorer(store, chain, keyring, relayer_key=settings.relayer_key, factory_key="dev1",
                            confirmations=settings.confirmations).run(STREAM):
         say(f"{report.stream} size {report.size}: {report.state}")
-    lender_role = chain.call(chain.registry.functions.LENDER_ROLE().call)
     admin = keyring.account("dev0", chain.chain_id)
     for name in ("bank-a", "bank-b"):
         who = parties.get(name).address
-        if not chain.call(chain.registry.functions.hasRole(lender_role, who).call):
-            send(chain, admin, chain.registry.functions.grantRole(lender_role, who))
+        set_lender(chain, admin, who, True)
         say(f"lender {name} ({who}) approved")
     store.close()
     return keys

@@ -80,40 +80,31 @@ def _admin_account(svc, party: PartyInfo, chain):
 
 @router.post("/v1/lenders", status_code=201, summary="Approve a lender on the registry (admin)")
 def add_lender(body: LenderIn, party: PartyInfo = Depends(role("admin")), svc=Depends(services)) -> dict:
-    from api.routes_pledges import _lender_address
-    from ledger.pledges import send
-
-    chain = svc.chain()
-    who = _lender_address(svc, body.address)
-    lender_role = chain.call(chain.registry.functions.LENDER_ROLE().call)
-    if chain.call(chain.registry.functions.hasRole(lender_role, who).call):
-        return {"address": who, "approved": True, "tx_hash": None}
-    tx = send(chain, _admin_account(svc, party, chain), chain.registry.functions.grantRole(lender_role, who))
-    return {"address": who, "approved": True, "tx_hash": tx}
+    return _set_lender(svc, party, body.address, True)
 
 
 @router.delete("/v1/lenders/{address}", summary="Withdraw a lender's approval (admin)")
 def remove_lender(address: str, party: PartyInfo = Depends(role("admin")), svc=Depends(services)) -> dict:
+    return _set_lender(svc, party, address, False)
+
+
+def _set_lender(svc, party: PartyInfo, address: str, approved: bool) -> dict:
     from api.routes_pledges import _lender_address
-    from ledger.pledges import send
+    from ledger.pledges import is_lender, set_lender
 
     chain = svc.chain()
     who = _lender_address(svc, address)
-    lender_role = chain.call(chain.registry.functions.LENDER_ROLE().call)
-    if not chain.call(chain.registry.functions.hasRole(lender_role, who).call):
-        return {"address": who, "approved": False, "tx_hash": None}
-    tx = send(chain, _admin_account(svc, party, chain), chain.registry.functions.revokeRole(lender_role, who))
-    return {"address": who, "approved": False, "tx_hash": tx}
+    if is_lender(chain, who) == approved:  # nothing to send: no custody needed
+        return {"address": who, "approved": approved, "tx_hash": None}
+    return {"address": who, "approved": approved,
+            "tx_hash": set_lender(chain, _admin_account(svc, party, chain), who, approved)}
 
 
 @router.get("/v1/lenders", summary="Approved lenders (admin, auditor)")
 def list_lenders(_: PartyInfo = Depends(role("admin", "auditor")), svc=Depends(services)) -> list[str]:
-    chain = svc.chain()
-    lender_role = chain.call(chain.registry.functions.LENDER_ROLE().call)
-    events = chain.call(chain.registry.events.RoleGranted.get_logs, from_block=svc.deployment().get("block_number", 0),
-                        argument_filters={"role": lender_role})
-    seen = dict.fromkeys(ev["args"]["account"] for ev in events)
-    return [a for a in seen if chain.call(chain.registry.functions.hasRole(lender_role, a).call)]
+    from ledger.pledges import approved_lenders
+
+    return approved_lenders(svc.chain(), svc.deployment().get("block_number", 0))
 
 
 # --- audit -----------------------------------------------------------------------------------

@@ -200,20 +200,19 @@ async def append_records(log_id: LogId, request: Request, party: PartyInfo = Dep
     return Response(out, media_type="application/json")
 
 
-def _anchor_doc(svc, info, size: int):
-    row = AnchorStore(svc.store.engine).newest_anchored(info.pk, above=size - 1, size=size)
-    return bundles.make_anchor(row.chain_id, row.registry, row.tx_hash, row.block_number) if row else None
-
-
 def _record_bundle(svc, info, index: int, size: int | None) -> dict:
+    anchors = AnchorStore(svc.store.engine)
     if size is None:  # prove against the newest anchored checkpoint that covers it, else the current size
-        row = AnchorStore(svc.store.engine).newest_anchored(info.pk, above=index)
-        size = row.size if row else None
-    proof = svc.store.inclusion_proof(info.stream, index, size)
+        row = anchors.newest_anchored(info.pk, above=index)
+        proof = svc.store.inclusion_proof(info.stream, index, row.size if row else None)
+    else:  # the store checks the size before the anchor lookup uses it
+        proof = svc.store.inclusion_proof(info.stream, index, size)
+        row = anchors.newest_anchored(info.pk, above=proof.size - 1, size=proof.size)
     stored = svc.store.record_at(info.stream, index)
     entry = bundles.make_entry(index, stored.record, stored.salt, stored.leaf_hash, proof.proof)
-    return bundles.make_proof_bundle(info.stream, info.log_id, proof.size, proof.root, [entry],
-                                     _anchor_doc(svc, info, proof.size))
+    anchor = (bundles.make_anchor(row.chain_id, row.registry, row.tx_hash, row.block_number)
+              if row is not None and row.size == proof.size else None)
+    return bundles.make_proof_bundle(info.stream, info.log_id, proof.size, proof.root, [entry], anchor)
 
 
 @router.get("/{log_id}/records/{index}", summary="One record with its salt and inclusion proof (owner)",

@@ -76,15 +76,10 @@ class ExtendIn(BaseModel):
 
 
 def _asset(svc, party, body: AssetIn):
-    from ledger.assets import asset_digest, build_manifest
-    from ledger.pledges import anchored_checkpoint
+    from ledger.pledges import describe_asset
 
     info = find_log(svc, party, body.log_id, ("factory",))
-    if body.start >= body.end:
-        raise InvalidArgumentError(f"the range [{body.start}, {body.end}) is empty")
-    row = anchored_checkpoint(svc.store, info, svc.chain(), body.end, body.checkpoint)
-    manifest = build_manifest(svc.store, info.stream, body.start, body.end, row.size, row.root)
-    return info, manifest, asset_digest(manifest)
+    return describe_asset(svc.store, svc.chain(), info.stream, body.start, body.end, body.checkpoint)
 
 
 @router.post("/assets", summary="Describe a range of an anchored log: manifest and asset digest (factory)")
@@ -248,7 +243,7 @@ def _visible(svc, party: PartyInfo, token_id: int):
 
 @router.get("/pledges", summary="Pledges the caller holds (lender), over its logs (factory), or all (auditor)")
 def list_pledges(party: PartyInfo = Depends(role("factory", "lender", "auditor")), svc=Depends(services)) -> list[dict]:
-    from ledger.pledges import chain_time, effective_status
+    from ledger.pledges import chain_time, mirror_row_json
     from ledger.store.pledges import PledgeMirror
 
     chain = svc.chain()
@@ -259,10 +254,7 @@ def list_pledges(party: PartyInfo = Depends(role("factory", "lender", "auditor")
     elif party.role == "factory":
         rows = [r for r in rows if r["factory"] == party.address]
     now = chain_time(chain)
-    return [{"token_id": r["token_id"], "status": effective_status(r["status"], r["lien_end"], now),
-             "holder": r["holder"], "log_id": to_hex(r["log_id"]), "from": r["start"], "to": r["end"],
-             "asset_digest": to_hex(r["asset_digest"]), "principal": r["principal"], "currency": r["currency"],
-             "maturity": r["maturity"], "lien_end": r["lien_end"], "factory": r["factory"]} for r in rows]
+    return [mirror_row_json(r, now) for r in rows]
 
 
 @router.get("/pledges/{token_id}", summary="One pledge as the chain has it")

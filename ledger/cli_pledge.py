@@ -91,18 +91,6 @@ def _sync(chain, store, quiet: bool = True):
 # --------------------------------------------------------------------------- assets
 
 
-def _asset(store, chain, stream: str, start: int, end: int, checkpoint: int | None):
-    from ledger.assets import asset_digest, build_manifest
-    from ledger.pledges import anchored_checkpoint
-
-    info = store.get_log(stream)
-    if not 0 <= start < end:
-        raise InvalidArgumentError(f"the range [{start}, {end}) is empty or negative")
-    row = anchored_checkpoint(store, info, chain, end, checkpoint)
-    manifest = build_manifest(store, stream, start, end, row.size, row.root)
-    return info, manifest, asset_digest(manifest)
-
-
 @asset_app.command("create")
 def asset_create(
     log: Annotated[str, typer.Option("--log", help="Stream name of the log.")],
@@ -114,7 +102,9 @@ def asset_create(
 ) -> None:
     """Print the manifest of records [FROM, TO) of a log and its SHA-256 (the asset digest)."""
     _, chain = _base()._chain(rpc)
-    _, manifest, digest = _asset(_base()._store(), chain, log, start, end, checkpoint)
+    from ledger.pledges import describe_asset
+
+    _, manifest, digest = describe_asset(_base()._store(), chain, log, start, end, checkpoint)
     if json:
         _base()._print_json({"asset_digest": to_hex(digest), "manifest": manifest})
         return
@@ -125,49 +115,37 @@ def asset_create(
 # -------------------------------------------------------------------------- lenders
 
 
-def _lender_role(chain) -> bytes:
-    return chain.call(chain.registry.functions.LENDER_ROLE().call)
-
-
 @lenders_app.command("add")
 def lenders_add(address: Annotated[str, typer.Argument(help="Address or key name of the lender.")],
                 key: _key_option("dev0", "registry admin") = "dev0", rpc: Rpc = None) -> None:
     """Approve a lender: it may then issue and receive pledges."""
-    _, chain = _base()._chain(rpc)
-    who, role = _address(address), _lender_role(chain)
-    if chain.call(chain.registry.functions.hasRole(role, who).call):
-        typer.echo(f"{who} is already an approved lender")
-        return
-    from ledger.pledges import send
+    from ledger.pledges import set_lender
 
-    tx = send(chain, _account(chain, key), chain.registry.functions.grantRole(role, who))
-    typer.echo(f"approved lender {who} (tx {tx})")
+    _, chain = _base()._chain(rpc)
+    who = _address(address)
+    tx = set_lender(chain, _account(chain, key), who, True)
+    typer.echo(f"approved lender {who} (tx {tx})" if tx else f"{who} is already an approved lender")
 
 
 @lenders_app.command("remove")
 def lenders_remove(address: Annotated[str, typer.Argument(help="Address or key name of the lender.")],
                    key: _key_option("dev0", "registry admin") = "dev0", rpc: Rpc = None) -> None:
     """Withdraw a lender's approval: it keeps the pledges it holds, but can take no new ones."""
-    _, chain = _base()._chain(rpc)
-    who, role = _address(address), _lender_role(chain)
-    if not chain.call(chain.registry.functions.hasRole(role, who).call):
-        typer.echo(f"{who} is not an approved lender")
-        return
-    from ledger.pledges import send
+    from ledger.pledges import set_lender
 
-    tx = send(chain, _account(chain, key), chain.registry.functions.revokeRole(role, who))
-    typer.echo(f"removed lender {who} (tx {tx})")
+    _, chain = _base()._chain(rpc)
+    who = _address(address)
+    tx = set_lender(chain, _account(chain, key), who, False)
+    typer.echo(f"removed lender {who} (tx {tx})" if tx else f"{who} is not an approved lender")
 
 
 @lenders_app.command("list")
 def lenders_list(rpc: Rpc = None, json: Json = False) -> None:
     """The approved lenders now (from the registry's role events, checked with hasRole)."""
+    from ledger.pledges import approved_lenders
+
     _, chain = _base()._chain(rpc)
-    role = _lender_role(chain)
-    events = chain.call(chain.registry.events.RoleGranted.get_logs, from_block=_deployment_block(chain),
-                        argument_filters={"role": role})
-    seen = dict.fromkeys(ev["args"]["account"] for ev in events)
-    lenders = [a for a in seen if chain.call(chain.registry.functions.hasRole(role, a).call)]
+    lenders = approved_lenders(chain, _deployment_block(chain))
     if json:
         _base()._print_json(lenders)
     elif not lenders:
@@ -201,7 +179,7 @@ def pledge_consent(
     """The factory signs its consent to pledge records [FROM, TO) of a log to a lender."""
     import time
 
-    from ledger.pledges import Terms, loan_ref_digest, make_consent, parse_time
+    from ledger.pledges import Terms, describe_asset, loan_ref_digest, make_consent, parse_time
 
     # Everything the user typed is checked before the chain or the store is touched.
     maturity_at, lien_end_at = parse_time(maturity, "--maturity"), parse_time(lien_end, "--lien-end")
@@ -211,7 +189,7 @@ def pledge_consent(
     ref_digest = loan_ref_digest(loan_ref)
     settings, chain = _base()._chain(rpc)
     store = _base()._store()
-    info, manifest, digest = _asset(store, chain, log, start, end, checkpoint)
+    info, manifest, digest = describe_asset(store, chain, log, start, end, checkpoint)
     factory = _account(chain, key or settings.factory_key)
     owner = chain.call(chain.registry.functions.factoryOf(info.log_id).call)
     if owner != factory.address:
@@ -314,7 +292,7 @@ def pledge_show(token: Token, rpc: Rpc = None, json: Json = False) -> None:
 def pledge_list(log: Annotated[Optional[str], typer.Option("--log", help="Only pledges over this log (stream name or 0x log id).")] = None,
                 rpc: Rpc = None, json: Json = False) -> None:
     """List pledges (from the local mirror, synced from the chain first)."""
-    from ledger.pledges import chain_time, effective_status
+    from ledger.pledges import chain_time, mirror_row_json
     from ledger.store.pledges import PledgeMirror
 
     _, chain = _base()._chain(rpc)
@@ -327,10 +305,7 @@ def pledge_list(log: Annotated[Optional[str], typer.Option("--log", help="Only p
             raise NotFoundError(f"log {log} is not on chain yet, so it has no pledges")
     now = chain_time(chain)
     rows = PledgeMirror(store.engine, chain.chain_id, chain.registry.address).list(log_id=log_id)
-    out = [{"token_id": r["token_id"], "status": effective_status(r["status"], r["lien_end"], now),
-            "holder": r["holder"], "log_id": to_hex(r["log_id"]), "from": r["start"], "to": r["end"],
-            "asset_digest": to_hex(r["asset_digest"]), "principal": r["principal"], "currency": r["currency"],
-            "maturity": r["maturity"], "lien_end": r["lien_end"], "factory": r["factory"]} for r in rows]
+    out = [mirror_row_json(r, now) for r in rows]
     if json:
         _base()._print_json(out)
     elif not out:

@@ -367,3 +367,53 @@ def anchored_checkpoint(store, info, chain, min_size: int, size: int | None):
         raise LedgerError(f"the chain does not hold the checkpoint of size {row.size} this store recorded "
                           "(reorg or reset chain?); run: dpl anchor, then dpl audit")
     return row
+
+
+def describe_asset(store, chain: Chain, stream: str, start: int, end: int, checkpoint: int | None = None):
+    """(log info, manifest, asset digest) of records ``[start, end)`` of ``stream``, committed by
+    the newest anchored checkpoint covering them (exactly ``checkpoint`` if given)."""
+    from ledger.assets import asset_digest, build_manifest
+
+    info = store.get_log(stream)
+    if not 0 <= start < end:
+        raise InvalidArgumentError(f"the range [{start}, {end}) is empty or negative")
+    row = anchored_checkpoint(store, info, chain, end, checkpoint)
+    manifest = build_manifest(store, stream, start, end, row.size, row.root)
+    return info, manifest, asset_digest(manifest)
+
+
+# ------------------------------------------------------------------------- lenders
+
+
+def _lender_role(chain: Chain) -> bytes:
+    return chain.call(chain.registry.functions.LENDER_ROLE().call)
+
+
+def is_lender(chain: Chain, address: str) -> bool:
+    return chain.call(chain.registry.functions.hasRole(_lender_role(chain), address).call)
+
+
+def set_lender(chain: Chain, admin, address: str, approved: bool) -> str | None:
+    """Grant or revoke ``LENDER_ROLE``; the tx hash, or None when it already is so."""
+    if is_lender(chain, address) == approved:
+        return None
+    fns = chain.registry.functions
+    role = _lender_role(chain)
+    return send(chain, admin, fns.grantRole(role, address) if approved else fns.revokeRole(role, address))
+
+
+def approved_lenders(chain: Chain, from_block: int) -> list[str]:
+    """The lenders approved now: every account ever granted the role, still holding it."""
+    role = _lender_role(chain)
+    events = chain.call(chain.registry.events.RoleGranted.get_logs, from_block=from_block,
+                        argument_filters={"role": role})
+    seen = dict.fromkeys(ev["args"]["account"] for ev in events)
+    return [a for a in seen if chain.call(chain.registry.functions.hasRole(role, a).call)]
+
+
+def mirror_row_json(row: dict, now: int) -> dict:
+    """A mirrored pledge as the CLI and the API list it, its status read at chain time ``now``."""
+    return {"token_id": row["token_id"], "status": effective_status(row["status"], row["lien_end"], now),
+            "holder": row["holder"], "log_id": to_hex(row["log_id"]), "from": row["start"], "to": row["end"],
+            "asset_digest": to_hex(row["asset_digest"]), "principal": row["principal"], "currency": row["currency"],
+            "maturity": row["maturity"], "lien_end": row["lien_end"], "factory": row["factory"]}
