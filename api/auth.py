@@ -1,8 +1,14 @@
 """API keys: ``Authorization: Bearer KEY``. No key or a bad one is 401; a role that may not
-call an endpoint is 403; another party's resource is 404 (no existence leaks)."""
+call an endpoint is 403; another party's resource is 404 (no existence leaks).
+
+The web UI's pages call the same endpoints with the session cookie instead (``api.web``): a
+session stands for the API key it signed in with, so a page can do exactly what its key
+can. A state-changing call with the cookie must also carry the session's CSRF token in
+``X-CSRF-Token`` (a page from another site cannot read it)."""
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Callable
 
 from fastapi import Depends, Request
@@ -19,7 +25,26 @@ def services(request: Request):
     return request.app.state.services
 
 
+SESSION_COOKIE = "dpl_session"
+CSRF_HEADER = "X-CSRF-Token"
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def session_of(request: Request):
+    """The web session of the request's cookie, or None."""
+    return request.app.state.services.sessions.get(request.cookies.get(SESSION_COOKIE))
+
+
 def caller(request: Request, credentials: HTTPAuthorizationCredentials | None = Depends(_bearer)) -> PartyInfo:
+    if credentials is None and SESSION_COOKIE in request.cookies:
+        session = session_of(request)
+        if session is None:
+            raise ApiProblem(401, "unauthenticated", "the session has ended (signed out, expired or its key revoked): "
+                             "sign in again", _CHALLENGE)
+        if request.method not in _SAFE_METHODS and not hmac.compare_digest(
+                request.headers.get(CSRF_HEADER, ""), session.csrf):
+            raise ApiProblem(403, "forbidden", f"a call with the session cookie must carry its {CSRF_HEADER} header")
+        return session.party
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise ApiProblem(401, "unauthenticated", "an API key is required: Authorization: Bearer KEY", _CHALLENGE)
     party = request.app.state.services.parties.authenticate(credentials.credentials)

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import queue
+import threading
+
 import orjson
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select, text
 
 from api.auth import role, services
 from api.errors import PROBLEM_RESPONSES, ApiProblem
+from ledger.errors import LedgerError
 from ledger.store.db import write_transaction
 from ledger.store.models import AuditRun, utcnow
 from ledger.store.parties import PartyInfo
@@ -110,15 +115,59 @@ def list_lenders(_: PartyInfo = Depends(role("admin", "auditor")), svc=Depends(s
 # --- audit -----------------------------------------------------------------------------------
 
 
-@router.post("/v1/audit", summary="Run an audit now (auditor)")
-def run_audit(_: PartyInfo = Depends(role("auditor")), svc=Depends(services)) -> dict:
+_NDJSON = "application/x-ndjson"
+
+
+@router.post("/v1/audit", summary="Run an audit now (auditor)",
+             responses={200: {"content": {"application/json": {}, _NDJSON: {}},
+                              "description": "The report; with `Accept: application/x-ndjson`, progress lines "
+                                             "`{\"progress\": {\"records\": n, \"total\": N}}` then "
+                                             "`{\"report\": …}` (or `{\"error\": problem}`)"}})
+def run_audit(request: Request, _: PartyInfo = Depends(role("auditor")), svc=Depends(services)):
+    chain, deployment = svc.chain(), svc.deployment()
+    chain.block_number()  # a node that is down is a 503 before anything streams
+    if _NDJSON not in request.headers.get("accept", ""):
+        return _audit_and_keep(svc, chain, deployment, None)
+    return StreamingResponse(_audit_stream(svc, chain, deployment), media_type=_NDJSON)
+
+
+def _audit_and_keep(svc, chain, deployment, on_record) -> dict:
     from ledger.audit import run_audit as audit
 
-    report = audit(svc.store, svc.chain(), svc.deployment()).as_json()
+    report = audit(svc.store, chain, deployment, on_record).as_json()
     with write_transaction(svc.store.engine) as conn:
         conn.execute(AuditRun.__table__.insert().values(clean=report["clean"], report=orjson.dumps(report),
                                                         created_at=utcnow()))
     return report
+
+
+def _audit_stream(svc, chain, deployment):
+    """Progress lines (at most ~10 a second) while the audit runs in a thread, then the report."""
+    total = sum(info.size for info in svc.store.list_logs())
+    done, events = [0], queue.Queue()
+
+    def on_record(n: int) -> None:
+        done[0] += n
+
+    def work() -> None:
+        try:
+            events.put(("report", _audit_and_keep(svc, chain, deployment, on_record)))
+        except LedgerError as e:
+            events.put(("error", {"title": type(e).__name__, "detail": str(e)}))
+        except Exception as e:  # reported to the page; the stream must end either way
+            events.put(("error", {"title": "internal error", "detail": str(e).splitlines()[0] if str(e) else ""}))
+
+    threading.Thread(target=work, name="audit", daemon=True).start()
+    yield orjson.dumps({"progress": {"records": 0, "total": total}}) + b"\n"
+    while True:
+        try:
+            kind, value = events.get(timeout=0.1)
+        except queue.Empty:
+            yield orjson.dumps({"progress": {"records": done[0], "total": total}}) + b"\n"
+            continue
+        yield orjson.dumps({"progress": {"records": done[0], "total": total}}) + b"\n"
+        yield orjson.dumps({kind: value}) + b"\n"
+        return
 
 
 @router.get("/v1/audit/latest", summary="The last audit's report (auditor)")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from datetime import timezone
 
 import orjson
 from typing import Annotated
@@ -25,7 +26,7 @@ from api.errors import PROBLEM_RESPONSES, ApiProblem
 from ledger import bundles
 from ledger.bundles import to_hex
 from ledger.errors import RecordError
-from ledger.records import parse_json_line
+from ledger.records import parse_json_line, parse_timestamp
 from ledger.store.anchors import AnchorStore
 from ledger.store.models import IdempotencyKey
 from ledger.store.parties import PartyInfo
@@ -270,6 +271,25 @@ def checkpoints(log_id: LogId, party: PartyInfo = Depends(caller), svc=Depends(s
                              "chain_id": row.chain_id, "registry": row.registry}
     return [{"size": size, "root": to_hex(root), "anchor": anchors.get(size)}
             for size, root in svc.store.checkpoints(info.stream)]
+
+
+@router.get("/{log_id}/activity", summary="Records per day and type over the newest records (owner)")
+def activity(log_id: LogId, last: int = Query(default=50_000, ge=1, le=200_000,
+                                             description="How many of the newest records to count"),
+             party: PartyInfo = Depends(caller), svc=Depends(services)) -> dict:
+    """Counts only: the day (UTC, from each record's ``ts``) and ``type`` of the newest
+    ``last`` records. For the factory's own chart; payloads never leave."""
+    info = find_log(svc, party, log_id, ("factory",))
+    start = max(0, info.size - last)
+    days: dict[str, dict[str, int]] = {}
+    types: set[str] = set()
+    for rec in svc.store.iter_records(info.stream, start, info.size):
+        day = parse_timestamp(rec.record["ts"]).astimezone(timezone.utc).date().isoformat()
+        per_type = days.setdefault(day, {})
+        per_type[rec.record["type"]] = per_type.get(rec.record["type"], 0) + 1
+        types.add(rec.record["type"])
+    return {"from": start, "to": info.size, "types": sorted(types),
+            "days": [{"day": d, "counts": days[d]} for d in sorted(days)]}
 
 
 @router.post("/{log_id}/checkpoints/anchor", summary="Anchor the log's newest checkpoint now (owner)")

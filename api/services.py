@@ -12,6 +12,7 @@ from ledger.keys import Keyring
 from ledger.settings import Settings
 from ledger.store.logstore import LogStore
 from ledger.store.parties import PartyStore
+from ledger.store.web_sessions import WebSessions
 
 
 def _passphrase() -> str:
@@ -27,6 +28,7 @@ class Services:
     store: LogStore
     parties: PartyStore
     keyring: Keyring
+    sessions: WebSessions
     _chain: Chain | None = None
     _deployment: dict | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -34,7 +36,8 @@ class Services:
     @classmethod
     def open(cls, settings: Settings) -> Services:
         store = LogStore.open(settings)
-        return cls(settings, store, PartyStore(store.engine), Keyring(settings.home, _passphrase))
+        parties = PartyStore(store.engine)
+        return cls(settings, store, parties, Keyring(settings.home, _passphrase), WebSessions(store.engine, parties))
 
     def deployment(self) -> dict:
         self.chain()

@@ -31,6 +31,10 @@ class Settings(BaseSettings):
     confirmations: int = Field(default=2, ge=0)
     #: Seconds between the service's anchoring runs (0: the service does not anchor).
     anchor_interval: float = Field(default=30.0, ge=0)
+    #: JSON-RPC URL the web UI offers browsers for their own chain reads (default: rpc_url).
+    browser_rpc_url: str | None = None
+    #: Block explorer for transaction links in the web UI, e.g. https://sepolia.etherscan.io
+    explorer_url: str | None = None
 
     def resolved_database_url(self) -> str:
         """The SQLAlchemy URL: ``DATABASE_URL`` when given, else SQLite under ``home``."""

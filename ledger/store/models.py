@@ -246,3 +246,19 @@ class Lock(SQLModel, table=True):
     __tablename__ = "locks"
 
     name: str = Field(primary_key=True, max_length=64)
+
+
+class WebSession(SQLModel, table=True):
+    """A signed-in browser: the cookie's token (only its SHA-256 here), the API key it signed in
+    with (revoking the key ends the session) and the CSRF token its pages send back."""
+
+    __tablename__ = "web_sessions"
+
+    id: int | None = Field(default=None, sa_column=Column(Integer, primary_key=True, autoincrement=True))
+    token_hash: bytes = Field(sa_column=Column(LargeBinary, nullable=False, unique=True))
+    api_key_id: int = Field(sa_column=Column(Integer, ForeignKey("api_keys.id"), nullable=False))
+    csrf: str = Field(max_length=64, nullable=False)
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False)
+    )
+    expires_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))

@@ -48,6 +48,12 @@ def _party(r) -> PartyInfo:
     return PartyInfo(r.id, r.name, r.role, r.address, r.key_name)
 
 
+def key_prefix(key: str) -> str | None:
+    """The prefix naming a well-formed key (``dpl_<prefix>_<secret>``), else None."""
+    m = _KEY.fullmatch(key or "")
+    return m.group(1) if m else None
+
+
 def _hash(key: str) -> bytes:
     return hashlib.sha256(key.encode()).digest()
 

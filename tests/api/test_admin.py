@@ -113,11 +113,12 @@ def test_health_counts_logs_behind_their_anchor(world):
     assert world.ok("GET", "/health")["anchoring"]["logs_behind"] == before
 
 
-def test_landing_page(world):
+def test_landing_page_is_the_sign_in_with_status_and_no_log_names(world):
     r = world.client.get("/")
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
-    assert 'href="/docs"' in r.text and "acme/line-a" in r.text
+    assert 'href="/docs"' in r.text and 'action="/signin"' in r.text
     assert f"chain {CHAIN_ID}" in r.text and world.registry in r.text
+    assert "line-a" not in r.text  # stream names are the factories' business
 
 
 def test_openapi_and_docs(world):

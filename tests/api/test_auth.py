@@ -25,6 +25,7 @@ ENDPOINTS: dict[tuple[str, str], set[str]] = {
     ("GET", "/v1/logs/{log_id}/leaves"): {"factory", "auditor"},
     ("GET", "/v1/logs/{log_id}/checkpoints"): {"factory", "auditor"},
     ("POST", "/v1/logs/{log_id}/checkpoints/anchor"): {"factory"},
+    ("GET", "/v1/logs/{log_id}/activity"): {"factory"},
     ("POST", "/v1/assets"): {"factory"},
     ("POST", "/v1/pledges/consents/draft"): {"factory"},
     ("POST", "/v1/pledges/consents"): {"factory"},

@@ -1,0 +1,139 @@
+"""Pages of the web UI, sign-in and sign-out.
+
+A party signs in with its API key (POSTed once, never in a URL); the browser then holds an
+HttpOnly, SameSite=Strict session cookie. Pages are shells: their modules read and change
+data through /v1 (``api.auth`` accepts the cookie there, with the CSRF token for writes).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from urllib.parse import parse_qs
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from api.auth import SESSION_COOKIE, session_of
+from ledger.store.web_sessions import SESSION_HOURS
+
+HERE = Path(__file__).resolve().parent
+STATIC_DIR = HERE / "static"
+templates = Jinja2Templates(directory=str(HERE / "templates"))
+router = APIRouter(include_in_schema=False)
+
+#: page path -> (template, roles that may open it; None: anyone, signed in or not)
+PAGES = {
+    "/factory": ("factory.html", {"factory"}),
+    "/lender": ("lender.html", {"lender"}),
+    "/verify": ("verify.html", None),
+    "/auditor": ("auditor.html", {"auditor"}),
+    "/admin": ("admin.html", {"admin"}),
+}
+HOME = {"factory": "/factory", "lender": "/lender", "auditor": "/auditor", "admin": "/admin"}
+#: Scripts and styles from this origin only; chain reads may go to any JSON-RPC URL the user types.
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+       "connect-src *; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
+MAX_SIGNIN_BYTES = 4096
+
+
+def _chain_facts(svc) -> dict:
+    try:
+        chain = svc.chain()
+        return {"chainId": chain.chain_id, "registry": chain.registry.address, "chainError": None}
+    except Exception as e:  # the pages still work for what needs no chain
+        return {"chainId": None, "registry": None, "chainError": str(e).splitlines()[0] if str(e) else type(e).__name__}
+
+
+def _render(request: Request, template: str, session, status: int = 200, **context) -> HTMLResponse:
+    svc = request.app.state.services
+    settings = svc.settings
+    config = {
+        "party": session.party.name if session else None,
+        "role": session.party.role if session else None,
+        "address": session.party.address if session else None,
+        "csrf": session.csrf if session else None,
+        "rpcUrl": settings.browser_rpc_url or settings.rpc_url,
+        "explorer": (settings.explorer_url or "").rstrip("/") or None,
+        **_chain_facts(svc),
+    }
+    response = templates.TemplateResponse(request, template, {
+        "session": session, "config_json": json.dumps(config), "config": config, "home": HOME, **context,
+    }, status_code=status)
+    _harden(response)
+    return response
+
+
+def _harden(response: Response) -> None:
+    response.headers["Content-Security-Policy"] = CSP
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["Cache-Control"] = "no-store"
+
+
+@router.get("/", response_class=HTMLResponse)
+def home(request: Request):
+    session = session_of(request)
+    if session is not None:
+        return RedirectResponse(HOME[session.party.role], status_code=303)
+    from api.routes_admin import health
+
+    return _render(request, "signin.html", None, health=health(request.app.state.services), error=None)
+
+
+@router.post("/signin", response_class=HTMLResponse)
+async def sign_in(request: Request):
+    body = await request.body()
+    key = ""
+    if len(body) <= MAX_SIGNIN_BYTES:
+        key = (parse_qs(body.decode("utf-8", "replace")).get("api_key") or [""])[0].strip()
+    from api.routes_admin import health
+
+    svc = request.app.state.services
+    opened = svc.sessions.open(key) if key else None
+    if opened is None:
+        error = ("Enter an API key." if not key else
+                 "That API key is not valid (unknown, mistyped or revoked).")
+        return _render(request, "signin.html", None, status=401, health=health(svc), error=error)
+    token, session = opened
+    response = RedirectResponse(HOME[session.party.role], status_code=303)
+    response.set_cookie(SESSION_COOKIE, token, max_age=SESSION_HOURS * 3600, httponly=True, samesite="strict",
+                        secure=request.url.scheme == "https", path="/")
+    return response
+
+
+@router.post("/signout")
+def sign_out(request: Request):
+    request.app.state.services.sessions.close(request.cookies.get(SESSION_COOKIE))
+    response = RedirectResponse("/", status_code=303)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+def _page(path: str, template: str, roles: set[str] | None):
+    def page(request: Request):
+        session = session_of(request)
+        if roles is not None and session is None:
+            return RedirectResponse("/", status_code=303)
+        if roles is not None and session.party.role not in roles:
+            return _render(request, "forbidden.html", session, status=403, wanted=", ".join(sorted(roles)))
+        return _render(request, template, session)
+
+    page.__name__ = "page_" + path.strip("/")
+    return page
+
+
+for _path, (_template, _roles) in PAGES.items():
+    router.add_api_route(_path, _page(_path, _template, _roles), methods=["GET"], response_class=HTMLResponse)
+
+
+@router.get("/web/registry-code.json")
+def registry_code(request: Request) -> JSONResponse:
+    """The registry's runtime code and immutable positions, for the browser's code check."""
+    from ledger.chain.build import load_artifact
+
+    artifact = load_artifact("DataPledgeRegistry")
+    return JSONResponse({"deployedBytecode": artifact["deployedBytecode"],
+                         "immutableReferences": artifact.get("immutableReferences", {})},
+                        headers={"Cache-Control": "public, max-age=300"})

@@ -1,0 +1,1 @@
+import { config } from '../ui.js'; void config;

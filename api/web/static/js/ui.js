@@ -1,0 +1,142 @@
+// Shared helpers of the web UI's pages: the page config, calls to /v1 with the session
+// cookie and CSRF token, errors shown next to the control that caused them, safe DOM building.
+
+export const config = JSON.parse(document.getElementById('dpl-config').textContent);
+
+/** An API answer that is not 2xx: RFC 9457 problem details when the API sent them. */
+export class ApiError extends Error {
+  constructor(status, problem) {
+    super(problem?.detail || problem?.title || `HTTP ${status}`);
+    this.status = status;
+    this.problem = problem || {};
+  }
+  /** One readable line: what went wrong and, for contract errors, the error's name. */
+  get readable() {
+    const p = this.problem;
+    const parts = [p.detail || p.title || `HTTP ${this.status}`];
+    if (p.error) parts.push(`(${p.error}${p.arguments?.length ? ': ' + p.arguments.join(', ') : ''})`);
+    if (p.position !== undefined && p.position !== null) parts.push(`record #${p.position}${p.field ? ', field ' + p.field : ''}`);
+    return parts.join(' ');
+  }
+}
+
+/**
+ * Calls the API as the signed-in party. `body` is sent as JSON. Returns the parsed JSON
+ * (or null for 204); throws ApiError with the problem details otherwise.
+ */
+export async function api(method, path, body, { headers = {}, raw = false } = {}) {
+  const init = { method, headers: { Accept: 'application/json', ...headers }, credentials: 'same-origin' };
+  if (method !== 'GET' && method !== 'HEAD') init.headers['X-CSRF-Token'] = config.csrf || '';
+  if (body !== undefined) {
+    init.headers['Content-Type'] = 'application/json';
+    init.body = JSON.stringify(body);
+  }
+  let response;
+  try {
+    response = await fetch(path, init);
+  } catch (e) {
+    throw new ApiError(0, { title: 'network', detail: `the service did not answer (${e.message})` });
+  }
+  if (response.status === 401 && config.party) {
+    // The session ended (signed out elsewhere, expired, key revoked): back to sign-in.
+    window.location.assign('/');
+  }
+  if (!response.ok) {
+    let problem = null;
+    try { problem = await response.json(); } catch { /* not JSON */ }
+    throw new ApiError(response.status, problem);
+  }
+  if (raw) return response;
+  if (response.status === 204) return null;
+  return response.json();
+}
+
+/** Shows `err` right after `control` (a field or a button), marks the field invalid. */
+export function showError(control, err) {
+  clearError(control);
+  const p = h('p', { class: 'error', role: 'alert', 'data-error-for': control.id || '' },
+    err instanceof ApiError ? err.readable : (err?.message || String(err)));
+  if (!control.id) control.id = 'c' + Math.random().toString(36).slice(2);
+  p.id = control.id + '-error';
+  control.setAttribute('aria-invalid', 'true');
+  control.setAttribute('aria-describedby', p.id);
+  control.insertAdjacentElement('afterend', p);
+  return p;
+}
+
+export function clearError(control) {
+  control.removeAttribute('aria-invalid');
+  const id = control.getAttribute('aria-describedby');
+  if (id) document.getElementById(id)?.remove();
+  control.removeAttribute('aria-describedby');
+}
+
+/** Builds an element; strings become text nodes (never HTML). */
+export function h(tag, attrs = {}, ...children) {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k.startsWith('on') && typeof v === 'function') el.addEventListener(k.slice(2), v);
+    else el.setAttribute(k, v === true ? '' : String(v));
+  }
+  for (const c of children.flat()) {
+    if (c === undefined || c === null || c === false) continue;
+    el.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+  return el;
+}
+
+/** 0x1234…abcd, the whole value in the title. */
+export function short(hex, keep = 10) {
+  if (!hex || hex.length <= keep * 2 + 2) return h('code', {}, hex ?? '—');
+  return h('code', { title: hex }, `${hex.slice(0, keep + 2)}…${hex.slice(-keep / 2)}`);
+}
+
+/** A transaction hash, linked to the configured explorer when there is one. */
+export function txLink(hash) {
+  if (!hash) return h('span', { class: 'muted' }, '—');
+  if (!config.explorer) return short(hash);
+  return h('a', { href: `${config.explorer}/tx/${hash}`, target: '_blank', rel: 'noopener noreferrer' }, short(hash));
+}
+
+export function badge(text, kind = text) {
+  return h('span', { class: `badge ${kind}` }, text);
+}
+
+/** Unix seconds (or ISO text) as a UTC date-time. */
+export function fmtTime(value) {
+  if (value === null || value === undefined) return '—';
+  const d = typeof value === 'number' ? new Date(value * 1000) : new Date(value);
+  return Number.isNaN(d.getTime()) ? String(value) : d.toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC').replace(/:00 UTC$/, ' UTC');
+}
+
+/** A table inside a horizontally scrolling wrapper (narrow screens). */
+export function table(headers, rows, attrs = {}) {
+  return h('div', { class: 'table-wrap' },
+    h('table', attrs,
+      h('thead', {}, h('tr', {}, headers.map((t) => h('th', { scope: 'col' }, t)))),
+      h('tbody', {}, rows.length ? rows : h('tr', {}, h('td', { colspan: headers.length, class: 'muted' }, 'none yet')))));
+}
+
+/** Disables `button` while `work` runs; shows its error next to `errorAt` (default the button). */
+export async function busy(button, work, errorAt = button) {
+  clearError(errorAt);
+  button.disabled = true;
+  try {
+    return await work();
+  } catch (e) {
+    showError(errorAt, e);
+    return undefined;
+  } finally {
+    button.disabled = false;
+  }
+}
+
+/** Offers `data` as a file download. */
+export function download(filename, data, type = 'application/json') {
+  const blob = new Blob([typeof data === 'string' ? data : JSON.stringify(data, null, 2)], { type });
+  const a = h('a', { href: URL.createObjectURL(blob), download: filename });
+  document.body.append(a);
+  a.click();
+  setTimeout(() => { URL.revokeObjectURL(a.href); a.remove(); }, 1000);
+}
