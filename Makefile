@@ -26,8 +26,10 @@ $(NPM_STAMP): package.json package-lock.json
 
 install: $(STAMP) $(NPM_STAMP)
 
-# Unit, storage (SQLite and a real PostgreSQL that scripts/test-postgres.sh starts) and CLI tests.
+# Unit, storage (SQLite and a real PostgreSQL that scripts/test-postgres.sh starts), CLI, API,
+# JavaScript verifier (node --test) and browser tests (Debian's Chromium, installed when missing).
 test: $(STAMP) $(NPM_STAMP)
+	@bash scripts/install-chromium.sh
 	@url="$${DPL_TEST_DATABASE_URL:-$$(bash scripts/test-postgres.sh)}" && \
 	  DPL_TEST_DATABASE_URL="$$url" $(PY) -m pytest $(PYTEST_ARGS)
 
