@@ -1,0 +1,241 @@
+// dpl-collateral/1 bundles, verified purely (ledger/collateral.py verify_collateral): the caller
+// passes the pledge's terms, the root anchored at the checkpoint size and the issue block's hash,
+// as read from the chain. Same check names, order and (mostly) the same words as Python.
+import { toModel, pyType, isInt, has, get } from './json.js';
+import { HEX32, fromHex, toHex, bytes32, concatBytes, equalBytes } from './hex.js';
+import { keccak256 } from './keccak.js';
+import { pyRepr } from './pyfmt.js';
+import { prepareRecord, RecordError } from './records.js';
+import { leafHash, verifyInclusion, ProofError } from './merkle.js';
+import { checkManifest, assetDigest, recordDisagreements } from './manifest.js';
+import { sampleSeed, sampleIndices, InvalidArgumentError } from './sampling.js';
+import { BundleError } from './errors.js';
+
+export const COLLATERAL_FORMAT = 'dpl-collateral/1';
+
+/** A check as a UI shows it: a name, green or red, and why. */
+export const check = (name, ok, detail) => ({ name, ok, detail });
+
+/** A report: {tokenId, sound, checks}; sound when there are checks and all pass. */
+export function report(tokenId, checks) {
+  return { tokenId, sound: checks.length > 0 && checks.every((c) => c.ok), checks };
+}
+
+function obj(value, where) {
+  if (pyType(value) !== 'dict') throw new BundleError(`${where} must be a JSON object`);
+  return value;
+}
+
+function uint(value, where) {
+  if (!isInt(value) || BigInt(value) < 0n) throw new BundleError(`${where} must be a non-negative integer`);
+  return BigInt(value);
+}
+
+function hash(value, where) {
+  if (typeof value !== 'string' || !HEX32.test(value)) throw new BundleError(`${where} must be 0x followed by 64 lowercase hex digits`);
+  return fromHex(value);
+}
+
+/** EIP-55 checksum form of a 40-hex-digit address (without 0x), as "0x…". */
+export function toChecksumAddress(address) {
+  const lower = address.replace(/^0[xX]/, '').toLowerCase();
+  const h = toHex(keccak256(new TextEncoder().encode(lower))).slice(2);
+  let out = '0x';
+  for (let i = 0; i < 40; i++) out += parseInt(h[i], 16) >= 8 ? lower[i].toUpperCase() : lower[i];
+  return out;
+}
+
+/** eth_utils.is_hex_address: 40 hex digits, with or without 0x / 0X. */
+export const isHexAddress = (s) => typeof s === 'string' && /^(0[xX])?[0-9a-fA-F]{40}$/.test(s);
+/** eth_utils.is_checksum_address. */
+export const isChecksumAddress = (s) => isHexAddress(s) && s === toChecksumAddress(s);
+/** eth_utils.is_address: hex, and a valid checksum if mixed case. */
+export function isAddress(s) {
+  if (!isHexAddress(s)) return false;
+  const d = s.replace(/^0[xX]/, '');
+  return d === d.toLowerCase() || d === d.toUpperCase() || isChecksumAddress(s);
+}
+// collateral._is_address (note: it looks at s[2:] whether or not s starts with 0x, as Python does).
+function bundleAddressOk(s) {
+  const d = s.slice(2);
+  return isHexAddress(s) && (d === d.toLowerCase() || d === d.toUpperCase() || isChecksumAddress(s));
+}
+
+function parse(b) {
+  obj(b, 'the bundle');
+  if (get(b, 'format') !== COLLATERAL_FORMAT) {
+    throw new BundleError(`format is ${pyRepr(get(b, 'format'))}, expected ${pyRepr(COLLATERAL_FORMAT)}`);
+  }
+  const tokenId = uint(get(b, 'token_id'), 'token_id');
+  uint(get(b, 'chain_id'), 'chain_id');
+  const registry = get(b, 'registry');
+  if (typeof registry !== 'string' || !bundleAddressOk(registry)) {
+    throw new BundleError('registry must be a 0x-prefixed 20-byte address (EIP-55 if mixed case)');
+  }
+  const issue = obj(get(b, 'issue'), 'issue');
+  const blockNumber = uint(get(issue, 'block_number'), 'issue.block_number');
+  const blockHash = hash(get(issue, 'block_hash'), 'issue.block_hash');
+  const seed = hash(get(b, 'seed'), 'seed');
+  let manifest;
+  try {
+    manifest = checkManifest(get(b, 'manifest'));
+  } catch (e) {
+    if (e instanceof BundleError) throw new BundleError(`manifest: ${e.message}`);
+    throw e;
+  }
+  const raw = get(b, 'entries');
+  if (pyType(raw) !== 'list' || !raw.length) throw new BundleError('entries must be a non-empty list');
+  const entries = raw.map((r, n) => {
+    const e = obj(r, `entries[${n}]`);
+    const index = uint(get(e, 'index'), `entries[${n}].index`);
+    const where = `entries[${n}] (index ${index})`;
+    if (!has(e, 'record')) throw new BundleError(`${where}.record is missing`);
+    const proof = get(e, 'proof');
+    if (pyType(proof) !== 'list') throw new BundleError(`${where}.proof must be a list`);
+    const salt = hash(get(e, 'salt'), `${where}.salt`);
+    const leaf = hash(get(e, 'leaf_hash'), `${where}.leaf_hash`);
+    return { index, record: e.record, salt, leaf, proof: proof.map((h, i) => hash(h, `${where}.proof[${i}]`)) };
+  });
+  return { tokenId, blockNumber, blockHash, seed, manifest, entries };
+}
+
+/** The pledge terms a caller passes, normalised: ints as BigInts, hashes as bytes. */
+export function normaliseTerms(t) {
+  return {
+    tokenId: BigInt(t.tokenId), logId: bytes32(t.logId, 'terms.logId'), start: BigInt(t.start), end: BigInt(t.end),
+    checkpointSize: BigInt(t.checkpointSize), assetDigest: bytes32(t.assetDigest, 'terms.assetDigest'),
+    samples: BigInt(t.samples), issueBlock: BigInt(t.issueBlock),
+  };
+}
+
+const optionalHash = (v, what) => (v === null || v === undefined ? null : bytes32(v, what));
+
+/**
+ * Check a dpl-collateral/1 bundle against the pledge's on-chain facts.
+ *
+ * @param bundle JSON text (exact: big integers and floats keep their kind) or a parsed object
+ * @param opts.terms {tokenId, logId, start, end, checkpointSize, assetDigest, samples, issueBlock}
+ *   (ints as Number or BigInt, hashes as 0x-hex or Uint8Array)
+ * @param opts.anchoredRoot the root the registry holds at terms.checkpointSize, or null if none
+ * @param opts.issueBlockHash the chain's hash of block terms.issueBlock, or null if it has none
+ * @returns Promise of {tokenId, sound, checks: [{name, ok, detail}]}; never rejects on a bad bundle.
+ */
+export async function verifyCollateral(bundle, { terms, anchoredRoot, issueBlockHash }) {
+  const t = normaliseTerms(terms);
+  const anchored = optionalHash(anchoredRoot, 'anchoredRoot');
+  const chainHash = optionalHash(issueBlockHash, 'issueBlockHash');
+  const model = toModel(bundle);
+  if (model.error) return report(t.tokenId, [check('format', false, model.error)]);
+  let b;
+  try {
+    b = parse(model.value);
+  } catch (e) {
+    if (e instanceof BundleError) return report(t.tokenId, [check('format', false, e.message)]);
+    throw e;
+  }
+  const m = b.manifest;
+  const checks = [check('format', true, `${COLLATERAL_FORMAT}, ${b.entries.length} entries`)];
+  checks.push(await checkDigest(m, t));
+  checks.push(checkTerms(m, t));
+  checks.push(checkRoot(m, t, anchored));
+  checks.push(checkSeed(b, t, chainHash));
+  checks.push(checkIndices(b, t, chainHash));
+  const root = anchored ?? fromHex(m.checkpoint.root);
+  const against = anchored ? 'the anchored root' : "the manifest's root (none anchored)";
+  for (const e of b.entries) checks.push(...await checkEntry(e, m, t.checkpointSize, root, against));
+  return report(t.tokenId, checks);
+}
+
+async function checkDigest(m, t) {
+  const digest = await assetDigest(m);
+  if (equalBytes(digest, t.assetDigest)) return check('manifest digest', true, `sha256 ${toHex(digest)} is the pledge's asset digest`);
+  return check('manifest digest', false, `the manifest hashes to ${toHex(digest)}, the pledge commits to `
+    + `${toHex(t.assetDigest)}: the manifest was edited or is another asset's`);
+}
+
+function checkTerms(m, t) {
+  const problems = [];
+  if (m.log_id !== toHex(t.logId)) problems.push(`log_id ${m.log_id} is not the pledge's ${toHex(t.logId)}`);
+  const [from, to] = [BigInt(m.range.from), BigInt(m.range.to)];
+  if (from !== t.start || to !== t.end) problems.push(`range [${from}, ${to}) is not the pledge's [${t.start}, ${t.end})`);
+  const size = BigInt(m.checkpoint.size);
+  if (size !== t.checkpointSize) problems.push(`checkpoint size ${size} is not the pledge's ${t.checkpointSize}`);
+  if (problems.length) return check('manifest terms', false, problems.join('; '));
+  return check('manifest terms', true, `log, range [${t.start}, ${t.end}) and checkpoint size ${t.checkpointSize} are the pledge's`);
+}
+
+function checkRoot(m, t, anchored) {
+  const claimed = m.checkpoint.root;
+  if (!anchored) return check('anchored root', false, `no root is anchored for this log at size ${t.checkpointSize}`);
+  if (toHex(anchored) !== claimed) {
+    return check('anchored root', false, `the manifest's root ${claimed} is not the anchored root ${toHex(anchored)}`);
+  }
+  return check('anchored root', true, `${claimed} is anchored at size ${t.checkpointSize}`);
+}
+
+function checkSeed(b, t, chainHash) {
+  const problems = [];
+  if (b.tokenId !== t.tokenId) problems.push(`the bundle is for token ${b.tokenId}, the pledge is token ${t.tokenId}`);
+  if (b.blockNumber !== t.issueBlock) problems.push(`issue block ${b.blockNumber} is not the pledge's ${t.issueBlock}`);
+  if (!chainHash) problems.push(`the chain gave no hash for block ${t.issueBlock}`);
+  else {
+    if (!equalBytes(b.blockHash, chainHash)) problems.push(`issue block hash ${toHex(b.blockHash)} is not the chain's ${toHex(chainHash)}`);
+    const expected = sampleSeed(chainHash, t.tokenId);
+    if (!equalBytes(b.seed, expected)) problems.push(`seed ${toHex(b.seed)} is not keccak256(block hash, token id) = ${toHex(expected)}`);
+  }
+  if (problems.length) return check('seed', false, problems.join('; '));
+  return check('seed', true, `${toHex(b.seed)} from block ${t.issueBlock} and token ${t.tokenId}`);
+}
+
+const few = (xs) => xs.slice(0, 5).join(', ') + (xs.length > 5 ? ` … (${xs.length} in all)` : '');
+const ascending = (a, b) => (a < b ? -1 : a > b ? 1 : 0);
+
+function checkIndices(b, t, chainHash) {
+  if (!chainHash) return check('sample indices', false, 'cannot derive them: the chain gave no issue block hash');
+  let expected;
+  try {
+    // From the chain's facts, never the bundle's seed: the factory must not pick them.
+    expected = sampleIndices(sampleSeed(chainHash, t.tokenId), t.start, t.end, t.samples);
+  } catch (e) {
+    if (e instanceof InvalidArgumentError) return check('sample indices', false, `cannot derive them from the terms: ${e.message}`);
+    throw e;
+  }
+  const got = b.entries.map((e) => e.index);
+  if (got.length === expected.length && got.every((x, i) => x === expected[i])) {
+    return check('sample indices', true, `the ${got.length} entries are exactly the sampled indices`);
+  }
+  const gotSet = new Set(got), expSet = new Set(expected);
+  const missing = [...expSet].filter((x) => !gotSet.has(x)).sort(ascending);
+  const extra = [...gotSet].filter((x) => !expSet.has(x)).sort(ascending);
+  const problems = [];
+  if (missing.length) problems.push(`missing sampled indices ${few(missing)}`);
+  if (extra.length) problems.push(`indices ${few(extra)} were not sampled`);
+  if (!problems.length) problems.push('entries are duplicated or out of order (they must be ascending)');
+  return check('sample indices', false, problems.join('; '));
+}
+
+async function checkEntry(e, m, size, root, against) {
+  const name = `entry ${e.index}`;
+  let leaf;
+  try {
+    const canonical = prepareRecord(e.record);
+    leaf = equalBytes(await leafHash(concatBytes(e.salt, canonical)), e.leaf)
+      ? check(`${name}: leaf hash`, true, 'record and salt hash to leaf_hash')
+      : check(`${name}: leaf hash`, false, 'record and salt do not hash to leaf_hash (record or salt was altered)');
+  } catch (err) {
+    if (!(err instanceof RecordError)) throw err;
+    leaf = check(`${name}: leaf hash`, false, `not a valid record: ${err.reason}`);
+  }
+  let inclusion;
+  try {
+    await verifyInclusion(e.leaf, e.index, size, e.proof, root);
+    inclusion = check(`${name}: inclusion`, true, `leaf is at index ${e.index} of size ${size} under ${against}`);
+  } catch (err) {
+    if (!(err instanceof ProofError)) throw err;
+    inclusion = check(`${name}: inclusion`, false, `proof does not lead to ${against} at size ${size}: ${err.message}`);
+  }
+  const reasons = recordDisagreements(m, e.record);
+  const agrees = check(`${name}: agrees with manifest`, !reasons.length,
+    reasons.length ? reasons.join('; ') : 'type, time and figures within the manifest');
+  return [leaf, inclusion, agrees];
+}
