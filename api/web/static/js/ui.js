@@ -140,3 +140,45 @@ export function download(filename, data, type = 'application/json') {
   a.click();
   setTimeout(() => { URL.revokeObjectURL(a.href); a.remove(); }, 1000);
 }
+
+/** A "Loading…" line for a section that is still being fetched (screen readers hear it). */
+export function loading(what = 'Loading…') {
+  return h('p', { class: 'muted', role: 'status' }, what);
+}
+
+/**
+ * The form control an API error is about, so the error shows next to it: the first
+ * validation error's field (`errors[].loc` of a 422), else the first of `hints`
+ * ([RegExp, name] pairs tested against the problem's detail) that matches, else `fallback`.
+ * `controls` maps request field names to their elements.
+ */
+export function controlFor(err, controls, fallback, hints = []) {
+  const p = err instanceof ApiError ? err.problem : {};
+  for (const e of p.errors || []) {
+    for (const part of [...(e.loc || [])].reverse()) {
+      if (controls[part]) return controls[part];
+    }
+  }
+  if (p.field && controls[p.field]) return controls[p.field];
+  const detail = p.detail || '';
+  for (const [pattern, name] of hints) {
+    if (pattern.test(detail) && controls[name]) return controls[name];
+  }
+  return fallback;
+}
+
+/** A button that copies `text` to the clipboard and says so (or selects `select` when it cannot). */
+export function copyButton(text, label = 'Copy', select = null) {
+  const button = h('button', { type: 'button', class: 'secondary' }, label);
+  button.addEventListener('click', async () => {
+    try {
+      await navigator.clipboard.writeText(text);
+      button.textContent = 'Copied';
+    } catch {
+      if (select) window.getSelection().selectAllChildren(select);
+      button.textContent = 'Select and copy (Ctrl+C)';
+    }
+    setTimeout(() => { button.textContent = label; }, 2500);
+  });
+  return button;
+}

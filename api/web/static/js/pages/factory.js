@@ -1,1 +1,377 @@
-import { config } from '../ui.js'; void config;
+// Factory page: its logs (size, root, anchor timeline, "Anchor now"), records per day and
+// type as a stacked-bar chart, its pledges and consents, and the consent form: Prepare shows
+// the EIP-712 typed data that will be signed; Sign and submit has the service sign it
+// (custodial) or takes a signature made elsewhere.
+import {
+  api, ApiError, badge, busy, clearError, config, controlFor, download, fmtTime, h, loading, short,
+  showError, table, txLink,
+} from '../ui.js';
+
+const $ = (id) => document.getElementById(id);
+const STEPS = ['pending', 'included', 'final'];
+const COLOURS = ['#0b57d0', '#e8710a', '#137333', '#9334e6', '#b3261e', '#00838f', '#7a5901', '#5b6570'];
+const NEWEST_CHECKPOINTS = 5;
+let logs = [];
+
+// --- logs and their anchors -------------------------------------------------------------
+
+/** pending → included → final, the reached steps coloured, the current one marked. */
+function anchorTimeline(anchor) {
+  if (!anchor) return badge('not anchored', 'pending');
+  if (!STEPS.includes(anchor.state)) return badge(anchor.state, anchor.state);
+  const reached = STEPS.indexOf(anchor.state);
+  return h('ol', { class: 'timeline', 'aria-label': `anchor ${anchor.state}` },
+    STEPS.map((step, i) => h('li', { 'aria-current': i === reached ? 'step' : null },
+      badge(step, i <= reached ? step : 'todo'))));
+}
+
+function checkpointRow(cp) {
+  const a = cp.anchor;
+  return h('tr', { 'data-size': cp.size },
+    h('td', {}, cp.size.toLocaleString('en')),
+    h('td', {}, short(cp.root)),
+    h('td', { 'data-state': a?.state || 'none' }, anchorTimeline(a)),
+    h('td', {}, txLink(a?.tx_hash)),
+    h('td', {}, a?.block_number ?? '—'));
+}
+
+async function renderCheckpoints(log, box) {
+  const checkpoints = await api('GET', `/v1/logs/${log.log_id}/checkpoints`);
+  checkpoints.sort((x, y) => y.size - x.size);
+  const headers = ['Size', 'Root', 'Anchor', 'Transaction', 'Block'];
+  const newest = checkpoints.slice(0, NEWEST_CHECKPOINTS).map(checkpointRow);
+  const older = checkpoints.slice(NEWEST_CHECKPOINTS).map(checkpointRow);
+  box.replaceChildren(...[
+    checkpoints.length ? table(headers, newest, { class: 'checkpoints' })
+      : h('p', { class: 'muted' }, 'No checkpoint yet: append records, then anchor.'),
+    older.length ? h('details', {}, h('summary', {}, `${older.length} older checkpoints`), table(headers, older)) : null,
+  ].filter(Boolean));
+}
+
+function logCard(log) {
+  const timeline = h('div', { class: 'stack' }, loading('Loading checkpoints…'));
+  const notice = h('p', { class: 'muted', role: 'status' });
+  const anchor = h('button', { type: 'button', class: 'secondary' }, 'Anchor now');
+  anchor.addEventListener('click', () => busy(anchor, async () => {
+    notice.textContent = 'Anchoring…';
+    const reports = await api('POST', `/v1/logs/${log.log_id}/checkpoints/anchor`);
+    notice.textContent = reports.length
+      ? reports.map((r) => `size ${r.size}: ${r.state}${r.block_number ? ` in block ${r.block_number}` : ''}${r.note ? ` (${r.note})` : ''}`).join('; ')
+      : 'Nothing to anchor.';
+    await renderCheckpoints(log, timeline);
+    return true;
+  }).then((ok) => { if (ok === undefined && notice.textContent === 'Anchoring…') notice.textContent = ''; }));
+  const card = h('article', { class: 'log stack', 'data-log': log.stream },
+    h('h3', {}, log.stream),
+    h('dl', { class: 'facts' },
+      h('dt', {}, 'Log id'), h('dd', {}, short(log.log_id)),
+      h('dt', {}, 'Size'), h('dd', { 'data-testid': 'size' }, String(log.size)),
+      h('dt', {}, 'Root'), h('dd', { 'data-testid': 'root' }, h('code', {}, log.root))),
+    h('div', { class: 'row' }, h('div', {}, anchor)), notice,
+    timeline);
+  renderCheckpoints(log, timeline).catch((e) => timeline.replaceChildren(h('p', { class: 'error', role: 'alert' },
+    `Checkpoints could not be read: ${e instanceof ApiError ? e.readable : e.message}`)));
+  return card;
+}
+
+// --- records per day and type --------------------------------------------------------------
+
+const SVG = 'http://www.w3.org/2000/svg';
+function s(tag, attrs = {}, ...children) {
+  const el = document.createElementNS(SVG, tag);
+  for (const [k, v] of Object.entries(attrs)) if (v !== undefined && v !== null) el.setAttribute(k, String(v));
+  for (const c of children) el.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  return el;
+}
+
+/** A round top for the y axis (1, 2 or 5 times a power of ten) and its step. */
+function niceScale(max) {
+  if (max <= 0) return { top: 1, step: 1 };
+  const raw = max / 4;
+  const pow = 10 ** Math.floor(Math.log10(raw));
+  const step = [1, 2, 5, 10].map((m) => m * pow).find((v) => v >= raw);
+  return { top: Math.ceil(max / step) * step, step };
+}
+
+/** Stacked bars, one per day, one colour per type; each segment names its day, type and count. */
+export function activityChart(activity, title) {
+  const { days, types } = activity;
+  const colour = Object.fromEntries(types.map((t, i) => [t, COLOURS[i % COLOURS.length]]));
+  const bar = 14, gap = 6, left = 44, right = 8, top = 10, plot = 180, bottom = 34;
+  const width = left + Math.max(days.length, 1) * (bar + gap) + right;
+  const height = top + plot + bottom;
+  const totals = days.map((d) => Object.values(d.counts).reduce((a, b) => a + b, 0));
+  const { top: yTop, step } = niceScale(Math.max(0, ...totals));
+  const y = (v) => top + plot - (v / yTop) * plot;
+  const id = 'chart-' + Math.random().toString(36).slice(2);
+  const svg = s('svg', {
+    class: 'activity-chart', width, height, viewBox: `0 0 ${width} ${height}`, role: 'img',
+    'aria-labelledby': `${id}-t ${id}-d`,
+  },
+  s('title', { id: `${id}-t` }, title),
+  s('desc', { id: `${id}-d` }, `${days.length} days from ${days[0]?.day ?? '—'} to ${days.at(-1)?.day ?? '—'}; `
+    + `types ${types.join(', ')}; at most ${Math.max(0, ...totals)} records a day.`));
+  for (let v = 0; v <= yTop; v += step) {
+    svg.append(s('line', { x1: left, x2: width - right, y1: y(v), y2: y(v), stroke: '#d8dde3', 'stroke-width': 1 }),
+      s('text', { x: left - 6, y: y(v) + 4, 'text-anchor': 'end', 'font-size': 11, fill: '#5b6570' }, v));
+  }
+  const every = Math.max(1, Math.ceil(days.length / 12));
+  days.forEach((d, i) => {
+    const x = left + i * (bar + gap) + gap / 2;
+    const g = s('g', { class: 'day', 'data-day': d.day });
+    let acc = 0;
+    for (const t of types) {
+      const n = d.counts[t] || 0;
+      if (!n) continue;
+      g.append(s('rect', { x, y: y(acc + n), width: bar, height: Math.max(1, y(acc) - y(acc + n)), fill: colour[t],
+        'data-type': t }, s('title', {}, `${d.day} · ${t}: ${n}`)));
+      acc += n;
+    }
+    svg.append(g);
+    if (i % every === 0) {
+      svg.append(s('text', { x: x + bar / 2, y: top + plot + 14, 'text-anchor': 'middle', 'font-size': 10, fill: '#5b6570' },
+        d.day.slice(5)));
+    }
+  });
+  svg.append(s('line', { x1: left, x2: width - right, y1: top + plot, y2: top + plot, stroke: '#5b6570' }));
+  svg.append(s('text', { x: left, y: height - 4, 'font-size': 10, fill: '#5b6570' }, 'day (MM-DD, UTC)'));
+  const legend = h('ul', { class: 'legend', 'aria-label': 'Record types' },
+    types.map((t) => {
+      const swatch = h('i', { 'aria-hidden': 'true' });
+      swatch.style.background = colour[t];
+      return h('li', { 'data-type': t }, swatch, t);
+    }));
+  const asTable = h('details', {}, h('summary', {}, 'The counts as a table'),
+    table(['Day', ...types, 'Total'], days.map((d, i) => h('tr', {}, h('td', {}, d.day),
+      types.map((t) => h('td', {}, d.counts[t] || 0)), h('td', {}, totals[i])))));
+  return h('figure', { class: 'activity stack' },
+    h('div', { class: 'chart-scroll', tabindex: '0', 'aria-label': 'chart, scrolls sideways' }, svg), legend, asTable);
+}
+
+async function renderActivity(box) {
+  if (!logs.length) { box.replaceChildren(h('p', { class: 'muted' }, 'No logs yet.')); return; }
+  const parts = await Promise.all(logs.map(async (log) => {
+    try {
+      const a = await api('GET', `/v1/logs/${log.log_id}/activity`);
+      if (!a.days.length) return h('div', {}, h('h3', {}, log.stream), h('p', { class: 'muted' }, 'No records yet.'));
+      return h('div', { 'data-log': log.stream }, h('h3', {}, log.stream),
+        h('p', { class: 'muted' }, `Records ${a.from}–${a.to - 1}.`),
+        activityChart(a, `Records per day and type, ${log.stream}`));
+    } catch (e) {
+      return h('p', { class: 'error', role: 'alert' }, `${log.stream}: ${e instanceof ApiError ? e.readable : e.message}`);
+    }
+  }));
+  box.replaceChildren(...parts);
+}
+
+// --- pledges and consents -------------------------------------------------------------------
+
+const streamOf = (logId) => logs.find((l) => l.log_id === logId)?.stream ?? logId;
+const money = (minor, currency) => `${BigInt(minor).toLocaleString('en')} ${currency}`;
+
+async function renderPledges(box) {
+  const pledges = await api('GET', '/v1/pledges');
+  box.replaceChildren(pledges.length ? table(['Token', 'Status', 'Log', 'Records', 'Principal (minor units)', 'Maturity', 'Lien end', 'Holder'],
+    pledges.map((p) => h('tr', { 'data-token': p.token_id },
+      h('td', {}, `#${p.token_id}`), h('td', {}, badge(p.status)), h('td', {}, streamOf(p.log_id)),
+      h('td', {}, `[${p.from}, ${p.to})`), h('td', {}, money(p.principal, p.currency)),
+      h('td', {}, fmtTime(p.maturity)), h('td', {}, fmtTime(p.lien_end)), h('td', {}, short(p.holder, 6)))),
+    { class: 'pledges' }) : h('p', { class: 'muted' }, 'No pledges over these logs yet.'));
+}
+
+async function renderConsents(box) {
+  const consents = await api('GET', '/v1/pledges/consents');
+  consents.sort((a, b) => b.consent_id - a.consent_id);
+  box.replaceChildren(consents.length ? table(['Id', 'Issued', 'Records', 'Lender', 'Principal (minor units)', 'Deadline', 'Nonce'],
+    consents.map(({ consent_id: id, token_id: token, consent: c }) => h('tr', { 'data-consent': id },
+      h('td', {}, `#${id}`), h('td', {}, token ? badge(`pledge #${token}`, 'live') : badge('not issued', 'pending')),
+      h('td', {}, `${c.stream} [${c.terms.from}, ${c.terms.to})`), h('td', {}, short(c.terms.lender, 6)),
+      h('td', {}, money(c.terms.principal, c.terms.currency)), h('td', {}, fmtTime(c.deadline)),
+      h('td', {}, short(c.nonce, 6)))), { class: 'consents' })
+    : h('p', { class: 'muted' }, 'No consents yet: prepare one below.'));
+}
+
+function refresh(box, render, what) {
+  return render(box).catch((e) => box.replaceChildren(h('p', { class: 'error', role: 'alert' },
+    `${what} could not be read: ${e instanceof ApiError ? e.readable : e.message}`)));
+}
+
+// --- the consent form -------------------------------------------------------------------------
+
+const form = $('consent-form');
+const prepared = $('prepared');
+const prepareButton = $('c-prepare');
+const controls = {
+  log_id: $('c-log'), from: $('c-from'), to: $('c-to'), lender: $('c-lender'), principal: $('c-principal'),
+  currency: $('c-currency'), maturity: $('c-maturity'), lien_end: $('c-lien-end'), deadline: $('c-deadline'),
+  samples: $('c-samples'), loan_ref: $('c-loan-ref'),
+};
+// Which field an API detail is about, when the API names no field.
+const HINTS = [
+  [/range|index|beyond|covering|checkpoint/i, 'to'], [/lien_end|lien end/i, 'lien_end'],
+  [/maturity/i, 'maturity'], [/deadline/i, 'deadline'], [/lender|address|party/i, 'lender'], [/currency/i, 'currency'],
+  [/samples/i, 'samples'], [/log/i, 'log_id'],
+];
+let draft = null; // { terms, answer } of the prepared consent, or null
+
+function terms() {
+  const v = (name) => controls[name].value.trim();
+  const int = (name) => (v(name) === '' || !/^-?\d+$/.test(v(name)) ? v(name) : Number(v(name)));
+  const t = {
+    log_id: v('log_id'), from: int('from'), to: int('to'), lender: v('lender'), principal: int('principal'),
+    currency: v('currency').toUpperCase(), maturity: v('maturity'), lien_end: v('lien_end'), samples: int('samples'),
+    loan_ref: v('loan_ref'),
+  };
+  if (v('deadline')) t.deadline = v('deadline');
+  return t;
+}
+
+function clearFormErrors() {
+  for (const c of [...Object.values(controls), prepareButton]) clearError(c);
+}
+
+function showFormError(e, fallback) {
+  showError(controlFor(e, controls, fallback, HINTS), e);
+}
+
+function invalidate() {
+  if (!draft) return;
+  draft = null;
+  prepared.replaceChildren(h('p', { class: 'notice', role: 'status' },
+    'The form changed, so the prepared consent was discarded: prepare it again to see what will be signed.'));
+}
+form.addEventListener('input', invalidate);
+form.addEventListener('change', invalidate);
+
+/** A field of the typed data as readable text, with what it means where that helps. */
+function explain(name, value) {
+  const extra = {
+    logId: () => streamOf(value),
+    currency: () => new TextDecoder().decode(Uint8Array.from(value.slice(2).match(/../g) || [], (b) => parseInt(b, 16))),
+    maturity: () => fmtTime(value), lienEnd: () => fmtTime(value), deadline: () => fmtTime(value),
+    nonce: () => 'random; when the service signs for you it picks a fresh one (shown after signing)',
+    principal: () => 'minor units', loanRefDigest: () => `keccak256 of "${draft?.terms.loan_ref ?? ''}"`,
+  }[name];
+  return extra ? extra() : null;
+}
+
+function fieldRows(types, values) {
+  return types.map(({ name, type }) => {
+    const note = explain(name, values[name]);
+    return h('tr', { 'data-field': name },
+      h('th', { scope: 'row' }, name), h('td', {}, h('code', {}, type)),
+      h('td', { 'data-value': String(values[name]) }, h('code', {}, String(values[name])),
+        note ? h('div', { class: 'muted' }, note) : null));
+  });
+}
+
+function showPrepared(answer) {
+  const td = answer.typed_data;
+  const submit = h('button', { type: 'button', id: 'c-submit' }, 'Sign and submit');
+  const result = h('div', { class: 'stack', 'aria-live': 'polite' });
+  const external = h('div', { class: 'stack', hidden: true });
+  const signature = h('input', { id: 'c-signature', autocomplete: 'off', spellcheck: 'false', placeholder: '0x… (65 bytes)' });
+  const sendSignature = h('button', { type: 'button', id: 'c-send-signature' }, 'Submit signature');
+  external.append(
+    h('p', {}, 'The service holds no key for this factory. Sign the typed data above with your own wallet '
+      + '(eth_signTypedData_v4, from ', h('code', {}, config.address || 'your factory address'), ') and paste the signature.'),
+    h('div', {}, h('button', { type: 'button', class: 'secondary', onclick: () => download('consent-typed-data.json', td) },
+      'Download the typed data')),
+    h('label', { for: 'c-signature' }, 'Signature'), signature, h('div', {}, sendSignature));
+
+  const done = async (out) => {
+    draft = null;
+    submit.disabled = true;
+    external.hidden = true;
+    const c = out.consent;
+    const changed = Object.keys(td.message).filter((k) => k !== 'nonce' && k !== 'deadline'
+      && String(c.typed_data?.message?.[k] ?? td.message[k]) !== String(td.message[k]));
+    result.replaceChildren(h('div', { class: 'notice', role: 'status', 'data-testid': 'consent-result' },
+      h('b', {}, `Consent #${out.consent_id} submitted. `),
+      h('dl', { class: 'facts' },
+        h('dt', {}, 'Consent id'), h('dd', {}, String(out.consent_id)),
+        h('dt', {}, 'Nonce'), h('dd', {}, h('code', {}, c.nonce)),
+        h('dt', {}, 'Deadline'), h('dd', {}, `${fmtTime(c.deadline)} (${c.deadline})`),
+        h('dt', {}, 'Signature'), h('dd', {}, short(c.signature, 12))),
+      changed.length ? h('p', { class: 'error', role: 'alert' }, `The signed terms differ from the prepared ones in: ${changed.join(', ')}`)
+        : h('p', {}, 'The signed terms are the prepared ones; the nonce is chosen when signing. '
+          + 'The lender named can now issue the pledge.')));
+    await refresh($('consents'), renderConsents, 'Consents');
+  };
+
+  submit.addEventListener('click', () => busy(submit, async () => {
+    if (!draft) throw new Error('the form changed: prepare again');
+    // The deadline shown is the one signed (the API would otherwise choose its own).
+    const t = { ...draft.terms, deadline: draft.terms.deadline ?? String(answer.consent.deadline) };
+    try {
+      await done(await api('POST', '/v1/pledges/consents', { terms: t }));
+    } catch (e) {
+      if (e instanceof ApiError && e.problem.type?.endsWith('/not-custodial')) external.hidden = false;
+      throw e;
+    }
+  }));
+  sendSignature.addEventListener('click', () => busy(sendSignature, async () => {
+    if (!draft) throw new Error('the form changed: prepare again');
+    const sig = signature.value.trim();
+    if (!/^0x[0-9a-fA-F]{130}$/.test(sig)) throw new Error('a signature is 0x and 130 hex digits (65 bytes)');
+    await done(await api('POST', '/v1/pledges/consents', { consent: { ...answer.consent, signature: sig } }));
+  }, signature));
+
+  prepared.replaceChildren(
+    h('h3', {}, 'What will be signed (EIP-712)'),
+    h('p', {}, `Primary type `, h('code', {}, td.primaryType), `; ${answer.consent.stream}, records `
+      + `[${answer.consent.terms.from}, ${answer.consent.terms.to}) of checkpoint ${answer.consent.terms.checkpoint_size}.`),
+    h('h4', {}, 'Domain'),
+    table(['Field', 'Type', 'Value'], fieldRows(td.types.EIP712Domain, td.domain), { class: 'typed domain' }),
+    h('h4', {}, 'Message'),
+    table(['Field', 'Type', 'Value'], fieldRows(td.types[td.primaryType], td.message), { class: 'typed message' }),
+    h('details', {}, h('summary', {}, 'The raw typed data (JSON)'), h('pre', {}, JSON.stringify(td, null, 2))),
+    h('div', {}, submit), external, result);
+}
+
+form.addEventListener('submit', async (event) => {
+  event.preventDefault();
+  clearFormErrors();
+  prepareButton.disabled = true;
+  const t = terms();
+  try {
+    const answer = await api('POST', '/v1/pledges/consents/draft', t);
+    draft = { terms: t, answer };
+    showPrepared(answer);
+    prepared.querySelector('h3').scrollIntoView({ block: 'nearest' });
+  } catch (e) {
+    draft = null;
+    prepared.replaceChildren();
+    showFormError(e, prepareButton);
+  } finally {
+    prepareButton.disabled = false;
+  }
+});
+
+function fillDefaults() {
+  controls.log_id.replaceChildren(...logs.map((l) => h('option', { value: l.log_id }, `${l.stream} (${l.size} records)`)));
+  const year = new Date().getUTCFullYear() + 1;
+  if (!controls.currency.value) controls.currency.value = 'EUR';
+  if (!controls.maturity.value) controls.maturity.value = `${year}-06-30`;
+  if (!controls.lien_end.value) controls.lien_end.value = `${year}-12-31`;
+}
+
+// --- start ----------------------------------------------------------------------------------
+
+async function start() {
+  const logsBox = $('logs');
+  try {
+    logs = await api('GET', '/v1/logs');
+  } catch (e) {
+    logsBox.replaceChildren(h('p', { class: 'error', role: 'alert' }, `Logs could not be read: ${e instanceof ApiError ? e.readable : e.message}`));
+    return;
+  }
+  logsBox.replaceChildren(...(logs.length ? logs.map(logCard)
+    : [h('p', { class: 'muted' }, 'No logs yet: create one with POST /v1/logs or dpl log create.')]));
+  fillDefaults();
+  refresh($('activity'), renderActivity, 'Activity');
+  refresh($('pledges'), renderPledges, 'Pledges');
+  refresh($('consents'), renderConsents, 'Consents');
+}
+
+start();

@@ -1,0 +1,170 @@
+// Factory page: its log with size, root and anchor timeline; the activity chart against
+// GET /v1/logs/{id}/activity; the fixture pledge; a consent prepared (the EIP-712 fields shown
+// equal the draft's message), submitted and listed; bad forms refused next to the control.
+// Consents here use records [1000, 1400) only (the server world is shared by all specs).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { BASE, KEYS, TOKEN_ID, launch, openPage, signIn, shot, atBothWidths } from './harness.mjs';
+
+let browser;
+let log;
+before(async () => {
+  browser = await launch();
+  [log] = await bearer('GET', '/v1/logs');
+});
+after(async () => { await browser?.close(); });
+
+async function bearer(method, path, body) {
+  const r = await fetch(BASE + path, {
+    method, headers: { Authorization: `Bearer ${KEYS.factory}`, 'Content-Type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await r.text();
+  assert.ok(r.ok, `${method} ${path}: ${r.status} ${text}`);
+  return JSON.parse(text);
+}
+
+async function fillConsent(page, { from, to, lender = 'bank-a', samples = '6', loanRef = 'LOAN-UI-FACTORY' }) {
+  await page.getByLabel('Log', { exact: true }).selectOption(log.log_id);
+  await page.getByLabel('From (first record)', { exact: true }).fill(String(from));
+  await page.getByLabel('To (exclusive)', { exact: true }).fill(String(to));
+  await page.getByLabel('Lender (party name or address)', { exact: true }).fill(lender);
+  await page.getByLabel('Principal (minor units)', { exact: true }).fill('1500000');
+  await page.getByLabel('Currency', { exact: true }).fill('EUR');
+  await page.getByLabel('Maturity', { exact: true }).fill('2027-06-30');
+  await page.getByLabel('Lien end', { exact: true }).fill('2027-12-31');
+  await page.getByLabel('Samples', { exact: true }).fill(samples);
+  await page.getByLabel('Loan reference', { exact: true }).fill(loanRef);
+}
+
+/** page.problems without Chromium's own line for each refused request the test provoked on purpose. */
+const unexpected = (page, statuses) => page.problems.filter((p) =>
+  !statuses.some((status) => p === `console: Failed to load resource: the server responded with a status of ${status} (${STATUS_TEXT[status]})`));
+const STATUS_TEXT = { 404: 'Not Found', 409: 'Conflict', 422: 'Unprocessable Entity' };
+
+const fieldValue = (page, table, name) =>
+  page.locator(`table.${table} tr[data-field="${name}"] td[data-value]`).getAttribute('data-value');
+
+test('the factory sees its log, anchors, chart and pledge', async () => {
+  const page = await openPage(browser);
+  await signIn(page, 'factory');
+  assert.equal(new URL(page.url()).pathname, '/factory');
+  const card = page.locator('article.log[data-log="acme/line-a"]');
+  assert.equal(await card.getByTestId('size').textContent(), '3198');
+  assert.equal(await card.getByTestId('root').textContent(), log.root);
+
+  // the newest checkpoint's anchor is included or final, with a block number
+  const newest = card.locator('table.checkpoints tbody tr').first();
+  await newest.locator('td[data-state="final"], td[data-state="included"]').waitFor();
+  assert.equal(await newest.getAttribute('data-size'), '3198');
+  assert.match(await newest.locator('td').nth(4).textContent(), /^\d+$/);
+  assert.match(await newest.locator('td').nth(3).textContent(), /^0x[0-9a-f]{10}…/);
+
+  // "Anchor now": nothing new, the answer is reported and the timeline stays
+  await card.getByRole('button', { name: 'Anchor now' }).click();
+  await card.getByRole('status').filter({ hasText: /size 3198|Nothing to anchor|busy/ }).waitFor();
+
+  // the chart: bars and a legend naming the types the API counts
+  const activity = await bearer('GET', `/v1/logs/${log.log_id}/activity`);
+  const chart = page.locator('#activity svg.activity-chart');
+  await chart.waitFor();
+  assert.ok(await chart.locator('rect').count() >= activity.days.length, 'a bar per day');
+  assert.equal(await chart.locator('g.day').count(), activity.days.length);
+  assert.match(await chart.locator('title').first().textContent(), /acme\/line-a/);
+  const legend = await page.locator('#activity .legend li').allTextContents();
+  assert.deepEqual(legend, activity.types);
+  for (const t of activity.types) assert.ok(await chart.locator(`rect[data-type="${t}"]`).count() > 0, `bars of ${t}`);
+
+  // the fixture pledge, live
+  const pledge = page.locator(`table.pledges tr[data-token="${TOKEN_ID}"]`);
+  await pledge.waitFor();
+  assert.equal(await pledge.locator('.badge').textContent(), 'live');
+  assert.deepEqual(page.problems, [], page.problems.join('; '));
+  await page.context().close();
+});
+
+test('a consent is prepared, shown field by field, signed by the service and listed', async () => {
+  const page = await openPage(browser);
+  await signIn(page, 'factory');
+  await page.locator('table.consents').waitFor();
+  const before = await page.locator('table.consents tbody tr[data-consent]').count();
+  await fillConsent(page, { from: 1000, to: 1100, samples: '6' });
+  await page.getByRole('button', { name: 'Prepare' }).click();
+  await page.locator('table.message').waitFor();
+
+  const draft = await bearer('POST', '/v1/pledges/consents/draft', {
+    log_id: log.log_id, from: 1000, to: 1100, lender: 'bank-a', principal: 1500000, currency: 'EUR',
+    maturity: '2027-06-30', lien_end: '2027-12-31', samples: 6, loan_ref: 'LOAN-UI-FACTORY' });
+  const m = draft.typed_data.message;
+  assert.equal(await fieldValue(page, 'message', 'start'), '1000');
+  assert.equal(await fieldValue(page, 'message', 'end'), '1100');
+  assert.equal(await fieldValue(page, 'message', 'samples'), '6');
+  assert.equal(await fieldValue(page, 'message', 'lender'), m.lender);
+  for (const k of ['logId', 'checkpointSize', 'assetDigest', 'principal', 'currency', 'maturity', 'lienEnd', 'loanRefDigest']) {
+    assert.equal(await fieldValue(page, 'message', k), String(m[k]), k);
+  }
+  assert.equal(await fieldValue(page, 'domain', 'verifyingContract'), draft.typed_data.domain.verifyingContract);
+  assert.equal(await fieldValue(page, 'domain', 'chainId'), String(draft.typed_data.domain.chainId));
+  assert.equal(await page.locator('table.message tbody tr').count(), draft.typed_data.types.PledgeConsent.length);
+  assert.equal(await page.locator('table.message tr[data-field="samples"] td').first().textContent(), 'uint32');
+  await shot(page, 'factory-prepared');
+
+  // a change after Prepare discards what was shown
+  await page.getByLabel('Samples', { exact: true }).fill('7');
+  await page.getByText('the prepared consent was discarded').waitFor();
+  assert.equal(await page.getByRole('button', { name: 'Sign and submit' }).count(), 0);
+
+  await page.getByLabel('Samples', { exact: true }).fill('6');
+  await page.getByRole('button', { name: 'Prepare' }).click();
+  await page.getByRole('button', { name: 'Sign and submit' }).click();
+  const result = page.getByTestId('consent-result');
+  await result.waitFor();
+  const id = (await result.locator('dd').first().textContent()).trim();
+  assert.match(id, /^\d+$/);
+  assert.match(await result.textContent(), /Nonce\s*\d+/);
+  await page.locator(`table.consents tr[data-consent="${id}"]`).waitFor();
+  assert.equal(await page.locator('table.consents tbody tr[data-consent]').count(), before + 1);
+  assert.match(await page.locator(`table.consents tr[data-consent="${id}"]`).textContent(), /not issued/);
+  const listed = (await bearer('GET', '/v1/pledges/consents')).find((c) => String(c.consent_id) === id);
+  assert.equal(listed.consent.terms.from, 1000);
+  assert.equal(listed.consent.terms.samples, 6);
+  assert.deepEqual(page.problems, [], page.problems.join('; '));
+  await page.context().close();
+});
+
+test('a bad form shows the API error next to the control', async () => {
+  const page = await openPage(browser);
+  await signIn(page, 'factory');
+  await page.locator('#c-log option').first().waitFor({ state: 'attached' });
+
+  await fillConsent(page, { from: 1300, to: 1300 });
+  await page.getByRole('button', { name: 'Prepare' }).click();
+  let error = page.locator('#c-to-error');
+  await error.waitFor();
+  assert.match(await error.textContent(), /range \[1300, 1300\) is empty/);
+  assert.equal(await page.getByLabel('To (exclusive)', { exact: true }).getAttribute('aria-invalid'), 'true');
+  assert.equal(await page.locator('table.message').count(), 0, 'nothing prepared');
+
+  await page.getByLabel('To (exclusive)', { exact: true }).fill('999999');
+  await page.getByRole('button', { name: 'Prepare' }).click();
+  await page.locator('#c-to-error').filter({ hasText: /covering index 999998/ }).waitFor();
+
+  await fillConsent(page, { from: 1200, to: 1400, lender: 'no-such-bank' });
+  await page.getByRole('button', { name: 'Prepare' }).click();
+  error = page.locator('#c-lender-error');
+  await error.waitFor();
+  assert.match(await error.textContent(), /no party named 'no-such-bank'/);
+  assert.equal(await page.locator('#c-to-error').count(), 0, 'the earlier error is gone');
+  await shot(page, 'factory-refused');
+  assert.deepEqual(unexpected(page, [404, 422]), [], page.problems.join('; '));
+  await page.context().close();
+});
+
+test('the factory page fits 1280 and 390 px', async () => {
+  await atBothWidths(browser, 'factory', '/factory', 'factory', async (page) => {
+    await page.locator('table.checkpoints').waitFor();
+    await page.locator('#activity svg.activity-chart').waitFor();
+    await page.locator('table.pledges').waitFor();
+    await page.locator('table.consents').waitFor();
+  });
+});
