@@ -1,0 +1,48 @@
+// Reads the parity cases written by tests/web/test_js_verifier.py and prints the JS verdicts
+// as JSON (one result per case, in order). Usage: node tests/js/parity_runner.mjs cases.json
+import { readFileSync } from 'node:fs';
+import { verifyBundle, verifyCollateral, prepareRecord, RecordError, canonicalize, CanonicalError, parseJson,
+  keccak256, sha256, toHex, fromHex, sampleSeed, sampleIndices } from '../../api/web/static/js/verify/index.js';
+
+const cases = JSON.parse(readFileSync(process.argv[2], 'utf8'));
+const out = [];
+for (const c of cases) {
+  switch (c.kind) {
+    case 'proof': {
+      const r = await verifyBundle(c.text);
+      out.push({ sound: r.sound, error: r.error, summary: r.sound ? r.summary : null, checks: r.checks.map((k) => [k.name, k.ok]) });
+      break;
+    }
+    case 'collateral': {
+      const r = await verifyCollateral(c.text, { terms: c.terms, anchoredRoot: c.anchored_root, issueBlockHash: c.issue_block_hash });
+      out.push({ sound: r.sound, token_id: String(r.tokenId), checks: r.checks.map((k) => [k.name, k.ok, k.detail]) });
+      break;
+    }
+    case 'record':
+      try { out.push({ canonical: toHex(prepareRecord(parseJson(c.text))) }); } catch (e) {
+        if (!(e instanceof RecordError)) throw e;
+        out.push({ error: e.reason });
+      }
+      break;
+    case 'canonical':
+      try { out.push({ canonical: toHex(canonicalize(parseJson(c.text))) }); } catch (e) {
+        if (!(e instanceof CanonicalError)) throw e;
+        out.push({ error: e.message });
+      }
+      break;
+    case 'keccak':
+      out.push({ hex: toHex(keccak256(fromHex(c.hex))) });
+      break;
+    case 'sha256':
+      out.push({ hex: toHex(await sha256(fromHex(c.hex))) });
+      break;
+    case 'sample': {
+      const seed = sampleSeed(fromHex(c.block_hash), BigInt(c.token_id));
+      out.push({ seed: toHex(seed), indices: sampleIndices(seed, BigInt(c.start), BigInt(c.end), c.k).map(String) });
+      break;
+    }
+    default:
+      throw new Error(`unknown case kind ${c.kind}`);
+  }
+}
+process.stdout.write(JSON.stringify(out));

@@ -1,0 +1,581 @@
+"""The browser verifier (api/web/static/js/verify/) gives the Python verifier's verdicts.
+
+1. Its own node tests pass (``node --test tests/js/``).
+2. Parity: real ``dpl-proof/1``, ``dpl-consistency/1`` and ``dpl-collateral/1`` bundles built
+   here with the Python code (purely: records in memory, no chain), many tampered variants, random
+   records, JSON values and byte strings go to one node run (``tests/js/parity_runner.mjs``);
+   for every case the JS verdict must equal Python's: the (check name, ok) pairs in order, and
+   the reasons, canonical bytes, digests and sample indices.
+Node is required: a machine without it fails this test, it does not skip it.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+import random
+import shutil
+import struct
+import subprocess
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+from eth_utils import keccak
+
+from ledger import assets, bundles, merkle
+from ledger.canonical import CanonicalError, canonicalize
+from ledger.collateral import PledgeTerms, make_collateral_bundle, verify_collateral
+from ledger.errors import BundleError, RecordError
+from ledger.records import prepare_record
+from ledger.sampling import sample_indices, sample_seed
+from ledger.synthetic import telemetry
+
+ROOT = Path(__file__).resolve().parents[2]
+RUNNER = ROOT / "tests" / "js" / "parity_runner.mjs"
+STREAM = "line-a/telemetry"
+LOG_ID = bytes.fromhex("22" * 32)
+REGISTRY = "0x5fbdb2315678afecb367f032d93f642f64180aa3"
+BLOCK_HASH = bytes.fromhex("c0ffee" * 10 + "beef")
+TOKEN_ID, ISSUE_BLOCK = 7, 1234
+
+
+def _node() -> str:
+    node = shutil.which("node")
+    if node is None:
+        pytest.fail("node (Node.js 20+) is not on PATH: the browser verifier cannot be tested")
+    return node
+
+
+def test_node_unit_tests_pass():
+    proc = subprocess.run([_node(), "--test", "tests/js/"], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+# --------------------------------------------------------------------------- a pure log
+
+
+class _Log:
+    """Records in memory with salts and leaves: what build_manifest and the bundles need."""
+
+    def __init__(self, records: list[dict], seed: int = 1):
+        rnd = random.Random(seed)
+        self.records = records
+        self.salts = [rnd.randbytes(32) for _ in records]
+        self.leaves = [merkle.leaf_hash(s + prepare_record(r, i).canonical)
+                       for i, (s, r) in enumerate(zip(self.salts, records))]
+
+    # RecordSource
+    def get_log(self, stream):
+        return SimpleNamespace(log_id=LOG_ID, size=len(self.records))
+
+    def root_at(self, stream, size=None):
+        return merkle.root(self.leaves[:size])
+
+    def iter_records(self, stream, start=0, end=None):
+        return (SimpleNamespace(record=self.records[i]) for i in range(start, end))
+
+    def entry(self, index: int, size: int) -> dict:
+        return bundles.make_entry(index, self.records[index], self.salts[index], self.leaves[index],
+                                  merkle.inclusion_proof(self.leaves[:size], index))
+
+
+def _mixed_records(n: int, seed: int) -> list[dict]:
+    """Telemetry plus records with unicode, big-but-safe ints, tiny and huge floats, other types."""
+    rnd = random.Random(seed)
+    out = list(telemetry(n, seed=seed))
+    for i in range(0, n, 7):
+        r = out[i]
+        r["data"]["note"] = rnd.choice(["ünïcödé", "日本語", "emoji 😀", "tab\tnew\nline", "\u2028"])
+        r["data"]["count"] = rnd.choice([0, -1, 2**53 - 1, -(2**53 - 1), 12345678901])
+        r["data"]["tiny"] = rnd.choice([1e-7, 5e-324, 0.1, -2.5e-6, 1e300, 1e21, 123456789.125])
+        r["data"]["nested"] = {"é": [1, 2.5, {"k": None, "b": True}], "a": "x"}
+    for i in range(3, n, 11):
+        out[i]["type"] = "mes.work_order"
+        out[i]["ts"] = out[i]["ts"].replace("+08:00", "Z") if i % 2 else out[i]["ts"]
+    return out
+
+
+# --------------------------------------------------------------------------- proof bundles
+
+
+def _python_proof(doc: object) -> dict:
+    try:
+        v = bundles.verify(doc)
+    except BundleError as e:
+        return {"sound": False, "error": str(e), "summary": None}
+    return {"sound": True, "error": None, "summary": v.summary}
+
+
+def _proof_bundles() -> list[object]:
+    log = _Log(_mixed_records(90, seed=3), seed=3)
+    size = 80
+    root = merkle.root(log.leaves[:size])
+    good = bundles.make_proof_bundle(STREAM, LOG_ID, size, root, [log.entry(i, size) for i in (0, 5, 31, 63, 79)],
+                                     bundles.make_anchor(31337, REGISTRY, b"\x01" * 32, 12))
+    docs: list[object] = [good]
+    one = bundles.make_proof_bundle(STREAM, None, 1, log.leaves[0], [log.entry(0, 1)])
+    docs.append(one)
+
+    def tamper(fn):
+        d = copy.deepcopy(good)
+        fn(d)
+        docs.append(d)
+
+    e0 = lambda d: d["entries"][1]  # noqa: E731
+    tamper(lambda d: d.update(format="dpl-proof/2"))
+    tamper(lambda d: d.pop("format"))
+    tamper(lambda d: d.update(stream=5))
+    tamper(lambda d: d.update(stream="line-b/ünï"))
+    tamper(lambda d: d["checkpoint"].update(size=81))
+    tamper(lambda d: d["checkpoint"].update(size=80.0))
+    tamper(lambda d: d["checkpoint"].update(size=-1))
+    tamper(lambda d: d["checkpoint"].update(size=2**64 + 80))
+    tamper(lambda d: d["checkpoint"].update(size=True))
+    tamper(lambda d: d["checkpoint"].update(root="0x" + "00" * 32))
+    tamper(lambda d: d["checkpoint"].update(root=d["checkpoint"]["root"].upper()))
+    tamper(lambda d: d["checkpoint"].update(root=d["checkpoint"]["root"][:-2]))
+    tamper(lambda d: d.update(checkpoint=[]))
+    tamper(lambda d: d.update(entries=[]))
+    tamper(lambda d: d.update(entries={}))
+    tamper(lambda d: d["entries"].reverse())
+    tamper(lambda d: d["entries"].append(d["entries"][0]))
+    tamper(lambda d: e0(d).update(index=6))
+    tamper(lambda d: e0(d).update(index=5.0))
+    tamper(lambda d: e0(d).update(index=2**70))
+    tamper(lambda d: e0(d).update(index="5"))
+    tamper(lambda d: e0(d).update(salt="0x" + "ab" * 32))
+    tamper(lambda d: e0(d).update(salt="0x" + "AB" * 32))
+    tamper(lambda d: e0(d).update(leaf_hash=d["entries"][0]["leaf_hash"]))
+    tamper(lambda d: e0(d).update(proof=e0(d)["proof"][:-1]))
+    tamper(lambda d: e0(d).update(proof=e0(d)["proof"] + [e0(d)["proof"][0]]))
+    tamper(lambda d: e0(d).update(proof=list(reversed(e0(d)["proof"]))))
+    tamper(lambda d: e0(d).update(proof="0x00"))
+    tamper(lambda d: e0(d)["proof"].__setitem__(0, "0x" + "cd" * 32))
+    tamper(lambda d: e0(d)["proof"].__setitem__(0, 7))
+    tamper(lambda d: e0(d)["record"]["data"].update(temp_c=1000.5))
+    tamper(lambda d: e0(d)["record"].update(extra=1))
+    tamper(lambda d: e0(d)["record"].pop("ts"))
+    tamper(lambda d: e0(d).pop("record"))
+    tamper(lambda d: e0(d).update(record=[1, 2]))
+    tamper(lambda d: e0(d)["record"].update(id=""))
+    tamper(lambda d: e0(d)["record"].update(id="a\u200bb"))
+    tamper(lambda d: e0(d)["record"].update(id="x" * 129))
+    tamper(lambda d: e0(d)["record"].update(ts="2026-02-30T00:00:00Z"))
+    tamper(lambda d: e0(d)["record"].update(ts="2026-01-01T00:00:00+24:00"))
+    tamper(lambda d: e0(d)["record"].update(ts="2026-01-01t00:00:60z"))
+    tamper(lambda d: e0(d)["record"].update(ts="2026-01-01T00:00:00+05:60"))
+    tamper(lambda d: e0(d)["record"].update(type="iot..telemetry"))
+    tamper(lambda d: e0(d)["record"].update(type=None))
+    tamper(lambda d: e0(d)["record"].update(data=[]))
+    tamper(lambda d: e0(d)["record"]["data"].update(big=2**53))
+    tamper(lambda d: e0(d)["record"]["data"].update(big=2.0**53))
+    tamper(lambda d: e0(d)["record"]["data"].update(big=1e21))
+    tamper(lambda d: e0(d)["record"]["data"].update(big=float("nan")))
+    tamper(lambda d: e0(d)["record"]["data"].update(big=float("inf")))
+    tamper(lambda d: e0(d)["record"]["data"].update(lone="\ud800"))
+    tamper(lambda d: e0(d)["record"]["data"].update(deep=json.loads("[" * 40 + "]" * 40)))
+    tamper(lambda d: e0(d)["record"]["data"].update(huge="x" * 70000))
+    tamper(lambda d: d.update(log_id="0x12"))
+    tamper(lambda d: d.update(log_id=None))
+    tamper(lambda d: d.update(anchor=None))
+    tamper(lambda d: d["anchor"].update(chain_id=-5))
+    tamper(lambda d: d["anchor"].update(registry="0x1234"))
+    tamper(lambda d: d["anchor"].update(registry=REGISTRY.upper().replace("0X", "0x")))
+    tamper(lambda d: d.update(extra_field={"anything": [1, 2.5]}))
+
+    # consistency bundles
+    for old in (1, 2, 3, 7, 8, 31, 80):
+        new = 80
+        docs.append(bundles.make_consistency_bundle(
+            STREAM, LOG_ID, old, merkle.root(log.leaves[:old]), new, root, merkle.consistency_proof(log.leaves[:new], old)))
+    cons = docs[-3]
+
+    def tamper_c(fn):
+        d = copy.deepcopy(cons)
+        fn(d)
+        docs.append(d)
+
+    tamper_c(lambda d: d["old"].update(size=8))
+    tamper_c(lambda d: d["new"].update(size=79))
+    tamper_c(lambda d: d["old"].update(root=d["new"]["root"]))
+    tamper_c(lambda d: d.update(proof=d["proof"][1:]))
+    tamper_c(lambda d: d.update(proof=[]))
+    tamper_c(lambda d: d.update(proof="nope"))
+    tamper_c(lambda d: d["old"].update(size=0))
+    tamper_c(lambda d: d["old"].update(size=81))
+    tamper_c(lambda d: d.update(stream=None))
+    tamper_c(lambda d: d.update(old=None))
+    docs.append(bundles.make_consistency_bundle(STREAM, LOG_ID, 5, merkle.root(log.leaves[:5]), 5, merkle.root(log.leaves[:5]), []))
+    docs += [None, [], "dpl-proof/1", {"format": "dpl-unknown/1"}, {}]
+    return docs
+
+
+# --------------------------------------------------------------------------- collateral bundles
+
+
+def _collateral_world(n=300, start=40, end=240, size=260, k=12, seed=5):
+    log = _Log(_mixed_records(n, seed=seed), seed=seed)
+    root = merkle.root(log.leaves[:size])
+    manifest = assets.build_manifest(log, STREAM, start, end, size, root)
+    terms = PledgeTerms(token_id=TOKEN_ID, log_id=LOG_ID, start=start, end=end, checkpoint_size=size,
+                        asset_digest=assets.asset_digest(manifest), samples=k, issue_block=ISSUE_BLOCK)
+    indices = sample_indices(sample_seed(BLOCK_HASH, TOKEN_ID), start, end, k)
+    bundle = make_collateral_bundle(token_id=TOKEN_ID, chain_id=31337, registry=REGISTRY,
+                                    issue_block_number=ISSUE_BLOCK, issue_block_hash=BLOCK_HASH,
+                                    manifest=manifest, entries=[log.entry(i, size) for i in indices])
+    return log, root, terms, json.loads(json.dumps(bundle))
+
+
+def _hex(b: bytes | None) -> str | None:
+    return None if b is None else "0x" + b.hex()
+
+
+def _collateral_case(doc, terms: PledgeTerms, anchored_root, issue_block_hash) -> dict:
+    text = doc if isinstance(doc, str) else json.dumps(doc)
+    report = verify_collateral(json.loads(text), terms=terms, anchored_root=anchored_root,
+                               issue_block_hash=issue_block_hash)
+    case = {"kind": "collateral", "text": text,
+            "terms": {"tokenId": terms.token_id, "logId": _hex(terms.log_id), "start": terms.start, "end": terms.end,
+                      "checkpointSize": terms.checkpoint_size, "assetDigest": _hex(terms.asset_digest),
+                      "samples": terms.samples, "issueBlock": terms.issue_block},
+            "anchored_root": _hex(anchored_root), "issue_block_hash": _hex(issue_block_hash)}
+    expected = {"sound": report.sound, "token_id": str(report.token_id),
+                "checks": [[c.name, c.ok, c.detail] for c in report.checks]}
+    return case, expected
+
+
+def _collateral_cases() -> list[tuple[dict, dict]]:
+    log, root, terms, good = _collateral_world()
+    out = [_collateral_case(good, terms, root, BLOCK_HASH)]
+    # every index sampled (k >= n), and a pledge at the very start of the log
+    log2, root2, terms2, all_of_it = _collateral_world(n=40, start=0, end=9, size=12, k=20, seed=9)
+    out.append(_collateral_case(all_of_it, terms2, root2, BLOCK_HASH))
+
+    def variant(fn=None, *, terms_=terms, anchored=root, block=BLOCK_HASH, raw_text=None):
+        if raw_text is not None:
+            out.append(_collateral_case(raw_text, terms_, anchored, block))
+            return
+        d = copy.deepcopy(good)
+        fn(d)
+        out.append(_collateral_case(d, terms_, anchored, block))
+
+    same = lambda d: None  # noqa: E731
+    m = lambda d: d["manifest"]  # noqa: E731
+    e = lambda d, i=2: d["entries"][i]  # noqa: E731
+    rec = lambda d, i=2: d["entries"][i]["record"]  # noqa: E731
+    ftype = lambda d: next(iter(d["manifest"]["types"].values()))  # noqa: E731
+    field = lambda d, name="temp_c": d["manifest"]["types"]["iot.telemetry"]["fields"][name]  # noqa: E731
+    # the chain's side changes
+    variant(same, anchored=None)
+    variant(same, anchored=b"\x05" * 32)
+    variant(same, block=None)
+    variant(same, block=b"\x06" * 32)
+    for change in ({"token_id": 8}, {"log_id": b"\x33" * 32}, {"start": 41}, {"end": 239}, {"checkpoint_size": 261},
+                   {"asset_digest": b"\x00" * 32}, {"samples": 13}, {"samples": 11}, {"samples": 0}, {"issue_block": 1},
+                   {"start": 240}, {"samples": 500}):
+        from dataclasses import replace
+        variant(same, terms_=replace(terms, **change))
+    # the bundle's top level
+    variant(lambda d: d.update(format="dpl-collateral/2"))
+    variant(lambda d: d.pop("format"))
+    variant(lambda d: d.update(token_id=8))
+    variant(lambda d: d.update(token_id=7.0))
+    variant(lambda d: d.update(token_id="7"))
+    variant(lambda d: d.update(token_id=2**256 + 7))
+    variant(lambda d: d.update(token_id=True))
+    variant(lambda d: d.update(chain_id=-1))
+    variant(lambda d: d.update(chain_id=1.5))
+    variant(lambda d: d.update(registry=REGISTRY))
+    variant(lambda d: d.update(registry=REGISTRY.upper().replace("0X", "0x")))
+    variant(lambda d: d.update(registry="0x5fbDB2315678afecb367f032d93F642f64180aa3"))
+    variant(lambda d: d.update(registry=REGISTRY[2:]))
+    variant(lambda d: d.update(registry="0x1234"))
+    variant(lambda d: d.update(registry=None))
+    variant(lambda d: d.update(issue=None))
+    variant(lambda d: d["issue"].update(block_number=1235))
+    variant(lambda d: d["issue"].update(block_number=-1))
+    variant(lambda d: d["issue"].update(block_hash="0x" + "07" * 32))
+    variant(lambda d: d["issue"].update(block_hash=d["issue"]["block_hash"].upper()))
+    variant(lambda d: d.update(seed="0x" + "08" * 32))
+    variant(lambda d: d.update(seed="0x" + keccak(BLOCK_HASH + (8).to_bytes(32, "big")).hex()))
+    variant(lambda d: d.update(seed=None))
+    # the manifest
+    variant(lambda d: d.update(manifest=None))
+    variant(lambda d: m(d).update(format="dpl-asset/2"))
+    variant(lambda d: m(d).pop("format"))
+    variant(lambda d: m(d).update(log_id="0x" + "33" * 32))
+    variant(lambda d: m(d).update(log_id="0X" + "22" * 32))
+    variant(lambda d: m(d).update(stream=""))
+    variant(lambda d: m(d).update(stream="line-a/télémetry"))
+    variant(lambda d: m(d)["range"].update({"from": 41}))
+    variant(lambda d: m(d)["range"].update({"from": 240}))
+    variant(lambda d: m(d)["range"].update({"to": 2**70}))
+    variant(lambda d: m(d)["range"].update({"from": 40.0}))
+    variant(lambda d: m(d)["checkpoint"].update(size=239))
+    variant(lambda d: m(d)["checkpoint"].update(size=261))
+    variant(lambda d: m(d)["checkpoint"].update(root="0x" + "44" * 32))
+    variant(lambda d: m(d)["checkpoint"].update(root=None))
+    variant(lambda d: m(d).update(records=201))
+    variant(lambda d: m(d).pop("records"))
+    variant(lambda d: m(d)["period"].update(first_ts=m(d)["period"]["last_ts"], last_ts=m(d)["period"]["first_ts"]))
+    variant(lambda d: m(d)["period"].update(first_ts="2026-10-01 08:00:00"))
+    variant(lambda d: m(d)["period"].update(first_ts="2026-02-30T00:00:00Z"))
+    variant(lambda d: m(d)["period"].update(last_ts="2026-10-01T07:59:99+08:00"))
+    variant(lambda d: m(d)["period"].update(first_ts="2026-10-01T00:00:10Z"))
+    variant(lambda d: m(d)["period"].update(last_ts="2026-10-01T00:00:10Z"))
+    variant(lambda d: ftype(d).update(count=ftype(d)["count"] + 1))
+    variant(lambda d: ftype(d).update(count=0))
+    variant(lambda d: m(d)["types"].update({"erp.extra": {"count": 1, "fields": {}}}))
+    variant(lambda d: m(d)["types"].pop("mes.work_order"))
+    variant(lambda d: field(d).update(count=10**6))
+    variant(lambda d: field(d).update(min=field(d)["max"] + 1))
+    variant(lambda d: field(d).update(min=100.0))
+    variant(lambda d: field(d).update(max=60.0))
+    variant(lambda d: field(d).update(max="1e400"))
+    variant(lambda d: field(d).update(max="1e999999999999999999"))
+    variant(lambda d: field(d).update(max="123e999999999999999998"))
+    variant(lambda d: field(d).update(min="-1E+5", max="9.99e2"))
+    variant(lambda d: field(d).update(max="70.5"))
+    variant(lambda d: field(d).update(sum="NaN"))
+    variant(lambda d: field(d).update(sum=float("inf")))
+    variant(lambda d: field(d).update(sum=2**80))
+    variant(lambda d: field(d).update(sum=True))
+    variant(lambda d: field("x", None) if False else field(d, "parts_total").update(max=2**53 + 5))
+    variant(lambda d: field(d, "parts_total").update(max=9007199254740993.0))
+    variant(lambda d: field(d, "spindle_rpm").update(min=1400.5))
+    variant(lambda d: field(d).pop("sum"))
+    variant(lambda d: m(d)["types"]["iot.telemetry"]["fields"].pop("temp_c"))
+    variant(lambda d: m(d).update(extra={"note": "ünï", "n": [1, 2.5, None]}))
+    variant(lambda d: m(d).update(extra=2**60))
+    variant(lambda d: m(d).update(extra=1e300))
+    variant(lambda d: m(d).update(extra="\udc00"))
+    # the entries
+    variant(lambda d: d.update(entries=[]))
+    variant(lambda d: d.update(entries=None))
+    variant(lambda d: d["entries"].reverse())
+    variant(lambda d: d["entries"].__setitem__(slice(1, 3), [d["entries"][2], d["entries"][1]]))
+    variant(lambda d: d["entries"].pop())
+    variant(lambda d: d["entries"].append(d["entries"][-1]))
+    variant(lambda d: d["entries"].pop(0))
+    variant(lambda d: d["entries"].extend(d["entries"]))
+    variant(lambda d: e(d).update(index=e(d)["index"] + 1))
+    variant(lambda d: e(d).update(index=float(e(d)["index"])))
+    variant(lambda d: e(d).update(index=-3))
+    variant(lambda d: e(d).pop("record"))
+    variant(lambda d: e(d).update(record=None))
+    variant(lambda d: e(d).update(salt="0x" + "99" * 32))
+    variant(lambda d: e(d).update(salt=None))
+    variant(lambda d: e(d).update(leaf_hash=e(d, 3)["leaf_hash"]))
+    variant(lambda d: e(d).update(leaf_hash="0x" + "9" * 63))
+    variant(lambda d: e(d).update(proof=e(d)["proof"][:-1]))
+    variant(lambda d: e(d).update(proof=e(d)["proof"] + ["0x" + "00" * 32]))
+    variant(lambda d: e(d).update(proof=e(d, 3)["proof"]))
+    variant(lambda d: e(d).update(proof=None))
+    variant(lambda d: e(d)["proof"].__setitem__(0, "0xzz"))
+    variant(lambda d: rec(d)["data"].update(temp_c=rec(d)["data"]["temp_c"] + 0.01))
+    variant(lambda d: rec(d)["data"].update(temp_c=1000.0))
+    variant(lambda d: rec(d)["data"].update(temp_c=-1000))
+    variant(lambda d: rec(d)["data"].update(temp_c=2**80))
+    variant(lambda d: rec(d)["data"].update(temp_c=float("nan")))
+    variant(lambda d: rec(d)["data"].update(temp_c=float("-inf")))
+    variant(lambda d: rec(d)["data"].update(temp_c="68.0"))
+    variant(lambda d: rec(d)["data"].update(temp_c=True))
+    variant(lambda d: rec(d)["data"].update(new_number=1))
+    variant(lambda d: rec(d)["data"].update(parts_total=9007199254740993))
+    variant(lambda d: rec(d)["data"].update(ünï=5))
+    variant(lambda d: rec(d).update(type="erp.sales_order"))
+    variant(lambda d: rec(d).update(type=7))
+    variant(lambda d: rec(d).update(ts="2026-10-01T07:00:00+08:00"))
+    variant(lambda d: rec(d).update(ts="2030-01-01T00:00:00Z"))
+    variant(lambda d: rec(d).update(ts="yesterday"))
+    variant(lambda d: rec(d).update(ts=None))
+    variant(lambda d: rec(d).update(id="tel-\u00e9"))
+    variant(lambda d: rec(d).update(id="tel\n"))
+    variant(lambda d: rec(d).update(data=None))
+    variant(lambda d: rec(d).update(extra="x"))
+    variant(lambda d: rec(d).pop("id"))
+    # texts a JSON library would not write
+    text = json.dumps(good)
+    variant(raw_text=text.replace('"token_id": 7', '"token_id": 7.0'))
+    variant(raw_text=text.replace('"token_id": 7', '"token_id": 7e0'))
+    variant(raw_text=text.replace('"token_id": 7', '"token_id": 7, "token_id": 8'))
+    variant(raw_text=text.replace('"chain_id": 31337', '"chain_id": 31337.000'))
+    variant(raw_text=text.replace('"token_id": 7', '"token_id": 115792089237316195423570985008687907853269984665640564039457584007913129639943'))
+    variant(raw_text=text.replace('"temp_c": ', '"temp_c": -0.0, "t2": ', 1))
+    variant(raw_text=text.replace('"records": 200', '"records": 200.0'))
+    variant(raw_text=text.replace('"records": 200', '"records": 2e2'))
+    return out
+
+
+# --------------------------------------------------------------------------- random values
+
+
+def _random_float(rnd: random.Random) -> float:
+    kind = rnd.random()
+    if kind < 0.4:
+        return struct.unpack("<d", rnd.randbytes(8))[0]
+    if kind < 0.6:
+        return rnd.uniform(-1e6, 1e6)
+    if kind < 0.8:
+        return float(rnd.randint(-(2**60), 2**60)) * rnd.choice([1, 0.5, 1e-10, 1e10])
+    return rnd.choice([0.0, -0.0, 1e-5, 9.999999999999999e-6, 1e16, 1e21, 9.999999999999999e20, 2.0**53,
+                       2.0**53 - 1, 5e-324, 1.7976931348623157e308, 0.1, 1 / 3])
+
+
+_ALPHABET = "abcXYZ09 _-.é€😀\u0000\u001f\"\\/\u007f\u2028\ud7ff\ue000\uffff\U0001F600" + "\u0301\u200b\ud800\udc00"
+
+
+def _random_string(rnd: random.Random, n=8) -> str:
+    return "".join(rnd.choice(_ALPHABET) for _ in range(rnd.randint(0, n)))
+
+
+def _random_json(rnd: random.Random, depth=0):
+    r = rnd.random()
+    if depth > 3 or r < 0.45:
+        kind = rnd.randrange(7)
+        if kind == 0:
+            return rnd.choice([None, True, False])
+        if kind == 1:
+            return rnd.randint(-(2**53 + 5), 2**53 + 5) if rnd.random() < 0.5 else rnd.randint(-1000, 1000)
+        if kind in (2, 3):
+            return _random_float(rnd)
+        return _random_string(rnd)
+    if r < 0.7:
+        return [_random_json(rnd, depth + 1) for _ in range(rnd.randint(0, 4))]
+    return {_random_string(rnd, 5): _random_json(rnd, depth + 1) for _ in range(rnd.randint(0, 5))}
+
+
+def _random_ts(rnd: random.Random) -> str:
+    if rnd.random() < 0.5:
+        return rnd.choice(["2026-10-01T08:00:00+08:00", "2024-02-29T23:59:60Z", "2023-02-29T00:00:00Z",
+                           "2026-01-31t08:00:00.123456789z", "0001-01-01T00:00:00+23:59", "9999-12-31T23:59:59-23:59"])
+    y = rnd.choice(["0000", "0001", "1999", "2000", "2024", "2100", "9999"])
+    parts = [y, f"{rnd.randint(0, 13):02d}", f"{rnd.randint(0, 32):02d}"]
+    t = f"{rnd.randint(0, 25):02d}:{rnd.randint(0, 61):02d}:{rnd.randint(0, 61):02d}"
+    frac = rnd.choice(["", ".5", ".123456", ".1234567891", "."])
+    off = rnd.choice(["Z", "z", "+00:00", "-00:00", f"+{rnd.randint(0, 25):02d}:{rnd.randint(0, 99):02d}",
+                      f"-{rnd.randint(0, 25):02d}:{rnd.randint(0, 60):02d}", "", "+0800"])
+    return f"{'-'.join(parts)}{rnd.choice('TTTt ')}{t}{frac}{off}"
+
+
+def _random_record(rnd: random.Random) -> object:
+    if rnd.random() < 0.6:  # a valid frame, so the data's canonical bytes are compared
+        return {"id": f"r-{rnd.getrandbits(20)}", "ts": "2026-10-01T08:00:00.5+08:00", "type": "iot.telemetry",
+                "data": {_random_string(rnd, 4): _random_json(rnd) for _ in range(rnd.randint(0, 6))}}
+    rec = {"id": rnd.choice(["r-1", "", "x" * 128, "x" * 129, "é😀", "a\u200bb", "tab\t", "\u00a0", "\u3000", "ok"]),
+           "ts": _random_ts(rnd),
+           "type": rnd.choice(["iot.telemetry", "a", "a.b-c_d", "1a", "a..b", "a.", "é", "x" * 129, "ok.ok"]),
+           "data": {_random_string(rnd, 4): _random_json(rnd) for _ in range(rnd.randint(0, 5))}}
+    r = rnd.random()
+    if r < 0.05:
+        rec.pop(rnd.choice(list(rec)))
+    elif r < 0.1:
+        rec[rnd.choice(["extra", "ID", "zz"])] = 1
+    elif r < 0.15:
+        rec[rnd.choice(["id", "ts", "type", "data"])] = _random_json(rnd)
+    return rec
+
+
+def _python_record(value) -> dict:
+    try:
+        return {"canonical": "0x" + prepare_record(value, 0).canonical.hex()}
+    except RecordError as e:
+        return {"error": e.reason}
+
+
+def _python_canonical(value) -> dict:
+    try:
+        return {"canonical": "0x" + canonicalize(value).hex()}
+    except CanonicalError as e:
+        return {"error": str(e)}
+
+
+# --------------------------------------------------------------------------- the test
+
+
+def _all_cases() -> list[tuple[dict, dict]]:
+    cases = []
+    for doc in _proof_bundles():
+        text = json.dumps(doc, ensure_ascii=len(cases) % 2 == 0)
+        cases.append(({"kind": "proof", "text": text}, _python_proof(json.loads(text))))
+    cases += _collateral_cases()
+    rnd = random.Random(20260)
+    for _ in range(700):
+        text = json.dumps(_random_record(rnd), ensure_ascii=rnd.random() < 0.5)
+        cases.append(({"kind": "record", "text": text}, _python_record(json.loads(text))))
+    for _ in range(700):
+        text = json.dumps(_random_json(rnd))
+        cases.append(({"kind": "canonical", "text": text}, _python_canonical(json.loads(text))))
+    for _ in range(400):
+        text = json.dumps(_random_float(rnd))
+        cases.append(({"kind": "canonical", "text": text}, _python_canonical(json.loads(text))))
+    for n in list(range(0, 300, 7)) + [135, 136, 137, 271, 272, 273, 1000]:
+        data = rnd.randbytes(n)
+        cases.append(({"kind": "keccak", "hex": "0x" + data.hex()}, {"hex": "0x" + keccak(data).hex()}))
+        cases.append(({"kind": "sha256", "hex": "0x" + data.hex()},
+                      {"hex": "0x" + __import__("hashlib").sha256(data).hexdigest()}))
+    for _ in range(60):
+        block, token = rnd.randbytes(32), rnd.choice([0, 1, 7, rnd.getrandbits(64), 2**256 - 1])
+        start = rnd.choice([0, rnd.getrandbits(8), 2**40])
+        end = start + rnd.choice([1, 2, 5, 100, 10**6, 2**63])
+        k = rnd.choice([1, 3, 12, 50])
+        seed = sample_seed(block, token)
+        cases.append(({"kind": "sample", "block_hash": "0x" + block.hex(), "token_id": str(token),
+                       "start": str(start), "end": str(end), "k": k},
+                      {"seed": "0x" + seed.hex(), "indices": [str(i) for i in sample_indices(seed, start, end, k)]}))
+    return cases
+
+
+def test_js_gives_python_verdicts(tmp_path):
+    cases = _all_cases()
+    path = tmp_path / "cases.json"
+    path.write_text(json.dumps([c for c, _ in cases]))
+    proc = subprocess.run([_node(), str(RUNNER), str(path)], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    got = json.loads(proc.stdout)
+    assert len(got) == len(cases)
+    kinds: dict[str, int] = {}
+    problems = []
+    for (case, want), js in zip(cases, got):
+        kinds[case["kind"]] = kinds.get(case["kind"], 0) + 1
+        if case["kind"] == "proof":
+            js = {k: js[k] for k in ("sound", "error", "summary")}
+        if case["kind"] == "collateral":
+            # The verdicts: every (check name, ok) pair, in order, and the reasons.
+            if [c[:2] for c in js["checks"]] != [c[:2] for c in want["checks"]]:
+                problems.append(("verdicts", case, want, js))
+                continue
+        if js != want:
+            problems.append(("details", case, want, js))
+    print(f"parity cases: {kinds}")
+    for kind, case, want, js in problems[:5]:
+        print(kind, json.dumps(case)[:600], "\n  python:", json.dumps(want)[:1500], "\n  js:    ", json.dumps(js)[:1500])
+    assert not problems, f"{len(problems)} of {len(cases)} cases differ"
+    sound = [want for case, want in cases if case["kind"] in ("proof", "collateral") and want["sound"]]
+    assert len(sound) >= 10  # the good bundles really are good (not only tampered ones)
+
+
+FIXTURE = ROOT / "tests" / "js" / "fixtures" / "collateral-v1.json"
+
+
+def write_fixture() -> None:
+    """Write the dpl-collateral/1 fixture the node tests use (``python -m tests.web.test_js_verifier``)."""
+    log, root, terms, bundle = _collateral_world(n=60, start=10, end=50, size=55, k=6, seed=4)
+    FIXTURE.parent.mkdir(exist_ok=True)
+    FIXTURE.write_text(json.dumps({
+        "bundle": bundle, "anchored_root": _hex(root), "issue_block_hash": _hex(BLOCK_HASH),
+        "terms": {"tokenId": terms.token_id, "logId": _hex(terms.log_id), "start": terms.start, "end": terms.end,
+                  "checkpointSize": terms.checkpoint_size, "assetDigest": _hex(terms.asset_digest),
+                  "samples": terms.samples, "issueBlock": terms.issue_block},
+    }, indent=1, ensure_ascii=False) + "\n")
+
+
+def test_the_node_fixture_is_what_python_builds():
+    log, root, terms, bundle = _collateral_world(n=60, start=10, end=50, size=55, k=6, seed=4)
+    assert json.loads(FIXTURE.read_text())["bundle"] == bundle
+
+
+if __name__ == "__main__":
+    write_fixture()
