@@ -2,7 +2,7 @@
 // integers within +-(2^53 - 1), finite floats not in [2^53, 1e21) in magnitude (JCS would print
 // those as integers beyond the safe range), string keys, no lone surrogates, a depth limit.
 // Numbers print as ECMAScript's Number.prototype.toString, which is what RFC 8785 specifies.
-import { pyType, floatValue } from './json.js';
+import { pyType, floatValue, keysOf } from './json.js';
 import { utf8 } from './hex.js';
 
 export const MAX_SAFE_INTEGER = 2 ** 53 - 1;
@@ -47,7 +47,7 @@ function walk(value, depth, path) {
     if (t === 'list') {
       value.forEach((v, k) => walk(v, depth - 1, [...path, `[${k}]`]));
     } else {
-      for (const k of Object.keys(value)) {
+      for (const k of keysOf(value)) {
         if (hasLoneSurrogate(k)) throw new CanonicalError(path, 'object key holds a lone surrogate');
         walk(value[k], depth - 1, [...path, k]);
       }

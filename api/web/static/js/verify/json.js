@@ -3,7 +3,10 @@
 // - a literal with a fraction or exponent is a float: a JsonFloat (so 5.0 is not the integer 5);
 // - NaN, Infinity and -Infinity are read as floats (as json.loads does; the verifiers reject them);
 // - a duplicate key keeps its first position and its last value (as a Python dict does).
-// Objects have a null prototype, so keys such as "__proto__" are ordinary keys.
+// Objects have a null prototype, so keys such as "__proto__" are ordinary keys, and remember
+// their keys' order (a JS object lists integer-like keys first; Python keeps the text's order).
+
+const ORDER = Symbol('key order');
 
 /** A JSON number written with a fraction or an exponent (Python's float). */
 export class JsonFloat {
@@ -30,6 +33,8 @@ export function parseJson(text) {
     if (ch === '{') {
       i++;
       const obj = Object.create(null);
+      const order = [];
+      Object.defineProperty(obj, ORDER, { value: order });
       ws();
       if (text[i] === '}') { i++; return obj; }
       for (;;) {
@@ -39,7 +44,9 @@ export function parseJson(text) {
         ws();
         if (text[i] !== ':') fail("expecting ':' delimiter");
         i++;
-        obj[key] = value(depth + 1);
+        const v = value(depth + 1);
+        if (!has(obj, key)) order.push(key);
+        obj[key] = v;
         ws();
         if (text[i] === ',') { i++; continue; }
         if (text[i] === '}') { i++; return obj; }
@@ -131,6 +138,9 @@ export const floatValue = (v) => (v instanceof JsonFloat ? v.value : v);
 /** An int as a BigInt. */
 export const bigOf = (v) => BigInt(v);
 
+/** An object's keys in the order the JSON text gave them (Python's dict order). */
+export const keysOf = (obj) => obj[ORDER] || Object.keys(obj);
+
 /** `key in obj` for a model object (only own keys count). */
 export const has = (obj, key) => Object.prototype.hasOwnProperty.call(obj, key);
 /** Python's `obj.get(key)`: undefined when missing. */
@@ -174,7 +184,7 @@ function findUnfaithful(v, path) {
   if (Array.isArray(v)) {
     for (let k = 0; k < v.length; k++) { const r = findUnfaithful(v[k], [...path, `[${k}]`]); if (r) return r; }
   } else if (v && typeof v === 'object' && !(v instanceof JsonFloat) && !(v instanceof Uint8Array)) {
-    for (const k of Object.keys(v)) { const r = findUnfaithful(v[k], [...path, k]); if (r) return r; }
+    for (const k of keysOf(v)) { const r = findUnfaithful(v[k], [...path, k]); if (r) return r; }
   }
   return null;
 }

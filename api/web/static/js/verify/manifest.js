@@ -1,6 +1,6 @@
 // dpl-asset/1 manifests as ledger/assets.py reads them back: checkManifest, assetDigest,
 // recordDisagreements. Figures are ints, finite floats or decimal strings, compared exactly.
-import { pyType, isInt, isNumber, floatValue, has, get } from './json.js';
+import { pyType, isInt, isNumber, floatValue, has, get, keysOf } from './json.js';
 import { canonicalize, check, CanonicalError } from './jcs.js';
 import { sha256 } from './sha256.js';
 import { HEX32 } from './hex.js';
@@ -69,13 +69,13 @@ export function checkManifest(manifest) {
   if (compareInstants(first, last) > 0) throw new BundleError('period.first_ts is later than period.last_ts');
   const types = obj(field(m, 'types', ''), 'types');
   let total = 0n;
-  for (const t of Object.keys(types)) {
+  for (const t of keysOf(types)) {
     const where = `types[${pyRepr(t)}]`;
     const body = obj(types[t], where);
     const count = int(field(body, 'count', `${where}.`), `${where}.count`, 1);
     total += count;
     const fields = obj(field(body, 'fields', `${where}.`), `${where}.fields`);
-    for (const key of Object.keys(fields)) {
+    for (const key of keysOf(fields)) {
       const fw = `${where}.fields[${pyRepr(key)}]`;
       const fig = obj(fields[key], fw);
       const c = int(field(fig, 'count', `${fw}.`), `${fw}.count`, 1);
@@ -124,7 +124,7 @@ export function recordDisagreements(manifest, record) {
     return reasons;
   }
   const fields = body.fields;
-  for (const key of Object.keys(data)) {
+  for (const key of keysOf(data)) {
     const v = data[key];
     if (!isNumber(v)) continue;
     if (pyType(v) === 'float' && !Number.isFinite(floatValue(v))) {

@@ -1,6 +1,6 @@
 // How Python prints values in the verifier's messages (repr and str), so that details read
 // the same in the browser as from the Python verifier.
-import { JsonFloat, pyType, floatValue } from './json.js';
+import { JsonFloat, pyType, floatValue, keysOf } from './json.js';
 
 const NONPRINTABLE = /[\p{C}\p{Z}]/u;
 
@@ -57,7 +57,7 @@ export function pyRepr(v) {
     case 'float': return pyFloatRepr(floatValue(v));
     case 'str': return strRepr(v);
     case 'list': return '[' + v.map(pyRepr).join(', ') + ']';
-    default: return '{' + Object.keys(v).map((k) => `${strRepr(k)}: ${pyRepr(v[k])}`).join(', ') + '}';
+    default: return '{' + keysOf(v).map((k) => `${strRepr(k)}: ${pyRepr(v[k])}`).join(', ') + '}';
   }
 }
 

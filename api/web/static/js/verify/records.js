@@ -1,6 +1,6 @@
 // Production records as ledger/records.py validates them, and their canonical bytes.
 // A record is {"id": str, "ts": str, "type": str, "data": object}; see prepareRecord.
-import { pyType, has } from './json.js';
+import { pyType, has, keysOf } from './json.js';
 import { canonicalize, CanonicalError } from './jcs.js';
 import { isPrintableChar } from './pyfmt.js';
 
@@ -37,7 +37,7 @@ const codePoints = (s) => [...s];
  */
 export function prepareRecord(value) {
   if (pyType(value) !== 'dict') throw new RecordError(null, 'a record must be a JSON object');
-  const keys = Object.keys(value);
+  const keys = keysOf(value);
   if (keys.length !== 4 || !RECORD_KEYS.every((k) => has(value, k))) {
     const missing = RECORD_KEYS.filter((k) => !has(value, k));
     if (missing.length) throw new RecordError(missing[0], 'missing field');
