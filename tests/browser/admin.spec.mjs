@@ -1,0 +1,135 @@
+// Admin page: the demo parties and approved lenders; a new party and API key (shown once,
+// working as a Bearer key from node, then revoked: 401); a lender approved and withdrawn;
+// a duplicate party name refused next to the field. Names carry Date.now(): the server world
+// is shared by all specs.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { BASE, launch, openPage, signIn, shot, atBothWidths } from './harness.mjs';
+
+let browser;
+before(async () => { browser = await launch(); });
+after(async () => { await browser?.close(); });
+const stamp = Date.now();
+
+/** page.problems without Chromium's own line for each refused request the test provoked on purpose. */
+const unexpected = (page) => page.problems.filter((p) =>
+  !/^console: Failed to load resource: the server responded with a status of (409|422) /.test(p));
+
+async function openAdmin() {
+  const page = await openPage(browser);
+  await signIn(page, 'admin');
+  assert.equal(new URL(page.url()).pathname, '/admin');
+  await page.locator('table.parties').waitFor();
+  await page.locator('table.keys').waitFor();
+  await page.locator('table.lenders').waitFor();
+  return page;
+}
+
+test('the admin sees the demo parties and the approved lenders', async () => {
+  const page = await openAdmin();
+  for (const name of ['admin', 'acme', 'bank-a', 'bank-b', 'audit-office']) {
+    assert.equal(await page.locator(`table.parties tr[data-party="${name}"]`).count(), 1, name);
+  }
+  assert.match(await page.locator('table.parties tr[data-party="acme"]').textContent(), /factory/);
+  for (const name of ['bank-a', 'bank-b']) {
+    assert.equal(await page.locator(`table.lenders tr[data-party="${name}"]`).count(), 1, `${name} approved`);
+  }
+  assert.ok(await page.locator('table.keys tbody tr').count() >= 5);
+  assert.deepEqual(page.problems, [], page.problems.join('; '));
+  await page.context().close();
+});
+
+test('a new party gets a key that is shown once, works, and stops working when revoked', async () => {
+  const page = await openAdmin();
+  const name = `auditor-${stamp}`;
+  await page.getByLabel('Name', { exact: true }).fill(name);
+  await page.getByLabel('Role', { exact: true }).selectOption('auditor');
+  await page.getByRole('button', { name: 'Create party' }).click();
+  await page.locator(`table.parties tr[data-party="${name}"]`).waitFor();
+  assert.match(await page.locator('#party-done').textContent(), new RegExp(`Party ${name} \\(auditor\\) created`));
+
+  assert.equal(await page.getByLabel('Party', { exact: true }).inputValue(), name, 'the new party is chosen');
+  await page.getByRole('button', { name: 'Create API key' }).click();
+  const key = (await page.getByTestId('new-key').textContent()).trim();
+  assert.match(key, /^dpl_[0-9a-f]{8}_/);
+  assert.match(await page.locator('.key-once').textContent(), /shown this once/);
+  const prefix = key.split('_')[1];
+  const row = page.locator(`table.keys tr[data-prefix="${prefix}"]`);
+  await row.waitFor();
+  assert.match(await row.textContent(), new RegExp(`${name}.*active`));
+  await shot(page, 'admin-new-key');
+
+  const asNew = () => fetch(BASE + '/v1/logs', { headers: { Authorization: `Bearer ${key}` } });
+  assert.equal((await asNew()).status, 200, 'the new key works');
+
+  await page.getByRole('button', { name: 'I have stored it: hide' }).click();
+  assert.equal(await page.getByTestId('new-key').count(), 0, 'the key is gone from the page');
+  await row.getByRole('button', { name: 'Revoke' }).click();
+  await row.getByRole('button', { name: 'Cancel' }).click();
+  assert.equal((await asNew()).status, 200, 'cancelled: still works');
+  await row.getByRole('button', { name: 'Revoke' }).click();
+  await row.getByRole('button', { name: 'Yes, revoke' }).click();
+  await row.locator('.badge.revoked').waitFor();
+  assert.equal((await asNew()).status, 401, 'the revoked key is refused');
+  assert.deepEqual(page.problems, [], page.problems.join('; '));
+  await page.context().close();
+});
+
+test('a lender is approved by name and withdrawn', async () => {
+  const page = await openAdmin();
+  const name = `lender-${stamp}`;
+  const address = '0x' + randomBytes(20).toString('hex');
+  await page.getByLabel('Name', { exact: true }).fill(name);
+  await page.getByLabel('Role', { exact: true }).selectOption('lender');
+  await page.getByLabel('Chain address (optional)').fill(address);
+  await page.getByRole('button', { name: 'Create party' }).click();
+  await page.locator(`table.parties tr[data-party="${name}"]`).waitFor();
+
+  await page.getByLabel('Lender (party name or address)').fill(name);
+  await page.getByRole('button', { name: 'Approve' }).click();
+  const row = page.locator(`table.lenders tr[data-party="${name}"]`);
+  await row.waitFor();
+  assert.equal((await row.locator('code').textContent()).toLowerCase(), address);
+  assert.match(await page.locator('#lender-done').textContent(), /approved; transaction 0x/);
+
+  await row.getByRole('button', { name: 'Withdraw' }).click();
+  await row.getByRole('button', { name: 'Yes, withdraw' }).click();
+  await row.waitFor({ state: 'detached' });
+  assert.match(await page.locator('#lender-done').textContent(), /withdrawn/);
+  assert.equal(await page.locator('table.lenders tr[data-party="bank-a"]').count(), 1, 'the others stay');
+  assert.deepEqual(page.problems, [], page.problems.join('; '));
+  await page.context().close();
+});
+
+test('a duplicate party name and a bad lender are refused next to their fields', async () => {
+  const page = await openAdmin();
+  await page.getByLabel('Name', { exact: true }).fill('acme');
+  await page.getByLabel('Role', { exact: true }).selectOption('factory');
+  await page.getByRole('button', { name: 'Create party' }).click();
+  const error = page.locator('#p-name-error');
+  await error.waitFor();
+  assert.match(await error.textContent(), /a party named 'acme' exists already/);
+  assert.equal(await page.getByLabel('Name', { exact: true }).getAttribute('aria-invalid'), 'true');
+
+  await page.getByLabel('Name', { exact: true }).fill(`bad-address-${stamp}`);
+  await page.getByLabel('Chain address (optional)').fill('0x1234');
+  await page.getByRole('button', { name: 'Create party' }).click();
+  await page.locator('#p-address-error').filter({ hasText: /not an Ethereum address/ }).waitFor();
+  assert.equal(await page.locator('#p-name-error').count(), 0, 'the earlier error is gone');
+
+  await page.getByLabel('Lender (party name or address)').fill('acme');
+  await page.getByRole('button', { name: 'Approve' }).click();
+  await page.locator('#l-who-error').filter({ hasText: /not a lender party/ }).waitFor();
+  await shot(page, 'admin-refused');
+  assert.deepEqual(unexpected(page), [], page.problems.join('; '));
+  await page.context().close();
+});
+
+test('the admin page fits 1280 and 390 px', async () => {
+  await atBothWidths(browser, 'admin', '/admin', 'admin', async (page) => {
+    await page.locator('table.parties').waitFor();
+    await page.locator('table.keys').waitFor();
+    await page.locator('table.lenders').waitFor();
+  });
+});
