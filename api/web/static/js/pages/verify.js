@@ -1,1 +1,138 @@
-import { config } from '../ui.js'; void config;
+// Verify collateral: load a bundle (fetched for a held pledge, dropped, chosen or pasted),
+// then run every check in this browser against the chain at the RPC URL the user typed.
+import { config, api, h, showError, clearError, busy, download } from '../ui.js';
+import { parseJson, verifyCollateralOnChain, verifyProofBundleOnChain } from '../verify/index.js';
+
+const $ = (id) => document.getElementById(id);
+const state = { text: null, bundle: null, format: null, report: null };
+const FORMATS = { 'dpl-collateral/1': 'collateral bundle', 'dpl-proof/1': 'proof bundle' };
+
+function load(text, source) {
+  const drop = $('drop');
+  clearError(drop);
+  state.bundle = null;
+  state.format = null;
+  $('verify').disabled = true;
+  let bundle;
+  try {
+    bundle = parseJson(text);
+  } catch (e) {
+    showError(drop, new Error(`${source} is not JSON: ${e.message}`));
+    $('loaded').textContent = 'No bundle loaded.';
+    return;
+  }
+  const format = bundle && typeof bundle === 'object' ? bundle.format : undefined;
+  if (!FORMATS[format]) {
+    showError(drop, new Error(`${source} is not a dpl-collateral/1 or dpl-proof/1 bundle (format: ${JSON.stringify(format ?? null)})`));
+    $('loaded').textContent = 'No bundle loaded.';
+    return;
+  }
+  state.text = text; // verified from the text itself: exact integers, keys in their order
+  state.bundle = bundle;
+  state.format = format;
+  const token = $('token');
+  token.disabled = format !== 'dpl-collateral/1';
+  if (format === 'dpl-collateral/1' && !token.value && bundle.token_id !== undefined) token.value = String(bundle.token_id);
+  const n = Array.isArray(bundle.entries) ? bundle.entries.length : 0;
+  $('loaded').replaceChildren(`Loaded a ${FORMATS[format]} from ${source}: ${n} entr${n === 1 ? 'y' : 'ies'}.`);
+  $('verify').disabled = false;
+  $('result').replaceChildren(h('p', { class: 'muted' }, 'Press Verify.'));
+}
+
+async function readFile(file) {
+  if (!file) return;
+  if (file.size > 64 * 1024 * 1024) {
+    showError($('drop'), new Error(`${file.name} is ${Math.round(file.size / 1048576)} MiB: too large for a bundle`));
+    return;
+  }
+  load(await file.text(), file.name);
+}
+
+async function registryCode() {
+  const r = await fetch('/web/registry-code.json');
+  if (!r.ok) throw new Error(`the registry's expected code could not be loaded (HTTP ${r.status})`);
+  return r.json();
+}
+
+function render(report, meta) {
+  state.report = report;
+  const failed = report.checks.filter((c) => !c.ok);
+  const verdict = report.sound
+    ? h('p', { class: 'verdict ok', 'data-testid': 'verdict' }, `SOUND — all ${report.checks.length} checks passed`)
+    : h('p', { class: 'verdict bad', 'data-testid': 'verdict' },
+      `NOT SOUND — ${failed.length} of ${report.checks.length} checks failed`);
+  const items = report.checks.map((c) => h('li', { class: c.ok ? 'ok' : 'bad', 'data-check': c.name, 'data-ok': String(c.ok) },
+    h('span', { class: 'name' }, `${c.ok ? '✓' : '✗'} ${c.name}`), ' — ', h('span', { class: 'detail' }, c.detail)));
+  $('result').replaceChildren(
+    verdict,
+    h('p', { class: 'muted' }, meta),
+    h('ul', { class: 'checks', 'data-testid': 'checks' }, items),
+    h('button', { type: 'button', class: 'secondary', onclick: () => download('verification-report.json', { ...report, checked: meta }) },
+      'Download this report (JSON)'),
+  );
+}
+
+/** The inputs, checked before anything is read; an error goes next to its own field. */
+function inputs() {
+  for (const id of ['rpc', 'token', 'registry']) clearError($(id));
+  const rpcUrl = $('rpc').value.trim();
+  if (!/^https?:\/\/\S+$/.test(rpcUrl)) return showError($('rpc'), new Error('an http(s) JSON-RPC URL is needed')) && null;
+  if (state.format !== 'dpl-collateral/1') return { rpcUrl };
+  const tokenId = $('token').value.trim();
+  if (!/^[1-9][0-9]*$/.test(tokenId)) return showError($('token'), new Error("the pledge's token id is needed")) && null;
+  const registry = $('registry').value.trim();
+  if (!/^0x[0-9a-fA-F]{40}$/.test(registry)) return showError($('registry'), new Error('a 0x registry address is needed')) && null;
+  return { rpcUrl, tokenId: BigInt(tokenId), registry };
+}
+
+async function verify() {
+  const given = inputs();
+  if (!given) return;
+  $('result').replaceChildren(h('p', { class: 'muted' }, `Checking against ${given.rpcUrl}…`));
+  const done = await busy($('verify'), async () => {
+    const started = performance.now();
+    const report = state.format === 'dpl-collateral/1'
+      ? await verifyCollateralOnChain(state.text, given.tokenId,
+        { rpcUrl: given.rpcUrl, registry: given.registry, registryCode: await registryCode() })
+      : await verifyProofBundleOnChain(state.text, { rpcUrl: given.rpcUrl });
+    render(report, `Checked in this browser against ${given.rpcUrl} in ${Math.round(performance.now() - started)} ms.`);
+    return true;
+  }, $('rpc'));
+  if (!done) $('result').replaceChildren(h('p', { class: 'muted' }, 'Not verified: see the message next to the JSON-RPC URL.'));
+}
+
+async function heldPledges() {
+  const select = $('held');
+  if (!select) return;
+  try {
+    const pledges = await api('GET', '/v1/pledges');
+    const wanted = new URLSearchParams(window.location.search).get('token');
+    select.replaceChildren(...(pledges.length ? pledges.map((p) => h('option', { value: p.token_id, selected: String(p.token_id) === wanted },
+      `#${p.token_id} — records [${p.start ?? p.from}, ${p.end ?? p.to}) — ${p.status}`)) : [h('option', { value: '' }, 'you hold no pledges')]));
+  } catch (e) {
+    showError(select, e);
+  }
+  $('fetch').addEventListener('click', () => busy($('fetch'), async () => {
+    const id = select.value;
+    if (!id) throw new Error('choose a pledge first');
+    const response = await api('GET', `/v1/pledges/${encodeURIComponent(id)}/bundle`, undefined, { raw: true });
+    $('token').value = id;
+    load(await response.text(), `the service (pledge #${id})`);
+  }));
+}
+
+function wire() {
+  const drop = $('drop');
+  drop.addEventListener('dragover', (e) => { e.preventDefault(); drop.classList.add('over'); });
+  drop.addEventListener('dragleave', () => drop.classList.remove('over'));
+  drop.addEventListener('drop', (e) => { e.preventDefault(); drop.classList.remove('over'); readFile(e.dataTransfer.files[0]); });
+  $('file').addEventListener('change', (e) => readFile(e.target.files[0]));
+  $('use-paste').addEventListener('click', () => load($('paste').value, 'the pasted text'));
+  $('verify').addEventListener('click', verify);
+  const wanted = new URLSearchParams(window.location.search).get('token');
+  if (wanted && /^[0-9]+$/.test(wanted)) $('token').value = wanted;
+  if (!$('registry').value && config.registry) $('registry').value = config.registry;
+  heldPledges();
+}
+
+wire();

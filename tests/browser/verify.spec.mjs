@@ -1,0 +1,160 @@
+// Verify collateral in the browser: a sound bundle is all green; a tampered one shows the
+// failing check red with its reason; a server that lies (a root the chain never saw) still
+// gets red, because the chain is read from the RPC URL, not from the service.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { writeFileSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { BASE, KEYS, RPC, TOKEN_ID, launch, openPage, signIn, shot, assertFits, WIDTHS } from './harness.mjs';
+
+let browser;
+let sound; // the fixture pledge's bundle text, as the service gives it to its holder
+before(async () => {
+  browser = await launch();
+  const r = await fetch(`${BASE}/v1/pledges/${TOKEN_ID}/bundle`, { headers: { Authorization: `Bearer ${KEYS.lender_a}` } });
+  assert.equal(r.status, 200);
+  sound = await r.text();
+});
+after(async () => { await browser?.close(); });
+
+async function checks(page) {
+  await page.getByTestId('verdict').waitFor();
+  return page.$$eval('[data-testid=checks] li', (lis) => lis.map((li) => ({
+    name: li.dataset.check, ok: li.dataset.ok === 'true', detail: li.querySelector('.detail').textContent,
+  })));
+}
+
+async function pasteAndVerify(page, text) {
+  await page.locator('summary', { hasText: 'paste' }).click();
+  await page.getByLabel('Bundle JSON').fill(text);
+  await page.getByRole('button', { name: 'Use this text' }).click();
+  await page.getByRole('button', { name: 'Verify' }).click();
+  return checks(page);
+}
+
+test('a lender fetches the bundle of a held pledge and every check is green (both widths)', async () => {
+  for (const [label, size] of Object.entries(WIDTHS)) {
+    const page = await openPage(browser, size);
+    await signIn(page, 'lender_a');
+    await page.goto(`${BASE}/verify?token=${TOKEN_ID}`);
+    await page.getByRole('button', { name: 'Fetch its bundle' }).click();
+    await page.getByTestId('loaded').filter({ hasText: 'Loaded a collateral bundle' }).waitFor();
+    await page.getByRole('button', { name: 'Verify' }).click();
+    const got = await checks(page);
+    const names = got.map((c) => c.name);
+    for (const name of ['registry', 'bundle names this pledge', 'pledge holds its lien', 'format', 'manifest digest',
+      'manifest terms', 'anchored root', 'seed', 'sample indices']) assert.ok(names.includes(name), `check ${name} shown`);
+    assert.equal(got.filter((c) => c.name.endsWith(': inclusion')).length, 8, 'one inclusion check per sample');
+    assert.deepEqual(got.filter((c) => !c.ok), [], 'all green');
+    assert.match(await page.getByTestId('verdict').textContent(), /^SOUND/);
+    await assertFits(page);
+    await shot(page, `verify-sound-${label}`);
+    assert.deepEqual(page.problems, []);
+    await page.context().close();
+  }
+});
+
+test('a changed record turns its leaf hash red with the reason', async () => {
+  const bundle = JSON.parse(sound);
+  const entry = bundle.entries[0];
+  entry.record.data = { ...entry.record.data, tampered: 1 };
+  const page = await openPage(browser);
+  await page.goto(`${BASE}/verify`);
+  await page.locator('#token').fill(String(TOKEN_ID));
+  const got = await pasteAndVerify(page, JSON.stringify(bundle));
+  const red = got.filter((c) => !c.ok);
+  assert.deepEqual(red.map((c) => c.name).slice(0, 1), [`entry ${entry.index}: leaf hash`]);
+  assert.match(red[0].detail, /do not hash to leaf_hash/);
+  assert.match(await page.getByTestId('verdict').textContent(), /^NOT SOUND/);
+  assert.ok(got.find((c) => c.name === 'anchored root').ok, 'the rest still checks out');
+  await shot(page, 'verify-tampered');
+  await page.context().close();
+});
+
+test('a server that lies about the root cannot make it green', async () => {
+  // The service (intercepted here) answers with a bundle whose manifest claims a root the chain never saw.
+  const forged = JSON.parse(sound);
+  forged.manifest.checkpoint.root = '0x' + 'ab'.repeat(32);
+  const page = await openPage(browser);
+  await signIn(page, 'lender_a');
+  await page.route('**/v1/pledges/*/bundle', (route) => route.fulfill({
+    status: 200, contentType: 'application/json', body: JSON.stringify(forged),
+  }));
+  await page.goto(`${BASE}/verify?token=${TOKEN_ID}`);
+  await page.getByRole('button', { name: 'Fetch its bundle' }).click();
+  await page.getByTestId('loaded').filter({ hasText: 'Loaded' }).waitFor();
+  await page.getByRole('button', { name: 'Verify' }).click();
+  const got = await checks(page);
+  const byName = Object.fromEntries(got.map((c) => [c.name, c]));
+  assert.equal(byName['anchored root'].ok, false);
+  assert.match(byName['anchored root'].detail, /is not the anchored root/);
+  assert.equal(byName['manifest digest'].ok, false, "the pledge on chain commits to the real manifest's digest");
+  assert.match(await page.getByTestId('verdict').textContent(), /^NOT SOUND/);
+  await shot(page, 'verify-server-lies');
+  await page.context().close();
+});
+
+test('anyone can verify a bundle file without signing in; a proof bundle too', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'dpl-ui-'));
+  const file = join(dir, 'collateral.json');
+  writeFileSync(file, sound);
+  const page = await openPage(browser);
+  await page.goto(`${BASE}/verify`);
+  await page.locator('#file').setInputFiles(file);
+  await page.getByTestId('loaded').filter({ hasText: 'collateral.json' }).waitFor();
+  assert.equal(await page.locator('#token').inputValue(), String(TOKEN_ID));
+  await page.getByRole('button', { name: 'Verify' }).click();
+  assert.deepEqual((await checks(page)).filter((c) => !c.ok), []);
+
+  const logs = await (await fetch(`${BASE}/v1/logs`, { headers: { Authorization: `Bearer ${KEYS.factory}` } })).json();
+  const proof = await (await fetch(`${BASE}/v1/logs/${logs[0].log_id}/records/7`,
+    { headers: { Authorization: `Bearer ${KEYS.factory}` } })).text();
+  const page2 = await openPage(browser);
+  await page2.goto(`${BASE}/verify`);
+  const good = await pasteAndVerify(page2, proof);
+  assert.ok(good.length > 0 && good.every((c) => c.ok), JSON.stringify(good));
+  const bad = JSON.parse(proof);
+  bad.checkpoint.root = '0x' + '00'.repeat(32);
+  await page2.getByLabel('Bundle JSON').fill(JSON.stringify(bad));
+  await page2.getByRole('button', { name: 'Use this text' }).click();
+  await page2.getByRole('button', { name: 'Verify' }).click();
+  assert.ok((await checks(page2)).some((c) => !c.ok), 'a proof bundle with a wrong root is red');
+  await shot(page2, 'verify-proof-bundle');
+  await page.context().close();
+  await page2.context().close();
+});
+
+test('a chain node that is down is a readable error next to the RPC URL', async () => {
+  const page = await openPage(browser);
+  await page.goto(`${BASE}/verify`);
+  await page.locator('#rpc').fill('http://127.0.0.1:9');
+  await page.locator('#token').fill(String(TOKEN_ID));
+  await page.locator('summary', { hasText: 'paste' }).click();
+  await page.getByLabel('Bundle JSON').fill(sound);
+  await page.getByRole('button', { name: 'Use this text' }).click();
+  await page.getByRole('button', { name: 'Verify' }).click();
+  const error = page.locator('#rpc-error');
+  await error.waitFor();
+  assert.match(await error.textContent(), /127\.0\.0\.1:9/);
+  assert.equal(await page.getByTestId('verdict').count(), 0, 'no verdict without the chain');
+  await page.locator('#rpc').fill(RPC);
+  await page.getByRole('button', { name: 'Verify' }).click();
+  assert.match(await page.getByTestId('verdict').textContent(), /^SOUND/);
+  await shot(page, 'verify-node-down');
+  await page.context().close();
+});
+
+test('not JSON, or not a bundle, is refused next to the drop zone', async () => {
+  const page = await openPage(browser);
+  await page.goto(`${BASE}/verify`);
+  await page.locator('summary', { hasText: 'paste' }).click();
+  await page.getByLabel('Bundle JSON').fill('{"format": "something/9"}');
+  await page.getByRole('button', { name: 'Use this text' }).click();
+  assert.match(await page.locator('#drop-error').textContent(), /not a dpl-collateral\/1 or dpl-proof\/1 bundle/);
+  await page.getByLabel('Bundle JSON').fill('{not json');
+  await page.getByRole('button', { name: 'Use this text' }).click();
+  assert.match(await page.locator('#drop-error').textContent(), /is not JSON/);
+  assert.equal(await page.getByRole('button', { name: 'Verify' }).isDisabled(), true);
+  await page.context().close();
+});
