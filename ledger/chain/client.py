@@ -19,7 +19,7 @@ from eth_utils import keccak, to_checksum_address
 from hexbytes import HexBytes
 from requests.exceptions import RequestException
 from web3 import Web3
-from web3.exceptions import ContractCustomError, ContractLogicError, TransactionNotFound, Web3RPCError
+from web3.exceptions import BlockNotFound, ContractCustomError, ContractLogicError, TransactionNotFound, Web3RPCError
 
 from ledger.chain.build import load_artifact
 from ledger.errors import ChainError, ChainUnavailableError, ContractRevertError
@@ -154,7 +154,11 @@ class Chain:
         return self.call(lambda: self.w3.eth.block_number)
 
     def block_hash(self, number: int) -> bytes | None:
-        block = self.call(lambda: self.w3.eth.get_block(number))
+        """The hash of block ``number``, None when the node has no such block."""
+        try:
+            block = self.call(lambda: self.w3.eth.get_block(number))
+        except BlockNotFound:  # web3 raises where the node answers null
+            return None
         return bytes(block["hash"]) if block else None
 
     def code_at(self, address: str) -> bytes:

@@ -178,3 +178,11 @@ def test_an_anchor_dropped_by_a_reorg_is_sent_again(env):
     [again] = json.loads(out)
     assert again["state"] in ("included", "final") and again["tx_hash"] == report["tx_hash"]
     assert [e["size"] for e in _anchor_events(env)] == [3198]
+
+
+def test_a_block_the_node_does_not_have_has_no_hash(env):
+    from ledger.chain.client import Chain
+
+    chain = Chain(env["rpc"])
+    assert chain.block_hash(0) is not None and len(chain.block_hash(0)) == 32
+    assert chain.block_hash(10**9) is None  # web3 raises BlockNotFound: a missing block, not an error
