@@ -94,7 +94,9 @@ def verify_against_chain(bundle: object, token_id: int, rpc_url: str, home: Path
         return CollateralReport(token_id, checks)
     if isinstance(bundle, dict):
         named = (bundle.get("chain_id"), bundle.get("registry"), bundle.get("token_id"))
-        same = named == (chain.chain_id, address, token_id)
+        # the same address in any valid spelling (all lower case, or EIP-55) names the same registry
+        same_registry = isinstance(named[1], str) and is_address(named[1]) and to_checksum_address(named[1]) == address
+        same = same_registry and (named[0], named[2]) == (chain.chain_id, token_id)
         checks.append(Check("bundle names this pledge", same,
                             f"bundle: token {named[2]} on {named[1]} chain {named[0]}" if not same
                             else f"token {token_id} on {address}, chain {chain.chain_id}"))

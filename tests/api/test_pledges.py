@@ -251,6 +251,11 @@ def test_collateral_bundle_verifies_against_the_chain(world):
     report = verify_against_chain(bundle, token, world.rpc_url, world.home)
     assert report.sound, [c for c in report.checks if not c.ok]
     assert world.ok("GET", f"/v1/pledges/{token}/bundle", "acme") == bundle  # the factory gets the same
+    # the registry in lower case is the same registry; another address is not
+    assert verify_against_chain({**bundle, "registry": bundle["registry"].lower()}, token, world.rpc_url,
+                                world.home).sound
+    other = verify_against_chain({**bundle, "registry": "0x" + "12" * 20}, token, world.rpc_url, world.home)
+    assert [c.name for c in other.checks if not c.ok] == ["bundle names this pledge"]
     # the check can fail: a changed record is caught
     bundle["entries"][0]["record"]["data"] = {"forged": True}
     assert not verify_against_chain(bundle, token, world.rpc_url, world.home).sound

@@ -93,6 +93,10 @@ test('on chain: the registry code, the pledge, then the pure checks', async () =
     assert.deepEqual(r.checks.slice(0, 4).map((c) => c.name), ['registry', 'bundle names this pledge', 'pledge holds its lien', 'format']);
     const other = await verifyCollateralOnChain(JSON.stringify(FIX.bundle), 8, { rpcUrl, registryCode: CODE });
     assert.deepEqual(failed(other).slice(0, 1), ['bundle names this pledge']);
+    // the registry in lower case is the same registry
+    const lower = await verifyCollateralOnChain(JSON.stringify({ ...FIX.bundle, registry: FIX.bundle.registry.toLowerCase() }), 7,
+      { rpcUrl, registryCode: CODE, registry: FIX.bundle.registry });
+    assert.equal(lower.sound, true, JSON.stringify(failed(lower)));
   });
   await withNode({ status: 2 }, async (rpcUrl) => {
     const r = await verifyCollateralOnChain(JSON.stringify(FIX.bundle), 7, { rpcUrl, registryCode: CODE });

@@ -87,7 +87,9 @@ export async function verifyCollateralOnChain(bundle, tokenId, { rpcUrl, registr
   if (!ours) return report(id, checks);
   if (pyType(b) === 'dict') {
     const named = [get(b, 'chain_id'), get(b, 'registry'), get(b, 'token_id')];
-    const same = pyEq(named[0], chainId) && named[1] === address && pyEq(named[2], id);
+    // the same address in any valid spelling (all lower case, or EIP-55) names the same registry
+    const sameRegistry = typeof named[1] === 'string' && isAddress(named[1]) && toChecksumAddress(named[1]) === address;
+    const same = pyEq(named[0], chainId) && sameRegistry && pyEq(named[2], id);
     const show = (v) => (v === undefined || v === null ? 'None' : typeof v === 'object' ? JSON.stringify(v) : String(v));
     checks.push(check('bundle names this pledge', same, same ? `token ${id} on ${address}, chain ${chainId}`
       : `bundle: token ${show(named[2])} on ${show(named[1])} chain ${show(named[0])}`));
