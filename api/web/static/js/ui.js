@@ -182,3 +182,16 @@ export function copyButton(text, label = 'Copy', select = null) {
   });
   return button;
 }
+
+/** An amount in minor units with its ISO 4217 currency's decimals: (2500000, 'EUR') -> "25,000.00 EUR". */
+export function fmtAmount(minor, currency) {
+  let digits = 2;
+  try {
+    digits = new Intl.NumberFormat('en', { style: 'currency', currency }).resolvedOptions().maximumFractionDigits;
+  } catch { /* a code this browser does not know: assume cents */ }
+  let v;
+  try { v = BigInt(minor); } catch { return `${minor} ${currency} (minor units)`; }
+  const base = 10n ** BigInt(digits);
+  const frac = digits ? '.' + (v % base).toString().padStart(digits, '0') : '';
+  return `${(v / base).toLocaleString('en')}${frac} ${currency}`;
+}

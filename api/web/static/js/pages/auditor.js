@@ -1,1 +1,301 @@
-import { config } from '../ui.js'; void config;
+// Auditor page: every log's checkpoints checked against the registry from this browser
+// (eth_call rootAt at a JSON-RPC URL the auditor chooses), the service's latest audit and a
+// run of a new one with its progress streamed (NDJSON), and every pledge, read-only.
+import { config, api, ApiError, h, short, txLink, badge, fmtTime, fmtAmount, table, clearError, showError, download } from '../ui.js';
+
+/** rootAt(bytes32,uint64) — selector computed once with eth_utils.function_signature_to_4byte_selector. */
+const ROOT_AT = '0x930b6ace';
+const ZERO32 = '0x' + '0'.repeat(64);
+const PARALLEL = 6;
+
+const logsEl = document.getElementById('logs');
+const summaryEl = document.getElementById('check-summary');
+const rpcInput = document.getElementById('rpc');
+const checkBtn = document.getElementById('check');
+const reportEl = document.getElementById('report');
+const runBtn = document.getElementById('run');
+const downloadBtn = document.getElementById('download');
+const progressBox = document.getElementById('progress-box');
+const progressBar = document.getElementById('progress');
+const progressText = document.getElementById('progress-text');
+const pledgesEl = document.getElementById('pledges');
+
+/** [{log, checkpoints, cells: Map(size -> td)}] once loaded. */
+let logs = [];
+let latest = null;
+let rpcId = 0;
+
+const message = (e) => (e instanceof ApiError ? e.readable : (e?.message || String(e)));
+
+// --- chain reads ---------------------------------------------------------------------------
+
+async function rpc(url, method, params) {
+  let response;
+  try {
+    response = await fetch(url, {
+      method: 'POST', headers: { 'Content-Type': 'application/json' }, credentials: 'omit',
+      body: JSON.stringify({ jsonrpc: '2.0', id: ++rpcId, method, params }),
+    });
+  } catch (e) {
+    throw new Error(`The JSON-RPC node at ${url} did not answer (${e.message}).`);
+  }
+  if (!response.ok) throw new Error(`The JSON-RPC node at ${url} answered HTTP ${response.status}.`);
+  let body;
+  try { body = await response.json(); } catch { throw new Error(`${url} did not answer JSON-RPC.`); }
+  if (body.error) throw new Error(`${method} at ${url}: ${body.error.message || JSON.stringify(body.error)}`);
+  return body.result;
+}
+
+/** The root anchored for (logId, size) and its time; root 0x00… when none was. */
+async function rootAt(url, logId, size) {
+  const data = ROOT_AT + logId.slice(2).toLowerCase().padStart(64, '0') + BigInt(size).toString(16).padStart(64, '0');
+  const out = await rpc(url, 'eth_call', [{ to: config.registry, data }, 'latest']);
+  if (typeof out !== 'string' || out.length < 2 + 128) {
+    throw new Error(`rootAt answered ${JSON.stringify(out)}: is ${config.registry} the registry on this chain?`);
+  }
+  return { root: '0x' + out.slice(2, 66).toLowerCase(), anchoredAt: Number(BigInt('0x' + out.slice(66, 130))) };
+}
+
+/** Runs `work` over `items`, at most PARALLEL at a time. */
+async function pool(items, work) {
+  let next = 0;
+  const lanes = Array.from({ length: Math.min(PARALLEL, items.length) }, async () => {
+    while (next < items.length) { const i = next++; await work(items[i]); }
+  });
+  await Promise.all(lanes);
+}
+
+// --- checkpoints ---------------------------------------------------------------------------
+
+function anchorCell(a) {
+  if (!a) return h('span', { class: 'muted' }, 'not anchored');
+  return h('span', {}, badge(a.state), ' ', txLink(a.tx_hash), a.block_number ? ` block ${a.block_number}` : '');
+}
+
+function renderLogs() {
+  if (!logs.length) {
+    logsEl.replaceChildren(h('p', { class: 'muted', 'data-testid': 'no-logs' }, 'No logs yet.'));
+    return;
+  }
+  logsEl.replaceChildren(...logs.map((entry) => {
+    const { log, checkpoints } = entry;
+    entry.cells = new Map();
+    const rows = checkpoints.map((c) => {
+      const cell = h('td', { 'data-testid': 'onchain' }, h('span', { class: 'muted' }, c.anchor ? 'not checked' : ''));
+      if (!c.anchor) cell.replaceChildren(badge('pending'), ' not anchored yet');
+      entry.cells.set(c.size, cell);
+      return h('tr', { 'data-size': c.size }, h('td', {}, c.size.toLocaleString('en')), h('td', {}, short(c.root)),
+        h('td', {}, anchorCell(c.anchor)), cell);
+    });
+    return h('div', { class: 'log-check', 'data-testid': `log-${log.stream}` },
+      h('h3', {}, log.stream, ' ', short(log.log_id, 6)),
+      h('p', { class: 'muted' }, `${log.size.toLocaleString('en')} records · ${checkpoints.length} checkpoint${checkpoints.length === 1 ? '' : 's'} · factory `, short(log.factory)),
+      checkpoints.length ? table(['Size', 'Root (service)', 'Anchor', 'On chain'], rows, { class: 'nowrap' })
+        : h('p', { class: 'muted' }, 'No checkpoints yet.'));
+  }));
+}
+
+function verdict(c, onChain) {
+  if (onChain.root === ZERO32) {
+    return c.anchor.state === 'pending'
+      ? [badge('pending'), ' anchor sent, not on chain yet']
+      : [badge('missing'), ' no root anchored at this size'];
+  }
+  if (onChain.root === c.root.toLowerCase()) return [badge('match'), ' ', fmtTime(onChain.anchoredAt)];
+  return [badge('mismatch'), h('div', { class: 'root-pair' },
+    h('div', {}, 'service ', h('code', {}, c.root)), h('div', {}, 'chain ', h('code', {}, onChain.root)))];
+}
+
+function renderSummary(counts, url) {
+  summaryEl.replaceChildren(
+    ...['match', 'mismatch', 'missing', 'pending'].map((kind) =>
+      h('span', { 'data-testid': `count-${kind}` }, badge(`${counts[kind]} ${kind}`, kind))),
+    h('span', { class: 'muted' }, `at ${url}, ${fmtTime(Math.floor(Date.now() / 1000))}`));
+}
+
+async function check() {
+  clearError(checkBtn);
+  const url = rpcInput.value.trim();
+  if (!url) { showError(checkBtn, new Error('Enter a JSON-RPC URL.')); return; }
+  if (!config.registry) { showError(checkBtn, new Error('The service names no registry (its chain is not reachable).')); return; }
+  checkBtn.disabled = true;
+  summaryEl.replaceChildren(h('span', { class: 'muted' }, 'Checking…'));
+  try {
+    const chainId = Number(BigInt(await rpc(url, 'eth_chainId', [])));
+    if (config.chainId && chainId !== config.chainId) {
+      throw new Error(`${url} serves chain ${chainId}; the service anchors on chain ${config.chainId}.`);
+    }
+    const counts = { match: 0, mismatch: 0, missing: 0, pending: 0 };
+    const work = [];
+    for (const entry of logs) {
+      for (const c of entry.checkpoints) {
+        if (c.anchor) work.push([entry, c]);
+        else counts.pending += 1;
+      }
+    }
+    for (const [entry, c] of work) entry.cells.get(c.size).replaceChildren(h('span', { class: 'muted' }, 'checking…'));
+    let failure = null;
+    await pool(work, async ([entry, c]) => {
+      const cell = entry.cells.get(c.size);
+      try {
+        const parts = verdict(c, await rootAt(url, entry.log.log_id, c.size));
+        counts[parts[0].textContent] += 1;
+        cell.replaceChildren(...parts);
+      } catch (e) {
+        failure ??= e;
+        cell.replaceChildren(h('span', { class: 'muted' }, 'not checked'));
+      }
+    });
+    if (failure) throw failure;
+    renderSummary(counts, url);
+  } catch (e) {
+    summaryEl.replaceChildren();
+    showError(checkBtn, e);
+  } finally {
+    checkBtn.disabled = false;
+  }
+}
+
+async function loadLogs() {
+  try {
+    const list = await api('GET', '/v1/logs');
+    logs = await Promise.all(list.map(async (log) => ({
+      log, checkpoints: log.log_id ? await api('GET', `/v1/logs/${log.log_id}/checkpoints`) : [],
+    })));
+    renderLogs();
+  } catch (e) {
+    logsEl.replaceChildren(h('p', { class: 'error', role: 'alert' }, 'Could not load the logs: ', message(e)));
+  } finally {
+    logsEl.setAttribute('aria-busy', 'false');
+  }
+}
+
+// --- audit ---------------------------------------------------------------------------------
+
+/** ISO text from the database, read as UTC when it carries no offset. */
+const utc = (iso) => (iso && !/(Z|[+-]\d\d:?\d\d)$/.test(iso) ? iso + 'Z' : iso);
+
+function renderReport(r) {
+  latest = r;
+  downloadBtn.disabled = !r;
+  if (!r) {
+    reportEl.replaceChildren(h('p', { class: 'muted', 'data-testid': 'no-report' }, 'No audit has run yet: run one.'));
+    return;
+  }
+  const n = r.findings?.length || 0;
+  reportEl.replaceChildren(...[
+    h('p', { class: `verdict ${r.clean ? 'ok' : 'bad'}`, 'data-testid': 'verdict' },
+      r.clean ? 'Clean: no findings' : `${n} finding${n === 1 ? '' : 's'}`),
+    h('dl', { class: 'terms' },
+      [['Ran at', fmtTime(utc(r.ran_at))], ['Logs', r.logs], ['Records', r.records?.toLocaleString('en')],
+        ['Anchor events', r.anchor_events], ['Pledges', r.pledges], ['Chain', r.chain_id],
+        ['Registry', short(r.registry)]].flatMap(([k, v]) => [h('dt', {}, k), h('dd', {}, v ?? '—')])),
+    n ? h('ul', { class: 'checks', 'data-testid': 'findings' }, r.findings.map((f) => h('li', { class: 'bad' }, f))) : []].flat());
+}
+
+async function loadReport() {
+  try {
+    renderReport(await api('GET', '/v1/audit/latest'));
+  } catch (e) {
+    if (e instanceof ApiError && e.status === 404) renderReport(null);
+    else reportEl.replaceChildren(h('p', { class: 'error', role: 'alert' }, 'Could not load the latest report: ', message(e)));
+  } finally {
+    reportEl.setAttribute('aria-busy', 'false');
+  }
+}
+
+function progress({ records, total }) {
+  progressBar.max = Math.max(total, 1);
+  progressBar.value = Math.min(records, total);
+  progressText.textContent = `${records.toLocaleString('en')} / ${total.toLocaleString('en')} records`;
+}
+
+/** Calls `onLine` with each JSON line of an NDJSON response body as it arrives. */
+async function readNdjson(response, onLine) {
+  const reader = response.body.getReader();
+  const decoder = new TextDecoder();
+  let buffer = '';
+  for (;;) {
+    const { value, done } = await reader.read();
+    buffer += decoder.decode(value || new Uint8Array(), { stream: !done });
+    let at;
+    while ((at = buffer.indexOf('\n')) >= 0) {
+      const line = buffer.slice(0, at).trim();
+      buffer = buffer.slice(at + 1);
+      if (line) onLine(JSON.parse(line));
+    }
+    if (done) break;
+  }
+  if (buffer.trim()) onLine(JSON.parse(buffer));
+}
+
+async function runAudit() {
+  clearError(runBtn);
+  runBtn.disabled = true;
+  progressBox.hidden = false;
+  progressBar.removeAttribute('value'); // indeterminate until the first line
+  progressText.textContent = 'starting…';
+  try {
+    const response = await api('POST', '/v1/audit', undefined, { headers: { Accept: 'application/x-ndjson' }, raw: true });
+    let report = null;
+    let failure = null;
+    await readNdjson(response, (line) => {
+      if (line.progress) progress(line.progress);
+      else if (line.report) report = line.report;
+      else if (line.error) failure = line.error;
+    });
+    if (failure) throw new Error(`The audit failed: ${failure.title}${failure.detail ? ': ' + failure.detail : ''}`);
+    if (!report) throw new Error('The audit ended without a report.');
+    try {
+      renderReport(await api('GET', '/v1/audit/latest')); // the kept report, with when it ran
+    } catch {
+      renderReport({ ...report, ran_at: new Date().toISOString() });
+    }
+  } catch (e) {
+    showError(runBtn, e);
+  } finally {
+    runBtn.disabled = false;
+  }
+}
+
+// --- pledges -------------------------------------------------------------------------------
+
+async function loadPledges() {
+  try {
+    const pledges = await api('GET', '/v1/pledges');
+    const streams = new Map(logs.map((e) => [String(e.log.log_id).toLowerCase(), e.log.stream]));
+    if (!pledges.length) {
+      pledgesEl.replaceChildren(h('p', { class: 'muted', 'data-testid': 'no-pledges' }, 'No pledges yet.'));
+      return;
+    }
+    pledgesEl.replaceChildren(table(
+      ['Token', 'Status', 'Log', 'Records', 'Principal', 'Maturity', 'Lien end', 'Holder', 'Factory', ''],
+      pledges.map((p) => h('tr', { 'data-testid': `pledge-${p.token_id}` },
+        h('td', {}, `#${p.token_id}`), h('td', {}, badge(p.status)),
+        h('td', {}, streams.get(p.log_id.toLowerCase()) || short(p.log_id, 6)),
+        h('td', {}, `[${p.from}, ${p.to})`), h('td', {}, fmtAmount(p.principal, p.currency)),
+        h('td', {}, fmtTime(p.maturity)), h('td', {}, fmtTime(p.lien_end)),
+        h('td', {}, p.holder ? short(p.holder, 6) : '—'), h('td', {}, short(p.factory, 6)),
+        h('td', {}, h('a', { href: `/verify?token=${p.token_id}` }, 'Verify')))), { class: 'nowrap' }));
+  } catch (e) {
+    pledgesEl.replaceChildren(h('p', { class: 'error', role: 'alert' }, 'Could not load the pledges: ', message(e)));
+  } finally {
+    pledgesEl.setAttribute('aria-busy', 'false');
+  }
+}
+
+// --- wiring --------------------------------------------------------------------------------
+
+document.getElementById('check-form').addEventListener('submit', (ev) => { ev.preventDefault(); check(); });
+runBtn.addEventListener('click', runAudit);
+downloadBtn.addEventListener('click', () => {
+  if (latest) download(`dpl-audit-${String(latest.ran_at || 'latest').replace(/[^0-9A-Za-z-]/g, '')}.json`, latest);
+});
+if (!rpcInput.value) rpcInput.value = config.rpcUrl || '';
+
+(async () => {
+  await Promise.all([loadLogs(), loadReport()]);
+  await loadPledges();
+  if (rpcInput.value && config.registry && logs.length) await check();
+  document.body.dataset.loaded = 'true';
+})();

@@ -1,1 +1,210 @@
-import { config } from '../ui.js'; void config;
+// Lender page: the pledges this lender holds (terms, status, moves) and the consents naming
+// it (issue). Every change goes through /v1; an error shows next to the button that caused
+// it; without a custodial key the API answers 409 with the transaction to send, shown as such.
+import { config, api, ApiError, h, short, txLink, badge, fmtTime, fmtAmount, clearError, showError, download } from '../ui.js';
+
+const pledgesEl = document.getElementById('pledges');
+const consentsEl = document.getElementById('consents');
+/** log id -> stream name, learnt from the consents (a lender may not list logs). */
+const streams = new Map();
+
+function logName(logId) {
+  const stream = streams.get(String(logId).toLowerCase());
+  return stream ? h('span', {}, h('b', {}, stream), ' ', short(logId, 6)) : short(logId);
+}
+
+function terms(pairs) {
+  return h('dl', { class: 'terms' }, pairs.flatMap(([k, v]) => [h('dt', {}, k), h('dd', {}, v ?? '—')]));
+}
+
+function flash(text, tx) {
+  const el = document.getElementById('flash');
+  el.replaceChildren(h('p', { class: 'notice' }, text, tx ? [' · tx ', txLink(tx)] : []));
+}
+
+/** The 409 of a lender without a custodial key: the transaction to send from its own wallet. */
+function showTransaction(anchor, problem) {
+  const tx = problem.transaction;
+  const box = h('div', { class: 'tx-to-send', role: 'status', id: `${anchor.id}-tx`, 'data-testid': 'tx-to-send' },
+    h('p', {}, h('b', {}, 'Send this transaction from your wallet. '), problem.detail || ''),
+    terms([['to', h('code', {}, tx.to)], ['chainId', h('code', {}, String(tx.chainId))],
+      ['from', tx.from ? h('code', {}, tx.from) : null], ['data', h('code', { class: 'calldata' }, tx.data)]]),
+    h('button', { type: 'button', class: 'secondary', onclick: () => download('transaction.json', tx) },
+      'Download transaction (JSON)'));
+  anchor.insertAdjacentElement('afterend', box);
+}
+
+/** Runs a write from `button`: its error (or the transaction to send) appears right after it. */
+async function act(button, work) {
+  clearError(button);
+  document.getElementById(`${button.id}-tx`)?.remove();
+  button.disabled = true;
+  try {
+    return await work();
+  } catch (e) {
+    if (e instanceof ApiError && e.status === 409 && e.problem?.transaction) showTransaction(button, e.problem);
+    else showError(button, e);
+    return undefined;
+  } finally {
+    button.disabled = false;
+  }
+}
+
+function pledgeActions(p) {
+  const id = p.token_id;
+  const verify = h('div', { class: 'action' },
+    h('a', { class: 'button secondary', href: `/verify?token=${id}`, id: `verify-${id}` }, 'Verify collateral'));
+
+  const defaultBtn = h('button', { type: 'button', class: 'danger', id: `default-${id}` }, 'Declare default');
+  defaultBtn.addEventListener('click', () => act(defaultBtn, async () => {
+    const out = await api('POST', `/v1/pledges/${id}/default`);
+    flash(`Pledge #${id}: default declared.`, out?.tx_hash);
+    await load();
+  }));
+
+  const releaseBtn = h('button', { type: 'button', class: 'secondary', id: `release-${id}` }, 'Release…');
+  const confirmBtn = h('button', { type: 'button', class: 'danger', id: `release-confirm-${id}` }, 'Confirm release');
+  const cancelBtn = h('button', { type: 'button', class: 'secondary' }, 'Cancel');
+  const confirm = h('div', { class: 'stack confirm', hidden: true },
+    h('p', {}, `Release pledge #${id}: the loan is repaid, the lien is lifted and the token burned. This cannot be undone.`),
+    h('div', { class: 'buttons' }, confirmBtn, cancelBtn));
+  releaseBtn.addEventListener('click', () => { releaseBtn.hidden = true; confirm.hidden = false; confirmBtn.focus(); });
+  cancelBtn.addEventListener('click', () => {
+    clearError(confirmBtn);
+    confirm.hidden = true; releaseBtn.hidden = false; releaseBtn.focus();
+  });
+  confirmBtn.addEventListener('click', () => act(confirmBtn, async () => {
+    const out = await api('POST', `/v1/pledges/${id}/release`);
+    flash(`Pledge #${id} released.`, out?.tx_hash);
+    await load();
+  }));
+
+  const toInput = h('input', { id: `transfer-to-${id}`, name: 'to', required: true, autocomplete: 'off',
+    spellcheck: 'false', placeholder: 'bank-b or 0x…' });
+  const transferBtn = h('button', { type: 'submit', id: `transfer-${id}` }, 'Transfer');
+  const transfer = h('form', { class: 'action' },
+    h('label', { for: toInput.id }, 'Transfer to (lender name or address)'), toInput, transferBtn);
+  transfer.addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    act(transferBtn, async () => {
+      const to = toInput.value.trim();
+      const out = await api('POST', `/v1/pledges/${id}/transfer`, { to });
+      flash(`Pledge #${id} transferred to ${to}.`, out?.tx_hash);
+      await load();
+    });
+  });
+
+  const lienEnd = new Date(p.lien_end * 1000).toISOString().slice(0, 10);
+  const endInput = h('input', { id: `extend-to-${id}`, type: 'date', required: true, value: lienEnd, min: lienEnd });
+  const extendBtn = h('button', { type: 'submit', id: `extend-${id}` }, 'Extend');
+  const extend = h('form', { class: 'action' }, h('label', { for: endInput.id }, 'New lien end (00:00 UTC)'), endInput, extendBtn);
+  extend.addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    act(extendBtn, async () => {
+      const out = await api('POST', `/v1/pledges/${id}/extend`, { lien_end: endInput.value });
+      flash(`Pledge #${id}: lien extended to ${endInput.value}.`, out?.tx_hash);
+      await load();
+    });
+  });
+
+  return h('div', { class: 'actions' }, verify,
+    h('div', { class: 'action' }, h('span', { class: 'label' }, 'From maturity on'), defaultBtn),
+    h('div', { class: 'action' }, h('span', { class: 'label' }, 'Loan repaid'), releaseBtn, confirm),
+    transfer, extend);
+}
+
+function pledgeCard(p, full) {
+  const t = full?.terms;
+  return h('article', { class: 'item', 'data-testid': `pledge-${p.token_id}`, 'data-token': p.token_id },
+    h('h3', {}, `Pledge #${p.token_id} `, badge(p.status)),
+    terms([
+      ['Log', logName(p.log_id)],
+      ['Records', `[${p.from}, ${p.to}) · ${(p.to - p.from).toLocaleString('en')} records`],
+      ['Checkpoint size', t ? t.checkpoint_size.toLocaleString('en') : null],
+      ['Principal', fmtAmount(p.principal, p.currency)],
+      ['Maturity', fmtTime(p.maturity)],
+      ['Lien end', fmtTime(p.lien_end)],
+      ['Samples', t ? String(t.samples) : null],
+      ['Asset digest', short(p.asset_digest)],
+      ['Factory', short(p.factory)],
+    ]),
+    pledgeActions(p));
+}
+
+function consentCard(c) {
+  const doc = c.consent || {};
+  const t = doc.terms || {};
+  const items = [
+    ['Log', doc.stream ? h('span', {}, h('b', {}, doc.stream), ' ', short(t.log_id, 6)) : short(t.log_id)],
+    ['Records', `[${t.from}, ${t.to})`],
+    ['Checkpoint size', t.checkpoint_size?.toLocaleString('en')],
+    ['Principal', fmtAmount(t.principal, t.currency)],
+    ['Maturity', fmtTime(t.maturity)],
+    ['Lien end', fmtTime(t.lien_end)],
+    ['Samples', t.samples],
+    ['Asset digest', short(t.asset_digest)],
+    ['Factory', short(doc.factory)],
+    ['Deadline', fmtTime(doc.deadline)],
+  ];
+  let state;
+  let action = null;
+  if (c.token_id) {
+    state = badge(`issued as #${c.token_id}`, 'ok');
+  } else {
+    const expired = doc.deadline && doc.deadline * 1000 < Date.now();
+    state = expired ? badge('expired', 'lapsed') : badge('not issued', 'pending');
+    const btn = h('button', { type: 'button', id: `issue-${c.consent_id}` }, 'Issue pledge');
+    btn.addEventListener('click', () => act(btn, async () => {
+      const out = await api('POST', '/v1/pledges', { consent_id: c.consent_id });
+      flash(`Consent #${c.consent_id} issued as pledge #${out.token_id}.`, out.tx_hash);
+      await load();
+    }));
+    action = h('div', { class: 'actions' }, h('div', { class: 'action' }, btn));
+  }
+  return h('article', { class: 'item', 'data-testid': `consent-${c.consent_id}` },
+    h('h3', {}, `Consent #${c.consent_id} `, state), terms(items), action);
+}
+
+function failed(el, e) {
+  el.replaceChildren(h('p', { class: 'error', role: 'alert' },
+    'Could not load: ', e instanceof ApiError ? e.readable : (e?.message || String(e))));
+}
+
+async function loadConsents() {
+  const consents = await api('GET', '/v1/pledges/consents');
+  for (const c of consents) {
+    if (c.consent?.terms?.log_id && c.consent.stream) streams.set(c.consent.terms.log_id.toLowerCase(), c.consent.stream);
+  }
+  const open = consents.filter((c) => !c.token_id);
+  const issued = consents.filter((c) => c.token_id);
+  consentsEl.replaceChildren(...[
+    consents.length === 0 ? h('p', { class: 'muted', 'data-testid': 'no-consents' }, 'No consents name you yet.')
+      : open.length === 0 ? h('p', { class: 'muted', 'data-testid': 'no-open-consents' }, 'None waiting to be issued.') : [],
+    open.map(consentCard),
+    issued.length ? h('details', {}, h('summary', {}, `Already issued (${issued.length})`), issued.map(consentCard)) : []].flat());
+}
+
+async function loadPledges() {
+  const pledges = await api('GET', '/v1/pledges');
+  // The list has no checkpoint size or samples: the pledge as the chain has it does.
+  const full = await Promise.all(pledges.map((p) => api('GET', `/v1/pledges/${p.token_id}`).catch(() => null)));
+  pledgesEl.replaceChildren(...[
+    pledges.length === 0 ? h('p', { class: 'muted', 'data-testid': 'no-pledges' }, 'You hold no pledges.') : [],
+    pledges.map((p, i) => pledgeCard(p, full[i]))].flat());
+}
+
+async function load() {
+  pledgesEl.setAttribute('aria-busy', 'true');
+  consentsEl.setAttribute('aria-busy', 'true');
+  // Consents first: they name the streams the pledges' log ids stand for.
+  try { await loadConsents(); } catch (e) { failed(consentsEl, e); }
+  try { await loadPledges(); } catch (e) { failed(pledgesEl, e); }
+  pledgesEl.setAttribute('aria-busy', 'false');
+  consentsEl.setAttribute('aria-busy', 'false');
+  document.body.dataset.loaded = 'true';
+}
+
+const reload = document.getElementById('reload');
+reload.addEventListener('click', async () => { reload.disabled = true; await load(); reload.disabled = false; });
+if (!config.address) pledgesEl.before(h('p', { class: 'error' }, 'This lender party has no chain address: it can hold no pledge.'));
+load();

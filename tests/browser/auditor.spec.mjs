@@ -1,0 +1,112 @@
+// Auditor: acme/line-a's anchored checkpoints match the chain when read from the browser; a
+// wrong RPC URL is a readable error next to Check; "Run audit" streams progress to a clean
+// report, which downloads as JSON; both widths fit.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { RPC, launch, openPage, signIn, atBothWidths } from './harness.mjs';
+
+// Chrome logs every failed fetch as a console error. Let through, at their URLs only: the
+// refused connection the wrong-URL check causes on purpose, and the 404 of
+// GET /v1/audit/latest while no audit has run (how the API says "none yet").
+const REFUSED = /^console: Failed to load resource: net::ERR_CONNECTION_REFUSED$/;
+const NO_AUDIT_YET = [/^console: Failed to load resource: the server responded with a status of 404 \(Not Found\)$/, /\/v1\/audit\/latest$/];
+
+/** Records where each console error came from (page.problems has only the text). */
+function track(page) {
+  page.errorsAt = [];
+  page.on('console', (m) => { if (m.type() === 'error') page.errorsAt.push({ text: `console: ${m.text()}`, url: m.location().url }); });
+}
+
+/** page.problems is empty but for console errors matching one of `allowed` ([text, url] RegExps). */
+function assertOnlyExpected(page, allowed) {
+  const expected = page.errorsAt.filter((e) => allowed.some(([text, url]) => text.test(e.text) && url.test(e.url)));
+  const left = [...page.problems];
+  for (const e of expected) left.splice(left.indexOf(e.text), 1);
+  assert.deepEqual(left, [], 'no console or page errors but the expected ones');
+}
+
+let browser;
+before(async () => { browser = await launch(); });
+after(async () => { await browser?.close(); });
+
+async function auditorPage() {
+  const page = await openPage(browser);
+  track(page);
+  await signIn(page, 'auditor');
+  assert.equal(new URL(page.url()).pathname, '/auditor');
+  await page.waitForSelector('body[data-loaded="true"]', { timeout: 60_000 });
+  return page;
+}
+
+/** A local port nothing listens on (not port 9: Chromium refuses "unsafe" ports before connecting). */
+async function closedPort() {
+  const server = createServer();
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address();
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+const count = async (page, kind) => Number((await page.getByTestId(`count-${kind}`).textContent()).split(' ')[0]);
+
+test('the anchored checkpoints of acme/line-a match the chain; a wrong RPC URL is a readable error', async () => {
+  const page = await auditorPage();
+  assert.equal(await page.locator('#rpc').inputValue(), RPC, 'the default RPC URL is the page config\'s');
+  const log = page.getByTestId('log-acme/line-a');
+  const matches = await log.locator('td[data-testid="onchain"] .badge.match').count();
+  assert.ok(matches >= 1, 'at least one anchored checkpoint matches');
+  assert.equal(await log.locator('td[data-testid="onchain"] .badge.mismatch, td[data-testid="onchain"] .badge.missing').count(), 0);
+  assert.ok(await count(page, 'match') >= 1);
+  assert.equal(await count(page, 'mismatch'), 0);
+  assert.equal(await count(page, 'missing'), 0);
+
+  const wrong = `http://127.0.0.1:${await closedPort()}`;
+  await page.locator('#rpc').fill(wrong);
+  await page.getByRole('button', { name: 'Check' }).click();
+  const error = page.locator('#check-error');
+  await error.waitFor();
+  assert.ok((await error.textContent()).startsWith(`The JSON-RPC node at ${wrong} did not answer`), await error.textContent());
+  assert.equal(await page.locator('#check').getAttribute('aria-invalid'), 'true');
+
+  await page.locator('#rpc').fill(RPC);
+  await page.getByRole('button', { name: 'Check' }).click();
+  await page.getByTestId('count-match').waitFor();
+  assert.equal(await error.count(), 0, 'the error goes when the check succeeds');
+  assert.equal(await count(page, 'mismatch'), 0);
+  assertOnlyExpected(page, [[REFUSED, new RegExp(`^${wrong}/?$`)], NO_AUDIT_YET]);
+  await page.context().close();
+});
+
+test('Run audit streams progress to a clean report, which downloads as JSON', async () => {
+  const page = await auditorPage();
+  const before = await page.getByTestId('verdict').count() ? await page.locator('#report dl').textContent() : null;
+  await page.getByRole('button', { name: 'Run audit' }).click();
+  await page.waitForFunction(() => !document.getElementById('run').disabled
+    && /records$/.test(document.getElementById('progress-text').textContent), null, { timeout: 120_000 });
+  const [done, total] = (await page.locator('#progress-text').textContent()).match(/[\d,]+/g).map((n) => Number(n.replaceAll(',', '')));
+  assert.equal(done, total, 'the bar ends full');
+  assert.ok(total >= 3198, `every record of every log: ${total}`);
+  assert.equal(await page.locator('#progress').evaluate((p) => p.value === p.max), true);
+  assert.equal(await page.getByTestId('verdict').textContent(), 'Clean: no findings');
+  assert.notEqual(await page.locator('#report dl').textContent(), before, 'a new report');
+  assert.equal(await page.locator('#run-error').count(), 0);
+
+  const [download] = await Promise.all([page.waitForEvent('download'),
+    page.getByRole('button', { name: 'Download report (JSON)' }).click()]);
+  assert.match(download.suggestedFilename(), /^dpl-audit-.*\.json$/);
+  const report = JSON.parse(await readFile(await download.path(), 'utf8'));
+  assert.equal(report.clean, true);
+  assert.deepEqual(report.findings, []);
+  assert.ok(report.records >= 3198);
+  assertOnlyExpected(page, [NO_AUDIT_YET]);
+  await page.context().close();
+});
+
+test('the auditor page fits 1280 and 390 px', async () => {
+  await atBothWidths(browser, 'auditor', '/auditor', 'auditor', async (page) => {
+    await page.waitForSelector('body[data-loaded="true"]', { timeout: 60_000 });
+    await page.getByTestId('count-match').waitFor();
+  });
+});

@@ -1,0 +1,142 @@
+// Lender: the fixture pledge with its terms; a consent made from here is issued through the
+// page; declaring default before maturity shows the contract's refusal next to that button;
+// a transfer to bank-b moves it out of bank-a's list and into bank-b's; a lender without a
+// custodial key is shown the transaction to send; both widths fit.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { BASE, KEYS, TOKEN_ID, REGISTRY, launch, openPage, signIn, atBothWidths } from './harness.mjs';
+
+// Chrome logs every non-2xx fetch as a console error; these specs cause 409s on purpose (a
+// contract refusal, a lender without custody): only those, at those URLs, are let through.
+const CONFLICT = /^console: Failed to load resource: the server responded with a status of 409 \(Conflict\)$/;
+
+/** Records where each console error came from (page.problems has only the text). */
+function track(page) {
+  page.errorsAt = [];
+  page.on('console', (m) => { if (m.type() === 'error') page.errorsAt.push({ text: `console: ${m.text()}`, url: m.location().url }); });
+}
+
+/** page.problems is empty but for console errors matching one of `allowed` ([text, url] RegExps). */
+function assertOnlyExpected(page, allowed) {
+  const expected = page.errorsAt.filter((e) => allowed.some(([text, url]) => text.test(e.text) && url.test(e.url)));
+  const left = [...page.problems];
+  for (const e of expected) left.splice(left.indexOf(e.text), 1);
+  assert.deepEqual(left, [], 'no console or page errors but the expected ones');
+}
+
+let browser;
+before(async () => { browser = await launch(); });
+after(async () => { await browser?.close(); });
+
+async function call(method, path, slotOrKey, body) {
+  const key = KEYS[slotOrKey] || slotOrKey;
+  const r = await fetch(BASE + path, {
+    method, headers: { Authorization: `Bearer ${key}`, 'Content-Type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await r.text();
+  assert.ok(r.ok, `${method} ${path}: ${r.status} ${text}`);
+  return JSON.parse(text);
+}
+
+/** acme (custodial) consents to pledging [from, to) of acme/line-a to `lender`. */
+async function consent(from, to, lender) {
+  const [log] = await call('GET', '/v1/logs', 'factory');
+  const out = await call('POST', '/v1/pledges/consents', 'factory', { terms: {
+    log_id: log.log_id, from, to, lender, principal: 1_000_000, currency: 'USD', maturity: '2027-06-30',
+    lien_end: '2027-12-31', samples: 4, loan_ref: `LOAN-UI-LENDER-${from}` } });
+  return out.consent_id;
+}
+
+async function lenderPage(slot) {
+  const page = await openPage(browser);
+  track(page);
+  await signIn(page, slot);
+  assert.equal(new URL(page.url()).pathname, '/lender');
+  await page.waitForSelector('body[data-loaded="true"]');
+  return page;
+}
+
+test('lender_a sees the fixture pledge live with its terms', async () => {
+  const page = await lenderPage('lender_a');
+  const card = page.getByTestId(`pledge-${TOKEN_ID}`);
+  assert.equal(await card.locator('h3 .badge').textContent(), 'live');
+  const text = await card.textContent();
+  for (const want of ['acme/line-a', '[0, 200)', '25,000.00 EUR', 'Samples8', 'Maturity2027-06-30', 'Lien end2027-12-31']) {
+    assert.ok(text.includes(want), `pledge card shows ${want}: ${text}`);
+  }
+  assert.match(text, /Checkpoint size[1-9][\d,]*/);
+  assert.match(text, /Asset digest0x[0-9a-f]{10}…/);
+  assert.equal(await card.getByRole('link', { name: 'Verify collateral' }).getAttribute('href'), `/verify?token=${TOKEN_ID}`);
+  assert.deepEqual(page.problems, []);
+  await page.context().close();
+});
+
+test('issue a consent, refuse an early default, transfer to bank-b', async () => {
+  const consentId = await consent(2000, 2100, 'bank-a');
+  const page = await lenderPage('lender_a');
+  const consentCard = page.getByTestId(`consent-${consentId}`);
+  assert.match(await consentCard.textContent(), /\[2000, 2100\)/);
+  assert.match(await consentCard.textContent(), /10,000\.00 USD/);
+  await consentCard.getByRole('button', { name: 'Issue pledge' }).click();
+  const flash = page.locator('#flash');
+  await flash.getByText(/issued as pledge #\d+/).waitFor();
+  const token = Number((await flash.textContent()).match(/issued as pledge #(\d+)/)[1]);
+  const card = page.getByTestId(`pledge-${token}`);
+  assert.equal(await card.locator('h3 .badge').textContent(), 'live');
+  assert.match(await card.textContent(), /\[2000, 2100\)/);
+
+  // Before maturity the registry refuses a default: the API's error, next to the button.
+  await card.getByRole('button', { name: 'Declare default' }).click();
+  const error = page.locator(`#default-${token}-error`);
+  await error.waitFor();
+  assert.match(await error.textContent(), /PledgeNotMatured/);
+  assert.equal(await page.locator(`#default-${token}`).getAttribute('aria-describedby'), `default-${token}-error`);
+  assert.equal(await card.locator('h3 .badge').textContent(), 'live', 'still live');
+
+  await page.locator(`#transfer-to-${token}`).fill('bank-b');
+  await page.locator(`#transfer-${token}`).click();
+  await flash.getByText(`Pledge #${token} transferred to bank-b.`).waitFor();
+  await card.waitFor({ state: 'detached' });
+  assert.equal(await page.getByTestId(`pledge-${TOKEN_ID}`).count(), 1, 'the fixture pledge stays');
+  assertOnlyExpected(page, [[CONFLICT, new RegExp(`/v1/pledges/${token}/default$`)]]);
+  await page.context().close();
+
+  const pageB = await lenderPage('lender_b');
+  const cardB = pageB.getByTestId(`pledge-${token}`);
+  assert.equal(await cardB.locator('h3 .badge').textContent(), 'live');
+  assert.equal(await pageB.getByTestId(`pledge-${TOKEN_ID}`).count(), 0, 'bank-b does not see bank-a\'s pledge');
+  assert.deepEqual(pageB.problems, []);
+  await pageB.context().close();
+});
+
+test('a lender without a custodial key is shown the transaction to send', async () => {
+  // An approved-or-not lender party with only an address: the API answers 409 with the
+  // transaction before anything is sent, so this changes nothing on chain.
+  const address = '0x' + 'ab'.repeat(20);
+  const name = `bank-wallet-${Date.now()}`;
+  await call('POST', '/v1/parties', 'admin', { name, role: 'lender', address });
+  const { key } = await call('POST', `/v1/parties/${name}/keys`, 'admin');
+  KEYS.bank_wallet = key;
+  const consentId = await consent(2100, 2200, address);
+  const page = await lenderPage('bank_wallet');
+  assert.match(await page.getByTestId('no-pledges').textContent(), /hold no pledges/);
+  await page.getByTestId(`consent-${consentId}`).getByRole('button', { name: 'Issue pledge' }).click();
+  const box = page.locator(`#issue-${consentId}-tx`);
+  await box.waitFor();
+  const text = await box.textContent();
+  assert.match(text, /Send this transaction from your wallet/);
+  assert.ok(text.toLowerCase().includes(REGISTRY.toLowerCase()), `to is the registry: ${text}`);
+  assert.match(text, /chainId\s*31337/);
+  assert.match(await box.locator('code.calldata').textContent(), /^0x[0-9a-f]{16,}$/);
+  assert.equal(await page.locator(`#issue-${consentId}-error`).count(), 0, 'not shown as an error');
+  assertOnlyExpected(page, [[CONFLICT, /\/v1\/pledges$/]]);
+  await page.context().close();
+});
+
+test('the lender page fits 1280 and 390 px', async () => {
+  await atBothWidths(browser, 'lender_a', '/lender', 'lender', async (page) => {
+    await page.waitForSelector('body[data-loaded="true"]');
+    await page.getByTestId(`pledge-${TOKEN_ID}`).waitFor();
+  });
+});
