@@ -160,6 +160,34 @@ test('a bad form shows the API error next to the control', async () => {
   await page.context().close();
 });
 
+test('without custody the page offers to paste a signature, which the API checks', async () => {
+  const page = await openPage(browser);
+  await signIn(page, 'factory');
+  // acme is custodial: answer this one submission as the API answers a factory without a key
+  let refused = false;
+  await page.route('**/v1/pledges/consents', (route) => (route.request().method() !== 'POST' || refused
+    || JSON.parse(route.request().postData()).consent ? route.continue()
+    : (refused = true, route.fulfill({ status: 409, contentType: 'application/problem+json', body: JSON.stringify({
+      type: 'https://data-pledge-ledger.dev/problems/not-custodial', title: 'not custodial', status: 409,
+      detail: 'the service holds no key for this factory: sign the draft (POST /v1/pledges/consents/draft) and submit the consent' }) }))));
+  await page.locator('table.consents').waitFor();
+  await fillConsent(page, { from: 1100, to: 1200 });
+  await page.getByRole('button', { name: 'Prepare' }).click();
+  await page.getByRole('button', { name: 'Sign and submit' }).click();
+  await page.locator('#prepared p.error').filter({ hasText: /holds no key for this factory/ }).waitFor();
+  const signature = page.getByLabel('Signature', { exact: true });
+  await signature.waitFor();
+  await signature.fill('0x1234');
+  await page.getByRole('button', { name: 'Submit signature' }).click();
+  await page.locator('#c-signature-error').filter({ hasText: /130 hex digits/ }).waitFor();
+  await signature.fill('0x' + '11'.repeat(32) + '22'.repeat(32) + '1b');  // well formed, not acme's
+  await page.getByRole('button', { name: 'Submit signature' }).click();
+  await page.locator('#c-signature-error').filter({ hasText: /not this factory's signature/ }).waitFor();
+  await shot(page, 'factory-self-signed');
+  assert.deepEqual(unexpected(page, [409, 422]), [], page.problems.join('; '));
+  await page.context().close();
+});
+
 test('the factory page fits 1280 and 390 px', async () => {
   await atBothWidths(browser, 'factory', '/factory', 'factory', async (page) => {
     await page.locator('table.checkpoints').waitFor();
