@@ -1,6 +1,6 @@
 """The demo `make run` serves: parties with API keys, a factory log with a month of data,
 anchored, and two approved lenders. Idempotent: a second run reuses everything (and the keys
-saved in ``DPL_HOME/demo-keys.json``, mode 0600, printed only when made).
+saved in ``DPL_HOME/demo-keys.json``, mode 0600; ``make run`` prints them for signing in).
 
     python -m api.demo        # after: dpl chain up, dpl keys import-dev, dpl deploy
 """
@@ -54,7 +54,7 @@ def setup(settings: Settings, say=print) -> dict:
             parties.create(name, role, address, dev_key)
         if slot not in keys:
             keys[slot] = parties.new_key(name)
-            say(f"API key for {slot} ({name}, {role}), shown once: {keys[slot]}")
+            say(f"new API key for {slot} ({name}, {role}) saved to {path}")
     tmp = path.with_suffix(".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as f:

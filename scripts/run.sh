@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `make run`: a local chain (anvil, state kept under DPL_HOME), the registry, a demo factory
 # with a month of production data anchored, two approved lenders, an auditor and an admin
-# with API keys (DPL_HOME/demo-keys.json, 0600), then the API and landing page on
+# with API keys (DPL_HOME/demo-keys.json, 0600), then the web UI and the API on
 # http://127.0.0.1:8000. Ctrl-C stops the service and the chain; running again reuses all.
 set -euo pipefail
 DPL="${DPL:-dpl}"
@@ -18,9 +18,18 @@ trap '"$DPL" chain down >/dev/null || true' EXIT
 "$PY" -m api.demo
 cat <<MSG
 
-Serving http://127.0.0.1:$API_PORT  (API docs: /docs; keys: $DPL_HOME/demo-keys.json)
-  curl -H "Authorization: Bearer \$(python3 -c 'import json;print(json.load(open("$DPL_HOME/demo-keys.json"))["factory"])')" \\
-       http://127.0.0.1:$API_PORT/v1/logs
+Serving http://127.0.0.1:$API_PORT  — open it and sign in with one of these demo keys
+(also in $DPL_HOME/demo-keys.json, mode 0600):
+MSG
+"$PY" - "$DPL_HOME/demo-keys.json" <<'PY'
+import json, sys
+roles = {"factory": "factory acme", "lender_a": "lender bank-a", "lender_b": "lender bank-b",
+         "auditor": "auditor", "admin": "admin"}
+for slot, key in json.load(open(sys.argv[1])).items():
+    print(f"  {roles.get(slot, slot):<14} {key}")
+PY
+cat <<MSG
+API docs: http://127.0.0.1:$API_PORT/docs (the same keys as Authorization: Bearer KEY).
 Ctrl-C stops the service and the chain (their state is kept).
 MSG
 "$DPL" serve --host 127.0.0.1 --port "$API_PORT"

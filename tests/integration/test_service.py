@@ -147,7 +147,9 @@ def test_make_run_serves_the_demo_stops_on_ctrl_c_and_reuses_everything(tmp_path
             logs = httpx.get(f"http://127.0.0.1:{api_port}/v1/logs",
                              headers={"Authorization": f"Bearer {keys['factory']}"}).json()
             assert logs[0]["stream"] == "acme/line-a" and logs[0]["size"] == 3198
-            assert "data-pledge-ledger" in httpx.get(f"http://127.0.0.1:{api_port}/").text
+            assert 'action="/signin"' in httpx.get(f"http://127.0.0.1:{api_port}/").text
+            signed_in = httpx.post(f"http://127.0.0.1:{api_port}/signin", data={"api_key": keys["auditor"]})
+            assert signed_in.status_code == 303 and signed_in.headers["location"] == "/auditor"
         finally:
             os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C in the terminal reaches the whole group
             out = proc.communicate(timeout=60)[0].decode()
@@ -157,7 +159,9 @@ def test_make_run_serves_the_demo_stops_on_ctrl_c_and_reuses_everything(tmp_path
 
     first = run_once()
     keys = json.loads((home / "demo-keys.json").read_text())
-    assert "shown once" in first and "appended 3198" in first
+    assert "new API key" in first and "appended 3198" in first
     second = run_once()
-    assert "shown once" not in second and "already stored 3198" in second
+    assert "new API key" not in second and "already stored 3198" in second
     assert json.loads((home / "demo-keys.json").read_text()) == keys
+    for key in keys.values():  # printed on every run, to sign in with
+        assert key in first and key in second
