@@ -52,6 +52,9 @@ class ConsentTerms(AssetIn):
     samples: int = Field(ge=1, le=10_000)
     loan_ref: str = Field(min_length=1, max_length=200)
     deadline: str | None = None
+    nonce: str | None = Field(default=None, pattern=r"^[0-9]{1,78}$",
+                              description="Decimal; the draft's nonce, so the service signs exactly what the draft "
+                                          "showed (default: a fresh random one)")
 
 
 class ConsentIn(BaseModel):
@@ -115,15 +118,23 @@ def _draft(svc, party: PartyInfo, t: ConsentTerms):
     return info, terms, manifest, deadline
 
 
-@router.post("/pledges/consents/draft", summary="The EIP-712 typed data a factory signs for these terms")
-def consent_draft(body: ConsentTerms, party: PartyInfo = Depends(role("factory")), svc=Depends(services)) -> dict:
+def _nonce(t: ConsentTerms) -> int:
     import secrets
 
+    if t.nonce is None:
+        return secrets.randbits(256)
+    if int(t.nonce) >= 2**256:
+        raise InvalidArgumentError("nonce must be below 2^256")
+    return int(t.nonce)
+
+
+@router.post("/pledges/consents/draft", summary="The EIP-712 typed data a factory signs for these terms")
+def consent_draft(body: ConsentTerms, party: PartyInfo = Depends(role("factory")), svc=Depends(services)) -> dict:
     from ledger.pledges import CONSENT_FORMAT, typed_data
 
     info, terms, manifest, deadline = _draft(svc, party, body)
     chain = svc.chain()
-    nonce = secrets.randbits(256)
+    nonce = _nonce(body)
     return {"typed_data": typed_data(chain, terms, nonce, deadline),
             "consent": {"format": CONSENT_FORMAT, "chain_id": chain.chain_id, "registry": chain.registry.address,
                         "factory": party.address, "stream": info.stream, "terms": terms.as_json(),
@@ -152,7 +163,8 @@ def submit_consent(body: ConsentIn, party: PartyInfo = Depends(role("factory")),
                                                    "(POST /v1/pledges/consents/draft) and submit the consent")
         info, terms, manifest, deadline = _draft(svc, party, body.terms)
         doc = make_consent(chain, svc.keyring.account(party.key_name, chain.chain_id), stream=info.stream,
-                           terms=terms, manifest=manifest, loan_ref=body.terms.loan_ref, deadline=deadline)
+                           terms=terms, manifest=manifest, loan_ref=body.terms.loan_ref, deadline=deadline,
+                           nonce=_nonce(body.terms))
         return _store_consent(svc, party, doc)
     consent = read_consent(body.consent)
     check_same_registry(chain, consent.chain_id, consent.registry, "consent")

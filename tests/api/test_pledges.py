@@ -58,6 +58,21 @@ def test_asset_refusals(world):
 # --- consents ------------------------------------------------------------------------------------
 
 
+def test_the_service_signs_exactly_the_draft_it_showed(world):
+    terms = world.terms(lender="bank-b")
+    draft = world.ok("POST", "/v1/pledges/consents/draft", "acme", json=terms)
+    shown = draft["consent"]
+    again = {**terms, "nonce": shown["nonce"], "deadline": str(shown["deadline"])}
+    assert world.ok("POST", "/v1/pledges/consents/draft", "acme", json=again)["typed_data"] == draft["typed_data"]
+    signed = world.ok("POST", "/v1/pledges/consents", "acme", 201, json={"terms": again})["consent"]
+    assert signed["typed_data"] == draft["typed_data"] and signed["nonce"] == shown["nonce"]
+    # without a nonce each signing picks a fresh one
+    fresh = world.ok("POST", "/v1/pledges/consents", "acme", 201, json={"terms": terms})["consent"]
+    assert fresh["nonce"] != shown["nonce"]
+    _refused(world.post("/v1/pledges/consents", "acme", json={"terms": {**terms, "nonce": str(2**256)}}), 422)
+    _refused(world.post("/v1/pledges/consents/draft", "acme", json={**terms, "nonce": "-1"}), 422)
+
+
 def test_self_signed_consent_then_issue(world):
     terms = world.terms(lender="bank-a")
     draft = world.ok("POST", "/v1/pledges/consents/draft", "acme", json=terms)

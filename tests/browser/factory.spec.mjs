@@ -116,6 +116,9 @@ test('a consent is prepared, shown field by field, signed by the service and lis
 
   await page.getByLabel('Samples', { exact: true }).fill('6');
   await page.getByRole('button', { name: 'Prepare' }).click();
+  await page.locator('table.message').waitFor();
+  const shownNonce = await fieldValue(page, 'message', 'nonce');
+  const shownDeadline = await fieldValue(page, 'message', 'deadline');
   await page.getByRole('button', { name: 'Sign and submit' }).click();
   const result = page.getByTestId('consent-result');
   await result.waitFor();
@@ -128,6 +131,10 @@ test('a consent is prepared, shown field by field, signed by the service and lis
   const listed = (await bearer('GET', '/v1/pledges/consents')).find((c) => String(c.consent_id) === id);
   assert.equal(listed.consent.terms.from, 1000);
   assert.equal(listed.consent.terms.samples, 6);
+  // what was signed is exactly what was shown: the nonce and deadline too
+  assert.equal(listed.consent.nonce, shownNonce);
+  assert.equal(String(listed.consent.deadline), shownDeadline);
+  assert.match(await result.textContent(), /exactly the prepared one/);
   assert.deepEqual(page.problems, [], page.problems.join('; '));
   await page.context().close();
 });

@@ -249,7 +249,7 @@ function explain(name, value) {
     logId: () => streamOf(value),
     currency: () => new TextDecoder().decode(Uint8Array.from(value.slice(2).match(/../g) || [], (b) => parseInt(b, 16))),
     maturity: () => fmtTime(value), lienEnd: () => fmtTime(value), deadline: () => fmtTime(value),
-    nonce: () => 'random; when the service signs for you it picks a fresh one (shown after signing)',
+    nonce: () => 'random, chosen for this draft: the service signs this very nonce',
     principal: () => 'minor units', loanRefDigest: () => `keccak256 of "${draft?.terms.loan_ref ?? ''}"`,
   }[name];
   return extra ? extra() : null;
@@ -284,8 +284,8 @@ function showPrepared(answer) {
     submit.disabled = true;
     external.hidden = true;
     const c = out.consent;
-    const changed = Object.keys(td.message).filter((k) => k !== 'nonce' && k !== 'deadline'
-      && String(c.typed_data?.message?.[k] ?? td.message[k]) !== String(td.message[k]));
+    const signed = c.typed_data?.message ?? {};
+    const changed = Object.keys(td.message).filter((k) => String(signed[k]) !== String(td.message[k]));
     result.replaceChildren(h('div', { class: 'notice', role: 'status', 'data-testid': 'consent-result' },
       h('b', {}, `Consent #${out.consent_id} submitted. `),
       h('dl', { class: 'facts' },
@@ -294,15 +294,15 @@ function showPrepared(answer) {
         h('dt', {}, 'Deadline'), h('dd', {}, `${fmtTime(c.deadline)} (${c.deadline})`),
         h('dt', {}, 'Signature'), h('dd', {}, short(c.signature, 12))),
       changed.length ? h('p', { class: 'error', role: 'alert' }, `The signed terms differ from the prepared ones in: ${changed.join(', ')}`)
-        : h('p', {}, 'The signed terms are the prepared ones; the nonce is chosen when signing. '
+        : h('p', {}, 'The signed message is exactly the prepared one (every field, nonce and deadline included). '
           + 'The lender named can now issue the pledge.')));
     await refresh($('consents'), renderConsents, 'Consents');
   };
 
   submit.addEventListener('click', () => busy(submit, async () => {
     if (!draft) throw new Error('the form changed: prepare again');
-    // The deadline shown is the one signed (the API would otherwise choose its own).
-    const t = { ...draft.terms, deadline: draft.terms.deadline ?? String(answer.consent.deadline) };
+    // The service signs the draft's own nonce and deadline: exactly the message shown above.
+    const t = { ...draft.terms, deadline: String(answer.consent.deadline), nonce: String(answer.consent.nonce) };
     try {
       await done(await api('POST', '/v1/pledges/consents', { terms: t }));
     } catch (e) {
