@@ -377,6 +377,9 @@ def describe_asset(store, chain: Chain, stream: str, start: int, end: int, check
     info = store.get_log(stream)
     if not 0 <= start < end:
         raise InvalidArgumentError(f"the range [{start}, {end}) is empty or negative")
+    if end > info.size:
+        raise InvalidArgumentError(f"the range [{start}, {end}) goes past the end of {stream}, which has "
+                                   f"{info.size} records")
     row = anchored_checkpoint(store, info, chain, end, checkpoint)
     manifest = build_manifest(store, stream, start, end, row.size, row.root)
     return info, manifest, asset_digest(manifest)

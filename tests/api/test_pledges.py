@@ -46,7 +46,9 @@ def test_asset_manifest_of_an_anchored_range(world):
 def test_asset_refusals(world):
     unanchored = world.new_log(records=[{"id": "u-1", "ts": "2026-01-01T00:00:00Z", "type": "t", "data": {}}])
     _refused(world.post("/v1/assets", "acme", json={"log_id": unanchored, "from": 0, "to": 1}), 404)
-    _refused(world.post("/v1/assets", "acme", json={"log_id": world.log_id, "from": 0, "to": world.size + 1}), 404)
+    past = world.post("/v1/assets", "acme", json={"log_id": world.log_id, "from": 0, "to": world.size + 1})
+    _refused(past, 422)
+    assert f"goes past the end of acme/line-a, which has {world.size} records" in past.json()["detail"]
     _refused(world.post("/v1/assets", "acme", json={"log_id": world.log_id, "from": 5, "to": 5}), 422)
     for body in ({"log_id": world.log_id, "from": -1, "to": 5}, {"log_id": world.log_id, "from": 0},
                  {"log_id": "nope", "from": 0, "to": 1}, {"log_id": world.log_id, "from": 0, "to": 1, "checkpoint": 0},

@@ -154,7 +154,7 @@ test('a bad form shows the API error next to the control', async () => {
 
   await page.getByLabel('To (exclusive)', { exact: true }).fill('999999');
   await page.getByRole('button', { name: 'Prepare' }).click();
-  await page.locator('#c-to-error').filter({ hasText: /covering index 999998/ }).waitFor();
+  await page.locator('#c-to-error').filter({ hasText: /goes past the end of acme\/line-a, which has 3198 records/ }).waitFor();
 
   await fillConsent(page, { from: 1200, to: 1400, lender: 'no-such-bank' });
   await page.getByRole('button', { name: 'Prepare' }).click();
