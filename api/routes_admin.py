@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import queue
 import threading
+from datetime import datetime, timezone
 
 import orjson
 from fastapi import APIRouter, Depends, Request
@@ -68,8 +69,15 @@ def new_key(name: str, _: PartyInfo = Depends(role("admin")), svc=Depends(servic
 
 @router.get("/v1/keys", summary="API keys by prefix (never the keys; admin)")
 def list_keys(_: PartyInfo = Depends(role("admin")), svc=Depends(services)) -> list[dict]:
-    return [{"prefix": k.prefix, "party": k.party, "created_at": k.created_at.isoformat(),
-             "revoked_at": k.revoked_at.isoformat() if k.revoked_at else None} for k in svc.parties.keys()]
+    return [{"prefix": k.prefix, "party": k.party, "created_at": _utc(k.created_at),
+             "revoked_at": _utc(k.revoked_at)} for k in svc.parties.keys()]
+
+
+def _utc(t: datetime | None) -> str | None:
+    """ISO 8601 with its offset: SQLite hands back naive datetimes of what was stored as UTC."""
+    if t is None:
+        return None
+    return (t if t.tzinfo else t.replace(tzinfo=timezone.utc)).isoformat()
 
 
 @router.delete("/v1/keys/{prefix}", status_code=204, summary="Revoke an API key (admin)")
@@ -176,7 +184,7 @@ def latest_audit(_: PartyInfo = Depends(role("auditor")), svc=Depends(services))
         r = conn.execute(select(AuditRun.report, AuditRun.created_at).order_by(AuditRun.id.desc()).limit(1)).first()
     if r is None:
         raise ApiProblem(404, "not-found", "no audit has run yet (POST /v1/audit)")
-    return {**orjson.loads(r.report), "ran_at": r.created_at.isoformat()}
+    return {**orjson.loads(r.report), "ran_at": _utc(r.created_at)}
 
 
 # --- health ----------------------------------------------------------------------------------

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 import re
 
 import pytest
@@ -58,6 +60,8 @@ def test_keys_made_listed_revoked(world):
     assert world.client.get("/v1/logs", headers=auth).status_code == 401
     rows = {k["prefix"]: k for k in world.ok("GET", "/v1/keys", "admin")}
     assert rows[made["prefix"]]["revoked_at"] is not None
+    for when in (rows[made["prefix"]]["created_at"], rows[made["prefix"]]["revoked_at"]):
+        assert datetime.fromisoformat(when).utcoffset() == timedelta(0)  # UTC, said so (SQLite too)
     assert world.call("DELETE", f"/v1/keys/{made['prefix']}", "admin").status_code == 404
     assert world.call("DELETE", "/v1/keys/00000000", "admin").status_code == 404
     assert world.post("/v1/parties/no-such-party/keys", "admin").status_code == 404
@@ -91,7 +95,7 @@ def test_audit_run_and_latest(world):
     report = world.ok("POST", "/v1/audit", "aud")
     assert report["clean"] is True
     latest = world.ok("GET", "/v1/audit/latest", "aud")
-    assert latest["clean"] is True and "ran_at" in latest
+    assert latest["clean"] is True and datetime.fromisoformat(latest["ran_at"]).utcoffset() == timedelta(0)
     assert {k: v for k, v in latest.items() if k != "ran_at"} == report
 
 
