@@ -1,10 +1,11 @@
 // Lender: the fixture pledge with its terms; a consent made from here is issued through the
 // page; declaring default before maturity shows the contract's refusal next to that button;
-// a transfer to bank-b moves it out of bank-a's list and into bank-b's; a lender without a
+// a transfer to bank-b moves it out of bank-a's list and into bank-b's, which extends and
+// releases it (confirm step); a lender without a
 // custodial key is shown the transaction to send; both widths fit.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { BASE, KEYS, TOKEN_ID, REGISTRY, launch, openPage, signIn, atBothWidths } from './harness.mjs';
+import { BASE, KEYS, TOKEN_ID, REGISTRY, launch, openPage, signIn, shot, atBothWidths } from './harness.mjs';
 
 // Chrome logs every non-2xx fetch as a console error; these specs cause 409s on purpose (a
 // contract refusal, a lender without custody): only those, at those URLs, are let through.
@@ -106,6 +107,21 @@ test('issue a consent, refuse an early default, transfer to bank-b', async () =>
   const cardB = pageB.getByTestId(`pledge-${token}`);
   assert.equal(await cardB.locator('h3 .badge').textContent(), 'live');
   assert.equal(await pageB.getByTestId(`pledge-${TOKEN_ID}`).count(), 0, 'bank-b does not see bank-a\'s pledge');
+
+  // bank-b moves the lien end later, then releases it through the confirm step.
+  await pageB.locator(`#extend-to-${token}`).fill('2028-06-30');
+  await pageB.locator(`#extend-${token}`).click();
+  await pageB.locator('#flash').getByText(`Pledge #${token}: lien extended to 2028-06-30.`).waitFor();
+  assert.match(await cardB.textContent(), /Lien end2028-06-30/);
+  await pageB.locator(`#release-${token}`).click();
+  assert.equal(await pageB.locator(`#release-${token}`).isVisible(), false);
+  await cardB.getByRole('button', { name: 'Cancel' }).click();
+  assert.equal(await pageB.locator(`#release-confirm-${token}`).isVisible(), false, 'cancel sends nothing');
+  assert.equal(await cardB.locator('h3 .badge').textContent(), 'live');
+  await pageB.locator(`#release-${token}`).click();
+  await pageB.locator(`#release-confirm-${token}`).click();
+  await pageB.locator('#flash').getByText(`Pledge #${token} released.`).waitFor();
+  await cardB.waitFor({ state: 'detached' });
   assert.deepEqual(pageB.problems, []);
   await pageB.context().close();
 });
@@ -130,6 +146,7 @@ test('a lender without a custodial key is shown the transaction to send', async 
   assert.match(text, /chainId\s*31337/);
   assert.match(await box.locator('code.calldata').textContent(), /^0x[0-9a-f]{16,}$/);
   assert.equal(await page.locator(`#issue-${consentId}-error`).count(), 0, 'not shown as an error');
+  await shot(page, 'lender-transaction-to-send');
   assertOnlyExpected(page, [[CONFLICT, /\/v1\/pledges$/]]);
   await page.context().close();
 });

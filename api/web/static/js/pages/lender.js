@@ -31,7 +31,8 @@ function showTransaction(anchor, problem) {
       ['from', tx.from ? h('code', {}, tx.from) : null], ['data', h('code', { class: 'calldata' }, tx.data)]]),
     h('button', { type: 'button', class: 'secondary', onclick: () => download('transaction.json', tx) },
       'Download transaction (JSON)'));
-  anchor.insertAdjacentElement('afterend', box);
+  // Under the action's cell, across the whole row: calldata needs the width.
+  (anchor.closest('.action') || anchor).insertAdjacentElement('afterend', box);
 }
 
 /** Runs a write from `button`: its error (or the transaction to send) appears right after it. */
@@ -58,8 +59,8 @@ function pledgeActions(p) {
   const defaultBtn = h('button', { type: 'button', class: 'danger', id: `default-${id}` }, 'Declare default');
   defaultBtn.addEventListener('click', () => act(defaultBtn, async () => {
     const out = await api('POST', `/v1/pledges/${id}/default`);
-    flash(`Pledge #${id}: default declared.`, out?.tx_hash);
     await load();
+    flash(`Pledge #${id}: default declared.`, out?.tx_hash);
   }));
 
   const releaseBtn = h('button', { type: 'button', class: 'secondary', id: `release-${id}` }, 'Release…');
@@ -75,8 +76,8 @@ function pledgeActions(p) {
   });
   confirmBtn.addEventListener('click', () => act(confirmBtn, async () => {
     const out = await api('POST', `/v1/pledges/${id}/release`);
-    flash(`Pledge #${id} released.`, out?.tx_hash);
     await load();
+    flash(`Pledge #${id} released.`, out?.tx_hash);
   }));
 
   const toInput = h('input', { id: `transfer-to-${id}`, name: 'to', required: true, autocomplete: 'off',
@@ -89,8 +90,8 @@ function pledgeActions(p) {
     act(transferBtn, async () => {
       const to = toInput.value.trim();
       const out = await api('POST', `/v1/pledges/${id}/transfer`, { to });
-      flash(`Pledge #${id} transferred to ${to}.`, out?.tx_hash);
       await load();
+      flash(`Pledge #${id} transferred to ${to}.`, out?.tx_hash);
     });
   });
 
@@ -102,8 +103,8 @@ function pledgeActions(p) {
     ev.preventDefault();
     act(extendBtn, async () => {
       const out = await api('POST', `/v1/pledges/${id}/extend`, { lien_end: endInput.value });
-      flash(`Pledge #${id}: lien extended to ${endInput.value}.`, out?.tx_hash);
       await load();
+      flash(`Pledge #${id}: lien extended to ${endInput.value}.`, out?.tx_hash);
     });
   });
 
@@ -156,8 +157,8 @@ function consentCard(c) {
     const btn = h('button', { type: 'button', id: `issue-${c.consent_id}` }, 'Issue pledge');
     btn.addEventListener('click', () => act(btn, async () => {
       const out = await api('POST', '/v1/pledges', { consent_id: c.consent_id });
-      flash(`Consent #${c.consent_id} issued as pledge #${out.token_id}.`, out.tx_hash);
       await load();
+      flash(`Consent #${c.consent_id} issued as pledge #${out.token_id}.`, out.tx_hash);
     }));
     action = h('div', { class: 'actions' }, h('div', { class: 'action' }, btn));
   }
