@@ -266,7 +266,9 @@ def list_pledges(party: PartyInfo = Depends(role("factory", "lender", "auditor")
     elif party.role == "factory":
         rows = [r for r in rows if r["factory"] == party.address]
     now = chain_time(chain)
-    return [mirror_row_json(r, now) for r in rows]
+    streams = {info.log_id: info.stream for info in svc.store.list_logs() if info.log_id}
+    # the stream's name is in the consent every party here has seen; None for a log of another service
+    return [{**mirror_row_json(r, now), "stream": streams.get(bytes(r["log_id"]))} for r in rows]
 
 
 @router.get("/pledges/{token_id}", summary="One pledge as the chain has it")

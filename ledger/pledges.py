@@ -418,5 +418,7 @@ def mirror_row_json(row: dict, now: int) -> dict:
     """A mirrored pledge as the CLI and the API list it, its status read at chain time ``now``."""
     return {"token_id": row["token_id"], "status": effective_status(row["status"], row["lien_end"], now),
             "holder": row["holder"], "log_id": to_hex(row["log_id"]), "from": row["start"], "to": row["end"],
+            "checkpoint_size": row["checkpoint_size"], "samples": row["samples"],
             "asset_digest": to_hex(row["asset_digest"]), "principal": row["principal"], "currency": row["currency"],
-            "maturity": row["maturity"], "lien_end": row["lien_end"], "factory": row["factory"]}
+            "maturity": row["maturity"], "lien_end": row["lien_end"], "factory": row["factory"],
+            "loan_ref_digest": to_hex(row["loan_ref_digest"]), "issue_block": row["issue_block"]}

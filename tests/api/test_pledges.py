@@ -191,6 +191,10 @@ def test_issue_transfer_release(world):
     assert view["status"] == "released" and view["holder"] is None
     listed = {p["token_id"]: p for p in world.ok("GET", "/v1/pledges", "aud")}
     assert listed[token]["status"] == "released"
+    row, chain_view = listed[token], world.ok("GET", f"/v1/pledges/{token}", "aud")
+    assert row["stream"] == "acme/line-a" and row["log_id"] == world.log_id
+    for key in ("checkpoint_size", "samples", "asset_digest", "loan_ref_digest"):
+        assert row[key] == chain_view["terms"][key], key
     # nobody holds it now
     _refused(world.post(f"/v1/pledges/{token}/release", "bank-b"), 404)
 
