@@ -114,18 +114,18 @@ function pledgeActions(p) {
     transfer, extend);
 }
 
-function pledgeCard(p, full) {
-  const t = full?.terms;
+function pledgeCard(p) {
+  if (p.stream) streams.set(p.log_id.toLowerCase(), p.stream);
   return h('article', { class: 'item', 'data-testid': `pledge-${p.token_id}`, 'data-token': p.token_id },
     h('h3', {}, `Pledge #${p.token_id} `, badge(p.status)),
     terms([
       ['Log', logName(p.log_id)],
       ['Records', `[${p.from}, ${p.to}) · ${(p.to - p.from).toLocaleString('en')} records`],
-      ['Checkpoint size', t ? t.checkpoint_size.toLocaleString('en') : null],
+      ['Checkpoint size', p.checkpoint_size.toLocaleString('en')],
       ['Principal', fmtAmount(p.principal, p.currency)],
       ['Maturity', fmtTime(p.maturity)],
       ['Lien end', fmtTime(p.lien_end)],
-      ['Samples', t ? String(t.samples) : null],
+      ['Samples', String(p.samples)],
       ['Asset digest', short(p.asset_digest)],
       ['Factory', short(p.factory)],
     ]),
@@ -187,11 +187,9 @@ async function loadConsents() {
 
 async function loadPledges() {
   const pledges = await api('GET', '/v1/pledges');
-  // The list has no checkpoint size or samples: the pledge as the chain has it does.
-  const full = await Promise.all(pledges.map((p) => api('GET', `/v1/pledges/${p.token_id}`).catch(() => null)));
   pledgesEl.replaceChildren(...[
     pledges.length === 0 ? h('p', { class: 'muted', 'data-testid': 'no-pledges' }, 'You hold no pledges.') : [],
-    pledges.map((p, i) => pledgeCard(p, full[i]))].flat());
+    pledges.map(pledgeCard)].flat());
 }
 
 async function load() {
