@@ -3,7 +3,7 @@
 // the EIP-712 typed data that will be signed; Sign and submit has the service sign it
 // (custodial) or takes a signature made elsewhere.
 import {
-  api, ApiError, badge, busy, clearError, config, controlFor, download, fmtTime, h, loading, short,
+  api, ApiError, badge, busy, clearError, config, controlFor, download, fmtAmount, fmtTime, h, loading, short,
   showError, table, txLink,
 } from '../ui.js';
 
@@ -167,14 +167,13 @@ async function renderActivity(box) {
 // --- pledges and consents -------------------------------------------------------------------
 
 const streamOf = (logId) => logs.find((l) => l.log_id === logId)?.stream ?? logId;
-const money = (minor, currency) => `${BigInt(minor).toLocaleString('en')} ${currency}`;
 
 async function renderPledges(box) {
   const pledges = await api('GET', '/v1/pledges');
-  box.replaceChildren(pledges.length ? table(['Token', 'Status', 'Log', 'Records', 'Principal (minor units)', 'Maturity', 'Lien end', 'Holder'],
+  box.replaceChildren(pledges.length ? table(['Token', 'Status', 'Log', 'Records', 'Principal', 'Maturity', 'Lien end', 'Holder'],
     pledges.map((p) => h('tr', { 'data-token': p.token_id },
       h('td', {}, `#${p.token_id}`), h('td', {}, badge(p.status)), h('td', {}, streamOf(p.log_id)),
-      h('td', {}, `[${p.from}, ${p.to})`), h('td', {}, money(p.principal, p.currency)),
+      h('td', {}, `[${p.from}, ${p.to})`), h('td', {}, fmtAmount(p.principal, p.currency)),
       h('td', {}, fmtTime(p.maturity)), h('td', {}, fmtTime(p.lien_end)), h('td', {}, short(p.holder, 6)))),
     { class: 'pledges' }) : h('p', { class: 'muted' }, 'No pledges over these logs yet.'));
 }
@@ -182,11 +181,11 @@ async function renderPledges(box) {
 async function renderConsents(box) {
   const consents = await api('GET', '/v1/pledges/consents');
   consents.sort((a, b) => b.consent_id - a.consent_id);
-  box.replaceChildren(consents.length ? table(['Id', 'Issued', 'Records', 'Lender', 'Principal (minor units)', 'Deadline', 'Nonce'],
+  box.replaceChildren(consents.length ? table(['Id', 'Issued', 'Records', 'Lender', 'Principal', 'Deadline', 'Nonce'],
     consents.map(({ consent_id: id, token_id: token, consent: c }) => h('tr', { 'data-consent': id },
       h('td', {}, `#${id}`), h('td', {}, token ? badge(`pledge #${token}`, 'live') : badge('not issued', 'pending')),
       h('td', {}, `${c.stream} [${c.terms.from}, ${c.terms.to})`), h('td', {}, short(c.terms.lender, 6)),
-      h('td', {}, money(c.terms.principal, c.terms.currency)), h('td', {}, fmtTime(c.deadline)),
+      h('td', {}, fmtAmount(c.terms.principal, c.terms.currency)), h('td', {}, fmtTime(c.deadline)),
       h('td', {}, short(c.nonce, 6)))), { class: 'consents' })
     : h('p', { class: 'muted' }, 'No consents yet: prepare one below.'));
 }
