@@ -169,3 +169,18 @@ def test_static_assets_and_the_registry_code_for_the_browser(world):
     code = b.get("/web/registry-code.json").json()
     artifact = load_artifact("DataPledgeRegistry")
     assert code["deployedBytecode"] == artifact["deployedBytecode"] and code["immutableReferences"]
+
+
+def test_the_pages_get_the_explorer_and_browser_rpc_url_when_configured(world):
+    from api.app import create_app
+
+    services = world.client.app.state.services
+    settings = services.settings.model_copy(update={"explorer_url": "https://sepolia.etherscan.io/",
+                                                    "browser_rpc_url": "https://rpc.example.org/v1"})
+    with TestClient(create_app(settings, anchoring=False), follow_redirects=False) as client:
+        page = client.get("/verify")
+        config = page_config(page.text)
+        assert config["explorer"] == "https://sepolia.etherscan.io"  # no trailing slash: links append /tx/HASH
+        assert config["rpcUrl"] == "https://rpc.example.org/v1"
+        assert 'value="https://rpc.example.org/v1"' in page.text
+    assert page_config(browser(world).get("/verify").text)["explorer"] is None
