@@ -36,6 +36,24 @@ HOME = {"factory": "/factory", "lender": "/lender", "auditor": "/auditor", "admi
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
        "connect-src *; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
 MAX_SIGNIN_BYTES = 4096
+#: Sec-Fetch-Site values of a form posted from another site (login CSRF, forced sign-out).
+FOREIGN_SITES = frozenset({"cross-site", "same-site"})
+
+
+def _script_json(value) -> str:
+    """JSON for a <script type="application/json"> block: no "</script>" or "<!--" can end it early."""
+    return json.dumps(value).replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+def _web_url(url: str | None) -> str | None:
+    """An http(s) URL for a link, else None (a javascript: or data: URL never becomes an href)."""
+    url = (url or "").strip().rstrip("/")
+    return url if url.lower().startswith(("https://", "http://")) else None
+
+
+def _from_elsewhere(request: Request) -> bool:
+    """A form posted by a page of another site (browsers send Sec-Fetch-Site; other clients need not)."""
+    return request.headers.get("sec-fetch-site", "").lower() in FOREIGN_SITES
 
 
 def _chain_facts(svc) -> dict:
@@ -55,11 +73,11 @@ def _render(request: Request, template: str, session, status: int = 200, **conte
         "address": session.party.address if session else None,
         "csrf": session.csrf if session else None,
         "rpcUrl": settings.browser_rpc_url or settings.rpc_url,
-        "explorer": (settings.explorer_url or "").rstrip("/") or None,
+        "explorer": _web_url(settings.explorer_url),
         **_chain_facts(svc),
     }
     response = templates.TemplateResponse(request, template, {
-        "session": session, "config_json": json.dumps(config), "config": config, "home": HOME, **context,
+        "session": session, "config_json": _script_json(config), "config": config, "home": HOME, **context,
     }, status_code=status)
     _harden(response)
     return response
@@ -70,6 +88,7 @@ def _harden(response: Response) -> None:
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Referrer-Policy"] = "no-referrer"
     response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Frame-Options"] = "DENY"  # browsers that predate CSP frame-ancestors
 
 
 @router.get("/", response_class=HTMLResponse)
@@ -84,19 +103,23 @@ def home(request: Request):
 
 @router.post("/signin", response_class=HTMLResponse)
 async def sign_in(request: Request):
+    from api.routes_admin import health
+
+    svc = request.app.state.services
+    if _from_elsewhere(request):
+        return _render(request, "signin.html", None, status=403, health=health(svc),
+                       error="Sign in from this service's own page: a form on another site may not sign you in.")
     body = await request.body()
     key = ""
     if len(body) <= MAX_SIGNIN_BYTES:
         key = (parse_qs(body.decode("utf-8", "replace")).get("api_key") or [""])[0].strip()
-    from api.routes_admin import health
-
-    svc = request.app.state.services
     opened = svc.sessions.open(key) if key else None
     if opened is None:
         error = ("Enter an API key." if not key else
                  "That API key is not valid (unknown, mistyped or revoked).")
         return _render(request, "signin.html", None, status=401, health=health(svc), error=error)
     token, session = opened
+    svc.sessions.close(request.cookies.get(SESSION_COOKIE))  # a session signed in over ends here
     response = RedirectResponse(HOME[session.party.role], status_code=303)
     response.set_cookie(SESSION_COOKIE, token, max_age=SESSION_HOURS * 3600, httponly=True, samesite="strict",
                         secure=request.url.scheme == "https", path="/")
@@ -105,6 +128,8 @@ async def sign_in(request: Request):
 
 @router.post("/signout")
 def sign_out(request: Request):
+    if _from_elsewhere(request):
+        return RedirectResponse("/", status_code=303)  # another site may not sign you out
     request.app.state.services.sessions.close(request.cookies.get(SESSION_COOKIE))
     response = RedirectResponse("/", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")

@@ -184,3 +184,45 @@ def test_the_pages_get_the_explorer_and_browser_rpc_url_when_configured(world):
         assert config["rpcUrl"] == "https://rpc.example.org/v1"
         assert 'value="https://rpc.example.org/v1"' in page.text
     assert page_config(browser(world).get("/verify").text)["explorer"] is None
+
+
+def test_the_sign_in_error_page_does_not_echo_the_key_and_puts_focus_on_the_field(world):
+    key = "dpl_00000000_" + "Q" * 43
+    r = browser(world).post("/signin", data={"api_key": key})
+    assert r.status_code == 401 and key not in r.text
+    assert re.search(r'<input id="api_key"[^>]*\bautofocus\b', r.text)
+    assert r.headers["cache-control"] == "no-store" and r.headers["x-frame-options"] == "DENY"
+    assert "frame-ancestors 'none'" in r.headers["content-security-policy"]
+
+
+def test_a_form_on_another_site_can_neither_sign_in_nor_sign_out(world):
+    b = browser(world)
+    for site in ("cross-site", "same-site"):
+        r = b.post("/signin", data={"api_key": world.keys["acme"]}, headers={"Sec-Fetch-Site": site})
+        assert r.status_code == 403 and "set-cookie" not in r.headers and "another site" in r.text
+    same = b.post("/signin", data={"api_key": world.keys["acme"]}, headers={"Sec-Fetch-Site": "same-origin"})
+    assert same.status_code == 303 and same.headers["location"] == "/factory"
+    out = b.post("/signout", headers={"Sec-Fetch-Site": "cross-site"})
+    assert out.status_code == 303 and "set-cookie" not in out.headers
+    assert b.get("/v1/logs").status_code == 200  # still signed in
+
+
+def test_signing_in_again_ends_the_earlier_session(world):
+    b, _ = sign_in(world, "acme")
+    first = b.cookies[SESSION_COOKIE]
+    assert b.post("/signin", data={"api_key": world.keys["aud"]}).status_code == 303
+    assert b.cookies[SESSION_COOKIE] != first
+    assert TestClient(world.client.app, cookies={SESSION_COOKIE: first}).get("/v1/logs").status_code == 401
+
+
+def test_page_config_cannot_end_its_script_block_and_links_are_http_only(world):
+    from api.app import create_app
+
+    services = world.client.app.state.services
+    rpc = "https://rpc.example.org/</script><script>alert(1)</script><!--&"
+    settings = services.settings.model_copy(update={"explorer_url": "javascript:alert(1)//", "browser_rpc_url": rpc})
+    with TestClient(create_app(settings, anchoring=False), follow_redirects=False) as client:
+        page = client.get("/verify")
+    assert "</script><script>" not in page.text and "<!--&" not in page.text
+    config = page_config(page.text)
+    assert config["rpcUrl"] == rpc and config["explorer"] is None
