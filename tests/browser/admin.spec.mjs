@@ -36,6 +36,10 @@ test('the admin sees the demo parties and the approved lenders', async () => {
     assert.equal(await page.locator(`table.lenders tr[data-party="${name}"]`).count(), 1, `${name} approved`);
   }
   assert.ok(await page.locator('table.keys tbody tr').count() >= 5);
+  // the API's times carry their offset: shown as UTC date-times, not as raw text
+  for (const created of await page.locator('table.keys tbody tr td:nth-child(3)').allTextContents()) {
+    assert.match(created, /^\d{4}-\d\d-\d\d \d\d:\d\d(:\d\d)? UTC$/);
+  }
   assert.deepEqual(page.problems, [], page.problems.join('; '));
   await page.context().close();
 });
@@ -117,6 +121,9 @@ test('a duplicate party name and a bad lender are refused next to their fields',
   await page.getByRole('button', { name: 'Create party' }).click();
   await page.locator('#p-address-error').filter({ hasText: /not an Ethereum address/ }).waitFor();
   assert.equal(await page.locator('#p-name-error').count(), 0, 'the earlier error is gone');
+  assert.equal(await page.locator('#p-key-hint').count(), 1, "clearing errors keeps the key field's hint");
+  assert.equal(await page.locator('#p-key').getAttribute('aria-describedby'), 'p-key-hint');
+  assert.equal(await page.getByLabel('Chain address (optional)').getAttribute('aria-describedby'), 'p-address-error');
 
   await page.getByLabel('Lender (party name or address)').fill('acme');
   await page.getByRole('button', { name: 'Approve' }).click();

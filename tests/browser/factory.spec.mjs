@@ -162,6 +162,11 @@ test('a bad form shows the API error next to the control', async () => {
   await error.waitFor();
   assert.match(await error.textContent(), /no party named 'no-such-bank'/);
   assert.equal(await page.locator('#c-to-error').count(), 0, 'the earlier error is gone');
+  assert.equal(await page.getByLabel('To (exclusive)', { exact: true }).getAttribute('aria-describedby'), null);
+  assert.equal(await page.getByLabel('Lender (party name or address)').getAttribute('aria-describedby'), 'c-lender-error');
+  // clearing the errors leaves a field's own hint where it was
+  assert.equal(await page.locator('#c-deadline-hint').count(), 1, 'the deadline hint stays');
+  assert.equal(await page.locator('#c-deadline').getAttribute('aria-describedby'), 'c-deadline-hint');
   await shot(page, 'factory-refused');
   assert.deepEqual(unexpected(page, [404, 422]), [], page.problems.join('; '));
   await page.context().close();

@@ -51,24 +51,36 @@ export async function api(method, path, body, { headers = {}, raw = false } = {}
   return response.json();
 }
 
-/** Shows `err` right after `control` (a field or a button), marks the field invalid. */
+/** The readable text of an error: an API problem's detail (and contract error), else its message. */
+export function errorText(err) {
+  return err instanceof ApiError ? err.readable : (err?.message || String(err));
+}
+
+/**
+ * Shows `err` right after `control` (a field or a button), marks the field invalid. The
+ * control's own descriptions (a hint's id in aria-describedby) stay.
+ */
 export function showError(control, err) {
   clearError(control);
-  const p = h('p', { class: 'error', role: 'alert', 'data-error-for': control.id || '' },
-    err instanceof ApiError ? err.readable : (err?.message || String(err)));
   if (!control.id) control.id = 'c' + Math.random().toString(36).slice(2);
-  p.id = control.id + '-error';
+  const p = h('p', { class: 'error', role: 'alert', id: `${control.id}-error`, 'data-error-for': control.id },
+    errorText(err));
   control.setAttribute('aria-invalid', 'true');
-  control.setAttribute('aria-describedby', p.id);
+  const described = (control.getAttribute('aria-describedby') || '').split(/\s+/).filter(Boolean);
+  control.setAttribute('aria-describedby', [p.id, ...described].join(' '));
   control.insertAdjacentElement('afterend', p);
   return p;
 }
 
+/** Removes the error `showError` put after `control` (and only that: hints stay). */
 export function clearError(control) {
   control.removeAttribute('aria-invalid');
-  const id = control.getAttribute('aria-describedby');
-  if (id) document.getElementById(id)?.remove();
-  control.removeAttribute('aria-describedby');
+  if (!control.id) return;
+  const id = `${control.id}-error`;
+  document.getElementById(id)?.remove();
+  const rest = (control.getAttribute('aria-describedby') || '').split(/\s+/).filter((t) => t && t !== id);
+  if (rest.length) control.setAttribute('aria-describedby', rest.join(' '));
+  else control.removeAttribute('aria-describedby');
 }
 
 /** Builds an element; strings become text nodes (never HTML). */
@@ -103,10 +115,11 @@ export function badge(text, kind = text) {
   return h('span', { class: `badge ${kind}` }, text);
 }
 
-/** Unix seconds (or ISO text) as a UTC date-time. */
+/** Unix seconds (or ISO text; read as UTC when it carries no offset) as a UTC date-time. */
 export function fmtTime(value) {
   if (value === null || value === undefined) return '—';
-  const d = typeof value === 'number' ? new Date(value * 1000) : new Date(value);
+  const iso = (t) => (/T\d\d:\d\d(:\d\d(\.\d+)?)?$/.test(t) ? t + 'Z' : t);
+  const d = typeof value === 'number' ? new Date(value * 1000) : new Date(iso(String(value)));
   return Number.isNaN(d.getTime()) ? String(value) : d.toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC').replace(/:00 UTC$/, ' UTC');
 }
 

@@ -1,7 +1,7 @@
 // Admin page: parties (list, create), API keys (list by prefix, create: shown once, revoke
 // after a confirm step) and the registry's approved lenders (list, approve, withdraw).
 import {
-  api, ApiError, badge, busy, clearError, controlFor, copyButton, fmtTime, h, short, showError, table, txLink,
+  api, badge, busy, clearError, controlFor, copyButton, errorText, fmtTime, h, short, showError, table, txLink,
 } from '../ui.js';
 
 const $ = (id) => document.getElementById(id);
@@ -9,7 +9,7 @@ let parties = [];
 
 function failed(box, what, e) {
   box.replaceChildren(h('p', { class: 'error', role: 'alert' },
-    `${what} could not be read: ${e instanceof ApiError ? e.readable : e.message}`));
+    `${what} could not be read: ${errorText(e)}`));
 }
 
 function said(p, text) {
@@ -91,8 +91,8 @@ async function loadKeys() {
   }
   keys.sort((a, b) => (b.created_at || '').localeCompare(a.created_at || ''));
   box.replaceChildren(table(['Prefix', 'Party', 'Created', 'State', ''], keys.map((k) => h('tr', { 'data-prefix': k.prefix },
-    h('td', {}, h('code', {}, k.prefix)), h('td', {}, k.party), h('td', {}, fmtTime(k.created_at + 'Z')),
-    h('td', {}, k.revoked_at ? badge(`revoked ${fmtTime(k.revoked_at + 'Z')}`, 'revoked') : badge('active', 'ok')),
+    h('td', {}, h('code', {}, k.prefix)), h('td', {}, k.party), h('td', {}, fmtTime(k.created_at)),
+    h('td', {}, k.revoked_at ? badge(`revoked ${fmtTime(k.revoked_at)}`, 'revoked') : badge('active', 'ok')),
     h('td', {}, k.revoked_at ? '' : confirmed('Revoke', `Revoke ${k.prefix}?`, 'Yes, revoke', async () => {
       await api('DELETE', `/v1/keys/${encodeURIComponent(k.prefix)}`);
       await loadKeys();

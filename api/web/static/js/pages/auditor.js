@@ -1,7 +1,9 @@
 // Auditor page: every log's checkpoints checked against the registry from this browser
 // (eth_call rootAt at a JSON-RPC URL the auditor chooses), the service's latest audit and a
 // run of a new one with its progress streamed (NDJSON), and every pledge, read-only.
-import { config, api, ApiError, h, short, txLink, badge, fmtTime, fmtAmount, table, clearError, showError, download } from '../ui.js';
+import {
+  config, api, ApiError, h, short, txLink, badge, fmtTime, fmtAmount, table, clearError, showError, download, errorText,
+} from '../ui.js';
 
 /** rootAt(bytes32,uint64) — selector computed once with eth_utils.function_signature_to_4byte_selector. */
 const ROOT_AT = '0x930b6ace';
@@ -24,8 +26,6 @@ const pledgesEl = document.getElementById('pledges');
 let logs = [];
 let latest = null;
 let rpcId = 0;
-
-const message = (e) => (e instanceof ApiError ? e.readable : (e?.message || String(e)));
 
 // --- chain reads ---------------------------------------------------------------------------
 
@@ -164,16 +164,13 @@ async function loadLogs() {
     })));
     renderLogs();
   } catch (e) {
-    logsEl.replaceChildren(h('p', { class: 'error', role: 'alert' }, 'Could not load the logs: ', message(e)));
+    logsEl.replaceChildren(h('p', { class: 'error', role: 'alert' }, 'Could not load the logs: ', errorText(e)));
   } finally {
     logsEl.setAttribute('aria-busy', 'false');
   }
 }
 
 // --- audit ---------------------------------------------------------------------------------
-
-/** ISO text from the database, read as UTC when it carries no offset. */
-const utc = (iso) => (iso && !/(Z|[+-]\d\d:?\d\d)$/.test(iso) ? iso + 'Z' : iso);
 
 function renderReport(r) {
   latest = r;
@@ -187,7 +184,7 @@ function renderReport(r) {
     h('p', { class: `verdict ${r.clean ? 'ok' : 'bad'}`, 'data-testid': 'verdict' },
       r.clean ? 'Clean: no findings' : `${n} finding${n === 1 ? '' : 's'}`),
     h('dl', { class: 'terms' },
-      [['Ran at', fmtTime(utc(r.ran_at))], ['Logs', r.logs], ['Records', r.records?.toLocaleString('en')],
+      [['Ran at', fmtTime(r.ran_at)], ['Logs', r.logs], ['Records', r.records?.toLocaleString('en')],
         ['Anchor events', r.anchor_events], ['Pledges', r.pledges], ['Chain', r.chain_id],
         ['Registry', short(r.registry)]].flatMap(([k, v]) => [h('dt', {}, k), h('dd', {}, v ?? '—')])),
     n ? h('ul', { class: 'checks', 'data-testid': 'findings' }, r.findings.map((f) => h('li', { class: 'bad' }, f))) : []].flat());
@@ -198,7 +195,7 @@ async function loadReport() {
     renderReport(await api('GET', '/v1/audit/latest'));
   } catch (e) {
     if (e instanceof ApiError && e.status === 404) renderReport(null);
-    else reportEl.replaceChildren(h('p', { class: 'error', role: 'alert' }, 'Could not load the latest report: ', message(e)));
+    else reportEl.replaceChildren(h('p', { class: 'error', role: 'alert' }, 'Could not load the latest report: ', errorText(e)));
   } finally {
     reportEl.setAttribute('aria-busy', 'false');
   }
@@ -278,7 +275,7 @@ async function loadPledges() {
         h('td', {}, p.holder ? short(p.holder, 6) : '—'), h('td', {}, short(p.factory, 6)),
         h('td', {}, h('a', { href: `/verify?token=${p.token_id}` }, 'Verify')))), { class: 'nowrap' }));
   } catch (e) {
-    pledgesEl.replaceChildren(h('p', { class: 'error', role: 'alert' }, 'Could not load the pledges: ', message(e)));
+    pledgesEl.replaceChildren(h('p', { class: 'error', role: 'alert' }, 'Could not load the pledges: ', errorText(e)));
   } finally {
     pledgesEl.setAttribute('aria-busy', 'false');
   }

@@ -3,8 +3,8 @@
 // the EIP-712 typed data that will be signed; Sign and submit has the service sign it
 // (custodial) or takes a signature made elsewhere.
 import {
-  api, ApiError, badge, busy, clearError, config, controlFor, download, fmtAmount, fmtTime, h, loading, short,
-  showError, table, txLink,
+  api, ApiError, badge, busy, clearError, config, controlFor, download, errorText, fmtAmount, fmtTime, h, loading,
+  short, showError, table, txLink,
 } from '../ui.js';
 
 const $ = (id) => document.getElementById(id);
@@ -70,7 +70,7 @@ function logCard(log) {
     h('div', { class: 'row' }, h('div', {}, anchor)), notice,
     timeline);
   renderCheckpoints(log, timeline).catch((e) => timeline.replaceChildren(h('p', { class: 'error', role: 'alert' },
-    `Checkpoints could not be read: ${e instanceof ApiError ? e.readable : e.message}`)));
+    `Checkpoints could not be read: ${errorText(e)}`)));
   return card;
 }
 
@@ -158,7 +158,7 @@ async function renderActivity(box) {
         h('p', { class: 'muted' }, `Records ${a.from}–${a.to - 1}.`),
         activityChart(a, `Records per day and type, ${log.stream}`));
     } catch (e) {
-      return h('p', { class: 'error', role: 'alert' }, `${log.stream}: ${e instanceof ApiError ? e.readable : e.message}`);
+      return h('p', { class: 'error', role: 'alert' }, `${log.stream}: ${errorText(e)}`);
     }
   }));
   box.replaceChildren(...parts);
@@ -192,7 +192,7 @@ async function renderConsents(box) {
 
 function refresh(box, render, what) {
   return render(box).catch((e) => box.replaceChildren(h('p', { class: 'error', role: 'alert' },
-    `${what} could not be read: ${e instanceof ApiError ? e.readable : e.message}`)));
+    `${what} could not be read: ${errorText(e)}`)));
 }
 
 // --- the consent form -------------------------------------------------------------------------
@@ -362,7 +362,7 @@ async function start() {
   try {
     logs = await api('GET', '/v1/logs');
   } catch (e) {
-    logsBox.replaceChildren(h('p', { class: 'error', role: 'alert' }, `Logs could not be read: ${e instanceof ApiError ? e.readable : e.message}`));
+    logsBox.replaceChildren(h('p', { class: 'error', role: 'alert' }, `Logs could not be read: ${errorText(e)}`));
     return;
   }
   logsBox.replaceChildren(...(logs.length ? logs.map(logCard)

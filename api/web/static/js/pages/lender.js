@@ -1,7 +1,9 @@
 // Lender page: the pledges this lender holds (terms, status, moves) and the consents naming
 // it (issue). Every change goes through /v1; an error shows next to the button that caused
 // it; without a custodial key the API answers 409 with the transaction to send, shown as such.
-import { config, api, ApiError, h, short, txLink, badge, fmtTime, fmtAmount, clearError, showError, download } from '../ui.js';
+import {
+  config, api, ApiError, h, short, txLink, badge, fmtTime, fmtAmount, clearError, showError, download, errorText,
+} from '../ui.js';
 
 const pledgesEl = document.getElementById('pledges');
 const consentsEl = document.getElementById('consents');
@@ -168,7 +170,7 @@ function consentCard(c) {
 
 function failed(el, e) {
   el.replaceChildren(h('p', { class: 'error', role: 'alert' },
-    'Could not load: ', e instanceof ApiError ? e.readable : (e?.message || String(e))));
+    'Could not load: ', errorText(e)));
 }
 
 async function loadConsents() {
