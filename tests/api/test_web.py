@@ -226,3 +226,10 @@ def test_page_config_cannot_end_its_script_block_and_links_are_http_only(world):
     assert "</script><script>" not in page.text and "<!--&" not in page.text
     config = page_config(page.text)
     assert config["rpcUrl"] == rpc and config["explorer"] is None
+
+
+def test_the_nav_marks_the_current_page(world):
+    b, _ = sign_in(world, "acme")
+    assert '<a href="/factory" aria-current="page">' in b.get("/factory").text
+    verify = b.get("/verify").text
+    assert '<a href="/verify" aria-current="page">' in verify and '<a href="/factory">' in verify

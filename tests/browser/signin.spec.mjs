@@ -47,6 +47,8 @@ test('a wrong key is refused next to the field', async () => {
   const error = page.locator('#api_key-error');
   assert.match(await error.textContent(), /not valid/);
   assert.equal(await page.getByLabel('API key').getAttribute('aria-invalid'), 'true');
+  assert.equal(await page.evaluate(() => document.activeElement?.id), 'api_key', 'focus is back on the field');
+  assert.equal(await page.getByLabel('API key').inputValue(), '', 'the refused key is not echoed back');
   await shot(page, 'signin-refused');
   await page.context().close();
 });

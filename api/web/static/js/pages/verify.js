@@ -108,7 +108,7 @@ async function heldPledges() {
     const pledges = await api('GET', '/v1/pledges');
     const wanted = new URLSearchParams(window.location.search).get('token');
     select.replaceChildren(...(pledges.length ? pledges.map((p) => h('option', { value: p.token_id, selected: String(p.token_id) === wanted },
-      `#${p.token_id} — records [${p.start ?? p.from}, ${p.end ?? p.to}) — ${p.status}`)) : [h('option', { value: '' }, 'you hold no pledges')]));
+      `#${p.token_id} — records [${p.from}, ${p.to}) — ${p.status}`)) : [h('option', { value: '' }, 'you hold no pledges')]));
   } catch (e) {
     showError(select, e);
   }
