@@ -13,7 +13,9 @@ from __future__ import annotations
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.staticfiles import StaticFiles
+from starlette.datastructures import MutableHeaders
 
 from api import errors, routes_admin, routes_logs, routes_pledges
 from api.background import AnchoringLoop
@@ -44,8 +46,19 @@ def create_app(settings: Settings | None = None, *, anchoring: bool | None = Non
     app = FastAPI(title="data-pledge-ledger", version="1",
                   description="Verifiable production logs pledged as loan collateral. "
                               "Authenticate with `Authorization: Bearer KEY`.",
-                  lifespan=lifespan)
+                  lifespan=lifespan, docs_url=None, redoc_url=None)
     errors.install(app)
+
+    @app.get("/docs", include_in_schema=False)
+    def docs():
+        # Swagger UI from our own static files: no CDN (the machines may have no internet)
+        return get_swagger_ui_html(openapi_url=app.openapi_url, title="data-pledge-ledger API",
+                                   swagger_js_url="/static/vendor/swagger-ui/swagger-ui-bundle.js",
+                                   swagger_css_url="/static/vendor/swagger-ui/swagger-ui.css",
+                                   swagger_favicon_url="/static/favicon.svg")
+
+    app.add_middleware(NoStoreForApi)
+
     app.include_router(routes_logs.router)
     app.include_router(routes_pledges.router)
     app.include_router(routes_admin.router)
@@ -53,6 +66,25 @@ def create_app(settings: Settings | None = None, *, anchoring: bool | None = Non
     app.include_router(web_routes.router)
     app.mount("/static", StaticFiles(directory=web_routes.STATIC_DIR), name="static")
     return app
+
+
+class NoStoreForApi:
+    """``Cache-Control: no-store`` on every /v1 answer: they carry a party's data (read with a
+    key or a session cookie), not for any cache. Plain ASGI: streams pass through."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or not scope["path"].startswith("/v1/"):
+            return await self.app(scope, receive, send)
+
+        async def send_no_store(message):
+            if message["type"] == "http.response.start":
+                MutableHeaders(scope=message).setdefault("cache-control", "no-store")
+            await send(message)
+
+        await self.app(scope, receive, send_no_store)
 
 
 def app_from_env() -> FastAPI:

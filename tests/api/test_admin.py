@@ -117,6 +117,12 @@ def test_health_counts_logs_behind_their_anchor(world):
     assert world.ok("GET", "/health")["anchoring"]["logs_behind"] == before
 
 
+def test_api_answers_are_not_cached(world):
+    assert world.get("/v1/logs", "acme").headers["cache-control"] == "no-store"
+    assert world.get("/v1/logs").headers["cache-control"] == "no-store"  # problems too
+    assert "no-store" not in world.client.get("/static/css/app.css").headers.get("cache-control", "")
+
+
 def test_landing_page_is_the_sign_in_with_status_and_no_log_names(world):
     r = world.client.get("/")
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
@@ -126,7 +132,12 @@ def test_landing_page_is_the_sign_in_with_status_and_no_log_names(world):
 
 
 def test_openapi_and_docs(world):
-    assert world.client.get("/docs").status_code == 200
+    docs = world.client.get("/docs")
+    assert docs.status_code == 200 and "/static/vendor/swagger-ui/swagger-ui-bundle.js" in docs.text
+    assert "https://" not in docs.text  # nothing from a CDN: the machines may have no internet
+    for asset in ("swagger-ui-bundle.js", "swagger-ui.css", "LICENSE"):
+        assert world.client.get(f"/static/vendor/swagger-ui/{asset}").status_code == 200
+    assert world.client.get("/redoc").status_code == 404
     schema = world.client.get("/openapi.json").json()
     assert "/v1/logs/{log_id}/records" in schema["paths"]
 
