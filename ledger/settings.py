@@ -8,6 +8,7 @@ Environment variables: ``DPL_HOME`` (default ``.dpl``), ``DPL_DATA_KEY``, ``DATA
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -49,3 +50,28 @@ def normalize_database_url(url: str) -> str:
         if url.startswith(prefix):
             return "postgresql+psycopg://" + url[len(prefix):]
     return url
+
+
+def redact_url(url: str) -> str:
+    """``url`` safe to show anyone: scheme, host and port; credentials, path and query (where
+    RPC providers put API keys) become an ellipsis."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return "<an unparseable URL>"
+    if not parts.scheme or not parts.hostname:
+        return "<an unparseable URL>"
+    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+    hidden = bool(parts.username or parts.password or parts.path.strip("/") or parts.query or parts.fragment)
+    return f"{parts.scheme}://{host}{f':{port}' if port else ''}" + ("/…" if hidden else "")
+
+
+def browser_rpc_url(settings: Settings) -> str | None:
+    """The JSON-RPC URL the web UI offers browsers: ``DPL_BROWSER_RPC_URL``, else the service's
+    own when it carries no secret (no credentials, path or query), else none (users type one)."""
+    if settings.browser_rpc_url:
+        return settings.browser_rpc_url
+    if "…" in redact_url(settings.rpc_url) or redact_url(settings.rpc_url).startswith("<"):
+        return None
+    return settings.rpc_url

@@ -16,6 +16,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from fastapi.templating import Jinja2Templates
 
 from api.auth import SESSION_COOKIE, session_of
+from ledger.settings import browser_rpc_url
 from ledger.store.web_sessions import SESSION_HOURS
 
 HERE = Path(__file__).resolve().parent
@@ -72,7 +73,7 @@ def _render(request: Request, template: str, session, status: int = 200, **conte
         "role": session.party.role if session else None,
         "address": session.party.address if session else None,
         "csrf": session.csrf if session else None,
-        "rpcUrl": settings.browser_rpc_url or settings.rpc_url,
+        "rpcUrl": browser_rpc_url(settings),
         "explorer": _web_url(settings.explorer_url),
         **_chain_facts(svc),
     }

@@ -22,6 +22,7 @@ from web3 import Web3
 from web3.exceptions import BlockNotFound, ContractCustomError, ContractLogicError, TransactionNotFound, Web3RPCError
 
 from ledger.chain.build import load_artifact
+from ledger.settings import redact_url
 from ledger.errors import ChainError, ChainUnavailableError, ContractRevertError
 
 DOMAIN_NAME = "DataPledgeLedger"
@@ -105,6 +106,7 @@ class Chain:
 
     def __init__(self, rpc_url: str, registry_address: str | None = None, timeout: float = 10.0):
         self.rpc_url = rpc_url
+        self.shown_url = redact_url(rpc_url)  # for messages: a provider's API key stays out of them
         # The chain id never changes under a provider; web3 asks for it on every transaction.
         self.w3 = Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": timeout},
                                          cache_allowed_requests=True,
@@ -130,9 +132,10 @@ class Chain:
         except (ContractCustomError, ContractLogicError) as e:
             raise self.decode_revert(e) from None
         except RequestException as e:
-            raise ChainUnavailableError(f"the Ethereum node at {self.rpc_url} is not answering ({type(e).__name__})") from None
+            raise ChainUnavailableError(f"the Ethereum node at {self.shown_url} is not answering ({type(e).__name__})") from None
         except (ConnectionError, OSError) as e:
-            raise ChainUnavailableError(f"the Ethereum node at {self.rpc_url} is not answering ({e})") from None
+            reason = str(e).replace(self.rpc_url, self.shown_url)
+            raise ChainUnavailableError(f"the Ethereum node at {self.shown_url} is not answering ({reason})") from None
 
     def decode_revert(self, e: Exception) -> ChainError:
         data = getattr(e, "data", None)

@@ -233,3 +233,17 @@ def test_the_nav_marks_the_current_page(world):
     assert '<a href="/factory" aria-current="page">' in b.get("/factory").text
     verify = b.get("/verify").text
     assert '<a href="/verify" aria-current="page">' in verify and '<a href="/factory">' in verify
+
+
+def test_an_rpc_url_with_a_provider_key_is_never_shown(world):
+    from api.app import create_app
+
+    settings = world.client.app.state.services.settings.model_copy(
+        update={"rpc_url": "http://127.0.0.1:9/v3/provider-secret-key", "browser_rpc_url": None})
+    with TestClient(create_app(settings, anchoring=False), follow_redirects=False) as client:
+        for path in ("/", "/verify", "/health"):
+            r = client.get(path)
+            assert "provider-secret-key" not in r.text, path
+        config = page_config(client.get("/verify").text)
+        assert config["rpcUrl"] is None  # the page asks the lender for one
+        assert "http://127.0.0.1:9/…" in config["chainError"]
