@@ -3,6 +3,7 @@
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import inspect
 from sqlmodel import SQLModel
 
@@ -16,7 +17,7 @@ def test_migrations_build_exactly_the_model_schema(backend):
     with engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), SQLModel.metadata)
     assert diff == []
-    assert set(inspect(engine).get_table_names()) >= {"logs", "records", "tiles", "checkpoints", "meta", "anchors", "pledges", "pledge_sync"}
+    assert set(inspect(engine).get_table_names()) >= {"logs", "records", "tiles", "checkpoints", "meta", "anchors", "pledges", "pledge_sync", "web_sessions"}
     engine.dispose()
 
 
@@ -27,5 +28,7 @@ def test_downgrade_and_upgrade_again(backend):
         command.downgrade(db._alembic_config(conn), "base")
     assert "records" not in inspect(engine).get_table_names()
     db.migrate(engine)
-    assert db.schema_revision(engine) == "0004"
+    with engine.connect() as conn:
+        head = ScriptDirectory.from_config(db._alembic_config(conn)).get_current_head()
+    assert head == "0005" and db.schema_revision(engine) == head  # 0005: web sessions
     engine.dispose()
