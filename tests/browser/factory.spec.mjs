@@ -208,3 +208,48 @@ test('the factory page fits 1280 and 390 px', async () => {
     await page.locator('table.consents').waitFor();
   });
 });
+
+test('a factory creates a log and appends a file of records, all or nothing', async () => {
+  const { writeFileSync, mkdtempSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const { tmpdir } = await import('node:os');
+  const dir = mkdtempSync(join(tmpdir(), 'dpl-records-'));
+  const stream = `ui-upload-${Date.now()}`;
+  const rec = (i, ts = `2026-11-0${i}T08:00:00Z`) => JSON.stringify({ id: `up-${i}`, ts, type: 'iot.telemetry', data: { t: 20 + i } });
+  const good = join(dir, 'good.jsonl');
+  writeFileSync(good, [1, 2, 3].map((i) => rec(i)).join('\n') + '\n');
+  const bad = join(dir, 'bad.jsonl');
+  writeFileSync(bad, [rec(4), rec(5, '2026-13-01T00:00:00Z'), rec(6)].join('\n') + '\n');
+
+  const page = await openPage(browser);
+  await signIn(page, 'factory');
+  await page.getByLabel('New log (stream name)').fill(stream);
+  await page.getByRole('button', { name: 'Create log' }).click();
+  await page.locator('#a-result').filter({ hasText: `acme/${stream} created` }).waitFor();
+  assert.equal(await page.locator('#a-log option:checked').textContent(), `acme/${stream} (0 records)`);
+
+  await page.getByLabel('Records file (.jsonl, .ndjson or .json)').setInputFiles(good);
+  await page.getByRole('button', { name: 'Append' }).click();
+  const result = page.getByTestId('append-result');
+  await result.waitFor();
+  assert.match(await result.textContent(), /appended 3, already stored 0; the log now has 3 records/);
+  // the logs above show the new log with its size
+  await page.locator('#logs').getByText(`acme/${stream}`).waitFor();
+
+  await page.getByLabel('Records file (.jsonl, .ndjson or .json)').setInputFiles(good);
+  await page.getByRole('button', { name: 'Append' }).click();
+  await page.getByTestId('append-result').filter({ hasText: 'appended 0, already stored 3' }).waitFor();
+
+  await page.getByLabel('Records file (.jsonl, .ndjson or .json)').setInputFiles(bad);
+  await page.getByRole('button', { name: 'Append' }).click();
+  const error = page.locator('#a-file-error');
+  await error.waitFor();
+  assert.equal((await error.textContent()).match(/up-5/g).length, 1, 'the record is named once');
+  assert.match(await error.textContent(), /ts/);
+  assert.match(await page.locator('#a-result').textContent(), /Nothing from bad\.jsonl was stored/);
+  const logs = await bearer('GET', '/v1/logs');
+  assert.equal(logs.find((l) => l.stream === `acme/${stream}`).size, 3, 'the bad file stored nothing');
+  await shot(page, 'factory-records');
+  assert.deepEqual(unexpected(page, [422]), [], page.problems.join('; '));
+  await page.context().close();
+});

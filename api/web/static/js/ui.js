@@ -15,21 +15,24 @@ export class ApiError extends Error {
     const p = this.problem;
     const parts = [p.detail || p.title || `HTTP ${this.status}`];
     if (p.error) parts.push(`(${p.error}${p.arguments?.length ? ': ' + p.arguments.join(', ') : ''})`);
-    if (p.position !== undefined && p.position !== null) parts.push(`record #${p.position}${p.field ? ', field ' + p.field : ''}`);
+    // a record problem's detail names the record already ("record 2 (id 'x'), field 'ts': …")
+    const named = /^record \d+/.test(p.detail || '');
+    if (!named && p.position !== undefined && p.position !== null) parts.push(`record #${p.position}${p.field ? ', field ' + p.field : ''}`);
     return parts.join(' ');
   }
 }
 
 /**
- * Calls the API as the signed-in party. `body` is sent as JSON. Returns the parsed JSON
- * (or null for 204); throws ApiError with the problem details otherwise.
+ * Calls the API as the signed-in party. `body` is sent as JSON, or as it is (a File, Blob or
+ * string) when `contentType` is given. Returns the parsed JSON (or null for 204); throws
+ * ApiError with the problem details otherwise.
  */
-export async function api(method, path, body, { headers = {}, raw = false } = {}) {
+export async function api(method, path, body, { headers = {}, raw = false, contentType = null } = {}) {
   const init = { method, headers: { Accept: 'application/json', ...headers }, credentials: 'same-origin' };
   if (method !== 'GET' && method !== 'HEAD') init.headers['X-CSRF-Token'] = config.csrf || '';
   if (body !== undefined) {
-    init.headers['Content-Type'] = 'application/json';
-    init.body = JSON.stringify(body);
+    init.headers['Content-Type'] = contentType || 'application/json';
+    init.body = contentType ? body : JSON.stringify(body);
   }
   let response;
   try {

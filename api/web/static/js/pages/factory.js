@@ -98,7 +98,8 @@ export function activityChart(activity, title) {
   const { days, types } = activity;
   const colour = Object.fromEntries(types.map((t, i) => [t, COLOURS[i % COLOURS.length]]));
   const bar = 14, gap = 6, left = 44, right = 8, top = 10, plot = 180, bottom = 34;
-  const width = left + Math.max(days.length, 1) * (bar + gap) + right;
+  // at least wide enough for the axis title, however few the days
+  const width = Math.max(200, left + Math.max(days.length, 1) * (bar + gap) + right);
   const height = top + plot + bottom;
   const totals = days.map((d) => Object.values(d.counts).reduce((a, b) => a + b, 0));
   const { top: yTop, step } = niceScale(Math.max(0, ...totals));
@@ -115,7 +116,8 @@ export function activityChart(activity, title) {
     svg.append(s('line', { x1: left, x2: width - right, y1: y(v), y2: y(v), stroke: '#d8dde3', 'stroke-width': 1 }),
       s('text', { x: left - 6, y: y(v) + 4, 'text-anchor': 'end', 'font-size': 11, fill: '#5b6570' }, v));
   }
-  const every = Math.max(1, Math.ceil(days.length / 12));
+  // a day label (MM-DD) is ~30 px wide, a bar and its gap 20: label every other bar at least
+  const every = Math.max(Math.ceil(34 / (bar + gap)), Math.ceil(days.length / 12));
   days.forEach((d, i) => {
     const x = left + i * (bar + gap) + gap / 2;
     const g = s('g', { class: 'day', 'data-day': d.day });
@@ -366,7 +368,7 @@ async function start() {
     return;
   }
   logsBox.replaceChildren(...(logs.length ? logs.map(logCard)
-    : [h('p', { class: 'muted' }, 'No logs yet: create one with POST /v1/logs or dpl log create.')]));
+    : [h('p', { class: 'muted' }, 'No logs yet: create one under "Add records".')]));
   fillDefaults();
   refresh($('activity'), renderActivity, 'Activity');
   refresh($('pledges'), renderPledges, 'Pledges');
@@ -374,3 +376,5 @@ async function start() {
 }
 
 start();
+// a log was created or records appended (factory_records.js): show the new sizes, roots, charts
+document.addEventListener('dpl:logs-changed', () => start());
