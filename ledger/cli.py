@@ -522,8 +522,21 @@ def serve(host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
     from ledger.store.logstore import LogStore
 
     LogStore.open(Settings()).close()  # migrate once, and fail here (not in a worker) on a bad DB or key
-    uvicorn.run("api.app:app_from_env", factory=True, host=host, port=port, workers=workers,
-                log_level="info", access_log=False)
+    config = uvicorn.Config("api.app:app_from_env", factory=True, host=host, port=port, workers=workers,
+                            log_level="info", access_log=False)
+    if workers == 1:
+        uvicorn.Server(config).run()
+        return
+    from uvicorn.supervisors import Multiprocess
+
+    from ledger.serve_socket import listening_socket
+
+    try:
+        sock = listening_socket(host, port)
+    except OSError as e:
+        raise LedgerError(f"cannot listen on {host}:{port}: {e.strerror or e}") from None
+    typer.echo(f"serving http://{host}:{sock.getsockname()[1]} with {workers} workers (Ctrl-C stops)", err=True)
+    Multiprocess(config, sockets=[sock]).run()
 
 
 def _add_pledge_commands() -> None:
