@@ -193,8 +193,15 @@ def _consent_rows(svc, party: PartyInfo):
 
 @router.get("/pledges/consents", summary="Consents given (factory) or naming the caller (lender)")
 def list_consents(party: PartyInfo = Depends(role("factory", "lender", "auditor")), svc=Depends(services)) -> list[dict]:
-    return [{"consent_id": r.id, "token_id": r.token_id, "consent": orjson.loads(r.document)}
-            for r in _consent_rows(svc, party)]
+    names = _party_names(svc)
+    return [{"consent_id": r.id, "token_id": r.token_id, "lender_party": names.get(r.lender),
+             "consent": orjson.loads(r.document)} for r in _consent_rows(svc, party)]
+
+
+def _party_names(svc) -> dict[str, str]:
+    """Address -> party name, for lists that show counterparties (who a factory pledged to, who
+    holds a pledge): the caller has dealt with them, their names are no secret to it."""
+    return {p.address: p.name for p in svc.parties.list() if p.address}
 
 
 def _lender_account(svc, party: PartyInfo, chain, fn=None):
@@ -268,7 +275,9 @@ def list_pledges(party: PartyInfo = Depends(role("factory", "lender", "auditor")
     now = chain_time(chain)
     streams = {info.log_id: info.stream for info in svc.store.list_logs() if info.log_id}
     # the stream's name is in the consent every party here has seen; None for a log of another service
-    return [{**mirror_row_json(r, now), "stream": streams.get(bytes(r["log_id"]))} for r in rows]
+    names = _party_names(svc)
+    return [{**mirror_row_json(r, now), "stream": streams.get(bytes(r["log_id"])), "holder_party": names.get(r["holder"]),
+             "factory_party": names.get(r["factory"])} for r in rows]
 
 
 @router.get("/pledges/{token_id}", summary="One pledge as the chain has it")

@@ -312,3 +312,12 @@ def test_a_lender_without_custody_gets_the_transaction_to_send_itself(world):
     assert len(held) == 1 and held[0]["holder"] == dev7.address and held[0]["status"] == "live"
     moved = _refused(world.post(f"/v1/pledges/{held[0]['token_id']}/release", name), 409, slug="not-custodial")
     assert moved["transaction"]["from"] == dev7.address and moved["transaction"]["to"] == world.registry
+
+
+def test_lists_name_the_counterparties(world):
+    token = world.pledge("bank-a")
+    row = {p["token_id"]: p for p in world.ok("GET", "/v1/pledges", "acme")}[token]
+    assert (row["holder_party"], row["factory_party"]) == ("bank-a", "acme")
+    consents = world.ok("GET", "/v1/pledges/consents", "acme")
+    mine = [c for c in consents if c["token_id"] == token]
+    assert [c["lender_party"] for c in mine] == ["bank-a"]

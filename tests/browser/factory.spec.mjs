@@ -79,6 +79,7 @@ test('the factory sees its log, anchors, chart and pledge', async () => {
   const pledge = page.locator(`table.pledges tr[data-token="${TOKEN_ID}"]`);
   await pledge.waitFor();
   assert.equal(await pledge.locator('.badge').textContent(), 'live');
+  assert.match(await pledge.textContent(), /bank-a/, 'the holder by name');
   assert.deepEqual(page.problems, [], page.problems.join('; '));
   await page.context().close();
 });

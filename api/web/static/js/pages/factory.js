@@ -168,6 +168,9 @@ async function renderActivity(box) {
 
 // --- pledges and consents -------------------------------------------------------------------
 
+/** A counterparty: its party name with the address beside it, or just the address. */
+const party = (name, address) => (name ? h('span', { title: address }, h('b', {}, name), ' ', short(address, 6)) : short(address, 6));
+
 const streamOf = (logId) => logs.find((l) => l.log_id === logId)?.stream ?? logId;
 
 async function renderPledges(box) {
@@ -176,7 +179,7 @@ async function renderPledges(box) {
     pledges.map((p) => h('tr', { 'data-token': p.token_id },
       h('td', {}, `#${p.token_id}`), h('td', {}, badge(p.status)), h('td', {}, streamOf(p.log_id)),
       h('td', {}, `[${p.from}, ${p.to})`), h('td', {}, fmtAmount(p.principal, p.currency)),
-      h('td', {}, fmtTime(p.maturity)), h('td', {}, fmtTime(p.lien_end)), h('td', {}, short(p.holder, 6)))),
+      h('td', {}, fmtTime(p.maturity)), h('td', {}, fmtTime(p.lien_end)), h('td', {}, party(p.holder_party, p.holder)))),
     { class: 'pledges' }) : h('p', { class: 'muted' }, 'No pledges over these logs yet.'));
 }
 
@@ -184,9 +187,9 @@ async function renderConsents(box) {
   const consents = await api('GET', '/v1/pledges/consents');
   consents.sort((a, b) => b.consent_id - a.consent_id);
   box.replaceChildren(consents.length ? table(['Id', 'Issued', 'Records', 'Lender', 'Principal', 'Deadline', 'Nonce'],
-    consents.map(({ consent_id: id, token_id: token, consent: c }) => h('tr', { 'data-consent': id },
+    consents.map(({ consent_id: id, token_id: token, lender_party: lender, consent: c }) => h('tr', { 'data-consent': id },
       h('td', {}, `#${id}`), h('td', {}, token ? badge(`pledge #${token}`, 'live') : badge('not issued', 'pending')),
-      h('td', {}, `${c.stream} [${c.terms.from}, ${c.terms.to})`), h('td', {}, short(c.terms.lender, 6)),
+      h('td', {}, `${c.stream} [${c.terms.from}, ${c.terms.to})`), h('td', {}, party(lender, c.terms.lender)),
       h('td', {}, fmtAmount(c.terms.principal, c.terms.currency)), h('td', {}, fmtTime(c.deadline)),
       h('td', {}, short(c.nonce, 6)))), { class: 'consents' })
     : h('p', { class: 'muted' }, 'No consents yet: prepare one below.'));

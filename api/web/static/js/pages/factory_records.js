@@ -37,8 +37,8 @@ $('new-log').addEventListener('submit', (ev) => {
   busy($('n-create'), async () => {
     const log = await api('POST', '/v1/logs', { stream });
     input.value = '';
+    await changed(log.log_id); // the notice once the log is selectable below
     $('a-result').replaceChildren(h('span', { class: 'notice' }, `Log ${log.stream} created (empty): append records to it.`));
-    await changed(log.log_id);
   }, input);
 });
 
