@@ -254,3 +254,57 @@ test('a factory creates a log and appends a file of records, all or nothing', as
   assert.deepEqual(unexpected(page, [422]), [], page.problems.join('; '));
   await page.context().close();
 });
+
+test('a factory without custody signs its consent with its browser wallet', async () => {
+  const { devAccounts, injectWallet } = await import('./harness.mjs');
+  // A factory whose key the service does not hold for consents (anvil's dev5; the service can
+  // still anchor its log: the dev keys are in its keyring, as `make run` imports them).
+  const account = (await devAccounts())[5];
+  const name = `own-wallet-factory-${Date.now()}`;
+  const admin = (method, path, body) => as(KEYS.admin, method, path, body);
+  await admin('POST', '/v1/parties', { name, role: 'factory', address: account });
+  const key = (await admin('POST', `/v1/parties/${name}/keys`)).key;
+  KEYS.own_wallet_factory = key;
+  const mine = await as(key, 'POST', '/v1/logs', { stream: 'line-w' });
+  const records = Array.from({ length: 40 }, (_, i) => ({
+    id: `w-${i}`, ts: `2026-11-${String(1 + (i % 20)).padStart(2, '0')}T06:00:00Z`, type: 'iot.telemetry', data: { v: i } }));
+  await as(key, 'POST', `/v1/logs/${mine.log_id}/records`, records);
+  await as(key, 'POST', `/v1/logs/${mine.log_id}/checkpoints/anchor`);
+
+  const page = await openPage(browser);
+  await injectWallet(page, account);
+  await signIn(page, 'own_wallet_factory');
+  await page.getByLabel('Log', { exact: true }).selectOption(mine.log_id);
+  await page.getByLabel('From (first record)', { exact: true }).fill('0');
+  await page.getByLabel('To (exclusive)', { exact: true }).fill('20');
+  await page.getByLabel('Lender (party name or address)', { exact: true }).fill('bank-a');
+  await page.getByLabel('Principal (minor units)', { exact: true }).fill('90000');
+  await page.getByLabel('Loan reference', { exact: true }).fill('LOAN-UI-WALLET');
+  await page.getByRole('button', { name: 'Prepare' }).click();
+  await page.locator('table.message').waitFor();
+  const shownNonce = await fieldValue(page, 'message', 'nonce');
+  await page.getByRole('button', { name: 'Sign and submit' }).click();
+  await page.locator('#prepared p.error').filter({ hasText: /holds no key for this factory/ }).waitFor();
+  await page.getByRole('button', { name: 'Sign with your browser wallet' }).click();
+  const result = page.getByTestId('consent-result');
+  await result.waitFor();
+  assert.match(await result.textContent(), /exactly the prepared one/);
+  assert.equal(await page.locator('#prepared p.error').count(), 0, 'the refusal is answered: no error left');
+  const [listed] = await as(key, 'GET', '/v1/pledges/consents');
+  assert.equal(listed.consent.nonce, shownNonce);
+  assert.equal(listed.consent.factory.toLowerCase(), account.toLowerCase());
+  assert.match(listed.consent.signature, /^0x[0-9a-f]{130}$/);  // recovered to the factory by the API, or refused
+  await shot(page, 'factory-wallet-signed');
+  assert.deepEqual(unexpected(page, [409]), [], page.problems.join('; '));
+  await page.context().close();
+});
+
+async function as(key, method, path, body) {
+  const r = await fetch(BASE + path, {
+    method, headers: { Authorization: `Bearer ${key}`, 'Content-Type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await r.text();
+  assert.ok(r.ok, `${method} ${path}: ${r.status} ${text}`);
+  return text ? JSON.parse(text) : null;
+}

@@ -77,3 +77,30 @@ export async function atBothWidths(browser, slot, path, name, ready) {
     await page.context().close();
   }
 }
+
+/** anvil's unlocked dev accounts (dev0, dev1, …). */
+export async function devAccounts() {
+  const r = await fetch(RPC, { method: 'POST', headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'eth_accounts', params: [] }) });
+  return (await r.json()).result;
+}
+
+/**
+ * A browser wallet (EIP-1193 `window.ethereum`) for `account`, injected before the page's own
+ * scripts: it forwards to anvil, whose dev accounts are unlocked, so signing and sending happen
+ * in the node as a real wallet would do them. Must be called before `page.goto`.
+ */
+export async function injectWallet(page, account) {
+  await page.addInitScript(({ rpc, account: who }) => {
+    window.ethereum = {
+      async request({ method, params = [] }) {
+        if (method === 'eth_requestAccounts' || method === 'eth_accounts') return [who];
+        const r = await fetch(rpc, { method: 'POST', headers: { 'Content-Type': 'application/json' },
+          body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }) });
+        const body = await r.json();
+        if (body.error) throw Object.assign(new Error(body.error.message), { code: body.error.code });
+        return body.result;
+      },
+    };
+  }, { rpc: RPC, account });
+}

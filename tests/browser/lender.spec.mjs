@@ -5,7 +5,7 @@
 // custodial key is shown the transaction to send; both widths fit.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { BASE, KEYS, TOKEN_ID, REGISTRY, launch, openPage, signIn, shot, atBothWidths } from './harness.mjs';
+import { BASE, KEYS, TOKEN_ID, REGISTRY, launch, openPage, signIn, shot, atBothWidths, devAccounts, injectWallet } from './harness.mjs';
 
 // Chrome logs every non-2xx fetch as a console error; these specs cause 409s on purpose (a
 // contract refusal, a lender without custody): only those, at those URLs, are let through.
@@ -149,6 +149,53 @@ test('a lender without a custodial key is shown the transaction to send', async 
   await shot(page, 'lender-transaction-to-send');
   assertOnlyExpected(page, [[CONFLICT, /\/v1\/pledges$/]]);
   await page.context().close();
+});
+
+test('a lender with a browser wallet sends the issue transaction itself', async () => {
+  // A non-custodial lender (anvil's dev6, approved on the registry) with a wallet in the browser:
+  // the service answers 409 with the transaction, the wallet sends it, the page shows the pledge.
+  const account = (await devAccounts())[6];
+  const name = `bank-own-wallet-${Date.now()}`;
+  await call('POST', '/v1/parties', 'admin', { name, role: 'lender', address: account });
+  KEYS.own_wallet = (await call('POST', `/v1/parties/${name}/keys`, 'admin')).key;
+  await call('POST', '/v1/lenders', 'admin', { address: name });
+  const consentId = await consent(2300, 2400, account);
+
+  const page = await openPage(browser);
+  track(page);
+  await injectWallet(page, account);
+  await signIn(page, 'own_wallet');
+  await page.waitForSelector('body[data-loaded="true"]');
+  await page.getByTestId(`consent-${consentId}`).getByRole('button', { name: 'Issue pledge' }).click();
+  const box = page.locator(`#issue-${consentId}-tx`);
+  await box.getByRole('button', { name: 'Send with your browser wallet' }).click();
+  await page.locator('#flash').getByText('Sent from your wallet and in a block.').waitFor();
+  const held = await call('GET', '/v1/pledges', KEYS.own_wallet);
+  assert.equal(held.length, 1, 'the pledge is the wallet lender\'s');
+  assert.deepEqual([held[0].from, held[0].to, held[0].status, held[0].holder.toLowerCase()], [2300, 2400, 'live', account.toLowerCase()]);
+  const card = page.getByTestId(`pledge-${held[0].token_id}`);
+  await card.waitFor();
+  assert.equal(await card.locator('h3 .badge').textContent(), 'live');
+  await shot(page, 'lender-wallet-sent');
+
+  // the wallet's account must be the party's: another account is refused before anything is sent
+  const other = await openPage(browser);
+  track(other);
+  await injectWallet(other, (await devAccounts())[7]);
+  await signIn(other, 'own_wallet');
+  await other.waitForSelector('body[data-loaded="true"]');
+  await other.locator(`#release-${held[0].token_id}`).click();
+  await other.locator(`#release-confirm-${held[0].token_id}`).click();
+  const panel = other.locator(`#release-confirm-${held[0].token_id}-tx`);
+  await panel.getByRole('button', { name: 'Send with your browser wallet' }).click();
+  const error = panel.locator('p.error');
+  await error.waitFor();
+  assert.match(await error.textContent(), /switch accounts in the wallet/);
+  assert.equal((await call('GET', '/v1/pledges', KEYS.own_wallet))[0].status, 'live', 'nothing was sent');
+  assertOnlyExpected(page, [[CONFLICT, /\/v1\/pledges$/]]);
+  assertOnlyExpected(other, [[CONFLICT, /\/v1\/pledges\/\d+\/release$/]]);
+  await page.context().close();
+  await other.context().close();
 });
 
 test('the lender page fits 1280 and 390 px', async () => {

@@ -3,8 +3,8 @@
 // the EIP-712 typed data that will be signed; Sign and submit has the service sign it
 // (custodial) or takes a signature made elsewhere.
 import {
-  api, ApiError, badge, busy, clearError, config, controlFor, download, errorText, fmtAmount, fmtTime, h, loading,
-  short, showError, table, txLink,
+  api, ApiError, badge, browserWallet, busy, clearError, config, controlFor, download, errorText, fmtAmount, fmtTime, h,
+  loading, short, showError, table, txLink, walletAccount, walletSignTypedData,
 } from '../ui.js';
 
 const $ = (id) => document.getElementById(id);
@@ -253,7 +253,7 @@ function explain(name, value) {
     logId: () => streamOf(value),
     currency: () => new TextDecoder().decode(Uint8Array.from(value.slice(2).match(/../g) || [], (b) => parseInt(b, 16))),
     maturity: () => fmtTime(value), lienEnd: () => fmtTime(value), deadline: () => fmtTime(value),
-    nonce: () => 'random, chosen for this draft: the service signs this very nonce',
+    nonce: () => 'random, chosen for this draft: the one that gets signed',
     principal: () => 'minor units', loanRefDigest: () => `keccak256 of "${draft?.terms.loan_ref ?? ''}"`,
   }[name];
   return extra ? extra() : null;
@@ -276,15 +276,19 @@ function showPrepared(answer) {
   const external = h('div', { class: 'stack', hidden: true });
   const signature = h('input', { id: 'c-signature', autocomplete: 'off', spellcheck: 'false', placeholder: '0x… (65 bytes)' });
   const sendSignature = h('button', { type: 'button', id: 'c-send-signature' }, 'Submit signature');
+  const walletSign = h('button', { type: 'button', id: 'c-wallet-sign' }, 'Sign with your browser wallet');
   external.append(
     h('p', {}, 'The service holds no key for this factory. Sign the typed data above with your own wallet '
       + '(eth_signTypedData_v4, from ', h('code', {}, config.address || 'your factory address'), ') and paste the signature.'),
+    browserWallet() ? h('div', {}, walletSign)
+      : h('p', { class: 'muted' }, 'No browser wallet (e.g. MetaMask) in this browser: sign elsewhere and paste below.'),
     h('div', {}, h('button', { type: 'button', class: 'secondary', onclick: () => download('consent-typed-data.json', td) },
       'Download the typed data')),
     h('label', { for: 'c-signature' }, 'Signature'), signature, h('div', {}, sendSignature));
 
   const done = async (out) => {
     draft = null;
+    clearError(submit); // a "not custodial" refusal is answered now
     submit.disabled = true;
     external.hidden = true;
     const c = out.consent;
@@ -313,6 +317,12 @@ function showPrepared(answer) {
       if (e instanceof ApiError && e.problem.type?.endsWith('/not-custodial')) external.hidden = false;
       throw e;
     }
+  }));
+  walletSign.addEventListener('click', () => busy(walletSign, async () => {
+    if (!draft) throw new Error('the form changed: prepare again');
+    const account = await walletAccount(config.address, td.domain.chainId);
+    const sig = await walletSignTypedData(account, td); // the wallet shows the same fields as the table above
+    await done(await api('POST', '/v1/pledges/consents', { consent: { ...answer.consent, signature: sig } }));
   }));
   sendSignature.addEventListener('click', () => busy(sendSignature, async () => {
     if (!draft) throw new Error('the form changed: prepare again');

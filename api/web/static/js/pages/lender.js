@@ -3,6 +3,7 @@
 // it; without a custodial key the API answers 409 with the transaction to send, shown as such.
 import {
   config, api, ApiError, h, short, txLink, badge, fmtTime, fmtAmount, clearError, showError, download, errorText,
+  browserWallet, walletAccount, walletSend,
 } from '../ui.js';
 
 const pledgesEl = document.getElementById('pledges');
@@ -32,9 +33,25 @@ function showTransaction(anchor, problem) {
     terms([['to', h('code', {}, tx.to)], ['chainId', h('code', {}, String(tx.chainId))],
       ['from', tx.from ? h('code', {}, tx.from) : null], ['data', h('code', { class: 'calldata' }, tx.data)]]),
     h('button', { type: 'button', class: 'secondary', onclick: () => download('transaction.json', tx) },
-      'Download transaction (JSON)'));
+      'Download transaction (JSON)'),
+    walletButton(tx));
   // Under the action's cell, across the whole row: calldata needs the width.
   (anchor.closest('.action') || anchor).insertAdjacentElement('afterend', box);
+}
+
+/** "Send with your browser wallet" (the wallet signs; this page never sees a key), or why not. */
+function walletButton(tx) {
+  if (!browserWallet()) {
+    return h('p', { class: 'muted' }, 'No browser wallet (e.g. MetaMask) in this browser: send it from your own wallet or node.');
+  }
+  const button = h('button', { type: 'button', id: `wallet-send-${Math.random().toString(36).slice(2)}` }, 'Send with your browser wallet');
+  button.addEventListener('click', () => act(button, async () => {
+    await walletAccount(tx.from, tx.chainId);
+    const hash = await walletSend(tx);
+    await load(); // the service's mirror reads the chain's events: the new state shows
+    flash('Sent from your wallet and in a block.', hash);
+  }));
+  return button;
 }
 
 /** Runs a write from `button`: its error (or the transaction to send) appears right after it. */
