@@ -5,7 +5,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
-import { RPC, launch, openPage, signIn, atBothWidths } from './harness.mjs';
+import { RPC, launch, openPage, signIn, atBothWidths, assertOnlyExpected } from './harness.mjs';
 
 // Chrome logs every failed fetch as a console error. Let through, at their URLs only: the
 // refused connection the wrong-URL check causes on purpose, and the 404 of
@@ -13,27 +13,12 @@ import { RPC, launch, openPage, signIn, atBothWidths } from './harness.mjs';
 const REFUSED = /^console: Failed to load resource: net::ERR_CONNECTION_REFUSED$/;
 const NO_AUDIT_YET = [/^console: Failed to load resource: the server responded with a status of 404 \(Not Found\)$/, /\/v1\/audit\/latest$/];
 
-/** Records where each console error came from (page.problems has only the text). */
-function track(page) {
-  page.errorsAt = [];
-  page.on('console', (m) => { if (m.type() === 'error') page.errorsAt.push({ text: `console: ${m.text()}`, url: m.location().url }); });
-}
-
-/** page.problems is empty but for console errors matching one of `allowed` ([text, url] RegExps). */
-function assertOnlyExpected(page, allowed) {
-  const expected = page.errorsAt.filter((e) => allowed.some(([text, url]) => text.test(e.text) && url.test(e.url)));
-  const left = [...page.problems];
-  for (const e of expected) left.splice(left.indexOf(e.text), 1);
-  assert.deepEqual(left, [], 'no console or page errors but the expected ones');
-}
-
 let browser;
 before(async () => { browser = await launch(); });
 after(async () => { await browser?.close(); });
 
 async function auditorPage() {
   const page = await openPage(browser);
-  track(page);
   await signIn(page, 'auditor');
   assert.equal(new URL(page.url()).pathname, '/auditor');
   await page.waitForSelector('body[data-loaded="true"]', { timeout: 60_000 });

@@ -12,7 +12,6 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -20,6 +19,7 @@ import pytest
 
 from ledger.chain import node
 from tests.integration.test_anchoring import _free_port
+from tests.integration.test_service import _env, _wait_http
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -27,29 +27,10 @@ CHROMIUM = os.environ.get("DPL_CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = Path(os.environ.get("DPL_TEST_ARTIFACTS", ROOT / "test-artifacts")) / "browser"
 
 
-def _env(home: Path, rpc: str, **extra) -> dict:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DPL_") and k != "DATABASE_URL"}
-    env.update(DPL_HOME=str(home), DPL_RPC_URL=rpc, PATH=f"{BIN}:{env['PATH']}", **extra)
-    return env
-
-
 def _run(env, *args) -> str:
     proc = subprocess.run(list(args), env=env, capture_output=True, text=True, timeout=300, cwd=ROOT)
     assert proc.returncode == 0, f"{args}: {proc.stderr}"
     return proc.stdout
-
-
-def _wait(url: str, proc: subprocess.Popen, seconds: float = 120) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, "dpl serve exited early: " + (proc.stdout.read() if proc.stdout else "")
-        try:
-            if httpx.get(url, timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.3)
-    raise AssertionError(f"{url} did not answer in {seconds} s")
 
 
 @pytest.fixture(scope="session")
@@ -71,7 +52,7 @@ def ui(tmp_path_factory) -> dict:
                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                                   start_new_session=True)
         base = f"http://127.0.0.1:{port}"
-        _wait(base + "/health", server)
+        _wait_http(base + "/health", server)
         token_id = _one_pledge(base, keys)
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         yield {"base": base, "rpc": chain.rpc_url, "keys": keys, "home": home, "token_id": token_id,

@@ -4,7 +4,7 @@
 // Consents here use records [1000, 1400) only (the server world is shared by all specs).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { BASE, KEYS, TOKEN_ID, launch, openPage, signIn, shot, atBothWidths } from './harness.mjs';
+import { BASE, KEYS, TOKEN_ID, launch, openPage, signIn, shot, atBothWidths, devAccounts, injectWallet } from './harness.mjs';
 
 let browser;
 let log;
@@ -256,7 +256,6 @@ test('a factory creates a log and appends a file of records, all or nothing', as
 });
 
 test('a factory without custody signs its consent with its browser wallet', async () => {
-  const { devAccounts, injectWallet } = await import('./harness.mjs');
   // A factory whose key the service does not hold for consents (anvil's dev5; the service can
   // still anchor its log: the dev keys are in its keyring, as `make run` imports them).
   const account = (await devAccounts())[5];

@@ -31,10 +31,24 @@ export async function openPage(browser, size = WIDTHS.desktop) {
   const context = await browser.newContext({ viewport: size, acceptDownloads: true });
   const page = await context.newPage();
   page.problems = [];
-  page.on('console', (msg) => { if (msg.type() === 'error') page.problems.push(`console: ${msg.text()}`); });
+  page.errorsAt = []; // the same console errors with the URL each came from
+  page.on('console', (msg) => {
+    if (msg.type() !== 'error') return;
+    page.problems.push(`console: ${msg.text()}`);
+    page.errorsAt.push({ text: `console: ${msg.text()}`, url: msg.location().url });
+  });
   page.on('pageerror', (err) => page.problems.push(`page error: ${err.message}`));
   page.setDefaultTimeout(30_000);
   return page;
+}
+
+/** page.problems is empty but for console errors matching one of `allowed` ([text, url] RegExps):
+ * Chromium logs each refused request a spec provokes on purpose. */
+export function assertOnlyExpected(page, allowed) {
+  const expected = page.errorsAt.filter((e) => allowed.some(([text, url]) => text.test(e.text) && url.test(e.url)));
+  const left = [...page.problems];
+  for (const e of expected) left.splice(left.indexOf(e.text), 1);
+  assert.deepEqual(left, [], 'no console or page errors but the expected ones');
 }
 
 /** Signs in through the form with the demo key of `slot` (factory, lender_a, auditor, admin…). */

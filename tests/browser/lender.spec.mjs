@@ -5,25 +5,11 @@
 // custodial key is shown the transaction to send; both widths fit.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { BASE, KEYS, TOKEN_ID, REGISTRY, launch, openPage, signIn, shot, atBothWidths, devAccounts, injectWallet } from './harness.mjs';
+import { BASE, KEYS, TOKEN_ID, REGISTRY, launch, openPage, signIn, shot, atBothWidths, devAccounts, injectWallet, assertOnlyExpected } from './harness.mjs';
 
 // Chrome logs every non-2xx fetch as a console error; these specs cause 409s on purpose (a
 // contract refusal, a lender without custody): only those, at those URLs, are let through.
 const CONFLICT = /^console: Failed to load resource: the server responded with a status of 409 \(Conflict\)$/;
-
-/** Records where each console error came from (page.problems has only the text). */
-function track(page) {
-  page.errorsAt = [];
-  page.on('console', (m) => { if (m.type() === 'error') page.errorsAt.push({ text: `console: ${m.text()}`, url: m.location().url }); });
-}
-
-/** page.problems is empty but for console errors matching one of `allowed` ([text, url] RegExps). */
-function assertOnlyExpected(page, allowed) {
-  const expected = page.errorsAt.filter((e) => allowed.some(([text, url]) => text.test(e.text) && url.test(e.url)));
-  const left = [...page.problems];
-  for (const e of expected) left.splice(left.indexOf(e.text), 1);
-  assert.deepEqual(left, [], 'no console or page errors but the expected ones');
-}
 
 let browser;
 before(async () => { browser = await launch(); });
@@ -51,7 +37,6 @@ async function consent(from, to, lender) {
 
 async function lenderPage(slot) {
   const page = await openPage(browser);
-  track(page);
   await signIn(page, slot);
   assert.equal(new URL(page.url()).pathname, '/lender');
   await page.waitForSelector('body[data-loaded="true"]');
@@ -162,7 +147,6 @@ test('a lender with a browser wallet sends the issue transaction itself', async 
   const consentId = await consent(2300, 2400, account);
 
   const page = await openPage(browser);
-  track(page);
   await injectWallet(page, account);
   await signIn(page, 'own_wallet');
   await page.waitForSelector('body[data-loaded="true"]');
@@ -180,7 +164,6 @@ test('a lender with a browser wallet sends the issue transaction itself', async 
 
   // the wallet's account must be the party's: another account is refused before anything is sent
   const other = await openPage(browser);
-  track(other);
   await injectWallet(other, (await devAccounts())[7]);
   await signIn(other, 'own_wallet');
   await other.waitForSelector('body[data-loaded="true"]');
