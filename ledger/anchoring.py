@@ -25,6 +25,7 @@ from ledger.errors import ChainError, ConflictError, ContractRevertError, NotFou
 from ledger.keys import Keyring
 from ledger.store.anchors import FAILED, FINAL, INCLUDED, LIVE_STATES, PENDING, AnchorRow, AnchorStore
 from ledger.store.logstore import LogInfo, LogStore
+from ledger.store.signatures import FactorySignatures
 
 #: Fault injection for tests: pause (so a test can kill us) at this point of an anchor.
 FAULT_PAUSE_ENV = "DPL_FAULT_PAUSE_AT"
@@ -41,6 +42,17 @@ class AnchorReport:
     note: str = ""
 
 
+@dataclass(frozen=True)
+class WalletFactory:
+    """A log's factory whose key is not in the keyring: it signs with its own wallet, and
+    the anchorer uses the signatures it left (``ledger.store.signatures``)."""
+
+    address: str
+
+
+AWAITING_SIGNATURE = "awaiting-signature"
+
+
 class Anchorer:
     def __init__(self, store: LogStore, chain: Chain, keyring: Keyring, *,
                  relayer_key: str, factory_key: str, confirmations: int):
@@ -48,6 +60,7 @@ class Anchorer:
         self.chain = chain
         self.keyring = keyring
         self.anchors = AnchorStore(store.engine)
+        self.signatures = FactorySignatures(store.engine)
         self.registry = chain.registry.address
         self.chain_id = chain.chain_id
         self.relayer_key = relayer_key
@@ -80,11 +93,15 @@ class Anchorer:
                 return self.keyring.account(k.name, self.chain_id)
         raise NotFoundError(f"no key in DPL_HOME/keys for factory {address}: the factory must sign")
 
-    def factory_account(self, log: LogInfo) -> tuple[LocalAccount, LogInfo]:
-        """The factory key of ``log``; an unbound log is bound to the default factory key."""
+    def factory_account(self, log: LogInfo) -> tuple[LocalAccount | WalletFactory, LogInfo]:
+        """The factory key of ``log`` (a ``WalletFactory`` when the keyring has none: it signs
+        elsewhere); an unbound log is bound to the default factory key."""
         bound = self.store.factory_of(log.stream)
         if bound:
-            return self._key_for_address(bound), log
+            try:
+                return self._key_for_address(bound), log
+            except NotFoundError:
+                return WalletFactory(bound), log
         account = self.keyring.account(self.factory_key, self.chain_id)
         log = self.store.bind_log(log.stream, account.address, log_id_of(account.address, log.stream))
         return account, log
@@ -96,7 +113,12 @@ class Anchorer:
                 raise ConflictError(f"log {log.stream!r} is registered on chain to {on_chain}")
             return
         relayer = self.keyring.account(self.relayer_key, self.chain_id)
-        signature = self.chain.sign_register_log(factory, log.stream)
+        if isinstance(factory, WalletFactory):
+            signature = self.signatures.register(log.pk)
+            if signature is None:
+                raise _Awaiting(f"the factory {factory.address} has not signed RegisterLog for {log.stream!r} yet")
+        else:
+            signature = self.chain.sign_register_log(factory, log.stream)
         try:
             self.chain.transact(relayer, self.chain.registry.functions.registerLog(
                 factory.address, log.stream, signature))
@@ -107,8 +129,28 @@ class Anchorer:
     # --- anchoring one log ------------------------------------------------------------------
 
     def anchor_latest(self, log: LogInfo) -> AnchorReport:
+        """Anchor the log's newest checkpoint; for a factory that signs with its own wallet,
+        the newest checkpoint it signed (or report that its signature is awaited)."""
         if log.size == 0:
             return AnchorReport(log.stream, 0, "empty", note="nothing to anchor")
+        bound = self.store.factory_of(log.stream)
+        wallet_signature = None
+        if bound and not self._has_key(bound):
+            signed = self.signatures.newest_checkpoint(log.pk)
+            if signed is None:
+                return AnchorReport(log.stream, log.size, AWAITING_SIGNATURE,
+                                    note=f"the factory {bound} signs its checkpoints with its own wallet: none signed yet")
+            log = LogInfo(log.pk, log.stream, log.log_id, signed.size, signed.root)
+            wallet_signature = signed.signature
+        try:
+            return self._anchor(log, wallet_signature)
+        except _Awaiting as e:
+            return AnchorReport(log.stream, log.size, AWAITING_SIGNATURE, note=str(e))
+
+    def _has_key(self, address: str) -> bool:
+        return any(k.address.lower() == address.lower() for k in self.keyring.list())
+
+    def _anchor(self, log: LogInfo, wallet_signature: bytes | None = None) -> AnchorReport:
         row = self.anchors.get(self.chain_id, self.registry, log.pk, log.size)
         if row is not None and row.state != FAILED:  # no key needed to report on it
             return AnchorReport(log.stream, log.size, row.state, "0x" + row.tx_hash.hex(), row.block_number)
@@ -130,7 +172,12 @@ class Anchorer:
                     f"root is 0x{bytes(latest_root).hex()}, ours is 0x{ours.hex()}"
                 )
             proof = self.store.consistency_proof(log.stream, latest_size, log.size).proof
-        signature = self.chain.sign_checkpoint(factory, log.log_id, log.size, log.root)
+        if isinstance(factory, WalletFactory):
+            if wallet_signature is None:  # the key left the keyring since anchor_latest looked
+                raise _Awaiting(f"the factory {factory.address} has not signed checkpoint {log.size}")
+            signature = wallet_signature
+        else:
+            signature = self.chain.sign_checkpoint(factory, log.log_id, log.size, log.root)
         relayer = self.keyring.account(self.relayer_key, self.chain_id)
         # Building the transaction estimates gas: a revert is reported here, before any intent.
         sent = self.chain.build_signed(relayer, fns.anchor(log.log_id, log.size, log.root, proof, signature),
@@ -204,6 +251,10 @@ class Anchorer:
         except ChainError as e:
             # The nonce went to another transaction: this one can never land. Sign anew.
             self.anchors.update(row.id, state=FAILED, error=f"re-send refused: {e}"[:500])
+
+
+class _Awaiting(Exception):
+    """A signature the factory makes with its own wallet is not there yet."""
 
 
 def _fault_pause(point: str) -> None:

@@ -72,6 +72,7 @@ def _render(request: Request, template: str, session, status: int = 200, **conte
         "party": session.party.name if session else None,
         "role": session.party.role if session else None,
         "address": session.party.address if session else None,
+        "custodial": bool(session and session.party.key_name),  # the service holds the party's chain key
         "csrf": session.csrf if session else None,
         "rpcUrl": browser_rpc_url(settings),
         "explorer": _web_url(settings.explorer_url),

@@ -14,6 +14,7 @@ from functools import cached_property
 from eth_abi import decode as abi_decode
 from eth_abi import encode as abi_encode
 from eth_account import Account
+from eth_account.messages import encode_typed_data
 from eth_account.signers.local import LocalAccount
 from eth_utils import keccak, to_checksum_address
 from hexbytes import HexBytes
@@ -30,6 +31,8 @@ DOMAIN_VERSION = "1"
 CHECKPOINT_TYPES = {"Checkpoint": [
     {"name": "logId", "type": "bytes32"}, {"name": "size", "type": "uint64"}, {"name": "root", "type": "bytes32"},
 ]}
+EIP712_DOMAIN_FIELDS = [{"name": "name", "type": "string"}, {"name": "version", "type": "string"},
+                        {"name": "chainId", "type": "uint256"}, {"name": "verifyingContract", "type": "address"}]
 REGISTER_LOG_TYPES = {"RegisterLog": [
     {"name": "factory", "type": "address"}, {"name": "stream", "type": "string"},
 ]}
@@ -186,6 +189,21 @@ class Chain:
     def domain(self) -> dict:
         return {"name": DOMAIN_NAME, "version": DOMAIN_VERSION, "chainId": self.chain_id,
                 "verifyingContract": self.registry.address}
+
+    def typed_data(self, types: dict, message: dict) -> dict:
+        """An EIP-712 document in the registry's domain, as wallets take it (eth_signTypedData_v4;
+        bytes as 0x-hex)."""
+        [primary] = types
+        return {"types": {"EIP712Domain": EIP712_DOMAIN_FIELDS, **types}, "primaryType": primary,
+                "domain": self.domain(),
+                "message": {k: ("0x" + v.hex() if isinstance(v, bytes) else v) for k, v in message.items()}}
+
+    def recover_typed_data(self, document: dict, signature: bytes) -> str | None:
+        """The address that signed ``document`` (``typed_data``'s shape), None if unreadable."""
+        try:
+            return Account.recover_message(encode_typed_data(full_message=document), signature=signature)
+        except Exception:  # a malformed signature is a signature by nobody
+            return None
 
     def sign_checkpoint(self, factory: LocalAccount, log_id: bytes, size: int, root: bytes) -> bytes:
         signed = factory.sign_typed_data(self.domain(), CHECKPOINT_TYPES,

@@ -262,3 +262,19 @@ class WebSession(SQLModel, table=True):
         default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False)
     )
     expires_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+class FactorySignature(SQLModel, table=True):
+    """A factory's EIP-712 signature made outside the service (its own wallet): ``register``
+    (RegisterLog, size 0) or ``checkpoint`` (Checkpoint of the log at ``size`` with ``root``)."""
+
+    __tablename__ = "factory_signatures"
+
+    log_pk: int = Field(sa_column=Column(Integer, ForeignKey("logs.id"), primary_key=True, autoincrement=False))
+    kind: str = Field(max_length=16, primary_key=True)
+    size: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    root: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
+    signature: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False)
+    )

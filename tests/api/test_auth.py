@@ -26,6 +26,8 @@ ENDPOINTS: dict[tuple[str, str], set[str]] = {
     ("GET", "/v1/logs/{log_id}/checkpoints"): {"factory", "auditor"},
     ("POST", "/v1/logs/{log_id}/checkpoints/anchor"): {"factory"},
     ("GET", "/v1/logs/{log_id}/activity"): {"factory"},
+    ("GET", "/v1/logs/{log_id}/checkpoints/to-sign"): {"factory"},
+    ("POST", "/v1/logs/{log_id}/checkpoints/signatures"): {"factory"},
     ("POST", "/v1/assets"): {"factory"},
     ("POST", "/v1/pledges/consents/draft"): {"factory"},
     ("POST", "/v1/pledges/consents"): {"factory"},
@@ -73,6 +75,7 @@ def matrix(world):
     bodies = {
         ("POST", "/v1/logs"): {"stream": "forbidden"},
         ("POST", "/v1/logs/{log_id}/records"): [record("forbidden-1")],
+        ("POST", "/v1/logs/{log_id}/checkpoints/signatures"): {"size": 1, "signature": "0x" + "11" * 65},
         ("POST", "/v1/assets"): {"log_id": world.log_id, "from": 0, "to": 10},
         ("POST", "/v1/pledges/consents/draft"): world.terms(rng=(3000, 3010)),
         ("POST", "/v1/pledges/consents"): {"terms": world.terms(rng=(3000, 3010))},

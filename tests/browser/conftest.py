@@ -44,6 +44,9 @@ def ui(tmp_path_factory) -> dict:
     server = None
     try:
         _run(env, str(BIN / "dpl"), "keys", "import-dev")
+        # dev9 stays out of the service's keyring: a factory that signs with its own wallet (the
+        # browser's wallet forwards to anvil, where dev9 is unlocked)
+        (home / "keys" / "dev9.json").unlink()
         _run(env, str(BIN / "dpl"), "deploy")
         _run(env, sys.executable, "-m", "api.demo")
         keys = json.loads((home / "demo-keys.json").read_text())

@@ -48,6 +48,34 @@ async function renderCheckpoints(log, box) {
   ].filter(Boolean));
 }
 
+/** For a factory whose key the service does not hold: its wallet signs the newest checkpoint
+ * (and RegisterLog, the first time); the service checks and keeps the signatures, then anchors. */
+function walletSigning(log, notice, timeline) {
+  if (!browserWallet()) {
+    return h('p', { class: 'muted' }, 'The service holds no key for this factory: sign checkpoints with a browser wallet '
+      + '(none found in this browser), or GET …/checkpoints/to-sign and POST …/checkpoints/signatures.');
+  }
+  const button = h('button', { type: 'button', class: 'secondary', 'data-testid': 'sign-checkpoint' },
+    'Sign the newest checkpoint with your wallet');
+  button.addEventListener('click', () => busy(button, async () => {
+    const todo = await api('GET', `/v1/logs/${log.log_id}/checkpoints/to-sign`);
+    const account = await walletAccount(todo.factory, todo.checkpoint.domain.chainId);
+    const body = { size: todo.size, signature: await walletSignTypedData(account, todo.checkpoint) };
+    if (todo.register) body.register_signature = await walletSignTypedData(account, todo.register);
+    await api('POST', `/v1/logs/${log.log_id}/checkpoints/signatures`, body);
+    notice.textContent = `Checkpoint ${todo.size} signed; anchoring…`;
+    try {
+      const reports = await api('POST', `/v1/logs/${log.log_id}/checkpoints/anchor`);
+      notice.textContent = reports.map((r) => `size ${r.size}: ${r.state}${r.block_number ? ` in block ${r.block_number}` : ''}`).join('; ');
+    } catch (e) {
+      if (!(e instanceof ApiError && e.problem?.type?.endsWith('/anchoring-busy'))) throw e;
+      notice.textContent = `Checkpoint ${todo.size} signed; the background anchoring will send it shortly.`;
+    }
+    await renderCheckpoints(log, timeline);
+  }));
+  return h('div', {}, button);
+}
+
 function logCard(log) {
   const timeline = h('div', { class: 'stack' }, loading('Loading checkpoints…'));
   const notice = h('p', { class: 'muted', role: 'status' });
@@ -67,7 +95,7 @@ function logCard(log) {
       h('dt', {}, 'Log id'), h('dd', {}, short(log.log_id)),
       h('dt', {}, 'Size'), h('dd', { 'data-testid': 'size' }, String(log.size)),
       h('dt', {}, 'Root'), h('dd', { 'data-testid': 'root' }, h('code', {}, log.root))),
-    h('div', { class: 'row' }, h('div', {}, anchor)), notice,
+    h('div', { class: 'row' }, h('div', {}, anchor), config.custodial ? null : walletSigning(log, notice, timeline)), notice,
     timeline);
   renderCheckpoints(log, timeline).catch((e) => timeline.replaceChildren(h('p', { class: 'error', role: 'alert' },
     `Checkpoints could not be read: ${errorText(e)}`)));
