@@ -19,6 +19,7 @@ import time
 from dataclasses import dataclass
 
 from eth_account.signers.local import LocalAccount
+from eth_utils import to_checksum_address
 
 from ledger.chain.client import Chain, log_id_of
 from ledger.errors import ChainError, ConflictError, ContractRevertError, NotFoundError
@@ -101,7 +102,7 @@ class Anchorer:
             try:
                 return self._key_for_address(bound), log
             except NotFoundError:
-                return WalletFactory(bound), log
+                return WalletFactory(to_checksum_address(bound)), log
         account = self.keyring.account(self.factory_key, self.chain_id)
         log = self.store.bind_log(log.stream, account.address, log_id_of(account.address, log.stream))
         return account, log
