@@ -69,7 +69,16 @@ function walletSigning(log, notice, timeline) {
       notice.textContent = reports.map((r) => `size ${r.size}: ${r.state}${r.block_number ? ` in block ${r.block_number}` : ''}`).join('; ');
     } catch (e) {
       if (!(e instanceof ApiError && e.problem?.type?.endsWith('/anchoring-busy'))) throw e;
-      notice.textContent = `Checkpoint ${todo.size} signed; the background anchoring will send it shortly.`;
+      // the background anchoring holds the lock right now: it sends the signed checkpoint itself
+      notice.textContent = `Checkpoint ${todo.size} signed; the background anchoring is sending it…`;
+      for (let i = 0; i < 60; i++) {
+        await new Promise((r) => setTimeout(r, 1000));
+        const a = (await api('GET', `/v1/logs/${log.log_id}/checkpoints`)).find((c) => c.size === todo.size)?.anchor;
+        if (a && (a.state === 'included' || a.state === 'final')) {
+          notice.textContent = `size ${todo.size}: ${a.state} in block ${a.block_number}`;
+          break;
+        }
+      }
     }
     await renderCheckpoints(log, timeline);
   }));
