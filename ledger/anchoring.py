@@ -22,7 +22,7 @@ from eth_account.signers.local import LocalAccount
 from eth_utils import to_checksum_address
 
 from ledger.chain.client import Chain, log_id_of
-from ledger.errors import ChainError, ConflictError, ContractRevertError, NotFoundError
+from ledger.errors import ChainError, ConflictError, ContractRevertError
 from ledger.keys import Keyring
 from ledger.store.anchors import FAILED, FINAL, INCLUDED, LIVE_STATES, PENDING, AnchorRow, AnchorStore
 from ledger.store.logstore import LogInfo, LogStore
@@ -62,6 +62,7 @@ class Anchorer:
         self.keyring = keyring
         self.anchors = AnchorStore(store.engine)
         self.signatures = FactorySignatures(store.engine)
+        self._key_names: dict[str, str] | None = None  # address -> keyring name, read once per run
         self.registry = chain.registry.address
         self.chain_id = chain.chain_id
         self.relayer_key = relayer_key
@@ -72,6 +73,7 @@ class Anchorer:
 
     def run(self, stream: str | None = None) -> list[AnchorReport]:
         """Reconcile earlier anchors, then anchor the newest checkpoint of each log."""
+        self._key_names = None  # a key added since the last run counts
         self.reconcile()
         logs = [self.store.get_log(stream)] if stream else self.store.list_logs()
         reports = [self.anchor_latest(log) for log in logs]
@@ -88,21 +90,19 @@ class Anchorer:
 
     # --- keys and binding -----------------------------------------------------------------
 
-    def _key_for_address(self, address: str) -> LocalAccount:
-        for k in self.keyring.list():
-            if k.address.lower() == address.lower():
-                return self.keyring.account(k.name, self.chain_id)
-        raise NotFoundError(f"no key in DPL_HOME/keys for factory {address}: the factory must sign")
+    def _key_name(self, address: str) -> str | None:
+        """The keyring's name for ``address``, None when the keyring holds no such key."""
+        if self._key_names is None:
+            self._key_names = {k.address.lower(): k.name for k in self.keyring.list()}
+        return self._key_names.get(address.lower())
 
-    def factory_account(self, log: LogInfo) -> tuple[LocalAccount | WalletFactory, LogInfo]:
-        """The factory key of ``log`` (a ``WalletFactory`` when the keyring has none: it signs
-        elsewhere); an unbound log is bound to the default factory key."""
-        bound = self.store.factory_of(log.stream)
+    def factory_account(self, log: LogInfo, bound: str | None) -> tuple[LocalAccount | WalletFactory, LogInfo]:
+        """The factory key of ``log``, bound to address ``bound`` (a ``WalletFactory`` when the
+        keyring has none: it signs elsewhere); an unbound log is bound to the default factory key."""
         if bound:
-            try:
-                return self._key_for_address(bound), log
-            except NotFoundError:
-                return WalletFactory(to_checksum_address(bound)), log
+            name = self._key_name(bound)
+            account = self.keyring.account(name, self.chain_id) if name else WalletFactory(to_checksum_address(bound))
+            return account, log
         account = self.keyring.account(self.factory_key, self.chain_id)
         log = self.store.bind_log(log.stream, account.address, log_id_of(account.address, log.stream))
         return account, log
@@ -136,7 +136,7 @@ class Anchorer:
             return AnchorReport(log.stream, 0, "empty", note="nothing to anchor")
         bound = self.store.factory_of(log.stream)
         wallet_signature = None
-        if bound and not self._has_key(bound):
+        if bound and self._key_name(bound) is None:
             signed = self.signatures.newest_checkpoint(log.pk)
             if signed is None:
                 return AnchorReport(log.stream, log.size, AWAITING_SIGNATURE,
@@ -144,18 +144,15 @@ class Anchorer:
             log = LogInfo(log.pk, log.stream, log.log_id, signed.size, signed.root)
             wallet_signature = signed.signature
         try:
-            return self._anchor(log, wallet_signature)
+            return self._anchor(log, bound, wallet_signature)
         except _Awaiting as e:
             return AnchorReport(log.stream, log.size, AWAITING_SIGNATURE, note=str(e))
 
-    def _has_key(self, address: str) -> bool:
-        return any(k.address.lower() == address.lower() for k in self.keyring.list())
-
-    def _anchor(self, log: LogInfo, wallet_signature: bytes | None = None) -> AnchorReport:
+    def _anchor(self, log: LogInfo, bound: str | None, wallet_signature: bytes | None) -> AnchorReport:
         row = self.anchors.get(self.chain_id, self.registry, log.pk, log.size)
         if row is not None and row.state != FAILED:  # no key needed to report on it
             return AnchorReport(log.stream, log.size, row.state, "0x" + row.tx_hash.hex(), row.block_number)
-        factory, log = self.factory_account(log)
+        factory, log = self.factory_account(log, bound)
         self._ensure_registered(log, factory)
         fns = self.chain.registry.functions
         latest_size, latest_root, _ = self.chain.call(fns.latestCheckpoint(log.log_id).call)
@@ -173,9 +170,7 @@ class Anchorer:
                     f"root is 0x{bytes(latest_root).hex()}, ours is 0x{ours.hex()}"
                 )
             proof = self.store.consistency_proof(log.stream, latest_size, log.size).proof
-        if isinstance(factory, WalletFactory):
-            if wallet_signature is None:  # the key left the keyring since anchor_latest looked
-                raise _Awaiting(f"the factory {factory.address} has not signed checkpoint {log.size}")
+        if isinstance(factory, WalletFactory):  # anchor_latest set the log to its signed checkpoint
             signature = wallet_signature
         else:
             signature = self.chain.sign_checkpoint(factory, log.log_id, log.size, log.root)
