@@ -300,18 +300,23 @@ class CheckpointSignatures(BaseModel):
                                            description="EIP-712 signature of RegisterLog (first anchor only)")
 
 
-def _signing_documents(svc, info) -> tuple[str, dict, dict | None]:
-    """(the log's factory, the Checkpoint to sign at the log's size, RegisterLog or None when registered)."""
-    from ledger.chain.client import CHECKPOINT_TYPES, REGISTER_LOG_TYPES
-
-    chain = svc.chain()
+def _bound_factory(svc, info) -> str:
     factory = svc.store.factory_of(info.stream)
     if factory is None or info.log_id is None:
         raise ApiProblem(409, "conflict", "this log is not bound to a factory address yet")
-    checkpoint = chain.typed_data(CHECKPOINT_TYPES, {"logId": info.log_id, "size": info.size, "root": info.root})
-    registered = int(chain.call(chain.registry.functions.factoryOf(info.log_id).call), 16) != 0
-    register = None if registered else chain.typed_data(REGISTER_LOG_TYPES, {"factory": factory, "stream": info.stream})
-    return factory, checkpoint, register
+    return factory
+
+
+def _checkpoint_document(chain, info, size: int, root: bytes) -> dict:
+    from ledger.chain.client import CHECKPOINT_TYPES
+
+    return chain.typed_data(CHECKPOINT_TYPES, {"logId": info.log_id, "size": size, "root": root})
+
+
+def _register_document(chain, info, factory: str) -> dict:
+    from ledger.chain.client import REGISTER_LOG_TYPES
+
+    return chain.typed_data(REGISTER_LOG_TYPES, {"factory": factory, "stream": info.stream})
 
 
 @router.get("/{log_id}/checkpoints/to-sign",
@@ -320,38 +325,35 @@ def checkpoint_to_sign(log_id: LogId, party: PartyInfo = Depends(caller), svc=De
     info = find_log(svc, party, log_id, ("factory",))
     if info.size == 0:
         raise ApiProblem(409, "conflict", "the log is empty: there is no checkpoint to sign")
-    factory, checkpoint, register = _signing_documents(svc, info)
-    return {"size": info.size, "root": to_hex(info.root), "factory": factory, "checkpoint": checkpoint,
-            "register": register}
+    factory, chain = _bound_factory(svc, info), svc.chain()
+    registered = int(chain.call(chain.registry.functions.factoryOf(info.log_id).call), 16) != 0
+    return {"size": info.size, "root": to_hex(info.root), "factory": factory,
+            "checkpoint": _checkpoint_document(chain, info, info.size, info.root),
+            "register": None if registered else _register_document(chain, info, factory)}
 
 
 @router.post("/{log_id}/checkpoints/signatures",
              summary="Hand in the factory's own signatures; the anchoring uses them (owner)")
 def checkpoint_signatures(log_id: LogId, body: CheckpointSignatures, party: PartyInfo = Depends(caller),
                           svc=Depends(services)) -> dict:
-    from ledger.chain.client import CHECKPOINT_TYPES, REGISTER_LOG_TYPES
     from ledger.store.signatures import CHECKPOINT, REGISTER, FactorySignatures
 
     info = find_log(svc, party, log_id, ("factory",))
     if body.size > info.size:
         raise ApiProblem(422, "invalid-argument", f"size {body.size} is beyond the log's {info.size} records")
-    chain = svc.chain()
-    factory = svc.store.factory_of(info.stream)
-    if factory is None or info.log_id is None:
-        raise ApiProblem(409, "conflict", "this log is not bound to a factory address yet")
+    factory, chain = _bound_factory(svc, info), svc.chain()
     root = svc.store.root_at(info.stream, body.size)
-    documents = [(CHECKPOINT, body.size, root, body.signature,
-                  chain.typed_data(CHECKPOINT_TYPES, {"logId": info.log_id, "size": body.size, "root": root}))]
+    # (kind, size, root, signature, the document it must sign)
+    signed = [(CHECKPOINT, body.size, root, body.signature, _checkpoint_document(chain, info, body.size, root))]
     if body.register_signature:
-        documents.append((REGISTER, 0, None, body.register_signature,
-                          chain.typed_data(REGISTER_LOG_TYPES, {"factory": factory, "stream": info.stream})))
-    for kind, _, _, signature, document in documents:
+        signed.append((REGISTER, 0, None, body.register_signature, _register_document(chain, info, factory)))
+    for kind, _, _, signature, document in signed:
         signer = chain.recover_typed_data(document, bytes.fromhex(signature[2:]))
         if signer is None or signer.lower() != factory.lower():
             raise ApiProblem(422, "invalid-signature", f"the {kind} signature is not the log's factory's ({factory})",
                              field="register_signature" if kind == REGISTER else "signature")
     store = FactorySignatures(svc.store.engine)
-    for kind, size, root_, signature, _ in documents:
+    for kind, size, root_, signature, _ in signed:
         store.put(info.pk, kind, size, root_, bytes.fromhex(signature[2:]))
     return {"size": body.size, "root": to_hex(root), "register": body.register_signature is not None}
 

@@ -22,7 +22,7 @@ from eth_utils import is_address, to_checksum_address
 from web3.logs import DISCARD
 
 from ledger.bundles import to_hex
-from ledger.chain.client import DOMAIN_NAME, DOMAIN_VERSION, PLEDGE_CONSENT_TYPES, Chain
+from ledger.chain.client import PLEDGE_CONSENT_TYPES, Chain
 from ledger.errors import ChainError, InvalidArgumentError, LedgerError, NotFoundError
 from ledger.store.pledges import PledgeMirror, SyncPoint
 
@@ -150,20 +150,9 @@ def parse_time(text: str, what: str) -> int:
 
 def typed_data(chain: Chain, terms: Terms, nonce: int, deadline: int) -> dict:
     """The EIP-712 document a wallet signs (eth_signTypedData_v4 shape), JSON-ready."""
-    message = {k: (to_hex(v) if isinstance(v, bytes) and k != "currency" else v)
-               for k, v in terms.message().items()}
-    message["currency"] = to_hex(terms.currency.encode())
-    message.update(principal=str(terms.principal), nonce=str(nonce), deadline=deadline)
-    return {
-        "types": {"EIP712Domain": [{"name": "name", "type": "string"}, {"name": "version", "type": "string"},
-                                   {"name": "chainId", "type": "uint256"},
-                                   {"name": "verifyingContract", "type": "address"}],
-                  **PLEDGE_CONSENT_TYPES},
-        "primaryType": "PledgeConsent",
-        "domain": {"name": DOMAIN_NAME, "version": DOMAIN_VERSION, "chainId": chain.chain_id,
-                   "verifyingContract": chain.registry.address},
-        "message": message,
-    }
+    # uint256 values as decimal strings: JSON numbers cannot carry them exactly
+    message = {**terms.message(), "principal": str(terms.principal), "nonce": str(nonce), "deadline": deadline}
+    return chain.typed_data(PLEDGE_CONSENT_TYPES, message)
 
 
 def make_consent(chain: Chain, factory, *, stream: str, terms: Terms, manifest: dict, loan_ref: str,
