@@ -4,9 +4,9 @@
 import {
   config, api, ApiError, h, short, txLink, badge, fmtTime, fmtAmount, table, clearError, showError, download, errorText,
 } from '../ui.js';
+import { encodeCall, uintAt, word } from '../verify/rpc.js';
+import { fromHex, toHex } from '../verify/hex.js';
 
-/** rootAt(bytes32,uint64) — selector computed once with eth_utils.function_signature_to_4byte_selector. */
-const ROOT_AT = '0x930b6ace';
 const ZERO32 = '0x' + '0'.repeat(64);
 const PARALLEL = 6;
 
@@ -48,12 +48,13 @@ async function rpc(url, method, params) {
 
 /** The root anchored for (logId, size) and its time; root 0x00… when none was. */
 async function rootAt(url, logId, size) {
-  const data = ROOT_AT + logId.slice(2).toLowerCase().padStart(64, '0') + BigInt(size).toString(16).padStart(64, '0');
+  const data = toHex(encodeCall('rootAt(bytes32,uint64)', [fromHex(logId), BigInt(size)]));
   const out = await rpc(url, 'eth_call', [{ to: config.registry, data }, 'latest']);
   if (typeof out !== 'string' || out.length < 2 + 128) {
     throw new Error(`rootAt answered ${JSON.stringify(out)}: is ${config.registry} the registry on this chain?`);
   }
-  return { root: '0x' + out.slice(2, 66).toLowerCase(), anchoredAt: Number(BigInt('0x' + out.slice(66, 130))) };
+  const words = fromHex(out);
+  return { root: toHex(word(words, 0)), anchoredAt: Number(uintAt(words, 1)) };
 }
 
 /** Runs `work` over `items`, at most PARALLEL at a time. */
