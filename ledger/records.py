@@ -16,13 +16,13 @@ id when it can be read, and the field.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 import orjson
 
+from ledger import jsonio
 from ledger.canonical import CanonicalError, canonicalize, fast_prepare
 from ledger.errors import RecordError
 
@@ -61,47 +61,22 @@ class PreparedRecord:
 def parse_json_line(raw: bytes, position: int) -> object:
     """Parse one JSON text (a JSONL line) strictly.
 
-    Rejects invalid UTF-8, duplicate keys, NaN/Infinity, lone surrogates and trailing
-    garbage. Fast path: orjson, whose output for compact input is the input itself; when
-    re-serialising does not give the input back, the line is re-read by a slower parser
-    that can see duplicate keys.
+    Rejects invalid UTF-8, duplicate keys, lone surrogates, trailing garbage and nesting
+    deeper than ``ledger.jsonio.MAX_DEPTH`` (before any recursive parser runs). Fast path:
+    orjson, whose output for compact input is the input itself; when re-serialising does
+    not give the input back, the line is re-read by ``ledger.jsonio`` (which sees duplicate
+    keys). NaN/Infinity are read as floats here so that validation names their field.
     """
     try:
         value = orjson.loads(raw)
     except orjson.JSONDecodeError:
         return _parse_slow(raw, position)
-    if orjson.dumps(value) == raw:
-        return value  # compact and round-trips: no key can have been given twice
+    try:
+        if orjson.dumps(value) == raw:
+            return value  # compact and round-trips: no key can have been given twice
+    except TypeError:  # nested beyond what orjson writes (255 levels): the slow path names it
+        pass
     return _parse_slow(raw, position)
-
-
-class _DuplicateKeys(dict):
-    """A parsed object that had a key more than once; ``duplicates`` lists which."""
-
-    duplicates: list[str]
-
-
-def _pairs_to_dict(pairs):
-    d = dict(pairs)
-    if len(d) != len(pairs):
-        seen, dups = set(), []
-        for k, _ in pairs:
-            if k in seen:
-                dups.append(k)
-            seen.add(k)
-        d = _DuplicateKeys(d)
-        d.duplicates = dups
-    return d
-
-
-def _reject_constant(name):
-    # Keep going so the error can name the field; validation reports the NaN there.
-    return float("nan")
-
-
-_STRICT_DECODER = json.JSONDecoder(
-    object_pairs_hook=_pairs_to_dict, parse_constant=_reject_constant
-)
 
 
 def _id_hint(raw: bytes) -> str | None:
@@ -111,43 +86,11 @@ def _id_hint(raw: bytes) -> str | None:
 
 def _parse_slow(raw: bytes, position: int) -> object:
     try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as e:
-        raise RecordError(
-            position, _id_hint(raw), None, f"invalid UTF-8 at byte {e.start}"
-        ) from None
-    try:
-        value = _STRICT_DECODER.decode(text)
-    except json.JSONDecodeError as e:
-        raise RecordError(
-            position, _id_hint(raw), None, f"invalid JSON: {e.msg} (column {e.colno})"
-        ) from None
-    except RecursionError:
-        raise RecordError(position, _id_hint(raw), None, f"nested deeper than {MAX_DEPTH}") from None
-    dup = _find_duplicates(value, [])
-    if dup is not None:
-        path, key = dup
-        rid = value.get("id") if isinstance(value, dict) and isinstance(value.get("id"), str) else None
-        raise RecordError(position, rid, ".".join([*path, key]), f"duplicate key {key!r}")
-    return value
-
-
-def _find_duplicates(value, path):
-    if isinstance(value, dict):
-        if isinstance(value, _DuplicateKeys):
-            return path, value.duplicates[0]
-        items = value.items()
-    elif isinstance(value, list):
-        items = ((f"[{i}]", v) for i, v in enumerate(value))
-    else:
-        return None
-    for k, v in items:
-        if len(path) > MAX_DEPTH:
-            return None  # depth is reported by validation
-        found = _find_duplicates(v, [*path, k])
-        if found:
-            return found
-    return None
+        return jsonio.parse_checked(raw, "record", jsonio.MAX_DEPTH, keep_constants=True)
+    except jsonio.JsonInputError as e:
+        value = e.parsed  # set for a duplicate key: the rest was read, so the id can be named
+        rid = value.get("id") if isinstance(value, dict) and isinstance(value.get("id"), str) else _id_hint(raw)
+        raise RecordError(position, rid, e.path, e.reason) from None
 
 
 def prepare_record(value: object, position: int) -> PreparedRecord:
