@@ -49,6 +49,8 @@ class ConsentTerms(AssetIn):
     currency: str = Field(min_length=3, max_length=3)
     maturity: str = Field(description="YYYY-MM-DD, ISO 8601 date-time or unix seconds")
     lien_end: str
+    max_lien_end: str | None = Field(default=None, description="The latest lien end the lender may extend to "
+                                     "without asking the factory (default: lien_end)")
     samples: int = Field(ge=1, le=10_000)
     loan_ref: str = Field(min_length=1, max_length=200)
     deadline: str | None = None
@@ -60,7 +62,7 @@ class ConsentTerms(AssetIn):
 class ConsentIn(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
     terms: ConsentTerms | None = Field(default=None, description="Custodial: the service signs these terms")
-    consent: dict | None = Field(default=None, description="Self-signed: a dpl-consent/1 document with the signature")
+    consent: dict | None = Field(default=None, description="Self-signed: a dpl-consent/2 document with the signature")
 
 
 class IssueIn(BaseModel):
@@ -110,10 +112,13 @@ def _draft(svc, party: PartyInfo, t: ConsentTerms):
     maturity, lien_end = parse_time(t.maturity, "maturity"), parse_time(t.lien_end, "lien_end")
     if maturity >= lien_end:
         raise InvalidArgumentError("lien_end must be after maturity")
+    max_lien_end = parse_time(t.max_lien_end, "max_lien_end") if t.max_lien_end else lien_end
+    if max_lien_end < lien_end:
+        raise InvalidArgumentError("max_lien_end must not be before lien_end")
     deadline = parse_time(t.deadline, "deadline") if t.deadline else int(time.time()) + 7 * 86400
     info, manifest, digest = _asset(svc, party, t)
     terms = Terms(info.log_id, t.start, t.end, manifest["checkpoint"]["size"], digest, t.principal,
-                  t.currency.upper(), maturity, lien_end, t.samples, loan_ref_digest(t.loan_ref),
+                  t.currency.upper(), maturity, lien_end, max_lien_end, t.samples, loan_ref_digest(t.loan_ref),
                   _lender_address(svc, t.lender))
     return info, terms, manifest, deadline
 

@@ -130,6 +130,7 @@ class Pledge(SQLModel, table=True):
     currency: str = Field(max_length=3, nullable=False)
     maturity: int = Field(sa_column=Column(BigInteger, nullable=False))
     lien_end: int = Field(sa_column=Column(BigInteger, nullable=False))
+    max_lien_end: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
     samples: int = Field(sa_column=Column(Integer, nullable=False))
     loan_ref_digest: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     lender: str = Field(max_length=42, nullable=False)
