@@ -75,3 +75,37 @@ def test_a_broken_record_is_refused_by_name(tmp_path, text, reason):
     path.write_text(text)
     with pytest.raises(InvalidArgumentError, match=reason):
         trusted_registry(LOCAL_CHAIN_ID, tmp_path)
+
+
+# --- whose log is it: ledger.chain.check.factory_check (pure; the chain side reads its inputs) ---
+
+from ledger.chain.check import factory_check  # noqa: E402
+from ledger.chain.client import log_id_of  # noqa: E402
+from ledger.directory import Listing  # noqa: E402
+
+FACTORY = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"
+LOG = log_id_of(FACTORY, "acme/line-a")
+
+
+def test_the_factory_check_recomputes_the_log_id_from_the_chains_factory():
+    listed = Listing(FACTORY, "ACME Precision Co.", b"\x01" * 32)
+    ok = factory_check(LOG, "acme/line-a", FACTORY, listed)
+    assert ok.ok and ok.name == "factory"
+    assert ok.detail == f"factory {FACTORY} (registered as ACME Precision Co.); log 0x{LOG.hex()} is its stream 'acme/line-a'"
+    assert factory_check(LOG, "acme/line-a", FACTORY, None).detail.startswith(f"factory {FACTORY} (not in the directory);")
+    relabelled = factory_check(LOG, "globex/line-a", FACTORY, listed)
+    assert not relabelled.ok and relabelled.detail == (
+        f"factory {FACTORY} (registered as ACME Precision Co.) owns log 0x{LOG.hex()}, but its stream 'globex/line-a' "
+        f"would be log 0x{log_id_of(FACTORY, 'globex/line-a').hex()}: the bundle's stream is not this log's")
+    unregistered = factory_check(LOG, "acme/line-a", None, None)
+    assert not unregistered.ok and "is not registered in the registry" in unregistered.detail
+    assert not factory_check(LOG, None, FACTORY, None).ok
+    lone = factory_check(LOG, "acme/\ud800", FACTORY, None)
+    assert not lone.ok and "not valid Unicode" in lone.detail
+
+
+def test_a_name_from_the_chain_is_printed_escaped():
+    sneaky = Listing(FACTORY, "ACME\u202e.oC\n\x1b[31mred\t\u200b😀", b"\x01" * 32)
+    detail = factory_check(LOG, "acme/line-a", FACTORY, sneaky).detail
+    assert "(registered as ACME\\u202e.oC\\n\\x1b[31mred\\t\\u200b😀);" in detail
+    assert detail.isprintable()

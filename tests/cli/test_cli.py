@@ -148,7 +148,7 @@ def test_clear_errors(dpl):
     assert "already exists" in dpl("log", "create", "s", ok=False)[2]
     assert "no record with id" in dpl("prove", "--log", "s", "--id", "x", ok=False)[2]
     (dpl.tmp / "junk.json").write_text("{not json")
-    assert "not JSON" in dpl("verify", "junk.json", ok=False)[2]
+    assert "invalid JSON" in dpl("verify", "junk.json", ok=False)[2]
 
 
 def test_data_key_from_environment_and_wrong_key(dpl):
