@@ -17,7 +17,7 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.staticfiles import StaticFiles
 from starlette.datastructures import MutableHeaders
 
-from api import errors, routes_admin, routes_logs, routes_pledges
+from api import errors, routes_admin, routes_directory, routes_logs, routes_pledges
 from api.background import AnchoringLoop
 from api.web import routes as web_routes
 from api.services import Services
@@ -62,6 +62,7 @@ def create_app(settings: Settings | None = None, *, anchoring: bool | None = Non
     app.include_router(routes_logs.router)
     app.include_router(routes_pledges.router)
     app.include_router(routes_admin.router)
+    app.include_router(routes_directory.router)
 
     app.include_router(web_routes.router)
     app.mount("/static", StaticFiles(directory=web_routes.STATIC_DIR), name="static")
