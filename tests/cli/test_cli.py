@@ -194,6 +194,19 @@ def test_csv_with_bom_and_big_serial_numbers(dpl):
     assert json.loads(out)["entries"][0]["record"]["data"] == {"sim": "89860012345678901234", "qty": "1e400"}
 
 
+def test_csv_defects_are_named_on_their_line_and_store_nothing(dpl):
+    dpl("log", "create", "s")
+    good = "".join(f"a{i},2026-10-01T08:00:00Z,iot.sim,{i}\n" for i in range(3000)).encode()
+    (dpl.tmp / "open.csv").write_bytes(b"id,ts,type,qty\n" + good + b'z,2026-10-01T08:00:00Z,iot.sim,"12\n')
+    code, _, err = dpl("ingest", "--log", "s", "open.csv", ok=False)
+    assert code == 1 and err.count("\n") == 1
+    assert "line 3002: malformed CSV: a quoted field is not closed before the end of the file" in err
+    (dpl.tmp / "utf8.csv").write_bytes(b"id,ts,type,qty\n" + good.replace(b"a10,", b"a\xff10,") + good[:0])
+    _, _, err = dpl("ingest", "--log", "s", "utf8.csv", ok=False)
+    assert "line 12: invalid UTF-8" in err
+    assert json.loads(dpl("log", "show", "s", "--json")[1])["size"] == 0
+
+
 def test_unwritable_output_and_bad_database_url_are_one_line_errors(dpl):
     dpl("log", "create", "s")
     dpl("ingest", "--log", "s", "-", input=_jsonl([_rec(1)]))
