@@ -8,6 +8,8 @@ Alembic (``migrate``), never by ``create_all``.
 
 from __future__ import annotations
 
+import contextlib
+import os
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -22,6 +24,7 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 from ledger.errors import LedgerError
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+_SQLITE_SIDE_FILES = ("-wal", "-shm", "-journal")
 _MIGRATION_LOCK = 0x64706C  # "dpl": PostgreSQL advisory lock key for schema upgrades
 
 
@@ -41,11 +44,26 @@ def make_engine(url: str) -> Engine:
         ) from None
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            _private_database_files(Path(parsed.database))
         engine = create_engine(url, connect_args={"timeout": 60})
         _make_sqlite_transactional(engine)
         return engine
     return create_engine(url, pool_pre_ping=True)
+
+
+def _private_database_files(path: Path) -> None:
+    """The database file exists with mode 0600 (and its folder, when we create it, 0700), so
+    SQLite creates its ``-wal`` and ``-shm`` files 0600 too (it gives them the database file's
+    mode); files an older version left readable by others are tightened."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))  # SQLite takes an empty file as new
+    except FileExistsError:
+        pass
+    for name in (path, *(path.with_name(path.name + s) for s in _SQLITE_SIDE_FILES)):
+        with contextlib.suppress(FileNotFoundError, PermissionError):  # not ours to change: leave it
+            if os.stat(name).st_mode & 0o077:
+                os.chmod(name, 0o600)
 
 
 def _make_sqlite_transactional(engine: Engine) -> None:
