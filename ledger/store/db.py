@@ -21,19 +21,26 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 
-from ledger.errors import LedgerError
+from ledger.errors import StoreBusyError, StoreError, StoreFullError
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 _SQLITE_SIDE_FILES = ("-wal", "-shm", "-journal")
 _MIGRATION_LOCK = 0x64706C  # "dpl": PostgreSQL advisory lock key for schema upgrades
 
 
-class StoreUnavailableError(LedgerError):
+class StoreUnavailableError(StoreError):
     """The database cannot be reached or opened."""
 
 
-def make_engine(url: str) -> Engine:
-    """An engine for ``url``; for SQLite, the file's folder is created if missing."""
+#: SQLite result codes (the low byte of extended codes) we report as our own errors.
+_SQLITE_BUSY, _SQLITE_LOCKED, _SQLITE_FULL = 5, 6, 13
+_PG_DISK_FULL = "53100"  # SQLSTATE disk_full
+
+
+def make_engine(url: str, busy_timeout: float = 60.0) -> Engine:
+    """An engine for ``url``; for SQLite, the file (0600) and its folder are created if missing,
+    and a writer waits up to ``busy_timeout`` seconds for another one before ``StoreBusyError``.
+    On both backends a full disk is ``StoreFullError``."""
     try:
         parsed = make_url(url)
         parsed.get_dialect()
@@ -45,10 +52,37 @@ def make_engine(url: str) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             _private_database_files(Path(parsed.database))
-        engine = create_engine(url, connect_args={"timeout": 60})
+        engine = create_engine(url, connect_args={"timeout": busy_timeout})
         _make_sqlite_transactional(engine)
-        return engine
-    return create_engine(url, pool_pre_ping=True)
+    else:
+        engine = create_engine(url, pool_pre_ping=True)
+    _name_store_errors(engine, busy_timeout)
+    return engine
+
+
+def _name_store_errors(engine: Engine, busy_timeout: float) -> None:
+    """Driver errors that mean "not now" become ``StoreError``s the CLI and the API report
+    plainly (one line; 503 problem+json) instead of a driver message or a 500."""
+
+    @event.listens_for(engine, "handle_error")
+    def _on_error(context):
+        error = store_error(context.original_exception, busy_timeout)
+        if error is not None:
+            raise error from context.original_exception
+
+
+def store_error(exc: BaseException, busy_timeout: float = 60.0) -> StoreError | None:
+    """The ``StoreError`` a driver exception stands for, if any."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is not None and code & 0xFF in (_SQLITE_BUSY, _SQLITE_LOCKED):
+        return StoreBusyError(
+            f"another writer holds the log database (waited {busy_timeout:g} s, DPL_SQLITE_BUSY_TIMEOUT); "
+            "nothing was written: try again when it has finished")
+    if (code is not None and code & 0xFF == _SQLITE_FULL) or getattr(exc, "sqlstate", None) == _PG_DISK_FULL:
+        reason = str(exc).splitlines()[0] if str(exc) else "no space left"
+        return StoreFullError(f"disk full: the database cannot grow ({reason}); nothing of this batch was "
+                              "stored: free space and run it again")
+    return None
 
 
 def _private_database_files(path: Path) -> None:
