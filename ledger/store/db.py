@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import contextlib
 import os
+from collections.abc import Callable
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from alembic import command
 from alembic.config import Config
@@ -22,6 +24,9 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 
 from ledger.errors import StoreBusyError, StoreError, StoreFullError
+
+if TYPE_CHECKING:
+    from ledger.crypto import DataKey
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 _SQLITE_SIDE_FILES = ("-wal", "-shm", "-journal")
@@ -133,15 +138,17 @@ def write_transaction(engine: Engine):
             yield conn
 
 
-def _alembic_config(conn: Connection) -> Config:
+def _alembic_config(conn: Connection, data_key: Callable[[], DataKey] | None = None) -> Config:
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     cfg.attributes["connection"] = conn
+    cfg.attributes["data_key"] = data_key
     return cfg
 
 
-def migrate(engine: Engine) -> None:
-    """Bring the schema to the newest revision (no-op when it already is)."""
+def migrate(engine: Engine, data_key: Callable[[], DataKey] | None = None) -> None:
+    """Bring the schema to the newest revision (no-op when it already is). ``data_key`` loads
+    the data key for migrations that seal stored rows (called only when there are some)."""
     head = ScriptDirectory(str(MIGRATIONS)).get_current_head()
     try:
         with engine.connect() as conn:
@@ -153,7 +160,7 @@ def migrate(engine: Engine) -> None:
             if not is_sqlite(engine):
                 conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_MIGRATION_LOCK})")
             if MigrationContext.configure(conn).get_current_revision() != head:
-                command.upgrade(_alembic_config(conn), "head")
+                command.upgrade(_alembic_config(conn, data_key), "head")
     except OperationalError as e:
         raise StoreUnavailableError(f"cannot open the database: {e.orig}") from None
 

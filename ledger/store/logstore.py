@@ -132,11 +132,12 @@ class LogStore:
     def open(cls, settings: Settings) -> LogStore:
         """Open (creating and migrating if needed) the store ``settings`` name."""
         engine = db.make_engine(settings.resolved_database_url(), settings.sqlite_busy_timeout)
+        def load_key() -> DataKey:
+            return DataKey.load(settings.data_key.get_secret_value() if settings.data_key else None, settings.home)
+
         try:
-            db.migrate(engine)
-            key = DataKey.load(
-                settings.data_key.get_secret_value() if settings.data_key else None, settings.home
-            )
+            db.migrate(engine, load_key)  # loads the key only if a migration seals stored rows
+            key = load_key()
             store = cls(engine, key)
             store._check_data_key()
         except BaseException:
