@@ -85,8 +85,8 @@ def store_error(exc: BaseException, busy_timeout: float = 60.0) -> StoreError | 
             "nothing was written: try again when it has finished")
     if (code is not None and code & 0xFF == _SQLITE_FULL) or getattr(exc, "sqlstate", None) == _PG_DISK_FULL:
         reason = str(exc).splitlines()[0] if str(exc) else "no space left"
-        return StoreFullError(f"disk full: the database cannot grow ({reason}); nothing of this batch was "
-                              "stored: free space and run it again")
+        return StoreFullError(f"disk full: the database cannot grow ({reason}); nothing was written: "
+                              "free space and run it again")
     return None
 
 

@@ -112,7 +112,7 @@ def test_a_full_disk_says_disk_full_stores_nothing_and_a_retry_works(store):
     store.append(STREAM, _records(100))
     before = store.get_log(STREAM)
     batch = [(i, {**r, "data": {"n": r["data"]["n"], "pad": "x" * 300}}) for i, r in _records(3000, start=100)]
-    with _full_disk(store), pytest.raises(StoreFullError, match=r"^disk full: .*nothing of this batch was stored"):
+    with _full_disk(store), pytest.raises(StoreFullError, match=r"^disk full: .*nothing was written"):
         store.append(STREAM, batch, chunk_size=500)
     assert store.get_log(STREAM) == before
     assert [r.index for r in store.iter_sealed(STREAM)] == list(range(100))

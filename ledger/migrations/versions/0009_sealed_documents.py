@@ -56,6 +56,8 @@ def _rewrite(conn, seal: bool) -> None:
         report = key.seal_document(aad, bytes(r.report)) if seal else \
             key.open_document(aad, bytes(r.report), f"audit report {r.id}")
         conn.execute(text("UPDATE audit_runs SET report = :d WHERE id = :id"), {"d": report, "id": r.id})
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql("PRAGMA secure_delete = OFF")  # back to the default for this pooled connection
 
 
 def upgrade() -> None:
