@@ -20,15 +20,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import select
 
 from api.auth import caller, not_found, role, services
 from api.errors import PROBLEM_RESPONSES, ApiProblem
 from api.routes_logs import find_log
 from ledger.bundles import to_hex
 from ledger.errors import InvalidArgumentError
-from ledger.store.db import write_transaction
-from ledger.store.models import Consent, utcnow
+from ledger.store.consents import ConsentStore
 from ledger.store.parties import PartyInfo
 
 router = APIRouter(prefix="/v1", tags=["pledges"], responses=PROBLEM_RESPONSES)
@@ -148,10 +146,8 @@ def consent_draft(body: ConsentTerms, party: PartyInfo = Depends(role("factory")
 
 
 def _store_consent(svc, party: PartyInfo, doc: dict) -> dict:
-    with write_transaction(svc.store.engine) as conn:
-        pk = conn.execute(Consent.__table__.insert().values(
-            factory_party=party.id, lender=to_checksum_address(doc["terms"]["lender"]), document=orjson.dumps(doc),
-            created_at=utcnow())).inserted_primary_key[0]
+    pk = ConsentStore(svc.store.engine, svc.store.key).add(
+        party.id, to_checksum_address(doc["terms"]["lender"]), orjson.dumps(doc))
     return {"consent_id": pk, "consent": doc}
 
 
@@ -187,13 +183,12 @@ def submit_consent(body: ConsentIn, party: PartyInfo = Depends(role("factory")),
 
 
 def _consent_rows(svc, party: PartyInfo):
-    query = select(Consent.id, Consent.document, Consent.token_id, Consent.factory_party, Consent.lender)
+    consents = ConsentStore(svc.store.engine, svc.store.key)
     if party.role == "factory":
-        query = query.where(Consent.factory_party == party.id)
+        return consents.list(factory_party=party.id)
     elif party.role == "lender":
-        query = query.where(Consent.lender == (party.address or ""))
-    with svc.store.engine.connect() as conn:
-        return conn.execute(query.order_by(Consent.id)).all()
+        return consents.list(lender=party.address or "")
+    return consents.list()
 
 
 @router.get("/pledges/consents", summary="Consents given (factory) or naming the caller (lender)")
@@ -241,8 +236,7 @@ def issue_pledge(body: IssueIn, party: PartyInfo = Depends(role("lender")), svc=
     unsigned = chain.registry.functions.issue(consent.terms.as_tuple(), consent.nonce, consent.deadline,
                                               consent.signature, hint)
     issued = issue(chain, _lender_account(svc, party, chain, unsigned), consent)
-    with write_transaction(svc.store.engine) as conn:
-        conn.execute(Consent.__table__.update().where(Consent.id == body.consent_id).values(token_id=issued.token_id))
+    ConsentStore(svc.store.engine, svc.store.key).set_token(body.consent_id, issued.token_id)
     _sync(svc)
     return {"token_id": issued.token_id, "tx_hash": issued.tx_hash, "block_number": issued.block_number}
 

@@ -213,7 +213,8 @@ class IdempotencyKey(SQLModel, table=True):
 
 
 class Consent(SQLModel, table=True):
-    """A factory's signed pledge consent handed to a lender through the service."""
+    """A factory's signed pledge consent handed to a lender through the service. ``document``
+    is sealed (``ledger.store.consents``); the other columns are clear for the queries."""
 
     __tablename__ = "consents"
 
@@ -228,7 +229,7 @@ class Consent(SQLModel, table=True):
 
 
 class AuditRun(SQLModel, table=True):
-    """A finished audit and its report (JSON)."""
+    """A finished audit and its report (JSON, sealed: ``ledger.store.audit_runs``)."""
 
     __tablename__ = "audit_runs"
 
