@@ -20,6 +20,7 @@ from ledger.errors import (
     BundleError, ChainError, ChainUnavailableError, ConflictError, ContractRevertError, DataKeyError,
     InvalidArgumentError, LedgerError, NotFoundError, ProofError, RecordError,
 )
+from ledger.errors import StoreError
 from ledger.keys import KeyUseError
 
 PROBLEM = "application/problem+json"
@@ -37,6 +38,7 @@ ERROR_TABLE: list[tuple[type[Exception], int, str]] = [
     (ChainError, 502, "chain-error"),
     (KeyUseError, 409, "key-unusable"),
     (DataKeyError, 503, "data-key"),
+    (StoreError, 503, "store-unavailable"),
     (LedgerError, 400, "refused"),
 ]
 
@@ -116,7 +118,8 @@ def _ledger_error(request: Request, e: LedgerError) -> JSONResponse:
                 extra = {"position": e.position, "record_id": e.record_id, "field": e.field}
             if isinstance(e, ContractRevertError):
                 extra = {"error": e.name, "arguments": [str(a) for a in e.args_]}
-            return problem(status, slug, str(e), _path(request), **extra)
+            retry = {"Retry-After": str(e.retry_after)} if isinstance(e, StoreError) and e.retry_after else None
+            return problem(status, slug, str(e), _path(request), headers=retry, **extra)
     raise e  # not reached: LedgerError is the last row
 
 

@@ -20,15 +20,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import select
 
 from api.auth import caller, not_found, role, services
 from api.errors import PROBLEM_RESPONSES, ApiProblem
 from api.routes_logs import find_log
 from ledger.bundles import to_hex
 from ledger.errors import InvalidArgumentError
-from ledger.store.db import write_transaction
-from ledger.store.models import Consent, utcnow
+from ledger.store.consents import ConsentStore
 from ledger.store.parties import PartyInfo
 
 router = APIRouter(prefix="/v1", tags=["pledges"], responses=PROBLEM_RESPONSES)
@@ -49,6 +47,8 @@ class ConsentTerms(AssetIn):
     currency: str = Field(min_length=3, max_length=3)
     maturity: str = Field(description="YYYY-MM-DD, ISO 8601 date-time or unix seconds")
     lien_end: str
+    max_lien_end: str | None = Field(default=None, description="The latest lien end the lender may extend to "
+                                     "without asking the factory (default: lien_end)")
     samples: int = Field(ge=1, le=10_000)
     loan_ref: str = Field(min_length=1, max_length=200)
     deadline: str | None = None
@@ -60,7 +60,7 @@ class ConsentTerms(AssetIn):
 class ConsentIn(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
     terms: ConsentTerms | None = Field(default=None, description="Custodial: the service signs these terms")
-    consent: dict | None = Field(default=None, description="Self-signed: a dpl-consent/1 document with the signature")
+    consent: dict | None = Field(default=None, description="Self-signed: a dpl-consent/2 document with the signature")
 
 
 class IssueIn(BaseModel):
@@ -110,10 +110,13 @@ def _draft(svc, party: PartyInfo, t: ConsentTerms):
     maturity, lien_end = parse_time(t.maturity, "maturity"), parse_time(t.lien_end, "lien_end")
     if maturity >= lien_end:
         raise InvalidArgumentError("lien_end must be after maturity")
+    max_lien_end = parse_time(t.max_lien_end, "max_lien_end") if t.max_lien_end else lien_end
+    if max_lien_end < lien_end:
+        raise InvalidArgumentError("max_lien_end must not be before lien_end")
     deadline = parse_time(t.deadline, "deadline") if t.deadline else int(time.time()) + 7 * 86400
     info, manifest, digest = _asset(svc, party, t)
     terms = Terms(info.log_id, t.start, t.end, manifest["checkpoint"]["size"], digest, t.principal,
-                  t.currency.upper(), maturity, lien_end, t.samples, loan_ref_digest(t.loan_ref),
+                  t.currency.upper(), maturity, lien_end, max_lien_end, t.samples, loan_ref_digest(t.loan_ref),
                   _lender_address(svc, t.lender))
     return info, terms, manifest, deadline
 
@@ -143,10 +146,8 @@ def consent_draft(body: ConsentTerms, party: PartyInfo = Depends(role("factory")
 
 
 def _store_consent(svc, party: PartyInfo, doc: dict) -> dict:
-    with write_transaction(svc.store.engine) as conn:
-        pk = conn.execute(Consent.__table__.insert().values(
-            factory_party=party.id, lender=to_checksum_address(doc["terms"]["lender"]), document=orjson.dumps(doc),
-            created_at=utcnow())).inserted_primary_key[0]
+    pk = ConsentStore(svc.store.engine, svc.store.key).add(
+        party.id, to_checksum_address(doc["terms"]["lender"]), orjson.dumps(doc))
     return {"consent_id": pk, "consent": doc}
 
 
@@ -182,13 +183,12 @@ def submit_consent(body: ConsentIn, party: PartyInfo = Depends(role("factory")),
 
 
 def _consent_rows(svc, party: PartyInfo):
-    query = select(Consent.id, Consent.document, Consent.token_id, Consent.factory_party, Consent.lender)
+    consents = ConsentStore(svc.store.engine, svc.store.key)
     if party.role == "factory":
-        query = query.where(Consent.factory_party == party.id)
+        return consents.list(factory_party=party.id)
     elif party.role == "lender":
-        query = query.where(Consent.lender == (party.address or ""))
-    with svc.store.engine.connect() as conn:
-        return conn.execute(query.order_by(Consent.id)).all()
+        return consents.list(lender=party.address or "")
+    return consents.list()
 
 
 @router.get("/pledges/consents", summary="Consents given (factory) or naming the caller (lender)")
@@ -236,8 +236,7 @@ def issue_pledge(body: IssueIn, party: PartyInfo = Depends(role("lender")), svc=
     unsigned = chain.registry.functions.issue(consent.terms.as_tuple(), consent.nonce, consent.deadline,
                                               consent.signature, hint)
     issued = issue(chain, _lender_account(svc, party, chain, unsigned), consent)
-    with write_transaction(svc.store.engine) as conn:
-        conn.execute(Consent.__table__.update().where(Consent.id == body.consent_id).values(token_id=issued.token_id))
+    ConsentStore(svc.store.engine, svc.store.key).set_token(body.consent_id, issued.token_id)
     _sync(svc)
     return {"token_id": issued.token_id, "tx_hash": issued.tx_hash, "block_number": issued.block_number}
 

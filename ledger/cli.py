@@ -538,10 +538,11 @@ def serve(host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
 
 
 def _add_pledge_commands() -> None:
-    from ledger.cli_pledge import asset_app, lenders_app, pledge_app
+    from ledger.cli_pledge import asset_app, factories_app, lenders_app, pledge_app
 
     app.add_typer(asset_app, name="asset")
     app.add_typer(lenders_app, name="lenders")
+    app.add_typer(factories_app, name="factories")
     app.add_typer(pledge_app, name="pledge")
 
 

@@ -21,6 +21,8 @@ from ledger.errors import InvalidArgumentError, LedgerError, NotFoundError
 asset_app = typer.Typer(help="Data assets: ranges of an anchored log, described by a manifest.",
                         no_args_is_help=True)
 lenders_app = typer.Typer(help="The registry's approved lenders (admin).", no_args_is_help=True)
+factories_app = typer.Typer(help="The registry's factory directory: who an address is (kept by the admin).",
+                            no_args_is_help=True)
 pledge_app = typer.Typer(help="Pledges of data assets to lenders (ERC-721 tokens on the registry).",
                          no_args_is_help=True)
 
@@ -154,6 +156,79 @@ def lenders_list(rpc: Rpc = None, json: Json = False) -> None:
             typer.echo(a)
 
 
+# ------------------------------------------------------------------------ factories
+
+
+@factories_app.command("set")
+def factories_set(address: Annotated[str, typer.Argument(help="Address or key name of the factory.")],
+                  name: Annotated[str, typer.Option("--name", help="Its display name, e.g. 'ACME Precision Co.'.")],
+                  registration: Annotated[str, typer.Option(
+                      "--registration", help="Its business registration number (only its SHA-256 goes on chain).")],
+                  key: _key_option("dev0", "registry admin") = "dev0", rpc: Rpc = None) -> None:
+    """List a factory in the directory (or change its listing)."""
+    from ledger.directory import list_factory
+
+    _, chain = _base()._chain(rpc)
+    who = _address(address)
+    tx = list_factory(chain, _account(chain, key), who, name, registration)
+    typer.echo(f"listed {who} as {name.strip()!r} (tx {tx})")
+
+
+@factories_app.command("remove")
+def factories_remove(address: Annotated[str, typer.Argument(help="Address or key name of the factory.")],
+                     key: _key_option("dev0", "registry admin") = "dev0", rpc: Rpc = None) -> None:
+    """Remove a factory's listing (its logs and pledges are untouched)."""
+    from ledger.directory import delist_factory
+
+    _, chain = _base()._chain(rpc)
+    who = _address(address)
+    typer.echo(f"removed {who} from the directory (tx {delist_factory(chain, _account(chain, key), who)})")
+
+
+@factories_app.command("show")
+def factories_show(address: Annotated[str, typer.Argument(help="Address or key name of the factory.")],
+                   registration: Annotated[Optional[str], typer.Option(
+                       "--registration", help="Check this registration number against the listing.")] = None,
+                   rpc: Rpc = None, json: Json = False) -> None:
+    """Who the directory says a factory address is (exit 1 when --registration does not match)."""
+    from ledger.directory import describe_factory, listing_of, registration_digest
+
+    _, chain = _base()._chain(rpc)
+    who = _address(address)
+    listing = listing_of(chain, who)
+    matches = None
+    if registration is not None:
+        matches = listing is not None and registration_digest(registration) == listing.registration_digest
+    if json:
+        _base()._print_json({"address": who, "listed": listing is not None, "name": listing.name if listing else None,
+                             "registration_digest": to_hex(listing.registration_digest) if listing else None,
+                             "registration_matches": matches})
+    else:
+        typer.echo(describe_factory(who, listing))
+        if matches is not None:
+            typer.echo("the registration number matches the listing" if matches
+                       else "the registration number does NOT match the listing")
+    if matches is False:
+        raise typer.Exit(1)
+
+
+@factories_app.command("list")
+def factories_list(rpc: Rpc = None, json: Json = False) -> None:
+    """Every factory listed now."""
+    from ledger.directory import listed_factories, shown_name
+
+    _, chain = _base()._chain(rpc)
+    listings = listed_factories(chain, _deployment_block(chain))
+    if json:
+        _base()._print_json([{"address": item.address, "name": item.name,
+                              "registration_digest": to_hex(item.registration_digest)} for item in listings])
+    elif not listings:
+        typer.echo("no factories listed (add one: dpl factories set ADDRESS --name NAME --registration NUMBER)")
+    else:
+        for item in listings:
+            typer.echo(f"{item.address}\t{shown_name(item.name)}")
+
+
 # -------------------------------------------------------------------------- pledges
 
 
@@ -173,6 +248,9 @@ def pledge_consent(
     key: _key_option(None, "factory (default DPL_FACTORY_KEY)") = None,
     deadline: Annotated[Optional[str], typer.Option("--deadline", help="The consent must be used by then (default: 7 days).")] = None,
     checkpoint: Annotated[Optional[int], typer.Option("--checkpoint", help="Anchored checkpoint size (default: the newest).")] = None,
+    max_lien_end: Annotated[Optional[str], typer.Option(
+        "--max-lien-end", help="The latest lien end the lender may extend to without asking you "
+                               "(default: --lien-end, i.e. no extension without your signature).")] = None,
     rpc: Rpc = None,
 ) -> None:
     """The factory signs its consent to pledge records [FROM, TO) of a log to a lender."""
@@ -184,6 +262,9 @@ def pledge_consent(
     maturity_at, lien_end_at = parse_time(maturity, "--maturity"), parse_time(lien_end, "--lien-end")
     if maturity_at >= lien_end_at:
         raise InvalidArgumentError("--lien-end must be after --maturity (the lien must outlive the loan)")
+    max_lien_end_at = parse_time(max_lien_end, "--max-lien-end") if max_lien_end else lien_end_at
+    if max_lien_end_at < lien_end_at:
+        raise InvalidArgumentError("--max-lien-end must not be before --lien-end")
     valid_until = parse_time(deadline, "--deadline") if deadline else int(time.time()) + 7 * 86400
     ref_digest = loan_ref_digest(loan_ref)
     settings, chain = _base()._chain(rpc)
@@ -195,7 +276,7 @@ def pledge_consent(
         raise InvalidArgumentError(f"log {log} belongs to factory {owner} on chain; key {key or settings.factory_key} "
                                    f"is {factory.address}")
     terms = Terms(info.log_id, start, end, manifest["checkpoint"]["size"], digest, principal, currency.upper(),
-                  maturity_at, lien_end_at, samples, ref_digest, _address(lender))
+                  maturity_at, lien_end_at, max_lien_end_at, samples, ref_digest, _address(lender))
     doc = make_consent(chain, factory, stream=log, terms=terms, manifest=manifest, loan_ref=loan_ref,
                        deadline=valid_until)
     _base()._write_output(doc, out)
@@ -205,7 +286,7 @@ def pledge_consent(
 
 
 @pledge_app.command("issue")
-def pledge_issue(consent: Annotated[str, typer.Argument(help="The factory's signed consent (dpl-consent/1).")],
+def pledge_issue(consent: Annotated[str, typer.Argument(help="The factory's signed consent (dpl-consent/2).")],
                  key: _key_option(None, "lender the consent names") = None,
                  rpc: Rpc = None, json: Json = False) -> None:
     """Issue the pledge a consent allows; the lender (--key) becomes its holder."""

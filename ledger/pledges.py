@@ -4,7 +4,7 @@ The registry contract (``IDataPledges``) is the source of truth; this module tur
 tuples into ``Terms``/``PledgeView``, signs the factory's consent (EIP-712 ``PledgeConsent``),
 sends the lender's transactions, and mirrors the pledge events into the database.
 
-A consent file (``dpl-consent/1``) carries the terms, the nonce, deadline and signature, the
+A consent file (``dpl-consent/2``) carries the terms, the nonce, deadline and signature, the
 asset manifest and loan reference the digests commit to, and the exact EIP-712 typed data
 that was signed (so a person or a wallet can check what the factory agreed to). Integers
 that may exceed 2^53 (principal, nonce) are decimal strings in JSON.
@@ -22,11 +22,13 @@ from eth_utils import is_address, to_checksum_address
 from web3.logs import DISCARD
 
 from ledger.bundles import to_hex
-from ledger.chain.client import PLEDGE_CONSENT_TYPES, Chain
+from ledger.chain.client import PLEDGE_CONSENT_TYPES, PLEDGE_TERMS_FIELDS, Chain
 from ledger.errors import ChainError, InvalidArgumentError, LedgerError, NotFoundError
 from ledger.store.pledges import PledgeMirror, SyncPoint
 
-CONSENT_FORMAT = "dpl-consent/1"
+CONSENT_FORMAT = "dpl-consent/2"
+#: Consents signed before terms carried ``maxLienEnd``: no registry of this version accepts them.
+OLD_CONSENT_FORMATS = ("dpl-consent/1",)
 STATUS_NAMES = ("none", "live", "released", "defaulted", "lapsed")
 EVENTS = ("PledgeIssued", "PledgeTransferred", "PledgeReleased", "PledgeDefaulted", "PledgeExtended")
 EVENT_PAGE = 2000
@@ -51,6 +53,7 @@ class Terms:
     currency: str
     maturity: int
     lien_end: int
+    max_lien_end: int
     samples: int
     loan_ref_digest: bytes
     lender: str
@@ -60,9 +63,11 @@ class Terms:
             raise InvalidArgumentError(f"currency must be an ISO 4217 code of three capital letters, not {self.currency!r}")
         if not 0 < self.principal <= _UINT256_MAX:
             raise InvalidArgumentError("principal must be a positive whole number of minor units")
-        for name in ("start", "end", "checkpoint_size", "maturity", "lien_end"):
+        for name in ("start", "end", "checkpoint_size", "maturity", "lien_end", "max_lien_end"):
             if not 0 <= getattr(self, name) <= _UINT64_MAX:
                 raise InvalidArgumentError(f"{name} is out of range")
+        if self.max_lien_end < self.lien_end:
+            raise InvalidArgumentError("max_lien_end must not be before lien_end (it bounds the lender's extensions)")
         if not 1 <= self.samples < 2**32:
             raise InvalidArgumentError("samples must be at least 1")
         if not is_address(self.lender):
@@ -72,7 +77,8 @@ class Terms:
         """The EIP-712 ``PledgeConsent`` fields of these terms (without nonce and deadline)."""
         return {"logId": self.log_id, "start": self.start, "end": self.end, "checkpointSize": self.checkpoint_size,
                 "assetDigest": self.asset_digest, "principal": self.principal, "currency": self.currency.encode(),
-                "maturity": self.maturity, "lienEnd": self.lien_end, "samples": self.samples,
+                "maturity": self.maturity, "lienEnd": self.lien_end, "maxLienEnd": self.max_lien_end,
+                "samples": self.samples,
                 "loanRefDigest": self.loan_ref_digest, "lender": to_checksum_address(self.lender)}
 
     def as_tuple(self) -> tuple:
@@ -81,17 +87,18 @@ class Terms:
     @classmethod
     def from_chain(cls, value) -> Terms:
         """From a decoded ``PledgeTerms`` (a tuple in field order, or a name -> value mapping)."""
-        fields = [f["name"] for f in PLEDGE_CONSENT_TYPES["PledgeConsent"][:12]]
+        fields = [f["name"] for f in PLEDGE_TERMS_FIELDS]
         v = dict(value) if hasattr(value, "keys") else dict(zip(fields, value))
         return cls(bytes(v["logId"]), v["start"], v["end"], v["checkpointSize"], bytes(v["assetDigest"]),
                    v["principal"], bytes(v["currency"]).decode("ascii", "replace"), v["maturity"], v["lienEnd"],
-                   v["samples"], bytes(v["loanRefDigest"]), to_checksum_address(v["lender"]))
+                   v["maxLienEnd"], v["samples"], bytes(v["loanRefDigest"]), to_checksum_address(v["lender"]))
 
     def as_json(self) -> dict:
         return {"log_id": to_hex(self.log_id), "from": self.start, "to": self.end,
                 "checkpoint_size": self.checkpoint_size, "asset_digest": to_hex(self.asset_digest),
                 "principal": str(self.principal), "currency": self.currency, "maturity": self.maturity,
                 "maturity_utc": _utc(self.maturity), "lien_end": self.lien_end, "lien_end_utc": _utc(self.lien_end),
+                "max_lien_end": self.max_lien_end, "max_lien_end_utc": _utc(self.max_lien_end),
                 "samples": self.samples, "loan_ref_digest": to_hex(self.loan_ref_digest), "lender": self.lender}
 
     @classmethod
@@ -99,7 +106,7 @@ class Terms:
         try:
             return cls(_bytes32(d["log_id"], "log_id"), int(d["from"]), int(d["to"]), int(d["checkpoint_size"]),
                        _bytes32(d["asset_digest"], "asset_digest"), int(d["principal"]), str(d["currency"]),
-                       int(d["maturity"]), int(d["lien_end"]), int(d["samples"]),
+                       int(d["maturity"]), int(d["lien_end"]), int(d["max_lien_end"]), int(d["samples"]),
                        _bytes32(d["loan_ref_digest"], "loan_ref_digest"), str(d["lender"]))
         except (KeyError, TypeError, ValueError) as e:
             if isinstance(e, InvalidArgumentError):
@@ -157,7 +164,7 @@ def typed_data(chain: Chain, terms: Terms, nonce: int, deadline: int) -> dict:
 
 def make_consent(chain: Chain, factory, *, stream: str, terms: Terms, manifest: dict, loan_ref: str,
                  deadline: int, nonce: int | None = None) -> dict:
-    """The factory's signed consent to pledge ``terms`` (a ``dpl-consent/1`` document)."""
+    """The factory's signed consent to pledge ``terms`` (a ``dpl-consent/2`` document)."""
     nonce = secrets.randbits(256) if nonce is None else nonce
     signature = chain.sign_pledge_consent(factory, {**terms.message(), "nonce": nonce, "deadline": deadline})
     return {
@@ -181,7 +188,10 @@ class Consent:
 
 
 def read_consent(doc: object) -> Consent:
-    """Validate a ``dpl-consent/1`` document's shape (the contract checks the signature)."""
+    """Validate a ``dpl-consent/2`` document's shape (the contract checks the signature)."""
+    if isinstance(doc, dict) and doc.get("format") in OLD_CONSENT_FORMATS:
+        raise InvalidArgumentError(f"this is a {doc['format']} document, signed for a registry before lien ends were "
+                                   f"bounded (max lien end): ask the factory for a new consent ({CONSENT_FORMAT})")
     if not isinstance(doc, dict) or doc.get("format") != CONSENT_FORMAT:
         raise InvalidArgumentError(f"not a {CONSENT_FORMAT} document")
     try:
@@ -299,7 +309,7 @@ def _decode(chain: Chain, from_block: int, to_block: int) -> list[dict]:
                 "log_id": terms.log_id, "start": terms.start, "end": terms.end,
                 "checkpoint_size": terms.checkpoint_size, "asset_digest": terms.asset_digest,
                 "principal": str(terms.principal), "currency": terms.currency, "maturity": terms.maturity,
-                "lien_end": terms.lien_end, "samples": terms.samples, "loan_ref_digest": terms.loan_ref_digest,
+                "lien_end": terms.lien_end, "max_lien_end": terms.max_lien_end, "samples": terms.samples, "loan_ref_digest": terms.loan_ref_digest,
                 "lender": terms.lender, "factory": to_checksum_address(args["factory"]),
                 "holder": to_checksum_address(args["lender"]), "nonce": str(args["nonce"]),
                 "issue_tx": bytes(ev["transactionHash"]),
@@ -409,5 +419,6 @@ def mirror_row_json(row: dict, now: int) -> dict:
             "holder": row["holder"], "log_id": to_hex(row["log_id"]), "from": row["start"], "to": row["end"],
             "checkpoint_size": row["checkpoint_size"], "samples": row["samples"],
             "asset_digest": to_hex(row["asset_digest"]), "principal": row["principal"], "currency": row["currency"],
-            "maturity": row["maturity"], "lien_end": row["lien_end"], "factory": row["factory"],
+            "maturity": row["maturity"], "lien_end": row["lien_end"], "max_lien_end": row["max_lien_end"],
+            "factory": row["factory"],
             "loan_ref_digest": to_hex(row["loan_ref_digest"]), "issue_block": row["issue_block"]}

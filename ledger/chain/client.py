@@ -43,11 +43,16 @@ PLEDGE_TERMS_FIELDS = [
     {"name": "checkpointSize", "type": "uint64"}, {"name": "assetDigest", "type": "bytes32"},
     {"name": "principal", "type": "uint256"}, {"name": "currency", "type": "bytes3"},
     {"name": "maturity", "type": "uint64"}, {"name": "lienEnd", "type": "uint64"},
-    {"name": "samples", "type": "uint32"}, {"name": "loanRefDigest", "type": "bytes32"},
+    {"name": "maxLienEnd", "type": "uint64"}, {"name": "samples", "type": "uint32"}, {"name": "loanRefDigest", "type": "bytes32"},
     {"name": "lender", "type": "address"},
 ]
 PLEDGE_CONSENT_TYPES = {"PledgeConsent": [
     *PLEDGE_TERMS_FIELDS, {"name": "nonce", "type": "uint256"}, {"name": "deadline", "type": "uint256"},
+]}
+#: The EIP-712 type a factory signs to let a pledge's lien end move past the ``maxLienEnd`` it agreed to.
+PLEDGE_EXTENSION_TYPES = {"PledgeExtension": [
+    {"name": "tokenId", "type": "uint256"}, {"name": "newLienEnd", "type": "uint64"},
+    {"name": "nonce", "type": "uint256"}, {"name": "deadline", "type": "uint256"},
 ]}
 
 # What each registry error means, for people reading a refusal.
@@ -74,6 +79,11 @@ ERROR_MEANINGS = {
     "PledgeWrongStatus": "the pledge's status does not allow this (1 live, 2 released, 3 defaulted, 4 lapsed)",
     "PledgeNotMatured": "default can only be declared from the loan's maturity on",
     "PledgeInvalidLienEnd": "the new lien end must be after the current one",
+    "PledgeExtensionNotConsented": "the new lien end is past the latest the factory agreed to (max lien end): "
+                                   "extending further needs the factory's signed extension",
+    "PledgeApprovalsDisabled": "pledges move only by their holder, to an approved lender: ERC-721 approvals are off",
+    "DirectoryInvalidListing": "a listing needs an address, a name of 1 to 128 bytes and a registration digest",
+    "DirectoryNotListed": "that factory is not in the directory",
     "AccessControlUnauthorizedAccount": "the key lacks the role this needs (the registry admin manages lenders)",
     "ERC721NonexistentToken": "no such pledge token (never issued, or released)",
     "ERC721InsufficientApproval": "only the holder (or an approved operator) may transfer the pledge",
@@ -213,6 +223,11 @@ class Chain:
     def sign_pledge_consent(self, factory: LocalAccount, message: dict) -> bytes:
         """Sign a ``PledgeConsent`` message (terms fields + nonce + deadline)."""
         signed = factory.sign_typed_data(self.domain(), PLEDGE_CONSENT_TYPES, message)
+        return bytes(signed.signature)
+
+    def sign_pledge_extension(self, factory: LocalAccount, message: dict) -> bytes:
+        """Sign a ``PledgeExtension`` message (tokenId, newLienEnd, nonce, deadline)."""
+        signed = factory.sign_typed_data(self.domain(), PLEDGE_EXTENSION_TYPES, message)
         return bytes(signed.signature)
 
     def sign_register_log(self, factory: LocalAccount, stream: str) -> bytes:

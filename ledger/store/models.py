@@ -130,6 +130,7 @@ class Pledge(SQLModel, table=True):
     currency: str = Field(max_length=3, nullable=False)
     maturity: int = Field(sa_column=Column(BigInteger, nullable=False))
     lien_end: int = Field(sa_column=Column(BigInteger, nullable=False))
+    max_lien_end: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
     samples: int = Field(sa_column=Column(Integer, nullable=False))
     loan_ref_digest: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     lender: str = Field(max_length=42, nullable=False)
@@ -212,7 +213,8 @@ class IdempotencyKey(SQLModel, table=True):
 
 
 class Consent(SQLModel, table=True):
-    """A factory's signed pledge consent handed to a lender through the service."""
+    """A factory's signed pledge consent handed to a lender through the service. ``document``
+    is sealed (``ledger.store.consents``); the other columns are clear for the queries."""
 
     __tablename__ = "consents"
 
@@ -227,7 +229,7 @@ class Consent(SQLModel, table=True):
 
 
 class AuditRun(SQLModel, table=True):
-    """A finished audit and its report (JSON)."""
+    """A finished audit and its report (JSON, sealed: ``ledger.store.audit_runs``)."""
 
     __tablename__ = "audit_runs"
 

@@ -151,7 +151,7 @@ def test_custodial_consent(world):
     terms = world.terms(lender="bank-a")
     out = world.ok("POST", "/v1/pledges/consents", "acme", 201, json={"terms": terms})
     doc = out["consent"]
-    assert doc["format"] == "dpl-consent/1" and re.fullmatch(r"0x[0-9a-f]{130}", doc["signature"])
+    assert doc["format"] == "dpl-consent/2" and re.fullmatch(r"0x[0-9a-f]{130}", doc["signature"])
     assert doc["factory"] == world.addresses["acme"] and doc["terms"]["lender"] == world.addresses["bank-a"]
     assert doc["terms"]["from"] == terms["from"] and doc["loan_ref"] == terms["loan_ref"]
     # the signature is acme's over the typed data the document carries
@@ -161,8 +161,9 @@ def test_custodial_consent(world):
     assert signer == world.addresses["acme"]
     for body in ({}, {"terms": terms, "consent": doc}, {"terms": {**terms, "lender": "bank-x"}},
                  {"terms": {**terms, "maturity": terms["lien_end"]}}, {"terms": {**terms, "currency": "cny1"}},
+                 {"terms": {**terms, "max_lien_end": str(int(terms["lien_end"]) - 1)}},
                  {"terms": {**terms, "maturity": "soon"}}, {"terms": {**terms, "samples": 0}},
-                 {"consent": {"format": "dpl-consent/1"}}, {"consent": {"format": "other"}}):
+                 {"consent": {"format": "dpl-consent/2"}}, {"consent": {"format": "other"}}):
         r = world.post("/v1/pledges/consents", "acme", json=body)
         assert r.status_code in (404, 422), (body, r.text)
 
@@ -213,6 +214,12 @@ def test_default_needs_maturity_and_extend_needs_a_later_end(world):
     assert world.ok("GET", f"/v1/pledges/{token}", "bank-a")["terms"]["lien_end"] == lien_end + 86400
     listed = {p["token_id"]: p for p in world.ok("GET", "/v1/pledges", "bank-a")}
     assert listed[token]["lien_end"] == lien_end + 86400  # the mirror followed
+
+    bound = view["terms"]["max_lien_end"]
+    assert bound == lien_end + 600 * 86400
+    _refused(world.post(f"/v1/pledges/{token}/extend", "bank-a", json={"lien_end": str(bound + 1)}), 409,
+             error="PledgeExtensionNotConsented")
+    assert world.ok("GET", f"/v1/pledges/{token}", "bank-a")["terms"]["lien_end"] == lien_end + 86400
 
     world.travel(600)  # past maturity
     world.ok("POST", f"/v1/pledges/{token}/default", "bank-a")

@@ -31,7 +31,7 @@ async function consent(from, to, lender) {
   const [log] = await call('GET', '/v1/logs', 'factory');
   const out = await call('POST', '/v1/pledges/consents', 'factory', { terms: {
     log_id: log.log_id, from, to, lender, principal: 1_000_000, currency: 'USD', maturity: '2027-06-30',
-    lien_end: '2027-12-31', samples: 4, loan_ref: `LOAN-UI-LENDER-${from}` } });
+    lien_end: '2027-12-31', max_lien_end: '2028-12-31', samples: 4, loan_ref: `LOAN-UI-LENDER-${from}` } });
   return out.consent_id;
 }
 

@@ -19,7 +19,7 @@ def test_a_malformed_consent_is_refused_before_the_chain_is_asked(dpl):
     assert "junk.json is not a JSON consent" in err
     (dpl.tmp / "proof.json").write_text(json.dumps({"format": "dpl-proof/1"}))
     _, _, err = dpl("pledge", "issue", "proof.json", "--key", "dev2", ok=False, extra_env=DOWN)
-    assert "not a dpl-consent/1 document" in err
+    assert "not a dpl-consent/2 document" in err
     _, _, err = dpl("pledge", "issue", "missing.json", "--key", "dev2", ok=False, extra_env=DOWN)
     assert "cannot read missing.json" in err
 

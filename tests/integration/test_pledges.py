@@ -94,7 +94,8 @@ def test_pledge_story_through_the_cli(env):
 
     # No second use of a consent, no overlapping pledge while the first holds its lien.
     _refused(env, "pledge", "issue", str(c1), "--key", "dev2", error="PledgeConsentReplayed")
-    c_overlap = _consent(env, "overlap", 500, 1500, maturity=maturity, lien_end=lien_end)
+    c_overlap = _consent(env, "overlap", 500, 1500, maturity=maturity, lien_end=lien_end,
+                         extra=("--max-lien-end", str(lien_end + 60 * DAY)))
     err = _refused(env, "pledge", "issue", str(c_overlap), "--key", "dev2", error="PledgeRangeOverlaps")
     assert f"PledgeRangeOverlaps({token})" in err and "overlaps a pledge that holds a lien" in err
     expired = _consent(env, "expired", 2000, 2100, maturity=maturity, lien_end=lien_end,
@@ -148,6 +149,9 @@ def test_pledge_story_through_the_cli(env):
     # Maturity, default, extension and lapse, on the chain's clock.
     c3 = _consent(env, "three", 2000, 3000, lender="dev3", maturity=maturity, lien_end=lien_end)
     third = _issue(env, c3, key="dev3")
+    # the holder extends alone up to the bound the factory signed, not a second beyond
+    _refused(env, "pledge", "extend", str(second), "--lien-end", str(lien_end + 60 * DAY + 1), "--key", "dev2",
+             error="PledgeExtensionNotConsented")
     dpl(env, "pledge", "extend", str(second), "--lien-end", str(lien_end + 60 * DAY), "--key", "dev2")
     _travel(env, 31 * DAY)  # past maturity
     dpl(env, "pledge", "default", str(third), "--key", "dev3")
@@ -202,3 +206,26 @@ def test_audit_checks_pledges_against_the_chain_and_the_records(env):
     code, out, _ = dpl(env, "audit", ok=False)
     assert f"pledge {token}: holder is 0x{'00' * 20} in our database" in out
     assert f"pledge {token} covers [100, 900) of checkpoint 3198, which our records cannot describe" in out
+
+
+def test_the_factory_directory_through_the_cli(env):
+    """The registry admin lists who a factory address is; anyone reads it; only the admin changes it."""
+    _setup(env)
+    factory = json.loads(dpl(env, "keys", "list", "--json")[1])[1]["address"]  # dev1
+    _, out, _ = dpl(env, "factories", "show", "dev1")
+    assert out.strip() == f"factory {factory} (not in the directory)"
+    _refused(env, "factories", "set", "dev1", "--name", "Rival Co.", "--registration", "X1", "--key", "dev1",
+             error="AccessControlUnauthorizedAccount")
+    dpl(env, "factories", "set", "dev1", "--name", "ACME Precision Co.", "--registration", "91310000MA1FL0000X")
+    _, out, _ = dpl(env, "factories", "show", "dev1", "--registration", "9131 0000 ma1f l0000x")
+    assert out.splitlines() == [f"factory {factory} (registered as ACME Precision Co.)",
+                                "the registration number matches the listing"]
+    code, out, _ = dpl(env, "factories", "show", "dev1", "--registration", "91310000MA1FL0000Y", ok=False)
+    assert code == 1 and "does NOT match" in out
+    listed = json.loads(dpl(env, "factories", "list", "--json")[1])
+    assert [(f["address"], f["name"]) for f in listed] == [(factory, "ACME Precision Co.")]
+    _refused(env, "factories", "set", "dev1", "--name", "x" * 129, "--registration", "X1",
+             error="at most 128 bytes")
+    dpl(env, "factories", "remove", "dev1")
+    assert json.loads(dpl(env, "factories", "list", "--json")[1]) == []
+    _refused(env, "factories", "remove", "dev1", error="DirectoryNotListed")

@@ -15,7 +15,7 @@ LENDER = "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC"
 def terms(**changes) -> Terms:
     base = dict(log_id=b"\x01" * 32, start=0, end=10, checkpoint_size=20, asset_digest=b"\x02" * 32,
                 principal=5 * 10**30, currency="CNY", maturity=1_800_000_000, lien_end=1_900_000_000,
-                samples=7, loan_ref_digest=loan_ref_digest("LN-1"), lender=LENDER)
+                max_lien_end=1_950_000_000, samples=7, loan_ref_digest=loan_ref_digest("LN-1"), lender=LENDER)
     return Terms(**{**base, **changes})
 
 
@@ -58,6 +58,14 @@ def test_bad_dates_say_what_is_wanted(text):
         parse_time(text, "--maturity")
 
 
+def test_the_max_lien_end_bounds_the_lien_end():
+    assert terms(max_lien_end=1_900_000_000).max_lien_end == 1_900_000_000  # no extension without asking
+    with pytest.raises(InvalidArgumentError, match="max_lien_end must not be before lien_end"):
+        terms(max_lien_end=1_899_999_999)
+    with pytest.raises(InvalidArgumentError, match="max_lien_end is out of range"):
+        terms(max_lien_end=2**64)
+
+
 def test_lapse_is_read_against_the_chain_clock():
     assert effective_status("live", lien_end=100, now=99) == "live"
     assert effective_status("live", lien_end=100, now=100) == "lapsed"
@@ -72,7 +80,7 @@ def test_loan_reference_must_say_something():
 
 
 def consent_doc(**changes) -> dict:
-    doc = {"format": "dpl-consent/1", "chain_id": 31337, "registry": "0x5FbDB2315678afecb367f032d93F642f64180aa3",
+    doc = {"format": "dpl-consent/2", "chain_id": 31337, "registry": "0x5FbDB2315678afecb367f032d93F642f64180aa3",
            "factory": "0x70997970C51812dc3A010C7d01b50e0d17dc79C8", "terms": terms().as_json(),
            "nonce": str(2**255), "deadline": 1_900_000_000, "signature": "0x" + "ab" * 65}
     return {**doc, **changes}
@@ -84,7 +92,8 @@ def test_a_consent_document_reads_back():
 
 
 @pytest.mark.parametrize("changes, words", [
-    ({"format": "dpl-proof/1"}, "not a dpl-consent/1"),
+    ({"format": "dpl-proof/1"}, "not a dpl-consent/2"),
+    ({"format": "dpl-consent/1"}, "before lien ends were bounded"),
     ({"signature": "abc"}, "signature"),
     ({"nonce": "many"}, "malformed"),
     ({"terms": {"log_id": "0x12"}}, "log_id must be 0x and 64 hex digits"),

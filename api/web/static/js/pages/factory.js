@@ -244,12 +244,13 @@ const prepared = $('prepared');
 const prepareButton = $('c-prepare');
 const controls = {
   log_id: $('c-log'), from: $('c-from'), to: $('c-to'), lender: $('c-lender'), principal: $('c-principal'),
-  currency: $('c-currency'), maturity: $('c-maturity'), lien_end: $('c-lien-end'), deadline: $('c-deadline'),
-  samples: $('c-samples'), loan_ref: $('c-loan-ref'),
+  currency: $('c-currency'), maturity: $('c-maturity'), lien_end: $('c-lien-end'), max_lien_end: $('c-max-lien-end'),
+  deadline: $('c-deadline'), samples: $('c-samples'), loan_ref: $('c-loan-ref'),
 };
 // Which field an API detail is about, when the API names no field.
 const HINTS = [
-  [/range|index|beyond|covering|checkpoint/i, 'to'], [/lien_end|lien end/i, 'lien_end'],
+  [/range|index|beyond|covering|checkpoint/i, 'to'], [/max_lien_end|max lien end/i, 'max_lien_end'],
+  [/lien_end|lien end/i, 'lien_end'],
   [/maturity/i, 'maturity'], [/deadline/i, 'deadline'], [/lender|address|party/i, 'lender'], [/currency/i, 'currency'],
   [/samples/i, 'samples'], [/log/i, 'log_id'],
 ];
@@ -264,6 +265,7 @@ function terms() {
     loan_ref: v('loan_ref'),
   };
   if (v('deadline')) t.deadline = v('deadline');
+  if (v('max_lien_end')) t.max_lien_end = v('max_lien_end');
   return t;
 }
 
@@ -290,8 +292,9 @@ function explain(name, value) {
     logId: () => streamOf(value),
     currency: () => new TextDecoder().decode(Uint8Array.from(value.slice(2).match(/../g) || [], (b) => parseInt(b, 16))),
     maturity: () => fmtTime(value), lienEnd: () => fmtTime(value), deadline: () => fmtTime(value),
+    maxLienEnd: () => `${fmtTime(value)}: the lender may extend the lien up to then without asking you`,
     nonce: () => 'random, chosen for this draft: the one that gets signed',
-    principal: () => 'minor units', loanRefDigest: () => `keccak256 of "${draft?.terms.loan_ref ?? ''}"`,
+    principal: () => 'minor units', loanRefDigest: () => `SHA-256 of "${draft?.terms.loan_ref ?? ''}"`,
   }[name];
   return extra ? extra() : null;
 }
