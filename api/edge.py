@@ -35,8 +35,9 @@ from fastapi.routing import APIRoute
 from starlette.requests import Request
 
 from api import auth, routes_logs
-from api.errors import ApiProblem, problem
+from api.errors import ApiProblem, ledger_problem, problem
 from ledger import jsonio
+from ledger.errors import LedgerError
 
 KIB, MIB = 1024, 1024 * 1024
 
@@ -156,6 +157,8 @@ class Edge:
                                  **e.extra)(scope, receive, send_closing)
         except jsonio.JsonInputError as e:
             return await problem(422, "invalid-json", str(e), scope["path"], field=e.path)(scope, receive, send_closing)
+        except LedgerError as e:  # e.g. the database busy while the key is looked up: as the routes answer it
+            return await ledger_problem(e, scope["path"])(scope, receive, send_closing)
         await self.app(scope, app_receive, send_closing)
 
 

@@ -111,6 +111,12 @@ def _path(request: Request) -> str:
 
 
 def _ledger_error(request: Request, e: LedgerError) -> JSONResponse:
+    return ledger_problem(e, _path(request))
+
+
+def ledger_problem(e: LedgerError, instance: str) -> JSONResponse:
+    """The problem for a ``LedgerError``, from ``ERROR_TABLE`` (also for ``api.edge``, which
+    runs outside the app's exception handlers)."""
     for cls, status, slug in ERROR_TABLE:
         if isinstance(e, cls):
             extra = {}
@@ -119,7 +125,7 @@ def _ledger_error(request: Request, e: LedgerError) -> JSONResponse:
             if isinstance(e, ContractRevertError):
                 extra = {"error": e.name, "arguments": [str(a) for a in e.args_]}
             retry = {"Retry-After": str(e.retry_after)} if isinstance(e, StoreError) and e.retry_after else None
-            return problem(status, slug, str(e), _path(request), headers=retry, **extra)
+            return problem(status, slug, str(e), instance, headers=retry, **extra)
     raise e  # not reached: LedgerError is the last row
 
 

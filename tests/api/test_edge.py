@@ -89,6 +89,18 @@ def test_a_write_with_the_cookie_and_no_csrf_token_is_403_before_the_body_is_rea
     assert r.status_code == 403 and r.headers["content-type"] == "application/problem+json"
 
 
+def test_a_database_busy_while_the_edge_authenticates_is_the_routes_503(world, monkeypatch):
+    from ledger.errors import StoreBusyError
+
+    def busy(key):
+        raise StoreBusyError("the database is busy with another writer")
+
+    monkeypatch.setattr(world.app_parties(), "authenticate", busy)
+    r = world.get("/v1/logs", "acme")
+    assert r.status_code == 503 and r.headers["retry-after"] == "5"
+    assert r.headers["content-type"] == "application/problem+json" and r.json()["type"].endswith("/store-unavailable")
+
+
 def test_a_normal_answer_keeps_the_connection(world):
     status, headers, _, _ = _asgi(world.client.app, "GET", "/v1/logs", {"authorization": f"Bearer {world.keys['acme']}"})
     assert status == 200 and "connection" not in headers
