@@ -60,14 +60,13 @@ def _account(chain, key: str):
 
 
 def _read_json(path: str, what: str) -> object:
-    try:
-        raw = sys.stdin.buffer.read() if path == "-" else Path(path).read_bytes()
-    except OSError as e:
-        raise LedgerError(f"cannot read {path}: {e.strerror}") from None
-    try:
-        return orjson.loads(raw)
-    except orjson.JSONDecodeError as e:
-        raise InvalidArgumentError(f"{path} is not a JSON {what}: {e}") from None
+    from ledger import jsonio
+
+    try:  # size-capped, depth-checked before any parser recurses, duplicate keys refused
+        return jsonio.load_file(path, what=what)
+    except jsonio.JsonInputError as e:
+        raise InvalidArgumentError(f"{path} is not a JSON {what}: {e.reason}"
+                                   + (f" (at {e.path})" if e.path else "")) from None
 
 
 def _deployment_block(chain) -> int:

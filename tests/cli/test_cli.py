@@ -151,6 +151,19 @@ def test_clear_errors(dpl):
     assert "not JSON" in dpl("verify", "junk.json", ok=False)[2]
 
 
+def test_verify_reads_a_bundle_strictly_and_boundedly(dpl):
+    dpl("log", "create", "s")
+    dpl("ingest", "--log", "s", "-", input=_jsonl(_rec(i) for i in range(3)))
+    _, out, _ = dpl("prove", "--log", "s", "--index", "1")
+    assert dpl("verify", "-", input=out.encode())[1].startswith("valid:")
+    # a second "format" key: two readers could see two documents (orjson kept the last, quietly)
+    doubled = out.replace('"format"', '"format": "dpl-consistency/1", "format"', 1)
+    code, _, err = dpl("verify", "-", input=doubled.encode(), ok=False)
+    assert code == 1 and "duplicate key 'format'" in err and err.startswith("invalid:")
+    code, _, err = dpl("verify", "-", input=b"[" * 100_000, ok=False)
+    assert code == 1 and "nested deeper than 64 levels" in err
+
+
 def test_data_key_from_environment_and_wrong_key(dpl):
     key = {"DPL_DATA_KEY": "00" * 32}
     dpl("log", "create", "s", extra_env=key)

@@ -24,6 +24,15 @@ def test_a_malformed_consent_is_refused_before_the_chain_is_asked(dpl):
     assert "cannot read missing.json" in err
 
 
+def test_a_consent_or_bundle_file_is_read_strictly_before_the_chain_is_asked(dpl):
+    (dpl.tmp / "twice.json").write_text('{"format": "dpl-consent/1", "format": "dpl-consent/1"}')
+    _, _, err = dpl("pledge", "issue", "twice.json", "--key", "dev2", ok=False, extra_env=DOWN)
+    assert "twice.json is not a JSON consent: duplicate key 'format'" in err
+    (dpl.tmp / "deep.json").write_bytes(b"[" * 100_000)
+    _, _, err = dpl("pledge", "verify", "1", "--bundle", "deep.json", ok=False, extra_env=DOWN)
+    assert "deep.json is not a JSON collateral bundle: nested deeper than 64 levels" in err
+
+
 def test_issue_needs_the_lender_key(dpl):
     code, _, err = dpl("pledge", "issue", "c.json", ok=None, extra_env=DOWN)
     assert code == 2 and "--key" in err
