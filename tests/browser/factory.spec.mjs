@@ -162,7 +162,7 @@ test('a bad form shows the API error next to the control', async () => {
   await page.getByRole('button', { name: 'Prepare' }).click();
   error = page.locator('#c-lender-error');
   await error.waitFor();
-  assert.match(await error.textContent(), /no party named 'no-such-bank'/);
+  assert.match(await error.textContent(), /'no-such-bank' is not a lender party/);
   assert.equal(await page.locator('#c-to-error').count(), 0, 'the earlier error is gone');
   assert.equal(await page.getByLabel('To (exclusive)', { exact: true }).getAttribute('aria-describedby'), null);
   assert.equal(await page.getByLabel('Lender (party name or address)').getAttribute('aria-describedby'), 'c-lender-error');
