@@ -523,15 +523,15 @@ def extend_call(chain: Chain, view: PledgeView, lien_end: int | None, extension:
     Refuses first, with what is missing, a move past the max lien end without an extension
     (``ConflictError``), and an extension for another pledge, registry or lien end, signed by
     another key, past its deadline or used already, so a holder's wallet is never handed a
-    transaction that must revert for those reasons. (Holder, status and "later than now" are
-    the registry's checks, refused by name from the gas estimate.)"""
+    transaction that must revert for those reasons. (Holder, status and "later than the current
+    lien end" are the registry's checks, refused by name from the gas estimate.)"""
     fns, token = chain.registry.functions, view.token_id
     if extension is None:
         if lien_end is None:
             raise InvalidArgumentError("lien_end: give the new lien end (or the factory's extension)")
         check_moment(lien_end, "lien_end")
         bound = view.terms.max_lien_end
-        if lien_end > bound:
+        if lien_end > bound and view.status == "live":  # else the registry's PledgeWrongStatus says why
             raise ConflictError(
                 f"pledge {token}: the new lien end {utc_text(lien_end)} is past {utc_text(bound)}, the latest lien end its "
                 "factory agreed to (max lien end): extending further needs the factory's signed extension "
