@@ -384,7 +384,7 @@ def accept_consent(store, chain: Chain, consent: Consent, signer: str, stream: s
     terms = consent.terms
     recovered = chain.recover_typed_data(typed_data(chain, terms, consent.nonce, consent.deadline), consent.signature)
     if recovered is None or recovered.lower() != signer.lower():
-        raise SignatureMismatch(f"the signature is not this factory's ({to_checksum_address(signer)}) signature of "
+        raise SignatureMismatch(f"the signature is not this factory's signature ({to_checksum_address(signer)}) of "
                                 "the consent's terms, nonce and deadline")
     check_consent(chain, terms, signer, consent.deadline)
     _, manifest, digest = describe_asset(store, chain, stream, terms.start, terms.end, terms.checkpoint_size)
