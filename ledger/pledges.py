@@ -87,7 +87,7 @@ class Terms:
         if self.max_lien_end < self.lien_end:
             raise InvalidArgumentError("max_lien_end must not be before lien_end (it bounds the lender's extensions)")
         if not 1 <= self.samples < 2**32:
-            raise InvalidArgumentError("samples must be at least 1")
+            raise InvalidArgumentError(f"samples must be from 1 to {2**32 - 1} (a uint32), not {self.samples}")
         if not is_address(self.lender):
             raise InvalidArgumentError(f"lender {self.lender!r} is not an address")
 

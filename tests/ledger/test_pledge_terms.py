@@ -34,7 +34,8 @@ def test_terms_survive_json_and_chain_forms():
     ({"currency": "CNYX"}, "three capital letters"),
     ({"principal": 0}, "principal"),
     ({"principal": 2**256}, "principal"),
-    ({"samples": 0}, "samples"),
+    ({"samples": 0}, "samples must be from 1 to 4294967295"),
+    ({"samples": 2**32}, "samples must be from 1 to 4294967295"),
     ({"end": 2**64}, "end is out of range"),
     ({"lender": "0x1234"}, "not an address"),
 ])
