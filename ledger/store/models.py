@@ -280,3 +280,24 @@ class FactorySignature(SQLModel, table=True):
     created_at: datetime = Field(
         default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False)
     )
+
+
+class PledgeExtensionRow(SQLModel, table=True):
+    """A factory's signed ``PledgeExtension`` (a ``dpl-extension/1`` document the service built
+    from the verified signature), kept for the pledge's holder. One per (chain, registry,
+    factory party, nonce): the registry uses a factory's nonce once."""
+
+    __tablename__ = "pledge_extensions"
+    __table_args__ = (Index("ux_pledge_extensions_nonce", "chain_id", "registry_address", "factory_party", "nonce",
+                            unique=True),)
+
+    id: int | None = Field(default=None, sa_column=Column(Integer, primary_key=True, autoincrement=True))
+    chain_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    registry_address: str = Field(max_length=42, nullable=False)
+    token_id: int = Field(sa_column=Column(BigInteger, nullable=False, index=True))
+    factory_party: int = Field(sa_column=Column(Integer, ForeignKey("parties.id"), nullable=False))
+    nonce: str = Field(max_length=78, nullable=False)
+    document: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False)
+    )
