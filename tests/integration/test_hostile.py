@@ -72,6 +72,8 @@ BODIES = {
     ("POST", "/v1/pledges"): {"consent_id": 1},
     ("POST", "/v1/pledges/{token_id}/transfer"): {"to": "bank-a"},
     ("POST", "/v1/pledges/{token_id}/extend"): {"lien_end": "1924992000"},
+    ("POST", "/v1/pledges/{token_id}/extensions/draft"): {"lien_end": "1924992000", "nonce": "7"},
+    ("POST", "/v1/pledges/{token_id}/extensions"): {"terms": {"lien_end": "1924992000"}},
     ("POST", "/v1/parties"): {"name": "hostile", "role": "lender"},
     ("POST", "/v1/lenders"): {"address": "bank-a"},
 }
