@@ -502,7 +502,10 @@ def verify(bundle: Annotated[str, typer.Argument(help="A dpl-proof/1 or dpl-cons
     anchor transaction the bundle cites is real."""
     from ledger import jsonio
 
-    document = jsonio.load_file(bundle, what="the bundle")
+    try:  # size-capped, depth-checked before any parser recurses, duplicate keys refused
+        document = jsonio.load_file(bundle, what="bundle")
+    except jsonio.JsonInputError as e:
+        raise BundleError(f"{bundle} is not JSON: {e.reason}" + (f" (at {e.path})" if e.path else "")) from None
     result = bundles.verify(document)
     if rpc:
         from ledger.chain.check import verify_on_chain

@@ -106,6 +106,15 @@ def _error_selectors(abi: list[dict]) -> dict[bytes, tuple[str, list[str]]]:
     return out
 
 
+def _typed_value(kind: str, value):
+    """One message value of ``Chain.typed_data``, JSON-ready and exact."""
+    if isinstance(value, bytes):
+        return "0x" + value.hex()
+    if kind.startswith(("uint", "int")) and isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return value
+
+
 @dataclass(frozen=True)
 class SentTx:
     tx_hash: bytes
@@ -201,12 +210,17 @@ class Chain:
                 "verifyingContract": self.registry.address}
 
     def typed_data(self, types: dict, message: dict) -> dict:
-        """An EIP-712 document in the registry's domain, as wallets take it (eth_signTypedData_v4;
-        bytes as 0x-hex)."""
+        """An EIP-712 document in the registry's domain, as wallets take it (eth_signTypedData_v4):
+        bytes as 0x-hex, and every integer field of the message (uint64, uint256, …) as a decimal
+        string, so JSON carries it exactly (a JSON number above 2^53 reads as another value in a
+        browser, ethers or a wallet). eth-account and anvil's ``eth_signTypedData_v4`` read
+        decimal strings as the same integers. The domain's ``chainId`` stays a number: wallets
+        compare it with their chain's, and chain ids stay below 2^53."""
         [primary] = types
+        kinds = {f["name"]: f["type"] for f in types[primary]}
         return {"types": {"EIP712Domain": EIP712_DOMAIN_FIELDS, **types}, "primaryType": primary,
                 "domain": self.domain(),
-                "message": {k: ("0x" + v.hex() if isinstance(v, bytes) else v) for k, v in message.items()}}
+                "message": {k: _typed_value(kinds[k], v) for k, v in message.items()}}
 
     def recover_typed_data(self, document: dict, signature: bytes) -> str | None:
         """The address that signed ``document`` (``typed_data``'s shape), None if unreadable."""

@@ -30,5 +30,5 @@ def test_downgrade_and_upgrade_again(backend):
     db.migrate(engine)
     with engine.connect() as conn:
         head = ScriptDirectory.from_config(db._alembic_config(conn)).get_current_head()
-    assert head == "0007" and db.schema_revision(engine) == head  # 0007: pledges.max_lien_end
+    assert head == "0009" and db.schema_revision(engine) == head  # 0009: pledge_extensions
     engine.dispose()
