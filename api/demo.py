@@ -1,5 +1,5 @@
 """The demo `make run` serves: parties with API keys, a factory log with a month of data,
-anchored, and two approved lenders. Idempotent: a second run reuses everything (and the keys
+anchored, the factory listed in the registry's directory, and two approved lenders. Idempotent: a second run reuses everything (and the keys
 saved in ``DPL_HOME/demo-keys.json``, mode 0600; ``make run`` prints them for signing in).
 
     python -m api.demo        # after: dpl chain up, dpl keys import-dev, dpl deploy
@@ -24,6 +24,8 @@ PARTIES = {
     "auditor": ("audit-office", "auditor", None),
 }
 STREAM = "acme/line-a"
+#: How the demo factory is listed in the registry's factory directory (a verifier prints the name).
+FACTORY_NAME, FACTORY_REGISTRATION = "ACME Precision Co.", "91310000MA1FL0000X"
 SAMPLE = Path(__file__).resolve().parents[1] / "ledger" / "samples" / "factory-month.jsonl"
 
 
@@ -35,6 +37,7 @@ def setup(settings: Settings, say=print) -> dict:
     from ledger.anchoring import Anchorer
     from ledger.chain.client import Chain, log_id_of
     from ledger.chain.deploy import load_deployment
+    from ledger.directory import list_factory, listing_of
     from ledger.keys import Keyring
     from ledger.pledges import set_lender
     from ledger.sources import read_jsonl
@@ -78,6 +81,10 @@ def setup(settings: Settings, say=print) -> dict:
                            confirmations=settings.confirmations).run(STREAM):
         say(f"{report.stream} size {report.size}: {report.state}")
     admin = keyring.account("dev0", chain.chain_id)
+    listing = listing_of(chain, factory.address)
+    if listing is None or listing.name != FACTORY_NAME:
+        list_factory(chain, admin, factory.address, FACTORY_NAME, FACTORY_REGISTRATION)
+        say(f"factory acme ({factory.address}) listed in the directory as {FACTORY_NAME!r}")
     for name in ("bank-a", "bank-b"):
         who = parties.get(name).address
         set_lender(chain, admin, who, True)

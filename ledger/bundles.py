@@ -115,6 +115,11 @@ def _anchor(b: dict) -> dict | None:
     _size(a.get("chain_id"), "anchor.chain_id")
     if not isinstance(a.get("registry"), str) or not re.fullmatch(r"0x[0-9a-fA-F]{40}", a["registry"]):
         raise BundleError("anchor.registry must be a 0x-prefixed 20-byte address")
+    # Optional, but checked against the chain when given (ledger.chain.check), never just shown.
+    if a.get("tx_hash") is not None:
+        _hash(a["tx_hash"], "anchor.tx_hash")
+    if a.get("block_number") is not None:
+        _size(a["block_number"], "anchor.block_number")
     return a
 
 
@@ -132,16 +137,19 @@ def verify(bundle: object) -> Verified:
 
 
 def verify_proof_bundle(b: dict) -> Verified:
+    """The bundle's structure first (every entry, then log_id and anchor), then each entry's
+    leaf and inclusion proof: the order the browser verifier reports them in."""
     stream = b.get("stream")
     if not isinstance(stream, str):
         raise BundleError("stream must be a string")
     cp = _obj(b.get("checkpoint"), "checkpoint")
     size = _size(cp.get("size"), "checkpoint.size")
     root = _hash(cp.get("root"), "checkpoint.root")
-    entries = b.get("entries")
-    if not isinstance(entries, list) or not entries:
+    raw_entries = b.get("entries")
+    if not isinstance(raw_entries, list) or not raw_entries:
         raise BundleError("entries must be a non-empty list")
-    for n, entry in enumerate(entries):
+    entries, first_at = [], {}
+    for n, entry in enumerate(raw_entries):
         e = _obj(entry, f"entries[{n}]")
         index = _size(e.get("index"), f"entries[{n}].index")
         where = f"entries[{n}] (index {index})"
@@ -151,8 +159,14 @@ def verify_proof_bundle(b: dict) -> Verified:
         if not isinstance(proof_hex, list):
             raise BundleError(f"{where}.proof must be a list")
         proof = [_hash(h, f"{where}.proof[{i}]") for i, h in enumerate(proof_hex)]
+        if index in first_at:
+            raise BundleError(f"{where} repeats the index of entries[{first_at[index]}]: each index is proven once")
+        first_at[index] = n
+        entries.append((n, index, where, salt, leaf, proof, e.get("record")))
+    log_id, anchor = _log_id(b), _anchor(b)
+    for n, index, where, salt, leaf, proof, record in entries:
         try:
-            canonical = prepare_record(e.get("record"), n).canonical
+            canonical = prepare_record(record, n).canonical
         except RecordError as err:
             raise BundleError(f"{where}: record is not a valid record: {err.reason}") from None
         if merkle.leaf_hash(salt + canonical) != leaf:
@@ -166,12 +180,12 @@ def verify_proof_bundle(b: dict) -> Verified:
                 f"{where}: inclusion proof does not lead to the checkpoint root "
                 f"(index, proof or root was altered): {err}"
             ) from None
-    indices = ", ".join(str(e["index"]) for e in entries[:5]) + (" ..." if len(entries) > 5 else "")
+    indices = ", ".join(str(e[1]) for e in entries[:5]) + (" ..." if len(entries) > 5 else "")
     return Verified(
         PROOF_FORMAT, stream,
         f"{len(entries)} record(s) at index {indices} are in {stream!r} "
         f"at size {size}, root 0x{root.hex()}",
-        _log_id(b), size, root, _anchor(b),
+        log_id, size, root, anchor,
     )
 
 
@@ -186,6 +200,7 @@ def verify_consistency_bundle(b: dict) -> Verified:
     if not isinstance(proof_hex, list):
         raise BundleError("proof must be a list")
     proof = [_hash(h, f"proof[{i}]") for i, h in enumerate(proof_hex)]
+    log_id, anchor = _log_id(b), _anchor(b)
     try:
         merkle.verify_consistency(old_size, new_size, proof, old_root, new_root)
     except ProofError as err:
@@ -194,5 +209,5 @@ def verify_consistency_bundle(b: dict) -> Verified:
         CONSISTENCY_FORMAT, stream,
         f"{stream!r} at size {new_size} (root 0x{new_root.hex()}) extends size {old_size} "
         f"(root 0x{old_root.hex()})",
-        _log_id(b), new_size, new_root, _anchor(b),
+        log_id, new_size, new_root, anchor,
     )

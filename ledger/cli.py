@@ -491,10 +491,15 @@ def consistency(
 @app.command()
 def verify(bundle: Annotated[str, typer.Argument(help="A dpl-proof/1 or dpl-consistency/1 file, or -.")],
            rpc: Annotated[Optional[str], typer.Option(
-               "--rpc", help="Also check that the registry on this chain holds the bundle's root.")] = None) -> None:
-    """Verify a bundle: exit 0 and one line when valid, exit 1 with the reason when not.
+               "--rpc", help="Also check the bundle against the chain at this JSON-RPC URL.")] = None,
+           registry: Annotated[Optional[str], typer.Option(
+               "--registry", help="With --rpc: the registry address to trust (default: the deployment record "
+                                  "pinned for the chain; never the address the bundle names).")] = None) -> None:
+    """Verify a bundle: exit 0 and what was proven when valid, exit 1 with the reason when not.
 
-    Offline by default (math only); with --rpc also against the chain."""
+    Offline by default (math only); with --rpc also against the chain: the registry this
+    verifier trusts holds the bundle's root, the log is the named factory's stream, and the
+    anchor transaction the bundle cites is real."""
     from ledger import jsonio
 
     try:  # size-capped, depth-checked before any parser recurses, duplicate keys refused
@@ -503,10 +508,15 @@ def verify(bundle: Annotated[str, typer.Argument(help="A dpl-proof/1 or dpl-cons
         raise BundleError(f"{bundle} is not JSON: {e.reason}" + (f" (at {e.path})" if e.path else "")) from None
     result = bundles.verify(document)
     if rpc:
-        from ledger.chain.check import check_anchor
+        from ledger.chain.check import verify_on_chain
 
-        typer.echo(f"valid: {result.summary}; {check_anchor(result, rpc)}")
+        checks = verify_on_chain(result, rpc, Settings().home, registry)
+        typer.echo(f"valid: {result.summary}")
+        for check in checks:
+            typer.echo(f"  {check.name}: {check.detail}")
         return
+    if registry:
+        raise typer.BadParameter("--registry is for checks against the chain: give --rpc too")
     typer.echo(f"valid: {result.summary}")
 
 

@@ -446,13 +446,16 @@ def pledge_bundle(token: Token, out: Annotated[str, typer.Option("--out", help="
 
 @pledge_app.command("verify")
 def pledge_verify(token: Token, bundle: Annotated[str, typer.Option("--bundle", help="The collateral bundle (or -).")],
-                  rpc: Rpc = None, json: Json = False) -> None:
+                  rpc: Rpc = None, json: Json = False,
+                  registry: Annotated[Optional[str], typer.Option(
+                      "--registry", help="The registry address to trust (default: the deployment record pinned "
+                                         "for the chain; never the address the bundle names).")] = None) -> None:
     """(Lender) Check a collateral bundle against the chain: exit 0 when every check passes."""
     from ledger.pledge_collateral import verify_against_chain
     from ledger.settings import Settings
 
     report = verify_against_chain(_read_json(bundle, "collateral bundle"), token, rpc or Settings().rpc_url,
-                                  Settings().home)
+                                  Settings().home, registry)
     if json:
         _base()._print_json(report.as_json())
     else:

@@ -129,8 +129,11 @@ def _hash(value: object, where: str) -> bytes:
     return bytes.fromhex(value[2:])
 
 
-def _is_address(s: str) -> bool:
-    # Mixed case is an EIP-55 checksum: a wrong one is a typo, refused like web3 does.
+def is_valid_address(s: object) -> bool:
+    """A 0x address whose mixed case, if any, is a valid EIP-55 checksum (a wrong one is a typo,
+    refused like web3 does; ``eth_utils.is_address`` accepts it)."""
+    if type(s) is not str:
+        return False
     digits = s[2:]
     return is_hex_address(s) and (digits in (digits.lower(), digits.upper()) or is_checksum_address(s))
 
@@ -143,7 +146,7 @@ def _parse(bundle: object) -> _Bundle:
     token_id = _uint(b.get("token_id"), "token_id")
     _uint(b.get("chain_id"), "chain_id")
     registry = b.get("registry")
-    if type(registry) is not str or not _is_address(registry):
+    if not is_valid_address(registry):
         raise BundleError("registry must be a 0x-prefixed 20-byte address (EIP-55 if mixed case)")
     issue = _obj(b.get("issue"), "issue")
     block_number = _uint(issue.get("block_number"), "issue.block_number")

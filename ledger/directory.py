@@ -14,7 +14,9 @@ import hashlib
 import re
 from dataclasses import dataclass
 
-from eth_utils import to_checksum_address
+from eth_abi import decode as abi_decode
+from eth_abi import encode as abi_encode
+from eth_utils import keccak, to_checksum_address
 
 from ledger.chain.client import Chain
 from ledger.errors import InvalidArgumentError
@@ -53,10 +55,16 @@ def check_name(name: str) -> str:
 
 
 def listing_of(chain: Chain, address: str) -> Listing | None:
-    """The directory's listing of ``address`` on ``chain``'s registry, or None."""
+    """The directory's listing of ``address`` on ``chain``'s registry, or None. The registry
+    stores the name as bytes: invalid UTF-8 reads as U+FFFD (as a browser's TextDecoder does),
+    never as an error."""
     address = to_checksum_address(address)
-    name, digest = chain.call(chain.registry.functions.factoryListing(address).call)
-    return Listing(address, name, bytes(digest)) if name else None
+    call = {"to": chain.registry.address, "data": _FACTORY_LISTING + abi_encode(["address"], [address])}
+    name, digest = abi_decode(["bytes", "bytes32"], bytes(chain.call(chain.w3.eth.call, call)))
+    return Listing(address, name.decode("utf-8", "replace"), bytes(digest)) if name else None
+
+
+_FACTORY_LISTING = keccak(text="factoryListing(address)")[:4]
 
 
 def shown_name(name: str) -> str:

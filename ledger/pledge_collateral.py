@@ -3,20 +3,21 @@ checks one with nothing but an RPC URL.
 
 ``ledger.collateral`` holds the format and the pure checks; this module reads what the chain
 knows (the pledge's terms and status, the anchored root, the issue block's hash) and adds
-the checks only the chain can answer (is the registry ours, does the pledge still hold its
-lien).
+the checks only the chain can answer (is the trusted registry ours, does the pledge still hold
+its lien, whose log it is).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from eth_utils import is_address, to_checksum_address
+from eth_utils import to_checksum_address
 
 from ledger.assets import asset_digest, build_manifest
 from ledger.bundles import make_entry
 from ledger.chain.client import Chain
-from ledger.collateral import Check, CollateralReport, PledgeTerms, make_collateral_bundle, verify_collateral
+from ledger.collateral import (Check, CollateralReport, PledgeTerms, is_valid_address, make_collateral_bundle,
+                               verify_collateral)
 from ledger.errors import ChainError, InvariantError, LedgerError, NotFoundError
 from ledger.pledges import PledgeView, read_pledge
 from ledger.sampling import sample_indices, sample_seed
@@ -56,46 +57,27 @@ def build_bundle(store, chain: Chain, token_id: int) -> dict:
                                   manifest=manifest, entries=entries)
 
 
-def _registry_address(bundle: object, chain_id: int, home: Path | None) -> tuple[str | None, str]:
-    """The registry to check against: this machine's deployment record for the chain when it
-    has one (a bundle cannot redirect the lender), else the one the bundle names."""
-    from ledger.chain.deploy import deployment_path
-
-    if home is not None:
-        path = deployment_path(home, chain_id)
-        if path.exists():
-            import json
-
-            return json.loads(path.read_text())["address"], f"the deployment record {path}"
-    named = bundle.get("registry") if isinstance(bundle, dict) else None
-    if isinstance(named, str) and is_address(named):
-        return to_checksum_address(named), "the bundle"
-    return None, "the bundle"
-
-
-def verify_against_chain(bundle: object, token_id: int, rpc_url: str, home: Path | None = None) -> CollateralReport:
+def verify_against_chain(bundle: object, token_id: int, rpc_url: str, home: Path | None = None,
+                         registry: str | None = None) -> CollateralReport:
     """Every check of a collateral bundle for pledge ``token_id``, reading the chain at
-    ``rpc_url``. A node that is down raises ``ChainUnavailableError``; every other problem is a
-    failed check in the report."""
-    from ledger.chain.deploy import runtime_matches
+    ``rpc_url`` through the registry this verifier trusts (``registry`` when given, else the
+    deployment record pinned for the chain under ``home`` or shipped with the package; never
+    the one the bundle names). No trusted registry raises ``UntrustedRegistryError``, a node
+    that is down ``ChainUnavailableError``; every problem with the bundle is a failed check."""
+    from ledger.chain.check import factory_check, read_factory, registry_check
+    from ledger.chain.deploy import trusted_registry
 
     chain = Chain(rpc_url)
-    checks: list[Check] = []
-    address, source = _registry_address(bundle, chain.chain_id, home)
-    if address is None:
-        return CollateralReport(token_id, [Check("registry", False, "no registry to check against: the bundle names "
-                                                 "none and there is no deployment record for chain "
-                                                 f"{chain.chain_id}")])
-    chain.use_registry(address)  # one provider: one eth_chainId, not one per client
-    ours = runtime_matches(chain, address)
-    checks.append(Check("registry", ours, f"{address} on chain {chain.chain_id} (from {source}) "
-                        + ("holds the data-pledge registry code" if ours else "does NOT hold the registry's code")))
-    if not ours:
+    trusted = trusted_registry(chain.chain_id, home, registry)
+    chain.use_registry(trusted.address)  # one provider: one eth_chainId, not one per client
+    checks = [registry_check(chain, trusted)]
+    if not checks[0].ok:
         return CollateralReport(token_id, checks)
+    address = trusted.address
     if isinstance(bundle, dict):
         named = (bundle.get("chain_id"), bundle.get("registry"), bundle.get("token_id"))
         # the same address in any valid spelling (all lower case, or EIP-55) names the same registry
-        same_registry = isinstance(named[1], str) and is_address(named[1]) and to_checksum_address(named[1]) == address
+        same_registry = is_valid_address(named[1]) and to_checksum_address(named[1]) == address
         same = same_registry and (named[0], named[2]) == (chain.chain_id, token_id)
         checks.append(Check("bundle names this pledge", same,
                             f"bundle: token {named[2]} on {named[1]} chain {named[0]}" if not same
@@ -107,6 +89,7 @@ def verify_against_chain(bundle: object, token_id: int, rpc_url: str, home: Path
     holds = view.status in ("live", "defaulted")
     checks.append(Check("pledge holds its lien", holds, f"status {view.status}, holder {view.holder or '-'}"))
     t = view.terms
+    checks.append(factory_check(t.log_id, _manifest_stream(bundle), *read_factory(chain, t.log_id)))
     root, anchored_at = chain.call(chain.registry.functions.rootAt(t.log_id, t.checkpoint_size).call)
     anchored_root = bytes(root) if anchored_at else None
     block_hash = chain.block_hash(view.issue_block)
@@ -115,3 +98,9 @@ def verify_against_chain(bundle: object, token_id: int, rpc_url: str, home: Path
                         issue_block=view.issue_block)
     report = verify_collateral(bundle, terms=terms, anchored_root=anchored_root, issue_block_hash=block_hash)
     return CollateralReport(token_id, checks + report.checks)
+
+
+def _manifest_stream(bundle: object) -> object:
+    """The stream the bundle's manifest names (whatever it is: ``factory_check`` judges it)."""
+    manifest = bundle.get("manifest") if type(bundle) is dict else None
+    return manifest.get("stream") if type(manifest) is dict else None

@@ -34,7 +34,9 @@ step "5. prove one work order: record, salt, inclusion proof, anchor (dpl-proof/
 "$DPL" prove --log "$STREAM" --id WO-2026-00042 --out "$OUT/wo-42.proof.json"
 head -c 400 "$OUT/wo-42.proof.json"; echo " ..."
 
-step "6. anyone verifies it: offline, then against the chain"
+step "6. the registry admin (dev0) lists the factory (dev1) in the directory; anyone verifies the bundle:
+offline, then against the chain (the registry pinned in DPL_HOME, the factory read from it)"
+"$DPL" factories set dev1 --name "ACME Precision Co." --registration 91310000MA1FL0000X
 "$DPL" verify "$OUT/wo-42.proof.json"
 "$DPL" verify "$OUT/wo-42.proof.json" --rpc "$DPL_RPC_URL"
 

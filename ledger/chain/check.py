@@ -1,34 +1,168 @@
-"""Checking a verified bundle's checkpoint against the chain: is that root anchored?"""
+"""What a verifier checks on chain, trusting only the registry it pinned (DESIGN.md section 7).
+
+Every verifier (``dpl verify --rpc``, ``dpl pledge verify``, the browser's ``verify/chain.js``)
+reads the chain through a ``TrustedRegistry`` (``ledger.chain.deploy.trusted_registry``), never
+through the address a bundle names, and:
+
+- checks that the trusted address holds our registry's code (``registry``);
+- reads the log's factory from the chain and recomputes the log id from it and the stream the
+  bundle names (``factory``), printing the factory and its directory listing;
+- for a ``dpl-proof/1`` bundle: checks that the bundle names that registry, that the registry
+  holds the bundle's root at its size (``anchor``), and that the anchor transaction the bundle
+  cites is real (``anchor transaction``); a field that is not checked is not printed.
+
+Checks are ``ledger.collateral.Check`` (name, ok, detail) with the browser's names and words.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from ledger.bundles import Verified
-from ledger.chain.client import Chain
+from eth_abi import decode as abi_decode
+from eth_utils import keccak, to_checksum_address
+
+from ledger.bundles import Verified, to_hex
+from ledger.chain.client import Chain, log_id_of
+from ledger.chain.deploy import TrustedRegistry, runtime_matches, trusted_registry
+from ledger.collateral import Check
+from ledger.directory import Listing, describe_factory, listing_of
 from ledger.errors import BundleError
 
+#: topic0 of ``CheckpointAnchored(bytes32 indexed logId, uint64 size, bytes32 root, uint64 previousSize)``
+CHECKPOINT_ANCHORED = keccak(text="CheckpointAnchored(bytes32,uint64,bytes32,uint64)")
 
-def check_anchor(verified: Verified, rpc_url: str) -> str:
-    """Raise ``BundleError`` unless the registry named by the bundle holds its (size, root)
-    for its log on the chain at ``rpc_url``. Returns a one-line summary."""
+
+def registry_check(chain: Chain, trusted: TrustedRegistry) -> Check:
+    """``registry``: the trusted address holds our registry's runtime code."""
+    ours = runtime_matches(chain, trusted.address)
+    return Check("registry", ours, f"{trusted.address} on chain {chain.chain_id} (from {trusted.source}) "
+                 + ("holds the data-pledge registry code" if ours else "does NOT hold the registry's code"))
+
+
+def factory_check(log_id: bytes, stream: object, factory: str | None, listing: Listing | None) -> Check:
+    """``factory``: ``log_id`` is ``keccak256(abi.encode(factory, stream))`` for the ``factory`` the
+    registry names for it (None: no factory, the log is not registered) and the ``stream`` the
+    bundle names. Pure: the caller reads ``factory`` and its ``listing`` from the chain."""
+    log = to_hex(log_id)
+    if factory is None:
+        return Check("factory", False, f"log {log} is not registered in the registry: no factory owns it")
+    who = describe_factory(factory, listing)
+    if not isinstance(stream, str):
+        return Check("factory", False, f"{who} owns log {log}, but the bundle names no stream to check it against")
+    try:
+        expected = log_id_of(factory, stream)
+    except UnicodeEncodeError:
+        return Check("factory", False, f"{who} owns log {log}, but the bundle's stream is not valid Unicode "
+                                       "(a lone surrogate)")
+    if expected != log_id:
+        return Check("factory", False, f"{who} owns log {log}, but its stream {stream!r} would be log "
+                                       f"{to_hex(expected)}: the bundle's stream is not this log's")
+    return Check("factory", True, f"{who}; log {log} is its stream {stream!r}")
+
+
+def read_factory(chain: Chain, log_id: bytes) -> tuple[str | None, Listing | None]:
+    """The factory that owns ``log_id`` in the chain's registry (None if none) and its listing."""
+    factory = chain.call(chain.registry.functions.factoryOf(log_id).call)
+    if int(factory, 16) == 0:
+        return None, None
+    factory = to_checksum_address(factory)
+    return factory, listing_of(chain, factory)
+
+
+def proof_checks(verified: Verified, chain: Chain, trusted: TrustedRegistry) -> list[Check]:
+    """The chain checks of a bundle that verified offline, in order, up to the first that fails:
+    ``registry``, ``bundle names this registry``, ``factory``, ``anchor`` and, when the bundle
+    cites its anchor's transaction, ``anchor transaction``. ``chain`` is any client of the node
+    (it is pointed at the trusted registry)."""
     anchor = verified.anchor
     if verified.log_id is None or anchor is None:
-        raise BundleError("the bundle names no anchored checkpoint (log_id or anchor is null): "
-                          "nothing to check on chain")
-    chain = Chain(rpc_url, anchor["registry"])
-    if chain.chain_id != anchor["chain_id"]:
-        raise BundleError(f"{rpc_url} is chain {chain.chain_id}, but the bundle's anchor is on "
-                          f"chain {anchor['chain_id']}")
-    if not chain.code_at(anchor["registry"]):
-        raise BundleError(f"there is no contract at {anchor['registry']} on chain {chain.chain_id}")
-    root, anchored_at = chain.call(chain.registry.functions.rootAt(verified.log_id, verified.size).call)
+        return [Check("anchor", False, "the bundle names no anchored checkpoint (log_id or anchor is null): "
+                                       "nothing to check on chain")]
+    if anchor["chain_id"] != chain.chain_id:
+        return [Check("anchor", False, f"{chain.shown_url} is chain {chain.chain_id}, but the bundle's anchor is "
+                                       f"on chain {anchor['chain_id']}")]
+    chain.use_registry(trusted.address)
+    checks = [registry_check(chain, trusted)]
+    if not checks[-1].ok:
+        return checks
+    named = anchor["registry"]
+    same = named.lower() == trusted.address.lower()
+    checks.append(Check("bundle names this registry", same,
+                        f"the anchor names {trusted.address}" if same else
+                        f"the bundle's anchor names registry {named}, not the trusted registry {trusted.address} "
+                        f"of chain {chain.chain_id}"))
+    if not same:
+        return checks
+    checks.append(factory_check(verified.log_id, verified.stream, *read_factory(chain, verified.log_id)))
+    if not checks[-1].ok:
+        return checks
+    checks.append(_anchored(chain, trusted, verified))
+    if checks[-1].ok and anchor.get("tx_hash") is not None:
+        checks.append(_anchor_transaction(chain, trusted, verified))
+    return checks
+
+
+def _anchored(chain: Chain, trusted: TrustedRegistry, v: Verified) -> Check:
+    root, anchored_at = chain.call(chain.registry.functions.rootAt(v.log_id, v.size).call)
     root = bytes(root)
     if root == bytes(32):
-        raise BundleError(f"the registry holds no checkpoint of size {verified.size} for log "
-                          f"0x{verified.log_id.hex()}: the bundle's root was never anchored")
-    if root != verified.root:
-        raise BundleError(f"the registry holds root 0x{root.hex()} for size {verified.size}, but the "
-                          f"bundle claims 0x{verified.root.hex()}")
+        return Check("anchor", False, f"the registry holds no checkpoint of size {v.size} for log "
+                                      f"{to_hex(v.log_id)}: the bundle's root was never anchored")
+    if root != v.root:
+        return Check("anchor", False, f"the registry holds root {to_hex(root)} for size {v.size}, but the bundle "
+                                      f"claims {to_hex(v.root)}")
     when = datetime.fromtimestamp(anchored_at, timezone.utc).isoformat(timespec="seconds")
-    return f"anchored on chain {chain.chain_id} in registry {chain.registry.address} at {when}"
+    return Check("anchor", True, f"anchored on chain {chain.chain_id} in registry {trusted.address} at {when}")
+
+
+def _anchor_transaction(chain: Chain, trusted: TrustedRegistry, v: Verified) -> Check:
+    """The bundle's ``anchor.tx_hash`` (and ``block_number``, when given) is the transaction that
+    anchored this checkpoint: mined, succeeded, sent to the trusted registry, in that block, and
+    its logs hold the registry's ``CheckpointAnchored(logId, size, root)``."""
+    tx, block = v.anchor["tx_hash"], v.anchor.get("block_number")
+    receipt = chain.receipt(bytes.fromhex(tx[2:]))
+
+    def fail(why: str) -> Check:
+        return Check("anchor transaction", False, f"transaction {tx} {why}")
+
+    if receipt is None:
+        return fail(f"is not on chain {chain.chain_id}")
+    if receipt["status"] != 1:
+        return fail("failed (status 0): it anchored nothing")
+    to = receipt.get("to")
+    if to is None or to.lower() != trusted.address.lower():
+        sent_to = to_checksum_address(to) if to else "no address (it created a contract)"
+        return fail(f"was sent to {sent_to}, not to the registry {trusted.address}")
+    if block is not None and receipt["blockNumber"] != block:
+        return fail(f"is in block {receipt['blockNumber']}, not in block {block} as the bundle says")
+    for log in receipt["logs"]:
+        topics = [bytes(t) for t in log["topics"]]
+        data = bytes(log["data"])
+        if (log["address"].lower() == trusted.address.lower() and len(topics) == 2 and len(data) == 96
+                and topics[0] == CHECKPOINT_ANCHORED and topics[1] == v.log_id):
+            size, root, _ = abi_decode(["uint64", "bytes32", "uint64"], data)
+            if size == v.size and bytes(root) == v.root:
+                return Check("anchor transaction", True,
+                             f"transaction {tx} in block {receipt['blockNumber']} anchored this checkpoint")
+    return fail(f"holds no CheckpointAnchored of log {to_hex(v.log_id)} at size {v.size} with root "
+                f"{to_hex(v.root)} from the registry")
+
+
+def verify_on_chain(verified: Verified, rpc_url: str, home, registry: str | None = None) -> list[Check]:
+    """``dpl verify --rpc``: the chain checks of an offline-valid bundle against the registry this
+    verifier trusts (``registry`` if given, else the pinned record). Raises ``BundleError`` with
+    the first failing check's reason; ``UntrustedRegistryError`` when nothing is trusted for the
+    chain. Returns the checks, all passed."""
+    if verified.log_id is None or verified.anchor is None:
+        raise BundleError("the bundle names no anchored checkpoint (log_id or anchor is null): "
+                          "nothing to check on chain")
+    chain = Chain(rpc_url)
+    if verified.anchor["chain_id"] != chain.chain_id:  # before asking what is trusted on the wrong chain
+        raise BundleError(f"{chain.shown_url} is chain {chain.chain_id}, but the bundle's anchor is on chain "
+                          f"{verified.anchor['chain_id']}")
+    trusted = trusted_registry(chain.chain_id, home, registry)
+    checks = proof_checks(verified, chain, trusted)
+    failed = [c for c in checks if not c.ok]
+    if failed:
+        raise BundleError(failed[0].detail)
+    return checks

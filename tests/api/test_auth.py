@@ -51,6 +51,9 @@ ENDPOINTS: dict[tuple[str, str], set[str]] = {
     ("GET", "/v1/lenders"): {"admin", "auditor"},
     ("POST", "/v1/lenders"): {"admin"},
     ("DELETE", "/v1/lenders/{address}"): {"admin"},
+    ("GET", "/v1/factories"): {"admin", "auditor", "lender", "factory"},
+    ("PUT", "/v1/factories/{address}"): {"admin"},
+    ("DELETE", "/v1/factories/{address}"): {"admin"},
     ("POST", "/v1/audit"): {"auditor"},
     ("GET", "/v1/audit/latest"): {"auditor"},
     ("GET", "/health"): {PUBLIC},
@@ -89,6 +92,7 @@ def matrix(world):
         ("POST", "/v1/pledges/{token_id}/extensions"): {"terms": {"lien_end": str(world.chain_time() + 2000 * 86400)}},
         ("POST", "/v1/parties"): {"name": "intruder", "role": "admin"},
         ("POST", "/v1/lenders"): {"address": "bank-c"},
+        ("PUT", "/v1/factories/{address}"): {"name": "Intruder Ltd.", "registration": "INTRUDER-1"},
     }
     return {"params": params, "query": query, "bodies": bodies, "token": token}
 

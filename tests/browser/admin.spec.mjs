@@ -5,7 +5,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { BASE, launch, openPage, signIn, shot, atBothWidths } from './harness.mjs';
+import { BASE, KEYS, launch, openPage, signIn, shot, atBothWidths } from './harness.mjs';
 
 let browser;
 before(async () => { browser = await launch(); });
@@ -133,10 +133,53 @@ test('a duplicate party name and a bad lender are refused next to their fields',
   await page.context().close();
 });
 
+test('the factory directory: the demo factory is listed; a factory is listed by party name, refused, removed', async () => {
+  const page = await openAdmin();
+  await page.locator('table.factories').waitFor();
+  const acme = page.locator('table.factories tr[data-party="acme"]');
+  assert.match(await acme.textContent(), /ACME Precision Co\./, 'make run lists the demo factory');
+
+  const name = `factory-${stamp}`;
+  const address = '0x' + randomBytes(20).toString('hex');
+  await page.getByLabel('Name', { exact: true }).fill(name);
+  await page.getByLabel('Role', { exact: true }).selectOption('factory');
+  await page.getByLabel('Chain address (optional)').fill(address);
+  await page.getByRole('button', { name: 'Create party' }).click();
+  await page.locator(`table.parties tr[data-party="${name}"]`).waitFor();
+
+  // a name with a control character is refused next to the name field, and nothing is sent
+  await page.getByLabel('Factory (party name or address)').fill(name);
+  await page.getByLabel('Factory name').fill('Bell\u0007 Works');
+  await page.getByLabel('Business registration number').fill('91310000-ma1fl0000y');
+  await page.getByRole('button', { name: 'List factory' }).click();
+  await page.locator('#f-name-error').filter({ hasText: /printable/ }).waitFor();
+  assert.equal(await page.locator(`table.factories tr[data-party="${name}"]`).count(), 0);
+
+  await page.getByLabel('Factory name').fill(`Works ${stamp} Ltd.`);
+  await page.getByRole('button', { name: 'List factory' }).click();
+  const row = page.locator(`table.factories tr[data-party="${name}"]`);
+  await row.waitFor();
+  assert.match(await row.textContent(), new RegExp(`Works ${stamp} Ltd\\.`));
+  assert.equal((await row.locator('code').first().textContent()).toLowerCase(), address);
+  assert.match(await page.locator('#factory-done').textContent(), /listed as .*; transaction 0x/);
+  const listed = await (await fetch(`${BASE}/v1/factories`, { headers: { Authorization: `Bearer ${KEYS.lender_a}` } })).json();
+  assert.ok(listed.some((f) => f.address.toLowerCase() === address && f.name === `Works ${stamp} Ltd.`), 'a lender reads it too');
+  await shot(page, 'admin-factories');
+
+  await row.getByRole('button', { name: 'Remove' }).click();
+  await row.getByRole('button', { name: 'Yes, remove' }).click();
+  await row.waitFor({ state: 'detached' });
+  assert.match(await page.locator('#factory-done').textContent(), /removed from the directory/);
+  assert.equal(await acme.count(), 1, 'the others stay');
+  assert.deepEqual(unexpected(page), [], page.problems.join('; '));
+  await page.context().close();
+});
+
 test('the admin page fits 1280 and 390 px', async () => {
   await atBothWidths(browser, 'admin', '/admin', 'admin', async (page) => {
     await page.locator('table.parties').waitFor();
     await page.locator('table.keys').waitFor();
     await page.locator('table.lenders').waitFor();
+    await page.locator('table.factories').waitFor();
   });
 });

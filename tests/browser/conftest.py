@@ -58,8 +58,16 @@ def ui(tmp_path_factory) -> dict:
         _wait_http(base + "/health", server)
         token_id = _one_pledge(base, keys)
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        # A forgery anyone could make: a lookalike registry (a fresh copy of ours) on the same chain,
+        # hosting an invented acme/line-a; the proof bundle of one of its records.
+        from tests.forgery import anchored_forgery, deploy_lookalike, dev_account
+
+        lookalike = deploy_lookalike(chain.rpc_url, dev_account(5))
+        forged = home.parent / "forged-proof.json"
+        forged.write_text(json.dumps(anchored_forgery(chain.rpc_url, lookalike, dev_account(6), "acme/line-a")))
         yield {"base": base, "rpc": chain.rpc_url, "keys": keys, "home": home, "token_id": token_id,
-               "env": env, "registry": httpx.get(base + "/health").json()["chain"]["registry"]}
+               "env": env, "registry": httpx.get(base + "/health").json()["chain"]["registry"],
+               "lookalike": lookalike, "forged": forged}
     finally:
         if server is not None:
             server.terminate()
@@ -92,7 +100,7 @@ def run_spec(ui: dict, spec: str, timeout: float = 300) -> None:
     """Runs one JavaScript spec with node's test runner against the served UI; fails with its output."""
     env = {**os.environ, "DPL_UI_BASE": ui["base"], "DPL_UI_RPC": ui["rpc"], "DPL_UI_KEYS": json.dumps(ui["keys"]),
            "DPL_UI_TOKEN_ID": str(ui["token_id"]), "DPL_UI_ARTIFACTS": str(ARTIFACTS), "DPL_CHROMIUM": CHROMIUM,
-           "DPL_UI_REGISTRY": ui["registry"]}
+           "DPL_UI_REGISTRY": ui["registry"], "DPL_UI_FORGED": str(ui["forged"])}
     proc = subprocess.run(["node", "--test", "--test-reporter=spec", str(Path(__file__).parent / spec)],
                           env=env, capture_output=True, text=True, timeout=timeout, cwd=ROOT)
     assert proc.returncode == 0, f"{spec} failed:\n{proc.stdout[-12000:]}\n{proc.stderr[-4000:]}"

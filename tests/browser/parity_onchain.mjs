@@ -1,5 +1,6 @@
-// Reads cases {kind, text, tokenId?} from argv[2] and prints the JS verifier's reports against
-// the chain at DPL_UI_RPC (for tests/browser/test_onchain_parity.py).
+// Reads cases {kind, text, tokenId?, registry?} from argv[2] and prints the JS verifier's reports
+// against the chain at DPL_UI_RPC (for tests/browser/test_onchain_parity.py). Each case trusts the
+// registry it names, else the file's (the service's pinned one): never a bundle's.
 import { readFileSync } from 'node:fs';
 import { verifyCollateralOnChain, verifyProofBundleOnChain } from '../../api/web/static/js/verify/index.js';
 
@@ -7,9 +8,10 @@ const { cases, registry, registryCode } = JSON.parse(readFileSync(process.argv[2
 const rpcUrl = process.env.DPL_UI_RPC;
 const out = [];
 for (const c of cases) {
+  const trust = { rpcUrl, registry: c.registry || registry, registryCode };
   const r = c.kind === 'collateral'
-    ? await verifyCollateralOnChain(c.text, BigInt(c.tokenId), { rpcUrl, registry, registryCode })
-    : await verifyProofBundleOnChain(c.text, { rpcUrl });
-  out.push({ sound: r.sound, checks: r.checks.map((x) => [x.name, x.ok, x.detail]) });
+    ? await verifyCollateralOnChain(c.text, BigInt(c.tokenId), trust)
+    : await verifyProofBundleOnChain(c.text, trust);
+  out.push({ sound: r.sound, error: r.error ?? null, checks: r.checks.map((x) => [x.name, x.ok, x.detail]) });
 }
 console.log(JSON.stringify(out));

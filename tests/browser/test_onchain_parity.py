@@ -1,6 +1,10 @@
-"""The browser verifier and the Python one on the service's own bundles against the same real
-chain (anvil): the collateral bundle of a live pledge and the proof bundle of a record, sound
-and tampered. Same checks, same verdicts, same reasons (where the wording names no source)."""
+"""The browser verifier and the Python one against the same real chain (anvil), trusting the same
+registry (the service's pinned one, or one given explicitly; never a bundle's): the service's own
+bundles, sound and tampered, and forgeries anyone could make: a record anchored in a lookalike
+registry (a fresh copy of ours hosting an invented acme/line-a), a 46-byte contract answering
+rootAt with any root, a relabelled stream, an anchor citing another transaction or block. Same
+checks, same verdicts, same reasons (the "registry" check's source aside: each says where its
+address came from)."""
 
 from __future__ import annotations
 
@@ -15,9 +19,12 @@ import pytest
 
 from ledger.bundles import verify as verify_proof
 from ledger.chain.build import load_artifact
-from ledger.chain.check import check_anchor
-from ledger.errors import BundleError, ProofError, RecordError
+from ledger.chain.check import proof_checks
+from ledger.chain.client import Chain
+from ledger.chain.deploy import trusted_registry
+from ledger.errors import BundleError
 from ledger.pledge_collateral import verify_against_chain
+from tests.forgery import deploy_rootat_liar, dev_account
 
 HERE = Path(__file__).parent
 
@@ -28,20 +35,31 @@ def _get(ui, path: str, who: str):
     return r.json()
 
 
-def _python_proof(bundle: dict, rpc: str) -> bool:
+def _python_proof(bundle: dict, ui, registry: str | None) -> dict:
+    """Python's verdict: the offline error, or the chain checks (``dpl verify --rpc`` raises the first
+    failing one's reason)."""
     try:
-        check_anchor(verify_proof(bundle), rpc)
-        return True
-    except (BundleError, ProofError, RecordError):
-        return False
+        verified = verify_proof(bundle)
+    except BundleError as e:
+        return {"sound": False, "error": str(e), "chain": []}
+    trusted = trusted_registry(31337, ui["home"], registry)
+    checks = proof_checks(verified, Chain(ui["rpc"]), trusted)
+    failed = [c for c in checks if not c.ok]
+    return {"sound": not failed, "error": failed[0].detail if failed else None,
+            "chain": [(c.name, c.ok, c.detail) for c in checks]}
+
+
+CHAIN_CHECKS = {"registry", "bundle names this registry", "factory", "anchor", "anchor transaction"}
 
 
 @pytest.mark.anvil
-def test_js_and_python_agree_on_the_services_bundles_against_the_chain(ui, tmp_path):
+def test_js_and_python_agree_against_the_chain_on_real_and_forged_bundles(ui, tmp_path):
     token = ui["token_id"]
     collateral = _get(ui, f"/v1/pledges/{token}/bundle", "lender_a")
     log = next(x for x in _get(ui, "/v1/logs", "factory") if x["stream"] == "acme/line-a")  # specs add logs
     proof = _get(ui, f"/v1/logs/{log['log_id']}/records/11", "factory")
+    forged = json.loads(Path(ui["forged"]).read_text())
+    liar = deploy_rootat_liar(ui["rpc"], dev_account(7), bytes.fromhex(forged["checkpoint"]["root"][2:]))
 
     def changed(doc, edit):
         doc = copy.deepcopy(doc)
@@ -56,15 +74,27 @@ def test_js_and_python_agree_on_the_services_bundles_against_the_chain(ui, tmp_p
         (changed(collateral, lambda b: b["entries"].pop()), token),
         (changed(collateral, lambda b: b.update(registry=b["registry"].lower())), token),
         (changed(collateral, lambda b: b["issue"].update(block_hash="0x" + "00" * 32)), token),
+        (changed(collateral, lambda b: b["manifest"].update(stream="globex/line-a")), token),   # relabelled
+        (changed(collateral, lambda b: b.update(registry=ui["lookalike"])), token),             # names a lookalike
     ]
-    proofs = [
-        proof,
-        changed(proof, lambda b: b["checkpoint"].update(root="0x" + "cd" * 32)),
-        changed(proof, lambda b: b["entries"][0]["record"].update(type="forged")),
-        changed(proof, lambda b: b["anchor"].update(chain_id=1)),
+    anchor = proof["anchor"]
+    proofs = [  # (bundle, registry to trust: None = the pinned one)
+        (proof, None),
+        (changed(proof, lambda b: b["checkpoint"].update(root="0x" + "cd" * 32)), None),
+        (changed(proof, lambda b: b["entries"][0]["record"].update(type="forged")), None),
+        (changed(proof, lambda b: b["anchor"].update(chain_id=1)), None),
+        (forged, None),                                                # a lookalike registry
+        (forged, ui["lookalike"]),                                     # ... trusted explicitly
+        (changed(forged, lambda b: b["anchor"].update(registry=liar, tx_hash=None, block_number=None)), None),
+        (changed(forged, lambda b: b["anchor"].update(registry=liar, tx_hash=None, block_number=None)), liar),
+        (changed(proof, lambda b: b.update(stream="globex/line-a")), None),   # relabelled stream
+        (changed(proof, lambda b: b["anchor"].update(tx_hash="0x" + "ab" * 32)), None),
+        (changed(proof, lambda b: b["anchor"].update(tx_hash=forged["anchor"]["tx_hash"], block_number=None)), None),
+        (changed(proof, lambda b: b["anchor"].update(block_number=anchor["block_number"] + 1)), None),
+        (changed(proof, lambda b: b["anchor"].update(tx_hash=None, block_number=None)), None),
     ]
     cases = [{"kind": "collateral", "text": json.dumps(b), "tokenId": t} for b, t in collaterals]
-    cases += [{"kind": "proof", "text": json.dumps(b)} for b in proofs]
+    cases += [{"kind": "proof", "text": json.dumps(b), "registry": r} for b, r in proofs]
     artifact = load_artifact("DataPledgeRegistry")
     path = tmp_path / "cases.json"
     path.write_text(json.dumps({"cases": cases, "registry": ui["registry"], "registryCode": {
@@ -81,7 +111,29 @@ def test_js_and_python_agree_on_the_services_bundles_against_the_chain(ui, tmp_p
         # reasons agree too, except where each names where the registry address came from
         assert [c.detail for c in py.checks if c.name != "registry"] == [c[2] for c in got["checks"] if c[0] != "registry"], n
         assert py.sound == got["sound"]
-    assert [r["sound"] for r in js[:len(collaterals)]] == [True, False, False, False, False, True, False]
-    for n, bundle in enumerate(proofs):
-        assert js[len(collaterals) + n]["sound"] == _python_proof(bundle, ui["rpc"]), n
-    assert [r["sound"] for r in js[len(collaterals):]] == [True, False, False, False]
+    assert [r["sound"] for r in js[:len(collaterals)]] == [True, False, False, False, False, True, False, False, False]
+    relabelled, lookalike = js[len(collaterals) - 2], js[len(collaterals) - 1]
+    assert ("factory", False) in [(c[0], c[1]) for c in relabelled["checks"]]
+    assert [c[0] for c in lookalike["checks"] if not c[1]] == ["bundle names this pledge"]
+
+    for n, (bundle, registry) in enumerate(proofs):
+        py, got = _python_proof(bundle, ui, registry), js[len(collaterals) + n]
+        assert py["sound"] == got["sound"], (n, py, got)
+        chain = [tuple(c) for c in got["checks"] if c[0] in CHAIN_CHECKS]
+        assert [c[:2] for c in py["chain"]] == [c[:2] for c in chain], (n, py, got)
+        assert [c for c in py["chain"] if c[0] != "registry"] == [c for c in chain if c[0] != "registry"], n
+        if py["error"] and not py["error"].startswith(f"{registry} on chain"):
+            assert py["error"] == got["error"], (n, py, got)
+    verdicts = [(r["sound"], next((c[0] for c in r["checks"] if not c[1]), None)) for r in js[len(collaterals):]]
+    assert verdicts == [
+        (True, None), (False, "entry 11: inclusion"), (False, "entry 11: leaf hash"), (False, "anchor"),
+        (False, "bundle names this registry"),      # the lookalike: not the pinned registry
+        (True, None),                               # ... unless trusted explicitly (its factory is then shown)
+        (False, "bundle names this registry"),      # the rootAt liar
+        (False, "registry"),                        # ... trusted explicitly: not our code
+        (False, "factory"),                         # relabelled stream
+        (False, "anchor transaction"), (False, "anchor transaction"), (False, "anchor transaction"),
+        (True, None),                               # no transaction cited: none checked, none shown
+    ], verdicts
+    explicit = js[len(collaterals) + 5]
+    assert f"factory {dev_account(6).address} (not in the directory)" in dict((c[0], c[2]) for c in explicit["checks"])["factory"]

@@ -1,12 +1,14 @@
-// Verify collateral in the browser: a sound bundle is all green; a tampered one shows the
-// failing check red with its reason; a server that lies (a root the chain never saw) still
-// gets red, because the chain is read from the RPC URL, not from the service.
+// Verify collateral in the browser: a sound bundle is all green, with the factory named from the
+// registry's directory; a tampered one shows the failing check red with its reason; a server that
+// lies (a root the chain never saw) still gets red, because the chain is read from the RPC URL,
+// not from the service; a forged bundle anchored in a lookalike registry is red, because the page
+// trusts the registry in its registry field (the service's pinned one), never the bundle's.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync, mkdtempSync } from 'node:fs';
+import { writeFileSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BASE, KEYS, RPC, TOKEN_ID, launch, openPage, signIn, shot, assertFits, WIDTHS } from './harness.mjs';
+import { BASE, KEYS, RPC, TOKEN_ID, REGISTRY, launch, openPage, signIn, shot, assertFits, WIDTHS } from './harness.mjs';
 
 let browser;
 let sound; // the fixture pledge's bundle text, as the service gives it to its holder
@@ -43,7 +45,9 @@ test('a lender fetches the bundle of a held pledge and every check is green (bot
     await page.getByRole('button', { name: 'Verify' }).click();
     const got = await checks(page);
     const names = got.map((c) => c.name);
-    for (const name of ['registry', 'bundle names this pledge', 'pledge holds its lien', 'format', 'manifest digest',
+    assert.equal(await page.locator('#registry').inputValue(), REGISTRY, "the service's pinned registry by default");
+    assert.match(await page.getByTestId('factory').textContent(), /^Factory: factory 0x[0-9a-fA-F]{40} \(registered as ACME Precision Co\.\); log 0x/);
+    for (const name of ['registry', 'bundle names this pledge', 'pledge holds its lien', 'factory', 'format', 'manifest digest',
       'manifest terms', 'anchored root', 'seed', 'sample indices']) assert.ok(names.includes(name), `check ${name} shown`);
     assert.equal(got.filter((c) => c.name.endsWith(': inclusion')).length, 8, 'one inclusion check per sample');
     assert.deepEqual(got.filter((c) => !c.ok), [], 'all green');
@@ -83,7 +87,9 @@ test('a server that lies about the root cannot make it green', async () => {
   }));
   await page.goto(`${BASE}/verify?token=${TOKEN_ID}`);
   await page.getByRole('button', { name: 'Fetch its bundle' }).click();
-  await page.getByTestId('loaded').filter({ hasText: 'Loaded' }).waitFor();
+  // "Loaded a …", not "No bundle loaded." (hasText matches any case: 'Loaded' matched both, so the
+  // click on Verify could come before the bundle, while the button was still disabled)
+  await page.getByTestId('loaded').filter({ hasText: /^Loaded a / }).waitFor();
   await page.getByRole('button', { name: 'Verify' }).click();
   const got = await checks(page);
   const byName = Object.fromEntries(got.map((c) => [c.name, c]));
@@ -123,6 +129,48 @@ test('anyone can verify a bundle file without signing in; a proof bundle too', a
   await shot(page2, 'verify-proof-bundle');
   await page.context().close();
   await page2.context().close();
+});
+
+test('a forged record anchored in a lookalike registry is red; so is a relabelled stream', async () => {
+  const forged = readFileSync(process.env.DPL_UI_FORGED, 'utf8');
+  const page = await openPage(browser);
+  await page.goto(`${BASE}/verify`);
+  const got = await pasteAndVerify(page, forged);
+  const red = got.filter((c) => !c.ok);
+  assert.deepEqual(red.map((c) => c.name), ['bundle names this registry']);
+  assert.match(red[0].detail, new RegExp(`^the bundle's anchor names registry 0x[0-9a-fA-F]{40}, not the trusted registry ${REGISTRY} of chain 31337$`));
+  assert.match(await page.getByTestId('verdict').textContent(), /^NOT SOUND/);
+  await shot(page, 'verify-lookalike');
+
+  // the factory's own record, relabelled as another stream
+  const logs = await (await fetch(`${BASE}/v1/logs`, { headers: { Authorization: `Bearer ${KEYS.factory}` } })).json();
+  const real = JSON.parse(await (await fetch(`${BASE}/v1/logs/${logs.find((l) => l.stream === 'acme/line-a').log_id}/records/3`,
+    { headers: { Authorization: `Bearer ${KEYS.factory}` } })).text());
+  await page.getByLabel('Bundle JSON').fill(JSON.stringify({ ...real, stream: 'globex/line-a' }));
+  await page.getByRole('button', { name: 'Use this text' }).click();
+  await page.getByRole('button', { name: 'Verify' }).click();
+  await page.getByTestId('factory').filter({ hasText: /globex\/line-a/ }).waitFor();
+  const factory = (await checks(page)).find((c) => c.name === 'factory');
+  assert.equal(factory.ok, false);
+  assert.match(factory.detail, /\(registered as ACME Precision Co\.\) owns log 0x[0-9a-f]{64}, but its stream 'globex\/line-a' would be log/);
+
+  // a registry typed by hand that is not ours: its code check is red, nothing else is read
+  await page.locator('#registry').fill('0x' + '12'.repeat(20));
+  await page.getByRole('button', { name: 'Verify' }).click();
+  await page.locator('[data-testid=checks] li[data-check="registry"][data-ok="false"]').waitFor();
+  assert.match(await page.locator('li[data-check="registry"] .detail').textContent(), /\(from the registry field \(an address you typed\)\) does NOT hold the registry's code$/);
+  await page.context().close();
+});
+
+test('a bundle with a key twice is refused next to the drop zone, naming the key', async () => {
+  const page = await openPage(browser);
+  await page.goto(`${BASE}/verify`);
+  await page.locator('summary', { hasText: 'paste' }).click();
+  await page.getByLabel('Bundle JSON').fill(sound.replace('"token_id":', '"token_id": 999, "token_id":'));
+  await page.getByRole('button', { name: 'Use this text' }).click();
+  assert.match(await page.locator('#drop-error').textContent(), /^the pasted text: duplicate key 'token_id' \(at token_id\)$/);
+  assert.equal(await page.getByRole('button', { name: 'Verify' }).isDisabled(), true);
+  await page.context().close();
 });
 
 test('a chain node that is down is a readable error next to the RPC URL', async () => {

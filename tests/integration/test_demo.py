@@ -30,3 +30,7 @@ def test_demo_story_runs_clean(tmp_path):
     assert "collateral SOUND" in first and "clean" in first
     assert "PledgeLenderNotApproved" in first and "PledgeNotHolder" in first and "PledgeConsentReplayed" in first
     assert "pledge 1: released" in first and "NOT SOUND" in first
+    # the verifiers name the factory from the registry's directory, and the registry they trust
+    assert "factory: factory 0x70997970C51812dc3A010C7d01b50e0d17dc79C8 (registered as ACME Precision Co.)" in first
+    assert "PASS  factory: factory 0x70997970C51812dc3A010C7d01b50e0d17dc79C8 (registered as ACME Precision Co.)" in first
+    assert "(from the pinned deployment record " in first

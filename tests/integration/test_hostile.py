@@ -76,6 +76,7 @@ BODIES = {
     ("POST", "/v1/pledges/{token_id}/extensions"): {"terms": {"lien_end": "1924992000"}},
     ("POST", "/v1/parties"): {"name": "hostile", "role": "lender"},
     ("POST", "/v1/lenders"): {"address": "bank-a"},
+    ("PUT", "/v1/factories/{address}"): {"name": "Hostile Works", "registration": "H-1"},
 }
 #: Integers no route may take: below 0, beyond 256 bits (uint256 is the widest of the chain), and
 #: beyond what Python converts.

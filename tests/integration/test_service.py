@@ -147,6 +147,9 @@ def test_make_run_serves_the_demo_stops_on_ctrl_c_and_reuses_everything(tmp_path
             logs = httpx.get(f"http://127.0.0.1:{api_port}/v1/logs",
                              headers={"Authorization": f"Bearer {keys['factory']}"}).json()
             assert logs[0]["stream"] == "acme/line-a" and logs[0]["size"] == 3198
+            listed = httpx.get(f"http://127.0.0.1:{api_port}/v1/factories",
+                               headers={"Authorization": f"Bearer {keys['lender_a']}"}).json()
+            assert [f["name"] for f in listed] == ["ACME Precision Co."]  # a verifier names the demo factory
             assert 'action="/signin"' in httpx.get(f"http://127.0.0.1:{api_port}/").text
             signed_in = httpx.post(f"http://127.0.0.1:{api_port}/signin", data={"api_key": keys["auditor"]})
             assert signed_in.status_code == 303 and signed_in.headers["location"] == "/auditor"
@@ -162,6 +165,7 @@ def test_make_run_serves_the_demo_stops_on_ctrl_c_and_reuses_everything(tmp_path
     assert "new API key" in first and "appended 3198" in first
     second = run_once()
     assert "new API key" not in second and "already stored 3198" in second
+    assert "listed in the directory as 'ACME Precision Co.'" in first and "listed in the directory" not in second
     assert json.loads((home / "demo-keys.json").read_text()) == keys
     for key in keys.values():  # printed on every run, to sign in with
         assert key in first and key in second

@@ -55,13 +55,23 @@ const sel = (sig) => toHex(keccak256(new TextEncoder().encode(sig)).slice(0, 4))
 const w = (x) => BigInt(x).toString(16).padStart(64, '0');
 const hx = (h) => h.slice(2).padEnd(64, '0');
 
+export const FACTORY = '0x70997970C51812dc3A010C7d01b50e0d17dc79C8';
+
+/** ABI (string, bytes32): head (offset, digest), then the string's length and padded bytes. */
+function listingWords(name) {
+  if (name === null) return w(64) + w(0) + w(0);
+  const bytes = new TextEncoder().encode(name);
+  return w(64) + '01'.repeat(32) + w(bytes.length) + Buffer.from(bytes).toString('hex').padEnd(Math.ceil(bytes.length / 32) * 64, '0');
+}
+
 function pledgeWords({ status = 1 } = {}) {
   const t = FIX.terms;
   return [hx(t.logId), w(t.start), w(t.end), w(t.checkpointSize), hx(t.assetDigest), w(1000), hx('0x455552'), w(2e9), w(3e9),
     w(3e9), w(t.samples), w(0), w('0x' + '42'.repeat(20)), w(status), w('0x' + '11'.repeat(20)), w(t.issueBlock)].join('');
 }
 
-async function withNode(state, fn) {
+/** A JSON-RPC node answering what the verifiers ask (state overrides: code, status, root, factory, listing, receipts, raw). */
+export async function withNode(state, fn) {
   const code = fromHex(ARTIFACT.deployedBytecode);
   for (const refs of Object.values(ARTIFACT.immutableReferences)) for (const { start, length } of refs) code.fill(0xab, start, start + length);
   const server = createServer((req, res) => {
@@ -73,8 +83,14 @@ async function withNode(state, fn) {
       if (method === 'eth_chainId') return reply('0x7a69');
       if (method === 'eth_getCode') return reply(state.code ?? toHex(code));
       if (method === 'eth_getBlockByNumber') return reply({ hash: FIX.issue_block_hash, number: params[0] });
+      if (method === 'eth_getTransactionReceipt') return reply((state.receipts || {})[params[0]] ?? null);
       if (method === 'eth_call') {
         const data = params[0].data;
+        if (state.raw && data.startsWith(sel(state.raw.sig))) return reply(state.raw.answer);
+        if (data.startsWith(sel('factoryOf(bytes32)'))) return reply('0x' + w(state.factory ?? FACTORY));
+        if (data.startsWith(sel('factoryListing(address)'))) {
+          return reply('0x' + listingWords(state.listing === undefined ? 'ACME Precision Co.' : state.listing));
+        }
         if (data.startsWith(sel('pledge(uint256)'))) return reply('0x' + pledgeWords(state));
         if (data.startsWith(sel('rootAt(bytes32,uint64)'))) return reply('0x' + hx(state.root ?? FIX.anchored_root) + w(1700000000));
         if (data.startsWith(sel('ownerOf(uint256)'))) return reply('0x' + w('0x' + '42'.repeat(20)));
@@ -86,52 +102,101 @@ async function withNode(state, fn) {
   try { return await fn(`http://127.0.0.1:${server.address().port}`); } finally { server.close(); }
 }
 
-test('on chain: the registry code, the pledge, then the pure checks', async () => {
+test('on chain: the registry code, the pledge, whose log it is, then the pure checks', async () => {
+  const trust = { registryCode: CODE, registry: REGISTRY };
   await withNode({}, async (rpcUrl) => {
-    const r = await verifyCollateralOnChain(JSON.stringify(FIX.bundle), 7, { rpcUrl, registryCode: CODE });
+    const r = await verifyCollateralOnChain(JSON.stringify(FIX.bundle), 7, { rpcUrl, ...trust });
     assert.equal(r.sound, true, JSON.stringify(r.checks.filter((c) => !c.ok)));
-    assert.deepEqual(r.checks.slice(0, 4).map((c) => c.name), ['registry', 'bundle names this pledge', 'pledge holds its lien', 'format']);
-    const other = await verifyCollateralOnChain(JSON.stringify(FIX.bundle), 8, { rpcUrl, registryCode: CODE });
+    assert.deepEqual(r.checks.slice(0, 5).map((c) => c.name),
+      ['registry', 'bundle names this pledge', 'pledge holds its lien', 'factory', 'format']);
+    assert.equal(r.checks[3].detail, `factory ${FACTORY} (registered as ACME Precision Co.); log ${FIX.terms.logId} is its stream 'line-a/telemetry'`);
+    const other = await verifyCollateralOnChain(JSON.stringify(FIX.bundle), 8, { rpcUrl, ...trust });
     assert.deepEqual(failed(other).slice(0, 1), ['bundle names this pledge']);
     // the registry in lower case is the same registry
     const lower = await verifyCollateralOnChain(JSON.stringify({ ...FIX.bundle, registry: FIX.bundle.registry.toLowerCase() }), 7,
-      { rpcUrl, registryCode: CODE, registry: FIX.bundle.registry });
+      { rpcUrl, ...trust });
     assert.equal(lower.sound, true, JSON.stringify(failed(lower)));
+    // no registry given: nothing is trusted, the bundle's own address is never used
+    const none = await verifyCollateralOnChain(JSON.stringify(FIX.bundle), 7, { rpcUrl, registryCode: CODE });
+    assert.deepEqual(none.checks.map((c) => [c.name, c.ok]), [['registry', false]]);
+    assert.match(none.checks[0].detail, /^no trusted registry for chain 31337/);
+    // a bundle that names another registry than the trusted one
+    const elsewhere = await verifyCollateralOnChain(JSON.stringify({ ...FIX.bundle, registry: '0x' + '12'.repeat(20) }), 7, { rpcUrl, ...trust });
+    assert.deepEqual(failed(elsewhere), ['bundle names this pledge']);
+  });
+  await withNode({ listing: null }, async (rpcUrl) => {
+    const r = await verifyCollateralOnChain(JSON.stringify(FIX.bundle), 7, { rpcUrl, ...trust });
+    assert.equal(r.checks[3].detail.split(';')[0], `factory ${FACTORY} (not in the directory)`);
+  });
+  await withNode({ factory: '0x' + '42'.repeat(20) }, async (rpcUrl) => {  // the log is another factory's stream
+    const r = await verifyCollateralOnChain(JSON.stringify(FIX.bundle), 7, { rpcUrl, ...trust });
+    assert.deepEqual(failed(r), ['factory']);
+    assert.match(r.checks[3].detail, /the bundle's stream is not this log's$/);
   });
   await withNode({ status: 2 }, async (rpcUrl) => {
-    const r = await verifyCollateralOnChain(JSON.stringify(FIX.bundle), 7, { rpcUrl, registryCode: CODE });
+    const r = await verifyCollateralOnChain(JSON.stringify(FIX.bundle), 7, { rpcUrl, ...trust });
     assert.deepEqual(failed(r), ['pledge holds its lien']);
   });
   await withNode({ status: 0 }, async (rpcUrl) => {
-    const r = await verifyCollateralOnChain(JSON.stringify(FIX.bundle), 7, { rpcUrl, registryCode: CODE });
+    const r = await verifyCollateralOnChain(JSON.stringify(FIX.bundle), 7, { rpcUrl, ...trust });
     assert.deepEqual(failed(r), ['pledge']);
   });
   await withNode({ code: ARTIFACT.deployedBytecode.slice(0, -2) + '00' }, async (rpcUrl) => {
-    const r = await verifyCollateralOnChain(JSON.stringify(FIX.bundle), 7, { rpcUrl, registryCode: CODE });
+    const r = await verifyCollateralOnChain(JSON.stringify(FIX.bundle), 7, { rpcUrl, ...trust });
     assert.deepEqual(r.checks.map((c) => [c.name, c.ok]), [['registry', false]]);
   });
   await withNode({ root: '0x' + '01'.repeat(32) }, async (rpcUrl) => {
-    const r = await verifyCollateralOnChain(JSON.stringify(FIX.bundle), 7, { rpcUrl, registryCode: CODE, registry: REGISTRY.toLowerCase() });
+    const r = await verifyCollateralOnChain(JSON.stringify(FIX.bundle), 7, { rpcUrl, ...trust, registry: REGISTRY.toLowerCase() });
     assert.ok(failed(r).includes('anchored root'));
   });
 });
 
-test('a dpl-proof/1 bundle against the anchor\'s registry', async () => {
-  const b = FIX.bundle;
-  const proof = { format: 'dpl-proof/1', log_id: FIX.terms.logId, stream: 'line-a/telemetry',
-    checkpoint: { size: FIX.terms.checkpointSize, root: FIX.anchored_root },
-    anchor: { chain_id: 31337, registry: REGISTRY, tx_hash: '0x' + '01'.repeat(32), block_number: 12 }, entries: b.entries };
-  assert.equal((await verifyBundle(JSON.stringify(proof))).sound, true);
-  await withNode({}, async (rpcUrl) => {
-    const r = await verifyProofBundleOnChain(JSON.stringify(proof), { rpcUrl });
-    assert.equal(r.sound, true, r.error);
-    assert.equal(r.checks.at(-1).name, 'anchor');
-    const other = await verifyProofBundleOnChain(JSON.stringify({ ...proof, anchor: { ...proof.anchor, chain_id: 1 } }), { rpcUrl });
-    assert.match(other.error, /is chain 31337, but the bundle's anchor is on chain 1/);
-  });
-  await withNode({ root: '0x' + '00'.repeat(32) }, async (rpcUrl) => {
-    assert.match((await verifyProofBundleOnChain(JSON.stringify(proof), { rpcUrl })).error, /never anchored/);
-  });
+const TX = '0x' + '01'.repeat(32);
+export const PROOF = { format: 'dpl-proof/1', log_id: FIX.terms.logId, stream: 'line-a/telemetry',
+  checkpoint: { size: FIX.terms.checkpointSize, root: FIX.anchored_root },
+  anchor: { chain_id: 31337, registry: REGISTRY, tx_hash: TX, block_number: 12 }, entries: FIX.bundle.entries };
+
+/** The receipt of the transaction that anchored PROOF's checkpoint (as anvil answers it). */
+function anchorReceipt({ to = REGISTRY, status = '0x1', block = '0xc', size = FIX.terms.checkpointSize, emitter = REGISTRY } = {}) {
+  const topic0 = toHex(keccak256(new TextEncoder().encode('CheckpointAnchored(bytes32,uint64,bytes32,uint64)')));
+  return { transactionHash: TX, status, to: to && to.toLowerCase(), blockNumber: block, logs: [
+    { address: emitter.toLowerCase(), topics: [topic0, FIX.terms.logId], data: '0x' + w(size) + hx(FIX.anchored_root) + w(0) }] };
+}
+
+test('a dpl-proof/1 bundle against the trusted registry, its factory and its anchor transaction', async () => {
+  const trust = { registryCode: CODE, registry: REGISTRY };
+  assert.equal((await verifyBundle(JSON.stringify(PROOF))).sound, true);
+  const run = (state, doc = PROOF, opts = trust) => withNode(state, (rpcUrl) => verifyProofBundleOnChain(JSON.stringify(doc), { rpcUrl, ...opts }));
+  const good = await run({ receipts: { [TX]: anchorReceipt() } });
+  assert.equal(good.sound, true, good.error);
+  assert.deepEqual(good.checks.slice(-5).map((c) => c.name), ['registry', 'bundle names this registry', 'factory', 'anchor', 'anchor transaction']);
+  assert.equal(good.checks.at(-1).detail, `transaction ${TX} in block 12 anchored this checkpoint`);
+  // not citing the transaction: no such check (nothing unchecked is shown)
+  const quiet = await run({}, { ...PROOF, anchor: { ...PROOF.anchor, tx_hash: null, block_number: null } });
+  assert.equal(quiet.sound, true, quiet.error);
+  assert.equal(quiet.checks.at(-1).name, 'anchor');
+  const cases = [
+    [{}, PROOF, trust, `transaction ${TX} is not on chain 31337`],
+    [{ receipts: { [TX]: anchorReceipt({ status: '0x0' }) } }, PROOF, trust, 'failed (status 0)'],
+    [{ receipts: { [TX]: anchorReceipt({ to: '0x' + '12'.repeat(20) }) } }, PROOF, trust, `was sent to 0x${'12'.repeat(20)}, not to the registry ${REGISTRY}`],
+    [{ receipts: { [TX]: anchorReceipt({ to: null }) } }, PROOF, trust, 'was sent to no address (it created a contract)'],
+    [{ receipts: { [TX]: anchorReceipt({ block: '0xd' }) } }, PROOF, trust, 'is in block 13, not in block 12 as the bundle says'],
+    [{ receipts: { [TX]: anchorReceipt({ size: 3 }) } }, PROOF, trust, 'holds no CheckpointAnchored of log'],
+    [{ receipts: { [TX]: anchorReceipt({ emitter: '0x' + '12'.repeat(20) }) } }, PROOF, trust, 'holds no CheckpointAnchored of log'],
+    [{}, { ...PROOF, anchor: { ...PROOF.anchor, registry: '0x' + '12'.repeat(20) } }, trust,
+      `the bundle's anchor names registry 0x${'12'.repeat(20)}, not the trusted registry ${REGISTRY} of chain 31337`],
+    [{}, { ...PROOF, stream: 'line-b/telemetry' }, trust, "would be log 0x"],
+    [{ factory: '0x' + '00'.repeat(20) }, PROOF, trust, 'is not registered in the registry: no factory owns it'],
+    [{ root: '0x' + '00'.repeat(32) }, PROOF, trust, 'never anchored'],
+    [{}, { ...PROOF, anchor: { ...PROOF.anchor, chain_id: 1 } }, trust, "is chain 31337, but the bundle's anchor is on chain 1"],
+    [{}, PROOF, { registryCode: CODE }, 'no trusted registry for chain 31337'],
+    [{ code: '0x6001' }, PROOF, trust, "does NOT hold the registry's code"],
+  ];
+  for (const [state, doc, opts, reason] of cases) {
+    const r = await run(state, doc, opts);
+    assert.equal(r.sound, false, reason);
+    assert.ok(r.error.includes(reason), `${reason} | ${r.error}`);
+  }
 });
 
 test('a node that is down is an RpcError naming the URL', async () => {

@@ -2,7 +2,7 @@
 // as JSON (one result per case, in order). Usage: node tests/js/parity_runner.mjs cases.json
 import { readFileSync } from 'node:fs';
 import { verifyBundle, verifyCollateral, prepareRecord, RecordError, canonicalize, CanonicalError, parseJson,
-  keccak256, sha256, toHex, fromHex, sampleSeed, sampleIndices } from '../../api/web/static/js/verify/index.js';
+  keccak256, sha256, toHex, fromHex, sampleSeed, sampleIndices, factoryCheck } from '../../api/web/static/js/verify/index.js';
 
 const cases = JSON.parse(readFileSync(process.argv[2], 'utf8'));
 const out = [];
@@ -39,6 +39,11 @@ for (const c of cases) {
     case 'sample': {
       const seed = sampleSeed(fromHex(c.block_hash), BigInt(c.token_id));
       out.push({ seed: toHex(seed), indices: sampleIndices(seed, BigInt(c.start), BigInt(c.end), c.k).map(String) });
+      break;
+    }
+    case 'factory': {
+      const k = factoryCheck(fromHex(c.log_id), c.stream ?? undefined, c.factory, c.name === null ? null : { name: c.name });
+      out.push({ check: [k.name, k.ok, k.detail] });
       break;
     }
     default:

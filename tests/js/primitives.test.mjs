@@ -1,7 +1,7 @@
 // Known answers: Keccak-256, SHA-256, RFC 8785 (JCS) as the ledger applies it, the JSON reader.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { keccak256, sha256, toHex, canonicalText, CanonicalError, parseJson, JsonFloat, sampleSeed, sampleIndices,
+import { keccak256, sha256, toHex, canonicalText, CanonicalError, parseJson, JsonFloat, JsonDuplicateKeyError, sampleSeed, sampleIndices,
   fromHex, prepareRecord, RecordError } from '../../api/web/static/js/verify/index.js';
 import { selector } from '../../api/web/static/js/verify/rpc.js';
 
@@ -66,10 +66,22 @@ test('the JSON reader keeps ints, floats and big integers apart', () => {
   assert.ok(parseJson('5.0') instanceof JsonFloat);
   assert.ok(parseJson('5e0') instanceof JsonFloat);
   assert.equal(parseJson('123456789012345678901234567890'), 123456789012345678901234567890n);
-  assert.equal(parseJson('{"a": 1, "a": 2}').a, 2);
   assert.equal(parseJson('{"__proto__": 1}').__proto__, 1);
   assert.ok(Number.isNaN(parseJson('NaN').value));
   for (const bad of ['01', '1.', '[1,]', '{"a" 1}', '"\u0001"', 'tru', '1 2']) assert.throws(() => parseJson(bad), SyntaxError, bad);
+});
+
+test('a key twice is refused, naming its path as ledger.jsonio does', () => {
+  const refused = (text) => { try { parseJson(text); } catch (e) { assert.ok(e instanceof JsonDuplicateKeyError); return e.message; } return null; };
+  assert.equal(refused('{"a": 1, "a": 2}'), "duplicate key 'a' (at a)");
+  assert.equal(refused('{"e": [{"r": {"x": 1}}, {"r": {"x": 1, "x": 2}}]}'), "duplicate key 'x' (at e.[1].r.x)");
+  assert.equal(refused('[{"k": 1, "k": 1}]'), "duplicate key 'k' (at [0].k)");
+  assert.equal(refused('{"a\\u0062": 1, "ab": 2}'), "duplicate key 'ab' (at ab)");  // the same key once unescaped
+  assert.equal(refused('{"a": {"x": 1, "x": 2}, "a": 3}'), "duplicate key 'a' (at a)");  // an object before its children
+  assert.equal(refused('{"b": 1, "a": 1, "a": 2, "b": 3}'), "duplicate key 'a' (at a)");  // the first key seen twice
+  assert.equal(refused(`{"it's": 1, "it's": 2}`), `duplicate key "it's" (at it's)`);
+  assert.equal(refused('{"a": 1, "A": 2, "a\\u0301": 3}'), null);
+  assert.equal(refused('[' + '{"k": 1, "k": 2}, '.repeat(3) + '{}]'), "duplicate key 'k' (at [0].k)");
 });
 
 test('sample indices: all of a small range, k distinct ascending of a large one', () => {
@@ -99,4 +111,19 @@ test('records: the rules, with Python\'s reasons', () => {
   assert.equal(reason(rec({ ts: '9999-12-31T23:59:60-00:01' })), outside);
   assert.equal(reason(rec({ ts: '0001-01-01T00:00:00-23:59' })), null);
   assert.equal(reason(rec({ ts: '9999-12-31T23:59:59.999999999Z' })), null);
+});
+
+test('a dynamic return value is read inside its data only', async () => {
+  const { bytesAt, RpcError } = await import('../../api/web/static/js/verify/rpc.js');
+  const w = (x) => BigInt(x).toString(16).padStart(64, '0');
+  const data = (hex) => fromHex('0x' + hex);
+  const name = Buffer.from('ACME').toString('hex').padEnd(64, '0');
+  assert.equal(new TextDecoder().decode(bytesAt(data(w(64) + '11'.repeat(32) + w(4) + name), 0)), 'ACME');
+  assert.equal(bytesAt(data(w(64) + '11'.repeat(32) + w(0)), 0).length, 0);
+  for (const [hex, why] of [
+    [w(2n ** 255n) + w(0), /offset beyond the data/],           // an offset far outside
+    [w(64) + w(0), /offset beyond the data/],                   // no length word
+    [w(64) + w(0) + w(5) + name.slice(0, 8), /length beyond the data/],
+    [w(64) + w(0) + w(2n ** 200n), /length .* above 4096/],     // a length no answer should carry
+  ]) assert.throws(() => bytesAt(data(hex), 0), (e) => e instanceof RpcError && why.test(e.message), hex.slice(0, 20));
 });

@@ -37,6 +37,12 @@ def test_a_sound_bundle_verifies():
     (lambda b: b.update(format="dpl-proof/9"), "unknown bundle format"),
     (lambda b: b.update(entries=[]), "non-empty"),
     (lambda b: b["entries"][0]["record"].pop("ts"), "not a valid record"),
+    (lambda b: b["entries"].append(copy.deepcopy(b["entries"][0])),
+     r"entries\[1\] \(index 5\) repeats the index of entries\[0\]: each index is proven once"),
+    (lambda b: b.update(anchor={"chain_id": 1, "registry": "0x" + "12" * 20, "tx_hash": "0xab"}),
+     "anchor.tx_hash must be 0x followed by 64 lowercase hex digits"),
+    (lambda b: b.update(anchor={"chain_id": 1, "registry": "0x" + "12" * 20, "block_number": -1}),
+     "anchor.block_number must be a non-negative integer"),
 ])
 def test_tampering_is_refused_with_a_reason(tamper, reason):
     b, _ = _bundle()

@@ -24,9 +24,12 @@ from types import SimpleNamespace
 import pytest
 from eth_utils import keccak
 
-from ledger import assets, bundles, merkle
+from ledger import assets, bundles, jsonio, merkle
 from ledger.canonical import CanonicalError, canonicalize
-from ledger.collateral import PledgeTerms, make_collateral_bundle, verify_collateral
+from ledger.chain.check import factory_check
+from ledger.chain.client import log_id_of
+from ledger.collateral import Check, CollateralReport, PledgeTerms, make_collateral_bundle, verify_collateral
+from ledger.directory import Listing
 from ledger.errors import BundleError, RecordError
 from ledger.records import prepare_record
 from ledger.sampling import sample_indices, sample_seed
@@ -35,7 +38,8 @@ from ledger.synthetic import telemetry
 ROOT = Path(__file__).resolve().parents[2]
 RUNNER = ROOT / "tests" / "js" / "parity_runner.mjs"
 STREAM = "line-a/telemetry"
-LOG_ID = bytes.fromhex("22" * 32)
+FACTORY = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"
+LOG_ID = log_id_of(FACTORY, STREAM)
 REGISTRY = "0x5fbdb2315678afecb367f032d93f642f64180aa3"
 BLOCK_HASH = bytes.fromhex("c0ffee" * 10 + "beef")
 TOKEN_ID, ISSUE_BLOCK = 7, 1234
@@ -100,7 +104,22 @@ def _mixed_records(n: int, seed: int) -> list[dict]:
 # --------------------------------------------------------------------------- proof bundles
 
 
-def _python_proof(doc: object) -> dict:
+def _parsed(text: str):
+    """The document as both verifiers read it: ``ledger.jsonio`` refuses a duplicate key (the
+    browser's reader too, in the same words); anything else is read as ``json.loads`` reads it
+    (NaN included: the verifiers, not the reader, refuse those here)."""
+    try:
+        jsonio.loads(text, what="the bundle")
+    except jsonio.JsonInputError as e:
+        if e.reason.startswith("duplicate key"):
+            return None, str(e)
+    return json.loads(text), None
+
+
+def _python_proof(text: str) -> dict:
+    doc, refused = _parsed(text)
+    if refused:
+        return {"sound": False, "error": refused, "summary": None}
     try:
         v = bundles.verify(doc)
     except BundleError as e:
@@ -189,6 +208,14 @@ def _proof_bundles() -> list[object]:
     tamper(lambda d: d["anchor"].update(registry="0x1234"))
     tamper(lambda d: d["anchor"].update(registry=REGISTRY.upper().replace("0X", "0x")))
     tamper(lambda d: d.update(extra_field={"anything": [1, 2.5]}))
+    tamper(lambda d: d["entries"].insert(0, copy.deepcopy(e0(d))))
+    tamper(lambda d: d["anchor"].update(tx_hash=None, block_number=None))
+    tamper(lambda d: d["anchor"].pop("tx_hash"))
+    tamper(lambda d: d["anchor"].update(tx_hash="0x" + "AB" * 32))
+    tamper(lambda d: d["anchor"].update(tx_hash=12))
+    tamper(lambda d: d["anchor"].update(block_number=-1))
+    tamper(lambda d: d["anchor"].update(block_number=12.0))
+    tamper(lambda d: d["anchor"].update(block_number="12"))
 
     # consistency bundles
     for old in (1, 2, 3, 7, 8, 31, 80):
@@ -214,7 +241,20 @@ def _proof_bundles() -> list[object]:
     tamper_c(lambda d: d.update(old=None))
     docs.append(bundles.make_consistency_bundle(STREAM, LOG_ID, 5, merkle.root(log.leaves[:5]), 5, merkle.root(log.leaves[:5]), []))
     docs += [None, [], "dpl-proof/1", {"format": "dpl-unknown/1"}, {}]
+    # texts a JSON library would not write: a key twice, at any depth (refused, naming its path)
+    text = json.dumps(good)
+    docs += [_Raw(t) for t in [text.replace('"stream": ', '"stream": "line-b/x", "stream": ', 1),
+             text.replace('"index": 5,', '"index": 5, "index": 6,', 1),
+             text.replace('"type": ', '"type": "x", "type": ', 2),
+             text.replace('"root": ', '"root": 1, "b": 2, "b": 3, "root": ', 1),
+             text.replace('"anchor": {', '"anchor": {"chain_id": 1, ', 1),
+             text.replace('"log_id": ', '"log\\u005fid": null, "log_id": ', 1),
+             "[" + text + ", {\"k\": 1, \"k\": 1}]"]]
     return docs
+
+
+class _Raw(str):
+    """A JSON text as written (one a JSON library would not write), not a document to dump."""
 
 
 # --------------------------------------------------------------------------- collateral bundles
@@ -239,8 +279,9 @@ def _hex(b: bytes | None) -> str | None:
 
 def _collateral_case(doc, terms: PledgeTerms, anchored_root, issue_block_hash) -> dict:
     text = doc if isinstance(doc, str) else json.dumps(doc)
-    report = verify_collateral(json.loads(text), terms=terms, anchored_root=anchored_root,
-                               issue_block_hash=issue_block_hash)
+    parsed, refused = _parsed(text)
+    report = (CollateralReport(terms.token_id, [Check("format", False, refused)]) if refused else
+              verify_collateral(parsed, terms=terms, anchored_root=anchored_root, issue_block_hash=issue_block_hash))
     case = {"kind": "collateral", "text": text,
             "terms": {"tokenId": terms.token_id, "logId": _hex(terms.log_id), "start": terms.start, "end": terms.end,
                       "checkpointSize": terms.checkpoint_size, "assetDigest": _hex(terms.asset_digest),
@@ -411,6 +452,9 @@ def _collateral_cases() -> list[tuple[dict, dict]]:
     variant(raw_text=text.replace('"temp_c": ', '"temp_c": -0.0, "t2": ', 1))
     variant(raw_text=text.replace('"records": 200', '"records": 200.0'))
     variant(raw_text=text.replace('"records": 200', '"records": 2e2'))
+    variant(raw_text=text.replace('"stream": ', '"stream": "globex/line-a", "stream": ', 1))
+    variant(raw_text=text.replace('"salt": ', '"salt": null, "salt": ', 3))
+    variant(raw_text=text.replace('"temp_c": ', '"temp_c": 1, "temp_c": ', 1))
     return out
 
 
@@ -497,6 +541,34 @@ def _python_canonical(value) -> dict:
         return {"error": str(e)}
 
 
+# --------------------------------------------------------------------------- whose log is it
+
+
+def _factory_cases(rnd: random.Random) -> list[tuple[dict, dict]]:
+    """The "factory" check (``ledger.chain.check.factory_check``, JS ``factoryCheck``) on the facts
+    the chain side reads: the log id, the stream the bundle names, the registry's factory for the
+    log and its directory name (text from the chain, escaped when printed)."""
+    names = [None, "ACME Precision Co.", "艾克米精密", "tab\there", "new\nline", "esc\x1b[31m", "rtl\u202eoC.EMCA",
+             "zero\u200bwidth", "nbsp\u00a0x", "soft\u00adhyphen", "del\x7f", "emoji 😀", "tag\U000e0001", "\ufffd", "'\"\\"]
+    streams = [STREAM, "line-b/telemetry", "", "ünï/😀", "x" * 40, "a'b", "lone\ud800", 7, None]
+    out = []
+    for _ in range(120):
+        stream = rnd.choice(streams)
+        factory = rnd.choice([FACTORY, FACTORY, "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC", None])
+        name = rnd.choice(names)
+        log_id = rnd.choice([LOG_ID, log_id_of(FACTORY, "ünï/😀"), bytes(32)])
+        if rnd.random() < 0.3 and isinstance(stream, str) and factory and "\ud800" not in stream:
+            log_id = log_id_of(factory, stream)
+        if name and rnd.random() < 0.3:  # UTF-8 read from the chain: no lone surrogates
+            name += "".join(rnd.choice(_ALPHABET.replace("\ud800", "").replace("\udc00", "")) for _ in range(3))
+        listing = Listing(factory, name, b"\x01" * 32) if factory and name else None
+        c = factory_check(log_id, stream, factory, listing)
+        out.append(({"kind": "factory", "log_id": "0x" + log_id.hex(), "stream": stream, "factory": factory,
+                     "name": name if listing else None},
+                    {"check": [c.name, c.ok, c.detail]}))
+    return out
+
+
 # --------------------------------------------------------------------------- the test
 
 
@@ -514,10 +586,11 @@ def _text(value, ascii_only: bool) -> str:
 def _all_cases() -> list[tuple[dict, dict]]:
     cases = []
     for doc in _proof_bundles():
-        text = _text(doc, ascii_only=len(cases) % 2 == 0)
-        cases.append(({"kind": "proof", "text": text}, _python_proof(json.loads(text))))
+        text = str(doc) if isinstance(doc, _Raw) else _text(doc, ascii_only=len(cases) % 2 == 0)
+        cases.append(({"kind": "proof", "text": text}, _python_proof(text)))
     cases += _collateral_cases()
     rnd = random.Random(20260)
+    cases += _factory_cases(rnd)
     for _ in range(700):
         text = _text(_random_record(rnd), ascii_only=rnd.random() < 0.5)
         cases.append(({"kind": "record", "text": text}, _python_record(json.loads(text))))
@@ -558,6 +631,8 @@ def test_js_gives_python_verdicts(tmp_path):
         kinds[case["kind"]] = kinds.get(case["kind"], 0) + 1
         if case["kind"] == "proof":
             js = {k: js[k] for k in ("sound", "error", "summary")}
+        if case["kind"] == "factory":
+            js = {"check": js["check"]}
         if case["kind"] == "collateral":
             # The verdicts: every (check name, ok) pair, in order, and the reasons.
             if [c[:2] for c in js["checks"]] != [c[:2] for c in want["checks"]]:

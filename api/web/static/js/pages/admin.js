@@ -1,8 +1,10 @@
 // Admin page: parties (list, create), API keys (list by prefix, create: shown once, revoke
-// after a confirm step) and the registry's approved lenders (list, approve, withdraw).
+// after a confirm step), the registry's approved lenders (list, approve, withdraw) and its
+// factory directory (list, set, remove).
 import {
   api, badge, busy, clearError, controlFor, copyButton, errorText, fmtTime, h, short, showError, table, txLink,
 } from '../ui.js';
+import { shownName } from '../verify/pyfmt.js';
 
 const $ = (id) => document.getElementById(id);
 let parties = [];
@@ -155,5 +157,56 @@ $('lender-form').addEventListener('submit', (event) => {
   }, who);
 });
 
+// --- factory directory --------------------------------------------------------------------------
+
+async function loadFactories() {
+  const box = $('factories');
+  let listed;
+  try {
+    listed = await api('GET', '/v1/factories');
+  } catch (e) {
+    failed(box, 'The factory directory', e);
+    return;
+  }
+  const nameOf = (a) => parties.find((p) => p.address && p.address.toLowerCase() === a.toLowerCase())?.name;
+  // a name is text read from the chain: shown escaped, as the verifiers print it
+  box.replaceChildren(listed.length ? table(['Name', 'Party', 'Address', 'Registration (SHA-256)', ''], listed.map((f) => h('tr', { 'data-factory': f.address, 'data-party': nameOf(f.address) || '' },
+    h('td', {}, shownName(f.name)), h('td', {}, nameOf(f.address) || h('span', { class: 'muted' }, 'no party')),
+    h('td', {}, h('code', {}, f.address)), h('td', {}, short(f.registration_digest, 8)),
+    h('td', {}, confirmed('Remove', `Remove ${shownName(f.name)}?`, 'Yes, remove', async () => {
+      const out = await api('DELETE', `/v1/factories/${encodeURIComponent(f.address)}`);
+      said($('factory-done'), out.tx_hash ? [`${shownName(f.name)} removed from the directory; transaction `, txLink(out.tx_hash), '.']
+        : `${shownName(f.name)} was not listed.`);
+      await loadFactories();
+    })))), { class: 'factories' })
+    : h('p', { class: 'muted' }, 'No factory is listed: list one below.'));
+}
+
+const factoryControls = { address: $('f-who'), name: $('f-name'), registration: $('f-registration') };
+const FACTORY_HINTS = [[/registration/i, 'registration'], [/party|address/i, 'address'], [/name/i, 'name']];
+
+$('factory-form').addEventListener('submit', async (event) => {
+  event.preventDefault();
+  const button = $('f-set');
+  for (const c of [...Object.values(factoryControls), button]) clearError(c);
+  $('factory-done').hidden = true;
+  const who = factoryControls.address.value.trim();
+  if (!who) return showError(factoryControls.address, new Error('enter a factory party name or an address'));
+  button.disabled = true;
+  try {
+    const out = await api('PUT', `/v1/factories/${encodeURIComponent(who)}`,
+      { name: factoryControls.name.value, registration: factoryControls.registration.value });
+    said($('factory-done'), out.tx_hash ? [`${out.address} listed as ${shownName(out.name)}; transaction `, txLink(out.tx_hash), '.']
+      : `${out.address} is listed so already.`);
+    event.target.reset();
+    await loadFactories();
+  } catch (e) {
+    showError(controlFor(e, factoryControls, button, FACTORY_HINTS), e);
+  } finally {
+    button.disabled = false;
+  }
+  return undefined;
+});
+
 await loadParties();
-await Promise.all([loadKeys(), loadLenders()]);
+await Promise.all([loadKeys(), loadLenders(), loadFactories()]);

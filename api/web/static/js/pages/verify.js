@@ -1,7 +1,9 @@
 // Verify collateral: load a bundle (fetched for a held pledge, dropped, chosen or pasted),
-// then run every check in this browser against the chain at the RPC URL the user typed.
+// then run every check in this browser against the chain at the RPC URL the user typed, through
+// the registry in the registry field (the service's pinned registry unless the user changes it;
+// never the address the bundle names).
 import { config, api, h, showError, clearError, busy, download } from '../ui.js';
-import { parseJson, verifyCollateralOnChain, verifyProofBundleOnChain } from '../verify/index.js';
+import { parseJson, JsonDuplicateKeyError, isAddress, verifyCollateralOnChain, verifyProofBundleOnChain } from '../verify/index.js';
 
 const $ = (id) => document.getElementById(id);
 const state = { text: null, bundle: null, format: null, report: null };
@@ -17,7 +19,8 @@ function load(text, source) {
   try {
     bundle = parseJson(text);
   } catch (e) {
-    showError(drop, new Error(`${source} is not JSON: ${e.message}`));
+    // a key twice: two readers could see two documents, so it is refused (as ledger.jsonio does)
+    showError(drop, new Error(e instanceof JsonDuplicateKeyError ? `${source}: ${e.message}` : `${source} is not JSON: ${e.message}`));
     $('loaded').textContent = 'No bundle loaded.';
     return;
   }
@@ -61,11 +64,15 @@ function render(report, meta) {
     ? h('p', { class: 'verdict ok', 'data-testid': 'verdict' }, `SOUND — all ${report.checks.length} checks passed`)
     : h('p', { class: 'verdict bad', 'data-testid': 'verdict' },
       `NOT SOUND — ${failed.length} of ${report.checks.length} checks failed`);
+  const factory = report.checks.find((c) => c.name === 'factory');
   const items = report.checks.map((c) => h('li', { class: c.ok ? 'ok' : 'bad', 'data-check': c.name, 'data-ok': String(c.ok) },
     h('span', { class: 'name' }, `${c.ok ? '✓' : '✗'} ${c.name}`), ' — ', h('span', { class: 'detail' }, c.detail)));
   $('result').replaceChildren(
     verdict,
-    h('p', { class: 'muted' }, meta),
+    // whose data it is: the factory the registry names for the log (and its directory listing)
+    factory ? h('p', { class: factory.ok ? 'factory' : 'factory bad', 'data-testid': 'factory' },
+      h('b', {}, 'Factory: '), factory.detail) : '',
+    h('p', { class: 'muted meta' }, meta),
     h('ul', { class: 'checks', 'data-testid': 'checks' }, items),
     h('button', { type: 'button', class: 'secondary', onclick: () => download('verification-report.json', { ...report, checked: meta }) },
       'Download this report (JSON)'),
@@ -77,11 +84,14 @@ function inputs() {
   for (const id of ['rpc', 'token', 'registry']) clearError($(id));
   const rpcUrl = $('rpc').value.trim();
   if (!/^https?:\/\/\S+$/.test(rpcUrl)) return showError($('rpc'), new Error('an http(s) JSON-RPC URL is needed')) && null;
-  if (state.format !== 'dpl-collateral/1') return { rpcUrl };
+  // The registry to trust, for both formats: the one the bundle names is never used.
+  const registry = $('registry').value.trim();
+  if (!isAddress(registry)) {
+    return showError($('registry'), new Error('the registry address to trust is needed (0x and 40 hex digits; EIP-55 if mixed case)')) && null;
+  }
+  if (state.format !== 'dpl-collateral/1') return { rpcUrl, registry };
   const tokenId = $('token').value.trim();
   if (!/^[1-9][0-9]*$/.test(tokenId)) return showError($('token'), new Error("the pledge's token id is needed")) && null;
-  const registry = $('registry').value.trim();
-  if (!/^0x[0-9a-fA-F]{40}$/.test(registry)) return showError($('registry'), new Error('a 0x registry address is needed')) && null;
   return { rpcUrl, tokenId: BigInt(tokenId), registry };
 }
 
@@ -91,28 +101,35 @@ async function verify() {
   $('result').replaceChildren(h('p', { class: 'muted' }, `Checking against ${given.rpcUrl}…`));
   const done = await busy($('verify'), async () => {
     const started = performance.now();
+    const trust = { rpcUrl: given.rpcUrl, registry: given.registry, registryCode: await registryCode(),
+      registrySource: given.registry.toLowerCase() === (config.registry || '').toLowerCase()
+        ? "the registry field (this service's pinned registry)" : 'the registry field (an address you typed)' };
     const report = state.format === 'dpl-collateral/1'
-      ? await verifyCollateralOnChain(state.text, given.tokenId,
-        { rpcUrl: given.rpcUrl, registry: given.registry, registryCode: await registryCode() })
-      : await verifyProofBundleOnChain(state.text, { rpcUrl: given.rpcUrl });
-    render(report, `Checked in this browser against ${given.rpcUrl} in ${Math.round(performance.now() - started)} ms.`);
+      ? await verifyCollateralOnChain(state.text, given.tokenId, trust)
+      : await verifyProofBundleOnChain(state.text, trust);
+    render(report, `Checked in this browser against ${given.rpcUrl}, trusting registry ${given.registry}, `
+      + `in ${Math.round(performance.now() - started)} ms.`);
     return true;
   }, $('rpc'));
   if (!done) $('result').replaceChildren(h('p', { class: 'muted' }, 'Not verified: see the message next to the JSON-RPC URL.'));
 }
 
-async function heldPledges() {
+function heldPledges() {
   const select = $('held');
   if (!select) return;
-  try {
-    const pledges = await api('GET', '/v1/pledges');
-    const wanted = new URLSearchParams(window.location.search).get('token');
-    select.replaceChildren(...(pledges.length ? pledges.map((p) => h('option', { value: p.token_id, selected: String(p.token_id) === wanted },
-      `#${p.token_id} — records [${p.from}, ${p.to}) — ${p.status}`)) : [h('option', { value: '' }, 'you hold no pledges')]));
-  } catch (e) {
-    showError(select, e);
-  }
+  const listed = (async () => {
+    try {
+      const pledges = await api('GET', '/v1/pledges');
+      const wanted = new URLSearchParams(window.location.search).get('token');
+      select.replaceChildren(...(pledges.length ? pledges.map((p) => h('option', { value: p.token_id, selected: String(p.token_id) === wanted },
+        `#${p.token_id} — records [${p.from}, ${p.to}) — ${p.status}`)) : [h('option', { value: '' }, 'you hold no pledges')]));
+    } catch (e) {
+      showError(select, e);
+    }
+  })();
+  // Wired at once (a click while the list loads waits for it, it is not lost).
   $('fetch').addEventListener('click', () => busy($('fetch'), async () => {
+    await listed;
     const id = select.value;
     if (!id) throw new Error('choose a pledge first');
     const response = await api('GET', `/v1/pledges/${encodeURIComponent(id)}/bundle`, undefined, { raw: true });

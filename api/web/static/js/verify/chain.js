@@ -1,13 +1,17 @@
-// Verification against a chain the lender chooses (an RPC URL): ledger/pledge_collateral.py
-// verify_against_chain for dpl-collateral/1, ledger/chain/check.py check_anchor for dpl-proof/1.
-// The registry's expected runtime code comes from the caller (the page), so data from our
-// server alone cannot make a check green. A node that is down or answers an error rejects
-// the promise with an RpcError (as Python raises ChainUnavailableError); every problem with the
-// bundle or the chain's answers is a failed check.
-import { RpcClient } from './rpc.js';
-import { uintAt, addressAt, word } from './rpc.js';
+// Verification against a chain the lender chooses (an RPC URL), trusting only the registry the
+// caller gives (the page's registry field: the service's pinned registry by default, editable);
+// never the address a bundle names (ledger/chain/deploy.py trusted_registry). The checks are
+// ledger/chain/check.py's and ledger/pledge_collateral.py verify_against_chain's: the registry's
+// code, whose log it is (the factory read from the chain, the log id recomputed, the factory's
+// directory listing), the anchored root and the anchor transaction a proof bundle cites. The
+// registry's expected runtime code comes from the caller too. A node that is down or answers an
+// error rejects the promise with an RpcError (as Python raises ChainUnavailableError); every
+// problem with the bundle or the chain's answers is a failed check.
+import { RpcClient, uintAt, addressAt, word, bytesAt } from './rpc.js';
 import { toModel, pyType, get, pyEq } from './json.js';
-import { fromHex, toHex, equalBytes } from './hex.js';
+import { fromHex, toHex, equalBytes, u256, utf8, concatBytes } from './hex.js';
+import { keccak256 } from './keccak.js';
+import { pyRepr, shownName } from './pyfmt.js';
 import { verifyCollateral, check, report, isAddress, toChecksumAddress } from './collateral.js';
 import { verifyBundle } from './proof_bundle.js';
 
@@ -53,40 +57,100 @@ export async function rootAt(rpc, registry, logId, size) {
   return [word(d, 0), uintAt(d, 1)];
 }
 
+/** topic0 of CheckpointAnchored(bytes32 indexed logId, uint64 size, bytes32 root, uint64 previousSize). */
+export const CHECKPOINT_ANCHORED = toHex(keccak256(utf8('CheckpointAnchored(bytes32,uint64,bytes32,uint64)')));
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/** keccak256(abi.encode(factory, stream)): the log id (ledger.chain.client.log_id_of). */
+export function logIdOf(factory, stream) {
+  const bytes = utf8(stream);
+  const padded = new Uint8Array(Math.ceil(bytes.length / 32) * 32);
+  padded.set(bytes);
+  return keccak256(concatBytes(u256(BigInt(factory)), u256(64n), u256(BigInt(bytes.length)), padded));
+}
+
+/** The factory that owns `logId` in the registry (IDataPledgeRegistry.factoryOf), or null. */
+export async function factoryOf(rpc, registry, logId) {
+  const address = addressAt(await rpc.call(registry, 'factoryOf(bytes32)', [logId]), 0);
+  return BigInt(address) === 0n ? null : toChecksumAddress(address);
+}
+
+/**
+ * The directory's listing of `factory` (IFactoryDirectory.factoryListing returns (string, bytes32)),
+ * or null when not listed. The name is bytes on chain: invalid UTF-8 reads as U+FFFD, as in Python.
+ */
+export async function factoryListing(rpc, registry, factory) {
+  const d = await rpc.call(registry, 'factoryListing(address)', [BigInt(factory)]);
+  const name = new TextDecoder('utf-8').decode(bytesAt(d, 0, 1024));
+  return name ? { name, registrationDigest: word(d, 1) } : null;
+}
+
+/** "factory 0x… (registered as NAME)" or "factory 0x… (not in the directory)" (ledger.directory.describe_factory). */
+export function describeFactory(address, listing) {
+  return listing ? `factory ${address} (registered as ${shownName(listing.name)})` : `factory ${address} (not in the directory)`;
+}
+
+/**
+ * "factory": `logId` is keccak256(abi.encode(factory, stream)) for the `factory` the registry names
+ * for it (null: the log is not registered) and the `stream` the bundle names (ledger.chain.check.factory_check).
+ */
+export function factoryCheck(logId, stream, factory, listing) {
+  const log = toHex(logId);
+  if (!factory) return check('factory', false, `log ${log} is not registered in the registry: no factory owns it`);
+  const who = describeFactory(factory, listing);
+  if (typeof stream !== 'string') return check('factory', false, `${who} owns log ${log}, but the bundle names no stream to check it against`);
+  if (LONE_SURROGATE.test(stream)) {
+    return check('factory', false, `${who} owns log ${log}, but the bundle's stream is not valid Unicode (a lone surrogate)`);
+  }
+  const expected = logIdOf(factory, stream);
+  if (!equalBytes(expected, logId)) {
+    return check('factory', false, `${who} owns log ${log}, but its stream ${pyRepr(stream)} would be log ${toHex(expected)}: `
+      + "the bundle's stream is not this log's");
+  }
+  return check('factory', true, `${who}; log ${log} is its stream ${pyRepr(stream)}`);
+}
+
+async function readFactoryCheck(rpc, registry, logId, stream) {
+  const factory = await factoryOf(rpc, registry, logId);
+  return factoryCheck(logId, stream, factory, factory ? await factoryListing(rpc, registry, factory) : null);
+}
+
+/** The trusted address, checked, and the "registry" check (its code is our registry's). */
+async function trustedRegistry(rpc, chainId, { registry, registryCode, registrySource }) {
+  if (!registry) {
+    return { failed: check('registry', false, `no trusted registry for chain ${chainId}: give the verifier the registry's `
+      + 'address (the page\'s registry field)') };
+  }
+  if (!isAddress(registry)) throw new Error(`registry ${registry} is not an address`);
+  if (!registryCode) throw new Error("the registry's expected code (registryCode) is needed");
+  const address = toChecksumAddress(registry);
+  const ours = runtimeMatches(await rpc.getCode(address), registryCode);
+  const registryCheck = check('registry', ours, `${address} on chain ${chainId} (from ${registrySource || 'the address given to the verifier'}) `
+    + (ours ? 'holds the data-pledge registry code' : "does NOT hold the registry's code"));
+  return ours ? { address, registryCheck } : { failed: registryCheck };
+}
+
 /**
  * Every check of a dpl-collateral/1 bundle for pledge `tokenId`, reading the chain at `rpcUrl`.
  * @param bundle JSON text (exact) or a parsed object
  * @param tokenId Number or BigInt
  * @param opts.rpcUrl the lender's node
- * @param opts.registry the registry address to trust (e.g. pinned by the page); if absent, the bundle's
+ * @param opts.registry the registry address to trust (the page's registry field); never the bundle's
  * @param opts.registryCode {deployedBytecode, immutableReferences} of the registry artifact
+ * @param opts.registrySource where the address came from, for the "registry" check's words
  * @returns Promise of {tokenId, sound, checks}: "registry", "bundle names this pledge",
- *   ("pledge" if not found), "pledge holds its lien", then verifyCollateral's checks.
+ *   ("pledge" if not found), "pledge holds its lien", "factory", then verifyCollateral's checks.
  */
-export async function verifyCollateralOnChain(bundle, tokenId, { rpcUrl, registry, registryCode, fetch } = {}) {
+export async function verifyCollateralOnChain(bundle, tokenId, { rpcUrl, registry, registryCode, registrySource, fetch } = {}) {
   const id = BigInt(tokenId);
   const rpc = new RpcClient(rpcUrl, { fetch });
   const chainId = await rpc.chainId();
   const model = toModel(bundle);
   const b = model.error ? undefined : model.value;
-  let address = null, source;
-  if (registry) {
-    if (!isAddress(registry)) throw new Error(`registry ${registry} is not an address`);
-    address = toChecksumAddress(registry);
-    source = 'the address given to the verifier';
-  } else {
-    source = 'the bundle';
-    const named = pyType(b) === 'dict' ? get(b, 'registry') : undefined;
-    if (typeof named === 'string' && isAddress(named)) address = toChecksumAddress(named);
-  }
-  if (!address) {
-    return report(id, [check('registry', false, 'no registry to check against: the bundle names none and no registry '
-      + `address was given for chain ${chainId}`)]);
-  }
-  const ours = runtimeMatches(await rpc.getCode(address), registryCode);
-  const checks = [check('registry', ours, `${address} on chain ${chainId} (from ${source}) `
-    + (ours ? 'holds the data-pledge registry code' : "does NOT hold the registry's code"))];
-  if (!ours) return report(id, checks);
+  const trusted = await trustedRegistry(rpc, chainId, { registry, registryCode, registrySource });
+  if (trusted.failed) return report(id, [trusted.failed]);
+  const { address } = trusted;
+  const checks = [trusted.registryCheck];
   if (pyType(b) === 'dict') {
     const named = [get(b, 'chain_id'), get(b, 'registry'), get(b, 'token_id')];
     // the same address in any valid spelling (all lower case, or EIP-55) names the same registry
@@ -101,6 +165,8 @@ export async function verifyCollateralOnChain(bundle, tokenId, { rpcUrl, registr
   const holds = view.status === 'live' || view.status === 'defaulted';
   checks.push(check('pledge holds its lien', holds, `status ${view.status}, holder ${view.holder || '-'}`));
   const t = view.terms;
+  const manifest = pyType(b) === 'dict' ? get(b, 'manifest') : undefined;
+  checks.push(await readFactoryCheck(rpc, address, t.logId, pyType(manifest) === 'dict' ? get(manifest, 'stream') : undefined));
   const [root, anchoredAt] = await rootAt(rpc, address, t.logId, t.checkpointSize);
   const blockHash = await rpc.blockHash(view.issueBlock);
   const pure = await verifyCollateral(model.error ? bundle : b, {
@@ -112,33 +178,81 @@ export async function verifyCollateralOnChain(bundle, tokenId, { rpcUrl, registr
 }
 
 /**
- * A dpl-proof/1 (or dpl-consistency/1) bundle: the math checks, then "anchor": the registry named
- * by the bundle's anchor, on the chain at `rpcUrl` (its chain id must be the anchor's), holds the
- * bundle's root at its size (ledger.chain.check.check_anchor).
- * @returns Promise of verifyBundle's report with the "anchor" check added (when the math holds).
+ * A dpl-proof/1 (or dpl-consistency/1) bundle: the math checks, then against the chain at
+ * `rpcUrl` through the trusted registry, up to the first that fails (ledger.chain.check.proof_checks):
+ * "registry" (its code), "bundle names this registry", "factory", "anchor" (the registry holds the
+ * bundle's root at its size) and, when the bundle cites its anchor's transaction, "anchor transaction".
+ * @param opts.registry the registry address to trust (the page's registry field); never the bundle's
+ * @param opts.registryCode, opts.registrySource as for verifyCollateralOnChain
+ * @returns Promise of verifyBundle's report with the chain checks added (when the math holds).
  */
-export async function verifyProofBundleOnChain(bundle, { rpcUrl, fetch } = {}) {
+export async function verifyProofBundleOnChain(bundle, { rpcUrl, registry, registryCode, registrySource, fetch } = {}) {
   const r = await verifyBundle(bundle);
   if (!r.sound) return r;
-  const fail = (detail) => finish(r, check('anchor', false, detail));
+  const chain = [];
+  const done = () => finish(r, chain);
   const anchor = r.anchor;
-  if (!r.logId || !anchor) return fail('the bundle names no anchored checkpoint (log_id or anchor is null): nothing to check on chain');
+  if (!r.logId || !anchor) {
+    chain.push(check('anchor', false, 'the bundle names no anchored checkpoint (log_id or anchor is null): nothing to check on chain'));
+    return done();
+  }
   const rpc = new RpcClient(rpcUrl, { fetch });
   const chainId = await rpc.chainId();
-  if (!pyEq(anchor.chain_id, chainId)) return fail(`${rpcUrl} is chain ${chainId}, but the bundle's anchor is on chain ${anchor.chain_id}`);
-  const registry = toChecksumAddress(anchor.registry);
-  if (!(await rpc.getCode(registry)).length) return fail(`there is no contract at ${anchor.registry} on chain ${chainId}`);
-  const [root, anchoredAt] = await rootAt(rpc, registry, r.logId, r.size);
-  if (root.every((x) => x === 0)) {
-    return fail(`the registry holds no checkpoint of size ${r.size} for log ${toHex(r.logId)}: the bundle's root was never anchored`);
+  if (!pyEq(get(anchor, 'chain_id'), chainId)) {
+    chain.push(check('anchor', false, `${rpcUrl} is chain ${chainId}, but the bundle's anchor is on chain ${get(anchor, 'chain_id')}`));
+    return done();
   }
-  if (!equalBytes(root, r.root)) return fail(`the registry holds root ${toHex(root)} for size ${r.size}, but the bundle claims ${toHex(r.root)}`);
-  const when = new Date(Number(anchoredAt) * 1000).toISOString().replace(/\.\d{3}Z$/, '+00:00');
-  return finish(r, check('anchor', true, `anchored on chain ${chainId} in registry ${registry} at ${when}`));
+  const trusted = await trustedRegistry(rpc, chainId, { registry, registryCode, registrySource });
+  if (trusted.failed) { chain.push(trusted.failed); return done(); }
+  const { address } = trusted;
+  chain.push(trusted.registryCheck);
+  const named = get(anchor, 'registry');
+  const same = named.toLowerCase() === address.toLowerCase();
+  chain.push(check('bundle names this registry', same, same ? `the anchor names ${address}`
+    : `the bundle's anchor names registry ${named}, not the trusted registry ${address} of chain ${chainId}`));
+  if (!same) return done();
+  chain.push(await readFactoryCheck(rpc, address, r.logId, r.stream));
+  if (!chain.at(-1).ok) return done();
+  const [root, anchoredAt] = await rootAt(rpc, address, r.logId, r.size);
+  if (root.every((x) => x === 0)) {
+    chain.push(check('anchor', false, `the registry holds no checkpoint of size ${r.size} for log ${toHex(r.logId)}: the bundle's root was never anchored`));
+  } else if (!equalBytes(root, r.root)) {
+    chain.push(check('anchor', false, `the registry holds root ${toHex(root)} for size ${r.size}, but the bundle claims ${toHex(r.root)}`));
+  } else {
+    const when = new Date(Number(anchoredAt) * 1000).toISOString().replace(/\.\d{3}Z$/, '+00:00');
+    chain.push(check('anchor', true, `anchored on chain ${chainId} in registry ${address} at ${when}`));
+    const tx = get(anchor, 'tx_hash');
+    if (tx !== null && tx !== undefined) chain.push(await anchorTransactionCheck(rpc, address, chainId, r, tx, get(anchor, 'block_number')));
+  }
+  return done();
 }
 
-function finish(r, anchorCheck) {
-  const checks = [...r.checks, anchorCheck];
+/** "anchor transaction": the cited transaction anchored this checkpoint (ledger.chain.check._anchor_transaction). */
+async function anchorTransactionCheck(rpc, address, chainId, r, tx, block) {
+  const fail = (why) => check('anchor transaction', false, `transaction ${tx} ${why}`);
+  const rc = await rpc.receipt(tx);
+  if (!rc) return fail(`is not on chain ${chainId}`);
+  if (BigInt(rc.status) !== 1n) return fail('failed (status 0): it anchored nothing');
+  if (!rc.to || rc.to.toLowerCase() !== address.toLowerCase()) {
+    return fail(`was sent to ${rc.to ? toChecksumAddress(rc.to) : 'no address (it created a contract)'}, not to the registry ${address}`);
+  }
+  const mined = BigInt(rc.blockNumber);
+  if (block !== null && block !== undefined && BigInt(block) !== mined) return fail(`is in block ${mined}, not in block ${block} as the bundle says`);
+  const logId = toHex(r.logId);
+  for (const log of rc.logs || []) {
+    const data = fromHex(log.data);
+    const topics = (log.topics || []).map((t) => t.toLowerCase());
+    if (log.address.toLowerCase() === address.toLowerCase() && topics.length === 2 && data.length === 96
+        && topics[0] === CHECKPOINT_ANCHORED && topics[1] === logId
+        && uintAt(data, 0) === BigInt(r.size) && equalBytes(word(data, 1), r.root)) {
+      return check('anchor transaction', true, `transaction ${tx} in block ${mined} anchored this checkpoint`);
+    }
+  }
+  return fail(`holds no CheckpointAnchored of log ${logId} at size ${r.size} with root ${toHex(r.root)} from the registry`);
+}
+
+function finish(r, chainChecks) {
+  const checks = [...r.checks, ...chainChecks];
   const failed = checks.find((c) => !c.ok);
   return { ...r, checks, sound: !failed, error: failed ? failed.detail : null };
 }

@@ -2,11 +2,14 @@
 // - an integer literal stays an integer of any size: a Number when safe, else a BigInt;
 // - a literal with a fraction or exponent is a float: a JsonFloat (so 5.0 is not the integer 5);
 // - NaN, Infinity and -Infinity are read as floats (as json.loads does; the verifiers reject them);
-// - a duplicate key keeps its first position and its last value (as a Python dict does).
+// - a duplicate key is refused, naming its path, as ledger.jsonio refuses it (two readers of one
+//   document must never see two different values): JsonDuplicateKeyError.
 // Objects have a null prototype, so keys such as "__proto__" are ordinary keys, and remember
 // their keys' order (a JS object lists integer-like keys first; Python keeps the text's order).
+import { pyRepr } from './pyfmt.js';
 
 const ORDER = Symbol('key order');
+const DUPLICATES = Symbol('keys seen twice');
 
 /** A JSON number written with a fraction or an exponent (Python's float). */
 export class JsonFloat {
@@ -16,6 +19,19 @@ export class JsonFloat {
 }
 
 export class JsonSyntaxError extends SyntaxError {}
+
+/**
+ * A key appears twice in one object. `reason` and `path` are ledger.jsonio's words: `path` joins
+ * the keys and `[i]` list positions with dots (`entries.[0].record.id`), as Python prints it.
+ */
+export class JsonDuplicateKeyError extends JsonSyntaxError {
+  constructor(key, path) {
+    const reason = `duplicate key ${pyRepr(key)}`;
+    super(`${reason} (at ${path})`);
+    this.reason = reason;
+    this.path = path;
+  }
+}
 
 const WS = new Set([' ', '\t', '\n', '\r']);
 const NUMBER = /-?(?:0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?/y;
@@ -46,6 +62,8 @@ export function parseJson(text) {
         i++;
         const v = value(depth + 1);
         if (!has(obj, key)) order.push(key);
+        else if (obj[DUPLICATES]) obj[DUPLICATES].push(key);
+        else Object.defineProperty(obj, DUPLICATES, { value: [key] });
         obj[key] = v;
         ws();
         if (text[i] === ',') { i++; continue; }
@@ -109,7 +127,27 @@ export function parseJson(text) {
   const v = value(0);
   ws();
   if (i !== text.length) fail('extra data');
+  const dup = findDuplicate(v);
+  if (dup) throw new JsonDuplicateKeyError(dup.key, [...dup.path, dup.key].join('.'));
   return v;
+}
+
+// ledger.jsonio.find_duplicate: depth first, in document order, an object before its children;
+// the first key an object repeats. Iterative, so any depth is safe.
+function findDuplicate(root) {
+  const stack = [[root, []]];
+  while (stack.length) {
+    const [v, path] = stack.pop();
+    if (v === null || typeof v !== 'object' || v instanceof JsonFloat) continue;
+    if (Array.isArray(v)) {
+      for (let k = v.length - 1; k >= 0; k--) stack.push([v[k], [...path, `[${k}]`]]);
+      continue;
+    }
+    if (v[DUPLICATES]) return { path, key: v[DUPLICATES][0] };
+    const keys = keysOf(v);
+    for (let k = keys.length - 1; k >= 0; k--) stack.push([v[keys[k]], [...path, keys[k]]]);
+  }
+  return null;
 }
 
 // --- the value model, in Python's terms -------------------------------------------------
@@ -168,6 +206,7 @@ export function pyEq(a, b) {
 export function toModel(input) {
   if (typeof input === 'string') {
     try { return { value: parseJson(input) }; } catch (e) {
+      if (e instanceof JsonDuplicateKeyError) return { error: `the bundle: ${e.message}` }; // ledger.jsonio's words
       return { error: `the bundle is not JSON: ${e.message}` };
     }
   }

@@ -40,6 +40,10 @@ function anchorOf(b) {
   size(get(a, 'chain_id'), 'anchor.chain_id');
   const r = get(a, 'registry');
   if (typeof r !== 'string' || !/^0x[0-9a-fA-F]{40}$/.test(r)) throw new BundleError('anchor.registry must be a 0x-prefixed 20-byte address');
+  // Optional, but checked against the chain when given (chain.js), never just shown.
+  const tx = get(a, 'tx_hash'), block = get(a, 'block_number');
+  if (tx !== null && tx !== undefined) hash(tx, 'anchor.tx_hash');
+  if (block !== null && block !== undefined) size(block, 'anchor.block_number');
   return a;
 }
 
@@ -85,6 +89,7 @@ export async function verifyProofBundle(bundle) {
     root = hash(get(cp, 'root'), 'checkpoint.root');
     const raw = get(b, 'entries');
     if (pyType(raw) !== 'list' || !raw.length) throw new BundleError('entries must be a non-empty list');
+    const firstAt = new Map();
     entries = raw.map((entry, k) => {
       const e = obj(entry, `entries[${k}]`);
       const index = size(get(e, 'index'), `entries[${k}].index`);
@@ -94,6 +99,8 @@ export async function verifyProofBundle(bundle) {
       const proofHex = get(e, 'proof');
       if (pyType(proofHex) !== 'list') throw new BundleError(`${where}.proof must be a list`);
       const proof = proofHex.map((h, i) => hash(h, `${where}.proof[${i}]`));
+      if (firstAt.has(index)) throw new BundleError(`${where} repeats the index of entries[${firstAt.get(index)}]: each index is proven once`);
+      firstAt.set(index, k);
       return { index, where, salt, leaf, proof, record: get(e, 'record') };
     });
     logId = logIdOf(b);

@@ -61,6 +61,25 @@ export function pyRepr(v) {
   }
 }
 
+/**
+ * ledger.directory.shown_name: text read from the chain, safe to print. Each non-printable code
+ * point as Python's unicode_escape writes it (\\t \\n \\r, \\xNN, \\uNNNN, \\UNNNNNNNN).
+ */
+export function shownName(name) {
+  let out = '';
+  for (const ch of name) {
+    if (isPrintableChar(ch)) { out += ch; continue; }
+    const cp = ch.codePointAt(0);
+    if (ch === '\t') out += '\\t';
+    else if (ch === '\n') out += '\\n';
+    else if (ch === '\r') out += '\\r';
+    else if (cp <= 0xff) out += '\\x' + cp.toString(16).padStart(2, '0');
+    else if (cp <= 0xffff) out += '\\u' + cp.toString(16).padStart(4, '0');
+    else out += '\\U' + cp.toString(16).padStart(8, '0');
+  }
+  return out;
+}
+
 /** Python's str() (what an f-string prints): strings as they are, the rest as repr. */
 export function pyStr(v) {
   return typeof v === 'string' ? v : pyRepr(v);

@@ -1,5 +1,5 @@
 // Ethereum JSON-RPC over fetch, and the little ABI coding the verifier needs (hand-written:
-// selectors are keccak256 of the signature; only static return types are decoded).
+// selectors are keccak256 of the signature; static return types, and bounded dynamic bytes/string).
 import { keccak256 } from './keccak.js';
 import { toHex, fromHex, u256, toBigInt, utf8 } from './hex.js';
 
@@ -39,6 +39,22 @@ export function word(data, i) {
 }
 export const uintAt = (data, i) => toBigInt(word(data, i));
 export const addressAt = (data, i) => toHex(word(data, i).slice(12));
+
+/**
+ * The dynamic `bytes`/`string` whose head is word `i` of return data: the head is an offset to a
+ * length word followed by that many bytes. Offset and length are bounded by the data (and the
+ * length by `max`), so a node's answer cannot make this read outside it or allocate much.
+ */
+export function bytesAt(data, i, max = 4096) {
+  const offset = uintAt(data, i);
+  const bad = (why) => new RpcError(`the call returned a malformed dynamic value (${why})`);
+  if (offset > BigInt(data.length - 32)) throw bad('offset beyond the data');
+  const start = Number(offset);
+  const length = toBigInt(data.slice(start, start + 32));
+  if (length > BigInt(max)) throw bad(`length ${length} above ${max}`);
+  if (BigInt(start + 32) + length > BigInt(data.length)) throw bad('length beyond the data');
+  return data.slice(start + 32, start + 32 + Number(length));
+}
 
 let nextId = 1;
 
@@ -84,6 +100,9 @@ export class RpcClient {
   async call(to, signature, args = []) {
     return fromHex(await this.request('eth_call', [{ to, data: toHex(encodeCall(signature, args)) }, 'latest']));
   }
+
+  /** eth_getTransactionReceipt: the node's receipt object, or null while the transaction is in no block. */
+  async receipt(txHash) { return this.request('eth_getTransactionReceipt', [txHash]); }
 
   /** The block's hash (32 bytes), or null if the node has no such block. */
   async blockHash(number) {
