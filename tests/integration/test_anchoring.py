@@ -186,3 +186,103 @@ def test_a_block_the_node_does_not_have_has_no_hash(env):
     chain = Chain(env["rpc"])
     assert chain.block_hash(0) is not None and len(chain.block_hash(0)) == 32
     assert chain.block_hash(10**9) is None  # web3 raises BlockNotFound: a missing block, not an error
+
+
+# --- nonce gaps: nothing may stall silently ------------------------------------------------
+
+
+def _dev_account(i: int):
+    from eth_account import Account
+
+    from ledger.keys import ANVIL_MNEMONIC
+
+    Account.enable_unaudited_hdwallet_features()
+    return Account.from_mnemonic(ANVIL_MNEMONIC, account_path=f"m/44'/60'/0'/0/{i}")
+
+
+def _send_behind_our_back(env, account) -> str:
+    """A 0-value transfer from ``account`` that the ledger does not know about (another
+    tool using the relayer key); returns its hash."""
+    from eth_account import Account
+
+    nonce = int(node.rpc_call(env["rpc"], "eth_getTransactionCount", [account.address, "pending"]), 16)
+    tx = {"to": account.address, "value": 0, "gas": 21000, "maxFeePerGas": 10**10,
+          "maxPriorityFeePerGas": 10**9, "nonce": nonce, "chainId": 31337}
+    raw = Account.sign_transaction(tx, account.key).raw_transaction
+    return node.rpc_call(env["rpc"], "eth_sendRawTransaction", ["0x" + raw.hex()])
+
+
+def _tx_block(env, tx_hash: str) -> int:
+    return int(node.rpc_call(env["rpc"], "eth_getTransactionReceipt", [tx_hash])["blockNumber"], 16)
+
+
+def _drop_blocks_from(env, block: int) -> None:
+    """Reorg away every block from ``block`` up: their transactions are dropped (anvil does not
+    re-queue them), so the sender's nonce on the node goes back."""
+    head = int(node.rpc_call(env["rpc"], "eth_blockNumber"), 16)
+    node.rpc_call(env["rpc"], "anvil_reorg", [head - block + 1, []])
+
+
+def _more_records(env, n=50, prefix="x"):
+    extra = env["tmp"] / f"{prefix}.jsonl"
+    extra.write_text("".join(json.dumps({"id": f"{prefix}-{i}", "ts": "2026-11-01T08:00:00+08:00",
+                                         "type": "iot.telemetry", "data": {"v": i}}) + "\n" for i in range(n)))
+    dpl(env, "ingest", "--log", STREAM, str(extra))
+
+
+def _relayer_nonces(env) -> tuple[int, int]:
+    address = _dev_account(0).address
+    return tuple(int(node.rpc_call(env["rpc"], "eth_getTransactionCount", [address, tag]), 16)
+                 for tag in ("latest", "pending"))
+
+
+def test_a_nonce_gap_left_by_an_unrecorded_transaction_is_filled(env):
+    """The relayer key sends a transaction behind the ledger's back; a reorg drops it together
+    with the next anchor. The re-broadcast anchor waits behind the missing nonce: the next run
+    fills the gap with a recorded 0-value self-transfer, and the anchor lands."""
+    _setup(env)
+    dpl(env, "anchor")
+    behind = _send_behind_our_back(env, _dev_account(0))
+    _more_records(env)
+    [report] = json.loads(dpl(env, "anchor", "--json")[1])
+    assert report["state"] in ("included", "final")
+    _drop_blocks_from(env, _tx_block(env, behind))
+    assert [e["size"] for e in _anchor_events(env)] == [3198]
+    gap = _relayer_nonces(env)[0]  # the dropped transaction's nonce: nobody holds it now
+
+    [again] = json.loads(dpl(env, "anchor", "--json")[1])
+    assert again["state"] in ("included", "final"), again  # was: "pending", for ever
+    assert again["tx_hash"] == report["tx_hash"]  # the same signed anchor, not a second one
+    assert [e["size"] for e in _anchor_events(env)] == [3198, 3248]
+    latest, pending = _relayer_nonces(env)
+    assert latest == pending == gap + 2  # the filler and the anchor are mined
+
+    dpl(env, "anchor")  # the next run settles our records against the chain; no second filler
+    db = sqlite3.connect(env["home"] / "ledger.db")
+    fillers = db.execute("SELECT nonce, purpose, state FROM chain_transactions WHERE purpose = 'gap-filler'").fetchall()
+    db.close()
+    assert fillers == [(gap, "gap-filler", "mined")]
+    _, out, _ = dpl(env, "audit", "--json")
+    assert json.loads(out)["clean"]
+
+
+def test_a_dropped_recorded_transaction_is_sent_again_before_the_anchors_behind_it(env):
+    """`dpl lenders add` (the admin key is the relayer key, dev0) and the next anchor are dropped
+    by a reorg: the lender approval is re-broadcast from our records, byte for byte, and the
+    anchor behind it lands."""
+    _setup(env)
+    dpl(env, "anchor")
+    _, out, _ = dpl(env, "lenders", "add", "dev2")
+    add_hash = out.split("(tx ")[1].rstrip(")\n")
+    add_nonce = int(node.rpc_call(env["rpc"], "eth_getTransactionByHash", [add_hash])["nonce"], 16)
+    _more_records(env)
+    dpl(env, "anchor")
+    _drop_blocks_from(env, _tx_block(env, add_hash))
+    assert json.loads(dpl(env, "lenders", "list", "--json")[1]) == []  # the approval is gone
+
+    [again] = json.loads(dpl(env, "anchor", "--json")[1])
+    assert again["state"] in ("included", "final"), again
+    assert json.loads(dpl(env, "lenders", "list", "--json")[1]) == [_dev_account(2).address]
+    receipt = node.rpc_call(env["rpc"], "eth_getTransactionReceipt", [add_hash])
+    assert receipt is not None and int(receipt["status"], 16) == 1  # the very transaction we recorded
+    assert _relayer_nonces(env)[0] == add_nonce + 2
