@@ -282,6 +282,14 @@ def anchor(log: Annotated[Optional[str], typer.Option("--log", help="Only this l
 
     With --every, a node or database that is down is said on stderr and retried next round
     (like the service's loop); Ctrl-C stops it."""
+    try:
+        _anchor_rounds(log, every, rpc, json)
+    except KeyboardInterrupt:  # Ctrl-C: a run in flight is safe to redo (crash-safe anchoring)
+        typer.echo("stopped (Ctrl-C)", err=True)
+        raise typer.Exit(130) from None
+
+
+def _anchor_rounds(log: str | None, every: float | None, rpc: str | None, json: bool) -> None:
     from ledger.anchoring import Anchorer
     from ledger.store.locks import anchoring_lock
 

@@ -109,7 +109,12 @@ class TransactionStore:
 
     def insert(self, conn: Connection, *, chain_id: int, genesis: bytes, sender: str, nonce: int, tx_hash: bytes,
                raw_tx: bytes, purpose: str, recorded_block: int | None) -> None:
+        """Record a signed transaction as ``pending``. The same bytes signed again (a filler of
+        the same nonce and fees, refused before) bring their row back to ``pending``."""
         now = utcnow()
+        if conn.execute(select(_T.id).where(_T.tx_hash == tx_hash)).first() is not None:
+            conn.execute(update(_T).where(_T.tx_hash == tx_hash).values(state=PENDING, error=None, updated_at=now))
+            return
         conn.execute(_T.__table__.insert().values(
             chain_id=chain_id, genesis=genesis, sender=sender, nonce=nonce, tx_hash=tx_hash, raw_tx=raw_tx,
             purpose=purpose[:32], state=PENDING, recorded_block=recorded_block, created_at=now, updated_at=now))

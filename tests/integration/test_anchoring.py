@@ -286,3 +286,125 @@ def test_a_dropped_recorded_transaction_is_sent_again_before_the_anchors_behind_
     receipt = node.rpc_call(env["rpc"], "eth_getTransactionReceipt", [add_hash])
     assert receipt is not None and int(receipt["status"], 16) == 1  # the very transaction we recorded
     assert _relayer_nonces(env)[0] == add_nonce + 2
+
+
+def _health(env) -> dict:
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+    from ledger.settings import Settings
+
+    settings = Settings(home=env["home"], rpc_url=env["rpc"], database_url=None, anchor_interval=0)
+    with TestClient(create_app(settings)) as client:
+        return client.get("/health").json()
+
+
+def test_a_gap_that_cannot_be_filled_is_reported_stuck_by_anchor_audit_and_health(env):
+    """The relayer runs out of funds while a gap is open: the filler is refused, so the
+    anchor behind the gap cannot land. After DPL_STUCK_AFTER_BLOCKS blocks `dpl anchor` says
+    "stuck" and why, `dpl audit` exits 1 naming it, /health is degraded; funded again, the
+    next run fills the gap and the anchor lands."""
+    _setup(env)
+    dpl(env, "anchor")
+    relayer = _dev_account(0)
+    behind = _send_behind_our_back(env, relayer)
+    _more_records(env)
+    [report] = json.loads(dpl(env, "anchor", "--json")[1])
+    _drop_blocks_from(env, _tx_block(env, behind))
+    gap = _relayer_nonces(env)[0]
+    db = sqlite3.connect(env["home"] / "ledger.db")
+    [raw] = db.execute("SELECT raw_tx FROM anchors WHERE size = 3248").fetchone()
+    db.close()
+    node.rpc_call(env["rpc"], "eth_sendRawTransaction", ["0x" + raw.hex()])  # back in the pool, behind the gap
+    balance = node.rpc_call(env["rpc"], "eth_getBalance", [relayer.address, "latest"])
+    node.rpc_call(env["rpc"], "anvil_setBalance", [relayer.address, "0x0"])
+
+    [first] = json.loads(dpl(env, "anchor", "--json")[1])
+    assert first["state"] == "pending"  # not stuck yet: it has waited no block
+    node.rpc_call(env["rpc"], "anvil_mine", [21])
+    _, out, _ = dpl(env, "anchor")
+    assert f"line-a/mes size 3248: stuck tx {report['tx_hash']}" in out, out  # was: "pending"
+    assert "pending for 21 blocks" in out and f"nonce gap: the node's next nonce for {relayer.address} is {gap}" in out
+    assert f"filling nonce {gap} failed" in out and "insufficient funds" in out.lower()
+
+    code, out, _ = dpl(env, "audit", ok=False)  # was: exit 0, "clean"
+    assert code == 1
+    assert f"FINDING: log line-a/mes: anchor of size 3248 (tx {report['tx_hash']}, nonce {gap + 1}) is stuck" in out
+    health = _health(env)  # was: "ok", logs_behind 0
+    assert health["status"] == "degraded" and health["anchoring"]["logs_behind"] == 0
+    [stuck] = health["anchoring"]["stuck"]
+    assert stuck["stream"] == STREAM and stuck["size"] == 3248 and stuck["nonce"] == gap + 1
+    assert stuck["pending_blocks"] > 20 and "nonce gap" in stuck["reason"]
+
+    node.rpc_call(env["rpc"], "anvil_setBalance", [relayer.address, balance])
+    [landed] = json.loads(dpl(env, "anchor", "--json")[1])
+    assert landed["state"] in ("included", "final") and landed["tx_hash"] == report["tx_hash"]
+    assert [e["size"] for e in _anchor_events(env)] == [3198, 3248]
+    assert json.loads(dpl(env, "audit", "--json")[1])["clean"]
+    health = _health(env)
+    assert health["status"] == "ok" and health["anchoring"]["stuck"] == []
+
+
+class _Lines:
+    """Lines a running process writes to one of its pipes, read by a thread (no deadlock)."""
+
+    def __init__(self, pipe):
+        import queue
+        import threading
+
+        self.lines: list[str] = []
+        self._queue: queue.Queue = queue.Queue()
+        threading.Thread(target=self._read, args=(pipe,), daemon=True).start()
+
+    def _read(self, pipe):
+        for raw in iter(pipe.readline, b""):
+            self._queue.put(raw.decode())
+        self._queue.put(None)
+
+    def wait_for(self, predicate, timeout: float) -> str | None:
+        """The first line (past or coming) for which ``predicate`` holds, None at the timeout."""
+        import queue
+
+        for line in self.lines:
+            if predicate(line):
+                return line
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                line = self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                return None
+            if line is None:
+                return None
+            self.lines.append(line)
+            if predicate(line):
+                return line
+        return None
+
+
+def test_anchor_every_waits_for_a_node_that_is_down_and_anchors_once_it_is_back(env):
+    """`dpl anchor --every 1` started while the node is down says so on stderr each round
+    and keeps going (was: exit 1); once the node is back it anchors; Ctrl-C stops it."""
+    _setup(env)
+    port = int(env["rpc"].rsplit(":", 1)[1])
+    node.down(env["home"])  # SIGTERM: anvil keeps its state (the registry) for the next up
+    proc = subprocess.Popen([DPL, "anchor", "--every", "1"], env=env["env"], cwd=env["tmp"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        out, err = _Lines(proc.stdout), _Lines(proc.stderr)
+        rounds = lambda _: sum(s.startswith("anchoring failed:") for s in err.lines)  # noqa: E731
+        assert err.wait_for(lambda s: rounds(s) >= 2, 60), err.lines  # two rounds, each said on stderr
+        assert all("not answering" in s and s.endswith("; retrying in 1 s\n") for s in err.lines), err.lines
+        assert proc.poll() is None, err.lines  # still waiting, not exited
+        node.up(env["home"], port=port)
+        line = out.wait_for(lambda s: s.startswith(f"{STREAM} size 3198: "), 60)
+        assert line and ("included" in line or "final" in line), (out.lines, err.lines)
+        proc.send_signal(signal.SIGINT)  # Ctrl-C
+        assert proc.wait(timeout=30) == 130
+        assert err.wait_for(lambda s: s.strip() == "stopped (Ctrl-C)", 10), err.lines
+        assert not any("Traceback" in s for s in err.lines), err.lines
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert [e["size"] for e in _anchor_events(env)] == [3198]
