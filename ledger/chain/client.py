@@ -276,12 +276,13 @@ class Chain:
         return self.sign(sender, tx, self.call(self.w3.eth.get_transaction_count, sender.address, "pending"))
 
     def send_raw(self, raw: bytes) -> None:
-        """Broadcast; a transaction the node already has is not an error (safe to retry)."""
+        """Broadcast; a transaction the node already has, in its pool or in a block (another
+        process re-broadcast it first), is not an error: safe to retry."""
         try:
             self.call(self.w3.eth.send_raw_transaction, raw)
         except Web3RPCError as e:
             text = str(e).lower()
-            if "already known" in text or "already imported" in text:
+            if "already known" in text or "already imported" in text or self.transaction_known(keccak(raw)):
                 return
             raise ChainError(f"the node refused the transaction: {e}") from None
 

@@ -110,10 +110,13 @@ class TransactionStore:
     def insert(self, conn: Connection, *, chain_id: int, genesis: bytes, sender: str, nonce: int, tx_hash: bytes,
                raw_tx: bytes, purpose: str, recorded_block: int | None) -> None:
         """Record a signed transaction as ``pending``. The same bytes signed again (a filler of
-        the same nonce and fees, refused before) bring their row back to ``pending``."""
+        the same nonce and fees refused before; a deployment on a reset chain) bring their row
+        back, as ``pending`` on this chain."""
         now = utcnow()
         if conn.execute(select(_T.id).where(_T.tx_hash == tx_hash)).first() is not None:
-            conn.execute(update(_T).where(_T.tx_hash == tx_hash).values(state=PENDING, error=None, updated_at=now))
+            conn.execute(update(_T).where(_T.tx_hash == tx_hash).values(
+                genesis=genesis, state=PENDING, error=None, block_number=None, recorded_block=recorded_block,
+                purpose=purpose[:32], updated_at=now))
             return
         conn.execute(_T.__table__.insert().values(
             chain_id=chain_id, genesis=genesis, sender=sender, nonce=nonce, tx_hash=tx_hash, raw_tx=raw_tx,
