@@ -30,8 +30,8 @@ from ledger.keys import Keyring
 from ledger.store.anchors import FAILED, FINAL, INCLUDED, LIVE_STATES, PENDING, AnchorRow, AnchorStore
 from ledger.store.logstore import LogInfo, LogStore
 from ledger.store.signatures import FactorySignatures
-from ledger.store.transactions import REFUSED
-from ledger.transactions import FAULT_PAUSE_ENV, Repair, Transactions, fault_pause  # noqa: F401 (FAULT_PAUSE_ENV)
+from ledger.store.transactions import MINED, REFUSED
+from ledger.transactions import Repair, Transactions, fault_pause
 
 REORG_WINDOW = 64  # blocks: how far back final anchors are re-checked for reorgs
 #: An anchor pending for more blocks than this is reported stuck (``DPL_STUCK_AFTER_BLOCKS``).
@@ -102,7 +102,9 @@ class Anchorer:
         self.keyring = keyring
         # Every transaction of the relayer goes through the nonce manager (attached here when
         # the caller did not: the anchorer has the database).
-        self.transactions = chain.journal or Transactions(store.engine).attach(chain)
+        if chain.journal is None:
+            Transactions(store.engine).attach(chain)
+        self.transactions: Transactions = chain.journal
         self.stuck_after = stuck_after
         self.last_repair = Repair()
         self.anchors = AnchorStore(store.engine)
@@ -139,7 +141,8 @@ class Anchorer:
         return self.transactions.repair(self.chain, address,
                                         lambda: self.keyring.account(self.relayer_key, self.chain_id))
 
-    def _refresh(self, report: AnchorReport, stuck: dict) -> AnchorReport:
+    def _refresh(self, report: AnchorReport, stuck: dict | None = None) -> AnchorReport:
+        stuck = stuck or {}
         log = self.store.get_log(report.stream)
         row = self.anchors.get(self.chain_id, self.registry, log.pk, report.size)
         if row is None:
@@ -242,18 +245,17 @@ class Anchorer:
         else:
             signature = self.chain.sign_checkpoint(factory, log.log_id, log.size, log.root)
         relayer = self.keyring.account(self.relayer_key, self.chain_id)
-        head = self.chain.block_number()
 
+        # pending_since_block is set by the run's closing reconcile if it is still pending then
         def record_intent(conn, sent) -> None:  # in the nonce manager's transaction: one commit
             if row is None:
                 self.anchors.record_intent(log_pk=log.pk, chain_id=self.chain_id, registry=self.registry,
                                            size=log.size, root=log.root, sender=sent.sender, nonce=sent.nonce,
-                                           tx_hash=sent.tx_hash, raw_tx=sent.raw, pending_since_block=head,
-                                           conn=conn)
+                                           tx_hash=sent.tx_hash, raw_tx=sent.raw, conn=conn)
             else:  # a failed attempt of this checkpoint: the same row, a new transaction
                 self.anchors.update(row.id, conn=conn, state=PENDING, nonce=sent.nonce, tx_hash=sent.tx_hash,
                                     raw_tx=sent.raw, attempts=row.attempts + 1, error=None,
-                                    block_number=None, block_hash=None, pending_since_block=head)
+                                    block_number=None, block_hash=None, pending_since_block=None)
 
         # Gas estimation and a simulation against the pending state come first: a revert is
         # reported here, before any intent. The intent is committed when this returns.
@@ -301,6 +303,7 @@ class Anchorer:
                 final = head - number + 1 > self.confirmations
                 self.anchors.update(row.id, state=FINAL if final else INCLUDED,
                                     block_number=number, block_hash=block_hash)
+                self.transactions.store.set_state(row.tx_hash, MINED, block_number=number)  # saves a lookup
                 return
         # Not in a block (never sent, dropped, or reorged out).
         if row.state != PENDING:

@@ -9,10 +9,10 @@ ever. So:
 
 - **Record before send.** ``sign_recorded`` (called by ``Chain.build_signed`` and
   ``Chain.transact`` through ``Chain.journal``) holds the sender's lock (``TransactionStore.
-  sender_lock``: a row lock on PostgreSQL, the write lock on SQLite), allocates
-  ``max(node pending count, our highest live nonce + 1)``, simulates the call against the
-  pending state, signs, and commits the row (sender, chain id, genesis, nonce, hash, raw
-  bytes, purpose) before anything is sent. Two processes never get the same nonce.
+  sender_lock``: a row lock on PostgreSQL, the write lock on SQLite), simulates the call
+  against the pending state, allocates ``max(node pending count, our highest live nonce +
+  1)``, signs, and commits the row (sender, chain id, genesis, nonce, hash, raw bytes,
+  purpose) before anything is sent. Two processes never get the same nonce.
 - **Find and fill gaps** (``repair``): the node's pending nonce below one of our live rows
   means nonces are missing. For each missing nonce we re-broadcast our recorded raw
   transaction when we have one (byte for byte: same hash), else sign a 0-value transfer to
@@ -78,32 +78,37 @@ class Transactions:
         """Allocate a nonce, simulate ``tx`` against the pending state, sign it and record it,
         committed before this returns (``also(conn, sent)`` adds the caller's rows to that
         database transaction). Raises the decoded revert (nothing recorded) or
-        ``NonceGapError`` when the sender's transactions wait behind a gap that stays open."""
+        ``NonceGapError`` when the sender's transactions wait behind a gap that stays open.
+
+        The usual path costs one nonce query, one simulation and one database transaction;
+        only when our own rows wait beyond the node's pending nonce are they re-sent, and only
+        when that leaves a gap does ``repair`` run (then this tries once more)."""
         sender = to_checksum_address(account.address)
-        repair = self.repair(chain, sender, lambda: account)
-        with self.store.sender_lock(sender) as conn:
-            latest, pending = self._node_nonces(chain, sender)
-            self._settle(conn, chain, sender, latest)
-            waiting = self.store.live_from(conn, chain.chain_id, chain.genesis_hash, sender, pending)
-            for row in waiting:  # recorded by another process a moment ago, or lost: the node first
-                if row.nonce != pending:
+        repair: Repair | None = None
+        while True:
+            with self.store.sender_lock(sender) as conn:
+                pending = self._pending_nonce(chain, sender)
+                waiting = self.store.live_from(conn, chain.chain_id, chain.genesis_hash, sender, pending)
+                blocked: list[TxRow] = []
+                if waiting:  # ours, not held by the node: another process's being sent, or lost
+                    for row in waiting:  # so the simulation below sees them
+                        self._resend_quietly(chain, row)
+                    pending = self._pending_nonce(chain, sender)
+                    blocked = [r for r in waiting if r.nonce >= pending]
+                if not blocked:
+                    chain.simulate(tx)
+                    highest = self.store.highest_live(conn, chain.chain_id, chain.genesis_hash, sender)
+                    nonce = max(pending, highest + 1 if highest is not None else 0)
+                    sent = chain.sign(account, tx, nonce)
+                    self.store.insert(conn, chain_id=chain.chain_id, genesis=chain.genesis_hash, sender=sender,
+                                      nonce=nonce, tx_hash=sent.tx_hash, raw_tx=sent.raw, purpose=purpose)
+                    if also is not None:
+                        also(conn, sent)
                     break
-                self._resend_quietly(chain, row)
-                pending += 1
-            if waiting and waiting[-1].nonce >= pending:
-                _, pending = self._node_nonces(chain, sender)
-                if waiting[-1].nonce >= pending:
-                    raise NonceGapError(self._gap_text(chain, sender, pending, waiting[-1].nonce + 1, repair.error)
-                                        + "; nothing more is sent behind it")
-            chain.simulate(tx)
-            highest = self.store.highest_live(conn, chain.chain_id, chain.genesis_hash, sender)
-            nonce = max(pending, highest + 1 if highest is not None else 0)
-            sent = chain.sign(account, tx, nonce)
-            self.store.insert(conn, chain_id=chain.chain_id, genesis=chain.genesis_hash, sender=sender, nonce=nonce,
-                              tx_hash=sent.tx_hash, raw_tx=sent.raw, purpose=purpose,
-                              recorded_block=chain.block_number())
-            if also is not None:
-                also(conn, sent)
+            if repair is not None:
+                raise NonceGapError(self._gap_text(chain, sender, pending, blocked[0].nonce, repair.error)
+                                    + "; nothing more is sent behind it")
+            repair = self.repair(chain, sender, lambda: account)
         fault_pause("before-send")
         return sent
 
@@ -143,8 +148,7 @@ class Transactions:
                     out.error = f"cannot sign a filler for nonce {nonce}: {e}"
                     break
                 self.store.insert(conn, chain_id=chain.chain_id, genesis=chain.genesis_hash, sender=sender,
-                                  nonce=nonce, tx_hash=filler.tx_hash, raw_tx=filler.raw, purpose=FILLER,
-                                  recorded_block=chain.block_number())
+                                  nonce=nonce, tx_hash=filler.tx_hash, raw_tx=filler.raw, purpose=FILLER)
                 to_send.append((filler, True))
         # Recorded (committed) above; sent now, in nonce order.
         for item, is_filler in to_send:
@@ -163,8 +167,11 @@ class Transactions:
 
     def _node_nonces(self, chain: Chain, sender: str) -> tuple[int, int]:
         """(mined count, pending count) of ``sender`` on the node."""
-        count = chain.w3.eth.get_transaction_count
-        return chain.call(count, sender, "latest"), chain.call(count, sender, "pending")
+        return chain.call(chain.w3.eth.get_transaction_count, sender, "latest"), self._pending_nonce(chain, sender)
+
+    def _pending_nonce(self, chain: Chain, sender: str) -> int:
+        """The node's next nonce for ``sender``: mined transactions and the contiguous ones in its pool."""
+        return chain.call(chain.w3.eth.get_transaction_count, sender, "pending")
 
     def _settle(self, conn, chain: Chain, sender: str, latest: int) -> None:
         """Rows still ``pending`` whose nonce the chain has used: ``mined`` if the chain holds
@@ -207,9 +214,15 @@ class Transactions:
                 "a fee below the base fee, or a node that does not mine?")
 
     def _gap_text(self, chain: Chain, sender: str, first: int, upto: int, error: str | None = None) -> str:
-        missing = f"nonce {first}" if upto - first == 1 else f"nonces {first}..{upto - 1}"
-        text = (f"nonce gap: the node's next nonce for {sender} is {first}, so transactions from nonce {upto} "
-                f"wait; {missing} missing ({self._holder(chain, sender, first)})")
+        """Nonces ``first``..``upto - 1`` hold nothing the node knows, so ``upto`` and later wait
+        (``upto == first``: the transaction at ``first`` is ours, and the node does not take it)."""
+        if upto <= first:
+            text = (f"nonce gap: the node's next nonce for {sender} is {first} and does not take ours "
+                    f"({self._holder(chain, sender, first)})")
+        else:
+            missing = f"nonce {first}" if upto - first == 1 else f"nonces {first}..{upto - 1}"
+            text = (f"nonce gap: the node's next nonce for {sender} is {first}, so transactions from nonce "
+                    f"{upto} wait; {missing} missing ({self._holder(chain, sender, first)})")
         return text + (f"; {error}" if error else "")
 
     def _holder(self, chain: Chain, sender: str, nonce: int) -> str:

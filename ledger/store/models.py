@@ -136,8 +136,6 @@ class ChainTransaction(SQLModel, table=True):
     #: or ``gap-filler`` (a 0-value self-transfer that fills a nonce nobody holds).
     purpose: str = Field(max_length=32, nullable=False)
     state: str = Field(max_length=16, nullable=False)
-    #: The chain's head when it was recorded.
-    recorded_block: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
     block_number: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
     error: str | None = Field(default=None, max_length=500)
     created_at: datetime = Field(

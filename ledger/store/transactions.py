@@ -33,19 +33,18 @@ class TxRow:
     raw_tx: bytes
     purpose: str
     state: str
-    recorded_block: int | None
     block_number: int | None
     error: str | None
 
 
 _T = ChainTransaction
 _COLUMNS = [_T.id, _T.chain_id, _T.sender, _T.nonce, _T.tx_hash, _T.raw_tx, _T.purpose, _T.state,
-            _T.recorded_block, _T.block_number, _T.error]
+            _T.block_number, _T.error]
 
 
 def _row(r) -> TxRow:
     return TxRow(r.id, r.chain_id, r.sender, r.nonce, bytes(r.tx_hash), bytes(r.raw_tx), r.purpose, r.state,
-                 r.recorded_block, r.block_number, r.error)
+                 r.block_number, r.error)
 
 
 class TransactionStore:
@@ -108,19 +107,18 @@ class TransactionStore:
         return [_row(r) for r in rows]
 
     def insert(self, conn: Connection, *, chain_id: int, genesis: bytes, sender: str, nonce: int, tx_hash: bytes,
-               raw_tx: bytes, purpose: str, recorded_block: int | None) -> None:
+               raw_tx: bytes, purpose: str) -> None:
         """Record a signed transaction as ``pending``. The same bytes signed again (a filler of
         the same nonce and fees refused before; a deployment on a reset chain) bring their row
         back, as ``pending`` on this chain."""
         now = utcnow()
         if conn.execute(select(_T.id).where(_T.tx_hash == tx_hash)).first() is not None:
             conn.execute(update(_T).where(_T.tx_hash == tx_hash).values(
-                genesis=genesis, state=PENDING, error=None, block_number=None, recorded_block=recorded_block,
-                purpose=purpose[:32], updated_at=now))
+                genesis=genesis, state=PENDING, error=None, block_number=None, purpose=purpose[:32], updated_at=now))
             return
         conn.execute(_T.__table__.insert().values(
             chain_id=chain_id, genesis=genesis, sender=sender, nonce=nonce, tx_hash=tx_hash, raw_tx=raw_tx,
-            purpose=purpose[:32], state=PENDING, recorded_block=recorded_block, created_at=now, updated_at=now))
+            purpose=purpose[:32], state=PENDING, created_at=now, updated_at=now))
 
     def set_state(self, tx_hash: bytes, state: str, *, conn: Connection | None = None,
                   block_number: int | None = None, error: str | None = None) -> None:

@@ -218,3 +218,26 @@ def _write_records(env):
     path.write_text("".join(json.dumps({"id": f"b-{i}", "ts": "2026-11-01T08:00:00+08:00", "type": "iot.telemetry",
                                         "data": {"v": i}}) + "\n" for i in range(20)))
     return path
+
+
+def test_an_anchorer_given_a_bare_chain_records_through_the_nonce_manager(env):
+    """Code that builds its own Chain (the benchmarks, a script) still gets every anchor and
+    registration recorded: the anchorer attaches the nonce manager itself."""
+    from ledger.anchoring import Anchorer
+    from ledger.chain.client import Chain
+    from ledger.chain.deploy import load_deployment
+    from ledger.keys import DEV_PASSPHRASE, Keyring
+    from ledger.settings import Settings
+    from ledger.store.logstore import LogStore
+    from ledger.transactions import Transactions
+
+    _setup(env)
+    chain = Chain(env["rpc"], load_deployment(env["home"], 31337)["address"])
+    store = LogStore.open(Settings(home=env["home"], database_url=None, data_key=None))
+    anchorer = Anchorer(store, chain, Keyring(env["home"], lambda: DEV_PASSPHRASE), relayer_key="dev0",
+                        factory_key="dev1", confirmations=2)
+    assert isinstance(chain.journal, Transactions) and anchorer.transactions is chain.journal
+    [report] = anchorer.run()
+    store.close()
+    purposes = [p for sender, _, p, _ in _recorded(env) if sender == _dev_account(0).address]
+    assert purposes == ["deploy", "registerLog", "anchor"] and report.state in ("pending", "included", "final")

@@ -26,7 +26,6 @@ def upgrade() -> None:
         sa.Column("raw_tx", sa.LargeBinary(), nullable=False),
         sa.Column("purpose", sqlmodel.AutoString(length=32), nullable=False),
         sa.Column("state", sqlmodel.AutoString(length=16), nullable=False),
-        sa.Column("recorded_block", sa.BigInteger(), nullable=True),
         sa.Column("block_number", sa.BigInteger(), nullable=True),
         sa.Column("error", sqlmodel.AutoString(length=500), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
