@@ -408,3 +408,45 @@ def test_anchor_every_waits_for_a_node_that_is_down_and_anchors_once_it_is_back(
             proc.kill()
             proc.wait()
     assert [e["size"] for e in _anchor_events(env)] == [3198]
+
+
+def test_a_node_killed_before_saving_its_state_loses_nothing_of_ours(env):
+    """anvil killed with SIGKILL forgets what it mined since it last saved its state: here a
+    recorded `lenders add`, a transaction sent behind our back and an anchor. The next
+    `dpl anchor` re-sends our two from our records, fills the nonce of the other, and
+    everything of ours is on chain again."""
+    _setup(env)
+    dpl(env, "anchor")
+    port = int(env["rpc"].rsplit(":", 1)[1])
+    node.down(env["home"])  # saved: the registry, the first anchor
+    state = env["home"] / "chain" / "anvil-state.json"
+    log = open(env["home"] / "chain" / "anvil-unsaved.log", "wb")
+    anvil = subprocess.Popen([node.anvil_binary(), "--host", "127.0.0.1", "--port", str(port), "--state", str(state),
+                              "--state-interval", "3600", "--preserve-historical-states"],
+                             stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                node.rpc_call(env["rpc"], "eth_blockNumber")
+                break
+            except node.ChainNodeError:
+                time.sleep(0.1)
+        saved = _relayer_nonces(env)[0]
+        dpl(env, "lenders", "add", "dev2")
+        _send_behind_our_back(env, _dev_account(0))
+        _more_records(env)
+        [report] = json.loads(dpl(env, "anchor", "--json")[1])
+        assert report["state"] in ("included", "final") and _relayer_nonces(env)[0] == saved + 3
+    finally:
+        anvil.kill()  # SIGKILL: no state written since the start
+        anvil.wait()
+        log.close()
+    node.up(env["home"], port=port)
+    assert _relayer_nonces(env)[0] == saved and [e["size"] for e in _anchor_events(env)] == [3198]
+
+    [again] = json.loads(dpl(env, "anchor", "--json")[1])
+    assert again["state"] in ("included", "final") and again["tx_hash"] == report["tx_hash"], again
+    assert [e["size"] for e in _anchor_events(env)] == [3198, 3248]
+    assert json.loads(dpl(env, "lenders", "list", "--json")[1]) == [_dev_account(2).address]
+    assert _relayer_nonces(env) == (saved + 3, saved + 3)
