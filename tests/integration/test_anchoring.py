@@ -302,8 +302,8 @@ def _health(env) -> dict:
 def test_a_gap_that_cannot_be_filled_is_reported_stuck_by_anchor_audit_and_health(env):
     """The relayer runs out of funds while a gap is open: the filler is refused, so the
     anchor behind the gap cannot land. After DPL_STUCK_AFTER_BLOCKS blocks `dpl anchor` says
-    "stuck" and why, `dpl audit` exits 1 naming it, /health is degraded; funded again, the
-    next run fills the gap and the anchor lands."""
+    "stuck" and why, `dpl audit` exits 1 naming it, /health is degraded, and a newer checkpoint
+    is not sent behind the gap; funded again, the next run fills the gap and both land."""
     _setup(env)
     dpl(env, "anchor")
     relayer = _dev_account(0)
@@ -336,10 +336,23 @@ def test_a_gap_that_cannot_be_filled_is_reported_stuck_by_anchor_audit_and_healt
     assert stuck["stream"] == STREAM and stuck["size"] == 3248 and stuck["nonce"] == gap + 1
     assert stuck["pending_blocks"] > 20 and "nonce gap" in stuck["reason"]
 
+    # a newer checkpoint is not queued behind the gap as well: refused, saying why, nothing sent
+    _more_records(env, prefix="y")
+    pool = node.rpc_call(env["rpc"], "txpool_content")
+    [newer] = json.loads(dpl(env, "anchor", "--json")[1])
+    assert newer["size"] == 3298 and newer["state"] == "stuck" and newer["tx_hash"] is None
+    assert newer["note"].startswith(f"not sent: nonce gap: the node's next nonce for {relayer.address} is {gap}")
+    assert node.rpc_call(env["rpc"], "txpool_content") == pool
+
     node.rpc_call(env["rpc"], "anvil_setBalance", [relayer.address, balance])
     [landed] = json.loads(dpl(env, "anchor", "--json")[1])
-    assert landed["state"] in ("included", "final") and landed["tx_hash"] == report["tx_hash"]
-    assert [e["size"] for e in _anchor_events(env)] == [3198, 3248]
+    assert landed["size"] == 3298 and landed["state"] in ("included", "final"), landed
+    assert [e["size"] for e in _anchor_events(env)] == [3198, 3248, 3298]
+    assert [a["tx_hash"] for a in json.loads(dpl(env, "anchor", "--json")[1])] == [landed["tx_hash"]]
+    db = sqlite3.connect(env["home"] / "ledger.db")
+    assert db.execute("SELECT state FROM anchors WHERE size = 3248").fetchone()[0] in ("included", "final")
+    assert db.execute("SELECT '0x' || lower(hex(tx_hash)) FROM anchors WHERE size = 3248").fetchone()[0] == report["tx_hash"]
+    db.close()
     assert json.loads(dpl(env, "audit", "--json")[1])["clean"]
     health = _health(env)
     assert health["status"] == "ok" and health["anchoring"]["stuck"] == []
