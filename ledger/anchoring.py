@@ -293,8 +293,9 @@ class Anchorer:
     def reconcile_row(self, row: AnchorRow, head: int) -> None:
         receipt = self.chain.receipt(row.tx_hash)
         if receipt is not None:
-            if receipt["status"] != 1:
-                self.anchors.update(row.id, state=FAILED, error="the anchor transaction reverted")
+            if receipt["status"] != 1:  # signed anew next run; the reason says why it reverted
+                why = self.chain.explain_reverted(row.tx_hash, receipt)
+                self.anchors.update(row.id, state=FAILED, error=str(why)[:500])
                 return
             number, block_hash = receipt["blockNumber"], bytes(receipt["blockHash"])
             if self.chain.block_hash(number) != block_hash:
@@ -309,7 +310,7 @@ class Anchorer:
         if row.state != PENDING:
             self.anchors.update(row.id, state=PENDING, block_number=None, block_hash=None,
                                 error="dropped by a reorg; re-sent", pending_since_block=head)
-        elif row.pending_since_block is None:  # a row from before stuck anchors were tracked
+        elif row.pending_since_block is None:  # first seen pending (a row starts without it)
             self.anchors.update(row.id, pending_since_block=head)
         if self.chain.transaction_known(row.tx_hash):
             return  # waiting in the node's pool

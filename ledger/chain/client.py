@@ -311,13 +311,23 @@ class Chain:
         if self.journal is not None:
             self.journal.mined(self, sent, receipt)
         if receipt["status"] != 1:
-            raise self.explain_failure(tx, sent, receipt)
+            raise self.explain_failure(tx, sent.tx_hash, receipt)
         return receipt
 
-    def explain_failure(self, tx: dict, sent: SentTx, receipt) -> ChainError:
+    def explain_reverted(self, tx_hash: bytes, receipt) -> ChainError:
+        """``explain_failure`` for a transaction known by its hash (read back from the node)."""
+        try:
+            found = self.call(self.w3.eth.get_transaction, HexBytes(tx_hash))
+        except TransactionNotFound:
+            found = {}
+        tx = {"from": found.get("from"), "to": found.get("to"), "data": found.get("input"),
+              "value": found.get("value"), "gas": found.get("gas")}
+        return self.explain_failure({k: v for k, v in tx.items() if v is not None}, tx_hash, receipt)
+
+    def explain_failure(self, tx: dict, tx_hash: bytes, receipt) -> ChainError:
         """Why a mined transaction reverted: its call replayed on the state of its block."""
         block = receipt["blockNumber"]
-        during = f"transaction 0x{sent.tx_hash.hex()} reverted in block {block}"
+        during = f"transaction 0x{tx_hash.hex()} reverted in block {block}"
         call = {k: tx[k] for k in _CALL_FIELDS if k in tx}
         try:
             self.w3.eth.call(call, block)

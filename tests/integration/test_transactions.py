@@ -145,6 +145,16 @@ def test_an_issue_that_reverts_in_its_block_names_the_contract_error(env):
     assert f"transaction {a_hash} reverted in block" in err, err
     assert "the registry refused: PledgeRangeOverlaps(1): the range overlaps a pledge that holds a lien" in err, err
 
+    # the same explanation from the hash alone (what the anchorer does for an anchor that reverted)
+    from ledger.chain.client import Chain
+    from ledger.chain.deploy import load_deployment
+    from ledger.errors import ContractRevertError
+
+    chain = Chain(env["rpc"], load_deployment(env["home"], 31337)["address"])
+    receipt = chain.receipt(bytes.fromhex(a_hash[2:]))
+    why = chain.explain_reverted(bytes.fromhex(a_hash[2:]), receipt)
+    assert isinstance(why, ContractRevertError) and why.name == "PledgeRangeOverlaps" and why.args_ == (1,)
+
 
 def test_concurrent_senders_of_one_key_never_share_a_nonce(env, backend):
     """Six threads (own connections, one database: SQLite's write lock, PostgreSQL's row lock)
