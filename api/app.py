@@ -14,11 +14,13 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 from starlette.datastructures import MutableHeaders
 
 from api import errors, routes_admin, routes_logs, routes_pledges
 from api.background import AnchoringLoop
+from api.edge import Edge
 from api.web import routes as web_routes
 from api.services import Services
 from ledger.settings import Settings
@@ -46,7 +48,9 @@ def create_app(settings: Settings | None = None, *, anchoring: bool | None = Non
     app = FastAPI(title="data-pledge-ledger", version="1",
                   description="Verifiable production logs pledged as loan collateral. "
                               "Authenticate with `Authorization: Bearer KEY`.",
-                  lifespan=lifespan, docs_url=None, redoc_url=None)
+                  lifespan=lifespan, docs_url=None, redoc_url=None,
+                  # no redirect built from the Host header a caller sends (a forged Host would be echoed)
+                  redirect_slashes=False)
     errors.install(app)
 
     @app.get("/docs", include_in_schema=False)
@@ -57,14 +61,16 @@ def create_app(settings: Settings | None = None, *, anchoring: bool | None = Non
                                    swagger_css_url="/static/vendor/swagger-ui/swagger-ui.css",
                                    swagger_favicon_url="/static/favicon.svg")
 
-    app.add_middleware(NoStoreForApi)
-
-    app.include_router(routes_logs.router)
-    app.include_router(routes_pledges.router)
-    app.include_router(routes_admin.router)
-
-    app.include_router(web_routes.router)
+    routers = [routes_logs.router, routes_pledges.router, routes_admin.router, web_routes.router]
+    for router in routers:
+        app.include_router(router)
     app.mount("/static", StaticFiles(directory=web_routes.STATIC_DIR), name="static")
+
+    # Limits and authentication before any route reads a body (api.edge); the routes in the
+    # order the router tries them.
+    routes = [r for r in app.router.routes if isinstance(r, APIRoute)] + [r for rt in routers for r in rt.routes]
+    app.add_middleware(Edge, routes=routes)
+    app.add_middleware(NoStoreForApi)  # outside the edge: its refusals are not cached either
     return app
 
 

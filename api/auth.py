@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security.utils import get_authorization_scheme_param
 
 from api.errors import ApiProblem
 from ledger.store.parties import PartyInfo
@@ -35,22 +36,38 @@ def session_of(request: Request):
     return request.app.state.services.sessions.get(request.cookies.get(SESSION_COOKIE))
 
 
-def caller(request: Request, credentials: HTTPAuthorizationCredentials | None = Depends(_bearer)) -> PartyInfo:
-    if credentials is None and SESSION_COOKIE in request.cookies:
+#: Where the edge (``api.edge``) keeps the caller it authenticated, in the request's scope.
+PARTY_SCOPE_KEY = "dpl.party"
+
+
+def authenticate(request: Request) -> PartyInfo:
+    """The party calling: a Bearer key, else the session cookie (with the CSRF token for a
+    write). ``ApiProblem`` 401 (or 403 for a missing CSRF token) otherwise. Reads headers
+    only, never the body: the edge calls it before a byte of the body is read."""
+    scheme, token = get_authorization_scheme_param(request.headers.get("Authorization"))
+    bearer = token if scheme.lower() == "bearer" and token else None
+    if bearer is None and SESSION_COOKIE in request.cookies:
         session = session_of(request)
         if session is None:
             raise ApiProblem(401, "unauthenticated", "the session has ended (signed out, expired or its key revoked): "
                              "sign in again", _CHALLENGE)
         if request.method not in _SAFE_METHODS and not hmac.compare_digest(
-                request.headers.get(CSRF_HEADER, ""), session.csrf):
+                request.headers.get(CSRF_HEADER, "").encode(), session.csrf.encode()):
             raise ApiProblem(403, "forbidden", f"a call with the session cookie must carry its {CSRF_HEADER} header")
         return session.party
-    if credentials is None or credentials.scheme.lower() != "bearer":
+    if bearer is None:
         raise ApiProblem(401, "unauthenticated", "an API key is required: Authorization: Bearer KEY", _CHALLENGE)
-    party = request.app.state.services.parties.authenticate(credentials.credentials)
+    party = request.app.state.services.parties.authenticate(bearer)
     if party is None:
         raise ApiProblem(401, "unauthenticated", "the API key is not valid (unknown or revoked)", _CHALLENGE)
     return party
+
+
+def caller(request: Request, credentials: HTTPAuthorizationCredentials | None = Depends(_bearer)) -> PartyInfo:
+    """The dependency: the party the edge authenticated (``credentials`` only declares the
+    scheme in OpenAPI). Without the edge (an app built otherwise) it authenticates itself."""
+    party = request.scope.get(PARTY_SCOPE_KEY)
+    return party if party is not None else authenticate(request)
 
 
 def role(*allowed: str) -> Callable[..., PartyInfo]:

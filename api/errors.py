@@ -1,7 +1,14 @@
 """RFC 9457 problem details from one table: each ``LedgerError`` class maps to a status and
-a problem type. Malformed input is always 4xx with the record position and field."""
+a problem type. Malformed input is always 4xx with the record position and field.
+
+A problem can always be written, whatever it echoes (a lone surrogate from a record id
+becomes U+FFFD); anything that still escapes a route is a bare 500 problem, never a
+traceback (the server's log has it)."""
 
 from __future__ import annotations
+
+import json
+import re
 
 from fastapi import Request
 from pydantic import BaseModel, ConfigDict
@@ -13,6 +20,7 @@ from ledger.errors import (
     BundleError, ChainError, ChainUnavailableError, ConflictError, ContractRevertError, DataKeyError,
     InvalidArgumentError, LedgerError, NotFoundError, ProofError, RecordError,
 )
+from ledger.errors import StoreError
 from ledger.keys import KeyUseError
 
 PROBLEM = "application/problem+json"
@@ -30,6 +38,7 @@ ERROR_TABLE: list[tuple[type[Exception], int, str]] = [
     (ChainError, 502, "chain-error"),
     (KeyUseError, 409, "key-unusable"),
     (DataKeyError, 503, "data-key"),
+    (StoreError, 503, "store-unavailable"),
     (LedgerError, 400, "refused"),
 ]
 
@@ -72,16 +81,42 @@ class ApiProblem(Exception):
         self.status, self.slug, self.detail, self.headers, self.extra = status, slug, detail, headers, extra
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+class ProblemResponse(JSONResponse):
+    """``application/problem+json`` that can always be encoded: a problem may echo what a
+    caller sent (a record id, a field path), and a lone surrogate there cannot be UTF-8."""
+
+    media_type = PROBLEM
+
+    def render(self, content) -> bytes:
+        text = json.dumps(content, ensure_ascii=False, allow_nan=False, separators=(",", ":"), default=str)
+        return _SURROGATE.sub("\ufffd", text).encode("utf-8")
+
+
 def problem(status: int, slug: str, detail: str, instance: str | None = None, headers=None, **extra) -> JSONResponse:
     body = {"type": f"https://data-pledge-ledger.dev/problems/{slug}", "title": slug.replace("-", " "),
             "status": status, "detail": detail}
     if instance:
         body["instance"] = instance
     body.update({k: v for k, v in extra.items() if v is not None})
-    return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
+    return ProblemResponse(body, status_code=status, headers=headers)
+
+
+def _path(request: Request) -> str:
+    """The request's path from the scope (``request.url`` parses the Host header, which a
+    caller may have forged into something that is no URL)."""
+    return request.scope.get("path", "")
 
 
 def _ledger_error(request: Request, e: LedgerError) -> JSONResponse:
+    return ledger_problem(e, _path(request))
+
+
+def ledger_problem(e: LedgerError, instance: str) -> JSONResponse:
+    """The problem for a ``LedgerError``, from ``ERROR_TABLE`` (also for ``api.edge``, which
+    runs outside the app's exception handlers)."""
     for cls, status, slug in ERROR_TABLE:
         if isinstance(e, cls):
             extra = {}
@@ -89,24 +124,32 @@ def _ledger_error(request: Request, e: LedgerError) -> JSONResponse:
                 extra = {"position": e.position, "record_id": e.record_id, "field": e.field}
             if isinstance(e, ContractRevertError):
                 extra = {"error": e.name, "arguments": [str(a) for a in e.args_]}
-            return problem(status, slug, str(e), request.url.path, **extra)
+            retry = {"Retry-After": str(e.retry_after)} if isinstance(e, StoreError) and e.retry_after else None
+            return problem(status, slug, str(e), instance, headers=retry, **extra)
     raise e  # not reached: LedgerError is the last row
 
 
 def install(app) -> None:
     app.add_exception_handler(LedgerError, _ledger_error)
-    app.add_exception_handler(ApiProblem, lambda r, e: problem(e.status, e.slug, e.detail, r.url.path,
+    app.add_exception_handler(ApiProblem, lambda r, e: problem(e.status, e.slug, e.detail, _path(r),
                                                               headers=e.headers, **e.extra))
 
     async def validation(request: Request, e: RequestValidationError):
         errors = [{"loc": list(err.get("loc", ())), "msg": err.get("msg", "")} for err in e.errors()]
         first = errors[0] if errors else {"loc": [], "msg": "invalid request"}
         return problem(422, "invalid-request", f"{'.'.join(map(str, first['loc']))}: {first['msg']}",
-                       request.url.path, errors=errors)
+                       _path(request), errors=errors)
 
     async def http(request: Request, e: StarletteHTTPException):
-        return problem(e.status_code, "http-" + str(e.status_code), str(e.detail), request.url.path,
+        return problem(e.status_code, "http-" + str(e.status_code), str(e.detail), _path(request),
                        headers=getattr(e, "headers", None))
+
+    async def internal(request: Request, e: Exception):
+        # The last line of defence (Starlette's ServerErrorMiddleware calls it, then re-raises
+        # so that the server logs the traceback): a problem, never text/plain or a traceback.
+        return problem(500, "internal-error", "the service failed on this request (the error is in its log)",
+                       _path(request))
 
     app.add_exception_handler(RequestValidationError, validation)
     app.add_exception_handler(StarletteHTTPException, http)
+    app.add_exception_handler(Exception, internal)

@@ -10,13 +10,12 @@ import orjson
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import select, text
+from sqlalchemy import text
 
 from api.auth import role, services
 from api.errors import PROBLEM_RESPONSES, ApiProblem
 from ledger.errors import LedgerError
-from ledger.store.db import write_transaction
-from ledger.store.models import AuditRun, utcnow
+from ledger.store.audit_runs import AuditRunStore
 from ledger.store.parties import PartyInfo
 
 router = APIRouter(tags=["admin"], responses=PROBLEM_RESPONSES)
@@ -143,9 +142,7 @@ def _audit_and_keep(svc, chain, deployment, on_record) -> dict:
     from ledger.audit import run_audit as audit
 
     report = audit(svc.store, chain, deployment, on_record, stuck_after=svc.settings.stuck_after_blocks).as_json()
-    with write_transaction(svc.store.engine) as conn:
-        conn.execute(AuditRun.__table__.insert().values(clean=report["clean"], report=orjson.dumps(report),
-                                                        created_at=utcnow()))
+    AuditRunStore(svc.store.engine, svc.store.key).add(report["clean"], orjson.dumps(report))
     return report
 
 
@@ -180,8 +177,7 @@ def _audit_stream(svc, chain, deployment):
 
 @router.get("/v1/audit/latest", summary="The last audit's report (auditor)")
 def latest_audit(_: PartyInfo = Depends(role("auditor")), svc=Depends(services)) -> dict:
-    with svc.store.engine.connect() as conn:
-        r = conn.execute(select(AuditRun.report, AuditRun.created_at).order_by(AuditRun.id.desc()).limit(1)).first()
+    r = AuditRunStore(svc.store.engine, svc.store.key).latest()
     if r is None:
         raise ApiProblem(404, "not-found", "no audit has run yet (POST /v1/audit)")
     return {**orjson.loads(r.report), "ran_at": _utc(r.created_at)}

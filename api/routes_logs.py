@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-from datetime import timezone
 
 import orjson
 from typing import Annotated
@@ -26,7 +25,7 @@ from api.errors import PROBLEM_RESPONSES, ApiProblem
 from ledger import bundles
 from ledger.bundles import to_hex
 from ledger.errors import RecordError
-from ledger.records import parse_json_line, parse_timestamp
+from ledger.records import parse_json_line, utc_day
 from ledger.store.anchors import AnchorStore
 from ledger.store.models import IdempotencyKey
 from ledger.store.parties import PartyInfo
@@ -34,6 +33,8 @@ from ledger.store.parties import PartyInfo
 router = APIRouter(prefix="/v1/logs", tags=["logs"], responses=PROBLEM_RESPONSES)
 LogId = Annotated[str, PathParam(pattern=r"^0x[0-9a-fA-F]{64}$", description="The on-chain log id, 0x-hex")]
 MAX_RECORDS = 100_000
+#: Sizes and indexes a log can have (the store's 64-bit integers): beyond is a 422, not a query.
+MAX_INDEX = 2**63 - 1
 MAX_BYTES = 64 * 1024 * 1024
 
 
@@ -218,7 +219,8 @@ def _record_bundle(svc, info, index: int, size: int | None) -> dict:
 
 @router.get("/{log_id}/records/{index}", summary="One record with its salt and inclusion proof (owner)",
             description="A `dpl-proof/1` bundle: verify it with `dpl verify`.")
-def get_record(log_id: LogId, index: Annotated[int, PathParam(ge=0, le=2**63 - 1)], size: int | None = Query(default=None, ge=1),
+def get_record(log_id: LogId, index: Annotated[int, PathParam(ge=0, le=MAX_INDEX)],
+               size: int | None = Query(default=None, ge=1, le=MAX_INDEX),
                party: PartyInfo = Depends(caller), svc=Depends(services)) -> JSONResponse:
     info = find_log(svc, party, log_id, ("factory",))
     if not 0 <= index < info.size:
@@ -237,7 +239,7 @@ def get_record_by_id(log_id: LogId, id: str = Query(min_length=1, max_length=128
 
 
 @router.get("/{log_id}/proofs/inclusion", summary="Inclusion proof of the leaf at an index (no payload)")
-def inclusion(log_id: LogId, index: int = Query(ge=0), size: int | None = Query(default=None, ge=1),
+def inclusion(log_id: LogId, index: int = Query(ge=0, le=MAX_INDEX), size: int | None = Query(default=None, ge=1, le=MAX_INDEX),
               party: PartyInfo = Depends(caller), svc=Depends(services)) -> dict:
     info = find_log(svc, party, log_id)
     p = svc.store.inclusion_proof(info.stream, index, size)
@@ -246,7 +248,8 @@ def inclusion(log_id: LogId, index: int = Query(ge=0), size: int | None = Query(
 
 
 @router.get("/{log_id}/proofs/consistency", summary="Consistency proof between two sizes (dpl-consistency/1)")
-def consistency(log_id: LogId, old: int = Query(alias="from", ge=0), new: int | None = Query(default=None, alias="to", ge=1),
+def consistency(log_id: LogId, old: int = Query(alias="from", ge=0, le=MAX_INDEX),
+                new: int | None = Query(default=None, alias="to", ge=1, le=MAX_INDEX),
                 party: PartyInfo = Depends(caller), svc=Depends(services)) -> dict:
     info = find_log(svc, party, log_id)
     p = svc.store.consistency_proof(info.stream, old, new)
@@ -255,7 +258,7 @@ def consistency(log_id: LogId, old: int = Query(alias="from", ge=0), new: int | 
 
 
 @router.get("/{log_id}/leaves", summary="Leaf hashes [start, start+limit) (owner, auditor)")
-def leaves(log_id: LogId, start: int = Query(default=0, ge=0), limit: int = Query(default=1000, ge=1, le=10_000),
+def leaves(log_id: LogId, start: int = Query(default=0, ge=0, le=MAX_INDEX), limit: int = Query(default=1000, ge=1, le=10_000),
            party: PartyInfo = Depends(caller), svc=Depends(services)) -> dict:
     info = find_log(svc, party, log_id)
     hashes = [to_hex(r.leaf_hash) for r in svc.store.iter_sealed(info.stream, start, min(info.size, start + limit))]
@@ -284,12 +287,12 @@ def activity(log_id: LogId, last: int = Query(default=50_000, ge=1, le=200_000,
     days: dict[str, dict[str, int]] = {}
     types: set[str] = set()
     for rec in svc.store.iter_records(info.stream, start, info.size):
-        day = parse_timestamp(rec.record["ts"]).astimezone(timezone.utc).date().isoformat()
+        day = utc_day(rec.record["ts"])
         per_type = days.setdefault(day, {})
         per_type[rec.record["type"]] = per_type.get(rec.record["type"], 0) + 1
         types.add(rec.record["type"])
     return {"from": start, "to": info.size, "types": sorted(types),
-            "days": [{"day": d, "counts": days[d]} for d in sorted(days)]}
+            "days": [{"day": d, "counts": days[d]} for d in sorted(days, key=lambda d: (len(d), d))]}
 
 
 class CheckpointSignatures(BaseModel):

@@ -1,34 +1,34 @@
 """Data assets, pledge consents, pledges and their collateral bundles.
 
-A factory describes assets of its own logs and consents to pledges; the service signs for it
-only when it chose custody (its party has a key in the keyring), else it returns the EIP-712
-typed data to sign and accepts the signature. A lender sees the consents naming it and the
-pledges it holds (terms, manifest, collateral bundle) and nothing else of the factory's
+A factory describes assets of its own logs, consents to pledges and agrees to extensions of
+their liens past the max lien end; the service signs for it only when it chose custody (its
+party has a key in the keyring), else it returns the EIP-712 typed data to sign and accepts
+the signature (recovered with ``Chain.recover_typed_data``; the document kept is rebuilt
+from what the signature covers and what the service derives, never the display fields it
+was sent). A lender sees the consents naming it, the extensions of the pledges it holds and
+those pledges (terms, manifest, collateral bundle) and nothing else of the factory's
 records; it issues and moves pledges with its custodial key, or gets the transaction to
 send itself. An auditor reads every pledge.
 """
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from types import SimpleNamespace
 
 import orjson
-from eth_account import Account
-from eth_account.messages import encode_typed_data
 from eth_utils import to_checksum_address
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import select
 
 from api.auth import caller, not_found, role, services
 from api.errors import PROBLEM_RESPONSES, ApiProblem
 from api.routes_logs import find_log
 from ledger.bundles import to_hex
 from ledger.errors import InvalidArgumentError
-from ledger.store.db import write_transaction
-from ledger.store.models import Consent, utcnow
+from ledger.store.consents import ConsentStore
 from ledger.store.parties import PartyInfo
 
 router = APIRouter(prefix="/v1", tags=["pledges"], responses=PROBLEM_RESPONSES)
@@ -49,6 +49,8 @@ class ConsentTerms(AssetIn):
     currency: str = Field(min_length=3, max_length=3)
     maturity: str = Field(description="YYYY-MM-DD, ISO 8601 date-time or unix seconds")
     lien_end: str
+    max_lien_end: str | None = Field(default=None, description="The latest lien end the lender may extend to "
+                                     "without asking the factory (default: lien_end)")
     samples: int = Field(ge=1, le=10_000)
     loan_ref: str = Field(min_length=1, max_length=200)
     deadline: str | None = None
@@ -60,7 +62,7 @@ class ConsentTerms(AssetIn):
 class ConsentIn(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
     terms: ConsentTerms | None = Field(default=None, description="Custodial: the service signs these terms")
-    consent: dict | None = Field(default=None, description="Self-signed: a dpl-consent/1 document with the signature")
+    consent: dict | None = Field(default=None, description="Self-signed: a dpl-consent/2 document with the signature")
 
 
 class IssueIn(BaseModel):
@@ -75,7 +77,26 @@ class TransferIn(BaseModel):
 
 class ExtendIn(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
-    lien_end: str
+    lien_end: str | None = Field(default=None, description="The new lien end (with an extension: the one it signs)")
+    extension_id: int | None = Field(default=None, ge=1, le=2**63 - 1,
+                                     description="A factory's extension kept by the service (GET /v1/pledges/extensions)")
+    extension: dict | None = Field(default=None, description="A factory's signed dpl-extension/1 document")
+
+
+class ExtensionTerms(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    lien_end: str = Field(description="The new lien end: YYYY-MM-DD, ISO 8601 date-time or unix seconds")
+    deadline: str | None = Field(default=None, description="The holder must use it by then (default: 7 days)")
+    nonce: str | None = Field(default=None, pattern=r"^[0-9]{1,78}$",
+                              description="Decimal; the draft's nonce, so the service signs exactly what the draft "
+                                          "showed (default: a fresh random one)")
+
+
+class ExtensionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    terms: ExtensionTerms | None = Field(default=None, description="Custodial: the service signs this extension")
+    extension: dict | None = Field(default=None,
+                                   description="Self-signed: a dpl-extension/1 document with the signature")
 
 
 def _asset(svc, party, body: AssetIn):
@@ -92,49 +113,49 @@ def create_asset(body: AssetIn, party: PartyInfo = Depends(role("factory")), svc
 
 
 def _lender_address(svc, value: str) -> str:
+    """An address, or the address of a lender party by name. An unknown name and a party that
+    is not a lender (or has no address) get one answer, so the field tells nobody which
+    party names exist."""
     from eth_utils import is_address, to_checksum_address
+
+    from ledger.errors import NotFoundError
 
     if is_address(value):
         return to_checksum_address(value)
-    party = svc.parties.get(value)
-    if party.role != "lender" or not party.address:
-        raise InvalidArgumentError(f"{value!r} is not a lender party with an address")
+    try:
+        party = svc.parties.get(value)
+    except NotFoundError:
+        party = None
+    if party is None or party.role != "lender" or not party.address:
+        raise InvalidArgumentError(f"{value[:80]!r} is not a lender party (nor an address): give a lender's party "
+                                   "name or its 0x address")
     return party.address
 
 
 def _draft(svc, party: PartyInfo, t: ConsentTerms):
-    import time
+    from ledger.pledges import DEFAULT_VALIDITY, Terms, chain_time, check_consent, consent_dates, loan_ref_digest
 
-    from ledger.pledges import Terms, loan_ref_digest, parse_time, typed_data
-
-    maturity, lien_end = parse_time(t.maturity, "maturity"), parse_time(t.lien_end, "lien_end")
-    if maturity >= lien_end:
-        raise InvalidArgumentError("lien_end must be after maturity")
-    deadline = parse_time(t.deadline, "deadline") if t.deadline else int(time.time()) + 7 * 86400
+    dates = consent_dates(t.maturity, t.lien_end, t.max_lien_end, t.deadline)
     info, manifest, digest = _asset(svc, party, t)
     terms = Terms(info.log_id, t.start, t.end, manifest["checkpoint"]["size"], digest, t.principal,
-                  t.currency.upper(), maturity, lien_end, t.samples, loan_ref_digest(t.loan_ref),
-                  _lender_address(svc, t.lender))
+                  t.currency.upper(), dates.maturity, dates.lien_end, dates.max_lien_end, t.samples,
+                  loan_ref_digest(t.loan_ref), _lender_address(svc, t.lender))
+    chain = svc.chain()
+    now = chain_time(chain)
+    deadline = dates.deadline if dates.deadline is not None else now + DEFAULT_VALIDITY
+    check_consent(chain, terms, party.address or "", deadline, now)  # what the registry would refuse, refused first
     return info, terms, manifest, deadline
-
-
-def _nonce(t: ConsentTerms) -> int:
-    import secrets
-
-    if t.nonce is None:
-        return secrets.randbits(256)
-    if int(t.nonce) >= 2**256:
-        raise InvalidArgumentError("nonce must be below 2^256")
-    return int(t.nonce)
 
 
 @router.post("/pledges/consents/draft", summary="The EIP-712 typed data a factory signs for these terms")
 def consent_draft(body: ConsentTerms, party: PartyInfo = Depends(role("factory")), svc=Depends(services)) -> dict:
     from ledger.pledges import CONSENT_FORMAT, typed_data
 
+    from ledger.pledges import parse_nonce
+
+    nonce = parse_nonce(body.nonce)
     info, terms, manifest, deadline = _draft(svc, party, body)
     chain = svc.chain()
-    nonce = _nonce(body)
     return {"typed_data": typed_data(chain, terms, nonce, deadline),
             "consent": {"format": CONSENT_FORMAT, "chain_id": chain.chain_id, "registry": chain.registry.address,
                         "factory": party.address, "stream": info.stream, "terms": terms.as_json(),
@@ -143,16 +164,14 @@ def consent_draft(body: ConsentTerms, party: PartyInfo = Depends(role("factory")
 
 
 def _store_consent(svc, party: PartyInfo, doc: dict) -> dict:
-    with write_transaction(svc.store.engine) as conn:
-        pk = conn.execute(Consent.__table__.insert().values(
-            factory_party=party.id, lender=to_checksum_address(doc["terms"]["lender"]), document=orjson.dumps(doc),
-            created_at=utcnow())).inserted_primary_key[0]
+    pk = ConsentStore(svc.store.engine, svc.store.key).add(
+        party.id, to_checksum_address(doc["terms"]["lender"]), orjson.dumps(doc))
     return {"consent_id": pk, "consent": doc}
 
 
 @router.post("/pledges/consents", status_code=201, summary="Submit a signed consent, or have the service sign (custodial)")
 def submit_consent(body: ConsentIn, party: PartyInfo = Depends(role("factory")), svc=Depends(services)) -> dict:
-    from ledger.pledges import check_same_registry, make_consent, read_consent, typed_data
+    from ledger.pledges import accept_consent, make_consent, parse_nonce, read_consent
 
     chain = svc.chain()
     if (body.terms is None) == (body.consent is None):
@@ -161,34 +180,37 @@ def submit_consent(body: ConsentIn, party: PartyInfo = Depends(role("factory")),
         if not party.key_name:
             raise ApiProblem(409, "not-custodial", "the service holds no key for this factory: sign the draft "
                                                    "(POST /v1/pledges/consents/draft) and submit the consent")
+        nonce = parse_nonce(body.terms.nonce)
         info, terms, manifest, deadline = _draft(svc, party, body.terms)
         doc = make_consent(chain, svc.keyring.account(party.key_name, chain.chain_id), stream=info.stream,
                            terms=terms, manifest=manifest, loan_ref=body.terms.loan_ref, deadline=deadline,
-                           nonce=_nonce(body.terms))
+                           nonce=nonce)
         return _store_consent(svc, party, doc)
     consent = read_consent(body.consent)
-    check_same_registry(chain, consent.chain_id, consent.registry, "consent")
     info = find_log(svc, party, to_hex(consent.terms.log_id), ("factory",))
-    signable = encode_typed_data(full_message={**typed_data(chain, consent.terms, consent.nonce, consent.deadline)})
-    try:
-        signer = Account.recover_message(signable, signature=consent.signature)
-    except Exception:
-        signer = None
-    if signer != party.address:
-        raise ApiProblem(422, "invalid-signature", "the signature is not this factory's signature of the consent's terms")
-    doc = {**body.consent, "stream": info.stream,
-           "typed_data": typed_data(chain, consent.terms, consent.nonce, consent.deadline)}
+    with _signature_problem():
+        doc = accept_consent(svc.store, chain, consent, party.address or "", info.stream, body.consent.get("loan_ref"))
     return _store_consent(svc, party, doc)
 
 
+@contextmanager
+def _signature_problem():
+    """A signature that does not recover to the caller: 422 ``invalid-signature``."""
+    from ledger.pledges import SignatureMismatch
+
+    try:
+        yield
+    except SignatureMismatch as e:
+        raise ApiProblem(422, "invalid-signature", str(e), field="signature") from None
+
+
 def _consent_rows(svc, party: PartyInfo):
-    query = select(Consent.id, Consent.document, Consent.token_id, Consent.factory_party, Consent.lender)
+    consents = ConsentStore(svc.store.engine, svc.store.key)
     if party.role == "factory":
-        query = query.where(Consent.factory_party == party.id)
+        return consents.list(factory_party=party.id)
     elif party.role == "lender":
-        query = query.where(Consent.lender == (party.address or ""))
-    with svc.store.engine.connect() as conn:
-        return conn.execute(query.order_by(Consent.id)).all()
+        return consents.list(lender=party.address or "")
+    return consents.list()
 
 
 @router.get("/pledges/consents", summary="Consents given (factory) or naming the caller (lender)")
@@ -196,6 +218,38 @@ def list_consents(party: PartyInfo = Depends(role("factory", "lender", "auditor"
     names = _party_names(svc)
     return [{"consent_id": r.id, "token_id": r.token_id, "lender_party": names.get(r.lender),
              "consent": orjson.loads(r.document)} for r in _consent_rows(svc, party)]
+
+
+def _extensions(svc):
+    from ledger.store.extensions import PledgeExtensions
+
+    chain = svc.chain()
+    return PledgeExtensions(svc.store.engine, chain.chain_id, chain.registry.address)
+
+
+@router.get("/pledges/extensions", summary="Extensions a factory signed (factory), of the pledges the caller holds "
+                                           "(lender), or all (auditor)")
+def list_extensions(party: PartyInfo = Depends(role("factory", "lender", "auditor")), svc=Depends(services)) -> list[dict]:
+    from ledger.pledges import chain_time, extension_used, read_extension
+    from ledger.store.pledges import PledgeMirror
+
+    chain, store = svc.chain(), _extensions(svc)
+    if party.role == "factory":
+        kept = store.list(factory_party=party.id)
+    elif party.role == "lender":
+        _sync(svc)
+        held = {r["token_id"] for r in PledgeMirror(svc.store.engine, chain.chain_id, chain.registry.address).list()
+                if r["holder"] == party.address}
+        kept = store.list(token_ids=held)
+    else:
+        kept = store.list()
+    now = chain_time(chain)
+    out = []
+    for k in kept:
+        ext = read_extension(k.document)
+        out.append({"extension_id": k.id, "token_id": k.token_id, "used": extension_used(chain, ext),
+                    "expired": ext.deadline < now, "extension": k.document})
+    return out
 
 
 def _party_names(svc) -> dict[str, str]:
@@ -236,8 +290,7 @@ def issue_pledge(body: IssueIn, party: PartyInfo = Depends(role("lender")), svc=
     unsigned = chain.registry.functions.issue(consent.terms.as_tuple(), consent.nonce, consent.deadline,
                                               consent.signature, hint)
     issued = issue(chain, _lender_account(svc, party, chain, unsigned), consent)
-    with write_transaction(svc.store.engine) as conn:
-        conn.execute(Consent.__table__.update().where(Consent.id == body.consent_id).values(token_id=issued.token_id))
+    ConsentStore(svc.store.engine, svc.store.key).set_token(body.consent_id, issued.token_id)
     _sync(svc)
     return {"token_id": issued.token_id, "tx_hash": issued.tx_hash, "block_number": issued.block_number}
 
@@ -293,10 +346,10 @@ def pledge_bundle(token_id: TokenId, party: PartyInfo = Depends(role("lender", "
     return build_bundle(svc.store, svc.chain(), token_id)
 
 
-def _holder_move(svc, party: PartyInfo, token_id: TokenId, build) -> dict:
+def _holder_move(svc, party: PartyInfo, token_id: TokenId, build, view=None) -> dict:
     from ledger.pledges import send
 
-    view = _visible(svc, party, token_id)
+    view = view or _visible(svc, party, token_id)
     if party.role != "lender" or view.holder != party.address:
         raise not_found("pledge")
     chain = svc.chain()
@@ -325,9 +378,89 @@ def default(token_id: TokenId, party: PartyInfo = Depends(role("lender")), svc=D
     return _holder_move(svc, party, token_id, lambda c, a: c.registry.functions.declareDefault(token_id))
 
 
-@router.post("/pledges/{token_id}/extend", summary="Move the lien end later (holder)")
+@router.post("/pledges/{token_id}/extend", summary="Move the lien end later (holder): alone up to the max lien end "
+                                                   "the factory signed, beyond it with the factory's extension")
 def extend(token_id: TokenId, body: ExtendIn, party: PartyInfo = Depends(role("lender")), svc=Depends(services)) -> dict:
-    from ledger.pledges import parse_time
+    from ledger.pledges import extend_call, parse_time, read_extension
+
+    if body.extension_id is not None and body.extension is not None:
+        raise InvalidArgumentError("give the factory's extension once: extension_id or extension, not both")
+    new_end = parse_time(body.lien_end, "lien_end") if body.lien_end is not None else None
+    extension = read_extension(body.extension) if body.extension is not None else None
+    view = _visible(svc, party, token_id)
+    if party.role != "lender" or view.holder != party.address:
+        raise not_found("pledge")
+    if body.extension_id is not None:
+        kept = _extensions(svc).get(body.extension_id)
+        if kept is None or kept.token_id != token_id:
+            raise not_found("extension")
+        extension = read_extension(kept.document)
+    with _signature_problem():  # refused here, before any transaction is built or sent
+        fn = extend_call(svc.chain(), view, new_end, extension)
+    return _holder_move(svc, party, token_id, lambda c, a: fn, view)
+
+
+# --- extensions: the factory agrees to a lien end past the max lien end ------------------------------
+
+
+def _extension_dates(chain, body: ExtensionTerms) -> tuple[int, int, int]:
+    """(new lien end, deadline, chain time now) of an extension request."""
+    from ledger.pledges import DEFAULT_VALIDITY, chain_time, parse_time
 
     new_end = parse_time(body.lien_end, "lien_end")
-    return _holder_move(svc, party, token_id, lambda c, a: c.registry.functions.extend(token_id, new_end))
+    deadline = parse_time(body.deadline, "deadline") if body.deadline else None
+    now = chain_time(chain)
+    return new_end, (now + DEFAULT_VALIDITY if deadline is None else deadline), now
+
+
+def _factory_view(svc, party: PartyInfo, token_id: int):
+    """The pledge if it is over one of this factory's logs (on chain), else 404."""
+    view = _visible(svc, party, token_id)
+    if party.role != "factory":
+        raise not_found("pledge")
+    return view
+
+
+@router.post("/pledges/{token_id}/extensions/draft",
+             summary="The EIP-712 PledgeExtension a factory signs to let this pledge's lien end later (factory)")
+def extension_draft(token_id: TokenId, body: ExtensionTerms, party: PartyInfo = Depends(role("factory")),
+                    svc=Depends(services)) -> dict:
+    from ledger.pledges import check_extension, extension_document, parse_nonce
+
+    nonce = parse_nonce(body.nonce)
+    chain = svc.chain()
+    new_end, deadline, now = _extension_dates(chain, body)
+    view = _factory_view(svc, party, token_id)
+    check_extension(chain, view, party.address or "", new_end, deadline, now)
+    doc = extension_document(chain, factory=party.address, token_id=token_id, lien_end=new_end, nonce=nonce,
+                             deadline=deadline, signature=None)
+    return {"typed_data": doc["typed_data"], "extension": doc}
+
+
+@router.post("/pledges/{token_id}/extensions", status_code=201,
+             summary="Submit a signed extension, or have the service sign it (custodial; factory)")
+def submit_extension(token_id: TokenId, body: ExtensionIn, party: PartyInfo = Depends(role("factory")),
+                     svc=Depends(services)) -> dict:
+    from ledger.pledges import accept_extension, make_extension, parse_nonce, read_extension
+
+    if (body.terms is None) == (body.extension is None):
+        raise InvalidArgumentError("give either terms (the service signs: custodial) or a signed extension")
+    chain = svc.chain()
+    if body.terms is not None:
+        nonce = parse_nonce(body.terms.nonce)
+        new_end, deadline, _ = _extension_dates(chain, body.terms)
+        _factory_view(svc, party, token_id)
+        if not party.key_name:
+            raise ApiProblem(409, "not-custodial", "the service holds no key for this factory: sign the draft "
+                                                   f"(POST /v1/pledges/{token_id}/extensions/draft) and submit it")
+        doc = make_extension(chain, svc.keyring.account(party.key_name, chain.chain_id), token_id, new_end, deadline,
+                             nonce)
+    else:
+        ext = read_extension(body.extension)
+        if ext.token_id != token_id:
+            raise InvalidArgumentError(f"token_id: the extension is for pledge {ext.token_id}, not {token_id}")
+        _factory_view(svc, party, token_id)
+        with _signature_problem():
+            doc = accept_extension(chain, ext, party.address or "")
+    kept = _extensions(svc).put(party.id, doc)
+    return {"extension_id": kept.id, "extension": kept.document}

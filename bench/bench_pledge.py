@@ -164,7 +164,7 @@ class GasChain:
         ``issueHint``. Returns (fn, lender, hint)."""
         lender = lender or self.lender
         terms = Terms(log_id, start, end, CHECKPOINT, self.rng.randbytes(32), 50_000_000, "CNY", maturity,
-                      lien_end, 100, self.rng.randbytes(32), lender.address)
+                      lien_end, lien_end + 30 * DAY, 100, self.rng.randbytes(32), lender.address)
         self.nonce += 1
         message = {**terms.message(), "nonce": self.nonce, "deadline": self.deadline}
         signature = bytes(self.factory.sign_typed_data(self._domain(), PLEDGE_CONSENT_TYPES, message).signature)

@@ -8,27 +8,28 @@ import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/Signa
 
 import {IDataPledgeRegistry} from "./IDataPledgeRegistry.sol";
 import {IDataPledges} from "./IDataPledges.sol";
+import {IFactoryDirectory} from "./IFactoryDirectory.sol";
 import {MerkleProofs} from "./MerkleProofs.sol";
 
 /**
  * @title DataPledgeRegistry
  * @notice Registers factory logs and anchors their signed checkpoints, verifying on chain that
  * each checkpoint extends the previous one (RFC 9162 consistency proof), and issues pledges of
- * anchored log ranges to approved lenders as ERC-721 tokens. See {IDataPledgeRegistry} and
- * {IDataPledges}.
+ * anchored log ranges to approved lenders as ERC-721 tokens, and keeps a directory of who the
+ * factories are. See {IDataPledgeRegistry}, {IDataPledges} and {IFactoryDirectory}.
  *
  * @dev Signatures are EIP-712 in the domain {name: "DataPledgeLedger", version: "1", chainId,
  * verifyingContract: this}, checked with OpenZeppelin's {SignatureChecker}, so a factory may be
  * an EOA or an ERC-1271 smart-contract wallet. The deployer holds `DEFAULT_ADMIN_ROLE`, which
- * grants and revokes `LENDER_ROLE` (the lender allowlist); the anchoring functions need no
- * role. Not upgradeable.
+ * grants and revokes `LENDER_ROLE` (the lender allowlist) and keeps the factory directory; the
+ * anchoring functions need no role. Not upgradeable.
  *
  * Liens: the pledges of a log that may hold a lien are kept in a doubly linked list sorted by
  * range start, whose ranges never overlap. Issuing checks only the neighbours of the new
  * range (found off chain with {issueHint}), so its gas does not grow with the number of
  * pledges on the log; lapsed pledges met on the way are unlinked.
  */
-contract DataPledgeRegistry is IDataPledgeRegistry, IDataPledges, ERC721, EIP712, AccessControl {
+contract DataPledgeRegistry is IDataPledgeRegistry, IDataPledges, IFactoryDirectory, ERC721, EIP712, AccessControl {
     /// @dev EIP-712 type hash of `RegisterLog(address factory,string stream)`.
     bytes32 private constant REGISTER_LOG_TYPEHASH = keccak256("RegisterLog(address factory,string stream)");
 
@@ -53,9 +54,22 @@ contract DataPledgeRegistry is IDataPledgeRegistry, IDataPledges, ERC721, EIP712
     /// @dev EIP-712 type hash of `PledgeConsent`: the fields of {PledgeTerms}, then nonce and deadline.
     bytes32 private constant PLEDGE_CONSENT_TYPEHASH = keccak256(
         "PledgeConsent(bytes32 logId,uint64 start,uint64 end,uint64 checkpointSize,bytes32 assetDigest,"
-        "uint256 principal,bytes3 currency,uint64 maturity,uint64 lienEnd,uint32 samples,bytes32 loanRefDigest,"
-        "address lender,uint256 nonce,uint256 deadline)"
+        "uint256 principal,bytes3 currency,uint64 maturity,uint64 lienEnd,uint64 maxLienEnd,uint32 samples,"
+        "bytes32 loanRefDigest,address lender,uint256 nonce,uint256 deadline)"
     );
+
+    /// @dev EIP-712 type hash of `PledgeExtension(uint256 tokenId,uint64 newLienEnd,uint256 nonce,uint256 deadline)`.
+    bytes32 private constant PLEDGE_EXTENSION_TYPEHASH =
+        keccak256("PledgeExtension(uint256 tokenId,uint64 newLienEnd,uint256 nonce,uint256 deadline)");
+
+    /// @dev Longest directory name, in bytes.
+    uint256 private constant MAX_NAME_LENGTH = 128;
+
+    /// @dev A factory's directory listing.
+    struct Listing {
+        string name;
+        bytes32 registrationDigest;
+    }
 
     /// @dev A pledge's place in its log's lien list, its stored status and issue block (one slot).
     struct Lien {
@@ -74,6 +88,8 @@ contract DataPledgeRegistry is IDataPledgeRegistry, IDataPledges, ERC721, EIP712
     mapping(bytes32 logId => uint64 tokenId) private _lienHead;
     mapping(address factory => mapping(uint256 nonce => bool)) private _nonceUsed;
     uint64 private _lastTokenId;
+
+    mapping(address factory => Listing) private _listings;
 
     /// @dev Grants `DEFAULT_ADMIN_ROLE` to the deployer.
     constructor() EIP712("DataPledgeLedger", "1") ERC721("Data Pledge", "DPLG") {
@@ -189,14 +205,64 @@ contract DataPledgeRegistry is IDataPledgeRegistry, IDataPledges, ERC721, EIP712
 
     /// @inheritdoc IDataPledges
     function extend(uint256 tokenId, uint64 newLienEnd) external {
-        _requireHolder(tokenId);
-        PledgeStatus status = _status(tokenId);
-        if (status != PledgeStatus.Live) revert PledgeWrongStatus(tokenId, status);
-        PledgeTerms storage terms = _terms[tokenId];
-        uint64 lienEnd = terms.lienEnd;
-        if (newLienEnd <= lienEnd) revert PledgeInvalidLienEnd(lienEnd, newLienEnd);
-        terms.lienEnd = newLienEnd;
-        emit PledgeExtended(tokenId, lienEnd, newLienEnd);
+        PledgeTerms storage terms = _extendable(tokenId, newLienEnd);
+        uint64 maxLienEnd = terms.maxLienEnd;
+        if (newLienEnd > maxLienEnd) revert PledgeExtensionNotConsented(tokenId, maxLienEnd, newLienEnd);
+        _setLienEnd(tokenId, terms, newLienEnd);
+    }
+
+    /// @inheritdoc IDataPledges
+    function extendWithConsent(
+        uint256 tokenId,
+        uint64 newLienEnd,
+        uint256 nonce,
+        uint256 deadline,
+        bytes calldata factorySignature
+    ) external {
+        if (block.timestamp > deadline) revert PledgeConsentExpired(deadline);
+        PledgeTerms storage terms = _extendable(tokenId, newLienEnd);
+        address factory = _logs[terms.logId].factory;
+        if (_nonceUsed[factory][nonce]) revert PledgeConsentReplayed(factory, nonce);
+        if (
+            !SignatureChecker.isValidSignatureNowCalldata(
+                factory, _pledgeExtensionDigest(tokenId, newLienEnd, nonce, deadline), factorySignature
+            )
+        ) {
+            revert PledgeInvalidSignature(factory);
+        }
+        _nonceUsed[factory][nonce] = true;
+        if (newLienEnd > terms.maxLienEnd) terms.maxLienEnd = newLienEnd;
+        _setLienEnd(tokenId, terms, newLienEnd);
+    }
+
+    /// @notice ERC-721 approvals are disabled: pledges move only by their holders ({PledgeApprovalsDisabled}).
+    function approve(address, uint256) public pure override {
+        revert PledgeApprovalsDisabled();
+    }
+
+    /// @notice ERC-721 approvals are disabled: pledges move only by their holders ({PledgeApprovalsDisabled}).
+    function setApprovalForAll(address, bool) public pure override {
+        revert PledgeApprovalsDisabled();
+    }
+
+    /// @inheritdoc IFactoryDirectory
+    function listFactory(address factory, string calldata name, bytes32 registrationDigest)
+        external
+        onlyRole(DEFAULT_ADMIN_ROLE)
+    {
+        uint256 length = bytes(name).length;
+        if (factory == address(0) || length == 0 || length > MAX_NAME_LENGTH || registrationDigest == bytes32(0)) {
+            revert DirectoryInvalidListing(factory, length, registrationDigest);
+        }
+        _listings[factory] = Listing({name: name, registrationDigest: registrationDigest});
+        emit FactoryListed(factory, name, registrationDigest);
+    }
+
+    /// @inheritdoc IFactoryDirectory
+    function delistFactory(address factory) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        if (bytes(_listings[factory].name).length == 0) revert DirectoryNotListed(factory);
+        delete _listings[factory];
+        emit FactoryDelisted(factory);
     }
 
     // ------------------------------------------------------------------- views
@@ -299,11 +365,27 @@ contract DataPledgeRegistry is IDataPledgeRegistry, IDataPledges, ERC721, EIP712
         return _pledgeConsentDigest(terms, nonce, deadline);
     }
 
-    /// @notice ERC-165: the registry, pledge, ERC-721 and AccessControl interfaces.
+    /// @inheritdoc IDataPledges
+    function pledgeExtensionDigest(uint256 tokenId, uint64 newLienEnd, uint256 nonce, uint256 deadline)
+        external
+        view
+        returns (bytes32)
+    {
+        return _pledgeExtensionDigest(tokenId, newLienEnd, nonce, deadline);
+    }
+
+    /// @inheritdoc IFactoryDirectory
+    function factoryListing(address factory) external view returns (string memory name, bytes32 registrationDigest) {
+        Listing storage listing = _listings[factory];
+        return (listing.name, listing.registrationDigest);
+    }
+
+    /// @notice ERC-165: the registry, pledge, directory, ERC-721 and AccessControl interfaces.
     function supportsInterface(bytes4 interfaceId) public view virtual override(ERC721, AccessControl) returns (bool) {
         return
             interfaceId == type(IDataPledgeRegistry).interfaceId ||
             interfaceId == type(IDataPledges).interfaceId ||
+            interfaceId == type(IFactoryDirectory).interfaceId ||
             super.supportsInterface(interfaceId);
     }
 
@@ -331,6 +413,30 @@ contract DataPledgeRegistry is IDataPledgeRegistry, IDataPledges, ERC721, EIP712
         return _hashTypedDataV4(keccak256(abi.encode(PLEDGE_CONSENT_TYPEHASH, terms, nonce, deadline)));
     }
 
+    function _pledgeExtensionDigest(uint256 tokenId, uint64 newLienEnd, uint256 nonce, uint256 deadline)
+        private
+        view
+        returns (bytes32)
+    {
+        return _hashTypedDataV4(keccak256(abi.encode(PLEDGE_EXTENSION_TYPEHASH, tokenId, newLienEnd, nonce, deadline)));
+    }
+
+    /// @dev The terms of live pledge `tokenId`, which the caller holds and whose lien end may move to `newLienEnd`.
+    function _extendable(uint256 tokenId, uint64 newLienEnd) private view returns (PledgeTerms storage terms) {
+        _requireHolder(tokenId);
+        PledgeStatus status = _status(tokenId);
+        if (status != PledgeStatus.Live) revert PledgeWrongStatus(tokenId, status);
+        terms = _terms[tokenId];
+        uint64 lienEnd = terms.lienEnd;
+        if (newLienEnd <= lienEnd) revert PledgeInvalidLienEnd(lienEnd, newLienEnd);
+    }
+
+    function _setLienEnd(uint256 tokenId, PledgeTerms storage terms, uint64 newLienEnd) private {
+        uint64 lienEnd = terms.lienEnd;
+        terms.lienEnd = newLienEnd;
+        emit PledgeExtended(tokenId, lienEnd, newLienEnd);
+    }
+
     function _checkTerms(PledgeTerms calldata terms) private view {
         if (terms.start >= terms.end || terms.end > terms.checkpointSize) {
             revert PledgeInvalidRange(terms.start, terms.end, terms.checkpointSize);
@@ -340,6 +446,7 @@ contract DataPledgeRegistry is IDataPledgeRegistry, IDataPledges, ERC721, EIP712
         }
         if (terms.lienEnd <= block.timestamp) revert PledgeInvalidTerms("lienEnd has passed");
         if (terms.maturity >= terms.lienEnd) revert PledgeInvalidTerms("maturity must be before lienEnd");
+        if (terms.maxLienEnd < terms.lienEnd) revert PledgeInvalidTerms("maxLienEnd must not be before lienEnd");
         if (terms.samples == 0) revert PledgeInvalidTerms("samples must be at least 1");
         if (terms.principal == 0) revert PledgeInvalidTerms("principal must be positive");
         if (terms.assetDigest == bytes32(0)) revert PledgeInvalidTerms("assetDigest is zero");

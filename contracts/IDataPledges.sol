@@ -14,7 +14,12 @@ pragma solidity ^0.8.24;
  * pledged. A pledge holds a lien while it is live and its lien end date has not passed, and
  * after it is defaulted (until the holder releases it). A live pledge whose lien end date
  * has passed has *lapsed*: it no longer blocks the range, so no lender can lock a factory's
- * data forever.
+ * data forever. The holder may move the lien end later on its own only up to `maxLienEnd`,
+ * which the factory signed with the terms; beyond it, only with the factory's signature of a
+ * `PledgeExtension`.
+ *
+ * Pledges move only between approved lenders, by their holders: ERC-721 approvals (`approve`,
+ * `setApprovalForAll`) are disabled, so no operator can move a pledge.
  */
 interface IDataPledges {
     /// @notice The terms of a pledge, as the factory signs them.
@@ -27,6 +32,7 @@ interface IDataPledges {
     /// @param currency ISO 4217 alphabetic code, ASCII (e.g. "CNY")
     /// @param maturity loan maturity, unix seconds: default may be declared from then on
     /// @param lienEnd the lien ends (the pledge lapses) at this time, unix seconds
+    /// @param maxLienEnd the latest lien end the holder may extend to without asking the factory
     /// @param samples how many records a collateral check samples (k)
     /// @param loanRefDigest SHA-256 of the lender's loan reference text
     /// @param lender the approved lender who may issue the pledge and will hold it
@@ -40,6 +46,7 @@ interface IDataPledges {
         bytes3 currency;
         uint64 maturity;
         uint64 lienEnd;
+        uint64 maxLienEnd;
         uint32 samples;
         bytes32 loanRefDigest;
         address lender;
@@ -126,6 +133,13 @@ interface IDataPledges {
     /// @dev The new lien end `newLienEnd` is not after the current one (`lienEnd`).
     error PledgeInvalidLienEnd(uint64 lienEnd, uint64 newLienEnd);
 
+    /// @dev `newLienEnd` is past `maxLienEnd`, the latest the factory agreed to for pledge
+    /// `tokenId`: extending further needs the factory's signature ({extendWithConsent}).
+    error PledgeExtensionNotConsented(uint256 tokenId, uint64 maxLienEnd, uint64 newLienEnd);
+
+    /// @dev ERC-721 approvals are disabled: a pledge moves only by its holder, to an approved lender.
+    error PledgeApprovalsDisabled();
+
     // --------------------------------------------------------------- functions
 
     /**
@@ -165,10 +179,31 @@ interface IDataPledges {
     function declareDefault(uint256 tokenId) external;
 
     /**
-     * @notice Moves the lien end of live pledge `tokenId` to `newLienEnd` (a continuation).
-     * Holder only, before the current lien end. Emits {PledgeExtended}.
+     * @notice Moves the lien end of live pledge `tokenId` to `newLienEnd` (a continuation), at
+     * most to the `maxLienEnd` the factory signed. Holder only, before the current lien end.
+     * @dev Reverts with {PledgeNotHolder}, {PledgeWrongStatus}, {PledgeInvalidLienEnd},
+     * {PledgeExtensionNotConsented}. Emits {PledgeExtended}.
      */
     function extend(uint256 tokenId, uint64 newLienEnd) external;
+
+    /**
+     * @notice Moves the lien end of live pledge `tokenId` to `newLienEnd`, past `maxLienEnd`,
+     * with the consent of the log's factory. Holder only, before the current lien end.
+     * @dev `factorySignature` is the factory's EIP-712 signature of
+     * `PledgeExtension(uint256 tokenId,uint64 newLienEnd,uint256 nonce,uint256 deadline)` in the
+     * registry's domain (an ERC-1271 wallet may sign); `nonce` comes from the same unordered
+     * set as consent nonces. `maxLienEnd` becomes `newLienEnd` when that is later.
+     * Reverts with {PledgeConsentExpired}, {PledgeNotHolder}, {PledgeWrongStatus},
+     * {PledgeInvalidLienEnd}, {PledgeConsentReplayed}, {PledgeInvalidSignature}.
+     * Emits {PledgeExtended}.
+     */
+    function extendWithConsent(
+        uint256 tokenId,
+        uint64 newLienEnd,
+        uint256 nonce,
+        uint256 deadline,
+        bytes calldata factorySignature
+    ) external;
 
     /// @notice The terms, status, issue block and consent nonce of pledge `tokenId`.
     function pledge(uint256 tokenId)
@@ -190,6 +225,12 @@ interface IDataPledges {
 
     /// @notice The EIP-712 digest the factory signs to consent to a pledge on `terms`.
     function pledgeConsentDigest(PledgeTerms calldata terms, uint256 nonce, uint256 deadline)
+        external
+        view
+        returns (bytes32);
+
+    /// @notice The EIP-712 digest the factory signs to let pledge `tokenId` be extended to `newLienEnd`.
+    function pledgeExtensionDigest(uint256 tokenId, uint64 newLienEnd, uint256 nonce, uint256 deadline)
         external
         view
         returns (bytes32);

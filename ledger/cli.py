@@ -527,14 +527,12 @@ def verify(bundle: Annotated[str, typer.Argument(help="A dpl-proof/1 or dpl-cons
     """Verify a bundle: exit 0 and one line when valid, exit 1 with the reason when not.
 
     Offline by default (math only); with --rpc also against the chain."""
-    try:
-        raw = sys.stdin.buffer.read() if bundle == "-" else Path(bundle).read_bytes()
-    except OSError as e:
-        raise LedgerError(f"cannot read {bundle}: {e.strerror}") from None
-    try:
-        document = orjson.loads(raw)
-    except orjson.JSONDecodeError as e:
-        raise BundleError(f"{bundle} is not JSON: {e}") from None
+    from ledger import jsonio
+
+    try:  # size-capped, depth-checked before any parser recurses, duplicate keys refused
+        document = jsonio.load_file(bundle, what="bundle")
+    except jsonio.JsonInputError as e:
+        raise BundleError(f"{bundle} is not JSON: {e.reason}" + (f" (at {e.path})" if e.path else "")) from None
     result = bundles.verify(document)
     if rpc:
         from ledger.chain.check import check_anchor
@@ -572,10 +570,11 @@ def serve(host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
 
 
 def _add_pledge_commands() -> None:
-    from ledger.cli_pledge import asset_app, lenders_app, pledge_app
+    from ledger.cli_pledge import asset_app, factories_app, lenders_app, pledge_app
 
     app.add_typer(asset_app, name="asset")
     app.add_typer(lenders_app, name="lenders")
+    app.add_typer(factories_app, name="factories")
     app.add_typer(pledge_app, name="pledge")
 
 

@@ -1,15 +1,13 @@
 """``dpl asset``, ``dpl lenders`` and ``dpl pledge``: data assets pledged as loan collateral.
 
-Factory side: ``asset create``, ``pledge consent``, ``pledge bundle``. Lender side: ``pledge
-issue|transfer|release|default|extend|verify``. Admin: ``lenders add|remove``. Anyone:
+Factory side: ``asset create``, ``pledge consent``, ``pledge extension``, ``pledge bundle``.
+Lender side: ``pledge issue|transfer|release|default|extend|verify``. Admin: ``lenders add|remove``. Anyone:
 ``pledge show|list|sync``. A refusal by the contract prints its error name and meaning and
 exits 1; nothing is sent (the gas estimate fails first).
 """
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
 from typing import Annotated, Optional
 
 import orjson
@@ -21,12 +19,14 @@ from ledger.errors import InvalidArgumentError, LedgerError, NotFoundError
 asset_app = typer.Typer(help="Data assets: ranges of an anchored log, described by a manifest.",
                         no_args_is_help=True)
 lenders_app = typer.Typer(help="The registry's approved lenders (admin).", no_args_is_help=True)
+factories_app = typer.Typer(help="The registry's factory directory: who an address is (kept by the admin).",
+                            no_args_is_help=True)
 pledge_app = typer.Typer(help="Pledges of data assets to lenders (ERC-721 tokens on the registry).",
                          no_args_is_help=True)
 
 Json = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
 Rpc = Annotated[Optional[str], typer.Option("--rpc", help="JSON-RPC URL (default: DPL_RPC_URL).")]
-Token = Annotated[int, typer.Argument(help="The pledge's token id.", min=1)]
+Token = Annotated[int, typer.Argument(help="The pledge's token id.", min=1, max=2**64 - 1)]
 
 
 def _base():
@@ -58,14 +58,13 @@ def _account(chain, key: str):
 
 
 def _read_json(path: str, what: str) -> object:
-    try:
-        raw = sys.stdin.buffer.read() if path == "-" else Path(path).read_bytes()
-    except OSError as e:
-        raise LedgerError(f"cannot read {path}: {e.strerror}") from None
-    try:
-        return orjson.loads(raw)
-    except orjson.JSONDecodeError as e:
-        raise InvalidArgumentError(f"{path} is not a JSON {what}: {e}") from None
+    from ledger import jsonio
+
+    try:  # size-capped, depth-checked before any parser recurses, duplicate keys refused
+        return jsonio.load_file(path, what=what)
+    except jsonio.JsonInputError as e:
+        raise InvalidArgumentError(f"{path} is not a JSON {what}: {e.reason}"
+                                   + (f" (at {e.path})" if e.path else "")) from None
 
 
 def _deployment_block(chain) -> int:
@@ -155,6 +154,79 @@ def lenders_list(rpc: Rpc = None, json: Json = False) -> None:
             typer.echo(a)
 
 
+# ------------------------------------------------------------------------ factories
+
+
+@factories_app.command("set")
+def factories_set(address: Annotated[str, typer.Argument(help="Address or key name of the factory.")],
+                  name: Annotated[str, typer.Option("--name", help="Its display name, e.g. 'ACME Precision Co.'.")],
+                  registration: Annotated[str, typer.Option(
+                      "--registration", help="Its business registration number (only its SHA-256 goes on chain).")],
+                  key: _key_option("dev0", "registry admin") = "dev0", rpc: Rpc = None) -> None:
+    """List a factory in the directory (or change its listing)."""
+    from ledger.directory import list_factory
+
+    _, chain = _base()._chain(rpc)
+    who = _address(address)
+    tx = list_factory(chain, _account(chain, key), who, name, registration)
+    typer.echo(f"listed {who} as {name.strip()!r} (tx {tx})")
+
+
+@factories_app.command("remove")
+def factories_remove(address: Annotated[str, typer.Argument(help="Address or key name of the factory.")],
+                     key: _key_option("dev0", "registry admin") = "dev0", rpc: Rpc = None) -> None:
+    """Remove a factory's listing (its logs and pledges are untouched)."""
+    from ledger.directory import delist_factory
+
+    _, chain = _base()._chain(rpc)
+    who = _address(address)
+    typer.echo(f"removed {who} from the directory (tx {delist_factory(chain, _account(chain, key), who)})")
+
+
+@factories_app.command("show")
+def factories_show(address: Annotated[str, typer.Argument(help="Address or key name of the factory.")],
+                   registration: Annotated[Optional[str], typer.Option(
+                       "--registration", help="Check this registration number against the listing.")] = None,
+                   rpc: Rpc = None, json: Json = False) -> None:
+    """Who the directory says a factory address is (exit 1 when --registration does not match)."""
+    from ledger.directory import describe_factory, listing_of, registration_digest
+
+    _, chain = _base()._chain(rpc)
+    who = _address(address)
+    listing = listing_of(chain, who)
+    matches = None
+    if registration is not None:
+        matches = listing is not None and registration_digest(registration) == listing.registration_digest
+    if json:
+        _base()._print_json({"address": who, "listed": listing is not None, "name": listing.name if listing else None,
+                             "registration_digest": to_hex(listing.registration_digest) if listing else None,
+                             "registration_matches": matches})
+    else:
+        typer.echo(describe_factory(who, listing))
+        if matches is not None:
+            typer.echo("the registration number matches the listing" if matches
+                       else "the registration number does NOT match the listing")
+    if matches is False:
+        raise typer.Exit(1)
+
+
+@factories_app.command("list")
+def factories_list(rpc: Rpc = None, json: Json = False) -> None:
+    """Every factory listed now."""
+    from ledger.directory import listed_factories, shown_name
+
+    _, chain = _base()._chain(rpc)
+    listings = listed_factories(chain, _deployment_block(chain))
+    if json:
+        _base()._print_json([{"address": item.address, "name": item.name,
+                              "registration_digest": to_hex(item.registration_digest)} for item in listings])
+    elif not listings:
+        typer.echo("no factories listed (add one: dpl factories set ADDRESS --name NAME --registration NUMBER)")
+    else:
+        for item in listings:
+            typer.echo(f"{item.address}\t{shown_name(item.name)}")
+
+
 # -------------------------------------------------------------------------- pledges
 
 
@@ -174,29 +246,26 @@ def pledge_consent(
     key: _key_option(None, "factory (default DPL_FACTORY_KEY)") = None,
     deadline: Annotated[Optional[str], typer.Option("--deadline", help="The consent must be used by then (default: 7 days).")] = None,
     checkpoint: Annotated[Optional[int], typer.Option("--checkpoint", help="Anchored checkpoint size (default: the newest).")] = None,
+    max_lien_end: Annotated[Optional[str], typer.Option(
+        "--max-lien-end", help="The latest lien end the lender may extend to without asking you "
+                               "(default: --lien-end, i.e. no extension without your signature).")] = None,
     rpc: Rpc = None,
 ) -> None:
     """The factory signs its consent to pledge records [FROM, TO) of a log to a lender."""
-    import time
-
-    from ledger.pledges import Terms, describe_asset, loan_ref_digest, make_consent, parse_time
+    from ledger.pledges import DEFAULT_VALIDITY, Terms, chain_time, consent_dates, describe_asset, loan_ref_digest, make_consent
 
     # Everything the user typed is checked before the chain or the store is touched.
-    maturity_at, lien_end_at = parse_time(maturity, "--maturity"), parse_time(lien_end, "--lien-end")
-    if maturity_at >= lien_end_at:
-        raise InvalidArgumentError("--lien-end must be after --maturity (the lien must outlive the loan)")
-    valid_until = parse_time(deadline, "--deadline") if deadline else int(time.time()) + 7 * 86400
+    dates = consent_dates(maturity, lien_end, max_lien_end, deadline, name=lambda f: "--" + f.replace("_", "-"))
     ref_digest = loan_ref_digest(loan_ref)
     settings, chain = _base()._chain(rpc)
     store = _base()._store()
     info, manifest, digest = describe_asset(store, chain, log, start, end, checkpoint)
     factory = _account(chain, key or settings.factory_key)
-    owner = chain.call(chain.registry.functions.factoryOf(info.log_id).call)
-    if owner != factory.address:
-        raise InvalidArgumentError(f"log {log} belongs to factory {owner} on chain; key {key or settings.factory_key} "
-                                   f"is {factory.address}")
+    valid_until = dates.deadline if dates.deadline is not None else chain_time(chain) + DEFAULT_VALIDITY
     terms = Terms(info.log_id, start, end, manifest["checkpoint"]["size"], digest, principal, currency.upper(),
-                  maturity_at, lien_end_at, samples, ref_digest, _address(lender))
+                  dates.maturity, dates.lien_end, dates.max_lien_end, samples, ref_digest, _address(lender))
+    # make_consent refuses (check_consent) what the registry would refuse: dates passed, a lender that
+    # is not approved, a log whose factory on chain is not this key
     doc = make_consent(chain, factory, stream=log, terms=terms, manifest=manifest, loan_ref=loan_ref,
                        deadline=valid_until)
     _base()._write_output(doc, out)
@@ -205,8 +274,32 @@ def pledge_consent(
                f"{doc['deadline_utc']}", err=True)
 
 
+@pledge_app.command("extension")
+def pledge_extension(
+    token: Annotated[int, typer.Option("--token", help="The pledge's token id.", min=1, max=2**64 - 1)],
+    lien_end: Annotated[str, typer.Option("--lien-end", help="The new lien end you agree to: YYYY-MM-DD (UTC), "
+                                                             "ISO date-time or unix seconds.")],
+    out: Annotated[str, typer.Option("--out", help="Write the signed extension here.")],
+    key: _key_option(None, "factory (default DPL_FACTORY_KEY)") = None,
+    deadline: Annotated[Optional[str], typer.Option("--deadline", help="The holder must use it by then (default: 7 days).")] = None,
+    rpc: Rpc = None,
+) -> None:
+    """(Factory) Sign your agreement that a live pledge's lien may end later than the max lien
+    end you consented to (EIP-712 PledgeExtension); the holder passes it to dpl pledge extend."""
+    from ledger.pledges import make_extension, parse_time
+
+    new_end = parse_time(lien_end, "--lien-end")
+    valid_until = parse_time(deadline, "--deadline") if deadline else None
+    settings, chain = _base()._chain(rpc)
+    factory = _account(chain, key or settings.factory_key)
+    doc = make_extension(chain, factory, token, new_end, valid_until)
+    _base()._write_output(doc, out)
+    typer.echo(f"factory {factory.address} agrees that pledge {token}'s lien may end at {doc['lien_end_utc']}; "
+               f"the holder may use this until {doc['deadline_utc']}", err=True)
+
+
 @pledge_app.command("issue")
-def pledge_issue(consent: Annotated[str, typer.Argument(help="The factory's signed consent (dpl-consent/1).")],
+def pledge_issue(consent: Annotated[str, typer.Argument(help="The factory's signed consent (dpl-consent/2).")],
                  key: _key_option(None, "lender the consent names") = None,
                  rpc: Rpc = None, json: Json = False) -> None:
     """Issue the pledge a consent allows; the lender (--key) becomes its holder."""
@@ -260,14 +353,23 @@ def pledge_default(token: Token, key: HolderKey, rpc: Rpc = None) -> None:
 
 
 @pledge_app.command("extend")
-def pledge_extend(token: Token, lien_end: Annotated[str, typer.Option("--lien-end", help="The new lien end date.")],
-                  key: HolderKey, rpc: Rpc = None) -> None:
-    """Move a live pledge's lien end later (a continuation), before it lapses."""
-    from ledger.pledges import parse_time
+def pledge_extend(token: Token, key: HolderKey,
+                  lien_end: Annotated[Optional[str], typer.Option(
+                      "--lien-end", help="The new lien end (with --consent: the one the factory signed).")] = None,
+                  consent: Annotated[Optional[str], typer.Option(
+                      "--consent", help="The factory's signed extension (dpl-extension/1), to go past the max lien end.")] = None,
+                  rpc: Rpc = None) -> None:
+    """Move a live pledge's lien end later, before it lapses: alone up to the max lien end the
+    factory signed, beyond it with the factory's signed extension (--consent)."""
+    from ledger.pledges import extend_call, parse_time, read_extension, read_pledge, utc_text
 
-    new_end = parse_time(lien_end, "--lien-end")
-    _holder_action(token, key, rpc, lambda c, a: c.registry.functions.extend(token, new_end),
-                   f"lien extended to {lien_end}")
+    if lien_end is None and consent is None:
+        raise typer.BadParameter("give the new lien end (--lien-end DATE) or the factory's extension (--consent FILE)")
+    new_end = parse_time(lien_end, "--lien-end") if lien_end is not None else None
+    extension = read_extension(_read_json(consent, "extension")) if consent else None  # before any chain call
+    target = new_end if new_end is not None else extension.lien_end
+    _holder_action(token, key, rpc, lambda c, a: extend_call(c, read_pledge(c, token), new_end, extension),
+                   f"lien extended to {utc_text(target)}" + (" with the factory's extension" if extension else ""))
 
 
 @pledge_app.command("show")
@@ -285,7 +387,8 @@ def pledge_show(token: Token, rpc: Rpc = None, json: Json = False) -> None:
                f"factory     {view['factory']}\nlog         {view['log_id']}\nrange       [{view['from']}, {view['to']}) "
                f"of checkpoint {t['checkpoint_size']}\nasset       {view['asset_digest']}\n"
                f"principal   {t['principal']} {t['currency']} (minor units)\nmaturity    {t['maturity_utc']}\n"
-               f"lien end    {t['lien_end_utc']}\nsamples     {t['samples']}\nissued in   block {view['issue_block']}")
+               f"lien end    {t['lien_end_utc']}\nmax lien end {t['max_lien_end_utc']} (later only with the factory's "
+               f"signed extension)\nsamples     {t['samples']}\nissued in   block {view['issue_block']}")
 
 
 @pledge_app.command("list")

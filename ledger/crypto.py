@@ -2,7 +2,9 @@
 
 A record's salt and canonical bytes are sealed with AES-256-GCM; the associated data
 binds the ciphertext to the record's leaf hash, so a sealed payload moved to another
-row no longer opens. Record ids are stored only as keyed BLAKE2b digests (lookups work,
+row no longer opens. Other documents the service keeps (consents, audit reports) are
+sealed the same way with associated data that names their table and row
+(``seal_document``). Record ids are stored only as keyed BLAKE2b digests (lookups work,
 ids stay private). A copy of the database alone therefore shows hashes, sizes and stream
 names, nothing of the records.
 
@@ -118,6 +120,23 @@ class DataKey:
     def seal(self, leaf: bytes, salt_and_canonical: bytes, nonce: bytes) -> bytes:
         """``nonce || AES-256-GCM(salt || canonical)``, bound to ``leaf``."""
         return nonce + self._aead.encrypt(nonce, salt_and_canonical, _AAD_PREFIX + leaf)
+
+    def seal_document(self, associated: bytes, plain: bytes) -> bytes:
+        """``nonce || AES-256-GCM(plain)`` bound to ``associated`` (which must name the table
+        and the row, so that the sealed value opens nowhere else)."""
+        nonce = os.urandom(NONCE_SIZE)
+        return nonce + self._aead.encrypt(nonce, plain, associated)
+
+    def open_document(self, associated: bytes, sealed: bytes, what: str) -> bytes:
+        """The plain bytes of ``seal_document``. ``DataKeyError`` naming ``what`` if they do not
+        open (another key, another row, or altered)."""
+        try:
+            return self._aead.decrypt(sealed[:NONCE_SIZE], sealed[NONCE_SIZE:], associated)
+        except (InvalidTag, ValueError):  # ValueError: too short to hold a nonce
+            raise DataKeyError(
+                f"{what} does not open with the data key from {self.source}: wrong key, or the row was "
+                "altered or copied from another row"
+            ) from None
 
     def open(self, leaf: bytes, sealed: bytes) -> tuple[bytes, bytes]:
         """(salt, canonical bytes) of a sealed record. ``DataKeyError`` if it does not open."""

@@ -72,6 +72,23 @@ class DataKeyError(LedgerError):
     """The data key is missing, malformed, or not the key this database was sealed with."""
 
 
+class StoreError(LedgerError):
+    """The database cannot take the request now; nothing of it was stored. ``retry_after``:
+    seconds after which the same request may succeed (None: waiting alone will not help)."""
+
+    retry_after: int | None = None
+
+
+class StoreBusyError(StoreError):
+    """Another writer held the database for longer than the busy timeout."""
+
+    retry_after = 5
+
+
+class StoreFullError(StoreError):
+    """The disk (or the database's size limit) is full."""
+
+
 class BundleError(ProofError):
     """A proof bundle is malformed or does not verify."""
 

@@ -11,7 +11,10 @@ manifest, a record line) goes through ``loads``:
   text whose depth is already known to be small. Nothing here depends on the recursion limit;
 - **duplicate keys** are refused, naming the path (``a.b[2].c``): two readers of one document
   must never see two different values;
-- ``NaN``, ``Infinity`` and invalid UTF-8 are refused; integers of any size are kept exactly.
+- ``NaN``, ``Infinity`` and invalid UTF-8 are refused; integers of any size are kept exactly;
+- a lone surrogate (``"\\ud800"``: valid JSON syntax, not Unicode) is refused on request
+  (``refuse_lone_surrogates``), naming where; record lines keep it so that their validation
+  can name the field.
 
 Size limits belong to whoever reads the bytes (``read_limited`` for files and stdin, the
 service's edge for bodies): a parser can only refuse what it was handed.
@@ -35,6 +38,8 @@ MAX_DEPTH = 64
 MAX_FILE_BYTES = 256 * 1024 * 1024
 
 _STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')
+# A \u escape of a surrogate code point: only a text holding one can parse to a lone surrogate.
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 _NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
 
 
@@ -68,13 +73,27 @@ def nesting_exceeds(raw: bytes, max_depth: int) -> bool:
     return False
 
 
-def loads(raw: bytes | str, *, what: str = "the JSON text", max_depth: int = MAX_DEPTH) -> object:
-    """Parse one JSON text strictly (see the module docstring); ``JsonInputError`` otherwise."""
+def loads(raw: bytes | str, *, what: str = "the JSON text", max_depth: int = MAX_DEPTH,
+          refuse_lone_surrogates: bool = False) -> object:
+    """Parse one JSON text strictly (see the module docstring); ``JsonInputError`` otherwise.
+    ``refuse_lone_surrogates``: also refuse a string or key that escapes half a surrogate pair."""
     if isinstance(raw, str):
         try:
             raw = raw.encode("utf-8")
         except UnicodeEncodeError:
-            raise JsonInputError(what, "holds a lone surrogate (not valid Unicode)") from None
+            raise JsonInputError(what, LONE_SURROGATE) from None
+    value = _loads(raw, what, max_depth)
+    if refuse_lone_surrogates and _SURROGATE_ESCAPE.search(raw):
+        path = find_lone_surrogate(value)
+        if path is not None:
+            raise JsonInputError(what, LONE_SURROGATE, path or None)
+    return value
+
+
+LONE_SURROGATE = "holds a lone surrogate (not valid Unicode)"
+
+
+def _loads(raw: bytes, what: str, max_depth: int) -> object:
     try:
         value = orjson.loads(raw)
     except orjson.JSONDecodeError:
@@ -149,6 +168,8 @@ def parse_checked(raw: bytes, what: str, max_depth: int, keep_constants: bool = 
         raise JsonInputError(what, f"{e} is not a JSON number (I-JSON)") from None
     except json.JSONDecodeError as e:
         raise JsonInputError(what, f"invalid JSON: {e.msg} (line {e.lineno}, column {e.colno})") from None
+    except ValueError:  # the only other one: an integer longer than Python converts
+        raise JsonInputError(what, f"holds an integer of more than {sys.get_int_max_str_digits():,} digits") from None
     except RecursionError:  # not reached: the depth was checked above
         raise JsonInputError(what, f"nested deeper than {max_depth} levels") from None
     dup = find_duplicate(value)
@@ -172,6 +193,50 @@ def find_duplicate(value: object) -> tuple[list[str], str] | None:
             stack.extend((c, [*path, f"[{i}]"]) for i, c in reversed(list(enumerate(v)))
                          if isinstance(c, (dict, list)))
     return None
+
+
+def find_lone_surrogate(value: object) -> str | None:
+    """The path (``a.b.[2]``; ``""`` for the value itself) of the first string or key in
+    ``value`` that holds a surrogate code point, or None (see ``find_text``)."""
+    return find_text(value, _has_surrogate)
+
+
+def find_text(value: object, bad) -> str | None:
+    """The path (``a.b.[2]``; ``""`` for the value itself) of the first string or key in
+    ``value`` for which ``bad(text)`` is true, or None. Keys in the path are written with
+    their surrogates escaped (``\\udc00``), so the path itself is valid Unicode. Iterative
+    and linear (each step links to its parent's path): safe at any depth."""
+    stack: list[tuple[object, tuple | None]] = [(value, None)]  # (value, (parent, label))
+    while stack:
+        v, at = stack.pop()
+        if type(v) is str:
+            if bad(v):
+                return _joined(at)
+        elif isinstance(v, dict):
+            for k, c in reversed(list(v.items())):
+                if bad(k):
+                    name = k.encode("utf-8", "backslashreplace").decode("utf-8") if _has_surrogate(k) else k
+                    return _joined((at, name))
+                stack.append((c, (at, k)))
+        elif isinstance(v, list):
+            stack.extend((c, (at, f"[{i}]")) for i, c in reversed(list(enumerate(v))))
+    return None
+
+
+def _joined(at: tuple | None) -> str:
+    labels = []
+    while at is not None:
+        at, label = at
+        labels.append(label)
+    return ".".join(reversed(labels))
+
+
+def _has_surrogate(s: str) -> bool:
+    try:
+        s.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def read_limited(source: BinaryIO, max_bytes: int, what: str) -> bytes:

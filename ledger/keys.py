@@ -62,6 +62,7 @@ class Keyring:
         return self.dir / f"{_validate_name(name)}.json"
 
     def _write(self, name: str, keystore: dict) -> None:
+        self.dir.parent.mkdir(mode=0o700, parents=True, exist_ok=True)  # DPL_HOME, private when we make it
         self.dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         path = self._path(name)
         tmp = path.with_suffix(f".{os.getpid()}.tmp")

@@ -5,7 +5,9 @@ A record is one JSON object with exactly these keys::
     {"id": str, "ts": str, "type": str, "data": object}
 
 - ``id``: 1-128 printable characters, unique within its log;
-- ``ts``: an RFC 3339 timestamp with an offset (``Z`` or ``+08:00``);
+- ``ts``: an RFC 3339 timestamp with an offset (``Z`` or ``+08:00``) whose instant in UTC is
+  within 0001-01-01T00:00:00Z..9999-12-31T23:59:59.999999Z (``0001-01-01T00:00:00+01:00``
+  is not: no calendar of ours can name its UTC day);
 - ``type``: a dotted name such as ``iot.telemetry``, ``mes.work_order``, ``erp.sales_order``;
 - ``data``: any JSON object (I-JSON: no NaN/Infinity, integers within +-(2^53 - 1)).
 
@@ -178,7 +180,15 @@ def _rfc3339_problem(ts: str) -> str | None:
             return f"not a real date or time ({e})"
     if ts[-1] not in "Zz" and ts[-2:] > "59":
         return "offset minutes must be 00-59"
+    if ts[:4] in ("0001", "9999") and ts[-1] not in "Zz" and ts[-6:] not in ("+00:00", "-00:00"):
+        try:
+            parse_timestamp(ts).astimezone(timezone.utc)
+        except OverflowError:
+            return TS_OUT_OF_RANGE
     return None
+
+
+TS_OUT_OF_RANGE = "must name an instant within 0001-01-01T00:00:00Z..9999-12-31T23:59:59.999999Z (in UTC)"
 
 
 def parse_timestamp(ts: str) -> datetime:
@@ -195,6 +205,17 @@ def parse_timestamp(ts: str) -> datetime:
     else:
         tz = timezone.utc
     return datetime(year, month, day, hour, minute, min(second, 59), micro, tzinfo=tz)
+
+
+def utc_day(ts: str) -> str:
+    """The UTC day (``YYYY-MM-DD``) of a valid timestamp. A record stored before
+    out-of-range instants were refused still gets its day: the one before 0001-01-01 or
+    after 9999-12-31 (``0000-12-31``, ``10000-01-01``), never an error."""
+    at = parse_timestamp(ts)
+    try:
+        return at.astimezone(timezone.utc).date().isoformat()
+    except OverflowError:
+        return "0000-12-31" if at.year == 1 else "10000-01-01"
 
 
 def _json_type(value: object) -> str:

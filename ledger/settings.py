@@ -3,7 +3,7 @@
 Environment variables: ``DPL_HOME`` (default ``.dpl``), ``DPL_DATA_KEY``, ``DATABASE_URL``
 (default: SQLite file ``DPL_HOME/ledger.db``), ``DPL_RPC_URL``, ``DPL_RELAYER_KEY``,
 ``DPL_FACTORY_KEY``, ``DPL_CONFIRMATIONS``, ``DPL_ANCHOR_INTERVAL``, ``DPL_STUCK_AFTER_BLOCKS``,
-``DPL_KEY_PASSPHRASE``.
+``DPL_KEY_PASSPHRASE``, ``DPL_SQLITE_BUSY_TIMEOUT``.
 """
 
 from __future__ import annotations
@@ -39,6 +39,8 @@ class Settings(BaseSettings):
     browser_rpc_url: str | None = None
     #: Block explorer for transaction links in the web UI, e.g. https://sepolia.etherscan.io
     explorer_url: str | None = None
+    #: Seconds a SQLite writer waits for another one (an ingest in progress) before giving up.
+    sqlite_busy_timeout: float = Field(default=60.0, gt=0)
 
     def resolved_database_url(self) -> str:
         """The SQLAlchemy URL: ``DATABASE_URL`` when given, else SQLite under ``home``."""

@@ -12,7 +12,6 @@ anything else, a 20-digit serial number included, is a string.
 from __future__ import annotations
 
 import csv
-import io
 import math
 import re
 from collections.abc import Callable, Iterator
@@ -46,17 +45,18 @@ def read_jsonl(stream: BinaryIO, on_bytes: Callable[[int], None] | None = None) 
 
 
 def read_csv(stream: BinaryIO, on_bytes: Callable[[int], None] | None = None) -> Iterator[tuple[int, object]]:
-    """Yield ``(line number, record)`` for each row of a CSV byte stream with a header."""
-    counted = _CountingReader(stream, on_bytes) if on_bytes else stream
-    # utf-8-sig: spreadsheet programs often start a CSV with a byte-order mark.
-    text = io.TextIOWrapper(counted, encoding="utf-8-sig", errors="strict", newline="")
-    reader = csv.reader(text)
+    """Yield ``(line number, record)`` for each row of a CSV byte stream with a header.
+
+    Strict CSV: a quote left open at the end of the file, or text after a closing quote, is
+    refused with the line its row starts on. Each line is decoded on its own, so invalid
+    UTF-8 is named on the line that holds it.
+    """
+    reader = csv.reader(_text_lines(stream, on_bytes), strict=True)
+    rows = _rows(reader)
     try:
-        header = next(reader)
+        _, header = next(rows)
     except StopIteration:
         return
-    except UnicodeDecodeError as e:
-        raise RecordError(1, None, None, f"invalid UTF-8 ({e.reason})", unit="line") from None
     if len(set(header)) != len(header):
         dup = next(h for h in header if header.count(h) > 1)
         raise RecordError(1, None, dup, "column appears twice in the CSV header", unit="line")
@@ -67,18 +67,7 @@ def read_csv(stream: BinaryIO, on_bytes: Callable[[int], None] | None = None) ->
         raise RecordError(1, None, "data", "CSV data fields are the other columns; 'data' is reserved", unit="line")
     data_columns = [(i, h) for i, h in enumerate(header) if h not in ("id", "ts", "type")]
     pos = {h: header.index(h) for h in ("id", "ts", "type")}
-    while True:
-        try:
-            row = next(reader)
-        except StopIteration:
-            return
-        except UnicodeDecodeError as e:
-            raise RecordError(reader.line_num + 1, None, None, f"invalid UTF-8 ({e.reason})", unit="line") from None
-        except csv.Error as e:
-            raise RecordError(reader.line_num, None, None, f"malformed CSV: {e}", unit="line") from None
-        line = reader.line_num
-        if not row:
-            continue
+    for line, row in rows:
         if len(row) != len(header):
             raise RecordError(line, row[pos["id"]] if len(row) > pos["id"] else None, None,
                               f"row has {len(row)} cells, header has {len(header)}", unit="line")
@@ -88,6 +77,48 @@ def read_csv(stream: BinaryIO, on_bytes: Callable[[int], None] | None = None) ->
             if cell != "":
                 data[name] = _cell_value(cell)
         yield line, {"id": row[pos["id"]], "ts": row[pos["ts"]], "type": row[pos["type"]], "data": data}
+
+
+def _rows(reader) -> Iterator[tuple[int, list[str]]]:
+    """``(line the row starts on, cells)`` for each non-blank row; malformed CSV names that line."""
+    while True:
+        start = reader.line_num + 1
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as e:
+            reason = str(e)
+            if reason == "unexpected end of data":
+                reason = "a quoted field is not closed before the end of the file"
+            raise RecordError(start, None, None, f"malformed CSV: {reason}", unit="line") from None
+        if row:
+            yield start, row
+
+
+_BOM = b"\xef\xbb\xbf"
+_AFTER_LONE_CR = re.compile(rb"(?<=\r)(?!\n)")
+
+
+def _text_lines(stream: BinaryIO, on_bytes: Callable[[int], None] | None) -> Iterator[str]:
+    """The stream's lines as text with their line ends, as ``csv`` wants them (``\\n``,
+    ``\\r\\n`` and a lone ``\\r`` each end a line; a byte-order mark at the start is dropped).
+    Raises ``RecordError`` naming the line of an invalid UTF-8 byte."""
+    number = 0
+    for raw in stream:
+        if on_bytes:
+            on_bytes(len(raw))
+        if number == 0:
+            raw = raw.removeprefix(_BOM)  # spreadsheet programs often start a CSV with one
+        for part in _AFTER_LONE_CR.split(raw) if b"\r" in raw else (raw,):
+            if not part:
+                continue
+            number += 1
+            try:
+                yield part.decode("utf-8")
+            except UnicodeDecodeError as e:
+                raise RecordError(number, None, None, f"invalid UTF-8 at byte {e.start + 1} of the line "
+                                                      f"({e.reason})", unit="line") from None
 
 
 def _cell_value(cell: str) -> object:
@@ -103,23 +134,6 @@ def _cell_value(cell: str) -> object:
             if math.isfinite(x) and not (x.is_integer() and abs(x) > MAX_SAFE_INTEGER):
                 return x
     return cell
-
-
-class _CountingReader(io.RawIOBase):
-    """A byte stream that reports how much was read (for the progress bar)."""
-
-    def __init__(self, inner: BinaryIO, on_bytes: Callable[[int], None]):
-        self._inner = inner
-        self._on_bytes = on_bytes
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer) -> int:
-        data = self._inner.read(len(buffer))
-        buffer[: len(data)] = data
-        self._on_bytes(len(data))
-        return len(data)
 
 
 READERS = {"jsonl": read_jsonl, "csv": read_csv}

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlsplit
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
@@ -36,9 +36,9 @@ HOME = {"factory": "/factory", "lender": "/lender", "auditor": "/auditor", "admi
 #: Scripts and styles from this origin only; chain reads may go to any JSON-RPC URL the user types.
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
        "connect-src *; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
-MAX_SIGNIN_BYTES = 4096
 #: Sec-Fetch-Site values of a form posted from another site (login CSRF, forced sign-out).
 FOREIGN_SITES = frozenset({"cross-site", "same-site"})
+_DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 def _script_json(value) -> str:
@@ -53,8 +53,34 @@ def _web_url(url: str | None) -> str | None:
 
 
 def _from_elsewhere(request: Request) -> bool:
-    """A form posted by a page of another site (browsers send Sec-Fetch-Site; other clients need not)."""
-    return request.headers.get("sec-fetch-site", "").lower() in FOREIGN_SITES
+    """A form posted by a page of another origin (login CSRF, forced sign-out).
+
+    Browsers say where a form comes from in ``Origin`` and ``Referer`` (either may be
+    missing, or ``Origin: null`` when the page's referrer policy hides it, as ours does)
+    and in ``Sec-Fetch-Site``. Any of them naming another origin refuses the form; a request
+    with none of them (curl, a test client) is not a browser's cross-site form."""
+    if request.headers.get("sec-fetch-site", "").lower() in FOREIGN_SITES:
+        return True
+    for header in ("origin", "referer"):
+        value = request.headers.get(header)
+        if value and value != "null" and not _same_origin(value, request.headers.get("host")):
+            return True
+    return False
+
+
+def _same_origin(url: str, host: str | None) -> bool:
+    """Does ``url`` (an Origin or a Referer) name this service, as the ``Host`` the browser
+    sent it to? Host and port are compared (the scheme may be https at a proxy in front of
+    us); behind a proxy, it must pass the Host header on."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port or _DEFAULT_PORTS.get(parts.scheme)
+        ours = urlsplit(f"{parts.scheme}://{host}")
+        our_port = ours.port or _DEFAULT_PORTS.get(parts.scheme)
+    except ValueError:  # not a URL, or a port that is no number
+        return False
+    return bool(host and parts.hostname and parts.scheme in _DEFAULT_PORTS and ours.hostname
+                and parts.hostname == ours.hostname and port == our_port)
 
 
 def _chain_facts(svc) -> dict:
@@ -111,10 +137,8 @@ async def sign_in(request: Request):
     if _from_elsewhere(request):
         return _render(request, "signin.html", None, status=403, health=health(svc),
                        error="Sign in from this service's own page: a form on another site may not sign you in.")
-    body = await request.body()
-    key = ""
-    if len(body) <= MAX_SIGNIN_BYTES:
-        key = (parse_qs(body.decode("utf-8", "replace")).get("api_key") or [""])[0].strip()
+    body = await request.body()  # at most api.edge's limit for /signin (4 KiB)
+    key = (parse_qs(body.decode("utf-8", "replace")).get("api_key") or [""])[0].strip()
     opened = svc.sessions.open(key) if key else None
     if opened is None:
         error = ("Enter an API key." if not key else

@@ -44,11 +44,16 @@ PLEDGE_TERMS_FIELDS = [
     {"name": "checkpointSize", "type": "uint64"}, {"name": "assetDigest", "type": "bytes32"},
     {"name": "principal", "type": "uint256"}, {"name": "currency", "type": "bytes3"},
     {"name": "maturity", "type": "uint64"}, {"name": "lienEnd", "type": "uint64"},
-    {"name": "samples", "type": "uint32"}, {"name": "loanRefDigest", "type": "bytes32"},
+    {"name": "maxLienEnd", "type": "uint64"}, {"name": "samples", "type": "uint32"}, {"name": "loanRefDigest", "type": "bytes32"},
     {"name": "lender", "type": "address"},
 ]
 PLEDGE_CONSENT_TYPES = {"PledgeConsent": [
     *PLEDGE_TERMS_FIELDS, {"name": "nonce", "type": "uint256"}, {"name": "deadline", "type": "uint256"},
+]}
+#: The EIP-712 type a factory signs to let a pledge's lien end move past the ``maxLienEnd`` it agreed to.
+PLEDGE_EXTENSION_TYPES = {"PledgeExtension": [
+    {"name": "tokenId", "type": "uint256"}, {"name": "newLienEnd", "type": "uint64"},
+    {"name": "nonce", "type": "uint256"}, {"name": "deadline", "type": "uint256"},
 ]}
 
 # What each registry error means, for people reading a refusal.
@@ -75,6 +80,11 @@ ERROR_MEANINGS = {
     "PledgeWrongStatus": "the pledge's status does not allow this (1 live, 2 released, 3 defaulted, 4 lapsed)",
     "PledgeNotMatured": "default can only be declared from the loan's maturity on",
     "PledgeInvalidLienEnd": "the new lien end must be after the current one",
+    "PledgeExtensionNotConsented": "the new lien end is past the latest the factory agreed to (max lien end): "
+                                   "extending further needs the factory's signed extension",
+    "PledgeApprovalsDisabled": "pledges move only by their holder, to an approved lender: ERC-721 approvals are off",
+    "DirectoryInvalidListing": "a listing needs an address, a name of 1 to 128 bytes and a registration digest",
+    "DirectoryNotListed": "that factory is not in the directory",
     "AccessControlUnauthorizedAccount": "the key lacks the role this needs (the registry admin manages lenders)",
     "ERC721NonexistentToken": "no such pledge token (never issued, or released)",
     "ERC721InsufficientApproval": "only the holder (or an approved operator) may transfer the pledge",
@@ -95,6 +105,15 @@ def _error_selectors(abi: list[dict]) -> dict[bytes, tuple[str, list[str]]]:
             types = [i["type"] for i in item["inputs"]]
             out[keccak(text=f"{item['name']}({','.join(types)})")[:4]] = (item["name"], types)
     return out
+
+
+def _typed_value(kind: str, value):
+    """One message value of ``Chain.typed_data``, JSON-ready and exact."""
+    if isinstance(value, bytes):
+        return "0x" + value.hex()
+    if kind.startswith(("uint", "int")) and isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return value
 
 
 @dataclass(frozen=True)
@@ -195,12 +214,17 @@ class Chain:
                 "verifyingContract": self.registry.address}
 
     def typed_data(self, types: dict, message: dict) -> dict:
-        """An EIP-712 document in the registry's domain, as wallets take it (eth_signTypedData_v4;
-        bytes as 0x-hex)."""
+        """An EIP-712 document in the registry's domain, as wallets take it (eth_signTypedData_v4):
+        bytes as 0x-hex, and every integer field of the message (uint64, uint256, …) as a decimal
+        string, so JSON carries it exactly (a JSON number above 2^53 reads as another value in a
+        browser, ethers or a wallet). eth-account and anvil's ``eth_signTypedData_v4`` read
+        decimal strings as the same integers. The domain's ``chainId`` stays a number: wallets
+        compare it with their chain's, and chain ids stay below 2^53."""
         [primary] = types
+        kinds = {f["name"]: f["type"] for f in types[primary]}
         return {"types": {"EIP712Domain": EIP712_DOMAIN_FIELDS, **types}, "primaryType": primary,
                 "domain": self.domain(),
-                "message": {k: ("0x" + v.hex() if isinstance(v, bytes) else v) for k, v in message.items()}}
+                "message": {k: _typed_value(kinds[k], v) for k, v in message.items()}}
 
     def recover_typed_data(self, document: dict, signature: bytes) -> str | None:
         """The address that signed ``document`` (``typed_data``'s shape), None if unreadable."""
@@ -217,6 +241,11 @@ class Chain:
     def sign_pledge_consent(self, factory: LocalAccount, message: dict) -> bytes:
         """Sign a ``PledgeConsent`` message (terms fields + nonce + deadline)."""
         signed = factory.sign_typed_data(self.domain(), PLEDGE_CONSENT_TYPES, message)
+        return bytes(signed.signature)
+
+    def sign_pledge_extension(self, factory: LocalAccount, message: dict) -> bytes:
+        """Sign a ``PledgeExtension`` message (tokenId, newLienEnd, nonce, deadline)."""
+        signed = factory.sign_typed_data(self.domain(), PLEDGE_EXTENSION_TYPES, message)
         return bytes(signed.signature)
 
     def sign_register_log(self, factory: LocalAccount, stream: str) -> bytes:

@@ -72,6 +72,7 @@ def anvil_binary() -> str:
 
 def _chain_dir(home: Path) -> Path:
     d = home / "chain"
+    home.mkdir(mode=0o700, parents=True, exist_ok=True)  # private when we make it
     d.mkdir(mode=0o700, parents=True, exist_ok=True)
     return d
 

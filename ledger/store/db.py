@@ -8,8 +8,12 @@ Alembic (``migrate``), never by ``create_all``.
 
 from __future__ import annotations
 
+import contextlib
+import os
+from collections.abc import Callable
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from alembic import command
 from alembic.config import Config
@@ -19,18 +23,29 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 
-from ledger.errors import LedgerError
+from ledger.errors import StoreBusyError, StoreError, StoreFullError
+
+if TYPE_CHECKING:
+    from ledger.crypto import DataKey
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+_SQLITE_SIDE_FILES = ("-wal", "-shm", "-journal")
 _MIGRATION_LOCK = 0x64706C  # "dpl": PostgreSQL advisory lock key for schema upgrades
 
 
-class StoreUnavailableError(LedgerError):
+class StoreUnavailableError(StoreError):
     """The database cannot be reached or opened."""
 
 
-def make_engine(url: str) -> Engine:
-    """An engine for ``url``; for SQLite, the file's folder is created if missing."""
+#: SQLite result codes (the low byte of extended codes) we report as our own errors.
+_SQLITE_BUSY, _SQLITE_LOCKED, _SQLITE_FULL = 5, 6, 13
+_PG_DISK_FULL = "53100"  # SQLSTATE disk_full
+
+
+def make_engine(url: str, busy_timeout: float = 60.0) -> Engine:
+    """An engine for ``url``; for SQLite, the file (0600) and its folder are created if missing,
+    and a writer waits up to ``busy_timeout`` seconds for another one before ``StoreBusyError``.
+    On both backends a full disk is ``StoreFullError``."""
     try:
         parsed = make_url(url)
         parsed.get_dialect()
@@ -41,11 +56,53 @@ def make_engine(url: str) -> Engine:
         ) from None
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 60})
+            _private_database_files(Path(parsed.database))
+        engine = create_engine(url, connect_args={"timeout": busy_timeout})
         _make_sqlite_transactional(engine)
-        return engine
-    return create_engine(url, pool_pre_ping=True)
+    else:
+        engine = create_engine(url, pool_pre_ping=True)
+    _name_store_errors(engine, busy_timeout)
+    return engine
+
+
+def _name_store_errors(engine: Engine, busy_timeout: float) -> None:
+    """Driver errors that mean "not now" become ``StoreError``s the CLI and the API report
+    plainly (one line; 503 problem+json) instead of a driver message or a 500."""
+
+    @event.listens_for(engine, "handle_error")
+    def _on_error(context):
+        error = store_error(context.original_exception, busy_timeout)
+        if error is not None:
+            raise error from context.original_exception
+
+
+def store_error(exc: BaseException, busy_timeout: float = 60.0) -> StoreError | None:
+    """The ``StoreError`` a driver exception stands for, if any."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is not None and code & 0xFF in (_SQLITE_BUSY, _SQLITE_LOCKED):
+        return StoreBusyError(
+            f"another writer holds the log database (waited {busy_timeout:g} s, DPL_SQLITE_BUSY_TIMEOUT); "
+            "nothing was written: try again when it has finished")
+    if (code is not None and code & 0xFF == _SQLITE_FULL) or getattr(exc, "sqlstate", None) == _PG_DISK_FULL:
+        reason = str(exc).splitlines()[0] if str(exc) else "no space left"
+        return StoreFullError(f"disk full: the database cannot grow ({reason}); nothing was written: "
+                              "free space and run it again")
+    return None
+
+
+def _private_database_files(path: Path) -> None:
+    """The database file exists with mode 0600 (and its folder, when we create it, 0700), so
+    SQLite creates its ``-wal`` and ``-shm`` files 0600 too (it gives them the database file's
+    mode); files an older version left readable by others are tightened."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))  # SQLite takes an empty file as new
+    except FileExistsError:
+        pass
+    for name in (path, *(path.with_name(path.name + s) for s in _SQLITE_SIDE_FILES)):
+        with contextlib.suppress(FileNotFoundError, PermissionError):  # not ours to change: leave it
+            if os.stat(name).st_mode & 0o077:
+                os.chmod(name, 0o600)
 
 
 def _make_sqlite_transactional(engine: Engine) -> None:
@@ -81,15 +138,17 @@ def write_transaction(engine: Engine):
             yield conn
 
 
-def _alembic_config(conn: Connection) -> Config:
+def _alembic_config(conn: Connection, data_key: Callable[[], DataKey] | None = None) -> Config:
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     cfg.attributes["connection"] = conn
+    cfg.attributes["data_key"] = data_key
     return cfg
 
 
-def migrate(engine: Engine) -> None:
-    """Bring the schema to the newest revision (no-op when it already is)."""
+def migrate(engine: Engine, data_key: Callable[[], DataKey] | None = None) -> None:
+    """Bring the schema to the newest revision (no-op when it already is). ``data_key`` loads
+    the data key for migrations that seal stored rows (called only when there are some)."""
     head = ScriptDirectory(str(MIGRATIONS)).get_current_head()
     try:
         with engine.connect() as conn:
@@ -101,7 +160,7 @@ def migrate(engine: Engine) -> None:
             if not is_sqlite(engine):
                 conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_MIGRATION_LOCK})")
             if MigrationContext.configure(conn).get_current_revision() != head:
-                command.upgrade(_alembic_config(conn), "head")
+                command.upgrade(_alembic_config(conn, data_key), "head")
     except OperationalError as e:
         raise StoreUnavailableError(f"cannot open the database: {e.orig}") from None
 

@@ -24,7 +24,7 @@ LOCK_NAME = "anchoring"
 def anchoring_lock(engine: Engine, home: Path):
     """Yields True while this process holds the anchoring lock, False if another one does."""
     if is_sqlite(engine):
-        home.mkdir(parents=True, exist_ok=True)
+        home.mkdir(mode=0o700, parents=True, exist_ok=True)
         with open(home / "anchoring.lock", "a+") as f:
             try:
                 fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)

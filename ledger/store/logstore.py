@@ -122,6 +122,7 @@ class LogStore:
             f"INSERT INTO records (log_pk, idx, id_digest, leaf_hash, sealed) "
             f"VALUES ({ph}, {ph}, {ph}, {ph}, {ph})"
         )
+        self._insert_new_records_sql = self._insert_records_sql + " ON CONFLICT (log_pk, id_digest) DO NOTHING"
         self._upsert_tile_sql = (
             f"INSERT INTO tiles (log_pk, level, idx, hashes) VALUES ({ph}, {ph}, {ph}, {ph}) "
             "ON CONFLICT (log_pk, level, idx) DO UPDATE SET hashes = excluded.hashes"
@@ -130,12 +131,13 @@ class LogStore:
     @classmethod
     def open(cls, settings: Settings) -> LogStore:
         """Open (creating and migrating if needed) the store ``settings`` name."""
-        engine = db.make_engine(settings.resolved_database_url())
+        engine = db.make_engine(settings.resolved_database_url(), settings.sqlite_busy_timeout)
+        def load_key() -> DataKey:
+            return DataKey.load(settings.data_key.get_secret_value() if settings.data_key else None, settings.home)
+
         try:
-            db.migrate(engine)
-            key = DataKey.load(
-                settings.data_key.get_secret_value() if settings.data_key else None, settings.home
-            )
+            db.migrate(engine, load_key)  # loads the key only if a migration seals stored rows
+            key = load_key()
             store = cls(engine, key)
             store._check_data_key()
         except BaseException:
@@ -309,12 +311,17 @@ class LogStore:
             append((log_pk, index, digest, leaf, seal(leaf, body, randomness[off + SALT_SIZE:off + step])))
         if not rows:
             return rows, dups
-        try:
-            with conn.begin_nested():
-                conn.exec_driver_sql(self._insert_records_sql, rows)
+        # Fast path: insert the chunk, skipping ids already in the log. Duplicates are a normal
+        # outcome, not an error (a failed statement in psycopg's executemany pipeline is logged
+        # as "error ignored terminating <psycopg.Pipeline>"). The savepoint is rolled back only
+        # here: after a failure SQLite may have rolled the whole transaction back (SQLITE_FULL),
+        # and rolling back a savepoint that is gone would hide that error.
+        savepoint = conn.begin_nested()
+        inserted = conn.exec_driver_sql(self._insert_new_records_sql, rows).rowcount
+        if inserted == len(rows):
+            savepoint.commit()
             return rows, dups
-        except IntegrityError:
-            pass  # some ids are already in the log: sort them out below (the slow path)
+        savepoint.rollback()  # some ids are already in the log: sort them out below (the slow path)
         existing = self._existing_by_digest(conn, log_pk, [r[2] for r in rows])
         keep = []
         for _, _, digest, leaf, sealed in rows:

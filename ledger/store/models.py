@@ -166,6 +166,7 @@ class Pledge(SQLModel, table=True):
     currency: str = Field(max_length=3, nullable=False)
     maturity: int = Field(sa_column=Column(BigInteger, nullable=False))
     lien_end: int = Field(sa_column=Column(BigInteger, nullable=False))
+    max_lien_end: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
     samples: int = Field(sa_column=Column(Integer, nullable=False))
     loan_ref_digest: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     lender: str = Field(max_length=42, nullable=False)
@@ -248,7 +249,8 @@ class IdempotencyKey(SQLModel, table=True):
 
 
 class Consent(SQLModel, table=True):
-    """A factory's signed pledge consent handed to a lender through the service."""
+    """A factory's signed pledge consent handed to a lender through the service. ``document``
+    is sealed (``ledger.store.consents``); the other columns are clear for the queries."""
 
     __tablename__ = "consents"
 
@@ -263,7 +265,7 @@ class Consent(SQLModel, table=True):
 
 
 class AuditRun(SQLModel, table=True):
-    """A finished audit and its report (JSON)."""
+    """A finished audit and its report (JSON, sealed: ``ledger.store.audit_runs``)."""
 
     __tablename__ = "audit_runs"
 
@@ -311,6 +313,27 @@ class FactorySignature(SQLModel, table=True):
     size: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
     root: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
     signature: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False)
+    )
+
+
+class PledgeExtensionRow(SQLModel, table=True):
+    """A factory's signed ``PledgeExtension`` (a ``dpl-extension/1`` document the service built
+    from the verified signature), kept for the pledge's holder. One per (chain, registry,
+    factory party, nonce): the registry uses a factory's nonce once."""
+
+    __tablename__ = "pledge_extensions"
+    __table_args__ = (Index("ux_pledge_extensions_nonce", "chain_id", "registry_address", "factory_party", "nonce",
+                            unique=True),)
+
+    id: int | None = Field(default=None, sa_column=Column(Integer, primary_key=True, autoincrement=True))
+    chain_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    registry_address: str = Field(max_length=42, nullable=False)
+    token_id: int = Field(sa_column=Column(BigInteger, nullable=False, index=True))
+    factory_party: int = Field(sa_column=Column(Integer, ForeignKey("parties.id"), nullable=False))
+    nonce: str = Field(max_length=78, nullable=False)
+    document: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     created_at: datetime = Field(
         default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False)
     )

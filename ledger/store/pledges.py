@@ -64,8 +64,17 @@ class PledgeMirror:
         changes = {"PledgeTransferred": lambda: {"holder": event["to"]},
                    "PledgeReleased": lambda: {"status": "released", "holder": None},
                    "PledgeDefaulted": lambda: {"status": "defaulted"},
-                   "PledgeExtended": lambda: {"lien_end": event["new_lien_end"]}}[kind]()
+                   "PledgeExtended": lambda: self._extended(conn, key, event["new_lien_end"])}[kind]()
         conn.execute(Pledge.__table__.update().where(*key).values(**changes, updated_block=block))
+
+    @staticmethod
+    def _extended(conn: Connection, key, new_lien_end: int) -> dict:
+        """An extension past ``max_lien_end`` (with the factory's consent) moves it along, as the
+        registry does."""
+        current = conn.execute(select(Pledge.max_lien_end).where(*key)).scalar()
+        if current is not None and new_lien_end > current:
+            return {"lien_end": new_lien_end, "max_lien_end": new_lien_end}
+        return {"lien_end": new_lien_end}
 
     def get(self, token_id: int) -> dict | None:
         with self.engine.connect() as conn:

@@ -207,12 +207,16 @@ class World:
         return start, start + n
 
     def terms(self, lender: str = "bank-a", rng: tuple[int, int] | None = None, log_id: str | None = None,
-              maturity: int | None = None, lien_end: int | None = None, samples: int = 4) -> dict:
+              maturity: int | None = None, lien_end: int | None = None, max_lien_end: int | None = None,
+              samples: int = 4) -> dict:
+        """Consent terms; the holder may extend the lien by 600 days without asking (``max_lien_end``)."""
         start, end = rng or self.next_range()
         now = self.chain_time()
+        lien_end = lien_end or now + 400 * 86400
         return {"log_id": log_id or self.log_id, "from": start, "to": end, "lender": lender,
                 "principal": 1_250_000, "currency": "CNY", "maturity": str(maturity or now + 30 * 86400),
-                "lien_end": str(lien_end or now + 400 * 86400), "samples": samples,
+                "lien_end": str(lien_end), "max_lien_end": str(max_lien_end or lien_end + 600 * 86400),
+                "samples": samples,
                 "loan_ref": f"LOAN-{start}-{secrets.token_hex(3)}"}
 
     def consent(self, factory: str = "acme", **terms_kw) -> int:

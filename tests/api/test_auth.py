@@ -40,6 +40,9 @@ ENDPOINTS: dict[tuple[str, str], set[str]] = {
     ("POST", "/v1/pledges/{token_id}/release"): {"lender"},
     ("POST", "/v1/pledges/{token_id}/default"): {"lender"},
     ("POST", "/v1/pledges/{token_id}/extend"): {"lender"},
+    ("GET", "/v1/pledges/extensions"): {"factory", "lender", "auditor"},
+    ("POST", "/v1/pledges/{token_id}/extensions/draft"): {"factory"},
+    ("POST", "/v1/pledges/{token_id}/extensions"): {"factory"},
     ("GET", "/v1/parties"): {"admin"},
     ("POST", "/v1/parties"): {"admin"},
     ("POST", "/v1/parties/{name}/keys"): {"admin"},
@@ -82,6 +85,8 @@ def matrix(world):
         ("POST", "/v1/pledges"): {"consent_id": consent_id},
         ("POST", "/v1/pledges/{token_id}/transfer"): {"to": "bank-b"},
         ("POST", "/v1/pledges/{token_id}/extend"): {"lien_end": str(world.chain_time() + 900 * 86400)},
+        ("POST", "/v1/pledges/{token_id}/extensions/draft"): {"lien_end": str(world.chain_time() + 2000 * 86400)},
+        ("POST", "/v1/pledges/{token_id}/extensions"): {"terms": {"lien_end": str(world.chain_time() + 2000 * 86400)}},
         ("POST", "/v1/parties"): {"name": "intruder", "role": "admin"},
         ("POST", "/v1/lenders"): {"address": "bank-c"},
     }

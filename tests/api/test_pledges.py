@@ -3,13 +3,14 @@ HTTP, against the registry on a real anvil."""
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
 from eth_account import Account
 
 from ledger.pledge_collateral import verify_against_chain
-from tests.api.conftest import CHAIN_ID
+from tests.api.conftest import CHAIN_ID, record
 
 HEX32 = re.compile(r"0x[0-9a-f]{64}")
 
@@ -82,7 +83,7 @@ def test_self_signed_consent_then_issue(world):
     assert typed["primaryType"] == "PledgeConsent"
     assert typed["domain"]["chainId"] == CHAIN_ID and typed["domain"]["verifyingContract"] == world.registry
     assert typed["message"]["logId"] == world.log_id and typed["message"]["lender"] == world.addresses["bank-a"]
-    assert typed["message"]["start"] == terms["from"] and typed["message"]["end"] == terms["to"]
+    assert typed["message"]["start"] == str(terms["from"]) and typed["message"]["end"] == str(terms["to"])
     consent = draft["consent"]
     assert consent["signature"] is None and consent["factory"] == world.addresses["acme"]
 
@@ -151,7 +152,7 @@ def test_custodial_consent(world):
     terms = world.terms(lender="bank-a")
     out = world.ok("POST", "/v1/pledges/consents", "acme", 201, json={"terms": terms})
     doc = out["consent"]
-    assert doc["format"] == "dpl-consent/1" and re.fullmatch(r"0x[0-9a-f]{130}", doc["signature"])
+    assert doc["format"] == "dpl-consent/2" and re.fullmatch(r"0x[0-9a-f]{130}", doc["signature"])
     assert doc["factory"] == world.addresses["acme"] and doc["terms"]["lender"] == world.addresses["bank-a"]
     assert doc["terms"]["from"] == terms["from"] and doc["loan_ref"] == terms["loan_ref"]
     # the signature is acme's over the typed data the document carries
@@ -161,8 +162,9 @@ def test_custodial_consent(world):
     assert signer == world.addresses["acme"]
     for body in ({}, {"terms": terms, "consent": doc}, {"terms": {**terms, "lender": "bank-x"}},
                  {"terms": {**terms, "maturity": terms["lien_end"]}}, {"terms": {**terms, "currency": "cny1"}},
+                 {"terms": {**terms, "max_lien_end": str(int(terms["lien_end"]) - 1)}},
                  {"terms": {**terms, "maturity": "soon"}}, {"terms": {**terms, "samples": 0}},
-                 {"consent": {"format": "dpl-consent/1"}}, {"consent": {"format": "other"}}):
+                 {"consent": {"format": "dpl-consent/2"}}, {"consent": {"format": "other"}}):
         r = world.post("/v1/pledges/consents", "acme", json=body)
         assert r.status_code in (404, 422), (body, r.text)
 
@@ -175,7 +177,7 @@ def test_issue_transfer_release(world):
     # to a lender the registry has not approved: the contract's refusal, decoded
     _refused(world.post(f"/v1/pledges/{token}/transfer", "bank-a", json={"to": "bank-c"}), 409,
              error="PledgeLenderNotApproved")
-    _refused(world.post(f"/v1/pledges/{token}/transfer", "bank-a", json={"to": "nobody"}), 404)
+    _refused(world.post(f"/v1/pledges/{token}/transfer", "bank-a", json={"to": "nobody"}), 422)
     _refused(world.post(f"/v1/pledges/{token}/transfer", "bank-a", json={"to": "acme"}), 422)
     moved = world.ok("POST", f"/v1/pledges/{token}/transfer", "bank-a", json={"to": "bank-b"})
     assert moved["token_id"] == token and HEX32.fullmatch(moved["tx_hash"])
@@ -213,6 +215,15 @@ def test_default_needs_maturity_and_extend_needs_a_later_end(world):
     assert world.ok("GET", f"/v1/pledges/{token}", "bank-a")["terms"]["lien_end"] == lien_end + 86400
     listed = {p["token_id"]: p for p in world.ok("GET", "/v1/pledges", "bank-a")}
     assert listed[token]["lien_end"] == lien_end + 86400  # the mirror followed
+
+    bound = view["terms"]["max_lien_end"]
+    assert bound == lien_end + 600 * 86400
+    block = int(world.rpc("eth_blockNumber"), 16)
+    past = _refused(world.post(f"/v1/pledges/{token}/extend", "bank-a", json={"lien_end": str(bound + 1)}), 409,
+                    slug="conflict")
+    assert "past" in past["detail"] and "needs the factory's signed extension" in past["detail"]
+    assert int(world.rpc("eth_blockNumber"), 16) == block, "refused before anything was sent"
+    assert world.ok("GET", f"/v1/pledges/{token}", "bank-a")["terms"]["lien_end"] == lien_end + 86400
 
     world.travel(600)  # past maturity
     world.ok("POST", f"/v1/pledges/{token}/default", "bank-a")
@@ -321,3 +332,322 @@ def test_lists_name_the_counterparties(world):
     consents = world.ok("GET", "/v1/pledges/consents", "acme")
     mine = [c for c in consents if c["token_id"] == token]
     assert [c["lender_party"] for c in mine] == ["bank-a"]
+
+
+# --- issue 11: what is refused before signing, what is kept, the factory-bounded lien ------------------
+
+
+def _sign(world, dev: str, typed: dict) -> str:
+    return "0x" + Account.sign_typed_data(world.keyring.account(dev, CHAIN_ID).key, full_message=typed).signature.hex()
+
+
+def _no_transaction(world, block: int) -> None:
+    assert int(world.rpc("eth_blockNumber"), 16) == block, "something was sent"
+
+
+def test_lender_fields_give_one_answer_whoever_the_party_is(world):
+    """Before: an unknown name was a 404 and a known non-lender a 422, so the field told a caller
+    which party names exist. Now one status and one wording, on every route that takes a lender."""
+    name = f"nowhere-{world.backend}"
+    world.app_parties().create(name, "lender", None, None)  # a lender party without an address
+    token = world.pledge("bank-a")
+    answers = set()
+    for who in ("nobody-at-all", "acme", "aud", "admin", name):
+        for method, path, body, caller in (
+                ("POST", f"/v1/pledges/{token}/transfer", {"to": who}, "bank-a"),
+                ("POST", "/v1/pledges/consents/draft", world.terms(lender=who, rng=(0, 10)), "acme"),
+                ("POST", "/v1/lenders", {"address": who}, "admin")):
+            r = world.call(method, path, caller, json=body)
+            body_ = _refused(r, 422, slug="invalid-argument")
+            answers.add(body_["detail"].replace(repr(who), "NAME"))
+    assert answers == {"NAME is not a lender party (nor an address): give a lender's party name or its 0x address"}
+
+
+def test_terms_the_registry_would_refuse_are_refused_before_signing(world):
+    """Before: the service signed (and kept) consents no lender could ever issue: a passed
+    deadline, maturity or lien end, a lender that is not approved or is the zero address, a log
+    whose factory on chain is not the signer. Each is now a 422 naming the field, on the draft,
+    the custodial signing and a self-signed consent alike, and nothing is kept."""
+    now = world.chain_time()
+    before = len(world.ok("GET", "/v1/pledges/consents", "acme"))
+    cases = [
+        ({"deadline": str(now - 1)}, "deadline: .* has passed"),
+        ({"maturity": str(now - 10)}, "maturity: .* has passed"),
+        ({"maturity": str(now - 20), "lien_end": str(now - 10), "max_lien_end": str(now - 10)}, "maturity: .* has passed"),
+        ({"lender": "0x" + "00" * 20}, "lender: the zero address"),
+        ({"lender": "bank-c"}, f"lender {world.addresses['bank-c']} is not an approved lender"),
+    ]
+    import re as re_
+    for change, words in cases:
+        terms = {**world.terms(rng=(0, 10)), **change}
+        for path, body in (("/v1/pledges/consents/draft", terms), ("/v1/pledges/consents", {"terms": terms})):
+            detail = _refused(world.post(path, "acme", json=body), 422, slug="invalid-argument")["detail"]
+            assert re_.search(words, detail), (change, detail)
+    # a self-signed consent with a deadline that passed while it travelled
+    draft = world.ok("POST", "/v1/pledges/consents/draft", "acme",
+                     json={**world.terms(rng=(0, 10)), "deadline": str(now + 5)})
+    world.travel(10)
+    late = {**draft["consent"], "signature": _sign(world, "dev1", draft["typed_data"])}
+    detail = _refused(world.post("/v1/pledges/consents", "acme", json={"consent": late}), 422)["detail"]
+    assert "deadline" in detail and "has passed" in detail
+    assert len(world.ok("GET", "/v1/pledges/consents", "acme")) == before, "nothing was kept"
+
+
+def test_a_log_whose_factory_on_chain_is_not_the_signer_is_refused(world):
+    """The API checked only its own table of log owners; the registry's factoryOf is what issue
+    checks the signature against. A log bound on chain to acme's address but owned (here, by a
+    changed database row) by globex: globex's consent is refused before signing."""
+    log_id = world.new_log("acme", records=[record(f"fo-{i}") for i in range(5)], anchor=True)
+    svc = world.client.app.state.services
+    info = next(i for i in svc.store.list_logs() if i.log_id and "0x" + i.log_id.hex() == log_id)
+    globex = svc.parties.get("globex")
+    from sqlalchemy import text
+
+    with svc.store.engine.begin() as conn:
+        conn.execute(text("UPDATE log_owners SET party_id = :p WHERE log_pk = :l"), {"p": globex.id, "l": info.pk})
+    terms = world.terms(rng=(0, 5), log_id=log_id)
+    for path, body in (("/v1/pledges/consents/draft", terms), ("/v1/pledges/consents", {"terms": terms})):
+        detail = _refused(world.post(path, "globex", json=body), 422)["detail"]
+        assert f"belongs to factory {world.addresses['acme']} on chain, not to the signer {world.addresses['globex']}" \
+            in detail
+
+
+def test_a_self_signed_consent_keeps_only_what_the_signature_covers(world):
+    """Before: the service stored the document it was sent, display fields and all, so a lender
+    was shown a factory, stream, manifest and loan reference nobody signed. Now the kept
+    document is rebuilt from the verified terms, nonce, deadline and signature, the caller's
+    address, the log found by its id and the manifest rebuilt from the store."""
+    terms = world.terms(lender="bank-a")
+    draft = world.ok("POST", "/v1/pledges/consents/draft", "acme", json=terms)
+    honest = {**draft["consent"], "signature": _sign(world, "dev1", draft["typed_data"])}
+    forged = {**honest, "factory": world.addresses["globex"], "stream": "globex/secret-line",
+              "manifest": {"records": 10**9, "note": "forged"}, "deadline_utc": "never",
+              "typed_data": {"primaryType": "Nothing"}, "extra": "field",
+              "terms": {**honest["terms"], "maturity_utc": "3000-01-01T00:00:00Z", "lender": terms["lender"]}}
+    forged["terms"]["lender"] = world.addresses["bank-a"].lower()
+    # a loan reference the factory did not sign is refused, naming the field
+    detail = _refused(world.post("/v1/pledges/consents", "acme", json={"consent": {**forged, "loan_ref": "LOAN-OTHER"}}),
+                      422)["detail"]
+    assert detail.startswith("loan_ref: its SHA-256 is not the loan_ref_digest the factory signed")
+    kept = world.ok("POST", "/v1/pledges/consents", "acme", 201, json={"consent": forged})["consent"]
+    assert kept["factory"] == world.addresses["acme"] and kept["stream"] == "acme/line-a"
+    assert kept["manifest"] == world.ok("POST", "/v1/assets", "acme", json={
+        "log_id": world.log_id, "from": terms["from"], "to": terms["to"]})["manifest"]
+    assert kept["typed_data"] == draft["typed_data"] and kept["loan_ref"] == terms["loan_ref"]
+    assert kept["terms"]["maturity_utc"] != "3000-01-01T00:00:00Z" and kept["deadline_utc"] != "never"
+    assert "extra" not in kept and kept["terms"]["lender"] == world.addresses["bank-a"]
+    listed = {c["consent_id"]: c["consent"] for c in world.ok("GET", "/v1/pledges/consents", "bank-a")}
+    assert kept in listed.values()
+    # without a loan reference: none is kept (none is invented)
+    draft2 = world.ok("POST", "/v1/pledges/consents/draft", "acme", json=world.terms(lender="bank-b"))
+    bare = {**draft2["consent"], "signature": _sign(world, "dev1", draft2["typed_data"])}
+    del bare["loan_ref"]
+    assert world.ok("POST", "/v1/pledges/consents", "acme", 201, json={"consent": bare})["consent"]["loan_ref"] is None
+
+
+def test_a_consent_whose_asset_digest_is_not_the_records_is_refused(world):
+    """The manifest kept is rebuilt from the store; terms signed over another digest are refused."""
+    draft = world.ok("POST", "/v1/pledges/consents/draft", "acme", json=world.terms(lender="bank-a"))
+    typed = json.loads(json.dumps(draft["typed_data"]))
+    typed["message"]["assetDigest"] = "0x" + "ee" * 32
+    consent = {**draft["consent"], "signature": _sign(world, "dev1", typed),
+               "terms": {**draft["consent"]["terms"], "asset_digest": "0x" + "ee" * 32}}
+    detail = _refused(world.post("/v1/pledges/consents", "acme", json={"consent": consent}), 422)["detail"]
+    assert detail.startswith("asset_digest: the consent signs 0x" + "ee" * 32)
+
+
+@pytest.mark.parametrize("changes", [{"nonce": str(2**256)}, {"nonce": str(10**100)}, {"nonce": -1}])
+def test_a_self_signed_consent_with_a_nonce_out_of_uint256_is_422(world, changes):
+    """Before: a 500 (the typed data was encoded outside the signature check's try)."""
+    draft = world.ok("POST", "/v1/pledges/consents/draft", "acme", json=world.terms(rng=(0, 10)))
+    consent = {**draft["consent"], "signature": "0x" + "00" * 65, **changes}
+    detail = _refused(world.post("/v1/pledges/consents", "acme", json={"consent": consent}), 422)["detail"]
+    assert detail.startswith("nonce is out of range")
+
+
+@pytest.mark.parametrize("deadline, words", [(2**70, "deadline: 1180591620717411303424 is not a moment from 1970"),
+                                             (-1, "deadline is out of range")])
+def test_a_self_signed_consent_with_a_deadline_out_of_range_is_refused(world, deadline, words):
+    """Before: signed over a deadline of 2^70 (the registry takes any uint256) it was kept and
+    shown; a deadline of -1 was a 500. Deadlines, like every date, are 1970..9999-12-31 where
+    they enter."""
+    draft = world.ok("POST", "/v1/pledges/consents/draft", "acme", json=world.terms(rng=(0, 10)))
+    typed = json.loads(json.dumps(draft["typed_data"]))
+    typed["message"]["deadline"] = str(max(deadline, 0))
+    consent = {**draft["consent"], "deadline": deadline, "signature": _sign(world, "dev1", typed)}
+    detail = _refused(world.post("/v1/pledges/consents", "acme", json={"consent": consent}), 422)["detail"]
+    assert detail.startswith(words), detail
+
+
+@pytest.mark.parametrize("changes", [{"chain_id": 2**300}, {"terms": "x"}, {"signature": "0x" + "11" * 3000},
+                                     {"terms": {"log_id": 5}}])
+def test_other_malformed_self_signed_consents_stay_422(world, changes):
+    """Guards (these were 4xx before too): no shape of the document reaches a 500."""
+    draft = world.ok("POST", "/v1/pledges/consents/draft", "acme", json=world.terms(rng=(0, 10)))
+    consent = {**draft["consent"], "signature": "0x" + "00" * 65, **changes}
+    _refused(world.post("/v1/pledges/consents", "acme", json={"consent": consent}), 422)
+
+
+@pytest.mark.parametrize("lien_end", [str(2**64), str(2**256), "9" * 5000, "1969-12-31", "10000-01-01", "-5"])
+def test_out_of_range_lien_ends_are_422(world, lien_end):
+    token = world.pledge("bank-a")
+    r = world.post(f"/v1/pledges/{token}/extend", "bank-a", json={"lien_end": lien_end})
+    _refused(r, 422, slug="invalid-argument")
+    for field in ("lien_end", "deadline", "maturity", "max_lien_end"):
+        r = world.post("/v1/pledges/consents/draft", "acme", json={**world.terms(rng=(0, 10)), field: lien_end})
+        _refused(r, 422)
+    r = world.post(f"/v1/pledges/{token}/extensions/draft", "acme", json={"lien_end": lien_end})
+    _refused(r, 422)
+
+
+def test_typed_data_integers_above_2_53_sign_the_same_in_python_and_in_anvil(world):
+    """Every integer of the typed data is a decimal string (a JSON number above 2^53 reads as
+    another value in a browser, ethers or a wallet; anvil refuses one). eth-account and anvil's
+    eth_signTypedData_v4 (what the browser wallet in the UI tests forwards to) sign the same
+    document identically, and the registry accepts the consent so signed."""
+    nonce = 2**53 + 1
+    draft = world.ok("POST", "/v1/pledges/consents/draft", "acme",
+                     json={**world.terms(lender="bank-a"), "nonce": str(nonce)})
+    typed = draft["typed_data"]
+    ints = [f["name"] for f in typed["types"]["PledgeConsent"] if f["type"].startswith("uint")]
+    assert all(isinstance(typed["message"][n], str) for n in ints), typed["message"]
+    assert typed["message"]["nonce"] == "9007199254740993"
+    by_anvil = world.rpc("eth_signTypedData_v4", world.addresses["acme"], json.dumps(typed))
+    assert by_anvil == _sign(world, "dev1", typed)
+    as_numbers = {**typed, "message": {k: int(v) if k in ints else v for k, v in typed["message"].items()}}
+    assert _sign(world, "dev1", as_numbers) == by_anvil  # the same integers to eth-account
+    out = world.ok("POST", "/v1/pledges/consents", "acme", 201, json={"consent": {**draft["consent"], "signature": by_anvil}})
+    assert out["consent"]["nonce"] == str(nonce)
+    assert world.ok("POST", "/v1/pledges", "bank-a", 201, json={"consent_id": out["consent_id"]})["token_id"] > 0
+    # the checkpoint documents too
+    name, log_id = f"td-{world.backend}", None
+    world.app_parties().create(name, "factory", world.keyring.info("dev8").address, None)
+    world.keys[name] = world.app_parties().new_key(name)
+    log_id = world.ok("POST", "/v1/logs", name, 201, json={"stream": "line"})["log_id"]
+    world.ok("POST", f"/v1/logs/{log_id}/records", name, json=[record("td-1")])
+    world.ok("POST", f"/v1/logs/{log_id}/checkpoints/anchor", name)
+    todo = world.ok("GET", f"/v1/logs/{log_id}/checkpoints/to-sign", name)
+    assert todo["checkpoint"]["message"]["size"] == "1"
+    assert world.rpc("eth_signTypedData_v4", todo["factory"], json.dumps(todo["checkpoint"])) == \
+        _sign(world, "dev8", todo["checkpoint"])
+
+
+def test_the_lien_moves_past_the_max_lien_end_only_with_the_factorys_extension(world):
+    now = world.chain_time()
+    lien_end = now + 400 * 86400
+    token = world.pledge("bank-a", lien_end=lien_end, max_lien_end=lien_end)
+    target = lien_end + 90 * 86400
+    block = int(world.rpc("eth_blockNumber"), 16)
+    past = _refused(world.post(f"/v1/pledges/{token}/extend", "bank-a", json={"lien_end": str(target)}), 409)
+    assert "needs the factory's signed extension" in past["detail"]
+    _no_transaction(world, block)
+
+    # the factory's draft: exactly what will be signed
+    draft = world.ok("POST", f"/v1/pledges/{token}/extensions/draft", "acme", json={"lien_end": str(target)})
+    typed, doc = draft["typed_data"], draft["extension"]
+    assert typed["primaryType"] == "PledgeExtension" and typed["domain"]["verifyingContract"] == world.registry
+    assert typed["message"]["tokenId"] == str(token) and typed["message"]["newLienEnd"] == str(target)
+    assert doc["format"] == "dpl-extension/1" and doc["signature"] is None and doc["factory"] == world.addresses["acme"]
+    assert doc["deadline"] == int(typed["message"]["deadline"]) > now
+    # only the pledge's factory; nothing that the registry would refuse
+    _refused(world.post(f"/v1/pledges/{token}/extensions/draft", "globex", json={"lien_end": str(target)}), 404)
+    assert world.post(f"/v1/pledges/{token}/extensions/draft", "bank-a", json={"lien_end": str(target)}).status_code == 403
+    detail = _refused(world.post(f"/v1/pledges/{token}/extensions", "acme", json={"terms": {"lien_end": str(lien_end)}}),
+                      422)["detail"]
+    assert detail.startswith("lien_end: ") and "is not after the pledge's lien end" in detail
+    detail = _refused(world.post(f"/v1/pledges/{token}/extensions", "acme", json={
+        "terms": {"lien_end": str(target), "deadline": str(now - 1)}}), 422)["detail"]
+    assert detail.startswith("deadline: ") and "has passed" in detail
+
+    # custodial: the service signs the draft's nonce and deadline
+    signed = world.ok("POST", f"/v1/pledges/{token}/extensions", "acme", 201, json={"terms": {
+        "lien_end": str(target), "deadline": str(doc["deadline"]), "nonce": doc["nonce"]}})
+    ext = signed["extension"]
+    assert ext["typed_data"] == typed and ext["nonce"] == doc["nonce"]
+    from eth_account.messages import encode_typed_data
+
+    assert Account.recover_message(encode_typed_data(full_message=typed), signature=ext["signature"]) == \
+        world.addresses["acme"]
+    again = world.ok("POST", f"/v1/pledges/{token}/extensions", "acme", 201, json={"terms": {
+        "lien_end": str(target), "deadline": str(doc["deadline"]), "nonce": doc["nonce"]}})
+    assert again["extension_id"] == signed["extension_id"], "a retry keeps one extension"
+
+    # listed for the factory and for the holder, not for another lender
+    def listed(who):
+        return {e["extension_id"]: e for e in world.ok("GET", "/v1/pledges/extensions", who)}
+    assert signed["extension_id"] in listed("acme") and signed["extension_id"] in listed("bank-a")
+    assert signed["extension_id"] not in listed("bank-b") and signed["extension_id"] not in listed("globex")
+    assert listed("bank-a")[signed["extension_id"]]["used"] is False
+
+    # the holder uses it by id; another pledge's extension id is not this pledge's
+    other = world.pledge("bank-a")
+    _refused(world.post(f"/v1/pledges/{other}/extend", "bank-a", json={"extension_id": signed["extension_id"]}), 404)
+    detail = _refused(world.post(f"/v1/pledges/{token}/extend", "bank-a", json={
+        "extension_id": signed["extension_id"], "lien_end": str(target - 1)}), 422)["detail"]
+    assert "the factory's extension moves the lien end to" in detail
+    moved = world.ok("POST", f"/v1/pledges/{token}/extend", "bank-a", json={"extension_id": signed["extension_id"]})
+    assert HEX32.fullmatch(moved["tx_hash"])
+    view = world.ok("GET", f"/v1/pledges/{token}", "bank-a")["terms"]
+    assert view["lien_end"] == target and view["max_lien_end"] == target
+    assert {p["token_id"]: p for p in world.ok("GET", "/v1/pledges", "bank-a")}[token]["max_lien_end"] == target
+    assert listed("bank-a")[signed["extension_id"]]["used"] is True
+    block = int(world.rpc("eth_blockNumber"), 16)
+    detail = _refused(world.post(f"/v1/pledges/{token}/extend", "bank-a", json={"extension": ext}), 409)["detail"]
+    assert "used already" in detail
+    _no_transaction(world, block)
+
+
+def test_a_wallet_factory_signs_an_extension_and_a_wallet_lender_gets_the_transaction(world):
+    """selfco signs with its own key (here: anvil's eth_signTypedData_v4, as the UI's wallet
+    does); the document kept is rebuilt from the signed fields; a lender without custody gets
+    the extendWithConsent transaction to send."""
+    log_id = world.new_log("selfco", records=[record(f"x-{i}") for i in range(10)], anchor=True)
+    terms = world.terms(lender="bank-a", rng=(0, 10), log_id=log_id)
+    terms["max_lien_end"] = terms["lien_end"]
+    draft = world.ok("POST", "/v1/pledges/consents/draft", "selfco", json=terms)
+    consent = world.ok("POST", "/v1/pledges/consents", "selfco", 201,
+                       json={"consent": {**draft["consent"], "signature": _sign(world, "dev5", draft["typed_data"])}})
+    token = world.ok("POST", "/v1/pledges", "bank-a", 201, json={"consent_id": consent["consent_id"]})["token_id"]
+    target = int(terms["lien_end"]) + 30 * 86400
+
+    _refused(world.post(f"/v1/pledges/{token}/extensions", "selfco", json={"terms": {"lien_end": str(target)}}), 409,
+             slug="not-custodial")
+    draft = world.ok("POST", f"/v1/pledges/{token}/extensions/draft", "selfco", json={"lien_end": str(target)})
+    by_wallet = world.rpc("eth_signTypedData_v4", world.addresses["selfco"], json.dumps(draft["typed_data"]))
+    assert by_wallet == _sign(world, "dev5", draft["typed_data"])
+    wrong = {**draft["extension"], "signature": _sign(world, "dev2", draft["typed_data"])}
+    _refused(world.post(f"/v1/pledges/{token}/extensions", "selfco", json={"extension": wrong}), 422,
+             slug="invalid-signature")
+    forged = {**draft["extension"], "signature": by_wallet, "factory": world.addresses["acme"],
+              "lien_end_utc": "forever", "typed_data": {}, "note": "forged"}
+    _refused(world.post(f"/v1/pledges/{token + 1000}/extensions", "selfco", json={"extension": forged}), 422)
+    kept = world.ok("POST", f"/v1/pledges/{token}/extensions", "selfco", 201, json={"extension": forged})["extension"]
+    assert kept["factory"] == world.addresses["selfco"] and kept["typed_data"] == draft["typed_data"]
+    assert kept["lien_end_utc"] != "forever" and "note" not in kept and kept["signature"] == by_wallet.lower()
+
+    # the pledge moves to a lender whose key the service does not hold: it gets the transaction
+    name = f"wallet-ext-{world.backend}"
+    dev9 = world.keyring.account("dev9", CHAIN_ID)
+    world.app_parties().create(name, "lender", dev9.address, None)
+    world.keys[name] = world.app_parties().new_key(name)
+    world.ok("POST", "/v1/lenders", "admin", 201, json={"address": dev9.address})
+    world.ok("POST", f"/v1/pledges/{token}/transfer", "bank-a", json={"to": name})
+    [listed] = [e for e in world.ok("GET", "/v1/pledges/extensions", name) if e["token_id"] == token]
+    refused = _refused(world.post(f"/v1/pledges/{token}/extend", name, json={"extension_id": listed["extension_id"]}),
+                       409, slug="not-custodial")
+    tx = refused["transaction"]
+    from web3 import Web3
+
+    from ledger.chain.client import Chain
+
+    assert tx["to"] == world.registry and tx["from"] == dev9.address
+    fn, args = Chain(world.rpc_url, world.registry).registry.decode_function_input(tx["data"])
+    assert fn.fn_name == "extendWithConsent" and args["tokenId"] == token and args["newLienEnd"] == target
+    w3 = Web3(Web3.HTTPProvider(world.rpc_url))
+    signed = dev9.sign_transaction({"to": tx["to"], "data": tx["data"], "chainId": tx["chainId"], "gas": 500_000,
+                                    "nonce": w3.eth.get_transaction_count(dev9.address),
+                                    "maxFeePerGas": 10**10, "maxPriorityFeePerGas": 10**9})
+    assert w3.eth.wait_for_transaction_receipt(w3.eth.send_raw_transaction(signed.raw_transaction)).status == 1
+    assert world.ok("GET", f"/v1/pledges/{token}", name)["terms"]["lien_end"] == target
+    [mirrored] = [p for p in world.ok("GET", "/v1/pledges", name) if p["token_id"] == token]  # the mirror follows
+    assert (mirrored["lien_end"], mirrored["max_lien_end"]) == (target, target)

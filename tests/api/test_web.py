@@ -61,12 +61,20 @@ def test_each_role_signs_in_to_its_page_and_the_key_is_kept_out_of_the_browser(w
             assert denied.status_code == 403 and "Not for a" in denied.text
 
 
-@pytest.mark.parametrize("key", ["", "dpl_00000000_" + "A" * 43, "not a key", "x" * 5000])
+@pytest.mark.parametrize("key", ["", "dpl_00000000_" + "A" * 43, "not a key", "x" * 4000])
 def test_a_bad_key_is_refused_on_the_form_without_a_session(world, key):
     b = browser(world)
     r = b.post("/signin", data={"api_key": key})
     assert r.status_code == 401 and "set-cookie" not in r.headers
     assert 'role="alert"' in r.text and ("not valid" in r.text or "Enter an API key" in r.text)
+    assert b.get("/factory").headers["location"] == "/"
+
+
+def test_a_sign_in_form_beyond_4_kib_is_413_and_signs_nobody_in(world):
+    b = browser(world)
+    r = b.post("/signin", data={"api_key": world.keys["acme"], "pad": "x" * 5000})
+    assert r.status_code == 413 and r.headers["content-type"] == "application/problem+json"
+    assert "set-cookie" not in r.headers and r.json()["limit"] == 4096
     assert b.get("/factory").headers["location"] == "/"
 
 
@@ -205,6 +213,37 @@ def test_a_form_on_another_site_can_neither_sign_in_nor_sign_out(world):
     out = b.post("/signout", headers={"Sec-Fetch-Site": "cross-site"})
     assert out.status_code == 303 and "set-cookie" not in out.headers
     assert b.get("/v1/logs").status_code == 200  # still signed in
+
+
+@pytest.mark.parametrize("headers", [
+    {"Origin": "https://evil.example"},
+    {"Origin": "http://testserver.evil.example"},
+    {"Origin": "http://testserver:8080"},  # another port is another origin
+    {"Referer": "https://evil.example/page"},
+    {"Origin": "null", "Referer": "http://evil.example/"},
+    {"Origin": "not a url ["},
+    {"Origin": "http://testserver", "Sec-Fetch-Site": "cross-site"},
+])
+def test_a_form_whose_origin_or_referer_is_another_origin_neither_signs_in_nor_out(world, headers):
+    b = browser(world)
+    r = b.post("/signin", data={"api_key": world.keys["acme"]}, headers=headers)
+    assert r.status_code == 403 and "set-cookie" not in r.headers and "another site" in r.text
+    b, _ = sign_in(world, "acme")
+    out = b.post("/signout", headers=headers)
+    assert out.status_code == 303 and "set-cookie" not in out.headers
+    assert b.get("/v1/logs").status_code == 200  # still signed in
+
+
+@pytest.mark.parametrize("headers", [
+    {"Origin": "http://testserver"},
+    {"Origin": "HTTP://TestServer:80"},
+    {"Referer": "http://testserver/"},
+    {"Origin": "null", "Sec-Fetch-Site": "same-origin"},  # our pages' no-referrer policy makes Origin null
+    {},  # not a browser: nothing says where it comes from
+])
+def test_a_form_from_this_origin_signs_in(world, headers):
+    r = browser(world).post("/signin", data={"api_key": world.keys["acme"]}, headers=headers)
+    assert r.status_code == 303 and r.headers["location"] == "/factory"
 
 
 def test_signing_in_again_ends_the_earlier_session(world):

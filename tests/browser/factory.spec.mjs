@@ -162,7 +162,7 @@ test('a bad form shows the API error next to the control', async () => {
   await page.getByRole('button', { name: 'Prepare' }).click();
   error = page.locator('#c-lender-error');
   await error.waitFor();
-  assert.match(await error.textContent(), /no party named 'no-such-bank'/);
+  assert.match(await error.textContent(), /'no-such-bank' is not a lender party/);
   assert.equal(await page.locator('#c-to-error').count(), 0, 'the earlier error is gone');
   assert.equal(await page.getByLabel('To (exclusive)', { exact: true }).getAttribute('aria-describedby'), null);
   assert.equal(await page.getByLabel('Lender (party name or address)').getAttribute('aria-describedby'), 'c-lender-error');
@@ -198,6 +198,50 @@ test('without custody the page offers to paste a signature, which the API checks
   await page.getByRole('button', { name: 'Submit signature' }).click();
   await page.locator('#c-signature-error').filter({ hasText: /not this factory's signature/ }).waitFor();
   await shot(page, 'factory-self-signed');
+  assert.deepEqual(unexpected(page, [409, 422]), [], page.problems.join('; '));
+  await page.context().close();
+});
+
+test('the factory signs an extension past a pledge\'s max lien end, shown field by field', async () => {
+  const consented = await bearer('POST', '/v1/pledges/consents', { terms: {
+    log_id: log.log_id, from: 1500, to: 1600, lender: 'bank-a', principal: 700000, currency: 'EUR',
+    maturity: '2027-06-30', lien_end: '2027-12-31', samples: 3, loan_ref: 'LOAN-UI-EXTEND' } });
+  const issued = await as(KEYS.lender_a, 'POST', '/v1/pledges', { consent_id: consented.consent_id });
+  const token = issued.token_id;
+
+  const page = await openPage(browser);
+  await signIn(page, 'factory');
+  const row = page.locator(`table.pledges tr[data-token="${token}"]`);
+  await row.waitFor();
+  assert.match(await row.locator('td[data-field="max_lien_end"]').textContent(), /^2027-12-31 00:00 UTC$/, 'no slack: max = lien end');
+  await page.getByLabel('Pledge (live)').selectOption(String(token));
+  await page.getByLabel('New lien end', { exact: true }).fill('2027-12-31');
+  await page.getByRole('button', { name: 'Draft extension' }).click();
+  await page.locator('#x-lien-end-error').filter({ hasText: /is not after the pledge's lien end/ }).waitFor();
+
+  await page.getByLabel('New lien end', { exact: true }).fill('2028-06-30');
+  await page.getByRole('button', { name: 'Draft extension' }).click();
+  await page.locator('table.extension').waitFor();
+  const value = (name) => page.locator(`table.extension tr[data-field="${name}"] td[data-value]`).getAttribute('data-value');
+  assert.equal(await value('tokenId'), String(token));
+  assert.equal(await page.locator('table.extension-domain tr[data-field="verifyingContract"] td[data-value]').getAttribute('data-value'), consented.consent.typed_data.domain.verifyingContract);
+  assert.equal(await value('newLienEnd'), String(Date.UTC(2028, 5, 30) / 1000));
+  assert.match(await page.locator('table.extension tr[data-field="newLienEnd"]').textContent(), /2028-06-30 00:00 UTC: the pledge's holder may move/);
+  const nonce = await value('nonce');
+  assert.match(nonce, /^\d{20,78}$/, 'a 256-bit nonce, exact as a decimal string');
+  await shot(page, 'factory-extension-prepared');
+  await page.getByRole('button', { name: 'Sign extension and submit' }).click();
+  const result = page.getByTestId('extension-result');
+  await result.waitFor();
+  assert.match(await result.textContent(), /Extension #\d+ signed\..*2028-06-30.*exactly the prepared one/);
+  const [listed] = (await bearer('GET', '/v1/pledges/extensions')).filter((e) => e.token_id === token);
+  assert.equal(listed.extension.nonce, nonce, 'the service signed the nonce shown');
+  assert.equal(listed.used, false);
+  await page.locator(`table.extensions tr[data-extension="${listed.extension_id}"]`).filter({ hasText: 'not used yet' }).waitFor();
+  // the holder uses it; the registry moves lien end and max lien end together
+  await as(KEYS.lender_a, 'POST', `/v1/pledges/${token}/extend`, { extension_id: listed.extension_id });
+  const view = await bearer('GET', `/v1/pledges/${token}`);
+  assert.equal(view.terms.lien_end, Date.UTC(2028, 5, 30) / 1000);
   assert.deepEqual(unexpected(page, [409, 422]), [], page.problems.join('; '));
   await page.context().close();
 });
@@ -301,6 +345,25 @@ test('a factory without custody signs its checkpoint and its consent with its br
   assert.equal(listed.consent.factory.toLowerCase(), account.toLowerCase());
   assert.match(listed.consent.signature, /^0x[0-9a-f]{130}$/);  // recovered to the factory by the API, or refused
   await shot(page, 'factory-wallet-signed');
+
+  // bank-a issues it; the wallet signs an extension of its lien (eth_signTypedData_v4 of a
+  // document whose integers, the 256-bit nonce among them, are decimal strings)
+  const { token_id: token } = await as(KEYS.lender_a, 'POST', '/v1/pledges', { consent_id: listed.consent_id });
+  await page.reload();
+  await page.locator(`#x-token option[value="${token}"]`).waitFor({ state: 'attached' });
+  await page.getByLabel('Pledge (live)').selectOption(String(token));
+  await page.getByLabel('New lien end', { exact: true }).fill('2029-01-31');
+  await page.getByRole('button', { name: 'Draft extension' }).click();
+  await page.locator('table.extension').waitFor();
+  await page.getByRole('button', { name: 'Sign extension and submit' }).click();
+  await page.locator('#x-submit-error').filter({ hasText: /holds no key for this factory/ }).waitFor();
+  await page.getByRole('button', { name: 'Sign extension with your browser wallet' }).click();
+  await page.getByTestId('extension-result').filter({ hasText: /exactly the prepared one/ }).waitFor();
+  const [ext] = await as(key, 'GET', '/v1/pledges/extensions');
+  assert.equal(ext.token_id, token);
+  assert.equal(ext.extension.factory.toLowerCase(), account.toLowerCase());
+  await as(KEYS.lender_a, 'POST', `/v1/pledges/${token}/extend`, { extension_id: ext.extension_id });
+  assert.equal((await as(key, 'GET', `/v1/pledges/${token}`)).terms.lien_end, Date.UTC(2029, 0, 31) / 1000);
   assert.deepEqual(unexpected(page, [409]), [], page.problems.join('; '));
   await page.context().close();
 });

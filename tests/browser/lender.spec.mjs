@@ -1,7 +1,8 @@
 // Lender: the fixture pledge with its terms; a consent made from here is issued through the
 // page; declaring default before maturity shows the contract's refusal next to that button;
 // a transfer to bank-b moves it out of bank-a's list and into bank-b's, which extends and
-// releases it (confirm step); a lender without a
+// releases it (confirm step); a lien end past the max lien end is refused on the page until
+// the factory signs an extension, which the page then offers and uses; a lender without a
 // custodial key is shown the transaction to send; both widths fit.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -27,11 +28,11 @@ async function call(method, path, slotOrKey, body) {
 }
 
 /** acme (custodial) consents to pledging [from, to) of acme/line-a to `lender`. */
-async function consent(from, to, lender) {
+async function consent(from, to, lender, maxLienEnd = '2028-12-31') {
   const [log] = await call('GET', '/v1/logs', 'factory');
   const out = await call('POST', '/v1/pledges/consents', 'factory', { terms: {
     log_id: log.log_id, from, to, lender, principal: 1_000_000, currency: 'USD', maturity: '2027-06-30',
-    lien_end: '2027-12-31', samples: 4, loan_ref: `LOAN-UI-LENDER-${from}` } });
+    lien_end: '2027-12-31', max_lien_end: maxLienEnd, samples: 4, loan_ref: `LOAN-UI-LENDER-${from}` } });
   return out.consent_id;
 }
 
@@ -112,11 +113,13 @@ test('issue a consent, refuse an early default, transfer to bank-b', async () =>
 });
 
 test('a lender without a custodial key is shown the transaction to send', async () => {
-  // An approved-or-not lender party with only an address: the API answers 409 with the
-  // transaction before anything is sent, so this changes nothing on chain.
+  // A lender party with only an address (approved on the registry: a consent to a lender that
+  // is not is refused before signing): the API answers 409 with the transaction before
+  // anything is sent, so this changes nothing on chain.
   const address = '0x' + 'ab'.repeat(20);
   const name = `bank-wallet-${Date.now()}`;
   await call('POST', '/v1/parties', 'admin', { name, role: 'lender', address });
+  await call('POST', '/v1/lenders', 'admin', { address });
   const { key } = await call('POST', `/v1/parties/${name}/keys`, 'admin');
   KEYS.bank_wallet = key;
   const consentId = await consent(2100, 2200, address);
@@ -179,6 +182,51 @@ test('a lender with a browser wallet sends the issue transaction itself', async 
   assertOnlyExpected(other, [[CONFLICT, /\/v1\/pledges\/\d+\/release$/]]);
   await page.context().close();
   await other.context().close();
+});
+
+test('past the max lien end only with the factory\'s extension, which the page offers and uses', async () => {
+  const consentId = await consent(2500, 2600, 'bank-a', '2028-03-31');
+  const { token_id: token } = await call('POST', '/v1/pledges', 'lender_a', { consent_id: consentId });
+  const page = await lenderPage('lender_a');
+  const card = page.getByTestId(`pledge-${token}`);
+  assert.match(await card.textContent(), /Max lien end2028-03-31/);
+  const input = page.locator(`#extend-to-${token}`);
+  assert.equal(await input.getAttribute('max'), '2028-03-31');
+  assert.match(await page.locator(`#extend-to-${token}-hint`).textContent(), /Up to 2028-03-31, the max lien end/);
+
+  // past the bound: refused next to the field, nothing sent
+  await input.fill('2028-09-30');
+  await page.locator(`#extend-${token}`).click();
+  const error = page.locator(`#extend-to-${token}-error`);
+  await error.waitFor();
+  assert.match(await error.textContent(), /past 2028-03-31, the max lien end the factory agreed to: a later lien end needs the factory's signed extension/);
+  assert.equal((await call('GET', `/v1/pledges/${token}`, 'lender_a')).terms.lien_end, Date.UTC(2027, 11, 31) / 1000, 'nothing moved');
+
+  // within it: moved; the form then offers up to the same bound
+  await input.fill('2028-03-31');
+  await page.locator(`#extend-${token}`).click();
+  await page.locator('#flash').getByText(`Pledge #${token}: lien extended to 2028-03-31.`).waitFor();
+  await page.getByTestId(`extension-needed-${token}`).waitFor();
+  assert.equal(await page.locator(`#extend-to-${token}`).count(), 0, 'no date past the bound is offered');
+
+  // the factory signs an extension (factory.spec.mjs does it on its page): the page offers it
+  const { extension_id: ext } = await call('POST', `/v1/pledges/${token}/extensions`, 'factory',
+    { terms: { lien_end: '2028-09-30' } });
+  await page.getByRole('button', { name: 'Reload' }).click();
+  const offer = page.locator(`#extend-with-${ext}`);
+  await offer.waitFor();
+  assert.equal(await offer.textContent(), `Extend to 2028-09-30 (the factory's extension #${ext})`);
+  await shot(page, 'lender-extension-offered');
+  await offer.click();
+  await page.locator('#flash').getByText(`Pledge #${token}: lien extended to 2028-09-30 with the factory's extension.`).waitFor();
+  const moved = page.getByTestId(`pledge-${token}`);
+  assert.match(await moved.textContent(), /Lien end2028-09-30/);
+  assert.match(await moved.textContent(), /Max lien end2028-09-30/);
+  assert.equal(await page.locator(`#extend-with-${ext}`).count(), 0, 'a used extension is not offered again');
+  const view = await call('GET', `/v1/pledges/${token}`, 'lender_a');
+  assert.deepEqual([view.terms.lien_end, view.terms.max_lien_end], [Date.UTC(2028, 8, 30) / 1000, Date.UTC(2028, 8, 30) / 1000]);
+  assert.deepEqual(page.problems, []);
+  await page.context().close();
 });
 
 test('the lender page fits 1280 and 390 px', async () => {

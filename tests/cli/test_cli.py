@@ -151,6 +151,19 @@ def test_clear_errors(dpl):
     assert "not JSON" in dpl("verify", "junk.json", ok=False)[2]
 
 
+def test_verify_reads_a_bundle_strictly_and_boundedly(dpl):
+    dpl("log", "create", "s")
+    dpl("ingest", "--log", "s", "-", input=_jsonl(_rec(i) for i in range(3)))
+    _, out, _ = dpl("prove", "--log", "s", "--index", "1")
+    assert dpl("verify", "-", input=out.encode())[1].startswith("valid:")
+    # a second "format" key: two readers could see two documents (orjson kept the last, quietly)
+    doubled = out.replace('"format"', '"format": "dpl-consistency/1", "format"', 1)
+    code, _, err = dpl("verify", "-", input=doubled.encode(), ok=False)
+    assert code == 1 and "duplicate key 'format'" in err and err.startswith("invalid:")
+    code, _, err = dpl("verify", "-", input=b"[" * 100_000, ok=False)
+    assert code == 1 and "nested deeper than 64 levels" in err
+
+
 def test_data_key_from_environment_and_wrong_key(dpl):
     key = {"DPL_DATA_KEY": "00" * 32}
     dpl("log", "create", "s", extra_env=key)
@@ -174,6 +187,18 @@ def test_database_url_is_honoured(dpl, pg_url):
     assert not (dpl.home / "ledger.db").exists()
 
 
+@pytest.mark.postgres
+def test_re_ingesting_on_postgresql_reports_duplicates_without_driver_noise(dpl, pg_url):
+    env = {"DATABASE_URL": pg_url}
+    dpl("log", "create", "pg/stream", extra_env=env)
+    dpl("ingest", "--log", "pg/stream", str(SAMPLE), extra_env=env)
+    extra = dpl.tmp / "more.jsonl"
+    extra.write_bytes(SAMPLE.read_bytes() + _jsonl(_rec(i) for i in range(5)))
+    _, out, err = dpl("ingest", "--log", "pg/stream", str(extra), extra_env=env)
+    assert "appended 5, already stored 3198" in out
+    assert "pipeline" not in err.lower() and "error ignored" not in err, err[:500]
+
+
 def test_numbers_that_could_not_be_verified_later_are_refused(dpl):
     dpl("log", "create", "s")
     rec = _rec(1, data={"v": 1e16})
@@ -192,6 +217,38 @@ def test_csv_with_bom_and_big_serial_numbers(dpl):
     dpl("ingest", "--log", "s", "t.csv")
     _, out, _ = dpl("prove", "--log", "s", "--id", "a1")
     assert json.loads(out)["entries"][0]["record"]["data"] == {"sim": "89860012345678901234", "qty": "1e400"}
+
+
+def test_csv_defects_are_named_on_their_line_and_store_nothing(dpl):
+    dpl("log", "create", "s")
+    good = "".join(f"a{i},2026-10-01T08:00:00Z,iot.sim,{i}\n" for i in range(3000)).encode()
+    (dpl.tmp / "open.csv").write_bytes(b"id,ts,type,qty\n" + good + b'z,2026-10-01T08:00:00Z,iot.sim,"12\n')
+    code, _, err = dpl("ingest", "--log", "s", "open.csv", ok=False)
+    assert code == 1 and err.count("\n") == 1
+    assert "line 3002: malformed CSV: a quoted field is not closed before the end of the file" in err
+    (dpl.tmp / "utf8.csv").write_bytes(b"id,ts,type,qty\n" + good.replace(b"a10,", b"a\xff10,") + good[:0])
+    _, _, err = dpl("ingest", "--log", "s", "utf8.csv", ok=False)
+    assert "line 12: invalid UTF-8" in err
+    assert json.loads(dpl("log", "show", "s", "--json")[1])["size"] == 0
+
+
+def test_a_writer_held_up_by_another_says_so_in_one_line_and_stores_nothing(dpl):
+    import sqlite3
+
+    dpl("log", "create", "s")
+    other = sqlite3.connect(dpl.home / "ledger.db", isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # another writer (an ingest in progress) holds the database
+    try:
+        code, _, err = dpl("ingest", "--log", "s", "-", input=_jsonl([_rec(1)]), ok=False,
+                           extra_env={"DPL_SQLITE_BUSY_TIMEOUT": "1"})
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    assert code == 1 and err.count("\n") == 1
+    assert err.startswith("error: another writer holds the log database (waited 1 s")
+    assert json.loads(dpl("log", "show", "s", "--json")[1])["size"] == 0
+    dpl("ingest", "--log", "s", "-", input=_jsonl([_rec(1)]))  # once it is done, the same ingest works
+    assert json.loads(dpl("log", "show", "s", "--json")[1])["size"] == 1
 
 
 def test_unwritable_output_and_bad_database_url_are_one_line_errors(dpl):

@@ -159,6 +159,19 @@ def pledge_consent_message(registry: Contract, terms: dict, nonce: int, deadline
     }
 
 
+def pledge_extension_message(registry: Contract, token_id: int, new_lien_end: int, nonce: int, deadline: int,
+                             domain_override: dict | None = None) -> dict:
+    """The EIP-712 ``PledgeExtension`` a factory signs to let a pledge's lien end pass its bound."""
+    from ledger.chain.client import PLEDGE_EXTENSION_TYPES
+
+    return {
+        "types": {"EIP712Domain": EIP712_DOMAIN, **PLEDGE_EXTENSION_TYPES},
+        "primaryType": "PledgeExtension",
+        "domain": {**domain(registry), **(domain_override or {})},
+        "message": {"tokenId": token_id, "newLienEnd": new_lien_end, "nonce": nonce, "deadline": deadline},
+    }
+
+
 def next_timestamp(w3: Web3) -> int:
     """``block.timestamp`` of the next transaction (eth-tester mines one block per transaction).
 

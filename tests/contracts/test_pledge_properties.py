@@ -42,6 +42,7 @@ from tests.contracts.evm import (
     emitted,
     next_timestamp,
     pledge_consent_message,
+    pledge_extension_message,
     raw_call,
     revert_data,
     sign,
@@ -53,6 +54,7 @@ SIZE = 40  # the checkpoint both logs anchor; ranges are drawn in [0, SIZE)
 LEAVES = [merkle.leaf_hash(f"record/{i}".encode()) for i in range(SIZE)]
 UINT64_MAX = 2**64 - 1
 GAS = 3_000_000
+BOUND = 2000  # the factory lets the holder extend a lien by this many seconds without asking
 
 pytestmark = pytest.mark.usefixtures("fresh_state")
 
@@ -100,6 +102,7 @@ class Pledge:
     end: int
     maturity: int
     lien_end: int
+    max_lien_end: int
     holder: str | None  # None once burned
     stored: int = LIVE  # LIVE, RELEASED or DEFAULTED, as the contract stores it
     linked: bool = True  # in its log's lien list
@@ -140,7 +143,8 @@ class Model:
             previous = p.token
         return previous
 
-    def issue_error(self, now, sender, lender, log, start, end, maturity, lien_end, nonce, deadline, hint):
+    def issue_error(self, now, sender, lender, log, start, end, maturity, lien_end, max_lien_end, nonce, deadline,
+                    hint):
         """The error ``issue`` must revert with, as (name, args), or None."""
         if now > deadline:
             return "PledgeConsentExpired", (deadline,)
@@ -156,6 +160,8 @@ class Model:
             return "PledgeInvalidTerms", ("lienEnd has passed",)
         if maturity >= lien_end:
             return "PledgeInvalidTerms", ("maturity must be before lienEnd",)
+        if max_lien_end < lien_end:
+            return "PledgeInvalidTerms", ("maxLienEnd must not be before lienEnd",)
         if hint != 0:
             before = self.pledges.get(hint)
             if hint > UINT64_MAX or before is None or not before.linked or before.log != log or before.end > start:
@@ -256,7 +262,7 @@ class PledgeMachine(RuleBasedStateMachine):
 
     # Issue: well-formed terms three times in four (so pledges pile up and overlap), else one fault.
     FAULTS = ["expired", "wrong sender", "unapproved lender", "replayed nonce", "empty range",
-              "past the checkpoint", "lien end passed", "matures at lien end"]
+              "past the checkpoint", "lien end passed", "matures at lien end", "bound before lien end"]
     ISSUE_ARGS = dict(log=st.integers(0, 1), start=st.integers(0, SIZE - 1), length=st.integers(1, 12),
                       lender=st.integers(0, 1), lien=st.sampled_from([1, 2, 300, 1000, 2500, 5000]),
                       gap=st.sampled_from([1, 500, 1500, 3000, 6000]),
@@ -301,6 +307,7 @@ class PledgeMachine(RuleBasedStateMachine):
         lender = self.world.lenders[lender].address
         sender = lender
         lien_end, deadline = now + lien, now + 600
+        max_lien_end = lien_end - 1 if fault == "bound before lien end" else lien_end + BOUND
         nonce = next(self.nonces)
         if fault == "expired":
             deadline = now - 1
@@ -318,8 +325,10 @@ class PledgeMachine(RuleBasedStateMachine):
             lien_end = now - (lien % 2)  # now or just before
         maturity = lien_end if fault == "matures at lien end" else lien_end - gap
 
-        terms, fn = self.consented_issue(log, start, end, lender, maturity, lien_end, nonce, deadline, hint)
-        error = self.model.issue_error(now, sender, lender, log, start, end, maturity, lien_end, nonce, deadline, hint)
+        terms, fn = self.consented_issue(log, start, end, lender, maturity, lien_end, max_lien_end, nonce, deadline,
+                                         hint)
+        error = self.model.issue_error(now, sender, lender, log, start, end, maturity, lien_end, max_lien_end, nonce,
+                                       deadline, hint)
         receipt = self.attempt(fn, sender, error)
         if receipt is None:
             return
@@ -332,17 +341,17 @@ class PledgeMachine(RuleBasedStateMachine):
             assert not p.holds_lien(now)
             p.linked = False
             event("issue: unlinked a lapsed pledge")
-        self.model.pledges[token] = Pledge(token, log, start, end, maturity, lien_end, lender)
+        self.model.pledges[token] = Pledge(token, log, start, end, maturity, lien_end, max_lien_end, lender)
         self.model.used_nonces.add(nonce)
         for p in unlinked:
             self.check_unlisted(p)
 
-    def consented_issue(self, log, start, end, lender, maturity, lien_end, nonce, deadline, hint):
+    def consented_issue(self, log, start, end, lender, maturity, lien_end, max_lien_end, nonce, deadline, hint):
         """The terms and the bound ``issue`` call, with the factory's signature."""
         terms = {
             "logId": self.world.logs[log], "start": start, "end": end, "checkpointSize": SIZE,
             "assetDigest": b"\x5a" * 32, "principal": 1000, "currency": b"CNY",
-            "maturity": maturity, "lienEnd": lien_end, "samples": 4,
+            "maturity": maturity, "lienEnd": lien_end, "maxLienEnd": max_lien_end, "samples": 4,
             "loanRefDigest": b"\x17" * 32, "lender": lender,
         }
         signature = sign(self.factory, pledge_consent_message(self.registry, terms, nonce, deadline))
@@ -354,8 +363,8 @@ class PledgeMachine(RuleBasedStateMachine):
         """A pledge out of the lien list is no hint any more, even for a range right after it."""
         if p.end < SIZE:
             now, lender = self.now(), self.world.lenders[0].address
-            _, fn = self.consented_issue(p.log, p.end, p.end + 1, lender, now, now + 100, next(self.nonces),
-                                         now + 100, p.token)
+            _, fn = self.consented_issue(p.log, p.end, p.end + 1, lender, now, now + 100, now + 100,
+                                         next(self.nonces), now + 100, p.token)
             self.attempt(fn, lender, ("PledgeInvalidHint", (p.token,)))
 
     @precondition(lambda self: self.model.pledges)
@@ -399,6 +408,32 @@ class PledgeMachine(RuleBasedStateMachine):
         token = self.token(index, unknown == 0)
         p = self.model.pledges.get(token)
         self.extend_as(token, self.sender(p, who), max((p.lien_end if p else self.now()) + delta, 0))
+
+    @precondition(lambda self: self.model.pledges)
+    @rule(index=st.integers(0, 100), who=st.integers(0, 5), unknown=st.integers(0, 19),
+          delta=st.sampled_from([0, 1, 3000, 10**6]), replay=st.integers(0, 3), late=st.integers(0, 5))
+    def extend_with_consent(self, index, who, unknown, delta, replay, late):
+        """Past the bound with the factory's signed extension (its nonce from the consents' set)."""
+        token = self.token(index, unknown == 0)
+        p = self.model.pledges.get(token)
+        sender = self.sender(p, who)
+        now = self.now()
+        new = max((p.lien_end if p else now) + delta, 0)
+        used = self.model.used_nonces
+        nonce = pick(sorted(used), index) if replay == 0 and used else next(self.nonces)
+        deadline = now - 1 if late == 0 else now + 600
+        error = ("PledgeConsentExpired", (deadline,)) if now > deadline else self.holder_check(token, sender, now)
+        if error is None and new <= p.lien_end:
+            error = ("PledgeInvalidLienEnd", (p.lien_end, new))
+        if error is None and nonce in used:
+            error = ("PledgeConsentReplayed", (self.factory.address, nonce))
+        signature = sign(self.factory, pledge_extension_message(self.registry, token, new, nonce, deadline))
+        fn = self.registry.functions.extendWithConsent(token, new, nonce, deadline, signature)
+        if self.attempt(fn, sender, error) is not None:
+            p.lien_end, p.max_lien_end = new, max(p.max_lien_end, new)
+            used.add(nonce)
+            self.seen.pop(token, None)
+            self.check_lien_ends(p)
 
     @rule(seconds=st.sampled_from([1, 2, 100, 700, 2000, 4000]))
     def wait(self, seconds):
@@ -462,9 +497,17 @@ class PledgeMachine(RuleBasedStateMachine):
         error = self.holder_check(token, sender, self.now())
         if error is None and new_lien_end <= p.lien_end:
             error = ("PledgeInvalidLienEnd", (p.lien_end, new_lien_end))
+        if error is None and new_lien_end > p.max_lien_end:  # the factory's bound (no signature here)
+            error = ("PledgeExtensionNotConsented", (token, p.max_lien_end, new_lien_end))
         if self.attempt(self.registry.functions.extend(token, new_lien_end), sender, error) is not None:
             p.lien_end = new_lien_end
             self.seen.pop(token, None)
+            self.check_lien_ends(p)
+
+    def check_lien_ends(self, p: Pledge):
+        """The chain's lienEnd and maxLienEnd of ``p`` are the model's."""
+        terms = self.view(self.registry.functions.pledge(p.token))[0]
+        assert (terms[8], terms[9]) == (p.lien_end, p.max_lien_end)
 
     # --- invariants -----------------------------------------------------------------------
 

@@ -32,6 +32,7 @@ from tests.contracts.evm import (
     emitted,
     next_timestamp,
     pledge_consent_message,
+    pledge_extension_message,
     raw_call,
     register_log_message,
     reverts_with,
@@ -125,7 +126,8 @@ class Desk:
     def terms(self, start: int, end: int, *, log: bytes | None = None, size: int = 40,
               lender: LocalAccount | None = None, maturity: int | None = None,
               lien_end: int | None = None, **fields) -> dict:
-        """PledgeTerms as a dict (ABI field order); maturity in an hour, lien end in 30 days."""
+        """PledgeTerms as a dict (ABI field order); maturity in an hour, lien end in 30 days,
+        extensible by the holder alone for 90 days more."""
         now = self.now()
         terms = {
             "logId": log or self.env.log, "start": start, "end": end, "checkpointSize": size,
@@ -133,6 +135,7 @@ class Desk:
             "currency": b"CNY",
             "maturity": now + HOUR if maturity is None else maturity,
             "lienEnd": now + 30 * DAY if lien_end is None else lien_end,
+            "maxLienEnd": (now + 30 * DAY if lien_end is None else lien_end) + 90 * DAY,
             "samples": 16, "loanRefDigest": keccak(text="loan 2024-17"),
             "lender": (lender or self.env.lender).address,
         }
@@ -245,8 +248,9 @@ def _interface_id(registry: Contract, names: set[str]) -> bytes:
 def test_supports_the_erc721_access_control_and_registry_interfaces(env):
     supports = env.registry.functions.supportsInterface
     pledges = _interface_id(env.registry, {
-        "issue", "release", "declareDefault", "extend", "pledge", "pledgeStatus", "liensOf",
-        "issueHint", "consentNonceUsed", "pledgeConsentDigest", "LENDER_ROLE"})
+        "issue", "release", "declareDefault", "extend", "extendWithConsent", "pledge", "pledgeStatus", "liensOf",
+        "issueHint", "consentNonceUsed", "pledgeConsentDigest", "pledgeExtensionDigest", "LENDER_ROLE"})
+    directory = _interface_id(env.registry, {"listFactory", "delistFactory", "factoryListing"})
     registry = _interface_id(env.registry, {
         "logIdOf", "registerLog", "anchor", "factoryOf", "latestCheckpoint", "rootAt",
         "verifyInclusion", "checkpointDigest", "registerLogDigest"})
@@ -254,7 +258,7 @@ def test_supports_the_erc721_access_control_and_registry_interfaces(env):
                          bytes.fromhex("5b5e139f"),  # ERC-721 metadata
                          bytes.fromhex("7965db0b"),  # AccessControl
                          bytes.fromhex("01ffc9a7"),  # ERC-165
-                         registry, pledges):
+                         registry, pledges, directory):
         assert supports(interface_id).call() is True, interface_id.hex()
     for interface_id in ("ffffffff", "780e9d63", "00000000"):  # invalid, ERC-721 enumerable, none
         assert supports(bytes.fromhex(interface_id)).call() is False, interface_id
@@ -320,7 +324,7 @@ def test_token_ids_count_up_and_disjoint_ranges_coexist(env, desk):
 def test_unknown_pledge_views_are_empty(env, desk):
     assert desk.status(1) == NONE
     assert env.registry.functions.pledge(1).call() == [
-        (ZERO32, 0, 0, 0, ZERO32, 0, b"\x00\x00\x00", 0, 0, 0, ZERO32, ZERO_ADDRESS), NONE, ZERO_ADDRESS, 0]
+        (ZERO32, 0, 0, 0, ZERO32, 0, b"\x00\x00\x00", 0, 0, 0, 0, ZERO32, ZERO_ADDRESS), NONE, ZERO_ADDRESS, 0]
     assert desk.liens() == []
     assert env.registry.functions.issueHint(env.log, 10).call() == 0
 
@@ -439,6 +443,8 @@ def test_the_checkpoint_must_be_anchored(env, desk):
     ("lienEnd has passed", lambda now: {"maturity": now - 10, "lienEnd": now - 1}),
     ("maturity must be before lienEnd", lambda now: {"maturity": now + DAY, "lienEnd": now + DAY}),
     ("maturity must be before lienEnd", lambda now: {"maturity": now + DAY + 1, "lienEnd": now + DAY}),
+    ("maxLienEnd must not be before lienEnd", lambda now: {"lienEnd": now + DAY, "maxLienEnd": now + DAY - 1}),
+    ("maxLienEnd must not be before lienEnd", lambda now: {"lienEnd": now + DAY, "maxLienEnd": 0}),
     ("samples must be at least 1", lambda now: {"samples": 0}),
     ("principal must be positive", lambda now: {"principal": 0}),
     ("assetDigest is zero", lambda now: {"assetDigest": ZERO32}),
@@ -460,6 +466,8 @@ def test_acceptable_edge_terms(env, desk):
     # lien end one second after issue; maturity one second before it (or long past); A-Z ends.
     assert desk.issue(desk.terms(0, 1, maturity=now, lien_end=now + 1, currency=b"AZZ", samples=1, principal=1)) == 1
     assert desk.issue(desk.terms(1, 2, maturity=0, currency=b"ZZA")) == 2
+    # a bound equal to the lien end: the holder can never extend without asking
+    assert desk.issue(desk.terms(2, 3, lien_end=now + DAY, maxLienEnd=now + DAY)) == 3
 
 
 def test_an_overlapping_range_fails_naming_the_blocking_pledge(env, desk):
@@ -738,6 +746,103 @@ def test_extend_needs_a_later_lien_end(env, desk):
     assert registry.functions.pledge(token).call()[0][8] == lien_end + 1
 
 
+def test_extend_stops_at_the_bound_the_factory_signed(env, desk):
+    """The holder alone may extend up to maxLienEnd, not to year 10000 or 2^64 - 1."""
+    registry, lender = env.registry, env.lender
+    lien_end = desk.now() + DAY
+    bound = lien_end + 10 * DAY
+    token = desk.issue(desk.terms(0, 5, lien_end=lien_end, maxLienEnd=bound))
+    for new in (bound + 1, 253_402_300_800, UINT64_MAX):  # a second late, year 10000, the largest uint64
+        with reverts_with(registry, "PledgeExtensionNotConsented", token, bound, new):
+            registry.functions.extend(token, new).transact({"from": lender.address})
+    desk.send(registry.functions.extend(token, bound), lender)
+    assert registry.functions.pledge(token).call()[0][8:10] == (bound, bound)
+
+
+def _extension(env, desk, token: int, new: int, *, nonce: int = 7, deadline: int | None = None,
+               signer: LocalAccount | None = None, **domain_override):
+    deadline = desk.now() + HOUR if deadline is None else deadline
+    message = pledge_extension_message(env.registry, token, new, nonce, deadline, domain_override)
+    signature = sign(signer or env.factory, message)
+    return env.registry.functions.extendWithConsent(token, new, nonce, deadline, signature)
+
+
+def test_the_extension_digest_matches_eth_account(env, desk):
+    message = pledge_extension_message(env.registry, 3, 1_900_000_000, 42, 1_800_000_000)
+    ours = _hash_eip191_message(encode_typed_data(full_message=message))
+    assert env.registry.functions.pledgeExtensionDigest(3, 1_900_000_000, 42, 1_800_000_000).call() == ours
+
+
+def test_extend_past_the_bound_with_the_factorys_signed_extension(env, desk):
+    registry, lender = env.registry, env.lender
+    lien_end = desk.now() + DAY
+    token = desk.issue(desk.terms(0, 5, lien_end=lien_end, maxLienEnd=lien_end))
+    new = lien_end + 365 * DAY
+    receipt = desk.send(_extension(env, desk, token, new, nonce=99), lender)
+    assert emitted(registry, receipt) == [("PledgeExtended", {"tokenId": token, "oldLienEnd": lien_end,
+                                                              "newLienEnd": new})]
+    assert registry.functions.pledge(token).call()[0][8:10] == (new, new)  # the bound follows
+    assert registry.functions.consentNonceUsed(env.factory.address, 99).call() is True
+    # the same signed extension cannot be used twice, nor its nonce for a consent
+    with reverts_with(registry, "PledgeInvalidLienEnd", new, new):
+        _extension(env, desk, token, new, nonce=99).transact({"from": lender.address})
+    with reverts_with(registry, "PledgeConsentReplayed", env.factory.address, 99):
+        _extension(env, desk, token, new + 1, nonce=99).transact({"from": lender.address})
+    with reverts_with(registry, "PledgeConsentReplayed", env.factory.address, 99):
+        desk.issue_call(desk.terms(10, 15), nonce=99)
+
+
+@pytest.mark.parametrize("how", ["stranger signs", "lender signs", "other token", "other registry", "expired",
+                                 "not the holder", "not later"])
+def test_a_signed_extension_must_be_the_factorys_for_this_pledge(env, desk, how):
+    registry, lender = env.registry, env.lender
+    lien_end = desk.now() + DAY
+    token = desk.issue(desk.terms(0, 5, lien_end=lien_end, maxLienEnd=lien_end))
+    new, sender, signer, target, extra = lien_end + DAY, lender, None, token, {}
+    error = ("PledgeInvalidSignature", env.factory.address)
+    if how == "stranger signs":
+        signer = env.stranger
+    elif how == "lender signs":
+        signer = lender
+    elif how == "other token":
+        other = desk.issue(desk.terms(5, 10, lien_end=lien_end, maxLienEnd=lien_end))
+        fn = registry.functions.extendWithConsent(other, new, 7, desk.now() + HOUR,
+                                                  sign(env.factory, pledge_extension_message(
+                                                      registry, token, new, 7, desk.now() + HOUR)))
+        with reverts_with(registry, *error):
+            fn.transact({"from": lender.address})
+        return
+    elif how == "other registry":
+        extra = {"verifyingContract": env.stranger.address}
+    elif how == "expired":
+        deadline = desk.now() - 1
+        with reverts_with(registry, "PledgeConsentExpired", deadline):
+            _extension(env, desk, token, new, deadline=deadline).transact({"from": lender.address})
+        return
+    elif how == "not the holder":
+        sender = env.other
+        error = ("PledgeNotHolder", token, env.other.address)
+    elif how == "not later":
+        new = lien_end
+        error = ("PledgeInvalidLienEnd", lien_end, lien_end)
+    with reverts_with(registry, *error):
+        _extension(env, desk, target, new, signer=signer, **extra).transact({"from": sender.address})
+    assert registry.functions.pledge(token).call()[0][8] == lien_end
+
+
+def test_a_lapsed_or_defaulted_pledge_cannot_be_extended_even_with_consent(env, desk):
+    registry, lender = env.registry, env.lender
+    now = desk.now()
+    token = desk.issue(desk.terms(0, 5, maturity=now + HOUR, lien_end=now + DAY))
+    travel_to(desk.w3, now + DAY)
+    with reverts_with(registry, "PledgeWrongStatus", token, LAPSED):
+        _extension(env, desk, token, now + 9 * DAY).transact({"from": lender.address})
+    defaulted = desk.issue(desk.terms(5, 10, maturity=desk.now(), lien_end=desk.now() + DAY))
+    desk.send(registry.functions.declareDefault(defaulted), lender)
+    with reverts_with(registry, "PledgeWrongStatus", defaulted, DEFAULTED):
+        _extension(env, desk, defaulted, desk.now() + 9 * DAY).transact({"from": lender.address})
+
+
 def test_a_lapsed_pledge_stops_blocking_and_is_unlinked_by_the_next_overlap(env, desk):
     registry, lender = env.registry, env.lender
     now = desk.now()
@@ -808,20 +913,25 @@ def test_a_pledge_moves_between_approved_lenders(env, desk):
     desk.send(safe_transfer(registry, lender.address, env.third.address, token, b"loan 17"), lender)
     assert registry.functions.ownerOf(token).call() == env.third.address
     # The terms still name the issuing lender; the holder is the token's owner.
-    assert registry.functions.pledge(token).call()[0][11] == lender.address
+    assert registry.functions.pledge(token).call()[0][12] == lender.address
     assert desk.status(token) == LIVE and desk.liens() == [token]
 
 
-def test_an_approved_operator_may_move_a_pledge_but_only_to_a_lender(env, desk):
-    registry, lender, stranger = env.registry, env.lender, env.stranger
+@pytest.mark.parametrize("operator", ["stranger", "other"])
+def test_no_operator_can_be_approved_so_only_the_holder_moves_a_pledge(env, desk, operator):
+    """An approved operator could move a pledge without being a lender (only the receiver was
+    checked): approvals are off, for lenders and strangers alike."""
+    registry, lender, who = env.registry, env.lender, getattr(env, operator)
     token = desk.issue(desk.terms(0, 5))
-    desk.send(registry.functions.approve(stranger.address, token), lender)
-    with reverts_with(registry, "PledgeLenderNotApproved", stranger.address):
-        registry.functions.transferFrom(lender.address, stranger.address, token).transact({"from": stranger.address})
-    receipt = desk.send(registry.functions.transferFrom(lender.address, env.other.address, token), stranger)
-    assert ("PledgeTransferred", {"tokenId": token, "from": lender.address, "to": env.other.address}) \
-        in emitted(registry, receipt)
-    assert registry.functions.ownerOf(token).call() == env.other.address
+    for fn in (registry.functions.approve(who.address, token), registry.functions.setApprovalForAll(who.address, True),
+               registry.functions.setApprovalForAll(who.address, False)):
+        with reverts_with(registry, "PledgeApprovalsDisabled"):
+            fn.transact({"from": lender.address})
+    assert registry.functions.getApproved(token).call() == ZERO_ADDRESS
+    assert registry.functions.isApprovedForAll(lender.address, who.address).call() is False
+    with reverts_with(registry, "ERC721InsufficientApproval", who.address, token):
+        registry.functions.transferFrom(lender.address, env.third.address, token).transact({"from": who.address})
+    assert registry.functions.ownerOf(token).call() == lender.address
 
 
 @pytest.mark.parametrize("to", ["stranger", "factory", "relayer"])

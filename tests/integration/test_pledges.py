@@ -80,8 +80,21 @@ def test_pledge_story_through_the_cli(env):
     assert asset["manifest"]["records"] == 1000 and asset["manifest"]["checkpoint"]["size"] == 3198
     assert set(asset["manifest"]["types"]) >= {"iot.telemetry", "mes.work_order"}
 
-    # Forbidden issues: a lender that is not approved, a lender the consent does not name.
+    # Terms the registry would refuse are refused before anything is signed (no file written):
+    # a lender that is not approved, a deadline, maturity or lien end that has passed.
+    for name, lender, extra, words in (
+            ("unapproved", "dev4", (), "is not an approved lender"),
+            ("late", "dev2", ("--deadline", str(now - 1)), "deadline: "),
+            ("past", "dev2", ("--maturity", str(now - 20), "--lien-end", str(now - 10)), "maturity: ")):
+        args = ["pledge", "consent", "--log", STREAM, "--from", "0", "--to", "1000", "--lender", lender,
+                "--principal", "5", "--currency", "CNY", "--maturity", str(maturity), "--lien-end", str(lien_end),
+                "--samples", "3", "--loan-ref", "L", "--out", f"{name}.json", *extra]
+        err = _refused(env, *args, error=words)
+        assert not (env["tmp"] / f"{name}.json").exists(), err
+    # Forbidden issues: a lender no longer approved, a lender the consent does not name.
+    dpl(env, "lenders", "add", "dev4")
     c_dev4 = _consent(env, "dev4", 0, 1000, lender="dev4", maturity=maturity, lien_end=lien_end)
+    dpl(env, "lenders", "remove", "dev4")
     _refused(env, "pledge", "issue", str(c_dev4), "--key", "dev4", error="PledgeLenderNotApproved")
     c1 = _consent(env, "one", 0, 1000, maturity=maturity, lien_end=lien_end, samples=25)
     _refused(env, "pledge", "issue", str(c1), "--key", "dev3", error="PledgeWrongLender")
@@ -94,12 +107,12 @@ def test_pledge_story_through_the_cli(env):
 
     # No second use of a consent, no overlapping pledge while the first holds its lien.
     _refused(env, "pledge", "issue", str(c1), "--key", "dev2", error="PledgeConsentReplayed")
-    c_overlap = _consent(env, "overlap", 500, 1500, maturity=maturity, lien_end=lien_end)
+    c_overlap = _consent(env, "overlap", 500, 1500, maturity=maturity, lien_end=lien_end,
+                         extra=("--max-lien-end", str(lien_end + 60 * DAY)))
     err = _refused(env, "pledge", "issue", str(c_overlap), "--key", "dev2", error="PledgeRangeOverlaps")
     assert f"PledgeRangeOverlaps({token})" in err and "overlaps a pledge that holds a lien" in err
-    expired = _consent(env, "expired", 2000, 2100, maturity=maturity, lien_end=lien_end,
-                       extra=("--deadline", str(now - 1)))
-    _refused(env, "pledge", "issue", str(expired), "--key", "dev2", error="PledgeConsentExpired")
+    expiring = _consent(env, "expiring", 2000, 2100, maturity=maturity, lien_end=lien_end,
+                        extra=("--deadline", str(now + DAY)))  # issued after the time travel below: expired
     forged = json.loads(c_overlap.read_text())
     forged["terms"]["from"], forged["terms"]["to"] = 1000, 1500  # terms changed after signing
     (env["tmp"] / "forged.json").write_text(json.dumps(forged))
@@ -148,8 +161,37 @@ def test_pledge_story_through_the_cli(env):
     # Maturity, default, extension and lapse, on the chain's clock.
     c3 = _consent(env, "three", 2000, 3000, lender="dev3", maturity=maturity, lien_end=lien_end)
     third = _issue(env, c3, key="dev3")
+    # the holder extends alone up to the bound the factory signed, not a second beyond
+    err = _refused(env, "pledge", "extend", str(second), "--lien-end", str(lien_end + 60 * DAY + 1), "--key", "dev2",
+                   error="needs the factory's signed extension")
+    assert "max lien end" in err
     dpl(env, "pledge", "extend", str(second), "--lien-end", str(lien_end + 60 * DAY), "--key", "dev2")
+    # beyond it: the factory signs an extension (checked on chain first), the holder uses it once
+    target = lien_end + 65 * DAY
+    ext = env["tmp"] / "ext.json"
+    _refused(env, "pledge", "extension", "--token", str(second), "--lien-end", str(target), "--key", "dev2",
+             "--out", str(ext), error="not of the signer")
+    _refused(env, "pledge", "extension", "--token", str(second), "--lien-end", str(lien_end + 60 * DAY), "--key", "dev1",
+             "--out", str(ext), error="is not after the pledge's lien end")
+    _refused(env, "pledge", "extension", "--token", str(second), "--lien-end", str(target), "--deadline", str(now - 1),
+             "--key", "dev1", "--out", str(ext), error="deadline: ")
+    _refused(env, "pledge", "extension", "--token", str(token), "--lien-end", str(target), "--key", "dev1",
+             "--out", str(ext), error="is released: only a live pledge's lien end can move")
+    assert not ext.exists()
+    dpl(env, "pledge", "extension", "--token", str(second), "--lien-end", str(target), "--key", "dev1", "--out", str(ext))
+    doc = json.loads(ext.read_text())
+    assert doc["format"] == "dpl-extension/1" and doc["token_id"] == second and doc["lien_end"] == target
+    assert doc["typed_data"]["message"]["newLienEnd"] == str(target) and int(doc["nonce"]) < 2**256
+    _refused(env, "pledge", "extend", str(second), "--lien-end", str(target + 1), "--consent", str(ext), "--key", "dev2",
+             error="the factory's extension moves the lien end to")
+    _refused(env, "pledge", "extend", str(third), "--consent", str(ext), "--key", "dev3",
+             error=f"the extension is for pledge {second}, not {third}")
+    dpl(env, "pledge", "extend", str(second), "--consent", str(ext), "--key", "dev2")
+    shown = _show(env, second)["terms"]
+    assert shown["lien_end"] == target and shown["max_lien_end"] == target
+    _refused(env, "pledge", "extend", str(second), "--consent", str(ext), "--key", "dev2", error="used already")
     _travel(env, 31 * DAY)  # past maturity
+    _refused(env, "pledge", "issue", str(expiring), "--key", "dev2", error="PledgeConsentExpired")
     dpl(env, "pledge", "default", str(third), "--key", "dev3")
     assert _show(env, third)["status"] == "defaulted"
     _refused(env, "pledge", "extend", str(third), "--lien-end", str(lien_end + 90 * DAY), "--key", "dev3",
@@ -202,3 +244,26 @@ def test_audit_checks_pledges_against_the_chain_and_the_records(env):
     code, out, _ = dpl(env, "audit", ok=False)
     assert f"pledge {token}: holder is 0x{'00' * 20} in our database" in out
     assert f"pledge {token} covers [100, 900) of checkpoint 3198, which our records cannot describe" in out
+
+
+def test_the_factory_directory_through_the_cli(env):
+    """The registry admin lists who a factory address is; anyone reads it; only the admin changes it."""
+    _setup(env)
+    factory = json.loads(dpl(env, "keys", "list", "--json")[1])[1]["address"]  # dev1
+    _, out, _ = dpl(env, "factories", "show", "dev1")
+    assert out.strip() == f"factory {factory} (not in the directory)"
+    _refused(env, "factories", "set", "dev1", "--name", "Rival Co.", "--registration", "X1", "--key", "dev1",
+             error="AccessControlUnauthorizedAccount")
+    dpl(env, "factories", "set", "dev1", "--name", "ACME Precision Co.", "--registration", "91310000MA1FL0000X")
+    _, out, _ = dpl(env, "factories", "show", "dev1", "--registration", "9131 0000 ma1f l0000x")
+    assert out.splitlines() == [f"factory {factory} (registered as ACME Precision Co.)",
+                                "the registration number matches the listing"]
+    code, out, _ = dpl(env, "factories", "show", "dev1", "--registration", "91310000MA1FL0000Y", ok=False)
+    assert code == 1 and "does NOT match" in out
+    listed = json.loads(dpl(env, "factories", "list", "--json")[1])
+    assert [(f["address"], f["name"]) for f in listed] == [(factory, "ACME Precision Co.")]
+    _refused(env, "factories", "set", "dev1", "--name", "x" * 129, "--registration", "X1",
+             error="at most 128 bytes")
+    dpl(env, "factories", "remove", "dev1")
+    assert json.loads(dpl(env, "factories", "list", "--json")[1]) == []
+    _refused(env, "factories", "remove", "dev1", error="DirectoryNotListed")

@@ -58,7 +58,7 @@ const hx = (h) => h.slice(2).padEnd(64, '0');
 function pledgeWords({ status = 1 } = {}) {
   const t = FIX.terms;
   return [hx(t.logId), w(t.start), w(t.end), w(t.checkpointSize), hx(t.assetDigest), w(1000), hx('0x455552'), w(2e9), w(3e9),
-    w(t.samples), w(0), w('0x' + '42'.repeat(20)), w(status), w('0x' + '11'.repeat(20)), w(t.issueBlock)].join('');
+    w(3e9), w(t.samples), w(0), w('0x' + '42'.repeat(20)), w(status), w('0x' + '11'.repeat(20)), w(t.issueBlock)].join('');
 }
 
 async function withNode(state, fn) {

@@ -91,4 +91,12 @@ test('records: the rules, with Python\'s reasons', () => {
   assert.equal(reason(rec({ id: 'a\u200bb' })), 'must contain only printable characters');
   assert.equal(reason(rec({ type: 'a..b' })), "must be a dotted name such as 'iot.telemetry'");
   assert.equal(reason(rec({ extra: 1 })), 'unexpected field (a record has only id, ts, type, data)');
+  // instants that no UTC calendar day of years 1..9999 holds (Python's datetime overflows on them)
+  const outside = 'must name an instant within 0001-01-01T00:00:00Z..9999-12-31T23:59:59.999999Z (in UTC)';
+  assert.equal(reason(rec({ ts: '0001-01-01T00:00:00+23:59' })), outside);
+  assert.equal(reason(rec({ ts: '0001-01-01T00:00:00+00:01' })), outside);
+  assert.equal(reason(rec({ ts: '9999-12-31T23:59:59-23:59' })), outside);
+  assert.equal(reason(rec({ ts: '9999-12-31T23:59:60-00:01' })), outside);
+  assert.equal(reason(rec({ ts: '0001-01-01T00:00:00-23:59' })), null);
+  assert.equal(reason(rec({ ts: '9999-12-31T23:59:59.999999999Z' })), null);
 });

@@ -115,3 +115,35 @@ def test_load_file_names_the_file(tmp_path):
     path.write_bytes(b"[1]" + b" " * 100)
     with pytest.raises(JsonInputError, match="larger than 50 bytes"):
         jsonio.load_file(str(path), what="bundle", max_bytes=50)
+
+
+def test_an_integer_longer_than_python_converts_is_refused_not_raised():
+    # json.loads raises a bare ValueError past sys.get_int_max_str_digits(): no JsonInputError, a 500
+    e = _refused(b'{"n": 1' + b"0" * 5000 + b"}")
+    assert "more than 4,300 digits" in e.reason
+    with pytest.raises(RecordError, match="4,300 digits"):
+        parse_json_line(b'{"id": "a", "data": {"n": 1' + b"0" * 5000 + b"}}", 1)
+
+
+@pytest.mark.parametrize("raw, path", [
+    (b'"\\ud800"', None),
+    (b'{"a": {"\\udc00": 1}}', "a.\\udc00"),  # the key in the path is escaped: the path is valid Unicode
+    (b'[1, {"k": "x\\uDBFFy"}]', "[1].k"),
+])
+def test_lone_surrogates_are_refused_on_request_with_where(raw, path):
+    assert loads(raw) is not None  # kept by default (a record's validation names the field)
+    e = _refused(raw, refuse_lone_surrogates=True)
+    assert "lone surrogate" in e.reason and e.path == path
+    str(e).encode("utf-8")  # the message itself can be written anywhere
+
+
+def test_a_surrogate_pair_is_one_character_not_a_lone_surrogate():
+    assert loads(b'["\\ud83d\\ude00"]', refuse_lone_surrogates=True) == ["\U0001F600"]
+
+
+def test_find_text_walks_any_depth_without_recursion():
+    deep: object = "x\x00"
+    for _ in range(200_000):
+        deep = [deep]
+    assert jsonio.find_text(deep, lambda s: "\x00" in s) == ".".join(["[0]"] * 200_000)
+    assert jsonio.find_text({"a": ["ok", {"b\x00": 1}]}, lambda s: "\x00" in s) == "a.[1].b\x00"

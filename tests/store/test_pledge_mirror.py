@@ -15,7 +15,7 @@ def issued(token: int, block: int, start: int = 0, end: int = 10, lender: str = 
     return {"event": "PledgeIssued", "token_id": token, "block_number": block, "row": {
         "log_id": LOG, "start": start, "end": end, "checkpoint_size": 100, "asset_digest": b"\x01" * 32,
         "principal": str(2**200), "currency": "CNY", "maturity": 1_800_000_000, "lien_end": 1_900_000_000,
-        "samples": 5, "loan_ref_digest": b"\x02" * 32, "lender": lender, "factory": B, "holder": lender,
+        "max_lien_end": 1_920_000_000, "samples": 5, "loan_ref_digest": b"\x02" * 32, "lender": lender, "factory": B, "holder": lender,
         "nonce": str(2**255 + 1), "issue_tx": b"\x03" * 32}}
 
 
@@ -29,6 +29,7 @@ def test_events_build_the_rows_in_order(mirror):
     mirror.apply([
         issued(1, 5), issued(2, 6, 10, 20),
         {"event": "PledgeTransferred", "token_id": 1, "block_number": 7, "to": B},
+        {"event": "PledgeExtended", "token_id": 1, "block_number": 8, "new_lien_end": 1_910_000_000},
         {"event": "PledgeExtended", "token_id": 2, "block_number": 8, "new_lien_end": 1_950_000_000},
         {"event": "PledgeDefaulted", "token_id": 2, "block_number": 9},
         {"event": "PledgeReleased", "token_id": 1, "block_number": 10},
@@ -36,6 +37,9 @@ def test_events_build_the_rows_in_order(mirror):
     one, two = mirror.get(1), mirror.get(2)
     assert (one["status"], one["holder"], one["updated_block"]) == ("released", None, 10)
     assert (two["status"], two["holder"], two["lien_end"]) == ("defaulted", A, 1_950_000_000)
+    # within the factory's bound the bound stays; past it (the factory signed an extension) it follows
+    assert (one["lien_end"], one["max_lien_end"]) == (1_910_000_000, 1_920_000_000)
+    assert two["max_lien_end"] == 1_950_000_000
     assert two["principal"] == str(2**200) and two["nonce"] == str(2**255 + 1)  # beyond any SQL integer
     assert mirror.sync_point() == SyncPoint(10, b"\xaa" * 32)
     assert [p["token_id"] for p in mirror.list(log_id=LOG)] == [1, 2]

@@ -166,6 +166,11 @@ def _proof_bundles() -> list[object]:
     tamper(lambda d: e0(d)["record"].update(ts="2026-01-01T00:00:00+24:00"))
     tamper(lambda d: e0(d)["record"].update(ts="2026-01-01t00:00:60z"))
     tamper(lambda d: e0(d)["record"].update(ts="2026-01-01T00:00:00+05:60"))
+    # instants outside what a UTC calendar of year 1..9999 names, and the edges just inside
+    for ts in ("0001-01-01T00:00:00+23:59", "0001-01-01T00:00:00+00:01", "9999-12-31T23:59:59-23:59",
+               "9999-12-31T23:59:60-00:01", "0001-01-01T00:00:00-23:59", "9999-12-31T23:59:59.999999999Z",
+               "9999-12-31t23:59:60z", "0001-01-02T00:00:00+23:59"):
+        tamper(lambda d, ts=ts: e0(d)["record"].update(ts=ts))
     tamper(lambda d: e0(d)["record"].update(type="iot..telemetry"))
     tamper(lambda d: e0(d)["record"].update(type=None))
     tamper(lambda d: e0(d)["record"].update(data=[]))

@@ -1,7 +1,8 @@
 // Factory page: its logs (size, root, anchor timeline, "Anchor now"), records per day and
 // type as a stacked-bar chart, its pledges and consents, and the consent form: Prepare shows
 // the EIP-712 typed data that will be signed; Sign and submit has the service sign it
-// (custodial) or takes a signature made elsewhere.
+// (custodial) or takes a signature made elsewhere. The extension form works the same way for
+// a PledgeExtension: a later lien end for one of its live pledges.
 import {
   api, ApiError, badge, browserWallet, busy, clearError, config, controlFor, download, errorText, fmtAmount, fmtTime, h,
   loading, short, showError, table, txLink, walletAccount, walletSignTypedData,
@@ -212,12 +213,30 @@ const streamOf = (logId) => logs.find((l) => l.log_id === logId)?.stream ?? logI
 
 async function renderPledges(box) {
   const pledges = await api('GET', '/v1/pledges');
-  box.replaceChildren(pledges.length ? table(['Token', 'Status', 'Log', 'Records', 'Principal', 'Maturity', 'Lien end', 'Holder'],
+  box.replaceChildren(pledges.length ? table(['Token', 'Status', 'Log', 'Records', 'Principal', 'Maturity', 'Lien end', 'Max lien end', 'Holder'],
     pledges.map((p) => h('tr', { 'data-token': p.token_id },
       h('td', {}, `#${p.token_id}`), h('td', {}, badge(p.status)), h('td', {}, streamOf(p.log_id)),
       h('td', {}, `[${p.from}, ${p.to})`), h('td', {}, fmtAmount(p.principal, p.currency)),
-      h('td', {}, fmtTime(p.maturity)), h('td', {}, fmtTime(p.lien_end)), h('td', {}, party(p.holder_party, p.holder)))),
+      h('td', {}, fmtTime(p.maturity)), h('td', {}, fmtTime(p.lien_end)), h('td', { 'data-field': 'max_lien_end' }, fmtTime(p.max_lien_end)),
+      h('td', {}, party(p.holder_party, p.holder)))),
     { class: 'pledges' }) : h('p', { class: 'muted' }, 'No pledges over these logs yet.'));
+  const live = pledges.filter((p) => p.status === 'live');
+  const chosen = extensionControls.token_id.value;
+  extensionControls.token_id.replaceChildren(...live.map((p) => h('option', { value: p.token_id },
+    `#${p.token_id} · ${streamOf(p.log_id)} [${p.from}, ${p.to}) · lien end ${fmtTime(p.lien_end)}, max ${fmtTime(p.max_lien_end)}`)));
+  if (live.some((p) => String(p.token_id) === chosen)) extensionControls.token_id.value = chosen;
+}
+
+async function renderExtensions(box) {
+  const extensions = await api('GET', '/v1/pledges/extensions');
+  extensions.sort((a, b) => b.extension_id - a.extension_id);
+  box.replaceChildren(extensions.length ? table(['Id', 'Pledge', 'New lien end', 'Deadline', 'State', 'Nonce'],
+    extensions.map((e) => h('tr', { 'data-extension': e.extension_id },
+      h('td', {}, `#${e.extension_id}`), h('td', {}, `#${e.token_id}`), h('td', {}, fmtTime(e.extension.lien_end)),
+      h('td', {}, fmtTime(e.extension.deadline)),
+      h('td', {}, e.used ? badge('used', 'ok') : e.expired ? badge('expired', 'lapsed') : badge('not used yet', 'pending')),
+      h('td', {}, short(e.extension.nonce, 6)))), { class: 'extensions' })
+    : h('p', { class: 'muted' }, 'No extensions signed.'));
 }
 
 async function renderConsents(box) {
@@ -244,12 +263,13 @@ const prepared = $('prepared');
 const prepareButton = $('c-prepare');
 const controls = {
   log_id: $('c-log'), from: $('c-from'), to: $('c-to'), lender: $('c-lender'), principal: $('c-principal'),
-  currency: $('c-currency'), maturity: $('c-maturity'), lien_end: $('c-lien-end'), deadline: $('c-deadline'),
-  samples: $('c-samples'), loan_ref: $('c-loan-ref'),
+  currency: $('c-currency'), maturity: $('c-maturity'), lien_end: $('c-lien-end'), max_lien_end: $('c-max-lien-end'),
+  deadline: $('c-deadline'), samples: $('c-samples'), loan_ref: $('c-loan-ref'),
 };
 // Which field an API detail is about, when the API names no field.
 const HINTS = [
-  [/range|index|beyond|covering|checkpoint/i, 'to'], [/lien_end|lien end/i, 'lien_end'],
+  [/range|index|beyond|covering|checkpoint/i, 'to'], [/max_lien_end|max lien end/i, 'max_lien_end'],
+  [/lien_end|lien end/i, 'lien_end'],
   [/maturity/i, 'maturity'], [/deadline/i, 'deadline'], [/lender|address|party/i, 'lender'], [/currency/i, 'currency'],
   [/samples/i, 'samples'], [/log/i, 'log_id'],
 ];
@@ -264,6 +284,7 @@ function terms() {
     loan_ref: v('loan_ref'),
   };
   if (v('deadline')) t.deadline = v('deadline');
+  if (v('max_lien_end')) t.max_lien_end = v('max_lien_end');
   return t;
 }
 
@@ -284,14 +305,19 @@ function invalidate() {
 form.addEventListener('input', invalidate);
 form.addEventListener('change', invalidate);
 
-/** A field of the typed data as readable text, with what it means where that helps. */
+/** A field of the typed data as readable text, with what it means where that helps. Integers
+ * come as decimal strings (exact above 2^53); dates are small enough for Number. */
 function explain(name, value) {
+  const when = () => fmtTime(Number(value));
   const extra = {
     logId: () => streamOf(value),
     currency: () => new TextDecoder().decode(Uint8Array.from(value.slice(2).match(/../g) || [], (b) => parseInt(b, 16))),
-    maturity: () => fmtTime(value), lienEnd: () => fmtTime(value), deadline: () => fmtTime(value),
+    maturity: when, lienEnd: when, deadline: when,
+    maxLienEnd: () => `${when()}: the lender may extend the lien up to then without asking you`,
+    newLienEnd: () => `${when()}: the pledge's holder may move the lien end to this date, once`,
+    tokenId: () => `pledge #${value}`,
     nonce: () => 'random, chosen for this draft: the one that gets signed',
-    principal: () => 'minor units', loanRefDigest: () => `keccak256 of "${draft?.terms.loan_ref ?? ''}"`,
+    principal: () => 'minor units', loanRefDigest: () => `SHA-256 of "${draft?.terms.loan_ref ?? ''}"`,
   }[name];
   return extra ? extra() : null;
 }
@@ -399,6 +425,101 @@ form.addEventListener('submit', async (event) => {
   }
 });
 
+// --- the extension form ------------------------------------------------------------------------
+
+const extensionForm = $('extension-form');
+const extensionPrepared = $('x-prepared');
+const extensionPrepare = $('x-prepare');
+const extensionControls = { token_id: $('x-token'), lien_end: $('x-lien-end'), deadline: $('x-deadline') };
+const EXTENSION_HINTS = [[/deadline/i, 'deadline'], [/lien_end|lien end/i, 'lien_end'], [/pledge|factory|token/i, 'token_id']];
+let extensionDraft = null; // the prepared extension's answer, or null
+
+function discardExtension() {
+  if (!extensionDraft) return;
+  extensionDraft = null;
+  extensionPrepared.replaceChildren(h('p', { class: 'notice', role: 'status' },
+    'The form changed, so the prepared extension was discarded: prepare it again to see what will be signed.'));
+}
+extensionForm.addEventListener('input', discardExtension);
+extensionForm.addEventListener('change', discardExtension);
+
+function showPreparedExtension(token, answer) {
+  const td = answer.typed_data;
+  const doc = answer.extension;
+  const submit = h('button', { type: 'button', id: 'x-submit' }, 'Sign extension and submit');
+  const walletSign = h('button', { type: 'button', id: 'x-wallet-sign' }, 'Sign extension with your browser wallet');
+  const external = h('div', { class: 'stack', hidden: true },
+    h('p', {}, 'The service holds no key for this factory: sign the typed data above with your own wallet.'),
+    browserWallet() ? h('div', {}, walletSign)
+      : h('p', { class: 'muted' }, 'No browser wallet (e.g. MetaMask) in this browser: sign it elsewhere and submit '
+        + `the dpl-extension/1 document to POST /v1/pledges/${token}/extensions.`),
+    h('div', {}, h('button', { type: 'button', class: 'secondary', onclick: () => download('extension-typed-data.json', td) },
+      'Download the typed data')));
+  const result = h('div', { class: 'stack', 'aria-live': 'polite' });
+  const done = async (out) => {
+    extensionDraft = null;
+    clearError(submit);
+    submit.disabled = true;
+    external.hidden = true;
+    const e = out.extension;
+    const same = Object.keys(td.message).every((k) => String(e.typed_data.message[k]) === String(td.message[k]));
+    result.replaceChildren(h('div', { class: 'notice', role: 'status', 'data-testid': 'extension-result' },
+      h('b', {}, `Extension #${out.extension_id} signed. `),
+      `Pledge #${e.token_id}'s holder may move its lien end to ${fmtTime(e.lien_end)} until ${fmtTime(e.deadline)}. `,
+      same ? 'The signed message is exactly the prepared one.'
+        : h('span', { class: 'error', role: 'alert' }, 'The signed message differs from the prepared one.')));
+    await refresh($('extensions'), renderExtensions, 'Extensions');
+  };
+  submit.addEventListener('click', () => busy(submit, async () => {
+    if (!extensionDraft) throw new Error('the form changed: prepare again');
+    const terms = { lien_end: String(doc.lien_end), deadline: String(doc.deadline), nonce: String(doc.nonce) };
+    try {
+      await done(await api('POST', `/v1/pledges/${token}/extensions`, { terms }));
+    } catch (e) {
+      if (e instanceof ApiError && e.problem.type?.endsWith('/not-custodial')) external.hidden = false;
+      throw e;
+    }
+  }));
+  walletSign.addEventListener('click', () => busy(walletSign, async () => {
+    if (!extensionDraft) throw new Error('the form changed: prepare again');
+    const account = await walletAccount(config.address, td.domain.chainId);
+    const signature = await walletSignTypedData(account, td);
+    await done(await api('POST', `/v1/pledges/${token}/extensions`, { extension: { ...doc, signature } }));
+  }));
+  extensionPrepared.replaceChildren(
+    h('h3', {}, 'What will be signed (EIP-712)'),
+    h('p', {}, 'Primary type ', h('code', {}, td.primaryType), `; pledge #${token}.`),
+    h('h4', {}, 'Domain'),
+    table(['Field', 'Type', 'Value'], fieldRows(td.types.EIP712Domain, td.domain), { class: 'typed extension-domain' }),
+    h('h4', {}, 'Message'),
+    table(['Field', 'Type', 'Value'], fieldRows(td.types[td.primaryType], td.message), { class: 'typed extension' }),
+    h('details', {}, h('summary', {}, 'The raw typed data (JSON)'), h('pre', {}, JSON.stringify(td, null, 2))),
+    h('div', {}, submit), external, result);
+}
+
+extensionForm.addEventListener('submit', async (event) => {
+  event.preventDefault();
+  for (const c of [...Object.values(extensionControls), extensionPrepare]) clearError(c);
+  const token = extensionControls.token_id.value;
+  const body = { lien_end: extensionControls.lien_end.value.trim() };
+  if (extensionControls.deadline.value) body.deadline = extensionControls.deadline.value;
+  extensionPrepare.disabled = true;
+  try {
+    if (!token) throw new Error('no live pledge to extend');
+    if (!body.lien_end) throw Object.assign(new Error('give the new lien end'), { field: 'lien_end' });
+    const answer = await api('POST', `/v1/pledges/${token}/extensions/draft`, body);
+    extensionDraft = answer;
+    showPreparedExtension(token, answer);
+  } catch (e) {
+    extensionDraft = null;
+    extensionPrepared.replaceChildren();
+    const control = e.field ? extensionControls[e.field] : controlFor(e, extensionControls, extensionPrepare, EXTENSION_HINTS);
+    showError(control, e);
+  } finally {
+    extensionPrepare.disabled = false;
+  }
+});
+
 function fillDefaults() {
   controls.log_id.replaceChildren(...logs.map((l) => h('option', { value: l.log_id }, `${l.stream} (${l.size} records)`)));
   const year = new Date().getUTCFullYear() + 1;
@@ -423,6 +544,7 @@ async function start() {
   refresh($('activity'), renderActivity, 'Activity');
   refresh($('pledges'), renderPledges, 'Pledges');
   refresh($('consents'), renderConsents, 'Consents');
+  refresh($('extensions'), renderExtensions, 'Extensions');
 }
 
 start();

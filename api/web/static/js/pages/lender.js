@@ -1,6 +1,8 @@
 // Lender page: the pledges this lender holds (terms, status, moves) and the consents naming
 // it (issue). Every change goes through /v1; an error shows next to the button that caused
 // it; without a custodial key the API answers 409 with the transaction to send, shown as such.
+// The lien end moves later on the lender's word only up to the max lien end the factory
+// signed; past it only with an extension the factory signed (listed here, used by its id).
 import {
   config, api, ApiError, h, short, txLink, badge, fmtTime, fmtAmount, clearError, showError, download, errorText,
   browserWallet, walletAccount, walletSend,
@@ -10,6 +12,11 @@ const pledgesEl = document.getElementById('pledges');
 const consentsEl = document.getElementById('consents');
 /** log id -> stream name, learnt from the consents (a lender may not list logs). */
 const streams = new Map();
+/** token id -> the factory's extensions of that pledge, not used yet and not expired. */
+let extensions = new Map();
+
+/** Unix seconds as the YYYY-MM-DD (UTC) a date input takes. */
+const day = (seconds) => new Date(Number(seconds) * 1000).toISOString().slice(0, 10);
 
 function logName(logId) {
   const stream = streams.get(String(logId).toLowerCase());
@@ -114,23 +121,56 @@ function pledgeActions(p) {
     });
   });
 
-  const lienEnd = new Date(p.lien_end * 1000).toISOString().slice(0, 10);
-  const endInput = h('input', { id: `extend-to-${id}`, type: 'date', required: true, value: lienEnd, min: lienEnd });
-  const extendBtn = h('button', { type: 'submit', id: `extend-${id}` }, 'Extend');
-  const extend = h('form', { class: 'action' }, h('label', { for: endInput.id }, 'New lien end (00:00 UTC)'), endInput, extendBtn);
-  extend.addEventListener('submit', (ev) => {
-    ev.preventDefault();
-    act(extendBtn, async () => {
-      const out = await api('POST', `/v1/pledges/${id}/extend`, { lien_end: endInput.value });
-      await load();
-      flash(`Pledge #${id}: lien extended to ${endInput.value}.`, out?.tx_hash);
-    });
-  });
-
   return h('div', { class: 'actions' }, verify,
     h('div', { class: 'action' }, h('span', { class: 'label' }, 'From maturity on'), defaultBtn),
     h('div', { class: 'action' }, h('span', { class: 'label' }, 'Loan repaid'), releaseBtn, confirm),
-    transfer, extend);
+    transfer, extendActions(p));
+}
+
+/** Extend: a date up to the max lien end the factory signed; past it, each extension the factory signed. */
+function extendActions(p) {
+  const id = p.token_id;
+  const lienEnd = day(p.lien_end);
+  const maxEnd = p.max_lien_end ? day(p.max_lien_end) : lienEnd;
+  const offers = (extensions.get(id) || []).map((e) => {
+    const btn = h('button', { type: 'button', class: 'secondary', id: `extend-with-${e.extension_id}` },
+      `Extend to ${day(e.extension.lien_end)} (the factory's extension #${e.extension_id})`);
+    btn.addEventListener('click', () => act(btn, async () => {
+      const out = await api('POST', `/v1/pledges/${id}/extend`, { extension_id: e.extension_id });
+      await load();
+      flash(`Pledge #${id}: lien extended to ${day(e.extension.lien_end)} with the factory's extension.`, out?.tx_hash);
+    }));
+    return h('div', { class: 'action' }, h('span', { class: 'label' }, `Signed by the factory, usable until ${fmtTime(e.extension.deadline)}`), btn);
+  });
+  const needed = h('p', { class: 'muted', 'data-testid': `extension-needed-${id}` },
+    `Later than ${maxEnd} only with the factory's signed extension: ask the factory for one.`);
+  if (p.status !== 'live') return h('div', { class: 'action' }, ...offers);
+  if (maxEnd <= lienEnd) return h('div', { class: 'action' }, offers.length ? offers : needed);
+
+  const endInput = h('input', { id: `extend-to-${id}`, type: 'date', required: true, value: lienEnd, min: lienEnd, max: maxEnd,
+    'aria-describedby': `extend-to-${id}-hint` });
+  const extendBtn = h('button', { type: 'submit', id: `extend-${id}` }, 'Extend');
+  const extend = h('form', { class: 'action', novalidate: true },
+    h('label', { for: endInput.id }, 'New lien end (00:00 UTC)'), endInput,
+    h('small', { class: 'muted', id: `extend-to-${id}-hint` }, `Up to ${maxEnd}, the max lien end the factory agreed to.`),
+    extendBtn);
+  extend.addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    clearError(endInput);
+    const value = endInput.value;
+    // The registry would refuse it: say so here, send nothing.
+    if (value > maxEnd) {
+      showError(endInput, new Error(`${value} is past ${maxEnd}, the max lien end the factory agreed to: `
+        + 'a later lien end needs the factory\'s signed extension.'));
+      return;
+    }
+    act(extendBtn, async () => {
+      const out = await api('POST', `/v1/pledges/${id}/extend`, { lien_end: value });
+      await load();
+      flash(`Pledge #${id}: lien extended to ${value}.`, out?.tx_hash);
+    });
+  });
+  return h('div', { class: 'stack' }, extend, ...offers);
 }
 
 function pledgeCard(p) {
@@ -144,6 +184,7 @@ function pledgeCard(p) {
       ['Principal', fmtAmount(p.principal, p.currency)],
       ['Maturity', fmtTime(p.maturity)],
       ['Lien end', fmtTime(p.lien_end)],
+      ['Max lien end', p.max_lien_end ? fmtTime(p.max_lien_end) : null],
       ['Samples', String(p.samples)],
       ['Asset digest', short(p.asset_digest)],
       ['Factory', short(p.factory)],
@@ -161,6 +202,7 @@ function consentCard(c) {
     ['Principal', fmtAmount(t.principal, t.currency)],
     ['Maturity', fmtTime(t.maturity)],
     ['Lien end', fmtTime(t.lien_end)],
+    ['Max lien end', fmtTime(t.max_lien_end)],
     ['Samples', t.samples],
     ['Asset digest', short(t.asset_digest)],
     ['Factory', short(doc.factory)],
@@ -205,7 +247,11 @@ async function loadConsents() {
 }
 
 async function loadPledges() {
-  const pledges = await api('GET', '/v1/pledges');
+  const [pledges, offered] = await Promise.all([api('GET', '/v1/pledges'), api('GET', '/v1/pledges/extensions')]);
+  extensions = new Map();
+  for (const e of offered.filter((x) => !x.used && !x.expired)) {
+    extensions.set(e.token_id, [...(extensions.get(e.token_id) || []), e]);
+  }
   pledgesEl.replaceChildren(...[
     pledges.length === 0 ? h('p', { class: 'muted', 'data-testid': 'no-pledges' }, 'You hold no pledges.') : [],
     pledges.map(pledgeCard)].flat());

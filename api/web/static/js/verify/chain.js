@@ -31,18 +31,20 @@ export function runtimeMatches(code, registryCode) {
 /** The pledge as the registry has it (IDataPledges.pledge), or null if it was never issued. */
 export async function readPledge(rpc, registry, tokenId) {
   const d = await rpc.call(registry, 'pledge(uint256)', [BigInt(tokenId)]);
-  const status = Number(uintAt(d, 12));
+  // (PledgeTerms: 13 static words, then status, factory, issueBlock)
+  const status = Number(uintAt(d, 13));
   if (status === 0) return null;
   const terms = {
     logId: word(d, 0), start: uintAt(d, 1), end: uintAt(d, 2), checkpointSize: uintAt(d, 3), assetDigest: word(d, 4),
     principal: uintAt(d, 5), currency: new TextDecoder().decode(word(d, 6).slice(0, 3)), maturity: uintAt(d, 7),
-    lienEnd: uintAt(d, 8), samples: uintAt(d, 9), loanRefDigest: word(d, 10), lender: toChecksumAddress(addressAt(d, 11)),
+    lienEnd: uintAt(d, 8), maxLienEnd: uintAt(d, 9), samples: uintAt(d, 10), loanRefDigest: word(d, 11),
+    lender: toChecksumAddress(addressAt(d, 12)),
   };
   const statusName = STATUS_NAMES[status] ?? `unknown (${status})`;
   const holder = statusName === 'released'
     ? null : toChecksumAddress(addressAt(await rpc.call(registry, 'ownerOf(uint256)', [BigInt(tokenId)]), 0));
-  return { tokenId: BigInt(tokenId), terms, status: statusName, factory: toChecksumAddress(addressAt(d, 13)),
-    issueBlock: uintAt(d, 14), holder };
+  return { tokenId: BigInt(tokenId), terms, status: statusName, factory: toChecksumAddress(addressAt(d, 14)),
+    issueBlock: uintAt(d, 15), holder };
 }
 
 /** [root bytes, anchoredAt] the registry holds for (logId, size); anchoredAt 0n when none. */

@@ -126,8 +126,15 @@ export function rfc3339Problem(ts) {
   const problem = calendarProblem(n(1), n(2), n(3), n(4), n(5), s, off);
   if (problem) return `not a real date or time (${problem})`;
   if (!/[Zz]$/.test(ts) && ts.slice(-2) > '59') return 'offset minutes must be 00-59';
+  const [seconds] = parseTimestamp(ts);
+  if (seconds < MIN_INSTANT || seconds > MAX_INSTANT) return TS_OUT_OF_RANGE;
   return null;
 }
+
+// The UTC instants Python's datetime can name: 0001-01-01T00:00:00Z..9999-12-31T23:59:59.999999Z.
+export const TS_OUT_OF_RANGE = 'must name an instant within 0001-01-01T00:00:00Z..9999-12-31T23:59:59.999999Z (in UTC)';
+const MIN_INSTANT = daysFromCivil(1, 1, 1) * 86400;
+const MAX_INSTANT = daysFromCivil(9999, 12, 31) * 86400 + 86399;
 
 /**
  * The instant of an RFC 3339 timestamp as ledger.records.parse_timestamp reads it:

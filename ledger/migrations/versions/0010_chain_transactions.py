@@ -1,15 +1,15 @@
 """Every transaction a keyring key sends, recorded before it is sent (the nonce manager), and
 when an anchor became pending (stuck anchors are reported).
 
-Revision ID: 0008
-Revises: 0006
+Revision ID: 0010
+Revises: 0009
 """
 import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-revision = "0008"
-down_revision = "0006"
+revision = "0010"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 
