@@ -44,8 +44,8 @@ def _automine(env, on: bool) -> None:
 
 
 def test_every_transaction_of_every_key_is_recorded_before_it_is_sent(env):
-    """deploy, registerLog, anchor, lenders add/remove, pledge issue/transfer/release: for each
-    key, the node's nonce equals the transactions we recorded for it, all mined."""
+    """deploy, registerLog, anchor, lenders add/remove, pledge issue/transfer/release, factories
+    set: for each key, the node's nonce equals the transactions we recorded for it, all mined."""
     _setup(env)
     dpl(env, "anchor")
     dpl(env, "lenders", "add", "dev2")
@@ -56,6 +56,7 @@ def test_every_transaction_of_every_key_is_recorded_before_it_is_sent(env):
     dpl(env, "pledge", "transfer", str(token), "--to", "dev3", "--key", "dev2")
     dpl(env, "pledge", "release", str(token), "--key", "dev3")
     dpl(env, "lenders", "remove", "dev3")
+    dpl(env, "factories", "set", "dev1", "--name", "ACME Precision Co.", "--registration", "91310000MA1FL0000X")
     _more_records(env)
     dpl(env, "anchor")
     dpl(env, "anchor")  # settles the records of the last anchor
@@ -66,7 +67,8 @@ def test_every_transaction_of_every_key_is_recorded_before_it_is_sent(env):
         assert [n for n, _ in mine] == list(range(_nonce(env, i, "latest"))), (i, mine)
     assert {(p, s) for _, _, p, s in rows} == {
         ("deploy", "mined"), ("registerLog", "mined"), ("anchor", "mined"), ("grantRole", "mined"),
-        ("revokeRole", "mined"), ("issue", "mined"), ("safeTransferFrom", "mined"), ("release", "mined")}
+        ("revokeRole", "mined"), ("issue", "mined"), ("safeTransferFrom", "mined"), ("release", "mined"),
+        ("listFactory", "mined")}
 
 
 def test_overlapping_issues_by_one_lender_at_once_send_one_transaction(env):
