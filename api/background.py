@@ -26,7 +26,8 @@ def anchor_once(svc, stream: str | None = None):
             raise ApiProblem(409, "anchoring-busy", "another worker is anchoring right now; retry in a moment")
         s = svc.settings
         anchorer = Anchorer(svc.store, svc.chain(), svc.keyring, relayer_key=s.relayer_key,
-                            factory_key=s.factory_key, confirmations=s.confirmations)
+                            factory_key=s.factory_key, confirmations=s.confirmations,
+                            stuck_after=s.stuck_after_blocks)
         return anchorer.run(stream)
 
 

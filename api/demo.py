@@ -43,6 +43,7 @@ def setup(settings: Settings, say=print) -> dict:
     from ledger.sources import read_jsonl
     from ledger.store.logstore import LogStore
     from ledger.store.parties import PartyStore
+    from ledger.transactions import Transactions
 
     store = LogStore.open(settings)
     parties = PartyStore(store.engine)
@@ -76,7 +77,8 @@ def setup(settings: Settings, say=print) -> dict:
     say(f"{STREAM}: appended {result.appended}, already stored {result.duplicates}; size {result.size}")
 
     probe = Chain(settings.rpc_url)
-    chain = Chain(settings.rpc_url, load_deployment(settings.home, probe.chain_id)["address"])
+    chain = Transactions(store.engine).attach(
+        Chain(settings.rpc_url, load_deployment(settings.home, probe.chain_id)["address"]))
     for report in Anchorer(store, chain, keyring, relayer_key=settings.relayer_key, factory_key="dev1",
                            confirmations=settings.confirmations).run(STREAM):
         say(f"{report.stream} size {report.size}: {report.state}")

@@ -141,7 +141,7 @@ def run_audit(request: Request, _: PartyInfo = Depends(role("auditor")), svc=Dep
 def _audit_and_keep(svc, chain, deployment, on_record) -> dict:
     from ledger.audit import run_audit as audit
 
-    report = audit(svc.store, chain, deployment, on_record).as_json()
+    report = audit(svc.store, chain, deployment, on_record, stuck_after=svc.settings.stuck_after_blocks).as_json()
     AuditRunStore(svc.store.engine, svc.store.key).add(report["clean"], orjson.dumps(report))
     return report
 
@@ -196,14 +196,17 @@ def health(svc=Depends(services)) -> dict:
     except Exception as e:
         out["status"] = "degraded"
         out["database"] = {"ok": False, "error": str(e).splitlines()[0]}
+    chain = None
     try:
         chain = svc.chain()
         out["chain"] = {"ok": True, "chain_id": chain.chain_id, "latest_block": chain.block_number(),
                         "registry": chain.registry.address}
     except Exception as e:
+        chain = None
         out["status"] = "degraded"
         out["chain"] = {"ok": False, "error": str(e)}
     try:
+        from ledger.anchoring import stuck_anchors
         from ledger.store.anchors import LIVE_STATES, AnchorStore
 
         backlog = 0
@@ -212,9 +215,15 @@ def health(svc=Depends(services)) -> dict:
             if info.size and (not anchored or max(anchored) < info.size):
                 backlog += 1
         out["anchoring"] = {"logs_behind": backlog}
+        if chain is not None:  # pending for more than DPL_STUCK_AFTER_BLOCKS blocks, and why
+            stuck = [s.as_json() for s in stuck_anchors(svc.store, chain, svc.settings.stuck_after_blocks)]
+            out["anchoring"].update(stuck=stuck, stuck_after_blocks=svc.settings.stuck_after_blocks)
+            if stuck:
+                out["status"] = "degraded"
         loop = getattr(svc, "loop", None)
         if loop is not None:
             out["anchoring"].update(interval_s=loop.interval, last_error=loop.last_error)
     except Exception as e:
+        out["status"] = "degraded"
         out["anchoring"] = {"error": str(e)}
     return out

@@ -13,6 +13,7 @@ from ledger.settings import Settings
 from ledger.store.logstore import LogStore
 from ledger.store.parties import PartyStore
 from ledger.store.web_sessions import WebSessions
+from ledger.transactions import Transactions
 
 
 def _passphrase() -> str:
@@ -51,7 +52,8 @@ class Services:
 
                 probe = Chain(self.settings.rpc_url)
                 record = load_deployment(self.settings.home, probe.chain_id)
-                chain = Chain(self.settings.rpc_url, record["address"])
+                # every transaction the service sends is recorded first (the nonce manager)
+                chain = Transactions(self.store.engine).attach(Chain(self.settings.rpc_url, record["address"]))
                 if not runtime_matches(chain, record["address"]):
                     raise LedgerError(f"no registry with the expected code at {record['address']} on chain "
                                       f"{chain.chain_id}; run: dpl deploy")

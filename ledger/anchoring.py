@@ -9,28 +9,34 @@ before the transaction is sent; every run first reconciles what earlier runs lef
 - a row whose checkpoint the registry holds already needs nothing more.
 One row per (registry, log, size) means a checkpoint is never anchored twice, and a root
 is never lost: a pending row is retried until it is in a block.
+
+The relayer's nonces come from the nonce manager (``ledger.transactions``), which records the
+anchor transaction in the same database transaction as the intent; each run first fills any
+nonce gap of the relayer (something that dropped out from under our transactions). An anchor
+pending for more than ``stuck_after`` blocks is reported ``stuck``, with the reason.
 """
 
 from __future__ import annotations
 
-import os
-import sys
-import time
 from dataclasses import dataclass
 
 from eth_account.signers.local import LocalAccount
 from eth_utils import to_checksum_address
 
 from ledger.chain.client import Chain, log_id_of
-from ledger.errors import ChainError, ConflictError, ContractRevertError
+from ledger.errors import (ChainError, ChainUnavailableError, ConflictError, ContractRevertError, NonceGapError,
+                           NotFoundError)
 from ledger.keys import Keyring
 from ledger.store.anchors import FAILED, FINAL, INCLUDED, LIVE_STATES, PENDING, AnchorRow, AnchorStore
 from ledger.store.logstore import LogInfo, LogStore
 from ledger.store.signatures import FactorySignatures
+from ledger.store.transactions import MINED, REFUSED
+from ledger.transactions import Repair, Transactions, fault_pause
 
-#: Fault injection for tests: pause (so a test can kill us) at this point of an anchor.
-FAULT_PAUSE_ENV = "DPL_FAULT_PAUSE_AT"
 REORG_WINDOW = 64  # blocks: how far back final anchors are re-checked for reorgs
+#: An anchor pending for more blocks than this is reported stuck (``DPL_STUCK_AFTER_BLOCKS``).
+DEFAULT_STUCK_AFTER_BLOCKS = 20
+STUCK = "stuck"
 
 
 @dataclass(frozen=True)
@@ -54,12 +60,53 @@ class WalletFactory:
 AWAITING_SIGNATURE = "awaiting-signature"
 
 
+@dataclass(frozen=True)
+class StuckAnchor:
+    """An anchor pending for more than the configured number of blocks, and why."""
+
+    stream: str
+    size: int
+    nonce: int
+    tx_hash: str
+    pending_blocks: int
+    reason: str
+
+    def as_json(self) -> dict:
+        return {"stream": self.stream, "size": self.size, "nonce": self.nonce, "tx_hash": self.tx_hash,
+                "pending_blocks": self.pending_blocks, "reason": self.reason}
+
+
+def stuck_anchors(store: LogStore, chain: Chain, stuck_after: int,
+                  transactions: Transactions | None = None) -> list[StuckAnchor]:
+    """Anchors on ``chain``'s registry pending for more than ``stuck_after`` blocks, each with
+    the reason the relayer's transaction does not get mined (read-only: audit, /health)."""
+    transactions = transactions or chain.journal or Transactions(store.engine)
+    rows = [r for r in AnchorStore(store.engine).in_states(chain.chain_id, chain.registry.address, (PENDING,))
+            if r.pending_since_block is not None]
+    if not rows:
+        return []
+    head = chain.block_number()
+    streams = {log.pk: log.stream for log in store.list_logs()}
+    return [StuckAnchor(streams.get(r.log_pk, f"#{r.log_pk}"), r.size, r.nonce, "0x" + r.tx_hash.hex(),
+                        head - r.pending_since_block,
+                        transactions.explain_wait(chain, r.sender, r.nonce, r.tx_hash))
+            for r in rows if head - r.pending_since_block > stuck_after]
+
+
 class Anchorer:
     def __init__(self, store: LogStore, chain: Chain, keyring: Keyring, *,
-                 relayer_key: str, factory_key: str, confirmations: int):
+                 relayer_key: str, factory_key: str, confirmations: int,
+                 stuck_after: int = DEFAULT_STUCK_AFTER_BLOCKS):
         self.store = store
         self.chain = chain
         self.keyring = keyring
+        # Every transaction of the relayer goes through the nonce manager (attached here when
+        # the caller did not: the anchorer has the database).
+        if chain.journal is None:
+            Transactions(store.engine).attach(chain)
+        self.transactions: Transactions = chain.journal
+        self.stuck_after = stuck_after
+        self.last_repair = Repair()
         self.anchors = AnchorStore(store.engine)
         self.signatures = FactorySignatures(store.engine)
         self._key_names: dict[str, str] | None = None  # address -> keyring name, read once per run
@@ -72,21 +119,42 @@ class Anchorer:
     # --- the run -------------------------------------------------------------------------
 
     def run(self, stream: str | None = None) -> list[AnchorReport]:
-        """Reconcile earlier anchors, then anchor the newest checkpoint of each log."""
+        """Fill the relayer's nonce gaps, reconcile earlier anchors, then anchor the newest
+        checkpoint of each log; anchors pending too long are reported ``stuck``."""
         self._key_names = None  # a key added since the last run counts
+        self.last_repair = self.repair()
         self.reconcile()
         logs = [self.store.get_log(stream)] if stream else self.store.list_logs()
         reports = [self.anchor_latest(log) for log in logs]
         self.reconcile()
-        return [self._refresh(r) for r in reports]
+        stuck = {(s.stream, s.size): s for s in stuck_anchors(self.store, self.chain, self.stuck_after,
+                                                               self.transactions)}
+        return [self._refresh(r, stuck) for r in reports]
 
-    def _refresh(self, report: AnchorReport) -> AnchorReport:
+    def repair(self) -> Repair:
+        """Fill the relayer's nonce gaps (``Transactions.repair``); its key is opened only
+        when a gap filler must be signed. Nothing to do when the keyring has no relayer."""
+        try:
+            address = self.keyring.info(self.relayer_key).address
+        except NotFoundError:
+            return Repair()
+        return self.transactions.repair(self.chain, address,
+                                        lambda: self.keyring.account(self.relayer_key, self.chain_id))
+
+    def _refresh(self, report: AnchorReport, stuck: dict | None = None) -> AnchorReport:
+        stuck = stuck or {}
         log = self.store.get_log(report.stream)
         row = self.anchors.get(self.chain_id, self.registry, log.pk, report.size)
         if row is None:
             return report
-        return AnchorReport(report.stream, row.size, row.state, "0x" + row.tx_hash.hex(),
-                            row.block_number, report.note or (row.error or ""))
+        state, note = row.state, report.note or (row.error or "")
+        if state == PENDING and (report.stream, row.size) in stuck:
+            s = stuck[(report.stream, row.size)]
+            state = STUCK
+            note = f"pending for {s.pending_blocks} blocks: {s.reason}"
+            if self.last_repair.error and self.last_repair.error not in note:
+                note += f"; {self.last_repair.error}"
+        return AnchorReport(report.stream, row.size, state, "0x" + row.tx_hash.hex(), row.block_number, note)
 
     # --- keys and binding -----------------------------------------------------------------
 
@@ -147,6 +215,8 @@ class Anchorer:
             return self._anchor(log, bound, wallet_signature)
         except _Awaiting as e:
             return AnchorReport(log.stream, log.size, AWAITING_SIGNATURE, note=str(e))
+        except NonceGapError as e:  # nothing was sent: it would only have waited behind the gap
+            return AnchorReport(log.stream, log.size, STUCK, note=f"not sent: {e}")
 
     def _anchor(self, log: LogInfo, bound: str | None, wallet_signature: bytes | None) -> AnchorReport:
         row = self.anchors.get(self.chain_id, self.registry, log.pk, log.size)
@@ -175,28 +245,26 @@ class Anchorer:
         else:
             signature = self.chain.sign_checkpoint(factory, log.log_id, log.size, log.root)
         relayer = self.keyring.account(self.relayer_key, self.chain_id)
-        # Building the transaction estimates gas: a revert is reported here, before any intent.
-        sent = self.chain.build_signed(relayer, fns.anchor(log.log_id, log.size, log.root, proof, signature),
-                                       nonce=self._next_nonce(relayer.address))
-        if row is None:
-            self.anchors.record_intent(log_pk=log.pk, chain_id=self.chain_id, registry=self.registry,
-                                       size=log.size, root=log.root, sender=sent.sender, nonce=sent.nonce,
-                                       tx_hash=sent.tx_hash, raw_tx=sent.raw)
-        else:  # a failed attempt of this checkpoint: the same row, a new transaction
-            self.anchors.update(row.id, state=PENDING, nonce=sent.nonce, tx_hash=sent.tx_hash,
-                                raw_tx=sent.raw, attempts=row.attempts + 1, error=None,
-                                block_number=None, block_hash=None)
-        _fault_pause("after-intent")
-        self.chain.send_raw(sent.raw)
-        _fault_pause("after-send")
-        return AnchorReport(log.stream, log.size, PENDING, "0x" + sent.tx_hash.hex())
 
-    def _next_nonce(self, sender: str) -> int:
-        """The node's pending count, or past our own unsent pending transactions."""
-        on_node = self.chain.call(self.chain.w3.eth.get_transaction_count, sender, "pending")
-        ours = [r.nonce + 1 for r in self.anchors.in_states(self.chain_id, self.registry, (PENDING,))
-                if r.sender.lower() == sender.lower()]
-        return max([on_node, *ours])
+        # pending_since_block is set by the run's closing reconcile if it is still pending then
+        def record_intent(conn, sent) -> None:  # in the nonce manager's transaction: one commit
+            if row is None:
+                self.anchors.record_intent(log_pk=log.pk, chain_id=self.chain_id, registry=self.registry,
+                                           size=log.size, root=log.root, sender=sent.sender, nonce=sent.nonce,
+                                           tx_hash=sent.tx_hash, raw_tx=sent.raw, conn=conn)
+            else:  # a failed attempt of this checkpoint: the same row, a new transaction
+                self.anchors.update(row.id, conn=conn, state=PENDING, nonce=sent.nonce, tx_hash=sent.tx_hash,
+                                    raw_tx=sent.raw, attempts=row.attempts + 1, error=None,
+                                    block_number=None, block_hash=None, pending_since_block=None)
+
+        # Gas estimation and a simulation against the pending state come first: a revert is
+        # reported here, before any intent. The intent is committed when this returns.
+        sent = self.chain.build_signed(relayer, fns.anchor(log.log_id, log.size, log.root, proof, signature),
+                                       purpose="anchor", also=record_intent)
+        fault_pause("after-intent")
+        self.chain.broadcast(sent)
+        fault_pause("after-send")
+        return AnchorReport(log.stream, log.size, PENDING, "0x" + sent.tx_hash.hex())
 
     # --- reconciling ------------------------------------------------------------------------
 
@@ -225,8 +293,9 @@ class Anchorer:
     def reconcile_row(self, row: AnchorRow, head: int) -> None:
         receipt = self.chain.receipt(row.tx_hash)
         if receipt is not None:
-            if receipt["status"] != 1:
-                self.anchors.update(row.id, state=FAILED, error="the anchor transaction reverted")
+            if receipt["status"] != 1:  # signed anew next run; the reason says why it reverted
+                why = self.chain.explain_reverted(row.tx_hash, receipt)
+                self.anchors.update(row.id, state=FAILED, error=str(why)[:500])
                 return
             number, block_hash = receipt["blockNumber"], bytes(receipt["blockHash"])
             if self.chain.block_hash(number) != block_hash:
@@ -235,26 +304,27 @@ class Anchorer:
                 final = head - number + 1 > self.confirmations
                 self.anchors.update(row.id, state=FINAL if final else INCLUDED,
                                     block_number=number, block_hash=block_hash)
+                self.transactions.store.set_state(row.tx_hash, MINED, block_number=number)  # saves a lookup
                 return
         # Not in a block (never sent, dropped, or reorged out).
         if row.state != PENDING:
             self.anchors.update(row.id, state=PENDING, block_number=None, block_hash=None,
-                                error="dropped by a reorg; re-sent")
+                                error="dropped by a reorg; re-sent", pending_since_block=head)
+        elif row.pending_since_block is None:  # first seen pending (a row starts without it)
+            self.anchors.update(row.id, pending_since_block=head)
         if self.chain.transaction_known(row.tx_hash):
             return  # waiting in the node's pool
         try:
             self.chain.send_raw(row.raw_tx)
+        except ChainUnavailableError:
+            raise
         except ChainError as e:
             # The nonce went to another transaction: this one can never land. Sign anew.
             self.anchors.update(row.id, state=FAILED, error=f"re-send refused: {e}"[:500])
+            self.transactions.store.set_state(row.tx_hash, REFUSED, error=f"re-send refused: {e}")
 
 
 class _Awaiting(Exception):
     """A signature the factory makes with its own wallet is not there yet."""
 
-
-def _fault_pause(point: str) -> None:
-    if os.environ.get(FAULT_PAUSE_ENV) == point:
-        print(f"fault-pause:{point}", file=sys.stderr, flush=True)
-        time.sleep(3600)
 

@@ -9,7 +9,9 @@ Checks, each failure a finding that names what is wrong and where:
 4. no stored record was altered: each payload is unsealed and its leaf hash recomputed;
 5. every pledge row in our database (the mirror) matches the pledge on chain, and every
    pledge holding a lien on one of our logs still commits to what our records hash to (its
-   manifest is rebuilt from the store and its digest compared with the one on chain).
+   manifest is rebuilt from the store and its digest compared with the one on chain);
+6. no anchor is stuck: pending for more than ``stuck_after`` blocks (with the reason: a nonce
+   gap of the relayer, or what its transaction waits behind).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ledger import merkle
+from ledger.anchoring import DEFAULT_STUCK_AFTER_BLOCKS, stuck_anchors
 from ledger.chain.client import Chain
 from ledger.chain.deploy import runtime_matches
 from ledger.errors import DataKeyError, InvariantError, LedgerError
@@ -86,11 +89,15 @@ def chain_events(chain: Chain, from_block: int) -> list[dict]:
 
 
 def run_audit(store: LogStore, chain: Chain, deployment: dict,
-              on_record: Callable[[int], None] | None = None) -> AuditReport:
+              on_record: Callable[[int], None] | None = None,
+              stuck_after: int = DEFAULT_STUCK_AFTER_BLOCKS) -> AuditReport:
     report = AuditReport(chain.chain_id, chain.registry.address)
     add = report.findings.append
     if not runtime_matches(chain, chain.registry.address):
         add(f"registry {chain.registry.address}: deployed bytecode differs from the committed build")
+    for s in stuck_anchors(store, chain, stuck_after):
+        add(f"log {s.stream}: anchor of size {s.size} (tx {s.tx_hash}, nonce {s.nonce}) is stuck: pending "
+            f"for {s.pending_blocks} blocks; {s.reason}")
 
     anchors = AnchorStore(store.engine)
     logs = store.list_logs()

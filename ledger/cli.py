@@ -235,15 +235,17 @@ def chain_down() -> None:
 
 
 def _chain(rpc: str | None, deployed: bool = True):
-    """(settings, chain): the chain at --rpc / DPL_RPC_URL, with our registry on it."""
+    """(settings, chain): the chain at --rpc / DPL_RPC_URL, with our registry on it. Every
+    transaction it sends goes through the nonce manager (recorded in the database first)."""
     from ledger.chain.client import Chain
     from ledger.chain.deploy import load_deployment, runtime_matches
+    from ledger.transactions import Transactions
 
     settings = Settings()
     url = rpc or settings.rpc_url
     chain = Chain(url)
     if not deployed:
-        return settings, chain
+        return settings, Transactions(_store().engine).attach(chain)
     record = load_deployment(settings.home, chain.chain_id)
     if record.get("chain_id") != chain.chain_id:
         raise LedgerError(f"the deployment record is for chain {record.get('chain_id')}, "
@@ -251,7 +253,7 @@ def _chain(rpc: str | None, deployed: bool = True):
     if not runtime_matches(chain, record["address"]):
         raise LedgerError(f"no registry with the expected code at {record['address']} on chain "
                           f"{chain.chain_id} (was the chain reset?); run: dpl deploy")
-    return settings, Chain(url, record["address"])
+    return settings, Transactions(_store().engine).attach(Chain(url, record["address"]))
 
 
 @app.command()
@@ -276,33 +278,63 @@ def deploy(rpc: RpcOption = None,
 def anchor(log: Annotated[Optional[str], typer.Option("--log", help="Only this log (default: all).")] = None,
            every: Annotated[Optional[float], typer.Option("--every", help="Keep going: anchor every SECONDS.")] = None,
            rpc: RpcOption = None, json: JsonFlag = False) -> None:
-    """Sign and anchor each log's newest checkpoint, with its consistency proof (crash-safe)."""
-    from ledger.anchoring import Anchorer
+    """Sign and anchor each log's newest checkpoint, with its consistency proof (crash-safe).
 
+    With --every, a node or database that is down is said on stderr and retried next round
+    (like the service's loop); Ctrl-C stops it."""
+    try:
+        _anchor_rounds(log, every, rpc, json)
+    except KeyboardInterrupt:  # Ctrl-C: a run in flight is safe to redo (crash-safe anchoring)
+        typer.echo("stopped (Ctrl-C)", err=True)
+        raise typer.Exit(130) from None
+
+
+def _anchor_rounds(log: str | None, every: float | None, rpc: str | None, json: bool) -> None:
+    from ledger.anchoring import Anchorer
     from ledger.store.locks import anchoring_lock
 
-    settings, chain = _chain(rpc)
-    anchorer = Anchorer(_store(), chain, _keyring(), relayer_key=settings.relayer_key,
-                        factory_key=settings.factory_key, confirmations=settings.confirmations)
-
+    anchorer = None
     while True:
-        with anchoring_lock(anchorer.store.engine, settings.home) as held:
-            busy = "another process (the service or a dpl anchor) is anchoring now"
-            if not held and every is None:
-                raise LedgerError(f"{busy}; retry in a moment")
-            reports = anchorer.run(log) if held else []
-            if not held:
-                typer.echo(f"{busy}: skipping this round", err=True)
-        if json:
-            _print_json([r.__dict__ for r in reports])
+        try:
+            if anchorer is None:
+                settings, chain = _chain(rpc)
+                anchorer = Anchorer(_store(), chain, _keyring(), relayer_key=settings.relayer_key,
+                                    factory_key=settings.factory_key, confirmations=settings.confirmations,
+                                    stuck_after=settings.stuck_after_blocks)
+            with anchoring_lock(anchorer.store.engine, settings.home) as held:
+                busy = "another process (the service or a dpl anchor) is anchoring now"
+                if not held and every is None:
+                    raise LedgerError(f"{busy}; retry in a moment")
+                reports = anchorer.run(log) if held else []
+                if not held:
+                    typer.echo(f"{busy}: skipping this round", err=True)
+        except (LedgerError, SQLAlchemyError) as e:
+            if every is None:
+                raise
+            typer.echo(f"anchoring failed: {_one_line(e)}; retrying in {every:g} s", err=True)
         else:
-            for r in reports:
-                where = f" in block {r.block_number}" if r.block_number is not None else ""
-                tx = f" tx {r.tx_hash}" if r.tx_hash else ""
-                typer.echo(f"{r.stream} size {r.size}: {r.state}{where}{tx}" + (f" ({r.note})" if r.note else ""))
+            _print_anchor_reports(reports, json)
         if every is None:
             return
         time.sleep(every)
+
+
+def _print_anchor_reports(reports, json: bool) -> None:
+    if json:
+        _print_json([r.__dict__ for r in reports])
+        return
+    for r in reports:
+        where = f" in block {r.block_number}" if r.block_number is not None else ""
+        tx = f" tx {r.tx_hash}" if r.tx_hash else ""
+        typer.echo(f"{r.stream} size {r.size}: {r.state}{where}{tx}" + (f" ({r.note})" if r.note else ""))
+    sys.stdout.flush()
+
+
+def _one_line(e: Exception) -> str:
+    """An error as ``main`` prints it, on one line."""
+    if isinstance(e, SQLAlchemyError):
+        return f"database: {str(getattr(e, 'orig', None) or e).splitlines()[0]}"
+    return str(e).splitlines()[0] if str(e) else type(e).__name__
 
 
 @app.command()
@@ -319,7 +351,7 @@ def audit(rpc: RpcOption = None, json: JsonFlag = False) -> None:
     store = _store()
     total = sum(log.size for log in store.list_logs())
     with _progress(total, sys.stderr.isatty() and not json, unit="records") as (on_done, _):
-        report = run_audit(store, chain, deployment, on_record=on_done)
+        report = run_audit(store, chain, deployment, on_record=on_done, stuck_after=settings.stuck_after_blocks)
     if json:
         _print_json(report.as_json())
     else:
@@ -572,8 +604,7 @@ def main() -> None:
         typer.echo(f"error: {e}", err=True)
         sys.exit(1)
     except SQLAlchemyError as e:  # a database that is down, locked too long, or refused us
-        reason = getattr(e, "orig", None) or e
-        typer.echo(f"error: database: {str(reason).splitlines()[0]}", err=True)
+        typer.echo(f"error: {_one_line(e)}", err=True)
         sys.exit(1)
 
 

@@ -101,11 +101,19 @@ class ChainUnavailableError(ChainError):
     """No Ethereum node answers at the configured RPC URL."""
 
 
-class ContractRevertError(ChainError):
-    """A contract call reverted; ``name`` and ``args`` are the decoded custom error."""
+class NonceGapError(ChainError):
+    """A sender's transactions wait behind a nonce that no transaction holds on the node, and
+    the gap could not be filled (so nothing more is sent behind it)."""
 
-    def __init__(self, name: str, args: tuple, meaning: str = ""):
+
+class ContractRevertError(ChainError):
+    """A contract call reverted; ``name`` and ``args`` are the decoded custom error. ``during``
+    says where, when it was a mined transaction (``transaction 0x… reverted in block N``)."""
+
+    def __init__(self, name: str, args: tuple, meaning: str = "", *, during: str = ""):
         self.name = name
         self.args_ = args
+        self.meaning = meaning
         shown = ", ".join(str(a) for a in args)
-        super().__init__(f"the registry refused: {name}({shown})" + (f": {meaning}" if meaning else ""))
+        super().__init__((f"{during}: " if during else "") + f"the registry refused: {name}({shown})"
+                         + (f": {meaning}" if meaning else ""))

@@ -2,8 +2,8 @@
 
 Environment variables: ``DPL_HOME`` (default ``.dpl``), ``DPL_DATA_KEY``, ``DATABASE_URL``
 (default: SQLite file ``DPL_HOME/ledger.db``), ``DPL_RPC_URL``, ``DPL_RELAYER_KEY``,
-``DPL_FACTORY_KEY``, ``DPL_CONFIRMATIONS``, ``DPL_ANCHOR_INTERVAL``, ``DPL_KEY_PASSPHRASE``,
-``DPL_SQLITE_BUSY_TIMEOUT``.
+``DPL_FACTORY_KEY``, ``DPL_CONFIRMATIONS``, ``DPL_ANCHOR_INTERVAL``, ``DPL_STUCK_AFTER_BLOCKS``,
+``DPL_KEY_PASSPHRASE``, ``DPL_SQLITE_BUSY_TIMEOUT``.
 """
 
 from __future__ import annotations
@@ -33,6 +33,8 @@ class Settings(BaseSettings):
     confirmations: int = Field(default=2, ge=0)
     #: Seconds between the service's anchoring runs (0: the service does not anchor).
     anchor_interval: float = Field(default=30.0, ge=0)
+    #: An anchor pending for more blocks than this is reported stuck (dpl anchor, audit, /health).
+    stuck_after_blocks: int = Field(default=20, ge=1)
     #: JSON-RPC URL the web UI offers browsers for their own chain reads (default: rpc_url).
     browser_rpc_url: str | None = None
     #: Block explorer for transaction links in the web UI, e.g. https://sepolia.etherscan.io

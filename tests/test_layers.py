@@ -28,3 +28,22 @@ def test_ledger_never_imports_api():
         if any(line.strip().startswith(("import api", "from api")) for line in p.read_text().splitlines())
     ]
     assert offenders == []
+
+
+def _imported_by(modules: list[str]) -> set[str]:
+    code = (
+        "import sys\n"
+        f"for m in {modules!r}: __import__(m)\n"
+        "print(','.join(sorted(m for m in sys.modules if m.startswith('ledger.'))))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
+    return set(out.stdout.strip().split(","))
+
+
+def test_storage_and_chain_adapters_never_import_each_other():
+    """The nonce manager (``ledger.transactions``) joins them; neither reaches into the other."""
+    chain = [f"ledger.chain.{p.stem}" for p in (ROOT / "ledger" / "chain").glob("*.py") if p.stem != "__init__"]
+    store = [f"ledger.store.{p.stem}" for p in (ROOT / "ledger" / "store").glob("*.py") if p.stem != "__init__"]
+    assert "ledger.chain.client" in chain and "ledger.store.transactions" in store
+    assert {m for m in _imported_by(chain) if m.startswith("ledger.store") or m == "ledger.transactions"} == set()
+    assert {m for m in _imported_by(store) if m.startswith("ledger.chain") or m == "ledger.transactions"} == set()

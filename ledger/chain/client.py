@@ -20,7 +20,8 @@ from eth_utils import keccak, to_checksum_address
 from hexbytes import HexBytes
 from requests.exceptions import RequestException
 from web3 import Web3
-from web3.exceptions import BlockNotFound, ContractCustomError, ContractLogicError, TransactionNotFound, Web3RPCError
+from web3.exceptions import (BlockNotFound, ContractCustomError, ContractLogicError, TimeExhausted, TransactionNotFound,
+                             Web3Exception, Web3RPCError)
 
 from ledger.chain.build import load_artifact
 from ledger.settings import redact_url
@@ -126,8 +127,11 @@ class SentTx:
 class Chain:
     """One node (``rpc_url``) and the registry at ``registry_address`` on it."""
 
-    def __init__(self, rpc_url: str, registry_address: str | None = None, timeout: float = 10.0):
+    def __init__(self, rpc_url: str, registry_address: str | None = None, timeout: float = 10.0, *,
+                 journal=None):
         self.rpc_url = rpc_url
+        #: The nonce manager that records every transaction before it is sent (see below).
+        self.journal = journal
         self.shown_url = redact_url(rpc_url)  # for messages: a provider's API key stays out of them
         # The chain id never changes under a provider; web3 asks for it on every transaction.
         self.w3 = Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": timeout},
@@ -250,31 +254,128 @@ class Chain:
         return bytes(signed.signature)
 
     # --- transactions -----------------------------------------------------------------
+    #
+    # Every transaction a keyring key sends goes through ``build_signed`` (and ``transact``).
+    # With a ``journal`` attached (``ledger.transactions.Transactions``, the nonce manager: this
+    # adapter imports no storage), the journal allocates the nonce under its sender lock,
+    # records the signed transaction before it is sent, and fills nonce gaps; without one (bare
+    # tools and tests) the nonce is the node's pending count and nothing is recorded.
 
-    def build_signed(self, sender: LocalAccount, fn, nonce: int | None = None) -> SentTx:
-        """Sign a contract call as a raw transaction (not sent). Reverts surface here, from
-        the gas estimate, before anything is recorded or sent."""
-        if nonce is None:
-            nonce = self.call(self.w3.eth.get_transaction_count, sender.address, "pending")
-        tx = self.call(fn.build_transaction, {"from": sender.address, "nonce": nonce, "chainId": self.chain_id})
-        signed = Account.sign_transaction(tx, sender.key)
+    @cached_property
+    def genesis_hash(self) -> bytes:
+        """Block 0's hash: with the chain id, it tells this chain from a reset one."""
+        return self.block_hash(0) or b""
+
+    def prepare(self, sender: str, fn) -> dict:
+        """The unsigned transaction of a contract call or deployment, without a nonce. Estimating
+        its gas runs it: a revert surfaces here, decoded, before anything is recorded or sent."""
+        return dict(self.call(fn.build_transaction, {"from": sender, "chainId": self.chain_id}))
+
+    def prepare_transfer(self, sender: str, to: str, value: int = 0) -> dict:
+        """An unsigned plain transfer (a nonce-gap filler is a 0-value transfer to oneself)."""
+        tx = {"from": sender, "to": to, "value": value, "gas": 21000, "chainId": self.chain_id}
+        base_fee = self.call(lambda: self.w3.eth.get_block("latest")).get("baseFeePerGas")
+        if base_fee is None:  # a chain without EIP-1559
+            return {**tx, "gasPrice": self.call(lambda: self.w3.eth.gas_price)}
+        tip = self.call(lambda: self.w3.eth.max_priority_fee)
+        return {**tx, "maxPriorityFeePerGas": tip, "maxFeePerGas": tip + 2 * base_fee}
+
+    def simulate(self, tx: dict) -> None:
+        """Run ``tx`` as an ``eth_call`` against the pending state (the transactions in the
+        node's pool included) just before it is sent: a revert raises the decoded error."""
+        call = {k: tx[k] for k in _CALL_FIELDS if k in tx}
+        self.call(self.w3.eth.call, call, "pending")
+
+    def sign(self, sender: LocalAccount, tx: dict, nonce: int) -> SentTx:
+        unsigned = {k: v for k, v in tx.items() if k != "from"}
+        signed = Account.sign_transaction({**unsigned, "nonce": nonce}, sender.key)
         return SentTx(bytes(signed.hash), bytes(signed.raw_transaction), nonce, sender.address)
 
+    def build_signed(self, sender: LocalAccount, fn, *, purpose: str | None = None, also=None) -> SentTx:
+        """Sign a contract call as a raw transaction (not sent yet). Its gas estimate and a
+        simulation against the pending state come first: a refusal raises, decoded, and nothing
+        is recorded or sent. With a journal the transaction is recorded (committed) on return;
+        ``also(conn, sent)`` writes the caller's own rows in that same database transaction."""
+        return self._sign_prepared(sender, self.prepare(sender.address, fn), purpose or purpose_of(fn), also)
+
+    def _sign_prepared(self, sender: LocalAccount, tx: dict, purpose: str, also) -> SentTx:
+        if self.journal is not None:
+            return self.journal.sign_recorded(self, sender, tx, purpose, also)
+        self.simulate(tx)
+        return self.sign(sender, tx, self.call(self.w3.eth.get_transaction_count, sender.address, "pending"))
+
     def send_raw(self, raw: bytes) -> None:
-        """Broadcast; a transaction the node already has is not an error (safe to retry)."""
+        """Broadcast; a transaction the node already has, in its pool or in a block (another
+        process re-broadcast it first), is not an error: safe to retry."""
         try:
             self.call(self.w3.eth.send_raw_transaction, raw)
         except Web3RPCError as e:
             text = str(e).lower()
-            if "already known" in text or "already imported" in text:
+            if "already known" in text or "already imported" in text or self.transaction_known(keccak(raw)):
                 return
             raise ChainError(f"the node refused the transaction: {e}") from None
 
-    def transact(self, sender: LocalAccount, fn, timeout: float = 60) -> dict:
-        """Sign, send and wait for one transaction; a revert raises ``ContractRevertError``."""
-        sent = self.build_signed(sender, fn)
-        self.send_raw(sent.raw)
-        receipt = self.call(self.w3.eth.wait_for_transaction_receipt, HexBytes(sent.tx_hash), timeout=timeout)
+    def broadcast(self, sent: SentTx) -> None:
+        """``send_raw`` a signed transaction; a refusal is recorded (its nonce is free again)."""
+        try:
+            self.send_raw(sent.raw)
+        except ChainError as e:
+            if self.journal is not None and not isinstance(e, ChainUnavailableError):
+                self.journal.refused(self, sent, str(e))
+            raise
+
+    def transact(self, sender: LocalAccount, fn, timeout: float = 60, *, purpose: str | None = None) -> dict:
+        """Sign, record, send and wait for one transaction. A refusal before sending raises
+        ``ContractRevertError``; so does a transaction that reverts in a block (the call is
+        replayed at that block to name the contract's error)."""
+        tx = self.prepare(sender.address, fn)
+        sent = self._sign_prepared(sender, tx, purpose or purpose_of(fn), None)
+        self.broadcast(sent)
+        try:
+            receipt = self.call(self.w3.eth.wait_for_transaction_receipt, HexBytes(sent.tx_hash), timeout=timeout)
+        except TimeExhausted:
+            why = self.journal.explain_wait(self, sent.sender, sent.nonce, sent.tx_hash) if self.journal else ""
+            raise ChainError(f"transaction 0x{sent.tx_hash.hex()} (nonce {sent.nonce}) was not mined within "
+                             f"{timeout:g} s" + (f": {why}" if why else "")) from None
+        if self.journal is not None:
+            self.journal.mined(self, sent, receipt)
         if receipt["status"] != 1:
-            raise ChainError(f"transaction 0x{sent.tx_hash.hex()} reverted")
+            raise self.explain_failure(tx, sent.tx_hash, receipt)
         return receipt
+
+    def explain_reverted(self, tx_hash: bytes, receipt) -> ChainError:
+        """``explain_failure`` for a transaction known by its hash (read back from the node)."""
+        try:
+            found = self.call(self.w3.eth.get_transaction, HexBytes(tx_hash))
+        except TransactionNotFound:
+            found = {}
+        tx = {"from": found.get("from"), "to": found.get("to"), "data": found.get("input"),
+              "value": found.get("value"), "gas": found.get("gas")}
+        return self.explain_failure({k: v for k, v in tx.items() if v is not None}, tx_hash, receipt)
+
+    def explain_failure(self, tx: dict, tx_hash: bytes, receipt) -> ChainError:
+        """Why a mined transaction reverted: its call replayed on the state of its block."""
+        block = receipt["blockNumber"]
+        during = f"transaction 0x{tx_hash.hex()} reverted in block {block}"
+        call = {k: tx[k] for k in _CALL_FIELDS if k in tx}
+        try:
+            self.w3.eth.call(call, block)
+        except (ContractCustomError, ContractLogicError) as e:
+            decoded = self.decode_revert(e)
+            if isinstance(decoded, ContractRevertError):
+                return ContractRevertError(decoded.name, decoded.args_, decoded.meaning, during=during)
+            return ChainError(f"{during}: {decoded}")
+        except (Web3Exception, RequestException, OSError, ValueError):
+            pass  # the node cannot replay it (pruned state, down): say what we know
+        if "gas" in tx and receipt["gasUsed"] >= tx["gas"]:
+            return ChainError(f"{during}: it ran out of gas (limit {tx['gas']})")
+        return ChainError(f"{during} (replaying it there does not revert, so its reason is not known)")
+
+
+#: The fields of a transaction that an ``eth_call`` takes.
+_CALL_FIELDS = ("from", "to", "data", "value", "gas", "gasPrice", "maxFeePerGas", "maxPriorityFeePerGas")
+
+
+def purpose_of(fn) -> str:
+    """What a transaction does, for the records: the contract function's name, or ``deploy``."""
+    return getattr(fn, "fn_name", None) or "deploy"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Connection, Engine, select, update
 
 from ledger.store import db
 from ledger.store.models import Anchor, utcnow
@@ -30,12 +30,13 @@ class AnchorRow:
     block_number: int | None
     block_hash: bytes | None
     error: str | None
+    pending_since_block: int | None = None  # the head when it last became pending
 
 
 def _row(r) -> AnchorRow:
     return AnchorRow(r.id, r.log_pk, r.chain_id, r.registry_address, r.size, bytes(r.root), r.state, r.sender,
                      r.nonce, bytes(r.tx_hash), bytes(r.raw_tx), r.attempts, r.block_number,
-                     bytes(r.block_hash) if r.block_hash is not None else None, r.error)
+                     bytes(r.block_hash) if r.block_hash is not None else None, r.error, r.pending_since_block)
 
 
 _COLUMNS = [getattr(Anchor, "registry_address" if f == "registry" else f) for f in AnchorRow.__dataclass_fields__]
@@ -82,14 +83,22 @@ class AnchorStore:
             ).order_by(Anchor.log_pk, Anchor.size)).all()
         return [_row(r) for r in rows]
 
-    def record_intent(self, *, log_pk, chain_id, registry, size, root, sender, nonce, tx_hash, raw_tx) -> None:
-        """Write the intent (and the signed transaction) before it is sent: committed on return."""
-        with db.write_transaction(self.engine) as conn:
-            conn.execute(Anchor.__table__.insert().values(
-                log_pk=log_pk, chain_id=chain_id, registry_address=registry, size=size, root=root,
-                state=PENDING, sender=sender, nonce=nonce, tx_hash=tx_hash, raw_tx=raw_tx,
-                attempts=1, created_at=utcnow(), updated_at=utcnow()))
+    def record_intent(self, *, log_pk, chain_id, registry, size, root, sender, nonce, tx_hash, raw_tx,
+                      pending_since_block=None, conn: Connection | None = None) -> None:
+        """Write the intent (and the signed transaction) before it is sent: committed on return,
+        or with ``conn``'s transaction (the nonce manager's, which records the transaction too)."""
+        statement = Anchor.__table__.insert().values(
+            log_pk=log_pk, chain_id=chain_id, registry_address=registry, size=size, root=root,
+            state=PENDING, sender=sender, nonce=nonce, tx_hash=tx_hash, raw_tx=raw_tx,
+            attempts=1, pending_since_block=pending_since_block, created_at=utcnow(), updated_at=utcnow())
+        self._execute(statement, conn)
 
-    def update(self, anchor_id: int, **values) -> None:
-        with db.write_transaction(self.engine) as conn:
-            conn.execute(update(Anchor).where(Anchor.id == anchor_id).values(updated_at=utcnow(), **values))
+    def update(self, anchor_id: int, *, conn: Connection | None = None, **values) -> None:
+        self._execute(update(Anchor).where(Anchor.id == anchor_id).values(updated_at=utcnow(), **values), conn)
+
+    def _execute(self, statement, conn: Connection | None) -> None:
+        if conn is not None:
+            conn.execute(statement)
+            return
+        with db.write_transaction(self.engine) as own:
+            own.execute(statement)

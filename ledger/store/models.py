@@ -102,6 +102,42 @@ class Anchor(SQLModel, table=True):
     block_number: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
     block_hash: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
     error: str | None = Field(default=None, max_length=500)
+    #: The chain's head when the row last became ``pending`` (a stuck anchor is pending for
+    #: more than ``DPL_STUCK_AFTER_BLOCKS`` blocks).
+    pending_since_block: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False)
+    )
+    updated_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False)
+    )
+
+
+class ChainTransaction(SQLModel, table=True):
+    """Every transaction a keyring key signs, recorded *before* it is sent (``ledger.transactions``):
+    the nonce manager allocates nonces from these rows and the node, re-broadcasts what a node
+    lost, and fills a nonce nobody holds. ``genesis`` (block 0's hash) tells a chain that was
+    reset from the one the row was sent to. States: ``pending`` (sent or about to be; not seen
+    in a block), ``mined`` (seen in a block, status ok or reverted), ``replaced`` (another
+    transaction took its nonce), ``refused`` (the node refused it: its nonce is free again)."""
+
+    __tablename__ = "chain_transactions"
+    __table_args__ = (Index("ix_chain_transactions_sender_nonce", "chain_id", "sender", "nonce"),)
+
+    id: int | None = Field(default=None, sa_column=Column(Integer, primary_key=True, autoincrement=True))
+    chain_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    genesis: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    sender: str = Field(max_length=42, nullable=False)
+    nonce: int = Field(sa_column=Column(BigInteger, nullable=False))
+    tx_hash: bytes = Field(sa_column=Column(LargeBinary, nullable=False, unique=True))
+    #: The signed transaction, so one a node lost is re-broadcast unchanged.
+    raw_tx: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    #: What it does: the contract function (``anchor``, ``grantRole``, ``issue``, …), ``deploy``
+    #: or ``gap-filler`` (a 0-value self-transfer that fills a nonce nobody holds).
+    purpose: str = Field(max_length=32, nullable=False)
+    state: str = Field(max_length=16, nullable=False)
+    block_number: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    error: str | None = Field(default=None, max_length=500)
     created_at: datetime = Field(
         default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False)
     )

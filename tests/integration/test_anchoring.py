@@ -186,3 +186,280 @@ def test_a_block_the_node_does_not_have_has_no_hash(env):
     chain = Chain(env["rpc"])
     assert chain.block_hash(0) is not None and len(chain.block_hash(0)) == 32
     assert chain.block_hash(10**9) is None  # web3 raises BlockNotFound: a missing block, not an error
+
+
+# --- nonce gaps: nothing may stall silently ------------------------------------------------
+
+
+def _dev_account(i: int):
+    from eth_account import Account
+
+    from ledger.keys import ANVIL_MNEMONIC
+
+    Account.enable_unaudited_hdwallet_features()
+    return Account.from_mnemonic(ANVIL_MNEMONIC, account_path=f"m/44'/60'/0'/0/{i}")
+
+
+def _send_behind_our_back(env, account) -> str:
+    """A 0-value transfer from ``account`` that the ledger does not know about (another
+    tool using the relayer key); returns its hash."""
+    from eth_account import Account
+
+    nonce = int(node.rpc_call(env["rpc"], "eth_getTransactionCount", [account.address, "pending"]), 16)
+    tx = {"to": account.address, "value": 0, "gas": 21000, "maxFeePerGas": 10**10,
+          "maxPriorityFeePerGas": 10**9, "nonce": nonce, "chainId": 31337}
+    raw = Account.sign_transaction(tx, account.key).raw_transaction
+    return node.rpc_call(env["rpc"], "eth_sendRawTransaction", ["0x" + raw.hex()])
+
+
+def _tx_block(env, tx_hash: str) -> int:
+    return int(node.rpc_call(env["rpc"], "eth_getTransactionReceipt", [tx_hash])["blockNumber"], 16)
+
+
+def _drop_blocks_from(env, block: int) -> None:
+    """Reorg away every block from ``block`` up: their transactions are dropped (anvil does not
+    re-queue them), so the sender's nonce on the node goes back."""
+    head = int(node.rpc_call(env["rpc"], "eth_blockNumber"), 16)
+    node.rpc_call(env["rpc"], "anvil_reorg", [head - block + 1, []])
+
+
+def _more_records(env, n=50, prefix="x"):
+    extra = env["tmp"] / f"{prefix}.jsonl"
+    extra.write_text("".join(json.dumps({"id": f"{prefix}-{i}", "ts": "2026-11-01T08:00:00+08:00",
+                                         "type": "iot.telemetry", "data": {"v": i}}) + "\n" for i in range(n)))
+    dpl(env, "ingest", "--log", STREAM, str(extra))
+
+
+def _relayer_nonces(env) -> tuple[int, int]:
+    address = _dev_account(0).address
+    return tuple(int(node.rpc_call(env["rpc"], "eth_getTransactionCount", [address, tag]), 16)
+                 for tag in ("latest", "pending"))
+
+
+def test_a_nonce_gap_left_by_an_unrecorded_transaction_is_filled(env):
+    """The relayer key sends a transaction behind the ledger's back; a reorg drops it together
+    with the next anchor. The re-broadcast anchor waits behind the missing nonce: the next run
+    fills the gap with a recorded 0-value self-transfer, and the anchor lands."""
+    _setup(env)
+    dpl(env, "anchor")
+    behind = _send_behind_our_back(env, _dev_account(0))
+    _more_records(env)
+    [report] = json.loads(dpl(env, "anchor", "--json")[1])
+    assert report["state"] in ("included", "final")
+    _drop_blocks_from(env, _tx_block(env, behind))
+    assert [e["size"] for e in _anchor_events(env)] == [3198]
+    gap = _relayer_nonces(env)[0]  # the dropped transaction's nonce: nobody holds it now
+
+    [again] = json.loads(dpl(env, "anchor", "--json")[1])
+    assert again["state"] in ("included", "final"), again  # was: "pending", for ever
+    assert again["tx_hash"] == report["tx_hash"]  # the same signed anchor, not a second one
+    assert [e["size"] for e in _anchor_events(env)] == [3198, 3248]
+    latest, pending = _relayer_nonces(env)
+    assert latest == pending == gap + 2  # the filler and the anchor are mined
+
+    dpl(env, "anchor")  # the next run settles our records against the chain; no second filler
+    db = sqlite3.connect(env["home"] / "ledger.db")
+    fillers = db.execute("SELECT nonce, purpose, state FROM chain_transactions WHERE purpose = 'gap-filler'").fetchall()
+    db.close()
+    assert fillers == [(gap, "gap-filler", "mined")]
+    _, out, _ = dpl(env, "audit", "--json")
+    assert json.loads(out)["clean"]
+
+
+def test_a_dropped_recorded_transaction_is_sent_again_before_the_anchors_behind_it(env):
+    """`dpl lenders add` (the admin key is the relayer key, dev0) and the next anchor are dropped
+    by a reorg: the lender approval is re-broadcast from our records, byte for byte, and the
+    anchor behind it lands."""
+    _setup(env)
+    dpl(env, "anchor")
+    _, out, _ = dpl(env, "lenders", "add", "dev2")
+    add_hash = out.split("(tx ")[1].rstrip(")\n")
+    add_nonce = int(node.rpc_call(env["rpc"], "eth_getTransactionByHash", [add_hash])["nonce"], 16)
+    _more_records(env)
+    dpl(env, "anchor")
+    _drop_blocks_from(env, _tx_block(env, add_hash))
+    assert json.loads(dpl(env, "lenders", "list", "--json")[1]) == []  # the approval is gone
+
+    [again] = json.loads(dpl(env, "anchor", "--json")[1])
+    assert again["state"] in ("included", "final"), again
+    assert json.loads(dpl(env, "lenders", "list", "--json")[1]) == [_dev_account(2).address]
+    receipt = node.rpc_call(env["rpc"], "eth_getTransactionReceipt", [add_hash])
+    assert receipt is not None and int(receipt["status"], 16) == 1  # the very transaction we recorded
+    assert _relayer_nonces(env)[0] == add_nonce + 2
+
+
+def _health(env) -> dict:
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+    from ledger.settings import Settings
+
+    settings = Settings(home=env["home"], rpc_url=env["rpc"], database_url=None, anchor_interval=0)
+    with TestClient(create_app(settings)) as client:
+        return client.get("/health").json()
+
+
+def test_a_gap_that_cannot_be_filled_is_reported_stuck_by_anchor_audit_and_health(env):
+    """The relayer runs out of funds while a gap is open: the filler is refused, so the
+    anchor behind the gap cannot land. After DPL_STUCK_AFTER_BLOCKS blocks `dpl anchor` says
+    "stuck" and why, `dpl audit` exits 1 naming it, /health is degraded, and a newer checkpoint
+    is not sent behind the gap; funded again, the next run fills the gap and both land."""
+    _setup(env)
+    dpl(env, "anchor")
+    relayer = _dev_account(0)
+    behind = _send_behind_our_back(env, relayer)
+    _more_records(env)
+    [report] = json.loads(dpl(env, "anchor", "--json")[1])
+    _drop_blocks_from(env, _tx_block(env, behind))
+    gap = _relayer_nonces(env)[0]
+    db = sqlite3.connect(env["home"] / "ledger.db")
+    [raw] = db.execute("SELECT raw_tx FROM anchors WHERE size = 3248").fetchone()
+    db.close()
+    node.rpc_call(env["rpc"], "eth_sendRawTransaction", ["0x" + raw.hex()])  # back in the pool, behind the gap
+    balance = node.rpc_call(env["rpc"], "eth_getBalance", [relayer.address, "latest"])
+    node.rpc_call(env["rpc"], "anvil_setBalance", [relayer.address, "0x0"])
+
+    [first] = json.loads(dpl(env, "anchor", "--json")[1])
+    assert first["state"] == "pending"  # not stuck yet: it has waited no block
+    node.rpc_call(env["rpc"], "anvil_mine", [21])
+    _, out, _ = dpl(env, "anchor")
+    assert f"line-a/mes size 3248: stuck tx {report['tx_hash']}" in out, out  # was: "pending"
+    assert "pending for 21 blocks" in out and f"nonce gap: the node's next nonce for {relayer.address} is {gap}" in out
+    assert f"filling nonce {gap} failed" in out and "insufficient funds" in out.lower()
+
+    code, out, _ = dpl(env, "audit", ok=False)  # was: exit 0, "clean"
+    assert code == 1
+    assert f"FINDING: log line-a/mes: anchor of size 3248 (tx {report['tx_hash']}, nonce {gap + 1}) is stuck" in out
+    health = _health(env)  # was: "ok", logs_behind 0
+    assert health["status"] == "degraded" and health["anchoring"]["logs_behind"] == 0
+    [stuck] = health["anchoring"]["stuck"]
+    assert stuck["stream"] == STREAM and stuck["size"] == 3248 and stuck["nonce"] == gap + 1
+    assert stuck["pending_blocks"] > 20 and "nonce gap" in stuck["reason"]
+
+    # a newer checkpoint is not queued behind the gap as well: refused, saying why, nothing sent
+    _more_records(env, prefix="y")
+    pool = node.rpc_call(env["rpc"], "txpool_content")
+    [newer] = json.loads(dpl(env, "anchor", "--json")[1])
+    assert newer["size"] == 3298 and newer["state"] == "stuck" and newer["tx_hash"] is None
+    assert newer["note"].startswith(f"not sent: nonce gap: the node's next nonce for {relayer.address} is {gap}")
+    assert node.rpc_call(env["rpc"], "txpool_content") == pool
+
+    node.rpc_call(env["rpc"], "anvil_setBalance", [relayer.address, balance])
+    [landed] = json.loads(dpl(env, "anchor", "--json")[1])
+    assert landed["size"] == 3298 and landed["state"] in ("included", "final"), landed
+    assert [e["size"] for e in _anchor_events(env)] == [3198, 3248, 3298]
+    assert [a["tx_hash"] for a in json.loads(dpl(env, "anchor", "--json")[1])] == [landed["tx_hash"]]
+    db = sqlite3.connect(env["home"] / "ledger.db")
+    assert db.execute("SELECT state FROM anchors WHERE size = 3248").fetchone()[0] in ("included", "final")
+    assert db.execute("SELECT '0x' || lower(hex(tx_hash)) FROM anchors WHERE size = 3248").fetchone()[0] == report["tx_hash"]
+    db.close()
+    assert json.loads(dpl(env, "audit", "--json")[1])["clean"]
+    health = _health(env)
+    assert health["status"] == "ok" and health["anchoring"]["stuck"] == []
+
+
+class _Lines:
+    """Lines a running process writes to one of its pipes, read by a thread (no deadlock)."""
+
+    def __init__(self, pipe):
+        import queue
+        import threading
+
+        self.lines: list[str] = []
+        self._queue: queue.Queue = queue.Queue()
+        threading.Thread(target=self._read, args=(pipe,), daemon=True).start()
+
+    def _read(self, pipe):
+        for raw in iter(pipe.readline, b""):
+            self._queue.put(raw.decode())
+        self._queue.put(None)
+
+    def wait_for(self, predicate, timeout: float) -> str | None:
+        """The first line (past or coming) for which ``predicate`` holds, None at the timeout."""
+        import queue
+
+        for line in self.lines:
+            if predicate(line):
+                return line
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                line = self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                return None
+            if line is None:
+                return None
+            self.lines.append(line)
+            if predicate(line):
+                return line
+        return None
+
+
+def test_anchor_every_waits_for_a_node_that_is_down_and_anchors_once_it_is_back(env):
+    """`dpl anchor --every 1` started while the node is down says so on stderr each round
+    and keeps going (was: exit 1); once the node is back it anchors; Ctrl-C stops it."""
+    _setup(env)
+    port = int(env["rpc"].rsplit(":", 1)[1])
+    node.down(env["home"])  # SIGTERM: anvil keeps its state (the registry) for the next up
+    proc = subprocess.Popen([DPL, "anchor", "--every", "1"], env=env["env"], cwd=env["tmp"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        out, err = _Lines(proc.stdout), _Lines(proc.stderr)
+        rounds = lambda _: sum(s.startswith("anchoring failed:") for s in err.lines)  # noqa: E731
+        assert err.wait_for(lambda s: rounds(s) >= 2, 60), err.lines  # two rounds, each said on stderr
+        assert all("not answering" in s and s.endswith("; retrying in 1 s\n") for s in err.lines), err.lines
+        assert proc.poll() is None, err.lines  # still waiting, not exited
+        node.up(env["home"], port=port)
+        line = out.wait_for(lambda s: s.startswith(f"{STREAM} size 3198: "), 60)
+        assert line and ("included" in line or "final" in line), (out.lines, err.lines)
+        proc.send_signal(signal.SIGINT)  # Ctrl-C
+        assert proc.wait(timeout=30) == 130
+        assert err.wait_for(lambda s: s.strip() == "stopped (Ctrl-C)", 10), err.lines
+        assert not any("Traceback" in s for s in err.lines), err.lines
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert [e["size"] for e in _anchor_events(env)] == [3198]
+
+
+def test_a_node_killed_before_saving_its_state_loses_nothing_of_ours(env):
+    """anvil killed with SIGKILL forgets what it mined since it last saved its state: here a
+    recorded `lenders add`, a transaction sent behind our back and an anchor. The next
+    `dpl anchor` re-sends our two from our records, fills the nonce of the other, and
+    everything of ours is on chain again."""
+    _setup(env)
+    dpl(env, "anchor")
+    port = int(env["rpc"].rsplit(":", 1)[1])
+    node.down(env["home"])  # saved: the registry, the first anchor
+    state = env["home"] / "chain" / "anvil-state.json"
+    log = open(env["home"] / "chain" / "anvil-unsaved.log", "wb")
+    anvil = subprocess.Popen([node.anvil_binary(), "--host", "127.0.0.1", "--port", str(port), "--state", str(state),
+                              "--state-interval", "3600", "--preserve-historical-states"],
+                             stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                node.rpc_call(env["rpc"], "eth_blockNumber")
+                break
+            except node.ChainNodeError:
+                time.sleep(0.1)
+        saved = _relayer_nonces(env)[0]
+        dpl(env, "lenders", "add", "dev2")
+        _send_behind_our_back(env, _dev_account(0))
+        _more_records(env)
+        [report] = json.loads(dpl(env, "anchor", "--json")[1])
+        assert report["state"] in ("included", "final") and _relayer_nonces(env)[0] == saved + 3
+    finally:
+        anvil.kill()  # SIGKILL: no state written since the start
+        anvil.wait()
+        log.close()
+    node.up(env["home"], port=port)
+    assert _relayer_nonces(env)[0] == saved and [e["size"] for e in _anchor_events(env)] == [3198]
+
+    [again] = json.loads(dpl(env, "anchor", "--json")[1])
+    assert again["state"] in ("included", "final") and again["tx_hash"] == report["tx_hash"], again
+    assert [e["size"] for e in _anchor_events(env)] == [3198, 3248]
+    assert json.loads(dpl(env, "lenders", "list", "--json")[1]) == [_dev_account(2).address]
+    assert _relayer_nonces(env) == (saved + 3, saved + 3)

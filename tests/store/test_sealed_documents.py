@@ -154,7 +154,7 @@ def test_migration_0008_seals_the_rows_an_older_version_kept_in_clear(backend):
     engine.dispose()
 
     store = LogStore.open(settings)
-    assert db.schema_revision(store.engine) == "0008"
+    assert int(db.schema_revision(store.engine)) >= 8  # 0008 ran (later migrations too: it is not the head)
     consents = ConsentStore(store.engine, store.key)
     assert [c.document for c in consents.list(factory_party=acme)] == [
         _consent_doc(1, LENDER_A), _consent_doc(2, LENDER_B), _consent_doc(3, LENDER_A)]
