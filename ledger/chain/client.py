@@ -23,6 +23,7 @@ from web3 import Web3
 from web3.exceptions import (BlockNotFound, ContractCustomError, ContractLogicError, TimeExhausted, TransactionNotFound,
                              Web3Exception, Web3RPCError)
 
+from ledger import jsonio
 from ledger.chain.build import load_artifact
 from ledger.settings import redact_url
 from ledger.errors import ChainError, ChainUnavailableError, ContractRevertError
@@ -124,6 +125,24 @@ class SentTx:
     sender: str
 
 
+#: How deep a node's JSON answer may nest (receipts and logs nest 4 levels).
+NODE_ANSWER_DEPTH = 64
+
+
+class _StrictHTTPProvider(Web3.HTTPProvider):
+    """web3's HTTP provider, reading the node's answers with ``ledger.jsonio``: web3's own
+    reader is the standard library's, which recurses as deep as the answer nests (with py_ecc's
+    raised recursion limit, a node answering 100,000 ``[`` overflows the C stack). The node is
+    input too: a lender types its URL, an attacker can run one."""
+
+    @staticmethod
+    def decode_rpc_response(raw_response: bytes):
+        try:
+            return jsonio.loads(raw_response, what="the node's answer", max_depth=NODE_ANSWER_DEPTH)
+        except jsonio.JsonInputError as e:
+            raise ChainError(f"the Ethereum node sent an answer that is not usable JSON-RPC: {e.reason}") from None
+
+
 class Chain:
     """One node (``rpc_url``) and the registry at ``registry_address`` on it."""
 
@@ -134,9 +153,9 @@ class Chain:
         self.journal = journal
         self.shown_url = redact_url(rpc_url)  # for messages: a provider's API key stays out of them
         # The chain id never changes under a provider; web3 asks for it on every transaction.
-        self.w3 = Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": timeout},
-                                         cache_allowed_requests=True,
-                                         cacheable_requests={"eth_chainId"}))
+        self.w3 = Web3(_StrictHTTPProvider(rpc_url, request_kwargs={"timeout": timeout},
+                                           cache_allowed_requests=True,
+                                           cacheable_requests={"eth_chainId"}))
         self.artifact = load_artifact("DataPledgeRegistry")
         self._errors = _error_selectors(self.artifact["abi"])
         self.registry = (
