@@ -9,9 +9,11 @@ manifest, a record line) goes through ``loads``:
   recursion limit allows (py_ecc, imported by web3, raises that limit to 100,000: a
   200 KB body of ``[`` then overflows the C stack and kills the process), only ever sees a
   text whose depth is already known to be small. Nothing here depends on the recursion limit;
-- **duplicate keys** are refused, naming the path (``a.b[2].c``): two readers of one document
+- **duplicate keys** are refused, naming the path (``a.b.[2].c``): two readers of one document
   must never see two different values;
-- ``NaN``, ``Infinity`` and invalid UTF-8 are refused; integers of any size are kept exactly;
+- the literals ``NaN`` and ``Infinity`` and invalid UTF-8 are refused; integers of any size are
+  kept exactly; a number beyond a double's range (``1e400``) reads as an infinite float, as in
+  the browser's reader (``verify/json.js``), and the record rules refuse it naming its field;
 - a lone surrogate (``"\\ud800"``: valid JSON syntax, not Unicode) is refused on request
   (``refuse_lone_surrogates``), naming where; record lines keep it so that their validation
   can name the field.
