@@ -144,6 +144,8 @@ def deploy_registry(chain: Chain, home: Path, deployer: LocalAccount) -> tuple[d
         "source_hash": chain.artifact["sources_sha256"],
         "deployed_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
+    if path.is_relative_to(home):
+        home.mkdir(mode=0o700, parents=True, exist_ok=True)  # DPL_HOME, private when we make it
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(record, indent=2) + "\n")
