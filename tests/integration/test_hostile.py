@@ -12,9 +12,9 @@ resident set, reset through ``clear_refs`` before the attacks; ``VmRSS``: held a
 
 Measured (2 cores, SQLite, a server at ~135 MiB): 8 unauthenticated bodies of 200 MB
 (declared and chunked, to JSON routes, the records route and the sign-in form) and one
-declared 2 GiB: peak +0.5..1.5 MiB, all answered at once. Authenticated 200 MB bodies: peak
-+64 MiB (the records route reads up to its 64 MiB cap), the same attacks again +8 MiB peak,
-+0 held. Before the edge, 4 unauthenticated 200 MB posts took the server from 130 MiB to a
+declared 2 GiB: peak +0.5..1.5 MiB, all answered at once. Authenticated 200 MB bodies, three
+rounds: peak +63..65 MiB each (the records route reads up to its 64 MiB cap); what stays held
+after a round varies with the allocator (0 to ~40 MiB seen) and does not add up. Before the edge, 4 unauthenticated 200 MB posts took the server from 130 MiB to a
 1,749 MiB peak, all of it still held afterwards, and 100,000 ``[`` killed it (SIGSEGV).
 """
 
@@ -46,7 +46,6 @@ HUGE = 200 * MIB
 #: The peak resident set the attacks may add (measured figures in the module docstring).
 UNAUTHENTICATED_GROWTH = 16 * MIB  # nothing of an unauthenticated body is kept
 AUTHENTICATED_GROWTH = 64 * MIB + 48 * MIB  # the records route holds its 64 MiB cap, nothing more
-REPEATED_GROWTH = 16 * MIB  # the same attacks again reuse that memory
 PARTIES = [("admin", "admin", "dev0"), ("acme", "factory", "dev1"), ("bank-a", "lender", "dev2"),
            ("aud", "auditor", None)]
 TS = "2026-11-01T08:00:00+08:00"
@@ -514,10 +513,14 @@ def test_huge_bodies_with_a_key_stop_at_the_route_limit(served):
         lambda: _refused(s, "POST", f"/v1/logs/{s.log_id}/checkpoints/anchor", 413, content=_stream(HUGE),
                          headers=factory),
     ]
-    peak, held, figures = _attack_memory(s, attacks)
-    again_peak, again_held, again = _attack_memory(s, attacks)  # the same again: nothing accumulates
-    print(f"\nauthenticated: peak +{peak / MIB:.1f} MiB, held +{held / MIB:.1f} MiB ({figures}); "
-          f"again: peak +{again_peak / MIB:.1f} MiB, held +{again_held / MIB:.1f} MiB ({again})")
-    assert peak <= AUTHENTICATED_GROWTH and held <= AUTHENTICATED_GROWTH, figures
-    assert again_peak <= AUTHENTICATED_GROWTH and again_held <= REPEATED_GROWTH, again
+    start = _memory(s.proc.pid)["VmRSS"]
+    rounds = [_attack_memory(s, attacks) for _ in range(3)]  # the same three times: nothing accumulates
+    held = _memory(s.proc.pid)["VmRSS"] - start
+    print("\nauthenticated: " + "; ".join(f"peak +{p / MIB:.1f} MiB, held +{h / MIB:.1f} MiB" for p, h, _ in rounds)
+          + f"; held after three rounds +{held / MIB:.1f} MiB")
+    for peak, _, figures in rounds:
+        assert peak <= AUTHENTICATED_GROWTH, figures
+    # What the allocator keeps after a round varies (0 to ~40 MiB seen); a leak of the records
+    # route's 64 MiB buffer per round would pass this bound by the second round.
+    assert held <= AUTHENTICATED_GROWTH, [figures for _, _, figures in rounds]
     assert s.http.get(f"/v1/logs/{s.log_id}", headers=s.key("acme")).json()["size"] == size  # nothing appended
