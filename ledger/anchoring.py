@@ -18,6 +18,7 @@ pending for more than ``stuck_after`` blocks is reported ``stuck``, with the rea
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 from eth_account.signers.local import LocalAccount
@@ -34,6 +35,7 @@ from ledger.store.transactions import MINED, REFUSED
 from ledger.transactions import Repair, Transactions, fault_pause
 
 REORG_WINDOW = 64  # blocks: how far back final anchors are re-checked for reorgs
+RECEIPT_WAIT = 3.0  # seconds a run waits for the receipts of what it just sent
 #: An anchor pending for more blocks than this is reported stuck (``DPL_STUCK_AFTER_BLOCKS``).
 DEFAULT_STUCK_AFTER_BLOCKS = 20
 STUCK = "stuck"
@@ -126,10 +128,22 @@ class Anchorer:
         self.reconcile()
         logs = [self.store.get_log(stream)] if stream else self.store.list_logs()
         reports = [self.anchor_latest(log) for log in logs]
+        self._await_receipts([r.tx_hash for r in reports if r.state == PENDING and r.tx_hash])
         self.reconcile()
         stuck = {(s.stream, s.size): s for s in stuck_anchors(self.store, self.chain, self.stuck_after,
                                                                self.transactions)}
         return [self._refresh(r, stuck) for r in reports]
+
+    def _await_receipts(self, tx_hashes: list[str]) -> None:
+        """Give the transactions this run sent up to ``RECEIPT_WAIT`` seconds to be mined, so a
+        chain that mines at once (anvil) reports them included, not pending, however busy the
+        machine; a chain with slower blocks reports them pending after that wait, as before."""
+        deadline = time.monotonic() + RECEIPT_WAIT
+        waiting = [bytes.fromhex(h[2:]) for h in tx_hashes]
+        while waiting and time.monotonic() < deadline:
+            waiting = [h for h in waiting if self.chain.receipt(h) is None]
+            if waiting:
+                time.sleep(0.05)
 
     def repair(self) -> Repair:
         """Fill the relayer's nonce gaps (``Transactions.repair``); its key is opened only
