@@ -28,10 +28,13 @@ install: $(STAMP) $(NPM_STAMP)
 
 # Unit, storage (SQLite and a real PostgreSQL that scripts/test-postgres.sh starts), CLI, API,
 # JavaScript verifier (node --test) and browser tests (Debian's Chromium, installed when missing).
+# One worker per core (pytest-xdist), a test file to a worker (its module fixtures stay shared);
+# TEST_WORKERS=0 runs them in this process.
+TEST_WORKERS ?= auto
 test: $(STAMP) $(NPM_STAMP)
 	@bash scripts/install-chromium.sh
 	@url="$${DPL_TEST_DATABASE_URL:-$$(bash scripts/test-postgres.sh)}" && \
-	  DPL_TEST_DATABASE_URL="$$url" $(PY) -m pytest $(PYTEST_ARGS)
+	  DPL_TEST_DATABASE_URL="$$url" $(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 # The service on embedded defaults (SQLite + anvil) with a demo factory, lenders, auditor and
 # their API keys: http://127.0.0.1:8000 (Ctrl-C stops it and the chain).
