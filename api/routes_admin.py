@@ -206,7 +206,7 @@ def health(svc=Depends(services)) -> dict:
         out["status"] = "degraded"
         out["chain"] = {"ok": False, "error": str(e)}
     try:
-        from ledger.anchoring import stuck_anchors
+        from ledger.anchoring import conflicting_anchors, stuck_anchors
         from ledger.store.anchors import LIVE_STATES, AnchorStore
 
         backlog = 0
@@ -217,8 +217,10 @@ def health(svc=Depends(services)) -> dict:
         out["anchoring"] = {"logs_behind": backlog}
         if chain is not None:  # pending for more than DPL_STUCK_AFTER_BLOCKS blocks, and why
             stuck = [s.as_json() for s in stuck_anchors(svc.store, chain, svc.settings.stuck_after_blocks)]
-            out["anchoring"].update(stuck=stuck, stuck_after_blocks=svc.settings.stuck_after_blocks)
-            if stuck:
+            conflicts = [c.as_json() for c in conflicting_anchors(svc.store, chain)]  # another root on chain
+            out["anchoring"].update(stuck=stuck, stuck_after_blocks=svc.settings.stuck_after_blocks,
+                                    conflicts=conflicts)
+            if stuck or conflicts:
                 out["status"] = "degraded"
         loop = getattr(svc, "loop", None)
         if loop is not None:

@@ -6,7 +6,13 @@ before the transaction is sent; every run first reconciles what earlier runs lef
   ``confirmations`` blocks are on top of it (its block hash re-checked each time);
 - one the node does not know (never sent: a crash; or dropped by a reorg) is re-broadcast
   byte for byte: same nonce, same hash, so it can never land twice;
-- a row whose checkpoint the registry holds already needs nothing more.
+- a row whose checkpoint the registry holds already needs nothing more: when another
+  sender's transaction put exactly our (size, root) there first (anyone watching the pool can
+  copy our ``anchor`` call, the factory's signature included, and send it with a higher fee,
+  so ours reverts), the row *adopts* that transaction, found by its ``CheckpointAnchored``
+  event, and goes included -> final like any other (reorg checks then apply to its block);
+  when the registry holds *another* root at that size the row is a ``conflict`` (only the
+  factory's key can have signed it), reported by ``dpl anchor``, ``dpl audit`` and ``/health``.
 One row per (registry, log, size) means a checkpoint is never anchored twice, and a root
 is never lost: a pending row is retried until it is in a block.
 
@@ -28,7 +34,7 @@ from ledger.chain.client import Chain, log_id_of
 from ledger.errors import (ChainError, ChainUnavailableError, ConflictError, ContractRevertError, NonceGapError,
                            NotFoundError)
 from ledger.keys import Keyring
-from ledger.store.anchors import FAILED, FINAL, INCLUDED, LIVE_STATES, PENDING, AnchorRow, AnchorStore
+from ledger.store.anchors import CONFLICT, FAILED, FINAL, INCLUDED, LIVE_STATES, PENDING, AnchorRow, AnchorStore
 from ledger.store.logstore import LogInfo, LogStore
 from ledger.store.signatures import FactorySignatures
 from ledger.store.transactions import MINED, REFUSED
@@ -39,6 +45,10 @@ RECEIPT_WAIT = 3.0  # seconds a run waits for the receipts of what it just sent
 #: An anchor pending for more blocks than this is reported stuck (``DPL_STUCK_AFTER_BLOCKS``).
 DEFAULT_STUCK_AFTER_BLOCKS = 20
 STUCK = "stuck"
+#: How far back (blocks) the transaction that anchored a checkpoint by someone else is searched
+#: for, from our own reverted transaction's block (or the head): it came after ours was sent.
+ADOPT_WINDOW = 20_000
+ADOPT_PAGE = 2_000  # blocks per eth_getLogs call of that search (logId is an indexed topic)
 
 
 @dataclass(frozen=True)
@@ -95,6 +105,30 @@ def stuck_anchors(store: LogStore, chain: Chain, stuck_after: int,
             for r in rows if head - r.pending_since_block > stuck_after]
 
 
+@dataclass(frozen=True)
+class ConflictingAnchor:
+    """A checkpoint size at which the registry holds another root than ours."""
+
+    stream: str
+    size: int
+    reason: str
+
+    def as_json(self) -> dict:
+        return {"stream": self.stream, "size": self.size, "reason": self.reason}
+
+
+def conflicting_anchors(store: LogStore, chain: Chain) -> list[ConflictingAnchor]:
+    """Rows in ``conflict`` on ``chain``'s registry (read-only, from the database: /health)."""
+    streams = {log.pk: log.stream for log in store.list_logs()}
+    return [ConflictingAnchor(streams.get(r.log_pk, f"#{r.log_pk}"), r.size, r.error or "")
+            for r in AnchorStore(store.engine).in_states(chain.chain_id, chain.registry.address, (CONFLICT,))]
+
+
+def conflict_text(size: int, held: bytes, ours: bytes) -> str:
+    return (f"conflict: the registry holds root 0x{held.hex()} at size {size}, ours is 0x{ours.hex()}; "
+            "only the log's factory key can have signed it: is that key in other hands?")
+
+
 class Anchorer:
     def __init__(self, store: LogStore, chain: Chain, keyring: Keyring, *,
                  relayer_key: str, factory_key: str, confirmations: int,
@@ -112,6 +146,7 @@ class Anchorer:
         self.anchors = AnchorStore(store.engine)
         self.signatures = FactorySignatures(store.engine)
         self._key_names: dict[str, str] | None = None  # address -> keyring name, read once per run
+        self._log_id_cache: dict[int, bytes | None] | None = None  # log pk -> on-chain id, once per reconcile
         self.registry = chain.registry.address
         self.chain_id = chain.chain_id
         self.relayer_key = relayer_key
@@ -241,10 +276,11 @@ class Anchorer:
         fns = self.chain.registry.functions
         latest_size, latest_root, _ = self.chain.call(fns.latestCheckpoint(log.log_id).call)
         if latest_size >= log.size:
-            root, _ = self.chain.call(fns.rootAt(log.log_id, log.size).call)
-            note = ("anchored on chain already" if bytes(root) == log.root
-                    else f"the chain holds a newer checkpoint (size {latest_size})")
-            return AnchorReport(log.stream, log.size, "on-chain" if bytes(root) == log.root else "stale", note=note)
+            settled = self._settle_held(log, row)
+            if settled is not None:
+                return settled
+            return AnchorReport(log.stream, log.size, "stale",
+                                note=f"the chain holds a newer checkpoint (size {latest_size})")
         proof: list[bytes] = []
         if latest_size:
             ours = self.store.root_at(log.stream, latest_size)
@@ -267,8 +303,8 @@ class Anchorer:
                                            size=log.size, root=log.root, sender=sent.sender, nonce=sent.nonce,
                                            tx_hash=sent.tx_hash, raw_tx=sent.raw, conn=conn)
             else:  # a failed attempt of this checkpoint: the same row, a new transaction
-                self.anchors.update(row.id, conn=conn, state=PENDING, nonce=sent.nonce, tx_hash=sent.tx_hash,
-                                    raw_tx=sent.raw, attempts=row.attempts + 1, error=None,
+                self.anchors.update(row.id, conn=conn, state=PENDING, sender=sent.sender, nonce=sent.nonce,
+                                    tx_hash=sent.tx_hash, raw_tx=sent.raw, attempts=row.attempts + 1, error=None,
                                     block_number=None, block_hash=None, pending_since_block=None)
 
         # Gas estimation and a simulation against the pending state come first: a revert is
@@ -280,6 +316,106 @@ class Anchorer:
         fault_pause("after-send")
         return AnchorReport(log.stream, log.size, PENDING, "0x" + sent.tx_hash.hex())
 
+    def _settle_held(self, log: LogInfo, row: AnchorRow | None) -> AnchorReport | None:
+        """For a checkpoint we hold no live row of: when the registry holds a root at its size,
+        adopt the transaction that anchored ours, or record the conflict; None when it holds none."""
+        held = self._registry_root(log.log_id, log.size)
+        if held is None:
+            return None
+        head = self.chain.block_number()
+        if row is not None:
+            receipt = self.chain.receipt(row.tx_hash)  # our reverted attempt: the other one came before it
+            upto = receipt["blockNumber"] if receipt is not None else head
+            self._settle_by_registry(row, log.log_id, head, upto, held=held,
+                                     why=f"our transaction 0x{row.tx_hash.hex()} failed: {row.error or 'reverted'}")
+            row = self.anchors.get(self.chain_id, self.registry, log.pk, log.size)
+            return AnchorReport(log.stream, log.size, row.state, "0x" + row.tx_hash.hex(), row.block_number,
+                                row.error or "")
+        found = self._anchoring_event(log.log_id, log.size, held, head)
+        if held != log.root:  # kept as a row (when its transaction is found), so /health reports it
+            note = conflict_text(log.size, held, log.root)
+            if found is None:
+                return AnchorReport(log.stream, log.size, CONFLICT, note=note)
+            state = CONFLICT
+        elif found is None:
+            return AnchorReport(log.stream, log.size, "on-chain", note=self._not_found(head))
+        else:
+            state = FINAL if head - found[1] + 1 > self.confirmations else INCLUDED
+            note = f"anchored by transaction 0x{found[0].hex()} from {found[3]}, not ours"
+        tx_hash, number, block_hash, sender, nonce = found
+        self.anchors.record_adopted(log_pk=log.pk, chain_id=self.chain_id, registry=self.registry, size=log.size,
+                                    root=log.root, state=state, sender=sender, nonce=nonce, tx_hash=tx_hash,
+                                    block_number=number, block_hash=block_hash, error=note)
+        return AnchorReport(log.stream, log.size, state, "0x" + tx_hash.hex(), number, note)
+
+    def _registry_root(self, log_id: bytes, size: int) -> bytes | None:
+        """The root the registry holds for ``log_id`` at exactly ``size``, None when none."""
+        root, anchored_at = self.chain.call(self.chain.registry.functions.rootAt(log_id, size).call)
+        return bytes(root) if anchored_at else None
+
+    def _anchoring_event(self, log_id: bytes, size: int, root: bytes, upto: int):
+        """(tx hash, block number, block hash, sender, nonce) of the transaction whose
+        ``CheckpointAnchored(logId, size, root)`` is in blocks ``upto`` and before (at most
+        ``ADOPT_WINDOW`` of them, newest first); None when not found there."""
+        event = self.chain.registry.events.CheckpointAnchored
+        floor = max(0, upto - ADOPT_WINDOW + 1)
+        end = upto
+        while end >= floor:
+            start = max(floor, end - ADOPT_PAGE + 1)
+            for ev in self.chain.call(event.get_logs, from_block=start, to_block=end,
+                                      argument_filters={"logId": log_id}):
+                if ev["args"]["size"] == size and bytes(ev["args"]["root"]) == root:
+                    tx_hash = bytes(ev["transactionHash"])
+                    tx = self.chain.transaction(tx_hash) or {}
+                    return (tx_hash, ev["blockNumber"], bytes(ev["blockHash"]),
+                            to_checksum_address(tx.get("from") or "0x" + "00" * 20), int(tx.get("nonce") or 0))
+            end = start - 1
+        return None
+
+    @staticmethod
+    def _not_found(upto: int) -> str:
+        return (f"the registry holds this checkpoint, but no CheckpointAnchored event of it was found in the "
+                f"{ADOPT_WINDOW} blocks up to {upto}")
+
+    def _settle_by_registry(self, row: AnchorRow, log_id: bytes | None, head: int, upto: int, why: str,
+                            held: bytes | None = None) -> bool:
+        """For a row whose transaction did not anchor it (reverted, dropped, or refused): when the
+        registry holds our (size, root), adopt the transaction that put it there; when it holds
+        another root, mark the row ``conflict``. False when the registry holds nothing at that size."""
+        if log_id is None:
+            return False
+        held = held if held is not None else self._registry_root(log_id, row.size)
+        if held is None:
+            return False
+        if held != row.root:
+            self.anchors.update(row.id, state=CONFLICT, error=conflict_text(row.size, held, row.root)[:500])
+            return True
+        found = self._anchoring_event(log_id, row.size, row.root, upto)
+        if found is None:
+            self.anchors.update(row.id, state=FAILED, error=f"{why}; {self._not_found(upto)}"[:500])
+            return True
+        tx_hash, number, block_hash, sender, nonce = found
+        state = FINAL if head - number + 1 > self.confirmations else INCLUDED
+        raw = self._our_raw(tx_hash, sender, nonce)  # ours after all (e.g. re-sent by a nonce repair)?
+        if raw:
+            note = f"anchored by our transaction 0x{tx_hash.hex()} (nonce {nonce}); {why}"
+            self.transactions.store.set_state(tx_hash, MINED, block_number=number)
+        else:  # another sender's: not ours to re-send if a reorg drops it
+            note = f"anchored by transaction 0x{tx_hash.hex()} from {sender}; {why}"
+        self.anchors.update(row.id, state=state, tx_hash=tx_hash, sender=sender, nonce=nonce, raw_tx=raw,
+                            block_number=number, block_hash=block_hash, error=note[:500], pending_since_block=None)
+        return True
+
+    def _our_raw(self, tx_hash: bytes, sender: str, nonce: int) -> bytes:
+        """The signed bytes of ``tx_hash`` when the nonce manager recorded it (ours), else b""."""
+        rows = self.transactions.store.at_nonce(self.chain_id, self.chain.genesis_hash, sender, nonce)
+        return next((r.raw_tx for r in rows if r.tx_hash == tx_hash), b"")
+
+    def _log_ids(self) -> dict[int, bytes | None]:
+        if self._log_id_cache is None:
+            self._log_id_cache = {log.pk: log.log_id for log in self.store.list_logs()}
+        return self._log_id_cache
+
     # --- reconciling ------------------------------------------------------------------------
 
     def reconcile(self) -> None:
@@ -290,7 +426,13 @@ class Anchorer:
         run's cost does not grow with the number of anchors ever made.
         """
         head = self.chain.block_number()
+        self._log_id_cache = None
         canonical: dict[int, bytes | None] = {}
+        for row in self.anchors.in_states(self.chain_id, self.registry, (CONFLICT,)):  # rare: re-checked each run
+            if not self._settle_by_registry(row, self._log_ids().get(row.log_pk), head, head,
+                                            "the conflicting checkpoint is gone (a reorg?)"):
+                self.anchors.update(row.id, state=FAILED, error="the conflicting checkpoint is no longer on chain "
+                                                                "(a reorg?); signed anew next run")
         for row in self.anchors.in_states(self.chain_id, self.registry, LIVE_STATES):
             n = row.block_number
             if row.state == FINAL and n is not None and n < head - REORG_WINDOW:
@@ -305,11 +447,15 @@ class Anchorer:
             self.reconcile_row(row, head)
 
     def reconcile_row(self, row: AnchorRow, head: int) -> None:
+        log_id = self._log_ids().get(row.log_pk)
         receipt = self.chain.receipt(row.tx_hash)
         if receipt is not None:
-            if receipt["status"] != 1:  # signed anew next run; the reason says why it reverted
+            if receipt["status"] != 1:
                 why = self.chain.explain_reverted(row.tx_hash, receipt)
-                self.anchors.update(row.id, state=FAILED, error=str(why)[:500])
+                # Reverted: maybe because another sender's copy anchored it first (adopted then)
+                if not self._settle_by_registry(row, log_id, head, receipt["blockNumber"],
+                                                f"our transaction 0x{row.tx_hash.hex()} reverted: {why}"):
+                    self.anchors.update(row.id, state=FAILED, error=str(why)[:500])  # signed anew next run
                 return
             number, block_hash = receipt["blockNumber"], bytes(receipt["blockHash"])
             if self.chain.block_hash(number) != block_hash:
@@ -321,6 +467,12 @@ class Anchorer:
                 self.transactions.store.set_state(row.tx_hash, MINED, block_number=number)  # saves a lookup
                 return
         # Not in a block (never sent, dropped, or reorged out).
+        if not row.raw_tx:  # an adopted transaction (another sender's) that a reorg dropped: not ours to re-send
+            if not self._settle_by_registry(row, log_id, head, head, "the transaction that anchored it was dropped"):
+                self.anchors.update(row.id, state=FAILED, block_number=None, block_hash=None,
+                                    error="the other sender's transaction that anchored it was dropped by a "
+                                          "reorg; signed anew next run")
+            return
         if row.state != PENDING:
             self.anchors.update(row.id, state=PENDING, block_number=None, block_hash=None,
                                 error="dropped by a reorg; re-sent", pending_since_block=head)
@@ -333,9 +485,11 @@ class Anchorer:
         except ChainUnavailableError:
             raise
         except ChainError as e:
-            # The nonce went to another transaction: this one can never land. Sign anew.
-            self.anchors.update(row.id, state=FAILED, error=f"re-send refused: {e}"[:500])
+            # The nonce went to another transaction: this one can never land. Sign anew, unless
+            # the checkpoint got on chain by another transaction meanwhile.
             self.transactions.store.set_state(row.tx_hash, REFUSED, error=f"re-send refused: {e}")
+            if not self._settle_by_registry(row, log_id, head, head, f"our re-send was refused: {e}"):
+                self.anchors.update(row.id, state=FAILED, error=f"re-send refused: {e}"[:500])
 
 
 class _Awaiting(Exception):

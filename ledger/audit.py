@@ -11,7 +11,9 @@ Checks, each failure a finding that names what is wrong and where:
    pledge holding a lien on one of our logs still commits to what our records hash to (its
    manifest is rebuilt from the store and its digest compared with the one on chain);
 6. no anchor is stuck: pending for more than ``stuck_after`` blocks (with the reason: a nonce
-   gap of the relayer, or what its transaction waits behind).
+   gap of the relayer, or what its transaction waits behind);
+7. no checkpoint of ours conflicts with the registry: another root anchored at one of our sizes
+   (only the log's factory key can have signed it).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ledger import merkle
-from ledger.anchoring import DEFAULT_STUCK_AFTER_BLOCKS, stuck_anchors
+from ledger.anchoring import DEFAULT_STUCK_AFTER_BLOCKS, conflict_text, stuck_anchors
 from ledger.chain.client import Chain
 from ledger.chain.deploy import runtime_matches
 from ledger.errors import DataKeyError, InvariantError, LedgerError
@@ -106,10 +108,12 @@ def run_audit(store: LogStore, chain: Chain, deployment: dict,
     events = chain_events(chain, deployment.get("block_number", 0))
     report.events = len(events)
     on_chain: dict[tuple[bytes, int], bytes] = {}
+    anchored_in: dict[tuple[bytes, int], int] = {}  # the block of each
     for ev in events:
         args = ev["args"]
         log_id, size, root = bytes(args["logId"]), args["size"], bytes(args["root"])
         on_chain[(log_id, size)] = root
+        anchored_in[(log_id, size)] = ev["blockNumber"]
         if log_id in by_log_id and anchors.get(chain.chain_id, chain.registry.address,
                                                by_log_id[log_id].pk, size) is None:
             add(f"log {by_log_id[log_id].stream}: checkpoint {size} is anchored on chain "
@@ -117,11 +121,15 @@ def run_audit(store: LogStore, chain: Chain, deployment: dict,
 
     for log in logs:
         expected: dict[int, list[tuple[str, bytes]]] = {}
+        ours: dict[int, bytes] = {}
         for size, root in store.checkpoints(log.stream):
             expected.setdefault(size, []).append(("checkpoint in our database", root))
+            ours[size] = root
+        rows = {}
         for row in anchors.for_log(chain.chain_id, chain.registry.address, log.pk):
             if row.state not in (INCLUDED, FINAL):
                 continue
+            rows[row.size] = row
             chain_root = on_chain.get((log.log_id, row.size)) if log.log_id else None
             if chain_root is None:
                 add(f"log {log.stream}: anchor of size {row.size} (tx 0x{row.tx_hash.hex()}) is not on chain")
@@ -132,7 +140,12 @@ def run_audit(store: LogStore, chain: Chain, deployment: dict,
             expected.setdefault(row.size, []).append(("root anchored on chain", chain_root))
         if log.log_id:
             for (log_id, size), root in on_chain.items():
-                if log_id == log.log_id and size not in expected:
+                if log_id != log.log_id:
+                    continue
+                if size not in rows and size in ours and ours[size] != root:  # a row's mismatch is said above
+                    add(f"log {log.stream}: {conflict_text(size, root, ours[size])} "
+                        f"(anchored in block {anchored_in[(log_id, size)]})")
+                if size not in expected:
                     expected.setdefault(size, []).append(("root anchored on chain", root))
         _check_records(store, log, expected, report, on_record)
     _check_pledges(store, chain, logs, report)

@@ -219,12 +219,15 @@ class Chain:
         except TransactionNotFound:
             return None
 
-    def transaction_known(self, tx_hash: bytes) -> bool:
+    def transaction(self, tx_hash: bytes):
+        """The transaction (in the pool or in a block), or None when the node does not know it."""
         try:
-            self.call(self.w3.eth.get_transaction, HexBytes(tx_hash))
-            return True
+            return self.call(self.w3.eth.get_transaction, HexBytes(tx_hash))
         except TransactionNotFound:
-            return False
+            return None
+
+    def transaction_known(self, tx_hash: bytes) -> bool:
+        return self.transaction(tx_hash) is not None
 
     # --- signing ------------------------------------------------------------------------
 

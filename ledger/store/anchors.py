@@ -10,6 +10,8 @@ from ledger.store import db
 from ledger.store.models import Anchor, utcnow
 
 PENDING, INCLUDED, FINAL, FAILED = "pending", "included", "final", "failed"
+#: The registry holds another root at this size: signed by the log's factory key, not ours.
+CONFLICT = "conflict"
 LIVE_STATES = (PENDING, INCLUDED, FINAL)
 
 
@@ -92,6 +94,16 @@ class AnchorStore:
             state=PENDING, sender=sender, nonce=nonce, tx_hash=tx_hash, raw_tx=raw_tx,
             attempts=1, pending_since_block=pending_since_block, created_at=utcnow(), updated_at=utcnow())
         self._execute(statement, conn)
+
+    def record_adopted(self, *, log_pk, chain_id, registry, size, root, state, sender, nonce, tx_hash,
+                       block_number, block_hash, error) -> None:
+        """A row for a checkpoint the registry holds by another sender's transaction (we never
+        sent one for it): no raw transaction, since it is not ours to re-send."""
+        statement = Anchor.__table__.insert().values(
+            log_pk=log_pk, chain_id=chain_id, registry_address=registry, size=size, root=root, state=state,
+            sender=sender, nonce=nonce, tx_hash=tx_hash, raw_tx=b"", attempts=0, block_number=block_number,
+            block_hash=block_hash, error=error, created_at=utcnow(), updated_at=utcnow())
+        self._execute(statement, None)
 
     def update(self, anchor_id: int, *, conn: Connection | None = None, **values) -> None:
         self._execute(update(Anchor).where(Anchor.id == anchor_id).values(updated_at=utcnow(), **values), conn)

@@ -81,6 +81,9 @@ class Anchor(SQLModel, table=True):
     ``pending`` rows are reconciled from the chain. One row per (registry, log, size), so a
     checkpoint is never anchored twice. States: pending -> included -> final; a reorg that
     drops the transaction moves it back to pending; ``failed`` when the registry refused it.
+    When another sender's transaction anchored exactly this (size, root) first (a copy of
+    ours, front-running it), the row adopts that transaction (``raw_tx`` empty: not ours to
+    re-send); ``conflict`` when the registry holds another root at this size.
     """
 
     __tablename__ = "anchors"
@@ -96,7 +99,8 @@ class Anchor(SQLModel, table=True):
     sender: str = Field(max_length=42, nullable=False)
     nonce: int = Field(sa_column=Column(BigInteger, nullable=False))
     tx_hash: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
-    #: The signed transaction, so a dropped one can be re-broadcast unchanged.
+    #: The signed transaction, so a dropped one can be re-broadcast unchanged (empty for an
+    #: adopted transaction: another sender's).
     raw_tx: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     attempts: int = Field(default=1, sa_column=Column(Integer, nullable=False))
     block_number: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))

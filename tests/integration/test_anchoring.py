@@ -463,3 +463,216 @@ def test_a_node_killed_before_saving_its_state_loses_nothing_of_ours(env):
     assert [e["size"] for e in _anchor_events(env)] == [3198, 3248]
     assert json.loads(dpl(env, "lenders", "list", "--json")[1]) == [_dev_account(2).address]
     assert _relayer_nonces(env) == (saved + 3, saved + 3)
+
+
+# --- a front-run anchor: the checkpoint is on chain by another sender's transaction ----------
+
+
+def _front_run(env, tx_hash: str, account) -> str:
+    """Copy our pending transaction's ``to``/``input`` (the factory's signature included) and
+    send it from ``account`` with ten times the fee, as a mempool watcher would; its hash."""
+    from eth_account import Account
+    from eth_utils import to_checksum_address
+
+    ours = node.rpc_call(env["rpc"], "eth_getTransactionByHash", [tx_hash])
+    nonce = int(node.rpc_call(env["rpc"], "eth_getTransactionCount", [account.address, "pending"]), 16)
+    tip = max(int(ours["maxPriorityFeePerGas"], 16), 10**9)
+    tx = {"to": to_checksum_address(ours["to"]), "data": ours["input"], "value": 0, "gas": int(ours["gas"], 16),
+          "maxFeePerGas": 10 * int(ours["maxFeePerGas"], 16) + 10 * tip, "maxPriorityFeePerGas": 10 * tip,
+          "nonce": nonce, "chainId": 31337}
+    raw = Account.sign_transaction(tx, account.key).raw_transaction
+    return node.rpc_call(env["rpc"], "eth_sendRawTransaction", ["0x" + raw.hex()])
+
+
+def _app_client(env, database_url):
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+    from ledger.settings import Settings
+
+    settings = Settings(home=env["home"], rpc_url=env["rpc"], database_url=database_url, anchor_interval=0)
+    return TestClient(create_app(settings))
+
+
+def _front_run_world(env, database_url=None) -> dict:
+    """A factory party (acme, custodial dev1) whose log acme/line-a is anchored at 3198 and has
+    3248 records; our anchor of 3248 is front-run by dev5 with ten times the fee, and mined after
+    the rival's in one block: ours reverts, the rival's anchors it."""
+    if database_url:
+        env["env"]["DATABASE_URL"] = database_url
+    dpl(env, "keys", "import-dev")
+    dpl(env, "deploy")
+    key = json.loads(dpl(env, "keys", "api", "--role", "factory", "--party", "acme", "--key", "dev1", "--json")[1])["key"]
+    dpl(env, "lenders", "add", "dev2")
+    auth = {"Authorization": f"Bearer {key}"}
+    with _app_client(env, database_url) as client:
+        made = client.post("/v1/logs", json={"stream": "line-a"}, headers=auth)
+        assert made.status_code == 201, made.text
+    stream = "acme/line-a"
+    dpl(env, "ingest", "--log", stream, str(SAMPLE))
+    dpl(env, "anchor")  # registers the log and anchors size 3198
+    extra = env["tmp"] / "more.jsonl"
+    extra.write_text("".join(json.dumps({"id": f"x-{i}", "ts": "2026-11-01T08:00:00+08:00",
+                                         "type": "iot.telemetry", "data": {"v": i}}) + "\n" for i in range(50)))
+    dpl(env, "ingest", "--log", stream, str(extra))
+
+    node.rpc_call(env["rpc"], "evm_setAutomine", [False])
+    [sent] = json.loads(dpl(env, "anchor", "--json")[1])
+    assert sent["state"] == "pending" and sent["tx_hash"]
+    rival = _front_run(env, sent["tx_hash"], _dev_account(5))
+    node.rpc_call(env["rpc"], "evm_mine")
+    ours = node.rpc_call(env["rpc"], "eth_getTransactionReceipt", [sent["tx_hash"]])
+    theirs = node.rpc_call(env["rpc"], "eth_getTransactionReceipt", [rival])
+    assert int(ours["status"], 16) == 0 and int(theirs["status"], 16) == 1  # the rival anchored it
+    node.rpc_call(env["rpc"], "evm_setAutomine", [True])
+    return {"stream": stream, "log_id": made.json()["log_id"], "auth": auth, "ours": sent["tx_hash"], "rival": rival,
+            "block": int(theirs["blockNumber"], 16), "database_url": database_url}
+
+
+@pytest.mark.parametrize("db", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_a_front_run_anchor_is_adopted_not_failed(env, db, request):
+    """A mempool watcher copies our anchor call (it carries the factory's signature) and sends
+    it first with a higher fee: our transaction reverts (RegistryStaleCheckpoint) but the
+    checkpoint IS on chain. The row adopts the rival's transaction (hash, block) and goes
+    included -> final like any other; `dpl prove` cites it, `dpl verify --rpc` accepts it, the
+    audit is clean, /health is ok and a consent can be drafted over the range.
+    (Was: the row stayed `failed` for ever, `dpl anchor` said "failed … (anchored on chain
+    already)", prove wrote "anchor": null and the draft was a 404.)"""
+    w = _front_run_world(env, request.getfixturevalue("pg_url") if db == "postgres" else None)
+    stream, rival, block = w["stream"], w["rival"], w["block"]
+
+    [adopted] = json.loads(dpl(env, "anchor", "--json")[1])  # was: "failed", "anchored on chain already"
+    assert adopted["state"] in ("included", "final"), adopted
+    assert adopted["tx_hash"] == rival and adopted["block_number"] == block
+    assert adopted["note"].startswith(f"anchored by transaction {rival} from {_dev_account(5).address}")
+    assert w["ours"] in adopted["note"] and "RegistryStaleCheckpoint" in adopted["note"]
+    _mine(env)
+    [final] = json.loads(dpl(env, "anchor", "--json")[1])
+    assert final["state"] == "final" and final["tx_hash"] == rival
+    assert [e["size"] for e in _anchor_events(env)] == [3198, 3248]  # nothing sent again
+
+    bundle = env["tmp"] / "x.json"
+    dpl(env, "prove", "--log", stream, "--id", "x-7", "--out", str(bundle))
+    doc = json.loads(bundle.read_text())
+    assert doc["anchor"] is not None and doc["anchor"]["tx_hash"] == rival and doc["anchor"]["block_number"] == block
+    _, out, _ = dpl(env, "verify", str(bundle), "--rpc", env["rpc"])
+    assert out.startswith("valid:")
+    assert json.loads(dpl(env, "audit", "--json")[1])["clean"]
+
+    with _app_client(env, w["database_url"]) as client:
+        health = client.get("/health").json()
+        assert health["status"] == "ok", health
+        now = int(node.rpc_call(env["rpc"], "eth_getBlockByNumber", ["latest", False])["timestamp"], 16)
+        terms = {"log_id": w["log_id"], "from": 3100, "to": 3248, "lender": _dev_account(2).address,
+                 "principal": 1000, "currency": "CNY", "maturity": str(now + 30 * 86400),
+                 "lien_end": str(now + 400 * 86400), "samples": 4, "loan_ref": "LN-1"}
+        draft = client.post("/v1/pledges/consents/draft", json=terms, headers=w["auth"])
+        assert draft.status_code == 200, draft.text  # was: 404 "no anchored checkpoint covering index 3247"
+        assert draft.json()["consent"]["terms"]["checkpoint_size"] == 3248
+        checkpoints = client.get(f"/v1/logs/{w['log_id']}/checkpoints", headers=w["auth"]).json()
+        [anchored] = [c["anchor"] for c in checkpoints if c["size"] == 3248]
+        assert anchored["state"] == "final" and anchored["tx_hash"] == rival
+
+
+def _anchor_row(env, size: int):
+    from ledger.settings import Settings
+    from ledger.store.anchors import AnchorStore
+    from ledger.store.logstore import LogStore
+
+    store = LogStore.open(Settings(home=env["home"], database_url=None))
+    [row] = [r for r in AnchorStore(store.engine).all_for_log(store.get_log("acme/line-a").pk) if r.size == size]
+    return store, row
+
+
+def test_a_row_left_failed_by_a_front_run_is_adopted_and_an_adopted_anchor_a_reorg_drops_is_sent_anew(env):
+    """A row an earlier version left `failed` after a front-run is adopted by the next run (it is
+    the log's newest checkpoint). Then a reorg drops the block of the rival's transaction (and of
+    ours): the adopted row goes back to pending/failed, and the checkpoint is anchored again by
+    a transaction of ours, which the row then holds with its raw bytes."""
+    w = _front_run_world(env)
+    store, row = _anchor_row(env, 3248)
+    try:  # what the code before the fix left: failed, our reverted transaction, no block
+        from ledger.store.anchors import AnchorStore
+
+        AnchorStore(store.engine).update(row.id, state="failed", error="RegistryStaleCheckpoint(…)")
+    finally:
+        store.close()
+    [adopted] = json.loads(dpl(env, "anchor", "--json")[1])
+    assert adopted["state"] in ("included", "final") and adopted["tx_hash"] == w["rival"], adopted
+    assert adopted["block_number"] == w["block"] and w["ours"] in adopted["note"]
+    store, row = _anchor_row(env, 3248)
+    store.close()
+    assert row.raw_tx == b"" and row.sender == _dev_account(5).address  # another sender's: not ours to re-send
+
+    _drop_blocks_from(env, w["block"])  # both transactions gone; anvil does not re-queue them
+    assert [e["size"] for e in _anchor_events(env)] == [3198]
+    [again] = json.loads(dpl(env, "anchor", "--json")[1])
+    assert again["state"] in ("included", "final"), again
+    assert again["tx_hash"] != w["rival"] and again["note"].startswith("anchored by our transaction"), again
+    assert [e["size"] for e in _anchor_events(env)] == [3198, 3248]
+    store, row = _anchor_row(env, 3248)
+    store.close()
+    assert row.sender == _dev_account(0).address and row.raw_tx  # ours now, re-broadcastable
+    assert json.loads(dpl(env, "audit", "--json")[1])["clean"]
+
+
+def test_another_root_at_our_size_is_a_conflict_said_by_anchor_audit_and_health(env):
+    """Someone holding the factory's key anchors another root at the size our pending anchor
+    names (a tree that extends the anchored one with other records), ahead of ours: ours
+    reverts. That is no front-run to adopt but a real conflict: `dpl anchor` says `conflict`
+    with both roots, `dpl audit` exits 1 naming it, /health is degraded and lists it.
+    (Was: the row went `failed` and `dpl anchor` reported "stale": the chain holds a newer
+    checkpoint; the audit was clean and /health ok.)"""
+    from ledger import merkle
+    from ledger.chain.client import Chain
+    from ledger.chain.deploy import load_deployment
+    from ledger.settings import Settings
+    from ledger.store.logstore import LogStore
+
+    _setup(env)
+    dpl(env, "anchor")
+    _more_records(env)
+    store = LogStore.open(Settings(home=env["home"], database_url=None))
+    try:
+        info = store.get_log(STREAM)
+        leaves = [r.leaf_hash for r in store.iter_sealed(STREAM, 0, 3198)]
+    finally:
+        store.close()
+    leaves += [merkle.leaf_hash(b"\x00" * 32 + b'{"other":%d}' % i) for i in range(50)]
+    other_root = merkle.root(leaves)
+    proof = merkle.consistency_proof(leaves, 3198)
+    chain = Chain(env["rpc"], load_deployment(env["home"], 31337)["address"])
+    signature = chain.sign_checkpoint(_dev_account(1), info.log_id, 3248, other_root)  # the factory's key
+
+    node.rpc_call(env["rpc"], "evm_setAutomine", [False])
+    [sent] = json.loads(dpl(env, "anchor", "--json")[1])
+    assert sent["state"] == "pending" and sent["size"] == 3248
+    rival = _dev_account(5)
+    ours = node.rpc_call(env["rpc"], "eth_getTransactionByHash", [sent["tx_hash"]])
+    tip = 10 * max(int(ours["maxPriorityFeePerGas"], 16), 10**9)
+    tx = chain.registry.functions.anchor(info.log_id, 3248, other_root, proof, signature).build_transaction(
+        {"from": rival.address, "gas": 1_000_000, "maxPriorityFeePerGas": tip,
+         "maxFeePerGas": 10 * int(ours["maxFeePerGas"], 16) + tip,
+         "nonce": int(node.rpc_call(env["rpc"], "eth_getTransactionCount", [rival.address, "pending"]), 16)})
+    from eth_account import Account
+
+    raw = Account.sign_transaction(tx, rival.key).raw_transaction
+    node.rpc_call(env["rpc"], "eth_sendRawTransaction", ["0x" + raw.hex()])
+    node.rpc_call(env["rpc"], "evm_mine")
+    assert int(node.rpc_call(env["rpc"], "eth_getTransactionReceipt", [sent["tx_hash"]])["status"], 16) == 0
+    node.rpc_call(env["rpc"], "evm_setAutomine", [True])
+
+    expected = f"conflict: the registry holds root 0x{other_root.hex()} at size 3248, ours is {info.root and '0x' + info.root.hex()}"
+    [report] = json.loads(dpl(env, "anchor", "--json")[1])
+    assert report["state"] == "conflict", report  # was: "failed" / "stale"
+    assert report["note"].startswith(expected), report
+    assert "factory key" in report["note"]
+    [again] = json.loads(dpl(env, "anchor", "--json")[1])  # still said on the next run, nothing sent
+    assert again["state"] == "conflict" and again["tx_hash"] == sent["tx_hash"]
+
+    code, out, _ = dpl(env, "audit", ok=False)  # was: exit 0, clean
+    assert code == 1 and f"FINDING: log {STREAM}: {expected}" in out, out
+    health = _health(env)  # was: "ok"
+    assert health["status"] == "degraded"
+    [conflict] = health["anchoring"]["conflicts"]
+    assert conflict["stream"] == STREAM and conflict["size"] == 3248 and conflict["reason"].startswith(expected)
