@@ -225,6 +225,8 @@ def health(svc=Depends(services)) -> dict:
         loop = getattr(svc, "loop", None)
         if loop is not None:
             out["anchoring"].update(interval_s=loop.interval, last_error=loop.last_error)
+            if loop.last_error:  # the last run failed: anchors are not being made
+                out["status"] = "degraded"
     except Exception as e:
         out["status"] = "degraded"
         out["anchoring"] = {"error": str(e)}

@@ -20,8 +20,8 @@ from eth_utils import keccak, to_checksum_address
 from hexbytes import HexBytes
 from requests.exceptions import RequestException
 from web3 import Web3
-from web3.exceptions import (BlockNotFound, ContractCustomError, ContractLogicError, TimeExhausted, TransactionNotFound,
-                             Web3Exception, Web3RPCError)
+from web3.exceptions import (BadResponseFormat, BlockNotFound, ContractCustomError, ContractLogicError, TimeExhausted,
+                             TooManyRequests, TransactionNotFound, Web3Exception, Web3RPCError)
 
 from ledger import jsonio
 from ledger.chain.build import load_artifact
@@ -127,6 +127,22 @@ class SentTx:
 
 #: How deep a node's JSON answer may nest (receipts and logs nest 4 levels).
 NODE_ANSWER_DEPTH = 64
+#: JSON-RPC error code of a node (or provider) that limits the rate of requests (EIP-1474).
+LIMIT_EXCEEDED = -32005
+#: How much of a node's error message goes into ours.
+NODE_MESSAGE_CHARS = 300
+
+
+class NodeRPCError(ChainError):
+    """The node answered a request with a JSON-RPC error (``code``, ``reason``: its message)."""
+
+    def __init__(self, text: str, code: int | None, reason: str):
+        super().__init__(text)
+        self.code, self.reason = code, reason
+
+
+class NodeRateLimitError(NodeRPCError, ChainUnavailableError):
+    """The node limits the rate of requests (JSON-RPC -32005): it is there, try again later."""
 
 
 class _StrictHTTPProvider(Web3.HTTPProvider):
@@ -176,11 +192,41 @@ class Chain:
             return fn(*args, **kwargs)
         except (ContractCustomError, ContractLogicError) as e:
             raise self.decode_revert(e) from None
+        except (TransactionNotFound, BlockNotFound):
+            raise  # a null answer, not a failure: receipt() and block_hash() say None
+        except Web3RPCError as e:
+            raise self.node_error(e) from None
+        except TooManyRequests as e:
+            raise NodeRateLimitError(f"the Ethereum node at {self.shown_url} is limiting requests ({self._node_text(str(e))}); "
+                                     "retry later", LIMIT_EXCEEDED, str(e)) from None
+        except BadResponseFormat:
+            raise ChainError(f"the Ethereum node at {self.shown_url} sent an answer that is not usable JSON-RPC") from None
         except RequestException as e:
             raise ChainUnavailableError(f"the Ethereum node at {self.shown_url} is not answering ({type(e).__name__})") from None
         except (ConnectionError, OSError) as e:
             reason = str(e).replace(self.rpc_url, self.shown_url)
             raise ChainUnavailableError(f"the Ethereum node at {self.shown_url} is not answering ({reason})") from None
+
+    def _node_text(self, text: str) -> str:
+        """Text from the node, fit for one line of ours: the URL redacted, non-printable
+        characters escaped, at most ``NODE_MESSAGE_CHARS`` characters."""
+        text = text.replace(self.rpc_url, self.shown_url)
+        text = "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
+        return text if len(text) <= NODE_MESSAGE_CHARS else text[:NODE_MESSAGE_CHARS] + "…"
+
+    def node_error(self, e: Web3RPCError) -> NodeRPCError:
+        """A JSON-RPC error answer as a ``ChainError`` naming the node's message (a rate limit,
+        -32005, is a ``ChainUnavailableError``: retry later)."""
+        error = (e.rpc_response or {}).get("error") if isinstance(e.rpc_response, dict) else None
+        code = error.get("code") if isinstance(error, dict) else None
+        message = error.get("message") if isinstance(error, dict) else None
+        reason = self._node_text(message if isinstance(message, str) else str(e.message))
+        code = code if isinstance(code, int) and not isinstance(code, bool) else None
+        if code == LIMIT_EXCEEDED:
+            return NodeRateLimitError(f"the Ethereum node at {self.shown_url} is limiting requests: {reason} "
+                                      f"(JSON-RPC error {code}); retry later", code, reason)
+        return NodeRPCError(f"the Ethereum node at {self.shown_url} answered with an error: {reason}"
+                            + (f" (JSON-RPC error {code})" if code is not None else ""), code, reason)
 
     def decode_revert(self, e: Exception) -> ChainError:
         data = getattr(e, "data", None)
@@ -331,11 +377,14 @@ class Chain:
         process re-broadcast it first), is not an error: safe to retry."""
         try:
             self.call(self.w3.eth.send_raw_transaction, raw)
-        except Web3RPCError as e:
-            text = str(e).lower()
+        except NodeRPCError as e:
+            if isinstance(e, ChainUnavailableError):
+                raise
+            text = e.reason.lower()
             if "already known" in text or "already imported" in text or self.transaction_known(keccak(raw)):
                 return
-            raise ChainError(f"the node refused the transaction: {e}") from None
+            raise ChainError(f"the node refused the transaction: {e.reason}"
+                             + (f" (JSON-RPC error {e.code})" if e.code is not None else "")) from None
 
     def broadcast(self, sent: SentTx) -> None:
         """``send_raw`` a signed transaction; a refusal is recorded (its nonce is free again)."""

@@ -172,6 +172,27 @@ def test_custodial_consent(world):
 # --- the holder's moves ------------------------------------------------------------------------------
 
 
+def test_a_node_error_answer_is_a_problem_not_a_500(world):
+    """A custodial lender whose key holds 1 wei: the node answers the transfer's simulation with
+    a JSON-RPC error ("insufficient funds"). The answer is a 502 chain-error problem naming the
+    node's message, nothing is sent (was: 500, an unmapped Web3RPCError)."""
+    token = world.pledge("bank-a")
+    lender = world.addresses["bank-a"]
+    balance = world.rpc("eth_getBalance", lender, "latest")
+    nonce = world.rpc("eth_getTransactionCount", lender, "pending")
+    world.rpc("anvil_setBalance", lender, "0x1")
+    try:
+        r = world.post(f"/v1/pledges/{token}/transfer", "bank-a", json={"to": "bank-b"})
+        body = _refused(r, 502, slug="chain-error")
+        assert "answered with an error" in body["detail"] and "insufficient funds" in body["detail"].lower(), body
+        assert world.rpc("eth_getTransactionCount", lender, "pending") == nonce  # nothing sent
+    finally:
+        world.rpc("anvil_setBalance", lender, balance)
+    assert world.ok("GET", f"/v1/pledges/{token}", "bank-a")["holder"] == lender
+    moved = world.ok("POST", f"/v1/pledges/{token}/transfer", "bank-a", json={"to": "bank-b"})
+    assert moved["token_id"] == token
+
+
 def test_issue_transfer_release(world):
     token = world.pledge("bank-a")
     # to a lender the registry has not approved: the contract's refusal, decoded

@@ -676,3 +676,46 @@ def test_another_root_at_our_size_is_a_conflict_said_by_anchor_audit_and_health(
     assert health["status"] == "degraded"
     [conflict] = health["anchoring"]["conflicts"]
     assert conflict["stream"] == STREAM and conflict["size"] == 3248 and conflict["reason"].startswith(expected)
+
+
+# --- an error the node answers is a ChainError, said in one line --------------------------------
+
+
+def test_a_node_error_answer_is_one_line_and_the_services_failed_run_makes_health_degraded(env):
+    """The relayer's balance is 1 wei: the node answers the pre-send simulation with a JSON-RPC
+    error. `dpl anchor` exits 1 with one line naming the node's message (its URL redacted),
+    no traceback (was: a Web3RPCError traceback); the service's anchoring loop records the
+    failure and /health says degraded while it lasts (was: "ok" with last_error set)."""
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+    from ledger.settings import Settings
+
+    _setup(env)
+    relayer = _dev_account(0).address
+    balance = node.rpc_call(env["rpc"], "eth_getBalance", [relayer, "latest"])
+    node.rpc_call(env["rpc"], "anvil_setBalance", [relayer, "0x1"])
+    secret_url = env["rpc"].replace("http://", "http://user:s3cret@")
+    code, out, err = dpl(env, "anchor", ok=False, extra={"DPL_RPC_URL": secret_url})
+    assert code == 1 and out == ""
+    [line] = err.splitlines()  # one line
+    assert line.startswith(f"error: the Ethereum node at {env['rpc']}/… answered with an error: "), line
+    assert "insufficient funds" in line.lower() and "JSON-RPC error" in line and "s3cret" not in line
+
+    settings = Settings(home=env["home"], rpc_url=env["rpc"], database_url=None, anchor_interval=0.2)
+    with TestClient(create_app(settings)) as client:
+        loop = client.app.state.services.loop
+        deadline = time.monotonic() + 60
+        while loop.last_error is None and time.monotonic() < deadline:
+            time.sleep(0.1)
+        health = client.get("/health").json()
+        assert health["status"] == "degraded", health
+        assert "insufficient funds" in health["anchoring"]["last_error"].lower()
+        assert health["anchoring"]["stuck"] == [] and health["anchoring"]["conflicts"] == []
+
+        node.rpc_call(env["rpc"], "anvil_setBalance", [relayer, balance])
+        while loop.last_error is not None and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert loop.last_error is None
+        assert client.get("/health").json()["status"] == "ok"
+    assert [e["size"] for e in _anchor_events(env)] == [3198]
