@@ -28,6 +28,7 @@ from api.errors import PROBLEM_RESPONSES, ApiProblem
 from api.routes_logs import find_log
 from ledger.bundles import to_hex
 from ledger.errors import InvalidArgumentError
+from ledger.pledges import MAX_SAMPLES
 from ledger.store.consents import ConsentStore
 from ledger.store.parties import PartyInfo
 
@@ -51,7 +52,8 @@ class ConsentTerms(AssetIn):
     lien_end: str
     max_lien_end: str | None = Field(default=None, description="The latest lien end the lender may extend to "
                                      "without asking the factory (default: lien_end)")
-    samples: int = Field(ge=1, le=10_000)
+    samples: int = Field(ge=1, le=MAX_SAMPLES, description="Records a collateral check samples (k), each disclosed "
+                                                            "to the lender")
     loan_ref: str = Field(min_length=1, max_length=200)
     deadline: str | None = None
     nonce: str | None = Field(default=None, pattern=r"^[0-9]{1,78}$",

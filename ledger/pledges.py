@@ -50,6 +50,10 @@ _UINT64_MAX = 2**64 - 1
 TOKEN_ID_MAX = _UINT64_MAX
 #: The moments the ledger takes (unix seconds): 1970-01-01T00:00:00Z to 9999-12-31T23:59:59Z.
 MOMENT_MAX = 253_402_300_799
+#: Most records a collateral check may sample (the terms' ``samples``, k): the collateral bundle
+#: discloses every sampled record with its salt, so k is what a lender gets to read. One rule for
+#: the command line, custodial and self-signed consents (the registry only asks for k >= 1).
+MAX_SAMPLES = 10_000
 #: How long a consent or an extension stays usable when no deadline is given.
 DEFAULT_VALIDITY = 7 * 86400
 _ZERO_ADDRESS = "0x" + "00" * 20
@@ -273,12 +277,33 @@ def typed_data(chain: Chain, terms: Terms, nonce: int, deadline: int) -> dict:
     return chain.typed_data(PLEDGE_CONSENT_TYPES, {**terms.message(), "nonce": nonce, "deadline": deadline})
 
 
+def check_terms(terms: Terms) -> None:
+    """Refuse terms the registry's ``_checkTerms`` refuses whatever the chain's state, naming the
+    field: an empty range or one past the checkpoint, a maturity not before the lien end, a zero
+    asset digest, and samples outside 1..``MAX_SAMPLES`` (our rule: k records are disclosed).
+    (``Terms`` itself refuses a principal of 0, a currency that is not three capital letters and
+    a max lien end before the lien end.)"""
+    if not terms.start < terms.end <= terms.checkpoint_size:
+        raise InvalidArgumentError(f"from/to: the range [{terms.start}, {terms.end}) must be non-empty and inside "
+                                   f"the checkpoint of size {terms.checkpoint_size}")
+    if terms.maturity >= terms.lien_end:
+        raise InvalidArgumentError(f"maturity: {utc_text(terms.maturity)} must be before the lien end "
+                                   f"{utc_text(terms.lien_end)} (the lien must outlast the loan)")
+    if terms.asset_digest == bytes(32):
+        raise InvalidArgumentError("asset_digest: zero is no asset")
+    if not 1 <= terms.samples <= MAX_SAMPLES:
+        raise InvalidArgumentError(f"samples: must be from 1 to {MAX_SAMPLES:,} (each sampled record is disclosed "
+                                   f"to the lender), not {terms.samples}")
+
+
 def check_consent(chain: Chain, terms: Terms, signer: str, deadline: int, now: int | None = None) -> None:
-    """Refuse, before anything is signed, terms the registry would refuse at issue anyway (or
-    that could never be issued), naming the field: a deadline, maturity or lien end that is
-    not after the chain's clock (``now``, default: the latest block's time), a lender that is
-    the zero address or not approved (``LENDER_ROLE``), a log whose factory on chain is not
-    ``signer``. (The max lien end before the lien end is refused by ``Terms`` itself.)"""
+    """Refuse, before anything is signed (or a consent signed elsewhere is kept), terms the
+    registry would refuse at issue anyway (or that could never be issued), naming the field:
+    everything ``check_terms`` refuses, a deadline, maturity or lien end that is not after the
+    chain's clock (``now``, default: the latest block's time), a lender that is the zero
+    address or not approved (``LENDER_ROLE``), a log whose factory on chain is not ``signer``.
+    One check for the command line, custodial and self-signed consents."""
+    check_terms(terms)
     check_moment(deadline, "deadline")
     now = chain_time(chain) if now is None else now
     clock = f"the chain's clock reads {utc_text(now)}"

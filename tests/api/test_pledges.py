@@ -414,6 +414,41 @@ def test_terms_the_registry_would_refuse_are_refused_before_signing(world):
     assert len(world.ok("GET", "/v1/pledges/consents", "acme")) == before, "nothing was kept"
 
 
+def test_a_self_signed_consent_the_registry_would_refuse_at_issue_is_not_kept(world):
+    """Before: a consent signed by the factory's wallet with a maturity at or after its lien end,
+    or with 20,000 samples, was accepted and stored (the registry then refused it at issue,
+    `PledgeInvalidTerms`); the custodial path capped samples at 10,000 and the CLI at 2^32 − 1.
+    Now `check_consent` refuses for every path what `_checkTerms` refuses, and samples above
+    `MAX_SAMPLES` (10,000: each is disclosed), naming the field; nothing is kept."""
+    from ledger.pledges import MAX_SAMPLES
+
+    before = len(world.ok("GET", "/v1/pledges/consents", "acme"))
+    draft = world.ok("POST", "/v1/pledges/consents/draft", "acme", json=world.terms(rng=(0, 10)))
+    consent, typed = draft["consent"], draft["typed_data"]
+    lien_end = consent["terms"]["lien_end"]
+    cases = [({"maturity": lien_end}, "maturity: .* must be before the lien end"),
+             ({"maturity": lien_end + 86400}, "maturity: .* must be before the lien end"),
+             ({"samples": MAX_SAMPLES + 1}, "samples: must be from 1 to 10,000"),
+             ({"samples": 2**32 - 1}, "samples: must be from 1 to 10,000")]
+    import re as re_
+
+    for change, words in cases:
+        message = {**typed["message"], **{k: str(v) for k, v in change.items()}}
+        changed_typed = {**typed, "message": message}
+        signed = {**consent, "terms": {**consent["terms"], **change},
+                  "signature": _sign(world, "dev1", changed_typed)}
+        detail = _refused(world.post("/v1/pledges/consents", "acme", json={"consent": signed}), 422,
+                          slug="invalid-argument")["detail"]
+        assert re_.search(words, detail), (change, detail)
+    # the custodial path and the draft: the same bound, from the same constant
+    for path, body in (("/v1/pledges/consents/draft", {**world.terms(rng=(0, 10)), "samples": MAX_SAMPLES + 1}),
+                       ("/v1/pledges/consents", {"terms": {**world.terms(rng=(0, 10)), "samples": MAX_SAMPLES + 1}})):
+        assert world.post(path, "acme", json=body).status_code == 422
+    assert world.ok("POST", "/v1/pledges/consents/draft", "acme",
+                    json={**world.terms(rng=(0, 10)), "samples": MAX_SAMPLES})["consent"]["terms"]["samples"] == MAX_SAMPLES
+    assert len(world.ok("GET", "/v1/pledges/consents", "acme")) == before, "nothing was kept"
+
+
 def test_a_log_whose_factory_on_chain_is_not_the_signer_is_refused(world):
     """The API checked only its own table of log owners; the registry's factoryOf is what issue
     checks the signature against. A log bound on chain to acme's address but owned (here, by a

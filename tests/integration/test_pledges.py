@@ -81,11 +81,13 @@ def test_pledge_story_through_the_cli(env):
     assert set(asset["manifest"]["types"]) >= {"iot.telemetry", "mes.work_order"}
 
     # Terms the registry would refuse are refused before anything is signed (no file written):
-    # a lender that is not approved, a deadline, maturity or lien end that has passed.
+    # a lender that is not approved, a deadline, maturity or lien end that has passed; and more
+    # samples than the one bound (MAX_SAMPLES) every path keeps.
     for name, lender, extra, words in (
             ("unapproved", "dev4", (), "is not an approved lender"),
             ("late", "dev2", ("--deadline", str(now - 1)), "deadline: "),
-            ("past", "dev2", ("--maturity", str(now - 20), "--lien-end", str(now - 10)), "maturity: ")):
+            ("past", "dev2", ("--maturity", str(now - 20), "--lien-end", str(now - 10)), "maturity: "),
+            ("many", "dev2", ("--samples", "20000"), "samples: must be from 1 to 10,000")):  # was: signed
         args = ["pledge", "consent", "--log", STREAM, "--from", "0", "--to", "1000", "--lender", lender,
                 "--principal", "5", "--currency", "CNY", "--maturity", str(maturity), "--lien-end", str(lien_end),
                 "--samples", "3", "--loan-ref", "L", "--out", f"{name}.json", *extra]
