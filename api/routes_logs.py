@@ -26,6 +26,7 @@ from ledger import bundles
 from ledger.bundles import to_hex
 from ledger.errors import RecordError
 from ledger.records import parse_json_line, utc_day
+from ledger.limits import MAX_INDEX
 from ledger.store.anchors import AnchorStore
 from ledger.store.models import IdempotencyKey
 from ledger.store.parties import PartyInfo
@@ -34,7 +35,6 @@ router = APIRouter(prefix="/v1/logs", tags=["logs"], responses=PROBLEM_RESPONSES
 LogId = Annotated[str, PathParam(pattern=r"^0x[0-9a-fA-F]{64}$", description="The on-chain log id, 0x-hex")]
 MAX_RECORDS = 100_000
 #: Sizes and indexes a log can have (the store's 64-bit integers): beyond is a 422, not a query.
-MAX_INDEX = 2**63 - 1
 MAX_BYTES = 64 * 1024 * 1024
 
 

@@ -28,7 +28,7 @@ from api.errors import PROBLEM_RESPONSES, ApiProblem
 from api.routes_logs import find_log
 from ledger.bundles import to_hex
 from ledger.errors import InvalidArgumentError
-from ledger.pledges import MAX_SAMPLES
+from ledger.limits import MAX_SAMPLES
 from ledger.store.consents import ConsentStore
 from ledger.store.parties import PartyInfo
 

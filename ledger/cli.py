@@ -21,6 +21,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from ledger import bundles
 from ledger.errors import BundleError, LedgerError
+from ledger.limits import MAX_INDEX
 from ledger.settings import Settings
 from ledger.sources import FORMATS, READERS, detect_format
 
@@ -217,7 +218,7 @@ def keys_api_revoke(prefix: Annotated[str, typer.Argument(help="The key's prefix
 
 
 @chain_app.command("up")
-def chain_up(port: Annotated[int, typer.Option("--port", help="Port for JSON-RPC.")] = 8545) -> None:
+def chain_up(port: Annotated[int, typer.Option("--port", help="Port for JSON-RPC.", min=1, max=65535)] = 8545) -> None:
     """Start anvil (state persisted under DPL_HOME/chain); returns when it answers."""
     from ledger.chain import node
 
@@ -464,9 +465,9 @@ def _write_output(document: dict, out: str | None) -> None:
 @app.command()
 def prove(
     log: LogOption,
-    index: Annotated[Optional[int], typer.Option("--index", help="Index of the record.")] = None,
+    index: Annotated[Optional[int], typer.Option("--index", help="Index of the record.", min=0, max=MAX_INDEX)] = None,
     record_id: Annotated[Optional[str], typer.Option("--id", help="Id of the record.")] = None,
-    size: Annotated[Optional[int], typer.Option("--size", help="Prove against this earlier size (default: current).")] = None,
+    size: Annotated[Optional[int], typer.Option("--size", help="Prove against this earlier size (default: current).", min=1, max=MAX_INDEX)] = None,
     out: Annotated[Optional[str], typer.Option("--out", help="Write the bundle here (default: stdout).")] = None,
 ) -> None:
     """Write a dpl-proof/1 bundle: the record, its salt and its inclusion proof."""
@@ -500,8 +501,8 @@ def _anchored_checkpoint(store, info, index: int, size: int | None):
 @app.command()
 def consistency(
     log: LogOption,
-    old: Annotated[int, typer.Option("--from", help="The earlier size.")],
-    new: Annotated[Optional[int], typer.Option("--to", help="The later size (default: current).")] = None,
+    old: Annotated[int, typer.Option("--from", help="The earlier size.", min=1, max=MAX_INDEX)],
+    new: Annotated[Optional[int], typer.Option("--to", help="The later size (default: current).", min=1, max=MAX_INDEX)] = None,
     out: Annotated[Optional[str], typer.Option("--out", help="Write the bundle to a file.")] = None,
     json: JsonFlag = False,
 ) -> None:
@@ -554,7 +555,7 @@ def verify(bundle: Annotated[str, typer.Argument(help="A dpl-proof/1 or dpl-cons
 
 @app.command()
 def serve(host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
-          port: Annotated[int, typer.Option("--port")] = 8000,
+          port: Annotated[int, typer.Option("--port", min=1, max=65535)] = 8000,
           workers: Annotated[int, typer.Option("--workers", min=1)] = 1) -> None:
     """Serve the HTTP API (and landing page) with uvicorn."""
     import uvicorn

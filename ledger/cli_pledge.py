@@ -15,6 +15,7 @@ import typer
 
 from ledger.bundles import to_hex
 from ledger.errors import InvalidArgumentError, LedgerError, NotFoundError
+from ledger.limits import MAX_INDEX
 
 asset_app = typer.Typer(help="Data assets: ranges of an anchored log, described by a manifest.",
                         no_args_is_help=True)
@@ -93,10 +94,10 @@ def _sync(chain, store, quiet: bool = True):
 @asset_app.command("create")
 def asset_create(
     log: Annotated[str, typer.Option("--log", help="Stream name of the log.")],
-    start: Annotated[int, typer.Option("--from", help="First record index (inclusive).")],
-    end: Annotated[int, typer.Option("--to", help="End of the range (exclusive).")],
+    start: Annotated[int, typer.Option("--from", help="First record index (inclusive).", min=0, max=MAX_INDEX)],
+    end: Annotated[int, typer.Option("--to", help="End of the range (exclusive).", min=1, max=MAX_INDEX)],
     checkpoint: Annotated[Optional[int], typer.Option(
-        "--checkpoint", help="Size of the anchored checkpoint that commits the range (default: the newest).")] = None,
+        "--checkpoint", help="Size of the anchored checkpoint that commits the range (default: the newest).", min=1, max=MAX_INDEX)] = None,
     rpc: Rpc = None, json: Json = False,
 ) -> None:
     """Print the manifest of records [FROM, TO) of a log and its SHA-256 (the asset digest)."""
@@ -233,19 +234,19 @@ def factories_list(rpc: Rpc = None, json: Json = False) -> None:
 @pledge_app.command("consent")
 def pledge_consent(
     log: Annotated[str, typer.Option("--log", help="Stream name of the log.")],
-    start: Annotated[int, typer.Option("--from", help="First record index (inclusive).")],
-    end: Annotated[int, typer.Option("--to", help="End of the range (exclusive).")],
+    start: Annotated[int, typer.Option("--from", help="First record index (inclusive).", min=0, max=MAX_INDEX)],
+    end: Annotated[int, typer.Option("--to", help="End of the range (exclusive).", min=1, max=MAX_INDEX)],
     lender: Annotated[str, typer.Option("--lender", help="Address or key name of the lender.")],
-    principal: Annotated[int, typer.Option("--principal", help="Loan principal in minor units (e.g. fen).", min=1)],
+    principal: Annotated[int, typer.Option("--principal", help="Loan principal in minor units (e.g. fen).", min=1, max=2**256 - 1)],
     currency: Annotated[str, typer.Option("--currency", help="ISO 4217 code, e.g. CNY.")],
     maturity: Annotated[str, typer.Option("--maturity", help="Loan maturity: YYYY-MM-DD (UTC), ISO date-time or unix seconds.")],
     lien_end: Annotated[str, typer.Option("--lien-end", help="The lien lapses then (after maturity).")],
-    samples: Annotated[int, typer.Option("--samples", help="Records a collateral check samples (k).", min=1)],
+    samples: Annotated[int, typer.Option("--samples", help="Records a collateral check samples (k), each disclosed to the lender.", min=1)],
     loan_ref: Annotated[str, typer.Option("--loan-ref", help="The lender's loan reference (only its SHA-256 goes on chain).")],
     out: Annotated[str, typer.Option("--out", help="Write the signed consent here.")],
     key: _key_option(None, "factory (default DPL_FACTORY_KEY)") = None,
     deadline: Annotated[Optional[str], typer.Option("--deadline", help="The consent must be used by then (default: 7 days).")] = None,
-    checkpoint: Annotated[Optional[int], typer.Option("--checkpoint", help="Anchored checkpoint size (default: the newest).")] = None,
+    checkpoint: Annotated[Optional[int], typer.Option("--checkpoint", help="Anchored checkpoint size (default: the newest).", min=1, max=MAX_INDEX)] = None,
     max_lien_end: Annotated[Optional[str], typer.Option(
         "--max-lien-end", help="The latest lien end the lender may extend to without asking you "
                                "(default: --lien-end, i.e. no extension without your signature).")] = None,

@@ -33,6 +33,7 @@ from web3.logs import DISCARD
 
 from ledger.bundles import to_hex
 from ledger.chain.client import PLEDGE_CONSENT_TYPES, PLEDGE_EXTENSION_TYPES, PLEDGE_TERMS_FIELDS, Chain
+from ledger.limits import MAX_SAMPLES
 from ledger.errors import ChainError, ConflictError, InvalidArgumentError, LedgerError, NotFoundError
 from ledger.store.pledges import PledgeMirror, SyncPoint
 
@@ -50,10 +51,6 @@ _UINT64_MAX = 2**64 - 1
 TOKEN_ID_MAX = _UINT64_MAX
 #: The moments the ledger takes (unix seconds): 1970-01-01T00:00:00Z to 9999-12-31T23:59:59Z.
 MOMENT_MAX = 253_402_300_799
-#: Most records a collateral check may sample (the terms' ``samples``, k): the collateral bundle
-#: discloses every sampled record with its salt, so k is what a lender gets to read. One rule for
-#: the command line, custodial and self-signed consents (the registry only asks for k >= 1).
-MAX_SAMPLES = 10_000
 #: How long a consent or an extension stays usable when no deadline is given.
 DEFAULT_VALIDITY = 7 * 86400
 _ZERO_ADDRESS = "0x" + "00" * 20

@@ -272,3 +272,38 @@ def test_keys_from_the_command_line(dpl):
     assert json.loads(out) == [created]
     keystore = (dpl.home / "keys" / "acme.json").read_text()
     assert "ciphertext" in keystore and "pw" not in keystore
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_integer_options_beyond_what_the_store_holds_are_refused_at_the_option(dpl, request, backend):
+    """Before: `dpl prove --index 2**63` (or `--size 10**20`) reached the database and died with an
+    OverflowError traceback (SQLite) or a driver error (PostgreSQL). Every index or size option is
+    bounded by MAX_INDEX (the store's signed 64-bit column), ports by 1..65535: a one-line usage
+    error that names the option, before any work."""
+    extra = {"DATABASE_URL": request.getfixturevalue("pg_url")} if backend == "postgresql" else {}
+    dpl("log", "create", "line-a/mes", extra_env=extra)
+    dpl("ingest", "--log", "line-a/mes", "-", input=_jsonl([_rec(i) for i in range(3)]), extra_env=extra)
+    cases = [("prove", "--log", "line-a/mes", "--index", str(2**63)),
+             ("prove", "--log", "line-a/mes", "--index", "-1"),
+             ("prove", "--log", "line-a/mes", "--index", "0", "--size", str(10**20)),
+             ("prove", "--log", "line-a/mes", "--id", "wo-1", "--size", str(2**64)),
+             ("consistency", "--log", "line-a/mes", "--from", str(10**30)),
+             ("consistency", "--log", "line-a/mes", "--from", "1", "--to", str(2**63)),
+             ("asset", "create", "--log", "line-a/mes", "--from", "0", "--to", str(2**63)),
+             ("pledge", "consent", "--log", "line-a/mes", "--from", str(2**63), "--to", "1", "--lender", "x",
+              "--principal", "1", "--currency", "CNY", "--maturity", "2030-01-01", "--lien-end", "2031-01-01",
+              "--samples", "1", "--loan-ref", "L", "--out", "c.json"),
+             ("serve", "--port", "70000"),
+             ("chain", "up", "--port", "0")]
+    for args in cases:
+        code, out, err = dpl(*args, ok=False, extra_env=extra)
+        assert code == 2, (args, err)
+        said = " ".join(err.translate(str.maketrans("│╭╮╰╯─", "      ")).split())  # typer's box, unwrapped
+        option = args[-2] if args[0] != "pledge" else "--from"
+        assert f"Invalid value for '{option}'" in said, (args, said)
+    # the bounds themselves are taken
+    _, out, _ = dpl("prove", "--log", "line-a/mes", "--index", "2", "--size", "3", extra_env=extra)
+    assert json.loads(out)["entries"][0]["index"] == 2
+    code, _, err = dpl("prove", "--log", "line-a/mes", "--index", "0", "--size", str(2**63 - 1), ok=False,
+                       extra_env=extra)
+    assert code == 1 and err.startswith("error: ") and err.count("\n") == 1, err
