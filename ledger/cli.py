@@ -23,6 +23,7 @@ from ledger import bundles
 from ledger.errors import BundleError, LedgerError
 from ledger.settings import Settings
 from ledger.sources import FORMATS, READERS, detect_format
+from ledger.text import shown
 
 app = typer.Typer(
     help="Verifiable production logs: ingest records, prove them, verify proofs.",
@@ -49,7 +50,33 @@ def _store():
 
 
 def _print_json(value: object) -> None:
-    sys.stdout.write(orjson.dumps(value, option=orjson.OPT_INDENT_2).decode() + "\n")
+    sys.stdout.write(json_text(value) + "\n")
+
+
+def json_text(value: object) -> str:
+    """``value`` as indented JSON that is safe on a terminal: orjson escapes the C0 controls;
+    every other non-printable character (DEL, C1 controls, bidi and zero-width characters,
+    line separators: ``ledger.text``) is written as a ``\\uXXXX`` escape too, which JSON
+    reads back as the same character. Such characters only occur inside strings."""
+    text = orjson.dumps(value, option=orjson.OPT_INDENT_2).decode()
+    if all(line.isprintable() for line in text.split("\n")):
+        return text
+    return "".join(c if c == "\n" or c.isprintable() else _json_escape(c) for c in text)
+
+
+def _json_escape(c: str) -> str:
+    code = ord(c)
+    if code > 0xFFFF:  # a UTF-16 surrogate pair, as JSON writes code points beyond the BMP
+        code -= 0x10000
+        return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
+    return f"\\u{code:04x}"
+
+
+def say(line: str, err: bool = False) -> None:
+    """Print one line that may hold text from outside (a bundle, the chain, an error naming
+    them), escaped so that it cannot move the cursor, erase or reorder what is on the
+    terminal (``ledger.text.shown``)."""
+    typer.echo(shown(line), err=err)
 
 
 def _log_json(info) -> dict:
@@ -543,13 +570,13 @@ def verify(bundle: Annotated[str, typer.Argument(help="A dpl-proof/1 or dpl-cons
         from ledger.chain.check import verify_on_chain
 
         checks = verify_on_chain(result, rpc, Settings().home, registry)
-        typer.echo(f"valid: {result.summary}")
+        say(f"valid: {result.summary}")
         for check in checks:
-            typer.echo(f"  {check.name}: {check.detail}")
+            say(f"  {check.name}: {check.detail}")
         return
     if registry:
         raise typer.BadParameter("--registry is for checks against the chain: give --rpc too")
-    typer.echo(f"valid: {result.summary}")
+    say(f"valid: {result.summary}")
 
 
 @app.command()
@@ -597,14 +624,14 @@ def main() -> None:
     except KeyboardInterrupt:  # Ctrl-C: a clean stop (an ingest in flight rolls back)
         typer.echo("interrupted", err=True)
         sys.exit(130)
-    except BundleError as e:
-        typer.echo(f"invalid: {e}", err=True)
+    except BundleError as e:  # every message may quote the input: printed escaped (say)
+        say(f"invalid: {e}", err=True)
         sys.exit(1)
     except LedgerError as e:
-        typer.echo(f"error: {e}", err=True)
+        say(f"error: {e}", err=True)
         sys.exit(1)
     except SQLAlchemyError as e:  # a database that is down, locked too long, or refused us
-        typer.echo(f"error: {_one_line(e)}", err=True)
+        say(f"error: {_one_line(e)}", err=True)
         sys.exit(1)
 
 

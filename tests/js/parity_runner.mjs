@@ -2,7 +2,7 @@
 // as JSON (one result per case, in order). Usage: node tests/js/parity_runner.mjs cases.json
 import { readFileSync } from 'node:fs';
 import { verifyBundle, verifyCollateral, prepareRecord, RecordError, canonicalize, CanonicalError, parseJson,
-  keccak256, sha256, toHex, fromHex, sampleSeed, sampleIndices, factoryCheck } from '../../api/web/static/js/verify/index.js';
+  keccak256, sha256, toHex, fromHex, sampleSeed, sampleIndices, factoryCheck, shown } from '../../api/web/static/js/verify/index.js';
 
 const cases = JSON.parse(readFileSync(process.argv[2], 'utf8'));
 const out = [];
@@ -29,6 +29,9 @@ for (const c of cases) {
         if (!(e instanceof CanonicalError)) throw e;
         out.push({ error: e.message });
       }
+      break;
+    case 'shown':
+      out.push({ shown: shown(c.text) });
       break;
     case 'keccak':
       out.push({ hex: toHex(keccak256(fromHex(c.hex))) });

@@ -34,6 +34,7 @@ from ledger.errors import BundleError, RecordError
 from ledger.records import prepare_record
 from ledger.sampling import sample_indices, sample_seed
 from ledger.synthetic import telemetry
+from ledger.text import shown
 
 ROOT = Path(__file__).resolve().parents[2]
 RUNNER = ROOT / "tests" / "js" / "parity_runner.mjs"
@@ -251,6 +252,10 @@ def _proof_bundles() -> list[object]:
              text.replace('"log_id": ', '"log\\u005fid": null, "log_id": ', 1),
              "[" + text + ", {\"k\": 1, \"k\": 1}]"]]
     return docs
+
+
+#: A key that, printed raw on a terminal, erases the line, writes "valid: all good" and hides the rest.
+FORGED_KEY = "\x1b[2K\rvalid: all good\n\x1b[8m"
 
 
 class _Raw(str):
@@ -600,6 +605,12 @@ def _all_cases() -> list[tuple[dict, dict]]:
     for _ in range(400):
         text = json.dumps(_random_float(rnd))
         cases.append(({"kind": "canonical", "text": text}, _python_canonical(json.loads(text))))
+    # text from outside shown on a screen (ledger.text.shown, JS shown): the same escapes
+    for text in [FORGED_KEY, "\u202e\u2066\u200b\u00ad\u2028\u00a0\x85\x9b\x7f\t", "艾克米 ACME 😀", "\U000e0001\U0010ffff"]:
+        cases.append(({"kind": "shown", "text": text}, {"shown": shown(text)}))
+    for _ in range(200):
+        text = _random_string(rnd, 12)
+        cases.append(({"kind": "shown", "text": text}, {"shown": shown(text)}))
     for n in list(range(0, 300, 7)) + [135, 136, 137, 271, 272, 273, 1000]:
         data = rnd.randbytes(n)
         cases.append(({"kind": "keccak", "hex": "0x" + data.hex()}, {"hex": "0x" + keccak(data).hex()}))

@@ -3,7 +3,7 @@
 // the registry in the registry field (the service's pinned registry unless the user changes it;
 // never the address the bundle names).
 import { config, api, h, showError, clearError, busy, download } from '../ui.js';
-import { parseJson, JsonDuplicateKeyError, isAddress, verifyCollateralOnChain, verifyProofBundleOnChain } from '../verify/index.js';
+import { parseJson, JsonDuplicateKeyError, isAddress, verifyCollateralOnChain, verifyProofBundleOnChain, shown } from '../verify/index.js';
 
 const $ = (id) => document.getElementById(id);
 const state = { text: null, bundle: null, format: null, report: null };
@@ -65,13 +65,15 @@ function render(report, meta) {
     : h('p', { class: 'verdict bad', 'data-testid': 'verdict' },
       `NOT SOUND — ${failed.length} of ${report.checks.length} checks failed`);
   const factory = report.checks.find((c) => c.name === 'factory');
+  // Details quote the bundle and the chain: shown escaped (ledger.text.shown, as dpl prints them),
+  // so no newline, bidi control or other invisible character can make a line look like another.
   const items = report.checks.map((c) => h('li', { class: c.ok ? 'ok' : 'bad', 'data-check': c.name, 'data-ok': String(c.ok) },
-    h('span', { class: 'name' }, `${c.ok ? '✓' : '✗'} ${c.name}`), ' — ', h('span', { class: 'detail' }, c.detail)));
+    h('span', { class: 'name' }, `${c.ok ? '✓' : '✗'} ${c.name}`), ' — ', h('span', { class: 'detail' }, shown(c.detail))));
   $('result').replaceChildren(
     verdict,
     // whose data it is: the factory the registry names for the log (and its directory listing)
     factory ? h('p', { class: factory.ok ? 'factory' : 'factory bad', 'data-testid': 'factory' },
-      h('b', {}, 'Factory: '), factory.detail) : '',
+      h('b', {}, 'Factory: '), h('span', { class: 'detail' }, shown(factory.detail))) : '',
     h('p', { class: 'muted meta' }, meta),
     h('ul', { class: 'checks', 'data-testid': 'checks' }, items),
     h('button', { type: 'button', class: 'secondary', onclick: () => download('verification-report.json', { ...report, checked: meta }) },

@@ -5,6 +5,7 @@ export { verifyCollateralOnChain, verifyProofBundleOnChain, runtimeMatches, read
 export { RpcClient, RpcError } from './rpc.js';
 export { parseJson, JsonFloat, JsonDuplicateKeyError } from './json.js';
 export { canonicalize, canonicalText, CanonicalError } from './jcs.js';
+export { shown } from './pyfmt.js';
 export { prepareRecord, RecordError } from './records.js';
 export { leafHash, nodeHash, verifyInclusion, verifyConsistency, rootFromInclusionProof, ProofError } from './merkle.js';
 export { checkManifest, assetDigest, recordDisagreements } from './manifest.js';
