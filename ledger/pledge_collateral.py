@@ -19,7 +19,7 @@ from ledger.chain.client import Chain
 from ledger.collateral import (Check, CollateralReport, PledgeTerms, is_valid_address, make_collateral_bundle,
                                verify_collateral)
 from ledger.errors import ChainError, InvariantError, LedgerError, NotFoundError
-from ledger.pledges import PledgeView, read_pledge
+from ledger.pledges import TOKEN_ID_MAX, PledgeView, read_pledge
 from ledger.sampling import sample_indices, sample_seed
 
 
@@ -82,6 +82,10 @@ def verify_against_chain(bundle: object, token_id: int, rpc_url: str, home: Path
         checks.append(Check("bundle names this pledge", same,
                             f"bundle: token {named[2]} on {named[1]} chain {named[0]}" if not same
                             else f"token {token_id} on {address}, chain {chain.chain_id}"))
+    if not 1 <= token_id <= TOKEN_ID_MAX:  # never sent in a call: the registry counts token ids in uint64
+        return CollateralReport(token_id, [*checks, Check(
+            "pledge", False, f"no pledge {token_id} in registry {address} on chain {chain.chain_id}: "
+                             "token ids are 1 to 2^64 - 1 (the registry counts in uint64)")])
     try:
         view: PledgeView = read_pledge(chain, token_id)
     except NotFoundError as e:

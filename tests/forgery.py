@@ -86,3 +86,20 @@ def anchored_forgery(rpc_url: str, registry: str, factory: LocalAccount, stream:
     anchor = bundles.make_anchor(chain.chain_id, chain.registry.address, bytes(receipt["transactionHash"]),
                                  receipt["blockNumber"])
     return bundles.make_proof_bundle(stream, log_id, n, root, [entry], anchor)
+
+
+def beyond_uint64(bundle: dict, size: int = 2**64) -> dict:
+    """``bundle`` (a real ``dpl-proof/1``) with its first record moved to index 0 of a tree of
+    ``size`` leaves (a power of two, at least 2^64): 64 or more invented proof hashes and the root
+    they lead to. Valid offline (the maths holds); no registry, whose sizes are uint64, can hold it."""
+    entry = dict(bundle["entries"][0])
+    depth = size.bit_length() - 1
+    assert size == 1 << depth
+    leaf = bytes.fromhex(entry["leaf_hash"][2:])
+    proof = [(i + 1).to_bytes(2, "big") * 16 for i in range(depth)]
+    root = leaf
+    for sibling in proof:  # index 0: always the left child
+        root = merkle.node_hash(root, sibling)
+    merkle.verify_inclusion(leaf, 0, size, proof, root)
+    entry.update(index=0, proof=["0x" + h.hex() for h in proof])
+    return {**bundle, "checkpoint": {"size": size, "root": "0x" + root.hex()}, "entries": [entry]}

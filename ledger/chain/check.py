@@ -102,7 +102,14 @@ def proof_checks(verified: Verified, chain: Chain, trusted: TrustedRegistry) -> 
     return checks
 
 
+#: The registry counts sizes and token ids in uint64: a bundle's number above this is never sent
+#: in a call (the ABI would refuse to encode it); it fails its check instead.
+UINT64_MAX = 2**64 - 1
+
+
 def _anchored(chain: Chain, trusted: TrustedRegistry, v: Verified) -> Check:
+    if v.size > UINT64_MAX:
+        return Check("anchor", False, f"size {v.size} is beyond uint64: no registry holds a checkpoint of that size")
     root, anchored_at = chain.call(chain.registry.functions.rootAt(v.log_id, v.size).call)
     root = bytes(root)
     if root == bytes(32):

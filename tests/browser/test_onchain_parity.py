@@ -24,7 +24,7 @@ from ledger.chain.client import Chain
 from ledger.chain.deploy import trusted_registry
 from ledger.errors import BundleError
 from ledger.pledge_collateral import verify_against_chain
-from tests.forgery import deploy_rootat_liar, dev_account
+from tests.forgery import beyond_uint64, deploy_rootat_liar, dev_account
 
 HERE = Path(__file__).parent
 
@@ -76,6 +76,8 @@ def test_js_and_python_agree_against_the_chain_on_real_and_forged_bundles(ui, tm
         (changed(collateral, lambda b: b["issue"].update(block_hash="0x" + "00" * 32)), token),
         (changed(collateral, lambda b: b["manifest"].update(stream="globex/line-a")), token),   # relabelled
         (changed(collateral, lambda b: b.update(registry=ui["lookalike"])), token),             # names a lookalike
+        (collateral, 2**64),                                           # token ids beyond uint64: never sent
+        (changed(collateral, lambda b: b.update(token_id=2**256 + 5)), 2**256 + 5),
     ]
     anchor = proof["anchor"]
     proofs = [  # (bundle, registry to trust: None = the pinned one)
@@ -92,8 +94,10 @@ def test_js_and_python_agree_against_the_chain_on_real_and_forged_bundles(ui, tm
         (changed(proof, lambda b: b["anchor"].update(tx_hash=forged["anchor"]["tx_hash"], block_number=None)), None),
         (changed(proof, lambda b: b["anchor"].update(block_number=anchor["block_number"] + 1)), None),
         (changed(proof, lambda b: b["anchor"].update(tx_hash=None, block_number=None)), None),
+        (beyond_uint64(proof), None),                                  # sizes beyond uint64: never sent
+        (beyond_uint64(proof, 2**256), None),
     ]
-    cases = [{"kind": "collateral", "text": json.dumps(b), "tokenId": t} for b, t in collaterals]
+    cases = [{"kind": "collateral", "text": json.dumps(b), "tokenId": str(t)} for b, t in collaterals]
     cases += [{"kind": "proof", "text": json.dumps(b), "registry": r} for b, r in proofs]
     artifact = load_artifact("DataPledgeRegistry")
     path = tmp_path / "cases.json"
@@ -111,8 +115,9 @@ def test_js_and_python_agree_against_the_chain_on_real_and_forged_bundles(ui, tm
         # reasons agree too, except where each names where the registry address came from
         assert [c.detail for c in py.checks if c.name != "registry"] == [c[2] for c in got["checks"] if c[0] != "registry"], n
         assert py.sound == got["sound"]
-    assert [r["sound"] for r in js[:len(collaterals)]] == [True, False, False, False, False, True, False, False, False]
-    relabelled, lookalike = js[len(collaterals) - 2], js[len(collaterals) - 1]
+    assert [r["sound"] for r in js[:len(collaterals)]] == [True, False, False, False, False, True, False, False, False,
+                                                          False, False]
+    relabelled, lookalike = js[7], js[8]
     assert ("factory", False) in [(c[0], c[1]) for c in relabelled["checks"]]
     assert [c[0] for c in lookalike["checks"] if not c[1]] == ["bundle names this pledge"]
 
@@ -134,6 +139,8 @@ def test_js_and_python_agree_against_the_chain_on_real_and_forged_bundles(ui, tm
         (False, "factory"),                         # relabelled stream
         (False, "anchor transaction"), (False, "anchor transaction"), (False, "anchor transaction"),
         (True, None),                               # no transaction cited: none checked, none shown
+        (False, "anchor"), (False, "anchor"),       # sizes beyond uint64
     ], verdicts
+    assert [c[:2] for r in js[9:11] for c in r["checks"][-1:]] == [["pledge", False]] * 2
     explicit = js[len(collaterals) + 5]
     assert f"factory {dev_account(6).address} (not in the directory)" in dict((c[0], c[2]) for c in explicit["checks"])["factory"]

@@ -16,7 +16,8 @@ import pytest
 
 from ledger.chain.client import Chain
 from ledger.chain.deploy import load_deployment
-from tests.forgery import anchored_forgery, deploy_lookalike, deploy_rootat_liar, dev_account, invented_records
+from tests.forgery import (anchored_forgery, beyond_uint64, deploy_lookalike, deploy_rootat_liar, dev_account,
+                           invented_records)
 from tests.integration.test_anchoring import STREAM, _setup, dpl, env  # noqa: F401 (fixture)
 
 DEV1 = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"  # the factory key of _setup's log
@@ -109,6 +110,30 @@ def test_dpl_verify_trusts_only_the_pinned_registry(env):
              reason="no trusted registry for chain 31337: pass --registry")
     _, out, _ = dpl(env, "verify", "real.json", "--rpc", env["rpc"], "--registry", genuine, extra=lender)
     assert out.startswith("valid:") and "(registered as ACME Precision Co.)" in out
+
+
+@pytest.mark.anvil
+def test_a_size_beyond_uint64_is_a_failed_check_not_a_crash(env):
+    """A bundle valid offline at size 2^64 (or more) passes ``registry`` and ``factory``; its size is
+    never sent to the registry (web3 raised MismatchedABI with a traceback): the ``anchor`` check
+    fails, naming why."""
+    _setup(env)
+    dpl(env, "anchor")
+    _, out, _ = dpl(env, "prove", "--log", STREAM, "--index", "41")
+    real = json.loads(out)
+    for size in (2**64, 2**256):
+        huge = beyond_uint64(real, size)
+        path = _write(env, "huge.json", huge)
+        assert dpl(env, "verify", path)[1].startswith(f"valid: 1 record(s) at index 0 are in {STREAM!r} at size {size}")
+        _refused(env, "verify", path, "--rpc", env["rpc"],
+                 reason=f"invalid: size {size} is beyond uint64: no registry holds a checkpoint of that size")
+    root = real["checkpoint"]["root"]
+    consistency = {"format": "dpl-consistency/1", "log_id": real["log_id"], "stream": STREAM, "anchor": real["anchor"],
+                   "old": {"size": 2**64, "root": root}, "new": {"size": 2**64, "root": root}, "proof": []}
+    path = _write(env, "huge-consistency.json", consistency)
+    assert dpl(env, "verify", path)[1].startswith("valid:")
+    _refused(env, "verify", path, "--rpc", env["rpc"],
+             reason=f"invalid: size {2**64} is beyond uint64: no registry holds a checkpoint of that size")
 
 
 def _attacker_pledge(env, lookalike: str) -> tuple[int, str]:

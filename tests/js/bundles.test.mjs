@@ -7,7 +7,7 @@ import { createServer } from 'node:http';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { verifyCollateral, verifyCollateralOnChain, verifyProofBundleOnChain, verifyBundle, RpcError, toHex, fromHex,
-  keccak256 } from '../../api/web/static/js/verify/index.js';
+  keccak256, nodeHash, toChecksumAddress } from '../../api/web/static/js/verify/index.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const FIX = JSON.parse(readFileSync(join(HERE, 'fixtures', 'collateral-v1.json'), 'utf8'));
@@ -197,6 +197,51 @@ test('a dpl-proof/1 bundle against the trusted registry, its factory and its anc
     assert.equal(r.sound, false, reason);
     assert.ok(r.error.includes(reason), `${reason} | ${r.error}`);
   }
+});
+
+/** PROOF's first record at index 0 of a tree of `size` leaves (a power of two): invented proof hashes, their root. */
+async function beyondUint64(size) {
+  const depth = size.toString(2).length - 1;
+  const proof = Array.from({ length: depth }, (_, i) => '0x' + (i + 1).toString(16).padStart(4, '0').repeat(16));
+  let root = fromHex(PROOF.entries[0].leaf_hash);
+  for (const h of proof) root = await nodeHash(root, fromHex(h));
+  return { ...PROOF, checkpoint: { size: 'SIZE', root: toHex(root) }, entries: [{ ...PROOF.entries[0], index: 0, proof }] };
+}
+
+test('a size beyond uint64 is a failed "anchor" check, never sent to the node', async () => {
+  const trust = { registryCode: CODE, registry: REGISTRY };
+  for (const size of [2n ** 64n, 2n ** 256n]) {
+    // (JSON text with the exact integer: JSON.stringify cannot write a BigInt)
+    const text = JSON.stringify(await beyondUint64(size)).replace('"SIZE"', String(size));
+    assert.equal((await verifyBundle(text)).sound, true);
+    const asked = [];
+    const r = await withNode({ receipts: { [TX]: anchorReceipt() } }, (rpcUrl) => verifyProofBundleOnChain(text, {
+      rpcUrl, ...trust, fetch: (url, init) => { asked.push(JSON.parse(init.body).params?.[0]?.data?.slice(0, 10)); return fetch(url, init); },
+    }));
+    assert.equal(r.sound, false);
+    assert.deepEqual(r.checks.filter((c) => !c.ok).map((c) => [c.name, c.detail]),
+      [['anchor', `size ${size} is beyond uint64: no registry holds a checkpoint of that size`]]);
+    assert.ok(!asked.includes(toHex(keccak256(new TextEncoder().encode('rootAt(bytes32,uint64)')).slice(0, 4))));
+  }
+  // a dpl-consistency/1 bundle of old = new = 2^64
+  const root = PROOF.checkpoint.root;
+  const consistency = `{"format": "dpl-consistency/1", "log_id": "${PROOF.log_id}", "stream": "${PROOF.stream}", `
+    + `"anchor": ${JSON.stringify(PROOF.anchor)}, "old": {"size": ${2n ** 64n}, "root": "${root}"}, `
+    + `"new": {"size": ${2n ** 64n}, "root": "${root}"}, "proof": []}`;
+  const r = await withNode({}, (rpcUrl) => verifyProofBundleOnChain(consistency, { rpcUrl, ...trust }));
+  assert.equal(r.error, `size ${2n ** 64n} is beyond uint64: no registry holds a checkpoint of that size`);
+});
+
+test('a token id beyond uint64 is a failed "pledge" check, never sent to the node', async () => {
+  const trust = { registryCode: CODE, registry: REGISTRY };
+  await withNode({}, async (rpcUrl) => {
+    for (const id of [2n ** 64n, 2n ** 256n + 5n, 0n]) {
+      const r = await verifyCollateralOnChain(JSON.stringify(FIX.bundle), id, { rpcUrl, ...trust });
+      assert.equal(r.sound, false);
+      assert.deepEqual(r.checks.at(-1), { name: 'pledge', ok: false, detail: `no pledge ${id} in registry ${toChecksumAddress(REGISTRY)} `
+        + 'on chain 31337: token ids are 1 to 2^64 - 1 (the registry counts in uint64)' });
+    }
+  });
 });
 
 test('a node that is down is an RpcError naming the URL', async () => {

@@ -93,7 +93,9 @@ function inputs() {
   }
   if (state.format !== 'dpl-collateral/1') return { rpcUrl, registry };
   const tokenId = $('token').value.trim();
-  if (!/^[1-9][0-9]*$/.test(tokenId)) return showError($('token'), new Error("the pledge's token id is needed")) && null;
+  if (!/^[1-9][0-9]{0,19}$/.test(tokenId) || BigInt(tokenId) > 2n ** 64n - 1n) {
+    return showError($('token'), new Error("the pledge's token id is needed: 1 to 2^64 - 1 (the registry counts in uint64)")) && null;
+  }
   return { rpcUrl, tokenId: BigInt(tokenId), registry };
 }
 

@@ -51,8 +51,16 @@ export async function readPledge(rpc, registry, tokenId) {
     issueBlock: uintAt(d, 15), holder };
 }
 
-/** [root bytes, anchoredAt] the registry holds for (logId, size); anchoredAt 0n when none. */
+/** The registry counts sizes and token ids in uint64 (ledger.chain.check.UINT64_MAX). */
+export const UINT64_MAX = 2n ** 64n - 1n;
+
+/**
+ * [root bytes, anchoredAt] the registry holds for (logId, size); anchoredAt 0n when none. null when
+ * `size` is beyond uint64: no registry holds a checkpoint of that size, and it is never sent (the
+ * node would answer "execution reverted", or the ABI refuse to encode it).
+ */
 export async function rootAt(rpc, registry, logId, size) {
+  if (BigInt(size) > UINT64_MAX) return null;
   const d = await rpc.call(registry, 'rootAt(bytes32,uint64)', [logId, BigInt(size)]);
   return [word(d, 0), uintAt(d, 1)];
 }
@@ -160,6 +168,10 @@ export async function verifyCollateralOnChain(bundle, tokenId, { rpcUrl, registr
     checks.push(check('bundle names this pledge', same, same ? `token ${id} on ${address}, chain ${chainId}`
       : `bundle: token ${show(named[2])} on ${show(named[1])} chain ${show(named[0])}`));
   }
+  if (id < 1n || id > UINT64_MAX) {  // never sent in a call: the registry counts token ids in uint64
+    return report(id, [...checks, check('pledge', false, `no pledge ${id} in registry ${address} on chain ${chainId}: `
+      + 'token ids are 1 to 2^64 - 1 (the registry counts in uint64)')]);
+  }
   const view = await readPledge(rpc, address, id);
   if (!view) return report(id, [...checks, check('pledge', false, `no pledge ${id} in registry ${address} on chain ${chainId}`)]);
   const holds = view.status === 'live' || view.status === 'defaulted';
@@ -167,7 +179,7 @@ export async function verifyCollateralOnChain(bundle, tokenId, { rpcUrl, registr
   const t = view.terms;
   const manifest = pyType(b) === 'dict' ? get(b, 'manifest') : undefined;
   checks.push(await readFactoryCheck(rpc, address, t.logId, pyType(manifest) === 'dict' ? get(manifest, 'stream') : undefined));
-  const [root, anchoredAt] = await rootAt(rpc, address, t.logId, t.checkpointSize);
+  const [root, anchoredAt] = (await rootAt(rpc, address, t.logId, t.checkpointSize)) || [null, 0n];
   const blockHash = await rpc.blockHash(view.issueBlock);
   const pure = await verifyCollateral(model.error ? bundle : b, {
     terms: { tokenId: id, logId: t.logId, start: t.start, end: t.end, checkpointSize: t.checkpointSize,
@@ -213,8 +225,11 @@ export async function verifyProofBundleOnChain(bundle, { rpcUrl, registry, regis
   if (!same) return done();
   chain.push(await readFactoryCheck(rpc, address, r.logId, r.stream));
   if (!chain.at(-1).ok) return done();
-  const [root, anchoredAt] = await rootAt(rpc, address, r.logId, r.size);
-  if (root.every((x) => x === 0)) {
+  const anchored = await rootAt(rpc, address, r.logId, r.size);
+  const [root, anchoredAt] = anchored || [];
+  if (!anchored) {
+    chain.push(check('anchor', false, `size ${r.size} is beyond uint64: no registry holds a checkpoint of that size`));
+  } else if (root.every((x) => x === 0)) {
     chain.push(check('anchor', false, `the registry holds no checkpoint of size ${r.size} for log ${toHex(r.logId)}: the bundle's root was never anchored`));
   } else if (!equalBytes(root, r.root)) {
     chain.push(check('anchor', false, `the registry holds root ${toHex(root)} for size ${r.size}, but the bundle claims ${toHex(r.root)}`));
