@@ -24,7 +24,8 @@ from ledger.chain.client import Chain
 from ledger.chain.deploy import trusted_registry
 from ledger.errors import BundleError
 from ledger.pledge_collateral import verify_against_chain
-from tests.forgery import beyond_uint64, deploy_rootat_liar, dev_account
+from tests.forgery import (anchored_forgery, beyond_uint64, deploy_event_forger, deploy_forwarder, deploy_rootat_liar,
+                           dev_account, forge_anchor_event)
 
 HERE = Path(__file__).parent
 
@@ -60,6 +61,10 @@ def test_js_and_python_agree_against_the_chain_on_real_and_forged_bundles(ui, tm
     proof = _get(ui, f"/v1/logs/{log['log_id']}/records/11", "factory")
     forged = json.loads(Path(ui["forged"]).read_text())
     liar = deploy_rootat_liar(ui["rpc"], dev_account(7), bytes.fromhex(forged["checkpoint"]["root"][2:]))
+    # an anchor sent through a wallet (a forwarding contract), and the same log emitted by another contract
+    wallet = deploy_forwarder(ui["rpc"], dev_account(6), ui["lookalike"])
+    via_wallet = anchored_forgery(ui["rpc"], ui["lookalike"], dev_account(6), "globex/via-wallet", via=wallet)
+    fake = forge_anchor_event(ui["rpc"], dev_account(7), deploy_event_forger(ui["rpc"], dev_account(7)), via_wallet)
 
     def changed(doc, edit):
         doc = copy.deepcopy(doc)
@@ -96,6 +101,9 @@ def test_js_and_python_agree_against_the_chain_on_real_and_forged_bundles(ui, tm
         (changed(proof, lambda b: b["anchor"].update(tx_hash=None, block_number=None)), None),
         (beyond_uint64(proof), None),                                  # sizes beyond uint64: never sent
         (beyond_uint64(proof, 2**256), None),
+        (via_wallet, ui["lookalike"]),                                 # anchored through a wallet contract
+        (changed(via_wallet, lambda b: b["anchor"].update(tx_hash="0x" + bytes(fake["transactionHash"]).hex(),
+                                                          block_number=fake["blockNumber"])), ui["lookalike"]),
     ]
     cases = [{"kind": "collateral", "text": json.dumps(b), "tokenId": str(t)} for b, t in collaterals]
     cases += [{"kind": "proof", "text": json.dumps(b), "registry": r} for b, r in proofs]
@@ -140,6 +148,8 @@ def test_js_and_python_agree_against_the_chain_on_real_and_forged_bundles(ui, tm
         (False, "anchor transaction"), (False, "anchor transaction"), (False, "anchor transaction"),
         (True, None),                               # no transaction cited: none checked, none shown
         (False, "anchor"), (False, "anchor"),       # sizes beyond uint64
+        (True, None),                               # sent through a wallet: the registry's own log proves it
+        (False, "anchor transaction"),              # the same log from another contract
     ], verdicts
     assert [c[:2] for r in js[9:11] for c in r["checks"][-1:]] == [["pledge", False]] * 2
     explicit = js[len(collaterals) + 5]

@@ -16,8 +16,8 @@ import pytest
 
 from ledger.chain.client import Chain
 from ledger.chain.deploy import load_deployment
-from tests.forgery import (anchored_forgery, beyond_uint64, deploy_lookalike, deploy_rootat_liar, dev_account,
-                           invented_records)
+from tests.forgery import (anchored_forgery, beyond_uint64, deploy_forwarder, deploy_lookalike, deploy_rootat_liar,
+                           deploy_event_forger, dev_account, forge_anchor_event, invented_records)
 from tests.integration.test_anchoring import STREAM, _setup, dpl, env  # noqa: F401 (fixture)
 
 DEV1 = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"  # the factory key of _setup's log
@@ -83,7 +83,7 @@ def test_dpl_verify_trusts_only_the_pinned_registry(env):
     register_tx = "0x" + bytes(registered["transactionHash"]).hex()
     for tx, reason in [
         ("0x" + "ab" * 32, f"transaction {'0x' + 'ab' * 32} is not on chain 31337"),
-        (forged["anchor"]["tx_hash"], f"was sent to {lookalike}, not to the registry {genuine}"),
+        (forged["anchor"]["tx_hash"], f"holds no CheckpointAnchored of log {real['log_id']} at size"),
         (register_tx, f"holds no CheckpointAnchored of log {real['log_id']} at size"),
     ]:
         wrong = {**real, "anchor": {**anchor, "tx_hash": tx, "block_number": None}}
@@ -110,6 +110,32 @@ def test_dpl_verify_trusts_only_the_pinned_registry(env):
              reason="no trusted registry for chain 31337: pass --registry")
     _, out, _ = dpl(env, "verify", "real.json", "--rpc", env["rpc"], "--registry", genuine, extra=lender)
     assert out.startswith("valid:") and "(registered as ACME Precision Co.)" in out
+
+
+@pytest.mark.anvil
+def test_an_anchor_sent_through_a_contract_is_proven_by_the_registrys_own_log(env):
+    """A factory whose anchor goes through a wallet or a batching contract (here a 48-byte
+    forwarder) has a genuine anchor transaction that was not sent to the registry: it verifies,
+    since the registry's own CheckpointAnchored log is in its receipt. The same log emitted by
+    another contract (anyone can deploy one) is not the registry's: refused."""
+    _setup(env)
+    dpl(env, "anchor")
+    genuine = load_deployment(env["home"], 31337)["address"]
+    wallet = deploy_forwarder(env["rpc"], dev_account(6), genuine)
+    forwarded = anchored_forgery(env["rpc"], genuine, dev_account(6), "globex/line-b", via=wallet)
+    path = _write(env, "forwarded.json", forwarded)
+    _, out, _ = dpl(env, "verify", path, "--rpc", env["rpc"])
+    tx = forwarded["anchor"]["tx_hash"]
+    assert out.startswith("valid:") and f"factory: factory {dev_account(6).address} (not in the directory)" in out
+    assert f"anchor transaction: transaction {tx} in block {forwarded['anchor']['block_number']} anchored" in out
+
+    forger = deploy_event_forger(env["rpc"], dev_account(7))
+    receipt = forge_anchor_event(env["rpc"], dev_account(7), forger, forwarded)
+    fake = {**forwarded, "anchor": {**forwarded["anchor"], "tx_hash": "0x" + bytes(receipt["transactionHash"]).hex(),
+                                    "block_number": receipt["blockNumber"]}}
+    _refused(env, "verify", _write(env, "fake-event.json", fake), "--rpc", env["rpc"],
+             reason=f"holds no CheckpointAnchored of log {forwarded['log_id']} at size 6 with root "
+                    f"{forwarded['checkpoint']['root']} from the registry {genuine}")
 
 
 @pytest.mark.anvil

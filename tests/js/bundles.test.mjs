@@ -171,6 +171,12 @@ test('a dpl-proof/1 bundle against the trusted registry, its factory and its anc
   assert.equal(good.sound, true, good.error);
   assert.deepEqual(good.checks.slice(-5).map((c) => c.name), ['registry', 'bundle names this registry', 'factory', 'anchor', 'anchor transaction']);
   assert.equal(good.checks.at(-1).detail, `transaction ${TX} in block 12 anchored this checkpoint`);
+  // sent through a wallet or a batching contract (or by a contract's constructor): the registry's own log is the evidence
+  for (const to of ['0x' + '12'.repeat(20), null]) {
+    const via = await run({ receipts: { [TX]: anchorReceipt({ to }) } });
+    assert.equal(via.sound, true, via.error);
+    assert.equal(via.checks.at(-1).detail, `transaction ${TX} in block 12 anchored this checkpoint`);
+  }
   // not citing the transaction: no such check (nothing unchecked is shown)
   const quiet = await run({}, { ...PROOF, anchor: { ...PROOF.anchor, tx_hash: null, block_number: null } });
   assert.equal(quiet.sound, true, quiet.error);
@@ -178,11 +184,12 @@ test('a dpl-proof/1 bundle against the trusted registry, its factory and its anc
   const cases = [
     [{}, PROOF, trust, `transaction ${TX} is not on chain 31337`],
     [{ receipts: { [TX]: anchorReceipt({ status: '0x0' }) } }, PROOF, trust, 'failed (status 0)'],
-    [{ receipts: { [TX]: anchorReceipt({ to: '0x' + '12'.repeat(20) }) } }, PROOF, trust, `was sent to 0x${'12'.repeat(20)}, not to the registry ${REGISTRY}`],
-    [{ receipts: { [TX]: anchorReceipt({ to: null }) } }, PROOF, trust, 'was sent to no address (it created a contract)'],
     [{ receipts: { [TX]: anchorReceipt({ block: '0xd' }) } }, PROOF, trust, 'is in block 13, not in block 12 as the bundle says'],
     [{ receipts: { [TX]: anchorReceipt({ size: 3 }) } }, PROOF, trust, 'holds no CheckpointAnchored of log'],
-    [{ receipts: { [TX]: anchorReceipt({ emitter: '0x' + '12'.repeat(20) }) } }, PROOF, trust, 'holds no CheckpointAnchored of log'],
+    [{ receipts: { [TX]: anchorReceipt({ emitter: '0x' + '12'.repeat(20) }) } }, PROOF, trust,
+      `holds no CheckpointAnchored of log ${PROOF.log_id} at size ${PROOF.checkpoint.size} with root ${PROOF.checkpoint.root} from the registry ${REGISTRY}`],
+    [{ receipts: { [TX]: anchorReceipt({ to: '0x' + '12'.repeat(20), emitter: '0x' + '12'.repeat(20) }) } }, PROOF, trust,
+      'holds no CheckpointAnchored of log'],
     [{}, { ...PROOF, anchor: { ...PROOF.anchor, registry: '0x' + '12'.repeat(20) } }, trust,
       `the bundle's anchor names registry 0x${'12'.repeat(20)}, not the trusted registry ${REGISTRY} of chain 31337`],
     [{}, { ...PROOF, stream: 'line-b/telemetry' }, trust, "would be log 0x"],
