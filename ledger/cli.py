@@ -553,12 +553,15 @@ def verify(bundle: Annotated[str, typer.Argument(help="A dpl-proof/1 or dpl-cons
                "--rpc", help="Also check the bundle against the chain at this JSON-RPC URL.")] = None,
            registry: Annotated[Optional[str], typer.Option(
                "--registry", help="With --rpc: the registry address to trust (default: the deployment record "
-                                  "pinned for the chain; never the address the bundle names).")] = None) -> None:
+                                  "pinned for the chain; never the address the bundle names).")] = None,
+           factory: Annotated[Optional[str], typer.Option(
+               "--factory", help="With --rpc: the factory address you expect; a log of any other factory "
+                                 "does not verify.")] = None) -> None:
     """Verify a bundle: exit 0 and what was proven when valid, exit 1 with the reason when not.
 
     Offline by default (math only); with --rpc also against the chain: the registry this
-    verifier trusts holds the bundle's root, the log is the named factory's stream, and the
-    anchor transaction the bundle cites is real."""
+    verifier trusts holds the bundle's root, the log is the named factory's stream (the factory
+    you expect, with --factory), and the anchor transaction the bundle cites is real."""
     from ledger import jsonio
 
     try:  # size-capped, depth-checked before any parser recurses, duplicate keys refused
@@ -569,13 +572,14 @@ def verify(bundle: Annotated[str, typer.Argument(help="A dpl-proof/1 or dpl-cons
     if rpc:
         from ledger.chain.check import verify_on_chain
 
-        checks = verify_on_chain(result, rpc, Settings().home, registry)
+        checks = verify_on_chain(result, rpc, Settings().home, registry, factory)
         say(f"valid: {result.summary}")
         for check in checks:
             say(f"  {check.name}: {check.detail}")
         return
-    if registry:
-        raise typer.BadParameter("--registry is for checks against the chain: give --rpc too")
+    if registry or factory:
+        raise typer.BadParameter(f"{'--registry' if registry else '--factory'} is for checks against the chain: "
+                                 "give --rpc too")
     say(f"valid: {result.summary}")
 
 

@@ -449,13 +449,16 @@ def pledge_verify(token: Token, bundle: Annotated[str, typer.Option("--bundle", 
                   rpc: Rpc = None, json: Json = False,
                   registry: Annotated[Optional[str], typer.Option(
                       "--registry", help="The registry address to trust (default: the deployment record pinned "
-                                         "for the chain; never the address the bundle names).")] = None) -> None:
+                                         "for the chain; never the address the bundle names).")] = None,
+                  factory: Annotated[Optional[str], typer.Option(
+                      "--factory", help="The factory address you expect; a pledge over another factory's log "
+                                        "is not sound.")] = None) -> None:
     """(Lender) Check a collateral bundle against the chain: exit 0 when every check passes."""
     from ledger.pledge_collateral import verify_against_chain
     from ledger.settings import Settings
 
     report = verify_against_chain(_read_json(bundle, "collateral bundle"), token, rpc or Settings().rpc_url,
-                                  Settings().home, registry)
+                                  Settings().home, registry, factory)
     if json:
         _base()._print_json(report.as_json())
     else:

@@ -215,6 +215,27 @@ async function beyondUint64(size) {
   return { ...PROOF, checkpoint: { size: 'SIZE', root: toHex(root) }, entries: [{ ...PROOF.entries[0], index: 0, proof }] };
 }
 
+test('the factory the lender expects: another factory\'s log is not sound', async () => {
+  const trust = { registryCode: CODE, registry: REGISTRY };
+  const other = toChecksumAddress('0x' + '42'.repeat(20));
+  await withNode({ receipts: { [TX]: anchorReceipt() } }, async (rpcUrl) => {
+    const ok = await verifyProofBundleOnChain(JSON.stringify(PROOF), { rpcUrl, ...trust, factory: FACTORY.toLowerCase() });
+    assert.equal(ok.sound, true, ok.error);
+    assert.deepEqual(ok.checks.slice(-4).map((c) => c.name), ['factory', 'expected factory', 'anchor', 'anchor transaction']);
+    assert.equal(ok.checks.at(-3).detail, `the log belongs to factory ${FACTORY} (registered as ACME Precision Co.), the expected factory`);
+    const rival = await verifyProofBundleOnChain(JSON.stringify(PROOF), { rpcUrl, ...trust, factory: other });
+    assert.equal(rival.sound, false);
+    assert.equal(rival.checks.at(-1).name, 'expected factory', 'the checks stop at the first that fails');
+    assert.equal(rival.error, `the log belongs to factory ${FACTORY} (registered as ACME Precision Co.), not to the expected factory ${other}`);
+    const collateral = await verifyCollateralOnChain(JSON.stringify(FIX.bundle), 7, { rpcUrl, ...trust, factory: other });
+    assert.deepEqual(failed(collateral), ['expected factory']);
+    assert.deepEqual(collateral.checks.slice(3, 5).map((c) => c.name), ['factory', 'expected factory']);
+    const without = await verifyCollateralOnChain(JSON.stringify(FIX.bundle), 7, { rpcUrl, ...trust });
+    assert.ok(without.sound && !without.checks.some((c) => c.name === 'expected factory'));
+    await assert.rejects(verifyProofBundleOnChain(JSON.stringify(PROOF), { rpcUrl, ...trust, factory: '0x1234' }), /is not an address/);
+  });
+});
+
 test('a size beyond uint64 is a failed "anchor" check, never sent to the node', async () => {
   const trust = { registryCode: CODE, registry: REGISTRY };
   for (const size of [2n ** 64n, 2n ** 256n]) {

@@ -2,7 +2,7 @@
 // as JSON (one result per case, in order). Usage: node tests/js/parity_runner.mjs cases.json
 import { readFileSync } from 'node:fs';
 import { verifyBundle, verifyCollateral, prepareRecord, RecordError, canonicalize, CanonicalError, parseJson,
-  keccak256, sha256, toHex, fromHex, sampleSeed, sampleIndices, factoryCheck, shown } from '../../api/web/static/js/verify/index.js';
+  keccak256, sha256, toHex, fromHex, sampleSeed, sampleIndices, factoryCheck, expectedFactoryCheck, toChecksumAddress, shown } from '../../api/web/static/js/verify/index.js';
 
 const cases = JSON.parse(readFileSync(process.argv[2], 'utf8'));
 const out = [];
@@ -30,6 +30,11 @@ for (const c of cases) {
         out.push({ error: e.message });
       }
       break;
+    case 'expected factory': {
+      const k = expectedFactoryCheck(c.factory, c.name === null ? null : { name: c.name }, toChecksumAddress(c.expected));
+      out.push({ check: [k.name, k.ok, k.detail] });
+      break;
+    }
     case 'shown':
       out.push({ shown: shown(c.text) });
       break;

@@ -26,7 +26,7 @@ from eth_utils import keccak
 
 from ledger import assets, bundles, jsonio, merkle
 from ledger.canonical import CanonicalError, canonicalize
-from ledger.chain.check import factory_check
+from ledger.chain.check import expected_factory, expected_factory_check, factory_check
 from ledger.chain.client import log_id_of
 from ledger.collateral import Check, CollateralReport, PledgeTerms, make_collateral_bundle, verify_collateral
 from ledger.directory import Listing
@@ -571,6 +571,11 @@ def _factory_cases(rnd: random.Random) -> list[tuple[dict, dict]]:
         out.append(({"kind": "factory", "log_id": "0x" + log_id.hex(), "stream": stream, "factory": factory,
                      "name": name if listing else None},
                     {"check": [c.name, c.ok, c.detail]}))
+        # the factory the lender expects (--factory, the page's field), in any valid spelling
+        expected = rnd.choice([FACTORY, FACTORY.lower(), "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC"])
+        c = expected_factory_check(factory, listing, expected_factory(expected))
+        out.append(({"kind": "expected factory", "factory": factory, "name": name if listing else None,
+                     "expected": expected}, {"check": [c.name, c.ok, c.detail]}))
     return out
 
 
@@ -642,7 +647,7 @@ def test_js_gives_python_verdicts(tmp_path):
         kinds[case["kind"]] = kinds.get(case["kind"], 0) + 1
         if case["kind"] == "proof":
             js = {k: js[k] for k in ("sound", "error", "summary")}
-        if case["kind"] == "factory":
+        if case["kind"] in ("factory", "expected factory"):
             js = {"check": js["check"]}
         if case["kind"] == "collateral":
             # The verdicts: every (check name, ok) pair, in order, and the reasons.

@@ -83,7 +83,7 @@ function render(report, meta) {
 
 /** The inputs, checked before anything is read; an error goes next to its own field. */
 function inputs() {
-  for (const id of ['rpc', 'token', 'registry']) clearError($(id));
+  for (const id of ['rpc', 'token', 'registry', 'factory']) clearError($(id));
   const rpcUrl = $('rpc').value.trim();
   if (!/^https?:\/\/\S+$/.test(rpcUrl)) return showError($('rpc'), new Error('an http(s) JSON-RPC URL is needed')) && null;
   // The registry to trust, for both formats: the one the bundle names is never used.
@@ -91,12 +91,17 @@ function inputs() {
   if (!isAddress(registry)) {
     return showError($('registry'), new Error('the registry address to trust is needed (0x and 40 hex digits; EIP-55 if mixed case)')) && null;
   }
-  if (state.format !== 'dpl-collateral/1') return { rpcUrl, registry };
+  // The factory the lender expects (optional): a log of another factory is then not sound.
+  const factory = $('factory').value.trim();
+  if (factory && !isAddress(factory)) {
+    return showError($('factory'), new Error('the expected factory must be an address (0x and 40 hex digits; EIP-55 if mixed case)')) && null;
+  }
+  if (state.format !== 'dpl-collateral/1') return { rpcUrl, registry, factory };
   const tokenId = $('token').value.trim();
   if (!/^[1-9][0-9]{0,19}$/.test(tokenId) || BigInt(tokenId) > 2n ** 64n - 1n) {
     return showError($('token'), new Error("the pledge's token id is needed: 1 to 2^64 - 1 (the registry counts in uint64)")) && null;
   }
-  return { rpcUrl, tokenId: BigInt(tokenId), registry };
+  return { rpcUrl, tokenId: BigInt(tokenId), registry, factory };
 }
 
 async function verify() {
@@ -105,14 +110,14 @@ async function verify() {
   $('result').replaceChildren(h('p', { class: 'muted' }, `Checking against ${given.rpcUrl}…`));
   const done = await busy($('verify'), async () => {
     const started = performance.now();
-    const trust = { rpcUrl: given.rpcUrl, registry: given.registry, registryCode: await registryCode(),
+    const trust = { rpcUrl: given.rpcUrl, registry: given.registry, factory: given.factory, registryCode: await registryCode(),
       registrySource: given.registry.toLowerCase() === (config.registry || '').toLowerCase()
         ? "the registry field (this service's pinned registry)" : 'the registry field (an address you typed)' };
     const report = state.format === 'dpl-collateral/1'
       ? await verifyCollateralOnChain(state.text, given.tokenId, trust)
       : await verifyProofBundleOnChain(state.text, trust);
-    render(report, `Checked in this browser against ${given.rpcUrl}, trusting registry ${given.registry}, `
-      + `in ${Math.round(performance.now() - started)} ms.`);
+    render(report, `Checked in this browser against ${given.rpcUrl}, trusting registry ${given.registry}`
+      + `${given.factory ? `, expecting factory ${given.factory}` : ''}, in ${Math.round(performance.now() - started)} ms.`);
     return true;
   }, $('rpc'));
   if (!done) $('result').replaceChildren(h('p', { class: 'muted' }, 'Not verified: see the message next to the JSON-RPC URL.'));
