@@ -3,13 +3,19 @@
 // the registry in the registry field (the service's pinned registry unless the user changes it;
 // never the address the bundle names).
 import { config, api, h, showError, clearError, busy, download } from '../ui.js';
-import { parseJson, JsonDuplicateKeyError, isAddress, verifyCollateralOnChain, verifyProofBundleOnChain, shown } from '../verify/index.js';
+import { parseJson, JsonInputError, isAddress, verifyCollateralOnChain, verifyProofBundleOnChain, shown } from '../verify/index.js';
 
 const $ = (id) => document.getElementById(id);
 const state = { text: null, bundle: null, format: null, report: null };
 const FORMATS = { 'dpl-collateral/1': 'collateral bundle', 'dpl-proof/1': 'proof bundle' };
 
-function load(text, source) {
+/**
+ * A bundle from `input`: the bytes of a file or of the service's answer (strict UTF-8, a byte-order
+ * mark refused, as dpl reads a file), or pasted text. Read by ledger.jsonio's rules (verify/json.js):
+ * a key twice, nesting deeper than 64, NaN or an integer of more than 4,300 digits is refused, in
+ * jsonio's words. Text from the input is shown escaped (ledger.text.shown).
+ */
+function load(input, source) {
   const drop = $('drop');
   clearError(drop);
   state.bundle = null;
@@ -17,27 +23,27 @@ function load(text, source) {
   $('verify').disabled = true;
   let bundle;
   try {
-    bundle = parseJson(text);
+    bundle = parseJson(input);
   } catch (e) {
-    // a key twice: two readers could see two documents, so it is refused (as ledger.jsonio does)
-    showError(drop, new Error(e instanceof JsonDuplicateKeyError ? `${source}: ${e.message}` : `${source} is not JSON: ${e.message}`));
+    if (!(e instanceof JsonInputError)) throw e;
+    showError(drop, new Error(shown(`${source}: ${e.message}`)));
     $('loaded').textContent = 'No bundle loaded.';
     return;
   }
   const format = bundle && typeof bundle === 'object' ? bundle.format : undefined;
   if (!FORMATS[format]) {
-    showError(drop, new Error(`${source} is not a dpl-collateral/1 or dpl-proof/1 bundle (format: ${JSON.stringify(format ?? null)})`));
+    showError(drop, new Error(shown(`${source} is not a dpl-collateral/1 or dpl-proof/1 bundle (format: ${JSON.stringify(format ?? null)})`)));
     $('loaded').textContent = 'No bundle loaded.';
     return;
   }
-  state.text = text; // verified from the text itself: exact integers, keys in their order
+  state.text = input; // verified from the text itself: exact integers, keys in their order
   state.bundle = bundle;
   state.format = format;
   const token = $('token');
   token.disabled = format !== 'dpl-collateral/1';
   if (format === 'dpl-collateral/1' && !token.value && bundle.token_id !== undefined) token.value = String(bundle.token_id);
   const n = Array.isArray(bundle.entries) ? bundle.entries.length : 0;
-  $('loaded').replaceChildren(`Loaded a ${FORMATS[format]} from ${source}: ${n} entr${n === 1 ? 'y' : 'ies'}.`);
+  $('loaded').replaceChildren(shown(`Loaded a ${FORMATS[format]} from ${source}: ${n} entr${n === 1 ? 'y' : 'ies'}.`));
   $('verify').disabled = false;
   $('result').replaceChildren(h('p', { class: 'muted' }, 'Press Verify.'));
 }
@@ -48,7 +54,7 @@ async function readFile(file) {
     showError($('drop'), new Error(`${file.name} is ${Math.round(file.size / 1048576)} MiB: too large for a bundle`));
     return;
   }
-  load(await file.text(), file.name);
+  load(new Uint8Array(await file.arrayBuffer()), file.name); // bytes: decoded as strict UTF-8 by the reader
 }
 
 async function registryCode() {
@@ -143,7 +149,7 @@ function heldPledges() {
     if (!id) throw new Error('choose a pledge first');
     const response = await api('GET', `/v1/pledges/${encodeURIComponent(id)}/bundle`, undefined, { raw: true });
     $('token').value = id;
-    load(await response.text(), `the service (pledge #${id})`);
+    load(new Uint8Array(await response.arrayBuffer()), `the service (pledge #${id})`);
   }));
 }
 

@@ -4,9 +4,9 @@ export { verifyCollateral, COLLATERAL_FORMAT, toChecksumAddress, isAddress } fro
 export { verifyCollateralOnChain, verifyProofBundleOnChain, runtimeMatches, readPledge, factoryCheck, expectedFactoryCheck, describeFactory,
   logIdOf } from './chain.js';
 export { RpcClient, RpcError } from './rpc.js';
-export { parseJson, JsonFloat, JsonDuplicateKeyError } from './json.js';
+export { parseJson, JsonFloat, JsonInputError, JsonDuplicateKeyError } from './json.js';
 export { canonicalize, canonicalText, CanonicalError } from './jcs.js';
-export { shown } from './pyfmt.js';
+export { shown, pyRepr } from './pyfmt.js';
 export { prepareRecord, RecordError } from './records.js';
 export { leafHash, nodeHash, verifyInclusion, verifyConsistency, rootFromInclusionProof, ProofError } from './merkle.js';
 export { checkManifest, assetDigest, recordDisagreements } from './manifest.js';
