@@ -24,6 +24,7 @@ from ledger.errors import BundleError, LedgerError
 from ledger.limits import MAX_INDEX
 from ledger.settings import Settings
 from ledger.sources import FORMATS, READERS, detect_format
+from ledger.text import shown
 
 app = typer.Typer(
     help="Verifiable production logs: ingest records, prove them, verify proofs.",
@@ -50,7 +51,33 @@ def _store():
 
 
 def _print_json(value: object) -> None:
-    sys.stdout.write(orjson.dumps(value, option=orjson.OPT_INDENT_2).decode() + "\n")
+    sys.stdout.write(json_text(value) + "\n")
+
+
+def json_text(value: object) -> str:
+    """``value`` as indented JSON that is safe on a terminal: orjson escapes the C0 controls;
+    every other non-printable character (DEL, C1 controls, bidi and zero-width characters,
+    line separators: ``ledger.text``) is written as a ``\\uXXXX`` escape too, which JSON
+    reads back as the same character. Such characters only occur inside strings."""
+    text = orjson.dumps(value, option=orjson.OPT_INDENT_2).decode()
+    if all(line.isprintable() for line in text.split("\n")):
+        return text
+    return "".join(c if c == "\n" or c.isprintable() else _json_escape(c) for c in text)
+
+
+def _json_escape(c: str) -> str:
+    code = ord(c)
+    if code > 0xFFFF:  # a UTF-16 surrogate pair, as JSON writes code points beyond the BMP
+        code -= 0x10000
+        return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
+    return f"\\u{code:04x}"
+
+
+def say(line: str, err: bool = False) -> None:
+    """Print one line that may hold text from outside (a bundle, the chain, an error naming
+    them), escaped so that it cannot move the cursor, erase or reorder what is on the
+    terminal (``ledger.text.shown``)."""
+    typer.echo(shown(line), err=err)
 
 
 def _log_json(info) -> dict:
@@ -527,12 +554,15 @@ def verify(bundle: Annotated[str, typer.Argument(help="A dpl-proof/1 or dpl-cons
                "--rpc", help="Also check the bundle against the chain at this JSON-RPC URL.")] = None,
            registry: Annotated[Optional[str], typer.Option(
                "--registry", help="With --rpc: the registry address to trust (default: the deployment record "
-                                  "pinned for the chain; never the address the bundle names).")] = None) -> None:
+                                  "pinned for the chain; never the address the bundle names).")] = None,
+           factory: Annotated[Optional[str], typer.Option(
+               "--factory", help="With --rpc: the factory address you expect; a log of any other factory "
+                                 "does not verify.")] = None) -> None:
     """Verify a bundle: exit 0 and what was proven when valid, exit 1 with the reason when not.
 
     Offline by default (math only); with --rpc also against the chain: the registry this
-    verifier trusts holds the bundle's root, the log is the named factory's stream, and the
-    anchor transaction the bundle cites is real."""
+    verifier trusts holds the bundle's root, the log is the named factory's stream (the factory
+    you expect, with --factory), and the anchor transaction the bundle cites is real."""
     from ledger import jsonio
 
     try:  # size-capped, depth-checked before any parser recurses, duplicate keys refused
@@ -543,14 +573,15 @@ def verify(bundle: Annotated[str, typer.Argument(help="A dpl-proof/1 or dpl-cons
     if rpc:
         from ledger.chain.check import verify_on_chain
 
-        checks = verify_on_chain(result, rpc, Settings().home, registry)
-        typer.echo(f"valid: {result.summary}")
+        checks = verify_on_chain(result, rpc, Settings().home, registry, factory)
+        say(f"valid: {result.summary}")
         for check in checks:
-            typer.echo(f"  {check.name}: {check.detail}")
+            say(f"  {check.name}: {check.detail}")
         return
-    if registry:
-        raise typer.BadParameter("--registry is for checks against the chain: give --rpc too")
-    typer.echo(f"valid: {result.summary}")
+    if registry or factory:
+        raise typer.BadParameter(f"{'--registry' if registry else '--factory'} is for checks against the chain: "
+                                 "give --rpc too")
+    say(f"valid: {result.summary}")
 
 
 @app.command()
@@ -598,14 +629,14 @@ def main() -> None:
     except KeyboardInterrupt:  # Ctrl-C: a clean stop (an ingest in flight rolls back)
         typer.echo("interrupted", err=True)
         sys.exit(130)
-    except BundleError as e:
-        typer.echo(f"invalid: {e}", err=True)
+    except BundleError as e:  # every message may quote the input: printed escaped (say)
+        say(f"invalid: {e}", err=True)
         sys.exit(1)
     except LedgerError as e:
-        typer.echo(f"error: {e}", err=True)
+        say(f"error: {e}", err=True)
         sys.exit(1)
     except SQLAlchemyError as e:  # a database that is down, locked too long, or refused us
-        typer.echo(f"error: {_one_line(e)}", err=True)
+        say(f"error: {_one_line(e)}", err=True)
         sys.exit(1)
 
 

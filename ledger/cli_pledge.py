@@ -450,24 +450,28 @@ def pledge_verify(token: Token, bundle: Annotated[str, typer.Option("--bundle", 
                   rpc: Rpc = None, json: Json = False,
                   registry: Annotated[Optional[str], typer.Option(
                       "--registry", help="The registry address to trust (default: the deployment record pinned "
-                                         "for the chain; never the address the bundle names).")] = None) -> None:
+                                         "for the chain; never the address the bundle names).")] = None,
+                  factory: Annotated[Optional[str], typer.Option(
+                      "--factory", help="The factory address you expect; a pledge over another factory's log "
+                                        "is not sound.")] = None) -> None:
     """(Lender) Check a collateral bundle against the chain: exit 0 when every check passes."""
     from ledger.pledge_collateral import verify_against_chain
     from ledger.settings import Settings
 
     report = verify_against_chain(_read_json(bundle, "collateral bundle"), token, rpc or Settings().rpc_url,
-                                  Settings().home, registry)
+                                  Settings().home, registry, factory)
     if json:
         _base()._print_json(report.as_json())
     else:
+        say = _base().say  # every line may quote the bundle or the chain: printed escaped
         entries = [c for c in report.checks if c.name.startswith("entry ")]
         for check in report.checks:
             if not check.name.startswith("entry ") or not check.ok:
-                typer.echo(f"{'PASS' if check.ok else 'FAIL'}  {check.name}: {check.detail}")
+                say(f"{'PASS' if check.ok else 'FAIL'}  {check.name}: {check.detail}")
         if entries:  # k entries x 3 checks: summarise the passes, show every failure above
             passed = sum(c.ok for c in entries)
-            typer.echo(f"{'PASS' if passed == len(entries) else 'FAIL'}  sampled records: {passed} of "
-                       f"{len(entries)} entry checks pass (leaf hash, inclusion, agrees with manifest)")
-        typer.echo(f"pledge {token}: collateral {'SOUND' if report.sound else 'NOT SOUND'}")
+            say(f"{'PASS' if passed == len(entries) else 'FAIL'}  sampled records: {passed} of "
+                f"{len(entries)} entry checks pass (leaf hash, inclusion, agrees with manifest)")
+        say(f"pledge {token}: collateral {'SOUND' if report.sound else 'NOT SOUND'}")
     if not report.sound:
         raise typer.Exit(1)

@@ -20,6 +20,7 @@ from eth_utils import keccak, to_checksum_address
 
 from ledger.chain.client import Chain
 from ledger.errors import InvalidArgumentError
+from ledger.text import shown
 
 MAX_NAME_BYTES = 128
 _SEPARATORS = re.compile(r"[\s\-]+")
@@ -68,8 +69,9 @@ _FACTORY_LISTING = keccak(text="factoryListing(address)")[:4]
 
 
 def shown_name(name: str) -> str:
-    """A name read from the chain, safe to print: non-printable characters escaped."""
-    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in name)
+    """A name read from the chain, safe to print: non-printable characters escaped
+    (``ledger.text.shown``)."""
+    return shown(name)
 
 
 def describe_factory(address: str, listing: Listing | None) -> str:

@@ -19,7 +19,7 @@ from ledger.chain.client import Chain
 from ledger.collateral import (Check, CollateralReport, PledgeTerms, is_valid_address, make_collateral_bundle,
                                verify_collateral)
 from ledger.errors import ChainError, InvariantError, LedgerError, NotFoundError
-from ledger.pledges import PledgeView, read_pledge
+from ledger.pledges import TOKEN_ID_MAX, PledgeView, read_pledge
 from ledger.sampling import sample_indices, sample_seed
 
 
@@ -58,15 +58,18 @@ def build_bundle(store, chain: Chain, token_id: int) -> dict:
 
 
 def verify_against_chain(bundle: object, token_id: int, rpc_url: str, home: Path | None = None,
-                         registry: str | None = None) -> CollateralReport:
+                         registry: str | None = None, factory: str | None = None) -> CollateralReport:
     """Every check of a collateral bundle for pledge ``token_id``, reading the chain at
     ``rpc_url`` through the registry this verifier trusts (``registry`` when given, else the
     deployment record pinned for the chain under ``home`` or shipped with the package; never
-    the one the bundle names). No trusted registry raises ``UntrustedRegistryError``, a node
-    that is down ``ChainUnavailableError``; every problem with the bundle is a failed check."""
-    from ledger.chain.check import factory_check, read_factory, registry_check
+    the one the bundle names); with ``factory`` (``--factory``), also that the pledged log is
+    that factory's (``expected factory``). No trusted registry raises ``UntrustedRegistryError``,
+    a node that is down ``ChainUnavailableError``; every problem with the bundle is a failed check."""
+    from ledger.chain.check import (expected_factory, expected_factory_check, factory_check, read_factory,
+                                    registry_check)
     from ledger.chain.deploy import trusted_registry
 
+    expected = expected_factory(factory)
     chain = Chain(rpc_url)
     trusted = trusted_registry(chain.chain_id, home, registry)
     chain.use_registry(trusted.address)  # one provider: one eth_chainId, not one per client
@@ -82,6 +85,10 @@ def verify_against_chain(bundle: object, token_id: int, rpc_url: str, home: Path
         checks.append(Check("bundle names this pledge", same,
                             f"bundle: token {named[2]} on {named[1]} chain {named[0]}" if not same
                             else f"token {token_id} on {address}, chain {chain.chain_id}"))
+    if not 1 <= token_id <= TOKEN_ID_MAX:  # never sent in a call: the registry counts token ids in uint64
+        return CollateralReport(token_id, [*checks, Check(
+            "pledge", False, f"no pledge {token_id} in registry {address} on chain {chain.chain_id}: "
+                             "token ids are 1 to 2^64 - 1 (the registry counts in uint64)")])
     try:
         view: PledgeView = read_pledge(chain, token_id)
     except NotFoundError as e:
@@ -89,7 +96,10 @@ def verify_against_chain(bundle: object, token_id: int, rpc_url: str, home: Path
     holds = view.status in ("live", "defaulted")
     checks.append(Check("pledge holds its lien", holds, f"status {view.status}, holder {view.holder or '-'}"))
     t = view.terms
-    checks.append(factory_check(t.log_id, _manifest_stream(bundle), *read_factory(chain, t.log_id)))
+    owner, listing = read_factory(chain, t.log_id)
+    checks.append(factory_check(t.log_id, _manifest_stream(bundle), owner, listing))
+    if expected is not None:
+        checks.append(expected_factory_check(owner, listing, expected))
     root, anchored_at = chain.call(chain.registry.functions.rootAt(t.log_id, t.checkpoint_size).call)
     anchored_root = bytes(root) if anchored_at else None
     block_hash = chain.block_hash(view.issue_block)

@@ -6,7 +6,8 @@ through the address a bundle names, and:
 
 - checks that the trusted address holds our registry's code (``registry``);
 - reads the log's factory from the chain and recomputes the log id from it and the stream the
-  bundle names (``factory``), printing the factory and its directory listing;
+  bundle names (``factory``), printing the factory and its directory listing; when the verifying
+  party names the factory it expects (``--factory``), another factory fails (``expected factory``);
 - for a ``dpl-proof/1`` bundle: checks that the bundle names that registry, that the registry
   holds the bundle's root at its size (``anchor``), and that the anchor transaction the bundle
   cites is real (``anchor transaction``); a field that is not checked is not printed.
@@ -24,9 +25,9 @@ from eth_utils import keccak, to_checksum_address
 from ledger.bundles import Verified, to_hex
 from ledger.chain.client import Chain, log_id_of
 from ledger.chain.deploy import TrustedRegistry, runtime_matches, trusted_registry
-from ledger.collateral import Check
+from ledger.collateral import Check, is_valid_address
 from ledger.directory import Listing, describe_factory, listing_of
-from ledger.errors import BundleError
+from ledger.errors import BundleError, InvalidArgumentError
 
 #: topic0 of ``CheckpointAnchored(bytes32 indexed logId, uint64 size, bytes32 root, uint64 previousSize)``
 CHECKPOINT_ANCHORED = keccak(text="CheckpointAnchored(bytes32,uint64,bytes32,uint64)")
@@ -60,6 +61,30 @@ def factory_check(log_id: bytes, stream: object, factory: str | None, listing: L
     return Check("factory", True, f"{who}; log {log} is its stream {stream!r}")
 
 
+def expected_factory(value: str | None) -> str | None:
+    """The factory the verifying party expects (``--factory``, the page's expected-factory field),
+    checksummed; None when none is given. Not an address: ``InvalidArgumentError``."""
+    if value is None:
+        return None
+    if not is_valid_address(value):
+        raise InvalidArgumentError(f"--factory {value!r} is not an Ethereum address "
+                                   "(0x and 40 hex digits; EIP-55 if mixed case)")
+    return to_checksum_address(value)
+
+
+def expected_factory_check(factory: str | None, listing: Listing | None, expected: str) -> Check:
+    """``expected factory``: the log's factory, read from the registry (None: no factory), is the
+    one the verifying party expects. Anyone may register a stream of any name under their own
+    address (a rival factory's ``acme/line-a``): the registry names whose log it is, this check
+    says whether that is the factory the lender deals with. Pure."""
+    if factory is None:
+        return Check("expected factory", False, f"no factory owns the log, not the expected factory {expected}")
+    who = describe_factory(factory, listing)
+    if factory != expected:
+        return Check("expected factory", False, f"the log belongs to {who}, not to the expected factory {expected}")
+    return Check("expected factory", True, f"the log belongs to {who}, the expected factory")
+
+
 def read_factory(chain: Chain, log_id: bytes) -> tuple[str | None, Listing | None]:
     """The factory that owns ``log_id`` in the chain's registry (None if none) and its listing."""
     factory = chain.call(chain.registry.functions.factoryOf(log_id).call)
@@ -69,11 +94,14 @@ def read_factory(chain: Chain, log_id: bytes) -> tuple[str | None, Listing | Non
     return factory, listing_of(chain, factory)
 
 
-def proof_checks(verified: Verified, chain: Chain, trusted: TrustedRegistry) -> list[Check]:
+def proof_checks(verified: Verified, chain: Chain, trusted: TrustedRegistry,
+                 expected: str | None = None) -> list[Check]:
     """The chain checks of a bundle that verified offline, in order, up to the first that fails:
-    ``registry``, ``bundle names this registry``, ``factory``, ``anchor`` and, when the bundle
-    cites its anchor's transaction, ``anchor transaction``. ``chain`` is any client of the node
-    (it is pointed at the trusted registry)."""
+    ``registry``, ``bundle names this registry``, ``factory``, ``expected factory`` when the
+    verifying party names the factory it expects (``expected``: checksummed, see
+    ``expected_factory``), ``anchor`` and, when the bundle cites its anchor's transaction,
+    ``anchor transaction``. ``chain`` is any client of the node (it is pointed at the trusted
+    registry)."""
     anchor = verified.anchor
     if verified.log_id is None or anchor is None:
         return [Check("anchor", False, "the bundle names no anchored checkpoint (log_id or anchor is null): "
@@ -93,16 +121,28 @@ def proof_checks(verified: Verified, chain: Chain, trusted: TrustedRegistry) -> 
                         f"of chain {chain.chain_id}"))
     if not same:
         return checks
-    checks.append(factory_check(verified.log_id, verified.stream, *read_factory(chain, verified.log_id)))
+    factory, listing = read_factory(chain, verified.log_id)
+    checks.append(factory_check(verified.log_id, verified.stream, factory, listing))
     if not checks[-1].ok:
         return checks
+    if expected is not None:
+        checks.append(expected_factory_check(factory, listing, expected))
+        if not checks[-1].ok:
+            return checks
     checks.append(_anchored(chain, trusted, verified))
     if checks[-1].ok and anchor.get("tx_hash") is not None:
         checks.append(_anchor_transaction(chain, trusted, verified))
     return checks
 
 
+#: The registry counts sizes and token ids in uint64: a bundle's number above this is never sent
+#: in a call (the ABI would refuse to encode it); it fails its check instead.
+UINT64_MAX = 2**64 - 1
+
+
 def _anchored(chain: Chain, trusted: TrustedRegistry, v: Verified) -> Check:
+    if v.size > UINT64_MAX:
+        return Check("anchor", False, f"size {v.size} is beyond uint64: no registry holds a checkpoint of that size")
     root, anchored_at = chain.call(chain.registry.functions.rootAt(v.log_id, v.size).call)
     root = bytes(root)
     if root == bytes(32):
@@ -117,8 +157,10 @@ def _anchored(chain: Chain, trusted: TrustedRegistry, v: Verified) -> Check:
 
 def _anchor_transaction(chain: Chain, trusted: TrustedRegistry, v: Verified) -> Check:
     """The bundle's ``anchor.tx_hash`` (and ``block_number``, when given) is the transaction that
-    anchored this checkpoint: mined, succeeded, sent to the trusted registry, in that block, and
-    its logs hold the registry's ``CheckpointAnchored(logId, size, root)``."""
+    anchored this checkpoint: mined, succeeded, in that block, and its logs hold the
+    ``CheckpointAnchored(logId, size, root)`` that the trusted registry itself emitted (the log's
+    address is the registry's). Whom it was sent to does not matter: a factory's wallet or a
+    batching contract may call the registry; only the registry can emit its own log."""
     tx, block = v.anchor["tx_hash"], v.anchor.get("block_number")
     receipt = chain.receipt(bytes.fromhex(tx[2:]))
 
@@ -129,10 +171,6 @@ def _anchor_transaction(chain: Chain, trusted: TrustedRegistry, v: Verified) -> 
         return fail(f"is not on chain {chain.chain_id}")
     if receipt["status"] != 1:
         return fail("failed (status 0): it anchored nothing")
-    to = receipt.get("to")
-    if to is None or to.lower() != trusted.address.lower():
-        sent_to = to_checksum_address(to) if to else "no address (it created a contract)"
-        return fail(f"was sent to {sent_to}, not to the registry {trusted.address}")
     if block is not None and receipt["blockNumber"] != block:
         return fail(f"is in block {receipt['blockNumber']}, not in block {block} as the bundle says")
     for log in receipt["logs"]:
@@ -145,14 +183,17 @@ def _anchor_transaction(chain: Chain, trusted: TrustedRegistry, v: Verified) -> 
                 return Check("anchor transaction", True,
                              f"transaction {tx} in block {receipt['blockNumber']} anchored this checkpoint")
     return fail(f"holds no CheckpointAnchored of log {to_hex(v.log_id)} at size {v.size} with root "
-                f"{to_hex(v.root)} from the registry")
+                f"{to_hex(v.root)} from the registry {trusted.address}")
 
 
-def verify_on_chain(verified: Verified, rpc_url: str, home, registry: str | None = None) -> list[Check]:
+def verify_on_chain(verified: Verified, rpc_url: str, home, registry: str | None = None,
+                    factory: str | None = None) -> list[Check]:
     """``dpl verify --rpc``: the chain checks of an offline-valid bundle against the registry this
-    verifier trusts (``registry`` if given, else the pinned record). Raises ``BundleError`` with
-    the first failing check's reason; ``UntrustedRegistryError`` when nothing is trusted for the
-    chain. Returns the checks, all passed."""
+    verifier trusts (``registry`` if given, else the pinned record), and the log's factory against
+    ``factory`` when given (``--factory``). Raises ``BundleError`` with the first failing check's
+    reason; ``UntrustedRegistryError`` when nothing is trusted for the chain. Returns the checks,
+    all passed."""
+    expected = expected_factory(factory)
     if verified.log_id is None or verified.anchor is None:
         raise BundleError("the bundle names no anchored checkpoint (log_id or anchor is null): "
                           "nothing to check on chain")
@@ -161,7 +202,7 @@ def verify_on_chain(verified: Verified, rpc_url: str, home, registry: str | None
         raise BundleError(f"{chain.shown_url} is chain {chain.chain_id}, but the bundle's anchor is on chain "
                           f"{verified.anchor['chain_id']}")
     trusted = trusted_registry(chain.chain_id, home, registry)
-    checks = proof_checks(verified, chain, trusted)
+    checks = proof_checks(verified, chain, trusted, expected)
     failed = [c for c in checks if not c.ok]
     if failed:
         raise BundleError(failed[0].detail)

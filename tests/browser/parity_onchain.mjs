@@ -1,4 +1,4 @@
-// Reads cases {kind, text, tokenId?, registry?} from argv[2] and prints the JS verifier's reports
+// Reads cases {kind, text, tokenId?, registry?, factory?} from argv[2] and prints the JS verifier's reports
 // against the chain at DPL_UI_RPC (for tests/browser/test_onchain_parity.py). Each case trusts the
 // registry it names, else the file's (the service's pinned one): never a bundle's.
 import { readFileSync } from 'node:fs';
@@ -8,7 +8,7 @@ const { cases, registry, registryCode } = JSON.parse(readFileSync(process.argv[2
 const rpcUrl = process.env.DPL_UI_RPC;
 const out = [];
 for (const c of cases) {
-  const trust = { rpcUrl, registry: c.registry || registry, registryCode };
+  const trust = { rpcUrl, registry: c.registry || registry, registryCode, factory: c.factory };
   const r = c.kind === 'collateral'
     ? await verifyCollateralOnChain(c.text, BigInt(c.tokenId), trust)
     : await verifyProofBundleOnChain(c.text, trust);

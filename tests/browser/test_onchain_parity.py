@@ -19,12 +19,13 @@ import pytest
 
 from ledger.bundles import verify as verify_proof
 from ledger.chain.build import load_artifact
-from ledger.chain.check import proof_checks
+from ledger.chain.check import expected_factory, proof_checks
 from ledger.chain.client import Chain
 from ledger.chain.deploy import trusted_registry
 from ledger.errors import BundleError
 from ledger.pledge_collateral import verify_against_chain
-from tests.forgery import deploy_rootat_liar, dev_account
+from tests.forgery import (anchored_forgery, beyond_uint64, deploy_event_forger, deploy_forwarder, deploy_rootat_liar,
+                           dev_account, forge_anchor_event)
 
 HERE = Path(__file__).parent
 
@@ -35,7 +36,7 @@ def _get(ui, path: str, who: str):
     return r.json()
 
 
-def _python_proof(bundle: dict, ui, registry: str | None) -> dict:
+def _python_proof(bundle: dict, ui, registry: str | None, factory: str | None = None) -> dict:
     """Python's verdict: the offline error, or the chain checks (``dpl verify --rpc`` raises the first
     failing one's reason)."""
     try:
@@ -43,13 +44,13 @@ def _python_proof(bundle: dict, ui, registry: str | None) -> dict:
     except BundleError as e:
         return {"sound": False, "error": str(e), "chain": []}
     trusted = trusted_registry(31337, ui["home"], registry)
-    checks = proof_checks(verified, Chain(ui["rpc"]), trusted)
+    checks = proof_checks(verified, Chain(ui["rpc"]), trusted, expected_factory(factory))
     failed = [c for c in checks if not c.ok]
     return {"sound": not failed, "error": failed[0].detail if failed else None,
             "chain": [(c.name, c.ok, c.detail) for c in checks]}
 
 
-CHAIN_CHECKS = {"registry", "bundle names this registry", "factory", "anchor", "anchor transaction"}
+CHAIN_CHECKS = {"registry", "bundle names this registry", "factory", "expected factory", "anchor", "anchor transaction"}
 
 
 @pytest.mark.anvil
@@ -60,6 +61,10 @@ def test_js_and_python_agree_against_the_chain_on_real_and_forged_bundles(ui, tm
     proof = _get(ui, f"/v1/logs/{log['log_id']}/records/11", "factory")
     forged = json.loads(Path(ui["forged"]).read_text())
     liar = deploy_rootat_liar(ui["rpc"], dev_account(7), bytes.fromhex(forged["checkpoint"]["root"][2:]))
+    # an anchor sent through a wallet (a forwarding contract), and the same log emitted by another contract
+    wallet = deploy_forwarder(ui["rpc"], dev_account(6), ui["lookalike"])
+    via_wallet = anchored_forgery(ui["rpc"], ui["lookalike"], dev_account(6), "globex/via-wallet", via=wallet)
+    fake = forge_anchor_event(ui["rpc"], dev_account(7), deploy_event_forger(ui["rpc"], dev_account(7)), via_wallet)
 
     def changed(doc, edit):
         doc = copy.deepcopy(doc)
@@ -76,7 +81,13 @@ def test_js_and_python_agree_against_the_chain_on_real_and_forged_bundles(ui, tm
         (changed(collateral, lambda b: b["issue"].update(block_hash="0x" + "00" * 32)), token),
         (changed(collateral, lambda b: b["manifest"].update(stream="globex/line-a")), token),   # relabelled
         (changed(collateral, lambda b: b.update(registry=ui["lookalike"])), token),             # names a lookalike
+        (collateral, 2**64),                                           # token ids beyond uint64: never sent
+        (changed(collateral, lambda b: b.update(token_id=2**256 + 5)), 2**256 + 5),
     ]
+    acme = _get(ui, "/v1/factories", "lender_a")  # the directory: the factory the lender deals with
+    acme = next(f["address"] for f in acme if f["name"] == "ACME Precision Co.")
+    expecting = [None] * len(collaterals) + [acme.lower(), dev_account(6).address]  # (the lender's --factory)
+    collaterals += [(collateral, token), (collateral, token)]
     anchor = proof["anchor"]
     proofs = [  # (bundle, registry to trust: None = the pinned one)
         (proof, None),
@@ -92,9 +103,18 @@ def test_js_and_python_agree_against_the_chain_on_real_and_forged_bundles(ui, tm
         (changed(proof, lambda b: b["anchor"].update(tx_hash=forged["anchor"]["tx_hash"], block_number=None)), None),
         (changed(proof, lambda b: b["anchor"].update(block_number=anchor["block_number"] + 1)), None),
         (changed(proof, lambda b: b["anchor"].update(tx_hash=None, block_number=None)), None),
+        (beyond_uint64(proof), None),                                  # sizes beyond uint64: never sent
+        (beyond_uint64(proof, 2**256), None),
+        (via_wallet, ui["lookalike"]),                                 # anchored through a wallet contract
+        (changed(via_wallet, lambda b: b["anchor"].update(tx_hash="0x" + bytes(fake["transactionHash"]).hex(),
+                                                          block_number=fake["blockNumber"])), ui["lookalike"]),
     ]
-    cases = [{"kind": "collateral", "text": json.dumps(b), "tokenId": t} for b, t in collaterals]
-    cases += [{"kind": "proof", "text": json.dumps(b), "registry": r} for b, r in proofs]
+    proof_factories = [None] * len(proofs) + [acme, acme, dev_account(6).address]
+    proofs += [(proof, None), (via_wallet, ui["lookalike"]), (via_wallet, ui["lookalike"])]  # ... expecting a factory
+    cases = [{"kind": "collateral", "text": json.dumps(b), "tokenId": str(t), "factory": f}
+             for (b, t), f in zip(collaterals, expecting)]
+    cases += [{"kind": "proof", "text": json.dumps(b), "registry": r, "factory": f}
+              for (b, r), f in zip(proofs, proof_factories)]
     artifact = load_artifact("DataPledgeRegistry")
     path = tmp_path / "cases.json"
     path.write_text(json.dumps({"cases": cases, "registry": ui["registry"], "registryCode": {
@@ -105,19 +125,21 @@ def test_js_and_python_agree_against_the_chain_on_real_and_forged_bundles(ui, tm
     js = json.loads(run.stdout)
 
     for n, (bundle, tok) in enumerate(collaterals):
-        py = verify_against_chain(bundle, tok, ui["rpc"], ui["home"])
+        py = verify_against_chain(bundle, tok, ui["rpc"], ui["home"], factory=expecting[n])
         got = js[n]
         assert [(c.name, c.ok) for c in py.checks] == [(c[0], c[1]) for c in got["checks"]], n
         # reasons agree too, except where each names where the registry address came from
         assert [c.detail for c in py.checks if c.name != "registry"] == [c[2] for c in got["checks"] if c[0] != "registry"], n
         assert py.sound == got["sound"]
-    assert [r["sound"] for r in js[:len(collaterals)]] == [True, False, False, False, False, True, False, False, False]
-    relabelled, lookalike = js[len(collaterals) - 2], js[len(collaterals) - 1]
+    assert [r["sound"] for r in js[:len(collaterals)]] == [True, False, False, False, False, True, False, False, False,
+                                                          False, False, True, False]
+    assert [c[0] for c in js[12]["checks"] if not c[1]] == ["expected factory"]  # another factory than the lender's
+    relabelled, lookalike = js[7], js[8]
     assert ("factory", False) in [(c[0], c[1]) for c in relabelled["checks"]]
     assert [c[0] for c in lookalike["checks"] if not c[1]] == ["bundle names this pledge"]
 
     for n, (bundle, registry) in enumerate(proofs):
-        py, got = _python_proof(bundle, ui, registry), js[len(collaterals) + n]
+        py, got = _python_proof(bundle, ui, registry, proof_factories[n]), js[len(collaterals) + n]
         assert py["sound"] == got["sound"], (n, py, got)
         chain = [tuple(c) for c in got["checks"] if c[0] in CHAIN_CHECKS]
         assert [c[:2] for c in py["chain"]] == [c[:2] for c in chain], (n, py, got)
@@ -134,6 +156,13 @@ def test_js_and_python_agree_against_the_chain_on_real_and_forged_bundles(ui, tm
         (False, "factory"),                         # relabelled stream
         (False, "anchor transaction"), (False, "anchor transaction"), (False, "anchor transaction"),
         (True, None),                               # no transaction cited: none checked, none shown
+        (False, "anchor"), (False, "anchor"),       # sizes beyond uint64
+        (True, None),                               # sent through a wallet: the registry's own log proves it
+        (False, "anchor transaction"),              # the same log from another contract
+        (True, None),                               # the lender expects acme: acme's log
+        (False, "expected factory"),                # ... not the log of another (a rival) factory
+        (True, None),                               # the lender expects that factory
     ], verdicts
+    assert [c[:2] for r in js[9:11] for c in r["checks"][-1:]] == [["pledge", False]] * 2
     explicit = js[len(collaterals) + 5]
     assert f"factory {dev_account(6).address} (not in the directory)" in dict((c[0], c[2]) for c in explicit["checks"])["factory"]

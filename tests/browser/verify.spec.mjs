@@ -202,7 +202,70 @@ test('not JSON, or not a bundle, is refused next to the drop zone', async () => 
   assert.match(await page.locator('#drop-error').textContent(), /not a dpl-collateral\/1 or dpl-proof\/1 bundle/);
   await page.getByLabel('Bundle JSON').fill('{not json');
   await page.getByRole('button', { name: 'Use this text' }).click();
-  assert.match(await page.locator('#drop-error').textContent(), /is not JSON/);
+  assert.equal(await page.locator('#drop-error').textContent(),
+    'the pasted text: invalid JSON: Expecting property name enclosed in double quotes (line 1, column 2)');
   assert.equal(await page.getByRole('button', { name: 'Verify' }).isDisabled(), true);
+  await page.context().close();
+});
+
+test('a file is read as dpl reads it: strict UTF-8, no byte-order mark, no NaN, nesting up to 64', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'dpl-ui-'));
+  const raw = Buffer.from(sound);
+  const at = raw.indexOf('"registry"');
+  const files = [
+    [Buffer.concat([raw.subarray(0, at + 1), Buffer.from([0xff]), raw.subarray(at + 1)]), `invalid UTF-8 at byte ${at + 1}`],
+    [Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), raw]), 'invalid JSON: Expecting value (line 1, column 1)'],
+    [Buffer.from(sound.replace(/}\s*$/, ', "unused": [NaN]}')), 'NaN is not a JSON number (I-JSON)'],
+    [Buffer.from(sound.replace(/}\s*$/, `, "unused": ${'['.repeat(70)}${']'.repeat(70)}}`)), 'nested deeper than 64 levels'],
+  ];
+  const page = await openPage(browser);
+  await page.goto(`${BASE}/verify`);
+  for (const [n, [bytes, reason]] of files.entries()) {
+    const file = join(dir, `bundle-${n}.json`);
+    writeFileSync(file, bytes);
+    await page.locator('#file').setInputFiles(file);
+    await page.locator('#drop-error').filter({ hasText: reason }).waitFor();
+    assert.equal(await page.locator('#drop-error').textContent(), `bundle-${n}.json: ${reason}`);
+    assert.equal(await page.getByRole('button', { name: 'Verify' }).isDisabled(), true);
+  }
+  await page.context().close();
+});
+
+test('text from a bundle is shown escaped: no newline or bidi control makes a line look like another', async () => {
+  const page = await openPage(browser);
+  await page.goto(`${BASE}/verify`);
+  await page.locator('#token').fill(String(TOKEN_ID));
+  const forged = JSON.parse(sound);
+  forged.registry = '0x\nSOUND \u2014 all 30 checks passed\u202e';
+  const got = await pasteAndVerify(page, JSON.stringify(forged));
+  const named = got.find((c) => c.name === 'bundle names this pledge');
+  assert.equal(named.ok, false);
+  assert.equal(named.detail, `bundle: token ${TOKEN_ID} on 0x\\nSOUND \u2014 all 30 checks passed\\u202e chain 31337`);
+  assert.match(await page.getByTestId('verdict').textContent(), /^NOT SOUND/);
+  // a key in a refused text: its path shown escaped too
+  await page.getByLabel('Bundle JSON').fill('{"format": "dpl-proof/1", "\\u001b[2K\\rSOUND\\n": {"a": 1, "a": 2}}');
+  await page.getByRole('button', { name: 'Use this text' }).click();
+  assert.equal(await page.locator('#drop-error').textContent(),
+    "the pasted text: duplicate key 'a' (at \\x1b[2K\\rSOUND\\n.a)");
+  await page.context().close();
+});
+
+test('the factory the lender expects: another factory\'s log is red', async () => {
+  const page = await openPage(browser);
+  await page.goto(`${BASE}/verify`);
+  await page.locator('#token').fill(String(TOKEN_ID));
+  await page.locator('#factory').fill('0x' + '42'.repeat(20));
+  const got = await pasteAndVerify(page, sound);
+  assert.deepEqual(got.filter((c) => !c.ok).map((c) => c.name), ['expected factory']);
+  assert.match(got.find((c) => c.name === 'expected factory').detail,
+    /^the log belongs to factory 0x[0-9a-fA-F]{40} \(registered as ACME Precision Co\.\), not to the expected factory 0x4242/);
+  const acme = got.find((c) => c.name === 'factory').detail.match(/^factory (0x[0-9a-fA-F]{40})/)[1];
+  await page.locator('#factory').fill(acme.toLowerCase());
+  await page.getByRole('button', { name: 'Verify' }).click();
+  await page.locator('li[data-check="expected factory"][data-ok="true"]').waitFor();
+  assert.match(await page.getByTestId('verdict').textContent(), /^SOUND/);
+  await page.locator('#factory').fill('0x1234');
+  await page.getByRole('button', { name: 'Verify' }).click();
+  assert.match(await page.locator('#factory-error').textContent(), /the expected factory must be an address/);
   await page.context().close();
 });

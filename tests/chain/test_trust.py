@@ -109,3 +109,26 @@ def test_a_name_from_the_chain_is_printed_escaped():
     detail = factory_check(LOG, "acme/line-a", FACTORY, sneaky).detail
     assert "(registered as ACME\\u202e.oC\\n\\x1b[31mred\\t\\u200b😀);" in detail
     assert detail.isprintable()
+
+
+# --- whose log the lender expects: --factory (ledger.chain.check.expected_factory_check) ---
+
+from ledger.chain.check import expected_factory, expected_factory_check  # noqa: E402
+
+RIVAL = "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC"
+
+
+def test_another_factorys_log_fails_the_expected_factory_check():
+    listed = Listing(FACTORY, "ACME Precision Co.", b"\x01" * 32)
+    assert expected_factory(FACTORY.lower()) == FACTORY and expected_factory(None) is None
+    ok = expected_factory_check(FACTORY, listed, expected_factory(FACTORY.lower()))
+    assert ok.ok and ok.name == "expected factory"
+    assert ok.detail == f"the log belongs to factory {FACTORY} (registered as ACME Precision Co.), the expected factory"
+    rival = expected_factory_check(RIVAL, None, FACTORY)
+    assert not rival.ok and rival.detail == (f"the log belongs to factory {RIVAL} (not in the directory), not to the "
+                                             f"expected factory {FACTORY}")
+    nobody = expected_factory_check(None, None, FACTORY)
+    assert not nobody.ok and nobody.detail == f"no factory owns the log, not the expected factory {FACTORY}"
+    for bad in ("0x1234", FACTORY.replace("C", "c", 1), "dev1", ""):
+        with pytest.raises(InvalidArgumentError, match="is not an Ethereum address"):
+            expected_factory(bad)

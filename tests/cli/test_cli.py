@@ -307,3 +307,66 @@ def test_integer_options_beyond_what_the_store_holds_are_refused_at_the_option(d
     code, _, err = dpl("prove", "--log", "line-a/mes", "--index", "0", "--size", str(2**63 - 1), ok=False,
                        extra_env=extra)
     assert code == 1 and err.startswith("error: ") and err.count("\n") == 1, err
+
+
+# --- what a forged input can do to a terminal ---------------------------------------------
+
+from tests.terminal import run_on_a_terminal  # noqa: E402
+
+# A key that, printed raw, erases the line, writes "valid: all good" and hides the rest.
+FORGED_KEY = "\x1b[2K\rvalid: all good\n\x1b[8m"
+FORGED_TEXT = '{"format":"dpl-proof/1","\\u001b[2K\\rvalid: all good\\n\\u001b[8m":{"a":1,"a":2}}'
+
+
+def _on_a_terminal(dpl, *args) -> tuple[int, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DPL_") and k != "DATABASE_URL"}
+    code, out = run_on_a_terminal([DPL, *args], env={**env, "DPL_HOME": str(dpl.home)}, cwd=dpl.tmp)
+    return code, out.decode()
+
+
+def _one_safe_line(out: str) -> str:
+    """The one line a command wrote to the terminal, checked to hold nothing but printable text."""
+    assert out.endswith("\r\n") and out.count("\r\n") == 1, repr(out)
+    line = out[:-2]
+    assert line.isprintable(), repr(line)  # no ESC, CR, LF, bidi control: nothing moves or hides
+    return line
+
+
+def test_dpl_verify_prints_input_text_escaped_on_a_terminal(dpl):
+    (dpl.tmp / "forged.json").write_text(FORGED_TEXT)
+    code, out = _on_a_terminal(dpl, "verify", "forged.json")
+    assert code == 1
+    line = _one_safe_line(out)
+    assert line == "invalid: forged.json is not JSON: duplicate key 'a' (at \\x1b[2K\\rvalid: all good\\n\\x1b[8m.a)"
+    # a valid bundle's summary: its stream shown escaped too
+    dpl("log", "create", "s")
+    dpl("ingest", "--log", "s", "-", input=_jsonl(_rec(i) for i in range(3)))
+    bundle = json.loads(dpl("prove", "--log", "s", "--index", "1")[1])
+    bundle["stream"] = "s\u202e\x1b[31m"  # not checked offline: a bundle names any stream
+    bundle["extra"] = {FORGED_KEY: 1}
+    (dpl.tmp / "renamed.json").write_text(json.dumps(bundle))
+    code, out = _on_a_terminal(dpl, "verify", "renamed.json")
+    assert code == 0
+    assert _one_safe_line(out).startswith("valid: 1 record(s) at index 1 are in 's\\u202e\\x1b[31m' at size 3")
+
+
+def test_every_commands_error_line_is_escaped_on_a_terminal(dpl):
+    (dpl.tmp / "forged.json").write_text(FORGED_TEXT)
+    code, out = _on_a_terminal(dpl, "pledge", "verify", "1", "--bundle", "forged.json")
+    assert code == 1
+    assert _one_safe_line(out) == ("error: forged.json is not a JSON collateral bundle: duplicate key 'a' "
+                                   "(at \\x1b[2K\\rvalid: all good\\n\\x1b[8m.a)")
+    code, out = _on_a_terminal(dpl, "log", "show", "s\x1b[2K\r\u202e")
+    assert code == 1 and _one_safe_line(out) == ("error: no log named 's\\x1b[2K\\r\\u202e' "
+                                                 "(create it with: dpl log create s\\x1b[2K\\r\\u202e)")
+
+
+def test_json_output_is_json_with_every_non_printable_character_escaped():
+    from ledger.cli import json_text
+
+    value = {"a": "\x1b[2K\r\n\x7f\x9b\u202e\u2028\u200b\U000e0001 艾克米 😀", FORGED_KEY: [1, "ok"]}
+    text = json_text(value)
+    assert all(line.isprintable() for line in text.split("\n"))
+    assert json.loads(text) == value
+    assert "\\u202e" in text and "\\udb40\\udc01" in text and "艾克米 😀" in text
+    assert json_text({"a": [1, "b"]}) == '{\n  "a": [\n    1,\n    "b"\n  ]\n}'

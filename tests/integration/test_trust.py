@@ -16,8 +16,10 @@ import pytest
 
 from ledger.chain.client import Chain
 from ledger.chain.deploy import load_deployment
-from tests.forgery import anchored_forgery, deploy_lookalike, deploy_rootat_liar, dev_account, invented_records
-from tests.integration.test_anchoring import STREAM, _setup, dpl, env  # noqa: F401 (fixture)
+from tests.forgery import (anchored_forgery, beyond_uint64, deploy_forwarder, deploy_lookalike, deploy_rootat_liar,
+                           deploy_event_forger, dev_account, forge_anchor_event, invented_records)
+from tests.integration.test_anchoring import DPL, STREAM, _setup, dpl, env  # noqa: F401 (fixture)
+from tests.terminal import run_on_a_terminal
 
 DEV1 = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"  # the factory key of _setup's log
 
@@ -82,7 +84,7 @@ def test_dpl_verify_trusts_only_the_pinned_registry(env):
     register_tx = "0x" + bytes(registered["transactionHash"]).hex()
     for tx, reason in [
         ("0x" + "ab" * 32, f"transaction {'0x' + 'ab' * 32} is not on chain 31337"),
-        (forged["anchor"]["tx_hash"], f"was sent to {lookalike}, not to the registry {genuine}"),
+        (forged["anchor"]["tx_hash"], f"holds no CheckpointAnchored of log {real['log_id']} at size"),
         (register_tx, f"holds no CheckpointAnchored of log {real['log_id']} at size"),
     ]:
         wrong = {**real, "anchor": {**anchor, "tx_hash": tx, "block_number": None}}
@@ -109,6 +111,80 @@ def test_dpl_verify_trusts_only_the_pinned_registry(env):
              reason="no trusted registry for chain 31337: pass --registry")
     _, out, _ = dpl(env, "verify", "real.json", "--rpc", env["rpc"], "--registry", genuine, extra=lender)
     assert out.startswith("valid:") and "(registered as ACME Precision Co.)" in out
+
+
+@pytest.mark.anvil
+def test_a_rival_factorys_log_of_the_same_name_fails_the_factory_the_lender_expects(env):
+    """Anyone may register a stream of any name under their own address: a rival (dev6) registers
+    and anchors its own line-a/mes in the genuine registry. Its bundle is true of the registry
+    (exit 0, naming the rival's factory); with --factory, the lender's factory, it is refused."""
+    _setup(env)
+    dpl(env, "anchor")
+    genuine = load_deployment(env["home"], 31337)["address"]
+    _, out, _ = dpl(env, "prove", "--log", STREAM, "--index", "41")
+    real = _write(env, "real.json", json.loads(out))
+    rival = _write(env, "rival.json", anchored_forgery(env["rpc"], genuine, dev_account(6), STREAM))
+
+    _, out, _ = dpl(env, "verify", rival, "--rpc", env["rpc"])
+    assert out.startswith("valid:") and f"factory {dev_account(6).address} (not in the directory)" in out
+    _refused(env, "verify", rival, "--rpc", env["rpc"], "--factory", DEV1.lower(),
+             reason=f"invalid: the log belongs to factory {dev_account(6).address} (not in the directory), not to the "
+                    f"expected factory {DEV1}")
+    _, out, _ = dpl(env, "verify", real, "--rpc", env["rpc"], "--factory", DEV1)
+    assert f"  expected factory: the log belongs to factory {DEV1} (not in the directory), the expected factory\n" in out
+    _refused(env, "verify", real, "--rpc", env["rpc"], "--factory", "0x1234", reason="error: --factory '0x1234' is not an")
+    code, _, err = dpl(env, "verify", real, "--factory", DEV1, ok=False)
+    assert code == 2 and "--factory is for checks against the chain: give --rpc too" in err
+
+
+@pytest.mark.anvil
+def test_an_anchor_sent_through_a_contract_is_proven_by_the_registrys_own_log(env):
+    """A factory whose anchor goes through a wallet or a batching contract (here a 48-byte
+    forwarder) has a genuine anchor transaction that was not sent to the registry: it verifies,
+    since the registry's own CheckpointAnchored log is in its receipt. The same log emitted by
+    another contract (anyone can deploy one) is not the registry's: refused."""
+    _setup(env)
+    dpl(env, "anchor")
+    genuine = load_deployment(env["home"], 31337)["address"]
+    wallet = deploy_forwarder(env["rpc"], dev_account(6), genuine)
+    forwarded = anchored_forgery(env["rpc"], genuine, dev_account(6), "globex/line-b", via=wallet)
+    path = _write(env, "forwarded.json", forwarded)
+    _, out, _ = dpl(env, "verify", path, "--rpc", env["rpc"])
+    tx = forwarded["anchor"]["tx_hash"]
+    assert out.startswith("valid:") and f"factory: factory {dev_account(6).address} (not in the directory)" in out
+    assert f"anchor transaction: transaction {tx} in block {forwarded['anchor']['block_number']} anchored" in out
+
+    forger = deploy_event_forger(env["rpc"], dev_account(7))
+    receipt = forge_anchor_event(env["rpc"], dev_account(7), forger, forwarded)
+    fake = {**forwarded, "anchor": {**forwarded["anchor"], "tx_hash": "0x" + bytes(receipt["transactionHash"]).hex(),
+                                    "block_number": receipt["blockNumber"]}}
+    _refused(env, "verify", _write(env, "fake-event.json", fake), "--rpc", env["rpc"],
+             reason=f"holds no CheckpointAnchored of log {forwarded['log_id']} at size 6 with root "
+                    f"{forwarded['checkpoint']['root']} from the registry {genuine}")
+
+
+@pytest.mark.anvil
+def test_a_size_beyond_uint64_is_a_failed_check_not_a_crash(env):
+    """A bundle valid offline at size 2^64 (or more) passes ``registry`` and ``factory``; its size is
+    never sent to the registry (web3 raised MismatchedABI with a traceback): the ``anchor`` check
+    fails, naming why."""
+    _setup(env)
+    dpl(env, "anchor")
+    _, out, _ = dpl(env, "prove", "--log", STREAM, "--index", "41")
+    real = json.loads(out)
+    for size in (2**64, 2**256):
+        huge = beyond_uint64(real, size)
+        path = _write(env, "huge.json", huge)
+        assert dpl(env, "verify", path)[1].startswith(f"valid: 1 record(s) at index 0 are in {STREAM!r} at size {size}")
+        _refused(env, "verify", path, "--rpc", env["rpc"],
+                 reason=f"invalid: size {size} is beyond uint64: no registry holds a checkpoint of that size")
+    root = real["checkpoint"]["root"]
+    consistency = {"format": "dpl-consistency/1", "log_id": real["log_id"], "stream": STREAM, "anchor": real["anchor"],
+                   "old": {"size": 2**64, "root": root}, "new": {"size": 2**64, "root": root}, "proof": []}
+    path = _write(env, "huge-consistency.json", consistency)
+    assert dpl(env, "verify", path)[1].startswith("valid:")
+    _refused(env, "verify", path, "--rpc", env["rpc"],
+             reason=f"invalid: size {2**64} is beyond uint64: no registry holds a checkpoint of that size")
 
 
 def _attacker_pledge(env, lookalike: str) -> tuple[int, str]:
@@ -157,6 +233,30 @@ def test_dpl_pledge_verify_in_a_home_without_a_deployment_record(env):
     _, out, _ = dpl(env, *args, "--registry", lookalike, extra=lender)
     assert "collateral SOUND" in out
     assert f"PASS  factory: factory {dev_account(5).address} (not in the directory); log " in out
+    # ... and a lender that names the factory it deals with sees it is not that factory's log
+    code, out, _ = dpl(env, *args, "--registry", lookalike, "--factory", DEV1, extra=lender, ok=False)
+    assert code == 1 and "collateral NOT SOUND" in out
+    assert (f"FAIL  expected factory: the log belongs to factory {dev_account(5).address} (not in the directory), "
+            f"not to the expected factory {DEV1}") in out
+    _, out, _ = dpl(env, *args, "--registry", lookalike, "--factory", dev_account(5).address, extra=lender)
+    assert "PASS  expected factory: " in out and "collateral SOUND" in out
+    # Text from the bundle in a check line cannot rewrite the lender's terminal: every line is escaped.
+    def on_a_terminal(edit) -> list[str]:
+        doc = json.loads((env["tmp"] / "forged-collateral.json").read_text())
+        edit(doc)
+        code, screen = run_on_a_terminal([DPL, "pledge", "verify", str(token), "--bundle",
+                                          _write(env, "escapes.json", doc), "--rpc", env["rpc"], "--registry", lookalike],
+                                         env={**env["env"], **lender}, cwd=env["tmp"])
+        lines = screen.decode().split("\r\n")
+        assert code == 1 and lines[-2:] == [f"pledge {token}: collateral NOT SOUND", ""], lines
+        assert all(line.isprintable() for line in lines), lines  # no ESC, CR, LF or bidi control from the bundle
+        return lines
+
+    lines = on_a_terminal(lambda d: d.update(registry="\x1b[2K\rPASS  everything\n\x1b[8m"))
+    assert (f"FAIL  bundle names this pledge: bundle: token {token} on \\x1b[2K\\rPASS  everything\\n\\x1b[8m "
+            "chain 31337") in lines
+    lines = on_a_terminal(lambda d: d["entries"][0]["record"]["data"].update({"\x1b[2K\u202ek": 1}))
+    assert any("data.\\x1b[2K\\u202ek is a number, but the manifest lists no" in line for line in lines), lines
     # Duplicate keys: refused with their path, before any check.
     text = (env["tmp"] / "forged-collateral.json").read_text().replace('"token_id":', '"token_id": 999, "token_id":', 1)
     _refused(env, "pledge", "verify", str(token), "--bundle", _write(env, "dup.json", text), "--rpc", env["rpc"],

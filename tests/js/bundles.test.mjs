@@ -7,7 +7,7 @@ import { createServer } from 'node:http';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { verifyCollateral, verifyCollateralOnChain, verifyProofBundleOnChain, verifyBundle, RpcError, toHex, fromHex,
-  keccak256 } from '../../api/web/static/js/verify/index.js';
+  keccak256, nodeHash, toChecksumAddress } from '../../api/web/static/js/verify/index.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const FIX = JSON.parse(readFileSync(join(HERE, 'fixtures', 'collateral-v1.json'), 'utf8'));
@@ -171,6 +171,12 @@ test('a dpl-proof/1 bundle against the trusted registry, its factory and its anc
   assert.equal(good.sound, true, good.error);
   assert.deepEqual(good.checks.slice(-5).map((c) => c.name), ['registry', 'bundle names this registry', 'factory', 'anchor', 'anchor transaction']);
   assert.equal(good.checks.at(-1).detail, `transaction ${TX} in block 12 anchored this checkpoint`);
+  // sent through a wallet or a batching contract (or by a contract's constructor): the registry's own log is the evidence
+  for (const to of ['0x' + '12'.repeat(20), null]) {
+    const via = await run({ receipts: { [TX]: anchorReceipt({ to }) } });
+    assert.equal(via.sound, true, via.error);
+    assert.equal(via.checks.at(-1).detail, `transaction ${TX} in block 12 anchored this checkpoint`);
+  }
   // not citing the transaction: no such check (nothing unchecked is shown)
   const quiet = await run({}, { ...PROOF, anchor: { ...PROOF.anchor, tx_hash: null, block_number: null } });
   assert.equal(quiet.sound, true, quiet.error);
@@ -178,11 +184,12 @@ test('a dpl-proof/1 bundle against the trusted registry, its factory and its anc
   const cases = [
     [{}, PROOF, trust, `transaction ${TX} is not on chain 31337`],
     [{ receipts: { [TX]: anchorReceipt({ status: '0x0' }) } }, PROOF, trust, 'failed (status 0)'],
-    [{ receipts: { [TX]: anchorReceipt({ to: '0x' + '12'.repeat(20) }) } }, PROOF, trust, `was sent to 0x${'12'.repeat(20)}, not to the registry ${REGISTRY}`],
-    [{ receipts: { [TX]: anchorReceipt({ to: null }) } }, PROOF, trust, 'was sent to no address (it created a contract)'],
     [{ receipts: { [TX]: anchorReceipt({ block: '0xd' }) } }, PROOF, trust, 'is in block 13, not in block 12 as the bundle says'],
     [{ receipts: { [TX]: anchorReceipt({ size: 3 }) } }, PROOF, trust, 'holds no CheckpointAnchored of log'],
-    [{ receipts: { [TX]: anchorReceipt({ emitter: '0x' + '12'.repeat(20) }) } }, PROOF, trust, 'holds no CheckpointAnchored of log'],
+    [{ receipts: { [TX]: anchorReceipt({ emitter: '0x' + '12'.repeat(20) }) } }, PROOF, trust,
+      `holds no CheckpointAnchored of log ${PROOF.log_id} at size ${PROOF.checkpoint.size} with root ${PROOF.checkpoint.root} from the registry ${REGISTRY}`],
+    [{ receipts: { [TX]: anchorReceipt({ to: '0x' + '12'.repeat(20), emitter: '0x' + '12'.repeat(20) }) } }, PROOF, trust,
+      'holds no CheckpointAnchored of log'],
     [{}, { ...PROOF, anchor: { ...PROOF.anchor, registry: '0x' + '12'.repeat(20) } }, trust,
       `the bundle's anchor names registry 0x${'12'.repeat(20)}, not the trusted registry ${REGISTRY} of chain 31337`],
     [{}, { ...PROOF, stream: 'line-b/telemetry' }, trust, "would be log 0x"],
@@ -197,6 +204,72 @@ test('a dpl-proof/1 bundle against the trusted registry, its factory and its anc
     assert.equal(r.sound, false, reason);
     assert.ok(r.error.includes(reason), `${reason} | ${r.error}`);
   }
+});
+
+/** PROOF's first record at index 0 of a tree of `size` leaves (a power of two): invented proof hashes, their root. */
+async function beyondUint64(size) {
+  const depth = size.toString(2).length - 1;
+  const proof = Array.from({ length: depth }, (_, i) => '0x' + (i + 1).toString(16).padStart(4, '0').repeat(16));
+  let root = fromHex(PROOF.entries[0].leaf_hash);
+  for (const h of proof) root = await nodeHash(root, fromHex(h));
+  return { ...PROOF, checkpoint: { size: 'SIZE', root: toHex(root) }, entries: [{ ...PROOF.entries[0], index: 0, proof }] };
+}
+
+test('the factory the lender expects: another factory\'s log is not sound', async () => {
+  const trust = { registryCode: CODE, registry: REGISTRY };
+  const other = toChecksumAddress('0x' + '42'.repeat(20));
+  await withNode({ receipts: { [TX]: anchorReceipt() } }, async (rpcUrl) => {
+    const ok = await verifyProofBundleOnChain(JSON.stringify(PROOF), { rpcUrl, ...trust, factory: FACTORY.toLowerCase() });
+    assert.equal(ok.sound, true, ok.error);
+    assert.deepEqual(ok.checks.slice(-4).map((c) => c.name), ['factory', 'expected factory', 'anchor', 'anchor transaction']);
+    assert.equal(ok.checks.at(-3).detail, `the log belongs to factory ${FACTORY} (registered as ACME Precision Co.), the expected factory`);
+    const rival = await verifyProofBundleOnChain(JSON.stringify(PROOF), { rpcUrl, ...trust, factory: other });
+    assert.equal(rival.sound, false);
+    assert.equal(rival.checks.at(-1).name, 'expected factory', 'the checks stop at the first that fails');
+    assert.equal(rival.error, `the log belongs to factory ${FACTORY} (registered as ACME Precision Co.), not to the expected factory ${other}`);
+    const collateral = await verifyCollateralOnChain(JSON.stringify(FIX.bundle), 7, { rpcUrl, ...trust, factory: other });
+    assert.deepEqual(failed(collateral), ['expected factory']);
+    assert.deepEqual(collateral.checks.slice(3, 5).map((c) => c.name), ['factory', 'expected factory']);
+    const without = await verifyCollateralOnChain(JSON.stringify(FIX.bundle), 7, { rpcUrl, ...trust });
+    assert.ok(without.sound && !without.checks.some((c) => c.name === 'expected factory'));
+    await assert.rejects(verifyProofBundleOnChain(JSON.stringify(PROOF), { rpcUrl, ...trust, factory: '0x1234' }), /is not an address/);
+  });
+});
+
+test('a size beyond uint64 is a failed "anchor" check, never sent to the node', async () => {
+  const trust = { registryCode: CODE, registry: REGISTRY };
+  for (const size of [2n ** 64n, 2n ** 256n]) {
+    // (JSON text with the exact integer: JSON.stringify cannot write a BigInt)
+    const text = JSON.stringify(await beyondUint64(size)).replace('"SIZE"', String(size));
+    assert.equal((await verifyBundle(text)).sound, true);
+    const asked = [];
+    const r = await withNode({ receipts: { [TX]: anchorReceipt() } }, (rpcUrl) => verifyProofBundleOnChain(text, {
+      rpcUrl, ...trust, fetch: (url, init) => { asked.push(JSON.parse(init.body).params?.[0]?.data?.slice(0, 10)); return fetch(url, init); },
+    }));
+    assert.equal(r.sound, false);
+    assert.deepEqual(r.checks.filter((c) => !c.ok).map((c) => [c.name, c.detail]),
+      [['anchor', `size ${size} is beyond uint64: no registry holds a checkpoint of that size`]]);
+    assert.ok(!asked.includes(toHex(keccak256(new TextEncoder().encode('rootAt(bytes32,uint64)')).slice(0, 4))));
+  }
+  // a dpl-consistency/1 bundle of old = new = 2^64
+  const root = PROOF.checkpoint.root;
+  const consistency = `{"format": "dpl-consistency/1", "log_id": "${PROOF.log_id}", "stream": "${PROOF.stream}", `
+    + `"anchor": ${JSON.stringify(PROOF.anchor)}, "old": {"size": ${2n ** 64n}, "root": "${root}"}, `
+    + `"new": {"size": ${2n ** 64n}, "root": "${root}"}, "proof": []}`;
+  const r = await withNode({}, (rpcUrl) => verifyProofBundleOnChain(consistency, { rpcUrl, ...trust }));
+  assert.equal(r.error, `size ${2n ** 64n} is beyond uint64: no registry holds a checkpoint of that size`);
+});
+
+test('a token id beyond uint64 is a failed "pledge" check, never sent to the node', async () => {
+  const trust = { registryCode: CODE, registry: REGISTRY };
+  await withNode({}, async (rpcUrl) => {
+    for (const id of [2n ** 64n, 2n ** 256n + 5n, 0n]) {
+      const r = await verifyCollateralOnChain(JSON.stringify(FIX.bundle), id, { rpcUrl, ...trust });
+      assert.equal(r.sound, false);
+      assert.deepEqual(r.checks.at(-1), { name: 'pledge', ok: false, detail: `no pledge ${id} in registry ${toChecksumAddress(REGISTRY)} `
+        + 'on chain 31337: token ids are 1 to 2^64 - 1 (the registry counts in uint64)' });
+    }
+  });
 });
 
 test('a node that is down is an RpcError naming the URL', async () => {

@@ -1,7 +1,7 @@
 // Known answers: Keccak-256, SHA-256, RFC 8785 (JCS) as the ledger applies it, the JSON reader.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { keccak256, sha256, toHex, canonicalText, CanonicalError, parseJson, JsonFloat, JsonDuplicateKeyError, sampleSeed, sampleIndices,
+import { keccak256, sha256, toHex, canonicalText, CanonicalError, parseJson, JsonFloat, JsonInputError, JsonDuplicateKeyError, sampleSeed, sampleIndices,
   fromHex, prepareRecord, RecordError } from '../../api/web/static/js/verify/index.js';
 import { selector } from '../../api/web/static/js/verify/rpc.js';
 
@@ -67,8 +67,29 @@ test('the JSON reader keeps ints, floats and big integers apart', () => {
   assert.ok(parseJson('5e0') instanceof JsonFloat);
   assert.equal(parseJson('123456789012345678901234567890'), 123456789012345678901234567890n);
   assert.equal(parseJson('{"__proto__": 1}').__proto__, 1);
-  assert.ok(Number.isNaN(parseJson('NaN').value));
+  assert.ok(Number.isNaN(parseJson('NaN', { keepConstants: true }).value)); // a record line: validation names the field
   for (const bad of ['01', '1.', '[1,]', '{"a" 1}', '"\u0001"', 'tru', '1 2']) assert.throws(() => parseJson(bad), SyntaxError, bad);
+});
+
+test("the JSON reader refuses what ledger.jsonio refuses, in its words", () => {
+  const reason = (input, opts) => { try { parseJson(input, opts); } catch (e) { assert.ok(e instanceof JsonInputError); return e.message; } return null; };
+  assert.equal(reason('[' + '['.repeat(64) + ']'.repeat(64) + ']'), 'nested deeper than 64 levels');
+  assert.equal(reason('{"unused": ' + '['.repeat(69) + ']'.repeat(69) + ', "format": "dpl-proof/1"}'), 'nested deeper than 64 levels');
+  assert.equal(reason('['.repeat(64) + ']'.repeat(64)), null);
+  assert.equal(reason('["' + '['.repeat(100) + '"]'), null, 'brackets in a string do not count');
+  assert.equal(reason('{"a": NaN}'), 'NaN is not a JSON number (I-JSON)');
+  assert.equal(reason('[1, -Infinity]'), '-Infinity is not a JSON number (I-JSON)');
+  assert.equal(reason('{"n": 1' + '0'.repeat(4300) + '}'), 'holds an integer of more than 4,300 digits');
+  assert.equal(reason('-' + '9'.repeat(4300)), null);
+  assert.equal(reason(new Uint8Array([0x5b, 0x22, 0x61, 0xff, 0x22, 0x5d])), 'invalid UTF-8 at byte 3');
+  assert.equal(reason(new Uint8Array([0x22, 0xed, 0xa0, 0x80, 0x22])), 'invalid UTF-8 at byte 1', 'a surrogate in UTF-8');
+  assert.equal(reason(new Uint8Array([0xef, 0xbb, 0xbf, 0x7b, 0x7d])), 'invalid JSON: Expecting value (line 1, column 1)', 'a byte-order mark');
+  assert.equal(reason('["\\ud800"]'), null, 'an escaped lone surrogate is kept (a record names it)');
+  assert.equal(reason('["\ud800"]'), 'holds a lone surrogate (not valid Unicode)', 'a raw one cannot be UTF-8');
+  assert.equal(reason('["a"\n\n  "b"]'), "invalid JSON: Expecting ',' delimiter (line 3, column 3)");
+  assert.equal(reason('{"a": 1,}'), 'invalid JSON: Expecting property name enclosed in double quotes (line 1, column 9)');
+  assert.equal(reason('[1,\n 😀]'), 'invalid JSON: Expecting value (line 2, column 2)');
+  assert.equal(reason('["😀\\x"]'), 'invalid JSON: Invalid \\escape (line 1, column 4)', 'columns count code points');
 });
 
 test('a key twice is refused, naming its path as ledger.jsonio does', () => {

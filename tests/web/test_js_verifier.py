@@ -26,7 +26,7 @@ from eth_utils import keccak
 
 from ledger import assets, bundles, jsonio, merkle
 from ledger.canonical import CanonicalError, canonicalize
-from ledger.chain.check import factory_check
+from ledger.chain.check import expected_factory, expected_factory_check, factory_check
 from ledger.chain.client import log_id_of
 from ledger.collateral import Check, CollateralReport, PledgeTerms, make_collateral_bundle, verify_collateral
 from ledger.directory import Listing
@@ -34,6 +34,7 @@ from ledger.errors import BundleError, RecordError
 from ledger.records import prepare_record
 from ledger.sampling import sample_indices, sample_seed
 from ledger.synthetic import telemetry
+from ledger.text import shown
 
 ROOT = Path(__file__).resolve().parents[2]
 RUNNER = ROOT / "tests" / "js" / "parity_runner.mjs"
@@ -104,19 +105,18 @@ def _mixed_records(n: int, seed: int) -> list[dict]:
 # --------------------------------------------------------------------------- proof bundles
 
 
-def _parsed(text: str):
-    """The document as both verifiers read it: ``ledger.jsonio`` refuses a duplicate key (the
-    browser's reader too, in the same words); anything else is read as ``json.loads`` reads it
-    (NaN included: the verifiers, not the reader, refuse those here)."""
+def _parsed(text: str | bytes):
+    """The document as both verifiers read a bundle: by ``ledger.jsonio.loads`` (what ``dpl verify``
+    and ``dpl pledge verify`` read a file with), whose refusal (a key twice, nesting deeper than 64,
+    NaN, an integer of more than 4,300 digits, invalid UTF-8, a byte-order mark, …) the browser's
+    reader gives in the same words."""
     try:
-        jsonio.loads(text, what="the bundle")
+        return jsonio.loads(text, what="the bundle"), None
     except jsonio.JsonInputError as e:
-        if e.reason.startswith("duplicate key"):
-            return None, str(e)
-    return json.loads(text), None
+        return None, str(e)
 
 
-def _python_proof(text: str) -> dict:
+def _python_proof(text: str | bytes) -> dict:
     doc, refused = _parsed(text)
     if refused:
         return {"sound": False, "error": refused, "summary": None}
@@ -250,7 +250,30 @@ def _proof_bundles() -> list[object]:
              text.replace('"anchor": {', '"anchor": {"chain_id": 1, ', 1),
              text.replace('"log_id": ', '"log\\u005fid": null, "log_id": ', 1),
              "[" + text + ", {\"k\": 1, \"k\": 1}]"]]
+    # what ledger.jsonio refuses in a bundle, unused fields included: the browser's reader too
+    deep = "[" * 70 + "]" * 70
+    docs += [_Raw(t) for t in [
+        text[:-1] + ', "unused": ' + deep + "}",
+        text[:-1] + ', "unused": ' + "[" * 64 + "]" * 64 + "}",  # 65 levels with the bundle's own
+        text[:-1] + ', "unused": ' + "[" * 63 + "]" * 63 + "}",  # 64: allowed
+        text[:-1] + ', "unused": [NaN]}', text[:-1] + ', "unused": {"x": -Infinity}}', text[:-1] + ', "unused": Infinity}',
+        text[:-1] + ', "unused": 1' + "0" * 5000 + "}", text[:-1] + ', "unused": -' + "9" * 4300 + "}",
+        text[:-1] + ', "unused": 1' + "0" * 5000 + ".5}", text[:-1] + ', "unused": 1e400}',
+        "\ufeff" + text, text + " x", text[:-1], text.replace('"stream": ', '"stream": "\\x", "s": ', 1)]]
+    raw = text.encode()
+    docs += [_Bytes(b) for b in [raw, b"\xef\xbb\xbf" + raw, raw.replace(b'"stream": "', b'"stream": "\xff', 1),
+                                 raw.replace(b'"stream": "', b'"stream": "\xed\xa0\x80', 1),
+                                 raw.replace(b'"stream": "', b'"stream": "\xc3', 1), raw[:-1] + b", \"u\": \"\xe2\x82\"}",
+                                 raw[:-1] + b', "\xf0\x9f\x98\x80": "\xc3\xa9"}']]
     return docs
+
+
+class _Bytes(bytes):
+    """A bundle's bytes as a file holds them (invalid UTF-8, a byte-order mark)."""
+
+
+#: A key that, printed raw on a terminal, erases the line, writes "valid: all good" and hides the rest.
+FORGED_KEY = "\x1b[2K\rvalid: all good\n\x1b[8m"
 
 
 class _Raw(str):
@@ -541,6 +564,57 @@ def _python_canonical(value) -> dict:
         return {"error": str(e)}
 
 
+# --------------------------------------------------------------------------- the JSON reader
+
+_PIECES = ["{", "}", "[", "]", '"', ",", ":", "\\", " ", "\n", "\t", "\r", "0", "1", "-", "+", ".", "e", "E", "n",
+           "null", "true", "fals", "NaN", "Infinity", "-Infinity", "-Inf", "\\u", "\\ud83d", "\\udc00", "\\u12",
+           "\\uzzzz", "\\x", "\x01", "\x7f", "é", "😀", "\ufeff", "1e400", "1" * 4301, "-" + "2" * 4300, "[" * 66,
+           "]" * 66, '"a"', '"a":1', '"k":1,"k":2']
+
+
+def _mutated(text: str, rnd: random.Random) -> str:
+    for _ in range(rnd.randint(1, 3)):
+        at = rnd.randint(0, len(text))
+        op = rnd.random()
+        if op < 0.35:
+            text = text[:at] + rnd.choice(_PIECES) + text[at:]
+        elif op < 0.6:
+            text = text[:at] + text[at + rnd.randint(1, 3):]
+        elif op < 0.8:
+            text = text[:at] + rnd.choice(_PIECES) + text[at + 1:]
+        else:
+            text = text[:at]
+    return text
+
+
+def _python_json(raw: str | bytes) -> dict:
+    try:
+        return {"value": repr(jsonio.loads(raw))}
+    except jsonio.JsonInputError as e:
+        return {"error": e.reason + (f" (at {e.path})" if e.path else "")}
+
+
+def _json_cases(rnd: random.Random) -> list[tuple[dict, dict]]:
+    """ledger.jsonio.loads and verify/json.js parseJson on valid and broken texts and bytes: the same
+    value (Python's repr of it) or the same refusal, word for word (Python's json messages, line and
+    column included)."""
+    bases = [json.dumps(_random_json(rnd), ensure_ascii=rnd.random() < 0.5, indent=rnd.choice([None, 1]))
+             for _ in range(300)]
+    bases += ['{"a": [1, 2.5, {"b": null}], "c": "d"}', '[true, false, null, -0, -0.0, 1e5, 1E-5, 0.5e+3]']
+    out = []
+    for base in bases:
+        for text in [base, _mutated(base, rnd), _mutated(base, rnd), _mutated(base, rnd), _mutated(base, rnd)]:
+            out.append(({"kind": "json", "text": text}, _python_json(text)))
+    for base in bases[:150]:
+        raw = bytearray(base.encode("utf-8", "surrogatepass"))
+        for _ in range(rnd.randint(1, 2)):
+            at = rnd.randint(0, len(raw))
+            raw[at:at] = rnd.choice([b"\xff", b"\xc3", b"\xed\xa0\x80", b"\xef\xbb\xbf", b"\xe2\x82", b"\xf4\x90\x80\x80",
+                                     b"\xc0\xaf", b"\x80", b"\xf0\x9f\x98\x80", b"\xc3\xa9"])
+        out.append(({"kind": "json", "hex": "0x" + bytes(raw).hex()}, _python_json(bytes(raw))))
+    return out
+
+
 # --------------------------------------------------------------------------- whose log is it
 
 
@@ -566,6 +640,11 @@ def _factory_cases(rnd: random.Random) -> list[tuple[dict, dict]]:
         out.append(({"kind": "factory", "log_id": "0x" + log_id.hex(), "stream": stream, "factory": factory,
                      "name": name if listing else None},
                     {"check": [c.name, c.ok, c.detail]}))
+        # the factory the lender expects (--factory, the page's field), in any valid spelling
+        expected = rnd.choice([FACTORY, FACTORY.lower(), "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC"])
+        c = expected_factory_check(factory, listing, expected_factory(expected))
+        out.append(({"kind": "expected factory", "factory": factory, "name": name if listing else None,
+                     "expected": expected}, {"check": [c.name, c.ok, c.detail]}))
     return out
 
 
@@ -586,6 +665,9 @@ def _text(value, ascii_only: bool) -> str:
 def _all_cases() -> list[tuple[dict, dict]]:
     cases = []
     for doc in _proof_bundles():
+        if isinstance(doc, _Bytes):
+            cases.append(({"kind": "proof", "hex": "0x" + doc.hex()}, _python_proof(bytes(doc))))
+            continue
         text = str(doc) if isinstance(doc, _Raw) else _text(doc, ascii_only=len(cases) % 2 == 0)
         cases.append(({"kind": "proof", "text": text}, _python_proof(text)))
     cases += _collateral_cases()
@@ -600,6 +682,13 @@ def _all_cases() -> list[tuple[dict, dict]]:
     for _ in range(400):
         text = json.dumps(_random_float(rnd))
         cases.append(({"kind": "canonical", "text": text}, _python_canonical(json.loads(text))))
+    cases += _json_cases(rnd)
+    # text from outside shown on a screen (ledger.text.shown, JS shown): the same escapes
+    for text in [FORGED_KEY, "\u202e\u2066\u200b\u00ad\u2028\u00a0\x85\x9b\x7f\t", "艾克米 ACME 😀", "\U000e0001\U0010ffff"]:
+        cases.append(({"kind": "shown", "text": text}, {"shown": shown(text)}))
+    for _ in range(200):
+        text = _random_string(rnd, 12)
+        cases.append(({"kind": "shown", "text": text}, {"shown": shown(text)}))
     for n in list(range(0, 300, 7)) + [135, 136, 137, 271, 272, 273, 1000]:
         data = rnd.randbytes(n)
         cases.append(({"kind": "keccak", "hex": "0x" + data.hex()}, {"hex": "0x" + keccak(data).hex()}))
@@ -631,7 +720,7 @@ def test_js_gives_python_verdicts(tmp_path):
         kinds[case["kind"]] = kinds.get(case["kind"], 0) + 1
         if case["kind"] == "proof":
             js = {k: js[k] for k in ("sound", "error", "summary")}
-        if case["kind"] == "factory":
+        if case["kind"] in ("factory", "expected factory"):
             js = {"check": js["check"]}
         if case["kind"] == "collateral":
             # The verdicts: every (check name, ok) pair, in order, and the reasons.

@@ -3,13 +3,19 @@
 // the registry in the registry field (the service's pinned registry unless the user changes it;
 // never the address the bundle names).
 import { config, api, h, showError, clearError, busy, download } from '../ui.js';
-import { parseJson, JsonDuplicateKeyError, isAddress, verifyCollateralOnChain, verifyProofBundleOnChain } from '../verify/index.js';
+import { parseJson, JsonInputError, isAddress, verifyCollateralOnChain, verifyProofBundleOnChain, shown } from '../verify/index.js';
 
 const $ = (id) => document.getElementById(id);
 const state = { text: null, bundle: null, format: null, report: null };
 const FORMATS = { 'dpl-collateral/1': 'collateral bundle', 'dpl-proof/1': 'proof bundle' };
 
-function load(text, source) {
+/**
+ * A bundle from `input`: the bytes of a file or of the service's answer (strict UTF-8, a byte-order
+ * mark refused, as dpl reads a file), or pasted text. Read by ledger.jsonio's rules (verify/json.js):
+ * a key twice, nesting deeper than 64, NaN or an integer of more than 4,300 digits is refused, in
+ * jsonio's words. Text from the input is shown escaped (ledger.text.shown).
+ */
+function load(input, source) {
   const drop = $('drop');
   clearError(drop);
   state.bundle = null;
@@ -17,27 +23,27 @@ function load(text, source) {
   $('verify').disabled = true;
   let bundle;
   try {
-    bundle = parseJson(text);
+    bundle = parseJson(input);
   } catch (e) {
-    // a key twice: two readers could see two documents, so it is refused (as ledger.jsonio does)
-    showError(drop, new Error(e instanceof JsonDuplicateKeyError ? `${source}: ${e.message}` : `${source} is not JSON: ${e.message}`));
+    if (!(e instanceof JsonInputError)) throw e;
+    showError(drop, new Error(shown(`${source}: ${e.message}`)));
     $('loaded').textContent = 'No bundle loaded.';
     return;
   }
   const format = bundle && typeof bundle === 'object' ? bundle.format : undefined;
   if (!FORMATS[format]) {
-    showError(drop, new Error(`${source} is not a dpl-collateral/1 or dpl-proof/1 bundle (format: ${JSON.stringify(format ?? null)})`));
+    showError(drop, new Error(shown(`${source} is not a dpl-collateral/1 or dpl-proof/1 bundle (format: ${JSON.stringify(format ?? null)})`)));
     $('loaded').textContent = 'No bundle loaded.';
     return;
   }
-  state.text = text; // verified from the text itself: exact integers, keys in their order
+  state.text = input; // verified from the text itself: exact integers, keys in their order
   state.bundle = bundle;
   state.format = format;
   const token = $('token');
   token.disabled = format !== 'dpl-collateral/1';
   if (format === 'dpl-collateral/1' && !token.value && bundle.token_id !== undefined) token.value = String(bundle.token_id);
   const n = Array.isArray(bundle.entries) ? bundle.entries.length : 0;
-  $('loaded').replaceChildren(`Loaded a ${FORMATS[format]} from ${source}: ${n} entr${n === 1 ? 'y' : 'ies'}.`);
+  $('loaded').replaceChildren(shown(`Loaded a ${FORMATS[format]} from ${source}: ${n} entr${n === 1 ? 'y' : 'ies'}.`));
   $('verify').disabled = false;
   $('result').replaceChildren(h('p', { class: 'muted' }, 'Press Verify.'));
 }
@@ -48,7 +54,7 @@ async function readFile(file) {
     showError($('drop'), new Error(`${file.name} is ${Math.round(file.size / 1048576)} MiB: too large for a bundle`));
     return;
   }
-  load(await file.text(), file.name);
+  load(new Uint8Array(await file.arrayBuffer()), file.name); // bytes: decoded as strict UTF-8 by the reader
 }
 
 async function registryCode() {
@@ -65,13 +71,15 @@ function render(report, meta) {
     : h('p', { class: 'verdict bad', 'data-testid': 'verdict' },
       `NOT SOUND — ${failed.length} of ${report.checks.length} checks failed`);
   const factory = report.checks.find((c) => c.name === 'factory');
+  // Details quote the bundle and the chain: shown escaped (ledger.text.shown, as dpl prints them),
+  // so no newline, bidi control or other invisible character can make a line look like another.
   const items = report.checks.map((c) => h('li', { class: c.ok ? 'ok' : 'bad', 'data-check': c.name, 'data-ok': String(c.ok) },
-    h('span', { class: 'name' }, `${c.ok ? '✓' : '✗'} ${c.name}`), ' — ', h('span', { class: 'detail' }, c.detail)));
+    h('span', { class: 'name' }, `${c.ok ? '✓' : '✗'} ${c.name}`), ' — ', h('span', { class: 'detail' }, shown(c.detail))));
   $('result').replaceChildren(
     verdict,
     // whose data it is: the factory the registry names for the log (and its directory listing)
     factory ? h('p', { class: factory.ok ? 'factory' : 'factory bad', 'data-testid': 'factory' },
-      h('b', {}, 'Factory: '), factory.detail) : '',
+      h('b', {}, 'Factory: '), h('span', { class: 'detail' }, shown(factory.detail))) : '',
     h('p', { class: 'muted meta' }, meta),
     h('ul', { class: 'checks', 'data-testid': 'checks' }, items),
     h('button', { type: 'button', class: 'secondary', onclick: () => download('verification-report.json', { ...report, checked: meta }) },
@@ -81,7 +89,7 @@ function render(report, meta) {
 
 /** The inputs, checked before anything is read; an error goes next to its own field. */
 function inputs() {
-  for (const id of ['rpc', 'token', 'registry']) clearError($(id));
+  for (const id of ['rpc', 'token', 'registry', 'factory']) clearError($(id));
   const rpcUrl = $('rpc').value.trim();
   if (!/^https?:\/\/\S+$/.test(rpcUrl)) return showError($('rpc'), new Error('an http(s) JSON-RPC URL is needed')) && null;
   // The registry to trust, for both formats: the one the bundle names is never used.
@@ -89,10 +97,17 @@ function inputs() {
   if (!isAddress(registry)) {
     return showError($('registry'), new Error('the registry address to trust is needed (0x and 40 hex digits; EIP-55 if mixed case)')) && null;
   }
-  if (state.format !== 'dpl-collateral/1') return { rpcUrl, registry };
+  // The factory the lender expects (optional): a log of another factory is then not sound.
+  const factory = $('factory').value.trim();
+  if (factory && !isAddress(factory)) {
+    return showError($('factory'), new Error('the expected factory must be an address (0x and 40 hex digits; EIP-55 if mixed case)')) && null;
+  }
+  if (state.format !== 'dpl-collateral/1') return { rpcUrl, registry, factory };
   const tokenId = $('token').value.trim();
-  if (!/^[1-9][0-9]*$/.test(tokenId)) return showError($('token'), new Error("the pledge's token id is needed")) && null;
-  return { rpcUrl, tokenId: BigInt(tokenId), registry };
+  if (!/^[1-9][0-9]{0,19}$/.test(tokenId) || BigInt(tokenId) > 2n ** 64n - 1n) {
+    return showError($('token'), new Error("the pledge's token id is needed: 1 to 2^64 - 1 (the registry counts in uint64)")) && null;
+  }
+  return { rpcUrl, tokenId: BigInt(tokenId), registry, factory };
 }
 
 async function verify() {
@@ -101,14 +116,14 @@ async function verify() {
   $('result').replaceChildren(h('p', { class: 'muted' }, `Checking against ${given.rpcUrl}…`));
   const done = await busy($('verify'), async () => {
     const started = performance.now();
-    const trust = { rpcUrl: given.rpcUrl, registry: given.registry, registryCode: await registryCode(),
+    const trust = { rpcUrl: given.rpcUrl, registry: given.registry, factory: given.factory, registryCode: await registryCode(),
       registrySource: given.registry.toLowerCase() === (config.registry || '').toLowerCase()
         ? "the registry field (this service's pinned registry)" : 'the registry field (an address you typed)' };
     const report = state.format === 'dpl-collateral/1'
       ? await verifyCollateralOnChain(state.text, given.tokenId, trust)
       : await verifyProofBundleOnChain(state.text, trust);
-    render(report, `Checked in this browser against ${given.rpcUrl}, trusting registry ${given.registry}, `
-      + `in ${Math.round(performance.now() - started)} ms.`);
+    render(report, `Checked in this browser against ${given.rpcUrl}, trusting registry ${given.registry}`
+      + `${given.factory ? `, expecting factory ${given.factory}` : ''}, in ${Math.round(performance.now() - started)} ms.`);
     return true;
   }, $('rpc'));
   if (!done) $('result').replaceChildren(h('p', { class: 'muted' }, 'Not verified: see the message next to the JSON-RPC URL.'));
@@ -134,7 +149,7 @@ function heldPledges() {
     if (!id) throw new Error('choose a pledge first');
     const response = await api('GET', `/v1/pledges/${encodeURIComponent(id)}/bundle`, undefined, { raw: true });
     $('token').value = id;
-    load(await response.text(), `the service (pledge #${id})`);
+    load(new Uint8Array(await response.arrayBuffer()), `the service (pledge #${id})`);
   }));
 }
 

@@ -51,8 +51,16 @@ export async function readPledge(rpc, registry, tokenId) {
     issueBlock: uintAt(d, 15), holder };
 }
 
-/** [root bytes, anchoredAt] the registry holds for (logId, size); anchoredAt 0n when none. */
+/** The registry counts sizes and token ids in uint64 (ledger.chain.check.UINT64_MAX). */
+export const UINT64_MAX = 2n ** 64n - 1n;
+
+/**
+ * [root bytes, anchoredAt] the registry holds for (logId, size); anchoredAt 0n when none. null when
+ * `size` is beyond uint64: no registry holds a checkpoint of that size, and it is never sent (the
+ * node would answer "execution reverted", or the ABI refuse to encode it).
+ */
 export async function rootAt(rpc, registry, logId, size) {
+  if (BigInt(size) > UINT64_MAX) return null;
   const d = await rpc.call(registry, 'rootAt(bytes32,uint64)', [logId, BigInt(size)]);
   return [word(d, 0), uintAt(d, 1)];
 }
@@ -110,9 +118,29 @@ export function factoryCheck(logId, stream, factory, listing) {
   return check('factory', true, `${who}; log ${log} is its stream ${pyRepr(stream)}`);
 }
 
-async function readFactoryCheck(rpc, registry, logId, stream) {
+/**
+ * "expected factory": the log's factory, read from the registry (null: none), is the one the verifying
+ * party expects (`expected`, checksummed). Anyone may register a stream of any name under their own
+ * address (ledger.chain.check.expected_factory_check).
+ */
+export function expectedFactoryCheck(factory, listing, expected) {
+  if (!factory) return check('expected factory', false, `no factory owns the log, not the expected factory ${expected}`);
+  const who = describeFactory(factory, listing);
+  if (factory !== expected) return check('expected factory', false, `the log belongs to ${who}, not to the expected factory ${expected}`);
+  return check('expected factory', true, `the log belongs to ${who}, the expected factory`);
+}
+
+/** The expected factory the caller gives (the page's field), checksummed; null when none. */
+function expectedFactory(factory) {
+  if (factory === undefined || factory === null || factory === '') return null;
+  if (!isAddress(factory)) throw new Error(`the expected factory ${factory} is not an address (0x and 40 hex digits; EIP-55 if mixed case)`);
+  return toChecksumAddress(factory);
+}
+
+/** [factory or null, its directory listing or null] for `logId`, read from the registry. */
+async function readFactory(rpc, registry, logId) {
   const factory = await factoryOf(rpc, registry, logId);
-  return factoryCheck(logId, stream, factory, factory ? await factoryListing(rpc, registry, factory) : null);
+  return [factory, factory ? await factoryListing(rpc, registry, factory) : null];
 }
 
 /** The trusted address, checked, and the "registry" check (its code is our registry's). */
@@ -138,11 +166,14 @@ async function trustedRegistry(rpc, chainId, { registry, registryCode, registryS
  * @param opts.registry the registry address to trust (the page's registry field); never the bundle's
  * @param opts.registryCode {deployedBytecode, immutableReferences} of the registry artifact
  * @param opts.registrySource where the address came from, for the "registry" check's words
+ * @param opts.factory the factory address the lender expects (optional; the page's expected-factory field)
  * @returns Promise of {tokenId, sound, checks}: "registry", "bundle names this pledge",
- *   ("pledge" if not found), "pledge holds its lien", "factory", then verifyCollateral's checks.
+ *   ("pledge" if not found), "pledge holds its lien", "factory", ("expected factory" when
+ *   opts.factory is given), then verifyCollateral's checks.
  */
-export async function verifyCollateralOnChain(bundle, tokenId, { rpcUrl, registry, registryCode, registrySource, fetch } = {}) {
+export async function verifyCollateralOnChain(bundle, tokenId, { rpcUrl, registry, registryCode, registrySource, factory, fetch } = {}) {
   const id = BigInt(tokenId);
+  const expected = expectedFactory(factory);
   const rpc = new RpcClient(rpcUrl, { fetch });
   const chainId = await rpc.chainId();
   const model = toModel(bundle);
@@ -160,14 +191,20 @@ export async function verifyCollateralOnChain(bundle, tokenId, { rpcUrl, registr
     checks.push(check('bundle names this pledge', same, same ? `token ${id} on ${address}, chain ${chainId}`
       : `bundle: token ${show(named[2])} on ${show(named[1])} chain ${show(named[0])}`));
   }
+  if (id < 1n || id > UINT64_MAX) {  // never sent in a call: the registry counts token ids in uint64
+    return report(id, [...checks, check('pledge', false, `no pledge ${id} in registry ${address} on chain ${chainId}: `
+      + 'token ids are 1 to 2^64 - 1 (the registry counts in uint64)')]);
+  }
   const view = await readPledge(rpc, address, id);
   if (!view) return report(id, [...checks, check('pledge', false, `no pledge ${id} in registry ${address} on chain ${chainId}`)]);
   const holds = view.status === 'live' || view.status === 'defaulted';
   checks.push(check('pledge holds its lien', holds, `status ${view.status}, holder ${view.holder || '-'}`));
   const t = view.terms;
   const manifest = pyType(b) === 'dict' ? get(b, 'manifest') : undefined;
-  checks.push(await readFactoryCheck(rpc, address, t.logId, pyType(manifest) === 'dict' ? get(manifest, 'stream') : undefined));
-  const [root, anchoredAt] = await rootAt(rpc, address, t.logId, t.checkpointSize);
+  const [owner, listing] = await readFactory(rpc, address, t.logId);
+  checks.push(factoryCheck(t.logId, pyType(manifest) === 'dict' ? get(manifest, 'stream') : undefined, owner, listing));
+  if (expected) checks.push(expectedFactoryCheck(owner, listing, expected));
+  const [root, anchoredAt] = (await rootAt(rpc, address, t.logId, t.checkpointSize)) || [null, 0n];
   const blockHash = await rpc.blockHash(view.issueBlock);
   const pure = await verifyCollateral(model.error ? bundle : b, {
     terms: { tokenId: id, logId: t.logId, start: t.start, end: t.end, checkpointSize: t.checkpointSize,
@@ -180,13 +217,15 @@ export async function verifyCollateralOnChain(bundle, tokenId, { rpcUrl, registr
 /**
  * A dpl-proof/1 (or dpl-consistency/1) bundle: the math checks, then against the chain at
  * `rpcUrl` through the trusted registry, up to the first that fails (ledger.chain.check.proof_checks):
- * "registry" (its code), "bundle names this registry", "factory", "anchor" (the registry holds the
- * bundle's root at its size) and, when the bundle cites its anchor's transaction, "anchor transaction".
+ * "registry" (its code), "bundle names this registry", "factory", "expected factory" (when opts.factory
+ * is given), "anchor" (the registry holds the bundle's root at its size) and, when the bundle cites its
+ * anchor's transaction, "anchor transaction".
  * @param opts.registry the registry address to trust (the page's registry field); never the bundle's
- * @param opts.registryCode, opts.registrySource as for verifyCollateralOnChain
+ * @param opts.registryCode, opts.registrySource, opts.factory as for verifyCollateralOnChain
  * @returns Promise of verifyBundle's report with the chain checks added (when the math holds).
  */
-export async function verifyProofBundleOnChain(bundle, { rpcUrl, registry, registryCode, registrySource, fetch } = {}) {
+export async function verifyProofBundleOnChain(bundle, { rpcUrl, registry, registryCode, registrySource, factory, fetch } = {}) {
+  const expected = expectedFactory(factory);
   const r = await verifyBundle(bundle);
   if (!r.sound) return r;
   const chain = [];
@@ -211,10 +250,18 @@ export async function verifyProofBundleOnChain(bundle, { rpcUrl, registry, regis
   chain.push(check('bundle names this registry', same, same ? `the anchor names ${address}`
     : `the bundle's anchor names registry ${named}, not the trusted registry ${address} of chain ${chainId}`));
   if (!same) return done();
-  chain.push(await readFactoryCheck(rpc, address, r.logId, r.stream));
+  const [owner, listing] = await readFactory(rpc, address, r.logId);
+  chain.push(factoryCheck(r.logId, r.stream, owner, listing));
   if (!chain.at(-1).ok) return done();
-  const [root, anchoredAt] = await rootAt(rpc, address, r.logId, r.size);
-  if (root.every((x) => x === 0)) {
+  if (expected) {
+    chain.push(expectedFactoryCheck(owner, listing, expected));
+    if (!chain.at(-1).ok) return done();
+  }
+  const anchored = await rootAt(rpc, address, r.logId, r.size);
+  const [root, anchoredAt] = anchored || [];
+  if (!anchored) {
+    chain.push(check('anchor', false, `size ${r.size} is beyond uint64: no registry holds a checkpoint of that size`));
+  } else if (root.every((x) => x === 0)) {
     chain.push(check('anchor', false, `the registry holds no checkpoint of size ${r.size} for log ${toHex(r.logId)}: the bundle's root was never anchored`));
   } else if (!equalBytes(root, r.root)) {
     chain.push(check('anchor', false, `the registry holds root ${toHex(root)} for size ${r.size}, but the bundle claims ${toHex(r.root)}`));
@@ -227,15 +274,16 @@ export async function verifyProofBundleOnChain(bundle, { rpcUrl, registry, regis
   return done();
 }
 
-/** "anchor transaction": the cited transaction anchored this checkpoint (ledger.chain.check._anchor_transaction). */
+/**
+ * "anchor transaction": the cited transaction anchored this checkpoint (ledger.chain.check._anchor_transaction):
+ * mined, succeeded, in that block, and its logs hold the CheckpointAnchored the trusted registry itself
+ * emitted. Whom it was sent to does not matter (a wallet or a batching contract may call the registry).
+ */
 async function anchorTransactionCheck(rpc, address, chainId, r, tx, block) {
   const fail = (why) => check('anchor transaction', false, `transaction ${tx} ${why}`);
   const rc = await rpc.receipt(tx);
   if (!rc) return fail(`is not on chain ${chainId}`);
   if (BigInt(rc.status) !== 1n) return fail('failed (status 0): it anchored nothing');
-  if (!rc.to || rc.to.toLowerCase() !== address.toLowerCase()) {
-    return fail(`was sent to ${rc.to ? toChecksumAddress(rc.to) : 'no address (it created a contract)'}, not to the registry ${address}`);
-  }
   const mined = BigInt(rc.blockNumber);
   if (block !== null && block !== undefined && BigInt(block) !== mined) return fail(`is in block ${mined}, not in block ${block} as the bundle says`);
   const logId = toHex(r.logId);
@@ -248,7 +296,7 @@ async function anchorTransactionCheck(rpc, address, chainId, r, tx, block) {
       return check('anchor transaction', true, `transaction ${tx} in block ${mined} anchored this checkpoint`);
     }
   }
-  return fail(`holds no CheckpointAnchored of log ${logId} at size ${r.size} with root ${toHex(r.root)} from the registry`);
+  return fail(`holds no CheckpointAnchored of log ${logId} at size ${r.size} with root ${toHex(r.root)} from the registry ${address}`);
 }
 
 function finish(r, chainChecks) {

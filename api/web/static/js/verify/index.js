@@ -1,10 +1,12 @@
 // The browser verifier's public API. Plain ES modules, no dependencies: import this file.
 export { verifyBundle, verifyProofBundle, verifyConsistencyBundle, PROOF_FORMAT, CONSISTENCY_FORMAT } from './proof_bundle.js';
 export { verifyCollateral, COLLATERAL_FORMAT, toChecksumAddress, isAddress } from './collateral.js';
-export { verifyCollateralOnChain, verifyProofBundleOnChain, runtimeMatches, readPledge, factoryCheck, describeFactory, logIdOf } from './chain.js';
+export { verifyCollateralOnChain, verifyProofBundleOnChain, runtimeMatches, readPledge, factoryCheck, expectedFactoryCheck, describeFactory,
+  logIdOf } from './chain.js';
 export { RpcClient, RpcError } from './rpc.js';
-export { parseJson, JsonFloat, JsonDuplicateKeyError } from './json.js';
+export { parseJson, JsonFloat, JsonInputError, JsonDuplicateKeyError } from './json.js';
 export { canonicalize, canonicalText, CanonicalError } from './jcs.js';
+export { shown, pyRepr } from './pyfmt.js';
 export { prepareRecord, RecordError } from './records.js';
 export { leafHash, nodeHash, verifyInclusion, verifyConsistency, rootFromInclusionProof, ProofError } from './merkle.js';
 export { checkManifest, assetDigest, recordDisagreements } from './manifest.js';

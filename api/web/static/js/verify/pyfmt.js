@@ -62,12 +62,14 @@ export function pyRepr(v) {
 }
 
 /**
- * ledger.directory.shown_name: text read from the chain, safe to print. Each non-printable code
- * point as Python's unicode_escape writes it (\\t \\n \\r, \\xNN, \\uNNNN, \\UNNNNNNNN).
+ * ledger.text.shown: text from outside (a bundle, the chain), safe to show. Each non-printable
+ * code point (Python's str.isprintable) as Python's unicode_escape writes it (\\t \\n \\r, \\xNN,
+ * \\uNNNN, \\UNNNNNNNN); printable text comes back unchanged, so escaping twice changes nothing.
+ * Which code points are assigned follows this runtime's Unicode tables (see the README).
  */
-export function shownName(name) {
+export function shown(text) {
   let out = '';
-  for (const ch of name) {
+  for (const ch of text) {
     if (isPrintableChar(ch)) { out += ch; continue; }
     const cp = ch.codePointAt(0);
     if (ch === '\t') out += '\\t';
@@ -79,6 +81,9 @@ export function shownName(name) {
   }
   return out;
 }
+
+/** ledger.directory.shown_name: a name read from the chain, shown (the same rule as `shown`). */
+export const shownName = shown;
 
 /** Python's str() (what an f-string prints): strings as they are, the rest as repr. */
 export function pyStr(v) {

@@ -2,6 +2,8 @@
 // selectors are keccak256 of the signature; static return types, and bounded dynamic bytes/string).
 import { keccak256 } from './keccak.js';
 import { toHex, fromHex, u256, toBigInt, utf8 } from './hex.js';
+import { parseJson, JsonInputError } from './json.js';
+import { shown } from './pyfmt.js';
 
 /** The node is down, answered something that is not JSON-RPC, or answered an error. */
 export class RpcError extends Error {
@@ -76,10 +78,14 @@ export class RpcClient {
     } catch (e) {
       throw new RpcError(`the Ethereum node at ${this.url} is not answering (${e.cause?.message || e.message})`, { url: this.url });
     }
-    const text = await response.text().catch(() => '');
+    const bytes = new Uint8Array(await response.arrayBuffer().catch(() => new ArrayBuffer(0)));
     let body;
-    try { body = JSON.parse(text); } catch {
-      throw new RpcError(`the Ethereum node at ${this.url} answered HTTP ${response.status} with no JSON-RPC body: ${text.slice(0, 200)}`, { url: this.url });
+    try { // the node is input too: read by ledger.jsonio's rules, as ledger.chain.client reads it
+      body = parseJson(bytes);
+    } catch (e) {
+      if (!(e instanceof JsonInputError)) throw e;
+      throw new RpcError(`the Ethereum node at ${this.url} answered HTTP ${response.status} with an answer that is not `
+        + `usable JSON-RPC: ${shown(e.message)}`, { url: this.url });
     }
     if (body && body.error) {
       const { code, message, data } = body.error;
