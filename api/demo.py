@@ -47,7 +47,8 @@ def setup(settings: Settings, say=print) -> dict:
 
     store = LogStore.open(settings)
     parties = PartyStore(store.engine)
-    keyring = Keyring(settings.home, lambda: os.environ.get("DPL_KEY_PASSPHRASE", ""))
+    keyring = Keyring(settings.home, lambda: settings.key_passphrase.get_secret_value() if settings.key_passphrase else "",
+                      configured=settings.key_passphrase.get_secret_value() if settings.key_passphrase else None)
     path = _keys_file(settings.home)
     keys = json.loads(path.read_text()) if path.exists() else {}
     for slot, (name, role, dev_key) in PARTIES.items():

@@ -124,7 +124,7 @@ def read_leaf_data(path: Path) -> list[bytes]:
 def child_ingest(home: Path, jsonl: Path, n: int) -> dict:
     """Ingest ``jsonl`` into a fresh store as ``dpl ingest`` does (same reader, same GC
     policy); RSS sampled at 25/50/75/100% of the records."""
-    from ledger.cli import few_gc_pauses
+    from ledger.cli.logs import few_gc_pauses
     from ledger.sources import read_jsonl
 
     store = open_store(home)

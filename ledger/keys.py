@@ -52,11 +52,14 @@ def _validate_name(name: str) -> str:
 
 
 class Keyring:
-    """The keystores in ``home/keys``. ``passphrase`` is asked for only when needed."""
+    """The keystores in ``home/keys``. ``passphrase`` is asked for only when needed;
+    ``configured`` is the passphrase the settings hold (``DPL_KEY_PASSPHRASE``), if any: dev keys
+    are sealed with it when set, else with ``DEV_PASSPHRASE``, and open with either."""
 
-    def __init__(self, home: Path, passphrase: Callable[[], str]):
+    def __init__(self, home: Path, passphrase: Callable[[], str], configured: str | None = None):
         self.dir = home / "keys"
         self._passphrase = passphrase
+        self._configured = configured or None
 
     def _path(self, name: str) -> Path:
         return self.dir / f"{_validate_name(name)}.json"
@@ -96,7 +99,7 @@ class Keyring:
     def import_dev(self) -> list[KeyInfo]:
         """Import anvil's well-known accounts as dev0..dev9 (existing ones are kept)."""
         Account.enable_unaudited_hdwallet_features()
-        passphrase = os.environ.get("DPL_KEY_PASSPHRASE") or DEV_PASSPHRASE
+        passphrase = self._configured or DEV_PASSPHRASE
         out = []
         for i in range(DEV_KEY_COUNT):
             name = f"dev{i}"
@@ -138,7 +141,7 @@ class Keyring:
                 f"(only the local chain {LOCAL_CHAIN_ID} accepts it)"
             )
         candidates = [self._passphrase] if not meta.get("dev_only") else [
-            lambda: os.environ.get("DPL_KEY_PASSPHRASE") or DEV_PASSPHRASE, lambda: DEV_PASSPHRASE]
+            lambda: self._configured or DEV_PASSPHRASE, lambda: DEV_PASSPHRASE]
         for get in candidates:
             try:
                 return Account.from_key(Account.decrypt(keystore, get()))

@@ -41,6 +41,9 @@ class Settings(BaseSettings):
     explorer_url: str | None = None
     #: Seconds a SQLite writer waits for another one (an ingest in progress) before giving up.
     sqlite_busy_timeout: float = Field(default=60.0, gt=0)
+    #: Passphrase of the keystores under ``DPL_HOME/keys`` (the only place it is read from the
+    #: environment; the command line asks for it on a terminal when it is not set).
+    key_passphrase: SecretStr | None = None
 
     def resolved_database_url(self) -> str:
         """The SQLAlchemy URL: ``DATABASE_URL`` when given, else SQLite under ``home``."""

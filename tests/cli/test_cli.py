@@ -362,7 +362,7 @@ def test_every_commands_error_line_is_escaped_on_a_terminal(dpl):
 
 
 def test_json_output_is_json_with_every_non_printable_character_escaped():
-    from ledger.cli import json_text
+    from ledger.cli.output import json_text
 
     value = {"a": "\x1b[2K\r\n\x7f\x9b\u202e\u2028\u200b\U000e0001 艾克米 😀", FORGED_KEY: [1, "ok"]}
     text = json_text(value)

@@ -1,0 +1,96 @@
+"""``dpl anchor`` (checkpoints to the chain, crash-safe) and ``dpl audit`` (every anchor and
+record against the chain)."""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import Annotated, Optional
+
+import typer
+from sqlalchemy.exc import SQLAlchemyError
+
+from ledger.cli.context import context, settings_and_chain, settings_and_node
+from ledger.cli.output import JsonFlag, RpcOption, one_line, print_json, progress
+from ledger.errors import LedgerError
+
+
+def anchor(log: Annotated[Optional[str], typer.Option("--log", help="Only this log (default: all).")] = None,
+           every: Annotated[Optional[float], typer.Option("--every", help="Keep going: anchor every SECONDS.")] = None,
+           rpc: RpcOption = None, json: JsonFlag = False) -> None:
+    """Sign and anchor each log's newest checkpoint, with its consistency proof (crash-safe).
+
+    With --every, a node or database that is down is said on stderr and retried next round
+    (like the service's loop); Ctrl-C stops it."""
+    try:
+        _anchor_rounds(log, every, rpc, json)
+    except KeyboardInterrupt:  # Ctrl-C: a run in flight is safe to redo (crash-safe anchoring)
+        typer.echo("stopped (Ctrl-C)", err=True)
+        raise typer.Exit(130) from None
+
+
+def _anchor_rounds(log: str | None, every: float | None, rpc: str | None, json: bool) -> None:
+    from ledger.anchoring import Anchorer
+    from ledger.store.locks import anchoring_lock
+
+    anchorer = None
+    while True:
+        try:
+            if anchorer is None:
+                settings, chain = settings_and_chain(rpc)
+                anchorer = Anchorer(context().store, chain, context().keyring, relayer_key=settings.relayer_key,
+                                    factory_key=settings.factory_key, confirmations=settings.confirmations,
+                                    stuck_after=settings.stuck_after_blocks)
+            with anchoring_lock(anchorer.store.engine, settings.home) as held:
+                busy = "another process (the service or a dpl anchor) is anchoring now"
+                if not held and every is None:
+                    raise LedgerError(f"{busy}; retry in a moment")
+                reports = anchorer.run(log) if held else []
+                if not held:
+                    typer.echo(f"{busy}: skipping this round", err=True)
+        except (LedgerError, SQLAlchemyError) as e:
+            if every is None:
+                raise
+            typer.echo(f"anchoring failed: {one_line(e)}; retrying in {every:g} s", err=True)
+        else:
+            _print_anchor_reports(reports, json)
+        if every is None:
+            return
+        time.sleep(every)
+
+
+def _print_anchor_reports(reports, json: bool) -> None:
+    if json:
+        print_json([r.__dict__ for r in reports])
+        return
+    for r in reports:
+        where = f" in block {r.block_number}" if r.block_number is not None else ""
+        tx = f" tx {r.tx_hash}" if r.tx_hash else ""
+        typer.echo(f"{r.stream} size {r.size}: {r.state}{where}{tx}" + (f" ({r.note})" if r.note else ""))
+    sys.stdout.flush()
+
+
+def audit(rpc: RpcOption = None, json: JsonFlag = False) -> None:
+    """Check every anchor and every stored record against the chain; exit 1 on any finding."""
+    from ledger.audit import run_audit
+    from ledger.chain.deploy import load_deployment
+
+    settings, chain = settings_and_node(rpc)
+    deployment = load_deployment(settings.home, chain.chain_id)
+    from ledger.chain.client import Chain
+
+    chain = Chain(chain.rpc_url, deployment["address"])
+    store = context().store
+    total = sum(log.size for log in store.list_logs())
+    with progress(total, sys.stderr.isatty() and not json, unit="records") as (on_done, _):
+        report = run_audit(store, chain, deployment, on_record=on_done, stuck_after=settings.stuck_after_blocks)
+    if json:
+        print_json(report.as_json())
+    else:
+        typer.echo(f"audited {report.logs} log(s), {report.records} record(s), {report.events} anchor "
+                   f"event(s), {report.pledges} pledge(s) on chain {report.chain_id}, registry {report.registry}")
+        for finding in report.findings:
+            typer.echo(f"FINDING: {finding}")
+        typer.echo("clean" if report.clean else f"{len(report.findings)} finding(s)")
+    if not report.clean:
+        raise typer.Exit(1)

@@ -1,0 +1,73 @@
+"""The ``dpl`` command: its groups and commands (the table of contents of the command line),
+the root callback that builds the ``Context`` once, and ``main``, which turns every error into
+one line on stderr."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+from pydantic import ValidationError
+from sqlalchemy.exc import SQLAlchemyError
+
+from ledger.cli import anchoring, chain, logs, proofs, serve
+from ledger.cli.assets import asset_app
+from ledger.cli.context import new_context
+from ledger.cli.keys import keys_app
+from ledger.cli.output import one_line, say
+from ledger.cli.pledge import pledge_app
+from ledger.cli.registry import factories_app, lenders_app
+from ledger.errors import BundleError, LedgerError
+
+app = typer.Typer(
+    help="Verifiable production logs: ingest records, prove them, verify proofs.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+@app.callback()
+def _root(ctx: typer.Context) -> None:
+    """Build this invocation's Context (nothing opens until a command needs it); close it after."""
+    ctx.obj = new_context()
+    ctx.call_on_close(ctx.obj.close)
+
+
+app.command()(chain.deploy)
+app.command()(anchoring.anchor)
+app.command()(anchoring.audit)
+app.command()(logs.ingest)
+app.command()(proofs.prove)
+app.command()(proofs.consistency)
+app.command()(proofs.verify)
+app.command()(serve.serve)
+app.add_typer(logs.log_app, name="log")
+app.add_typer(keys_app, name="keys")
+app.add_typer(chain.chain_app, name="chain")
+app.add_typer(asset_app, name="asset")
+app.add_typer(lenders_app, name="lenders")
+app.add_typer(factories_app, name="factories")
+app.add_typer(pledge_app, name="pledge")
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:  # Ctrl-C: a clean stop (an ingest in flight rolls back)
+        typer.echo("interrupted", err=True)
+        sys.exit(130)
+    except BundleError as e:  # every message may quote the input: printed escaped (say)
+        say(f"invalid: {e}", err=True)
+        sys.exit(1)
+    except LedgerError as e:
+        say(f"error: {e}", err=True)
+        sys.exit(1)
+    except SQLAlchemyError as e:  # a database that is down, locked too long, or refused us
+        say(f"error: {one_line(e)}", err=True)
+        sys.exit(1)
+    except ValidationError as e:  # a DPL_* setting that is not valid
+        first = e.errors()[0]
+        name = "DPL_" + str(first["loc"][0]).upper() if first.get("loc") else "a setting"
+        say(f"error: {name}: {first['msg']}", err=True)
+        sys.exit(1)
