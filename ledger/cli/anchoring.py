@@ -10,9 +10,9 @@ from typing import Annotated, Optional
 import typer
 from sqlalchemy.exc import SQLAlchemyError
 
-from ledger.cli.context import context, settings_and_chain, settings_and_node
+from ledger.cli.context import context
 from ledger.cli.output import JsonFlag, RpcOption, one_line, print_json, progress
-from ledger.errors import LedgerError
+from ledger.errors import AnchoringBusyError, LedgerError
 
 
 def anchor(log: Annotated[Optional[str], typer.Option("--log", help="Only this log (default: all).")] = None,
@@ -30,24 +30,16 @@ def anchor(log: Annotated[Optional[str], typer.Option("--log", help="Only this l
 
 
 def _anchor_rounds(log: str | None, every: float | None, rpc: str | None, json: bool) -> None:
-    from ledger.anchoring import Anchorer
-    from ledger.store.locks import anchoring_lock
+    from ledger.service.anchoring import anchor_once
 
-    anchorer = None
+    ctx = context().use_rpc(rpc)
     while True:
         try:
-            if anchorer is None:
-                settings, chain = settings_and_chain(rpc)
-                anchorer = Anchorer(context().store, chain, context().keyring, relayer_key=settings.relayer_key,
-                                    factory_key=settings.factory_key, confirmations=settings.confirmations,
-                                    stuck_after=settings.stuck_after_blocks)
-            with anchoring_lock(anchorer.store.engine, settings.home) as held:
-                busy = "another process (the service or a dpl anchor) is anchoring now"
-                if not held and every is None:
-                    raise LedgerError(f"{busy}; retry in a moment")
-                reports = anchorer.run(log) if held else []
-                if not held:
-                    typer.echo(f"{busy}: skipping this round", err=True)
+            reports = anchor_once(ctx, log)
+        except AnchoringBusyError:
+            if every is None:
+                raise
+            typer.echo("another process (the service or a dpl anchor) is anchoring: skipping this round", err=True)
         except (LedgerError, SQLAlchemyError) as e:
             if every is None:
                 raise
@@ -71,26 +63,20 @@ def _print_anchor_reports(reports, json: bool) -> None:
 
 
 def audit(rpc: RpcOption = None, json: JsonFlag = False) -> None:
-    """Check every anchor and every stored record against the chain; exit 1 on any finding."""
-    from ledger.audit import run_audit
-    from ledger.chain.deploy import load_deployment
+    """Check every anchor and every stored record against the chain; exit 1 on any finding.
+    The report is kept: the auditor's page shows the latest, whoever ran it."""
+    from ledger.service.audits import Audits
 
-    settings, chain = settings_and_node(rpc)
-    deployment = load_deployment(settings.home, chain.chain_id)
-    from ledger.chain.client import Chain
-
-    chain = Chain(chain.rpc_url, deployment["address"])
-    store = context().store
-    total = sum(log.size for log in store.list_logs())
-    with progress(total, sys.stderr.isatty() and not json, unit="records") as (on_done, _):
-        report = run_audit(store, chain, deployment, on_record=on_done, stuck_after=settings.stuck_after_blocks)
+    audits = Audits(context().use_rpc(rpc))
+    with progress(audits.total_records(), sys.stderr.isatty() and not json, unit="records") as (on_done, _):
+        report = audits.run(on_record=on_done)
     if json:
-        print_json(report.as_json())
+        print_json(report)
     else:
-        typer.echo(f"audited {report.logs} log(s), {report.records} record(s), {report.events} anchor "
-                   f"event(s), {report.pledges} pledge(s) on chain {report.chain_id}, registry {report.registry}")
-        for finding in report.findings:
+        typer.echo(f"audited {report['logs']} log(s), {report['records']} record(s), {report['anchor_events']} anchor "
+                   f"event(s), {report['pledges']} pledge(s) on chain {report['chain_id']}, registry {report['registry']}")
+        for finding in report["findings"]:
             typer.echo(f"FINDING: {finding}")
-        typer.echo("clean" if report.clean else f"{len(report.findings)} finding(s)")
-    if not report.clean:
+        typer.echo("clean" if report["clean"] else f"{len(report['findings'])} finding(s)")
+    if not report["clean"]:
         raise typer.Exit(1)

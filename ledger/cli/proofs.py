@@ -23,29 +23,12 @@ def prove(
     """Write a dpl-proof/1 bundle: the record, its salt and its inclusion proof."""
     if (index is None) == (record_id is None):
         raise typer.BadParameter("give exactly one of --index or --id")
-    store = context().store
-    if record_id is not None:
-        index = store.index_of(log, record_id)
-    info = store.get_log(log)
-    anchor_row = _anchored_checkpoint(store, info, index, size)
-    if size is None and anchor_row is not None:
-        size = anchor_row.size  # prove against what the chain holds, when it holds one
-    proof = store.inclusion_proof(log, index, size)
-    stored = store.record_at(log, index)
-    entry = bundles.make_entry(index, stored.record, stored.salt, stored.leaf_hash, proof.proof)
-    anchor_doc = None
-    if anchor_row is not None and anchor_row.size == proof.size:
-        anchor_doc = bundles.make_anchor(anchor_row.chain_id, anchor_row.registry, anchor_row.tx_hash,
-                                         anchor_row.block_number)
-    write_output(bundles.make_proof_bundle(info.stream, info.log_id, proof.size, proof.root, [entry],
-                                            anchor_doc), out)
+    from ledger.service.proofs import Proofs
 
-
-def _anchored_checkpoint(store, info, index: int, size: int | None):
-    """The newest included/final anchor of the log covering ``index`` (at ``size`` if given)."""
-    from ledger.store.anchors import AnchorStore
-
-    return AnchorStore(store.engine).newest_anchored(info.pk, above=index, size=size)
+    proofs = Proofs(context().store)
+    doc = (proofs.record_bundle(log, index, size) if record_id is None
+           else proofs.record_bundle_by_id(log, record_id, size))
+    write_output(doc, out)
 
 
 def consistency(
@@ -56,16 +39,14 @@ def consistency(
     json: JsonFlag = False,
 ) -> None:
     """Prove that the log at --to extends the log at --from (a dpl-consistency/1 bundle)."""
-    store = context().store
-    info = store.get_log(log)
-    p = store.consistency_proof(log, old, new)
-    doc = bundles.make_consistency_bundle(info.stream, info.log_id, p.old_size, p.old_root,
-                                          p.new_size, p.new_root, p.proof)
+    from ledger.service.proofs import Proofs
+
+    doc = Proofs(context().store).consistency_bundle(log, old, new)
     if json or out:
         write_output(doc, out)
     else:
-        typer.echo(f"{log}: size {p.new_size} (root {doc['new']['root']}) extends size "
-                   f"{p.old_size} (root {doc['old']['root']}); proof of {len(p.proof)} hashes:")
+        typer.echo(f"{log}: size {doc['new']['size']} (root {doc['new']['root']}) extends size "
+                   f"{doc['old']['size']} (root {doc['old']['root']}); proof of {len(doc['proof'])} hashes:")
         for h in doc["proof"]:
             typer.echo(f"  {h}")
 

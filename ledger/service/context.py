@@ -122,6 +122,16 @@ class Context:
                 self._chain, self._deployment = chain, record
             return self._chain
 
+    def recorded_registry(self):
+        """(chain, deployment record): the configured node with the registry its deployment
+        record names, its code NOT checked (an audit reports a mismatch as a finding)."""
+        from ledger.chain.client import Chain
+        from ledger.chain.deploy import load_deployment
+
+        probe = Chain(self.settings.rpc_url)
+        record = load_deployment(self.settings.home, probe.chain_id)
+        return probe.use_registry(record["address"]), record
+
     def deployment(self) -> dict:
         """Our registry's deployment record on the configured chain."""
         self.chain()

@@ -1,0 +1,29 @@
+"""One anchoring run under the anchoring lock: the use case behind ``dpl anchor`` (once or
+``--every``), the service's background loop and its "anchor now" route.
+
+Only one process anchors at a time: a row lock (``SELECT … FOR UPDATE SKIP LOCKED``) on
+PostgreSQL, an exclusive ``flock`` on ``DPL_HOME/anchoring.lock`` on SQLite
+(``ledger.store.locks``). A caller that finds it taken gets ``AnchoringBusyError``; the holder
+anchors every log, and crash-safe anchoring (intent before send, reconcile) makes an
+interrupted run safe to redo."""
+
+from __future__ import annotations
+
+from ledger.errors import AnchoringBusyError
+from ledger.service.context import Context
+from ledger.store.locks import anchoring_lock
+
+
+def anchor_once(ctx: Context, stream: str | None = None) -> list:
+    """Anchor the newest checkpoint of ``stream`` (default: every log); the reports of the run."""
+    from ledger.anchoring import Anchorer
+
+    with anchoring_lock(ctx.store.engine, ctx.settings.home) as held:
+        if not held:
+            raise AnchoringBusyError("another process (the service or a dpl anchor) is anchoring right now; "
+                                     "retry in a moment")
+        s = ctx.settings
+        anchorer = Anchorer(ctx.store, ctx.chain(), ctx.keyring, relayer_key=s.relayer_key,
+                            factory_key=s.factory_key, confirmations=s.confirmations,
+                            stuck_after=s.stuck_after_blocks)
+        return anchorer.run(stream)

@@ -1,0 +1,42 @@
+"""Proof bundles of a log: one assembly for ``dpl prove`` / ``dpl consistency`` and the API's
+record and consistency routes."""
+
+from __future__ import annotations
+
+from ledger import bundles
+from ledger.store.anchors import AnchorStore
+from ledger.store.logstore import LogStore
+
+
+class Proofs:
+    def __init__(self, store: LogStore):
+        self.store = store
+
+    def record_bundle(self, stream: str, index: int, size: int | None = None) -> dict:
+        """A ``dpl-proof/1`` bundle of the record at ``index``: against ``size`` when given (the
+        store checks it before anything else uses it), else against the newest anchored
+        checkpoint that covers the record, else the current size. The bundle names its anchor
+        only when the chain holds a checkpoint of exactly the proof's size."""
+        info = self.store.get_log(stream)
+        anchors = AnchorStore(self.store.engine)
+        if size is None:
+            row = anchors.newest_anchored(info.pk, above=index)
+            proof = self.store.inclusion_proof(stream, index, row.size if row else None)
+        else:
+            proof = self.store.inclusion_proof(stream, index, size)
+            row = anchors.newest_anchored(info.pk, above=proof.size - 1, size=proof.size)
+        stored = self.store.record_at(stream, index)
+        entry = bundles.make_entry(index, stored.record, stored.salt, stored.leaf_hash, proof.proof)
+        anchor = (bundles.make_anchor(row.chain_id, row.registry, row.tx_hash, row.block_number)
+                  if row is not None and row.size == proof.size else None)
+        return bundles.make_proof_bundle(info.stream, info.log_id, proof.size, proof.root, [entry], anchor)
+
+    def record_bundle_by_id(self, stream: str, record_id: str, size: int | None = None) -> dict:
+        return self.record_bundle(stream, self.store.index_of(stream, record_id), size)
+
+    def consistency_bundle(self, stream: str, old: int, new: int | None = None) -> dict:
+        """A ``dpl-consistency/1`` bundle: the log at ``new`` (default: now) extends it at ``old``."""
+        info = self.store.get_log(stream)
+        p = self.store.consistency_proof(stream, old, new)
+        return bundles.make_consistency_bundle(info.stream, info.log_id, p.old_size, p.old_root,
+                                               p.new_size, p.new_root, p.proof)
