@@ -10,13 +10,17 @@ import typer
 from pydantic import ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 
-from ledger.cli import anchoring, chain, logs, proofs, serve
+from ledger.cli.anchoring import anchor, audit
 from ledger.cli.assets import asset_app
+from ledger.cli.chain import chain_app, deploy
 from ledger.cli.context import new_context
 from ledger.cli.keys import keys_app
+from ledger.cli.logs import ingest, log_app
 from ledger.cli.output import one_line, say
 from ledger.cli.pledge import pledge_app
+from ledger.cli.proofs import consistency, prove, verify
 from ledger.cli.registry import factories_app, lenders_app
+from ledger.cli.serve import serve
 from ledger.errors import BundleError, LedgerError
 
 app = typer.Typer(
@@ -34,17 +38,17 @@ def _root(ctx: typer.Context) -> None:
     ctx.call_on_close(ctx.obj.close)
 
 
-app.command()(chain.deploy)
-app.command()(anchoring.anchor)
-app.command()(anchoring.audit)
-app.command()(logs.ingest)
-app.command()(proofs.prove)
-app.command()(proofs.consistency)
-app.command()(proofs.verify)
-app.command()(serve.serve)
-app.add_typer(logs.log_app, name="log")
+app.command()(deploy)
+app.command()(anchor)
+app.command()(audit)
+app.command()(ingest)
+app.command()(prove)
+app.command()(consistency)
+app.command()(verify)
+app.command()(serve)
+app.add_typer(log_app, name="log")
 app.add_typer(keys_app, name="keys")
-app.add_typer(chain.chain_app, name="chain")
+app.add_typer(chain_app, name="chain")
 app.add_typer(asset_app, name="asset")
 app.add_typer(lenders_app, name="lenders")
 app.add_typer(factories_app, name="factories")

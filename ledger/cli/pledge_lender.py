@@ -1,0 +1,108 @@
+"""The lender's side of a pledge: ``dpl pledge issue``, the holder's moves (``transfer``,
+``release``, ``default``, ``extend``) and ``verify`` (a collateral bundle against the chain)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Optional
+
+import typer
+
+from ledger.cli.common import Token, account_for, address_of, key_option, read_json, sync_mirror
+from ledger.cli.context import context, settings_and_chain
+from ledger.cli.output import JsonFlag, RpcOption, print_json, say  # say: text from outside, escaped
+
+HolderKey = Annotated[str, typer.Option("--key", help="Key (from dpl keys) of the pledge's holder.")]
+
+
+def pledge_issue(consent: Annotated[str, typer.Argument(help="The factory's signed consent (dpl-consent/2).")],
+                 key: key_option(None, "lender the consent names") = None,
+                 rpc: RpcOption = None, json: JsonFlag = False) -> None:
+    """Issue the pledge a consent allows; the lender (--key) becomes its holder."""
+    from ledger.pledges import issue, read_consent
+
+    if not key:
+        raise typer.BadParameter("give the lender's key: --key LENDER_KEY")
+    doc = read_consent(read_json(consent, "consent"))  # bad input fails before any chain call
+    _, chain = settings_and_chain(rpc)
+    issued = issue(chain, account_for(chain, key), doc)
+    sync_mirror(chain, context().store)
+    if json:
+        print_json({"token_id": issued.token_id, "tx_hash": issued.tx_hash, "block_number": issued.block_number})
+    else:
+        typer.echo(f"issued pledge {issued.token_id} to {doc.terms.lender} in block {issued.block_number} "
+                   f"(tx {issued.tx_hash})")
+
+
+def _holder_action(token: int, key: str, rpc: str | None, build, done: str) -> None:
+    from ledger.pledges import send
+
+    _, chain = settings_and_chain(rpc)
+    account = account_for(chain, key)
+    tx = send(chain, account, build(chain, account))
+    sync_mirror(chain, context().store)
+    typer.echo(f"pledge {token}: {done} (tx {tx})")
+
+
+def pledge_transfer(token: Token, to: Annotated[str, typer.Option("--to", help="Address or key name of an approved lender.")],
+                    key: HolderKey, rpc: RpcOption = None) -> None:
+    """Transfer a pledge to another approved lender."""
+    target = address_of(to)
+    _holder_action(token, key, rpc, lambda c, a: c.registry.functions.safeTransferFrom(a.address, target, token),
+                   f"transferred to {target}")
+
+
+def pledge_release(token: Token, key: HolderKey, rpc: RpcOption = None) -> None:
+    """Release a pledge (the loan is repaid): the lien is lifted and the token burned."""
+    _holder_action(token, key, rpc, lambda c, a: c.registry.functions.release(token), "released")
+
+
+def pledge_default(token: Token, key: HolderKey, rpc: RpcOption = None) -> None:
+    """Declare the loan in default (from maturity on); the lien stays."""
+    _holder_action(token, key, rpc, lambda c, a: c.registry.functions.declareDefault(token), "declared in default")
+
+
+def pledge_extend(token: Token, key: HolderKey,
+                  lien_end: Annotated[Optional[str], typer.Option(
+                      "--lien-end", help="The new lien end (with --consent: the one the factory signed).")] = None,
+                  consent: Annotated[Optional[str], typer.Option(
+                      "--consent", help="The factory's signed extension (dpl-extension/1), to go past the max lien end.")] = None,
+                  rpc: RpcOption = None) -> None:
+    """Move a live pledge's lien end later, before it lapses: alone up to the max lien end the
+    factory signed, beyond it with the factory's signed extension (--consent)."""
+    from ledger.pledges import extend_call, parse_time, read_extension, read_pledge, utc_text
+
+    if lien_end is None and consent is None:
+        raise typer.BadParameter("give the new lien end (--lien-end DATE) or the factory's extension (--consent FILE)")
+    new_end = parse_time(lien_end, "--lien-end") if lien_end is not None else None
+    extension = read_extension(read_json(consent, "extension")) if consent else None  # before any chain call
+    target = new_end if new_end is not None else extension.lien_end
+    _holder_action(token, key, rpc, lambda c, a: extend_call(c, read_pledge(c, token), new_end, extension),
+                   f"lien extended to {utc_text(target)}" + (" with the factory's extension" if extension else ""))
+
+
+def pledge_verify(token: Token, bundle: Annotated[str, typer.Option("--bundle", help="The collateral bundle (or -).")],
+                  rpc: RpcOption = None, json: JsonFlag = False,
+                  registry: Annotated[Optional[str], typer.Option(
+                      "--registry", help="The registry address to trust (default: the deployment record pinned "
+                                         "for the chain; never the address the bundle names).")] = None,
+                  factory: Annotated[Optional[str], typer.Option(
+                      "--factory", help="The factory address you expect; a pledge over another factory's log "
+                                        "is not sound.")] = None) -> None:
+    """(Lender) Check a collateral bundle against the chain: exit 0 when every check passes."""
+    from ledger.pledge_collateral import verify_against_chain
+    report = verify_against_chain(read_json(bundle, "collateral bundle"), token, rpc or context().settings.rpc_url,
+                                  context().settings.home, registry, factory)
+    if json:
+        print_json(report.as_json())
+    else:
+        entries = [c for c in report.checks if c.name.startswith("entry ")]
+        for check in report.checks:
+            if not check.name.startswith("entry ") or not check.ok:
+                say(f"{'PASS' if check.ok else 'FAIL'}  {check.name}: {check.detail}")
+        if entries:  # k entries x 3 checks: summarise the passes, show every failure above
+            passed = sum(c.ok for c in entries)
+            say(f"{'PASS' if passed == len(entries) else 'FAIL'}  sampled records: {passed} of "
+                f"{len(entries)} entry checks pass (leaf hash, inclusion, agrees with manifest)")
+        say(f"pledge {token}: collateral {'SOUND' if report.sound else 'NOT SOUND'}")
+    if not report.sound:
+        raise typer.Exit(1)
