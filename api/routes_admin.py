@@ -10,11 +10,12 @@ import orjson
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import text
 
 from api.auth import role, services
+from api.deps import admin_account, lender_address
 from api.errors import PROBLEM_RESPONSES, ApiProblem
 from ledger.errors import LedgerError
+from ledger.health import check_health
 from ledger.store.audit_runs import AuditRunStore
 from ledger.store.parties import PartyInfo
 
@@ -84,12 +85,6 @@ def revoke_key(prefix: str, _: PartyInfo = Depends(role("admin")), svc=Depends(s
     svc.parties.revoke(prefix)
 
 
-def _admin_account(svc, party: PartyInfo, chain):
-    if not party.key_name:
-        raise ApiProblem(409, "not-custodial", "the service holds no chain key for this admin")
-    return svc.keyring.account(party.key_name, chain.chain_id)
-
-
 @router.post("/v1/lenders", status_code=201, summary="Approve a lender on the registry (admin)")
 def add_lender(body: LenderIn, party: PartyInfo = Depends(role("admin")), svc=Depends(services)) -> dict:
     return _set_lender(svc, party, body.address, True)
@@ -101,15 +96,14 @@ def remove_lender(address: str, party: PartyInfo = Depends(role("admin")), svc=D
 
 
 def _set_lender(svc, party: PartyInfo, address: str, approved: bool) -> dict:
-    from api.routes_pledges import _lender_address
     from ledger.pledges import is_lender, set_lender
 
     chain = svc.chain()
-    who = _lender_address(svc, address)
+    who = lender_address(svc, address)
     if is_lender(chain, who) == approved:  # nothing to send: no custody needed
         return {"address": who, "approved": approved, "tx_hash": None}
     return {"address": who, "approved": approved,
-            "tx_hash": set_lender(chain, _admin_account(svc, party, chain), who, approved)}
+            "tx_hash": set_lender(chain, admin_account(svc, party, chain), who, approved)}
 
 
 @router.get("/v1/lenders", summary="Approved lenders (admin, auditor)")
@@ -188,46 +182,4 @@ def latest_audit(_: PartyInfo = Depends(role("auditor")), svc=Depends(services))
 
 @router.get("/health", summary="Database, chain and anchoring backlog")
 def health(svc=Depends(services)) -> dict:
-    out: dict = {"status": "ok"}
-    try:
-        with svc.store.engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
-        out["database"] = {"ok": True, "backend": svc.store.engine.dialect.name}
-    except Exception as e:
-        out["status"] = "degraded"
-        out["database"] = {"ok": False, "error": str(e).splitlines()[0]}
-    chain = None
-    try:
-        chain = svc.chain()
-        out["chain"] = {"ok": True, "chain_id": chain.chain_id, "latest_block": chain.block_number(),
-                        "registry": chain.registry.address}
-    except Exception as e:
-        chain = None
-        out["status"] = "degraded"
-        out["chain"] = {"ok": False, "error": str(e)}
-    try:
-        from ledger.anchoring import conflicting_anchors, stuck_anchors
-        from ledger.store.anchors import LIVE_STATES, AnchorStore
-
-        backlog = 0
-        for info in svc.store.list_logs():
-            anchored = [r.size for r in AnchorStore(svc.store.engine).all_for_log(info.pk) if r.state in LIVE_STATES]
-            if info.size and (not anchored or max(anchored) < info.size):
-                backlog += 1
-        out["anchoring"] = {"logs_behind": backlog}
-        if chain is not None:  # pending for more than DPL_STUCK_AFTER_BLOCKS blocks, and why
-            stuck = [s.as_json() for s in stuck_anchors(svc.store, chain, svc.settings.stuck_after_blocks)]
-            conflicts = [c.as_json() for c in conflicting_anchors(svc.store, chain)]  # another root on chain
-            out["anchoring"].update(stuck=stuck, stuck_after_blocks=svc.settings.stuck_after_blocks,
-                                    conflicts=conflicts)
-            if stuck or conflicts:
-                out["status"] = "degraded"
-        loop = getattr(svc, "loop", None)
-        if loop is not None:
-            out["anchoring"].update(interval_s=loop.interval, last_error=loop.last_error)
-            if loop.last_error:  # the last run failed: anchors are not being made
-                out["status"] = "degraded"
-    except Exception as e:
-        out["status"] = "degraded"
-        out["anchoring"] = {"error": str(e)}
-    return out
+    return check_health(svc, getattr(svc, "loop", None))

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.auth import role, services
+from api.deps import admin_account
 from api.errors import PROBLEM_RESPONSES
 from ledger.bundles import to_hex
 from ledger.errors import InvalidArgumentError
@@ -64,7 +65,6 @@ def list_factories(_: PartyInfo = Depends(role("admin", "auditor", "lender", "fa
 @router.put("/v1/factories/{address}", summary="List a factory in the directory, or change its listing (admin)")
 def set_factory(address: str, body: ListingIn, party: PartyInfo = Depends(role("admin")),
                 svc=Depends(services)) -> ListingOut:
-    from api.routes_admin import _admin_account
     from ledger.directory import check_name, list_factory, listing_of, registration_digest
 
     chain = svc.chain()
@@ -73,17 +73,16 @@ def set_factory(address: str, body: ListingIn, party: PartyInfo = Depends(role("
     listing = listing_of(chain, who)
     if listing is not None and (listing.name, listing.registration_digest) == (name, digest):
         return _out(who, listing)  # nothing to send: no custody needed
-    tx = list_factory(chain, _admin_account(svc, party, chain), who, name, body.registration)
+    tx = list_factory(chain, admin_account(svc, party, chain), who, name, body.registration)
     return _out(who, listing_of(chain, who), tx)
 
 
 @router.delete("/v1/factories/{address}", summary="Remove a factory's listing (admin)")
 def remove_factory(address: str, party: PartyInfo = Depends(role("admin")), svc=Depends(services)) -> ListingOut:
-    from api.routes_admin import _admin_account
     from ledger.directory import delist_factory, listing_of
 
     chain = svc.chain()
     who = _factory_address(svc, address)
     if listing_of(chain, who) is None:
         return _out(who, None)
-    return _out(who, None, delist_factory(chain, _admin_account(svc, party, chain), who))
+    return _out(who, None, delist_factory(chain, admin_account(svc, party, chain), who))

@@ -21,6 +21,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.auth import caller, not_found, role, services
+from api.deps import LogId, find_log
 from api.errors import PROBLEM_RESPONSES, ApiProblem
 from ledger import bundles
 from ledger.bundles import to_hex
@@ -32,7 +33,6 @@ from ledger.store.models import IdempotencyKey
 from ledger.store.parties import PartyInfo
 
 router = APIRouter(prefix="/v1/logs", tags=["logs"], responses=PROBLEM_RESPONSES)
-LogId = Annotated[str, PathParam(pattern=r"^0x[0-9a-fA-F]{64}$", description="The on-chain log id, 0x-hex")]
 MAX_RECORDS = 100_000
 #: Sizes and indexes a log can have (the store's 64-bit integers): beyond is a 422, not a query.
 MAX_BYTES = 64 * 1024 * 1024
@@ -62,24 +62,6 @@ class AppendOut(BaseModel):
 def _out(info, factory: str | None) -> LogOut:
     return LogOut(log_id=to_hex(info.log_id) if info.log_id else None, stream=info.stream, size=info.size,
                   root=to_hex(info.root), factory=factory)
-
-
-def find_log(svc, party: PartyInfo, log_id: LogId, roles=("factory", "auditor")):
-    """The log with this id that ``party`` may read, else 404 (whether absent or not theirs)."""
-    if party.role not in roles:
-        raise ApiProblem(403, "forbidden", f"a {party.role} may not read logs")
-    try:
-        wanted = bytes.fromhex(log_id[2:]) if log_id.startswith("0x") and len(log_id) == 66 else None
-    except ValueError:
-        wanted = None
-    if wanted is None:
-        raise ApiProblem(422, "invalid-argument", "log_id must be 0x and 64 hex digits")
-    for info in svc.store.list_logs():
-        if info.log_id == wanted:
-            if party.role == "factory" and svc.parties.owner_of(info.pk) != party.id:
-                break
-            return info
-    raise not_found("log")
 
 
 @router.post("", status_code=201, response_model=LogOut, summary="Create a log (factory)")

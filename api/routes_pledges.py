@@ -25,7 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.auth import caller, not_found, role, services
 from api.errors import PROBLEM_RESPONSES, ApiProblem
-from api.routes_logs import find_log
+from api.deps import find_log, lender_address
 from ledger.bundles import to_hex
 from ledger.errors import InvalidArgumentError
 from ledger.limits import MAX_SAMPLES
@@ -114,26 +114,6 @@ def create_asset(body: AssetIn, party: PartyInfo = Depends(role("factory")), svc
     return {"asset_digest": to_hex(digest), "manifest": manifest}
 
 
-def _lender_address(svc, value: str) -> str:
-    """An address, or the address of a lender party by name. An unknown name and a party that
-    is not a lender (or has no address) get one answer, so the field tells nobody which
-    party names exist."""
-    from eth_utils import is_address, to_checksum_address
-
-    from ledger.errors import NotFoundError
-
-    if is_address(value):
-        return to_checksum_address(value)
-    try:
-        party = svc.parties.get(value)
-    except NotFoundError:
-        party = None
-    if party is None or party.role != "lender" or not party.address:
-        raise InvalidArgumentError(f"{value[:80]!r} is not a lender party (nor an address): give a lender's party "
-                                   "name or its 0x address")
-    return party.address
-
-
 def _draft(svc, party: PartyInfo, t: ConsentTerms):
     from ledger.pledges import DEFAULT_VALIDITY, Terms, chain_time, check_consent, consent_dates, loan_ref_digest
 
@@ -141,7 +121,7 @@ def _draft(svc, party: PartyInfo, t: ConsentTerms):
     info, manifest, digest = _asset(svc, party, t)
     terms = Terms(info.log_id, t.start, t.end, manifest["checkpoint"]["size"], digest, t.principal,
                   t.currency.upper(), dates.maturity, dates.lien_end, dates.max_lien_end, t.samples,
-                  loan_ref_digest(t.loan_ref), _lender_address(svc, t.lender))
+                  loan_ref_digest(t.loan_ref), lender_address(svc, t.lender))
     chain = svc.chain()
     now = chain_time(chain)
     deadline = dates.deadline if dates.deadline is not None else now + DEFAULT_VALIDITY
@@ -365,7 +345,7 @@ def _holder_move(svc, party: PartyInfo, token_id: TokenId, build, view=None) -> 
 
 @router.post("/pledges/{token_id}/transfer", summary="Transfer to another approved lender (holder)")
 def transfer(token_id: TokenId, body: TransferIn, party: PartyInfo = Depends(role("lender")), svc=Depends(services)) -> dict:
-    to = _lender_address(svc, body.to)
+    to = lender_address(svc, body.to)
     return _holder_move(svc, party, token_id,
                         lambda c, a: c.registry.functions.safeTransferFrom(a.address, to, token_id))
 

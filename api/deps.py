@@ -1,0 +1,64 @@
+"""What the routers share: the dependencies an endpoint names, and the lookups several routers
+make for a caller (a log it may read, a lender by name or address, an admin's chain key).
+
+Routers import this module, ``api.errors`` and the ledger, never another router
+(``tests/test_layers.py``).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Path as PathParam
+
+from api.auth import not_found, services
+from api.errors import ApiProblem
+from ledger.errors import InvalidArgumentError, NotFoundError
+from ledger.store.parties import PartyInfo
+
+__all__ = ["LogId", "admin_account", "find_log", "lender_address", "services"]
+
+LogId = Annotated[str, PathParam(pattern=r"^0x[0-9a-fA-F]{64}$", description="The on-chain log id, 0x-hex")]
+
+
+def find_log(svc, party: PartyInfo, log_id: str, roles=("factory", "auditor")):
+    """The log with this id that ``party`` may read, else 404 (whether absent or not theirs)."""
+    if party.role not in roles:
+        raise ApiProblem(403, "forbidden", f"a {party.role} may not read logs")
+    try:
+        wanted = bytes.fromhex(log_id[2:]) if log_id.startswith("0x") and len(log_id) == 66 else None
+    except ValueError:
+        wanted = None
+    if wanted is None:
+        raise ApiProblem(422, "invalid-argument", "log_id must be 0x and 64 hex digits")
+    for info in svc.store.list_logs():
+        if info.log_id == wanted:
+            if party.role == "factory" and svc.parties.owner_of(info.pk) != party.id:
+                break
+            return info
+    raise not_found("log")
+
+
+def lender_address(svc, value: str) -> str:
+    """An address, or the address of a lender party by name. An unknown name and a party that
+    is not a lender (or has no address) get one answer, so the field tells nobody which
+    party names exist."""
+    from eth_utils import is_address, to_checksum_address
+
+    if is_address(value):
+        return to_checksum_address(value)
+    try:
+        party = svc.parties.get(value)
+    except NotFoundError:
+        party = None
+    if party is None or party.role != "lender" or not party.address:
+        raise InvalidArgumentError(f"{value[:80]!r} is not a lender party (nor an address): give a lender's party "
+                                   "name or its 0x address")
+    return party.address
+
+
+def admin_account(svc, party: PartyInfo, chain):
+    """The admin's custodial chain key; 409 ``not-custodial`` when the service holds none."""
+    if not party.key_name:
+        raise ApiProblem(409, "not-custodial", "the service holds no chain key for this admin")
+    return svc.keyring.account(party.key_name, chain.chain_id)
