@@ -7,13 +7,13 @@ import threading
 from datetime import datetime, timezone
 
 import orjson
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.auth import role, services
-from api.deps import admin_account, lender_address
+from api.deps import Admin, AdminOrAuditor, Auditor, Svc, admin_account, lender_address
 from api.errors import PROBLEM_RESPONSES, ApiProblem
+from api.services import Services
 from ledger.errors import LedgerError
 from ledger.health import check_health
 from ledger.store.audit_runs import AuditRunStore
@@ -40,12 +40,12 @@ def _party_json(p: PartyInfo) -> dict:
 
 
 @router.get("/v1/parties", summary="Parties (admin)")
-def list_parties(_: PartyInfo = Depends(role("admin")), svc=Depends(services)) -> list[dict]:
+def list_parties(_: Admin, svc: Svc) -> list[dict]:
     return [_party_json(p) for p in svc.parties.list()]
 
 
 @router.post("/v1/parties", status_code=201, summary="Create a party (admin)")
-def create_party(body: PartyIn, _: PartyInfo = Depends(role("admin")), svc=Depends(services)) -> dict:
+def create_party(body: PartyIn, _: Admin, svc: Svc) -> dict:
     from eth_utils import is_address, to_checksum_address
 
     address = body.address
@@ -62,13 +62,13 @@ def create_party(body: PartyIn, _: PartyInfo = Depends(role("admin")), svc=Depen
 
 
 @router.post("/v1/parties/{name}/keys", status_code=201, summary="A new API key for a party (shown once; admin)")
-def new_key(name: str, _: PartyInfo = Depends(role("admin")), svc=Depends(services)) -> dict:
+def new_key(name: str, _: Admin, svc: Svc) -> dict:
     key = svc.parties.new_key(name)
     return {"party": name, "key": key, "prefix": key.split("_")[1]}
 
 
 @router.get("/v1/keys", summary="API keys by prefix (never the keys; admin)")
-def list_keys(_: PartyInfo = Depends(role("admin")), svc=Depends(services)) -> list[dict]:
+def list_keys(_: Admin, svc: Svc) -> list[dict]:
     return [{"prefix": k.prefix, "party": k.party, "created_at": _utc(k.created_at),
              "revoked_at": _utc(k.revoked_at)} for k in svc.parties.keys()]
 
@@ -81,21 +81,21 @@ def _utc(t: datetime | None) -> str | None:
 
 
 @router.delete("/v1/keys/{prefix}", status_code=204, summary="Revoke an API key (admin)")
-def revoke_key(prefix: str, _: PartyInfo = Depends(role("admin")), svc=Depends(services)) -> None:
+def revoke_key(prefix: str, _: Admin, svc: Svc) -> None:
     svc.parties.revoke(prefix)
 
 
 @router.post("/v1/lenders", status_code=201, summary="Approve a lender on the registry (admin)")
-def add_lender(body: LenderIn, party: PartyInfo = Depends(role("admin")), svc=Depends(services)) -> dict:
+def add_lender(body: LenderIn, party: Admin, svc: Svc) -> dict:
     return _set_lender(svc, party, body.address, True)
 
 
 @router.delete("/v1/lenders/{address}", summary="Withdraw a lender's approval (admin)")
-def remove_lender(address: str, party: PartyInfo = Depends(role("admin")), svc=Depends(services)) -> dict:
+def remove_lender(address: str, party: Admin, svc: Svc) -> dict:
     return _set_lender(svc, party, address, False)
 
 
-def _set_lender(svc, party: PartyInfo, address: str, approved: bool) -> dict:
+def _set_lender(svc: Services, party: PartyInfo, address: str, approved: bool) -> dict:
     from ledger.pledges import is_lender, set_lender
 
     chain = svc.chain()
@@ -107,7 +107,7 @@ def _set_lender(svc, party: PartyInfo, address: str, approved: bool) -> dict:
 
 
 @router.get("/v1/lenders", summary="Approved lenders (admin, auditor)")
-def list_lenders(_: PartyInfo = Depends(role("admin", "auditor")), svc=Depends(services)) -> list[str]:
+def list_lenders(_: AdminOrAuditor, svc: Svc) -> list[str]:
     from ledger.pledges import approved_lenders
 
     return approved_lenders(svc.chain(), svc.deployment().get("block_number", 0))
@@ -124,7 +124,7 @@ _NDJSON = "application/x-ndjson"
                               "description": "The report; with `Accept: application/x-ndjson`, progress lines "
                                              "`{\"progress\": {\"records\": n, \"total\": N}}` then "
                                              "`{\"report\": …}` (or `{\"error\": problem}`)"}})
-def run_audit(request: Request, _: PartyInfo = Depends(role("auditor")), svc=Depends(services)):
+def run_audit(request: Request, _: Auditor, svc: Svc):
     chain, deployment = svc.chain(), svc.deployment()
     chain.block_number()  # a node that is down is a 503 before anything streams
     if _NDJSON not in request.headers.get("accept", ""):
@@ -132,7 +132,7 @@ def run_audit(request: Request, _: PartyInfo = Depends(role("auditor")), svc=Dep
     return StreamingResponse(_audit_stream(svc, chain, deployment), media_type=_NDJSON)
 
 
-def _audit_and_keep(svc, chain, deployment, on_record) -> dict:
+def _audit_and_keep(svc: Services, chain, deployment, on_record) -> dict:
     from ledger.audit import run_audit as audit
 
     report = audit(svc.store, chain, deployment, on_record, stuck_after=svc.settings.stuck_after_blocks).as_json()
@@ -140,7 +140,7 @@ def _audit_and_keep(svc, chain, deployment, on_record) -> dict:
     return report
 
 
-def _audit_stream(svc, chain, deployment):
+def _audit_stream(svc: Services, chain, deployment):
     """Progress lines (at most ~10 a second) while the audit runs in a thread, then the report."""
     total = sum(info.size for info in svc.store.list_logs())
     done, events = [0], queue.Queue()
@@ -170,7 +170,7 @@ def _audit_stream(svc, chain, deployment):
 
 
 @router.get("/v1/audit/latest", summary="The last audit's report (auditor)")
-def latest_audit(_: PartyInfo = Depends(role("auditor")), svc=Depends(services)) -> dict:
+def latest_audit(_: Auditor, svc: Svc) -> dict:
     r = AuditRunStore(svc.store.engine, svc.store.key).latest()
     if r is None:
         raise ApiProblem(404, "not-found", "no audit has run yet (POST /v1/audit)")
@@ -181,5 +181,5 @@ def latest_audit(_: PartyInfo = Depends(role("auditor")), svc=Depends(services))
 
 
 @router.get("/health", summary="Database, chain and anchoring backlog")
-def health(svc=Depends(services)) -> dict:
+def health(svc: Svc) -> dict:
     return check_health(svc, getattr(svc, "loop", None))

@@ -4,12 +4,12 @@ it gives); only an admin whose chain key the service holds may change it."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.auth import role, services
-from api.deps import admin_account
+from api.deps import Admin, AnyRole, Svc, admin_account
 from api.errors import PROBLEM_RESPONSES
+from api.services import Services
 from ledger.bundles import to_hex
 from ledger.errors import InvalidArgumentError
 from ledger.store.parties import PartyInfo
@@ -37,7 +37,7 @@ def _out(address: str, listing, tx_hash: str | None = None) -> ListingOut:
                       registration_digest=to_hex(listing.registration_digest) if listing else None, tx_hash=tx_hash)
 
 
-def _factory_address(svc, value: str) -> str:
+def _factory_address(svc: Services, value: str) -> str:
     """An 0x address (EIP-55 if mixed case), or the name of a factory party with an address."""
     from eth_utils import to_checksum_address
 
@@ -54,8 +54,8 @@ def _factory_address(svc, value: str) -> str:
 
 
 @router.get("/v1/factories", summary="Factories listed in the registry's directory (admin, auditor, lender, factory)")
-def list_factories(_: PartyInfo = Depends(role("admin", "auditor", "lender", "factory")),
-                   svc=Depends(services)) -> list[ListingOut]:
+def list_factories(_: AnyRole,
+                   svc: Svc) -> list[ListingOut]:
     from ledger.directory import listed_factories
 
     listings = listed_factories(svc.chain(), svc.deployment().get("block_number", 0))
@@ -63,8 +63,8 @@ def list_factories(_: PartyInfo = Depends(role("admin", "auditor", "lender", "fa
 
 
 @router.put("/v1/factories/{address}", summary="List a factory in the directory, or change its listing (admin)")
-def set_factory(address: str, body: ListingIn, party: PartyInfo = Depends(role("admin")),
-                svc=Depends(services)) -> ListingOut:
+def set_factory(address: str, body: ListingIn, party: Admin,
+                svc: Svc) -> ListingOut:
     from ledger.directory import check_name, list_factory, listing_of, registration_digest
 
     chain = svc.chain()
@@ -78,7 +78,7 @@ def set_factory(address: str, body: ListingIn, party: PartyInfo = Depends(role("
 
 
 @router.delete("/v1/factories/{address}", summary="Remove a factory's listing (admin)")
-def remove_factory(address: str, party: PartyInfo = Depends(role("admin")), svc=Depends(services)) -> ListingOut:
+def remove_factory(address: str, party: Admin, svc: Svc) -> ListingOut:
     from ledger.directory import delist_factory, listing_of
 
     chain = svc.chain()

@@ -14,15 +14,15 @@ import re
 import orjson
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi import APIRouter, Header, Query, Request
 from fastapi import Path as PathParam
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.auth import caller, not_found, role, services
-from api.deps import LogId, find_log
+from api.deps import Caller, Factory, LogId, LogReader, Svc, find_log, not_found
 from api.errors import PROBLEM_RESPONSES, ApiProblem
+from api.services import Services
 from ledger import bundles
 from ledger.bundles import to_hex
 from ledger.errors import RecordError
@@ -65,7 +65,7 @@ def _out(info, factory: str | None) -> LogOut:
 
 
 @router.post("", status_code=201, response_model=LogOut, summary="Create a log (factory)")
-def create_log(body: NewLog, party: PartyInfo = Depends(role("factory")), svc=Depends(services)) -> LogOut:
+def create_log(body: NewLog, party: Factory, svc: Svc) -> LogOut:
     from ledger.chain.client import log_id_of
     from ledger.store.logstore import validate_stream_name
 
@@ -78,7 +78,7 @@ def create_log(body: NewLog, party: PartyInfo = Depends(role("factory")), svc=De
 
 
 @router.get("", response_model=list[LogOut], summary="List the logs the caller may read")
-def list_logs(party: PartyInfo = Depends(role("factory", "auditor")), svc=Depends(services)) -> list[LogOut]:
+def list_logs(party: LogReader, svc: Svc) -> list[LogOut]:
     logs = svc.store.list_logs()
     if party.role == "factory":
         mine = svc.parties.logs_of(party.id)
@@ -87,7 +87,7 @@ def list_logs(party: PartyInfo = Depends(role("factory", "auditor")), svc=Depend
 
 
 @router.get("/{log_id}", response_model=LogOut, summary="One log")
-def show_log(log_id: LogId, party: PartyInfo = Depends(caller), svc=Depends(services)) -> LogOut:
+def show_log(log_id: LogId, party: Caller, svc: Svc) -> LogOut:
     info = find_log(svc, party, log_id)
     return _out(info, svc.store.factory_of(info.stream))
 
@@ -130,7 +130,7 @@ def _parse_records(body: bytes, content_type: str) -> list[tuple[int, object]]:
     return list(enumerate(values, 1))
 
 
-def _remembered(svc, party: PartyInfo, key: str, digest: bytes) -> Response | None:
+def _remembered(svc: Services, party: PartyInfo, key: str, digest: bytes) -> Response | None:
     from sqlalchemy import select
 
     with svc.store.engine.connect() as conn:
@@ -144,7 +144,7 @@ def _remembered(svc, party: PartyInfo, key: str, digest: bytes) -> Response | No
                     headers={"Idempotent-Replayed": "true"})
 
 
-def _remember(svc, party: PartyInfo, key: str, digest: bytes, status: int, body: bytes) -> None:
+def _remember(svc: Services, party: PartyInfo, key: str, digest: bytes, status: int, body: bytes) -> None:
     from sqlalchemy.exc import IntegrityError
 
     from ledger.store.db import write_transaction
@@ -164,9 +164,8 @@ def _remember(svc, party: PartyInfo, key: str, digest: bytes, status: int, body:
              openapi_extra={"requestBody": {"required": True, "content": {
                  "application/json": {"schema": {"type": "array", "items": {"type": "object"}}},
                  "application/x-ndjson": {"schema": {"type": "string"}}}}})
-async def append_records(log_id: LogId, request: Request, party: PartyInfo = Depends(role("factory")),
-                         idempotency_key: str | None = Header(default=None, max_length=200),
-                         svc=Depends(services)) -> Response:
+async def append_records(log_id: LogId, request: Request, party: Factory, svc: Svc,
+                         idempotency_key: str | None = Header(default=None, max_length=200)) -> Response:
     info = await run_in_threadpool(find_log, svc, party, log_id, ("factory",))
     body = await _read_body(request)
     digest = hashlib.sha256(request.url.path.encode() + b"\n" + body).digest()  # a key names one request
@@ -184,7 +183,7 @@ async def append_records(log_id: LogId, request: Request, party: PartyInfo = Dep
     return Response(out, media_type="application/json")
 
 
-def _record_bundle(svc, info, index: int, size: int | None) -> dict:
+def _record_bundle(svc: Services, info, index: int, size: int | None) -> dict:
     anchors = AnchorStore(svc.store.engine)
     if size is None:  # prove against the newest anchored checkpoint that covers it, else the current size
         row = anchors.newest_anchored(info.pk, above=index)
@@ -201,9 +200,8 @@ def _record_bundle(svc, info, index: int, size: int | None) -> dict:
 
 @router.get("/{log_id}/records/{index}", summary="One record with its salt and inclusion proof (owner)",
             description="A `dpl-proof/1` bundle: verify it with `dpl verify`.")
-def get_record(log_id: LogId, index: Annotated[int, PathParam(ge=0, le=MAX_INDEX)],
-               size: int | None = Query(default=None, ge=1, le=MAX_INDEX),
-               party: PartyInfo = Depends(caller), svc=Depends(services)) -> JSONResponse:
+def get_record(log_id: LogId, index: Annotated[int, PathParam(ge=0, le=MAX_INDEX)], party: Caller, svc: Svc,
+               size: int | None = Query(default=None, ge=1, le=MAX_INDEX)) -> JSONResponse:
     info = find_log(svc, party, log_id, ("factory",))
     if not 0 <= index < info.size:
         raise not_found("record")
@@ -211,8 +209,8 @@ def get_record(log_id: LogId, index: Annotated[int, PathParam(ge=0, le=MAX_INDEX
 
 
 @router.get("/{log_id}/records", summary="A record by its id (owner)")
-def get_record_by_id(log_id: LogId, id: str = Query(min_length=1, max_length=128), party: PartyInfo = Depends(caller),
-                     svc=Depends(services)) -> JSONResponse:
+def get_record_by_id(log_id: LogId, party: Caller, svc: Svc,
+                     id: str = Query(min_length=1, max_length=128)) -> JSONResponse:
     info = find_log(svc, party, log_id, ("factory",))
     return JSONResponse(_record_bundle(svc, info, svc.store.index_of(info.stream, id), None))
 
@@ -221,8 +219,8 @@ def get_record_by_id(log_id: LogId, id: str = Query(min_length=1, max_length=128
 
 
 @router.get("/{log_id}/proofs/inclusion", summary="Inclusion proof of the leaf at an index (no payload)")
-def inclusion(log_id: LogId, index: int = Query(ge=0, le=MAX_INDEX), size: int | None = Query(default=None, ge=1, le=MAX_INDEX),
-              party: PartyInfo = Depends(caller), svc=Depends(services)) -> dict:
+def inclusion(log_id: LogId, party: Caller, svc: Svc, index: int = Query(ge=0, le=MAX_INDEX),
+              size: int | None = Query(default=None, ge=1, le=MAX_INDEX)) -> dict:
     info = find_log(svc, party, log_id)
     p = svc.store.inclusion_proof(info.stream, index, size)
     return {"log_id": to_hex(info.log_id) if info.log_id else None, "index": p.index, "size": p.size,
@@ -230,9 +228,8 @@ def inclusion(log_id: LogId, index: int = Query(ge=0, le=MAX_INDEX), size: int |
 
 
 @router.get("/{log_id}/proofs/consistency", summary="Consistency proof between two sizes (dpl-consistency/1)")
-def consistency(log_id: LogId, old: int = Query(alias="from", ge=0, le=MAX_INDEX),
-                new: int | None = Query(default=None, alias="to", ge=1, le=MAX_INDEX),
-                party: PartyInfo = Depends(caller), svc=Depends(services)) -> dict:
+def consistency(log_id: LogId, party: Caller, svc: Svc, old: int = Query(alias="from", ge=0, le=MAX_INDEX),
+                new: int | None = Query(default=None, alias="to", ge=1, le=MAX_INDEX)) -> dict:
     info = find_log(svc, party, log_id)
     p = svc.store.consistency_proof(info.stream, old, new)
     return bundles.make_consistency_bundle(info.stream, info.log_id, p.old_size, p.old_root, p.new_size,
@@ -240,15 +237,15 @@ def consistency(log_id: LogId, old: int = Query(alias="from", ge=0, le=MAX_INDEX
 
 
 @router.get("/{log_id}/leaves", summary="Leaf hashes [start, start+limit) (owner, auditor)")
-def leaves(log_id: LogId, start: int = Query(default=0, ge=0, le=MAX_INDEX), limit: int = Query(default=1000, ge=1, le=10_000),
-           party: PartyInfo = Depends(caller), svc=Depends(services)) -> dict:
+def leaves(log_id: LogId, party: Caller, svc: Svc, start: int = Query(default=0, ge=0, le=MAX_INDEX),
+           limit: int = Query(default=1000, ge=1, le=10_000)) -> dict:
     info = find_log(svc, party, log_id)
     hashes = [to_hex(r.leaf_hash) for r in svc.store.iter_sealed(info.stream, start, min(info.size, start + limit))]
     return {"start": start, "size": info.size, "leaf_hashes": hashes}
 
 
 @router.get("/{log_id}/checkpoints", summary="Checkpoints with their anchor state (pending/included/final)")
-def checkpoints(log_id: LogId, party: PartyInfo = Depends(caller), svc=Depends(services)) -> list[dict]:
+def checkpoints(log_id: LogId, party: Caller, svc: Svc) -> list[dict]:
     info = find_log(svc, party, log_id)
     anchors = {}
     for row in AnchorStore(svc.store.engine).all_for_log(info.pk):
@@ -259,9 +256,9 @@ def checkpoints(log_id: LogId, party: PartyInfo = Depends(caller), svc=Depends(s
 
 
 @router.get("/{log_id}/activity", summary="Records per day and type over the newest records (owner)")
-def activity(log_id: LogId, last: int = Query(default=50_000, ge=1, le=200_000,
-                                             description="How many of the newest records to count"),
-             party: PartyInfo = Depends(caller), svc=Depends(services)) -> dict:
+def activity(log_id: LogId, party: Caller, svc: Svc,
+             last: int = Query(default=50_000, ge=1, le=200_000,
+                               description="How many of the newest records to count")) -> dict:
     """Counts only: the day (UTC, from each record's ``ts``) and ``type`` of the newest
     ``last`` records. For the factory's own chart; payloads never leave."""
     info = find_log(svc, party, log_id, ("factory",))
@@ -285,7 +282,7 @@ class CheckpointSignatures(BaseModel):
                                            description="EIP-712 signature of RegisterLog (first anchor only)")
 
 
-def _bound_factory(svc, info) -> str:
+def _bound_factory(svc: Services, info) -> str:
     factory = svc.store.factory_of(info.stream)
     if factory is None or info.log_id is None:
         raise ApiProblem(409, "conflict", "this log is not bound to a factory address yet")
@@ -306,7 +303,7 @@ def _register_document(chain, info, factory: str) -> dict:
 
 @router.get("/{log_id}/checkpoints/to-sign",
             summary="What a factory signs with its own wallet to have its newest checkpoint anchored (owner)")
-def checkpoint_to_sign(log_id: LogId, party: PartyInfo = Depends(caller), svc=Depends(services)) -> dict:
+def checkpoint_to_sign(log_id: LogId, party: Caller, svc: Svc) -> dict:
     info = find_log(svc, party, log_id, ("factory",))
     if info.size == 0:
         raise ApiProblem(409, "conflict", "the log is empty: there is no checkpoint to sign")
@@ -319,8 +316,8 @@ def checkpoint_to_sign(log_id: LogId, party: PartyInfo = Depends(caller), svc=De
 
 @router.post("/{log_id}/checkpoints/signatures",
              summary="Hand in the factory's own signatures; the anchoring uses them (owner)")
-def checkpoint_signatures(log_id: LogId, body: CheckpointSignatures, party: PartyInfo = Depends(caller),
-                          svc=Depends(services)) -> dict:
+def checkpoint_signatures(log_id: LogId, body: CheckpointSignatures, party: Caller,
+                          svc: Svc) -> dict:
     from ledger.store.signatures import CHECKPOINT, REGISTER, FactorySignatures
 
     info = find_log(svc, party, log_id, ("factory",))
@@ -344,7 +341,7 @@ def checkpoint_signatures(log_id: LogId, body: CheckpointSignatures, party: Part
 
 
 @router.post("/{log_id}/checkpoints/anchor", summary="Anchor the log's newest checkpoint now (owner)")
-def anchor_now(log_id: LogId, party: PartyInfo = Depends(caller), svc=Depends(services)) -> list[dict]:
+def anchor_now(log_id: LogId, party: Caller, svc: Svc) -> list[dict]:
     from api.background import anchor_once
 
     info = find_log(svc, party, log_id, ("factory",))

@@ -20,12 +20,12 @@ import orjson
 from eth_utils import to_checksum_address
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter, Path
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.auth import caller, not_found, role, services
+from api.deps import (Caller, Factory, Lender, PledgeHolderOrFactory, PledgeParty, Svc, find_log, lender_address,
+                      not_found)
 from api.errors import PROBLEM_RESPONSES, ApiProblem
-from api.deps import find_log, lender_address
 from ledger.bundles import to_hex
 from ledger.errors import InvalidArgumentError
 from ledger.limits import MAX_SAMPLES
@@ -109,7 +109,7 @@ def _asset(svc, party, body: AssetIn):
 
 
 @router.post("/assets", summary="Describe a range of an anchored log: manifest and asset digest (factory)")
-def create_asset(body: AssetIn, party: PartyInfo = Depends(role("factory")), svc=Depends(services)) -> dict:
+def create_asset(body: AssetIn, party: Factory, svc: Svc) -> dict:
     _, manifest, digest = _asset(svc, party, body)
     return {"asset_digest": to_hex(digest), "manifest": manifest}
 
@@ -130,7 +130,7 @@ def _draft(svc, party: PartyInfo, t: ConsentTerms):
 
 
 @router.post("/pledges/consents/draft", summary="The EIP-712 typed data a factory signs for these terms")
-def consent_draft(body: ConsentTerms, party: PartyInfo = Depends(role("factory")), svc=Depends(services)) -> dict:
+def consent_draft(body: ConsentTerms, party: Factory, svc: Svc) -> dict:
     from ledger.pledges import CONSENT_FORMAT, typed_data
 
     from ledger.pledges import parse_nonce
@@ -152,7 +152,7 @@ def _store_consent(svc, party: PartyInfo, doc: dict) -> dict:
 
 
 @router.post("/pledges/consents", status_code=201, summary="Submit a signed consent, or have the service sign (custodial)")
-def submit_consent(body: ConsentIn, party: PartyInfo = Depends(role("factory")), svc=Depends(services)) -> dict:
+def submit_consent(body: ConsentIn, party: Factory, svc: Svc) -> dict:
     from ledger.pledges import accept_consent, make_consent, parse_nonce, read_consent
 
     chain = svc.chain()
@@ -196,7 +196,7 @@ def _consent_rows(svc, party: PartyInfo):
 
 
 @router.get("/pledges/consents", summary="Consents given (factory) or naming the caller (lender)")
-def list_consents(party: PartyInfo = Depends(role("factory", "lender", "auditor")), svc=Depends(services)) -> list[dict]:
+def list_consents(party: PledgeParty, svc: Svc) -> list[dict]:
     names = _party_names(svc)
     return [{"consent_id": r.id, "token_id": r.token_id, "lender_party": names.get(r.lender),
              "consent": orjson.loads(r.document)} for r in _consent_rows(svc, party)]
@@ -211,7 +211,7 @@ def _extensions(svc):
 
 @router.get("/pledges/extensions", summary="Extensions a factory signed (factory), of the pledges the caller holds "
                                            "(lender), or all (auditor)")
-def list_extensions(party: PartyInfo = Depends(role("factory", "lender", "auditor")), svc=Depends(services)) -> list[dict]:
+def list_extensions(party: PledgeParty, svc: Svc) -> list[dict]:
     from ledger.pledges import chain_time, extension_used, read_extension
     from ledger.store.pledges import PledgeMirror
 
@@ -260,7 +260,7 @@ def _sync(svc):
 
 
 @router.post("/pledges", status_code=201, summary="Issue the pledge a consent allows (the lender it names)")
-def issue_pledge(body: IssueIn, party: PartyInfo = Depends(role("lender")), svc=Depends(services)) -> dict:
+def issue_pledge(body: IssueIn, party: Lender, svc: Svc) -> dict:
     from ledger.pledges import issue, read_consent
 
     rows = [r for r in _consent_rows(svc, party) if r.id == body.consent_id]
@@ -296,7 +296,7 @@ def _visible(svc, party: PartyInfo, token_id: int):
 
 
 @router.get("/pledges", summary="Pledges the caller holds (lender), over its logs (factory), or all (auditor)")
-def list_pledges(party: PartyInfo = Depends(role("factory", "lender", "auditor")), svc=Depends(services)) -> list[dict]:
+def list_pledges(party: PledgeParty, svc: Svc) -> list[dict]:
     from ledger.pledges import chain_time, mirror_row_json
     from ledger.store.pledges import PledgeMirror
 
@@ -316,12 +316,12 @@ def list_pledges(party: PartyInfo = Depends(role("factory", "lender", "auditor")
 
 
 @router.get("/pledges/{token_id}", summary="One pledge as the chain has it")
-def show_pledge(token_id: TokenId, party: PartyInfo = Depends(caller), svc=Depends(services)) -> dict:
+def show_pledge(token_id: TokenId, party: Caller, svc: Svc) -> dict:
     return _visible(svc, party, token_id).as_json()
 
 
 @router.get("/pledges/{token_id}/bundle", summary="The collateral bundle (dpl-collateral/1) of a pledge")
-def pledge_bundle(token_id: TokenId, party: PartyInfo = Depends(role("lender", "factory")), svc=Depends(services)) -> dict:
+def pledge_bundle(token_id: TokenId, party: PledgeHolderOrFactory, svc: Svc) -> dict:
     from ledger.pledge_collateral import build_bundle
 
     _visible(svc, party, token_id)
@@ -344,25 +344,25 @@ def _holder_move(svc, party: PartyInfo, token_id: TokenId, build, view=None) -> 
 
 
 @router.post("/pledges/{token_id}/transfer", summary="Transfer to another approved lender (holder)")
-def transfer(token_id: TokenId, body: TransferIn, party: PartyInfo = Depends(role("lender")), svc=Depends(services)) -> dict:
+def transfer(token_id: TokenId, body: TransferIn, party: Lender, svc: Svc) -> dict:
     to = lender_address(svc, body.to)
     return _holder_move(svc, party, token_id,
                         lambda c, a: c.registry.functions.safeTransferFrom(a.address, to, token_id))
 
 
 @router.post("/pledges/{token_id}/release", summary="Release (the loan is repaid; holder)")
-def release(token_id: TokenId, party: PartyInfo = Depends(role("lender")), svc=Depends(services)) -> dict:
+def release(token_id: TokenId, party: Lender, svc: Svc) -> dict:
     return _holder_move(svc, party, token_id, lambda c, a: c.registry.functions.release(token_id))
 
 
 @router.post("/pledges/{token_id}/default", summary="Declare default (from maturity on; holder)")
-def default(token_id: TokenId, party: PartyInfo = Depends(role("lender")), svc=Depends(services)) -> dict:
+def default(token_id: TokenId, party: Lender, svc: Svc) -> dict:
     return _holder_move(svc, party, token_id, lambda c, a: c.registry.functions.declareDefault(token_id))
 
 
 @router.post("/pledges/{token_id}/extend", summary="Move the lien end later (holder): alone up to the max lien end "
                                                    "the factory signed, beyond it with the factory's extension")
-def extend(token_id: TokenId, body: ExtendIn, party: PartyInfo = Depends(role("lender")), svc=Depends(services)) -> dict:
+def extend(token_id: TokenId, body: ExtendIn, party: Lender, svc: Svc) -> dict:
     from ledger.pledges import extend_call, parse_time, read_extension
 
     if body.extension_id is not None and body.extension is not None:
@@ -405,8 +405,8 @@ def _factory_view(svc, party: PartyInfo, token_id: int):
 
 @router.post("/pledges/{token_id}/extensions/draft",
              summary="The EIP-712 PledgeExtension a factory signs to let this pledge's lien end later (factory)")
-def extension_draft(token_id: TokenId, body: ExtensionTerms, party: PartyInfo = Depends(role("factory")),
-                    svc=Depends(services)) -> dict:
+def extension_draft(token_id: TokenId, body: ExtensionTerms, party: Factory,
+                    svc: Svc) -> dict:
     from ledger.pledges import check_extension, extension_document, parse_nonce
 
     nonce = parse_nonce(body.nonce)
@@ -421,8 +421,8 @@ def extension_draft(token_id: TokenId, body: ExtensionTerms, party: PartyInfo = 
 
 @router.post("/pledges/{token_id}/extensions", status_code=201,
              summary="Submit a signed extension, or have the service sign it (custodial; factory)")
-def submit_extension(token_id: TokenId, body: ExtensionIn, party: PartyInfo = Depends(role("factory")),
-                     svc=Depends(services)) -> dict:
+def submit_extension(token_id: TokenId, body: ExtensionIn, party: Factory,
+                     svc: Svc) -> dict:
     from ledger.pledges import accept_extension, make_extension, parse_nonce, read_extension
 
     if (body.terms is None) == (body.extension is None):

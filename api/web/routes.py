@@ -16,6 +16,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from fastapi.templating import Jinja2Templates
 
 from api.auth import SESSION_COOKIE, session_of
+from api.deps import Svc
 from ledger.health import check_health
 from ledger.settings import browser_rpc_url
 from ledger.store.web_sessions import SESSION_HOURS
@@ -126,16 +127,15 @@ def _harden(response: Response) -> None:
 
 
 @router.get("/", response_class=HTMLResponse)
-def home(request: Request):
+def home(request: Request, svc: Svc):
     session = session_of(request)
     if session is not None:
         return RedirectResponse(HOME[session.party.role], status_code=303)
-    return _render(request, "signin.html", None, health=_health(request.app.state.services), error=None)
+    return _render(request, "signin.html", None, health=_health(svc), error=None)
 
 
 @router.post("/signin", response_class=HTMLResponse)
-async def sign_in(request: Request):
-    svc = request.app.state.services
+async def sign_in(request: Request, svc: Svc):
     if _from_elsewhere(request):
         return _render(request, "signin.html", None, status=403, health=_health(svc),
                        error="Sign in from this service's own page: a form on another site may not sign you in.")
@@ -155,10 +155,10 @@ async def sign_in(request: Request):
 
 
 @router.post("/signout")
-def sign_out(request: Request):
+def sign_out(request: Request, svc: Svc):
     if _from_elsewhere(request):
         return RedirectResponse("/", status_code=303)  # another site may not sign you out
-    request.app.state.services.sessions.close(request.cookies.get(SESSION_COOKIE))
+    svc.sessions.close(request.cookies.get(SESSION_COOKIE))
     response = RedirectResponse("/", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
