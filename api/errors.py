@@ -17,8 +17,8 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ledger.errors import (
-    BundleError, ChainError, ChainUnavailableError, ConflictError, ContractRevertError, DataKeyError,
-    InvalidArgumentError, LedgerError, NotFoundError, ProofError, RecordError,
+    AnchoringBusyError, BundleError, ChainError, ChainUnavailableError, ConflictError, ContractRevertError,
+    DataKeyError, InvalidArgumentError, LedgerError, NotFoundError, ProofError, RecordError,
 )
 from ledger.errors import StoreError
 from ledger.keys import KeyUseError
@@ -31,6 +31,7 @@ ERROR_TABLE: list[tuple[type[Exception], int, str]] = [
     (BundleError, 422, "invalid-bundle"),
     (ProofError, 422, "invalid-proof"),
     (InvalidArgumentError, 422, "invalid-argument"),
+    (AnchoringBusyError, 409, "anchoring-busy"),
     (ConflictError, 409, "conflict"),
     (NotFoundError, 404, "not-found"),
     (ContractRevertError, 409, "contract-refused"),

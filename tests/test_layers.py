@@ -89,6 +89,12 @@ def test_no_router_imports_another():
     assert {r: i for r, i in offenders.items() if i} == {}
 
 
+def test_workers_raise_ledger_errors_not_http_problems():
+    """The anchoring worker (``api.background``) runs outside any request: it raises the
+    ledger's errors, which ``api.errors`` maps; it imports nothing of the HTTP layer."""
+    assert sorted(m for m in _imports("api.background") if m.split(".")[0] == "api") == []
+
+
 #: Cycles known and being removed. The coordinator deletes this entry when ``ledger/cli.py``
 #: and ``ledger/cli_pledge.py`` become the ``ledger/cli/`` package (issue 12).
 KNOWN_CYCLES = [{"ledger.cli", "ledger.cli_pledge"}]

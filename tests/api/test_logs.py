@@ -269,6 +269,47 @@ def test_anchoring_an_empty_log_says_so(world):
 # --- limits and malformed input -------------------------------------------------------------------
 
 
+def test_anchor_now_while_another_worker_anchors_is_409_anchoring_busy(world):
+    """The run is refused by the ledger (``AnchoringBusyError``), mapped by the one error
+    table: 409 ``anchoring-busy``, nothing anchored, no Retry-After (as before)."""
+    from ledger.store.locks import anchoring_lock
+
+    log_id = world.new_log(records=[record("busy-1")])
+    svc = world.client.app.state.services
+    with anchoring_lock(svc.store.engine, svc.settings.home) as held:
+        assert held  # this test stands for the other worker
+        r = world.post(f"/v1/logs/{log_id}/checkpoints/anchor", "acme")
+    assert r.status_code == 409, r.text
+    assert r.headers["content-type"] == "application/problem+json"
+    assert "retry-after" not in r.headers
+    body = r.json()
+    assert body["type"].endswith("/anchoring-busy") and body["title"] == "anchoring busy"
+    assert body["detail"] == "another worker is anchoring right now; retry in a moment"
+    assert [c["anchor"] for c in world.ok("GET", f"/v1/logs/{log_id}/checkpoints", "acme")] == [None]
+    [report] = world.ok("POST", f"/v1/logs/{log_id}/checkpoints/anchor", "acme")  # the lock is free again
+    assert report["size"] == 1
+
+
+def test_a_busy_anchoring_run_is_a_ledger_error_and_the_loop_skips_it(world):
+    """The worker raises the ledger's error, not an HTTP problem; the loop's round skips it
+    without reporting an error (the holder anchors every log)."""
+    from api.background import AnchoringLoop, anchor_once
+    from ledger.errors import AnchoringBusyError, ConflictError
+    from ledger.store.locks import anchoring_lock
+
+    svc = world.client.app.state.services
+    loop = AnchoringLoop(svc, 3600)
+    with anchoring_lock(svc.store.engine, svc.settings.home) as held:
+        assert held
+        with pytest.raises(AnchoringBusyError) as e:
+            anchor_once(svc)
+        assert isinstance(e.value, ConflictError)
+        loop.run_round()
+    assert loop.last_error is None and loop.last_run is None
+    loop.run_round()  # the lock is free: a real round
+    assert loop.last_error is None and loop.last_run is not None
+
+
 def test_too_many_records_is_413(world, monkeypatch):
     import api.routes_logs as routes
 
