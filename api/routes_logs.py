@@ -9,6 +9,7 @@ collide with, or reveal, another's.
 from __future__ import annotations
 
 import hashlib
+import io
 import re
 
 import orjson
@@ -26,10 +27,12 @@ from api.services import Services
 from ledger import bundles
 from ledger.bundles import to_hex
 from ledger.errors import RecordError
-from ledger.records import parse_json_line, utc_day
+from ledger.records import parse_json_line
+from ledger.sources import read_jsonl
 from ledger.limits import MAX_INDEX
 from ledger.store.anchors import AnchorStore
-from ledger.store.models import IdempotencyKey
+from ledger.store.activity import RecordActivity
+from ledger.store.idempotency import IdempotencyKeys
 from ledger.store.parties import PartyInfo
 
 router = APIRouter(prefix="/v1/logs", tags=["logs"], responses=PROBLEM_RESPONSES)
@@ -110,10 +113,12 @@ async def _read_body(request: Request) -> bytes:
 
 def _parse_records(body: bytes, content_type: str) -> list[tuple[int, object]]:
     if content_type in ("application/x-ndjson", "application/jsonl", "application/x-jsonlines"):
-        lines = [(n, line) for n, line in enumerate(body.splitlines(), 1) if line.strip()]
-        if len(lines) > MAX_RECORDS:
-            raise ApiProblem(413, "too-many-records", f"a request may carry at most {MAX_RECORDS} records")
-        return [(n, parse_json_line(line, n)) for n, line in lines]
+        values = []  # the CLI's reader: the same lines, the same words for a bad one
+        for numbered in read_jsonl(io.BytesIO(body)):
+            if len(values) == MAX_RECORDS:
+                raise ApiProblem(413, "too-many-records", f"a request may carry at most {MAX_RECORDS} records")
+            values.append(numbered)
+        return values
     if content_type != "application/json":
         raise ApiProblem(415, "unsupported-media-type", "send application/json (an array) or application/x-ndjson")
     try:  # strictly, as NDJSON lines: orjson alone keeps the last of duplicate keys and turns
@@ -131,31 +136,13 @@ def _parse_records(body: bytes, content_type: str) -> list[tuple[int, object]]:
 
 
 def _remembered(svc: Services, party: PartyInfo, key: str, digest: bytes) -> Response | None:
-    from sqlalchemy import select
-
-    with svc.store.engine.connect() as conn:
-        r = conn.execute(select(IdempotencyKey.request_sha256, IdempotencyKey.status_code, IdempotencyKey.body)
-                         .where(IdempotencyKey.party_id == party.id, IdempotencyKey.key == key)).first()
-    if r is None:
+    answered = IdempotencyKeys(svc.store.engine).get(party.id, key)
+    if answered is None:
         return None
-    if bytes(r.request_sha256) != digest:
+    if answered.request_sha256 != digest:
         raise ApiProblem(422, "idempotency-key-reused", "this Idempotency-Key was used with a different request body")
-    return Response(bytes(r.body), status_code=r.status_code, media_type="application/json",
+    return Response(answered.body, status_code=answered.status_code, media_type="application/json",
                     headers={"Idempotent-Replayed": "true"})
-
-
-def _remember(svc: Services, party: PartyInfo, key: str, digest: bytes, status: int, body: bytes) -> None:
-    from sqlalchemy.exc import IntegrityError
-
-    from ledger.store.db import write_transaction
-    from ledger.store.models import utcnow
-
-    try:
-        with write_transaction(svc.store.engine) as conn:
-            conn.execute(IdempotencyKey.__table__.insert().values(
-                party_id=party.id, key=key, request_sha256=digest, status_code=status, body=body, created_at=utcnow()))
-    except IntegrityError:
-        pass  # a concurrent retry stored it first; appending was idempotent anyway
 
 
 @router.post("/{log_id}/records", response_model=AppendOut, summary="Append records (all or nothing)",
@@ -179,7 +166,7 @@ async def append_records(log_id: LogId, request: Request, party: Factory, svc: S
     out = orjson.dumps(AppendOut(appended=result.appended, duplicates=result.duplicates, size=result.size,
                                  root=to_hex(result.root)).model_dump())
     if idempotency_key:
-        await run_in_threadpool(_remember, svc, party, idempotency_key, digest, 200, out)
+        await run_in_threadpool(IdempotencyKeys(svc.store.engine).put, party.id, idempotency_key, digest, 200, out)
     return Response(out, media_type="application/json")
 
 
@@ -262,16 +249,9 @@ def activity(log_id: LogId, party: Caller, svc: Svc,
     """Counts only: the day (UTC, from each record's ``ts``) and ``type`` of the newest
     ``last`` records. For the factory's own chart; payloads never leave."""
     info = find_log(svc, party, log_id, ("factory",))
-    start = max(0, info.size - last)
-    days: dict[str, dict[str, int]] = {}
-    types: set[str] = set()
-    for rec in svc.store.iter_records(info.stream, start, info.size):
-        day = utc_day(rec.record["ts"])
-        per_type = days.setdefault(day, {})
-        per_type[rec.record["type"]] = per_type.get(rec.record["type"], 0) + 1
-        types.add(rec.record["type"])
-    return {"from": start, "to": info.size, "types": sorted(types),
-            "days": [{"day": d, "counts": days[d]} for d in sorted(days, key=lambda d: (len(d), d))]}
+    counted = RecordActivity(svc.store).newest(info.stream, info.size, last)
+    return {"from": counted.start, "to": counted.end, "types": counted.types,
+            "days": [{"day": day, "counts": counts} for day, counts in counted.days]}
 
 
 class CheckpointSignatures(BaseModel):

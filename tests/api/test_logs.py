@@ -429,6 +429,48 @@ def test_malformed_ndjson_is_422_with_the_line(world, body):
     assert _size(world, log_id) == 0
 
 
+def _good(rid: str) -> bytes:
+    return json.dumps(record(rid), separators=(",", ":")).encode()
+
+
+#: NDJSON bodies with one bad line. The lone CR: NDJSON lines end at LF (CRLF allowed), so
+#: "a\rb" is one line holding two values (the API once split it into two records).
+BAD_NDJSON = {
+    "truncated": _good("nd-1") + b"\n" + _good("nd-2") + b'\n{"id":"nd-3","ts":\n',
+    "duplicate-key": _good("nd-1") + b'\n{"id":"nd-2","id":"nd-2b","ts":"2026-11-01T08:00:00Z","type":"t","data":{}}\n',
+    "lone-cr": _good("nd-1") + b"\r" + _good("nd-2") + b"\n",
+    "blank-lines-count": b"\n \n" + _good("nd-1") + b"\r\n\n" + b"{nope}\n",
+}
+
+
+@pytest.mark.parametrize("name", sorted(BAD_NDJSON))
+def test_a_bad_ndjson_line_reads_the_same_through_the_api_and_dpl_ingest(world, tmp_path, name):
+    """One reader (``ledger.sources.read_jsonl``) for both edges: the same line refused with
+    the same words, and nothing stored either way."""
+    import os
+    import subprocess
+    import sys
+
+    body = BAD_NDJSON[name]
+    log_id = world.new_log()
+    r = world.post(f"/v1/logs/{log_id}/records", "acme", content=body,
+                   headers={"Content-Type": "application/x-ndjson"})
+    assert r.status_code == 422, r.text
+    assert _size(world, log_id) == 0
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DPL_") and k != "DATABASE_URL"}
+    env["DPL_HOME"] = str(tmp_path / "home")
+
+    def dpl(*args, data=None):
+        return subprocess.run([sys.executable, "-m", "ledger.cli", *args], input=data, capture_output=True,
+                              env=env, timeout=120)
+
+    assert dpl("log", "create", "s").returncode == 0
+    done = dpl("ingest", "--log", "s", "-", data=body)
+    assert done.returncode == 1 and b"Traceback" not in done.stderr
+    assert done.stderr.decode().strip() == f"error: {r.json()['detail']}"
+
+
 @pytest.mark.parametrize("log_id", ["abc", "0x1234", "0x" + "zz" * 32, "0x" + "a" * 63, "0x" + "a" * 65,
                                     "ab" * 33, "0x" + "é" * 64, "%00"])
 def test_invalid_log_id_is_422(world, log_id):
