@@ -49,12 +49,10 @@ def find_log(svc: Services, party: PartyInfo, log_id: str, roles=("factory", "au
         wanted = None
     if wanted is None:
         raise ApiProblem(422, "invalid-argument", "log_id must be 0x and 64 hex digits")
-    for info in svc.store.list_logs():
-        if info.log_id == wanted:
-            if party.role == "factory" and svc.parties.owner_of(info.pk) != party.id:
-                break
-            return info
-    raise not_found("log")
+    info = svc.store.find_by_log_id(wanted)
+    if info is None or (party.role == "factory" and svc.parties.owner_of(info.pk) != party.id):
+        raise not_found("log")
+    return info
 
 
 def lender_address(svc: Services, value: str) -> str:

@@ -53,6 +53,22 @@ def test_create_list_show_a_log(world):
     assert out["log_id"] in {item["log_id"] for item in world.ok("GET", "/v1/logs", "aud")}
 
 
+def test_a_log_is_looked_up_by_its_id_not_by_scanning_every_log(world, monkeypatch):
+    """Each request finds its log with one indexed query (``LogStore.find_by_log_id``); the
+    answers, a 404 for another factory's log included, are those of the scan it replaced."""
+    store = world.client.app.state.services.store
+
+    def scan():
+        raise AssertionError("a request scanned every log")
+
+    monkeypatch.setattr(store, "list_logs", scan)
+    assert world.ok("GET", f"/v1/logs/{world.log_id}", "acme")["size"] == world.size
+    assert world.ok("GET", f"/v1/logs/{world.log_id}", "aud")["size"] == world.size
+    assert world.get(f"/v1/logs/{world.log_id}", "globex").status_code == 404  # not its log
+    assert world.get("/v1/logs/0x" + "ab" * 32, "aud").status_code == 404
+    world.ok("GET", f"/v1/logs/{world.log_id}/proofs/inclusion", "aud", params={"index": 0})
+
+
 def test_create_log_refusals(world):
     world.ok("POST", "/v1/logs", "acme", 201, json={"stream": "dup"})
     r = world.post("/v1/logs", "acme", json={"stream": "dup"})
