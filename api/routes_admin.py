@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import Admin, AdminOrAuditor, Auditor, Svc, admin_account, lender_address
 from api.errors import PROBLEM_RESPONSES, ApiProblem
+from api.schemas import AuditReport, Health, KeyOut, LatestAudit, LenderOut, NewKey, PartyOut
 from api.services import Services
 from ledger.errors import LedgerError
 from ledger.health import check_health
@@ -39,12 +40,12 @@ def _party_json(p: PartyInfo) -> dict:
     return {"name": p.name, "role": p.role, "address": p.address, "custodial": p.key_name is not None}
 
 
-@router.get("/v1/parties", summary="Parties (admin)")
+@router.get("/v1/parties", response_model=list[PartyOut], summary="Parties (admin)")
 def list_parties(_: Admin, svc: Svc) -> list[dict]:
     return [_party_json(p) for p in svc.parties.list()]
 
 
-@router.post("/v1/parties", status_code=201, summary="Create a party (admin)")
+@router.post("/v1/parties", response_model=PartyOut, status_code=201, summary="Create a party (admin)")
 def create_party(body: PartyIn, _: Admin, svc: Svc) -> dict:
     from eth_utils import is_address, to_checksum_address
 
@@ -61,13 +62,13 @@ def create_party(body: PartyIn, _: Admin, svc: Svc) -> dict:
     return _party_json(svc.parties.create(body.name, body.role, address, body.key_name))
 
 
-@router.post("/v1/parties/{name}/keys", status_code=201, summary="A new API key for a party (shown once; admin)")
+@router.post("/v1/parties/{name}/keys", response_model=NewKey, status_code=201, summary="A new API key for a party (shown once; admin)")
 def new_key(name: str, _: Admin, svc: Svc) -> dict:
     key = svc.parties.new_key(name)
     return {"party": name, "key": key, "prefix": key.split("_")[1]}
 
 
-@router.get("/v1/keys", summary="API keys by prefix (never the keys; admin)")
+@router.get("/v1/keys", response_model=list[KeyOut], summary="API keys by prefix (never the keys; admin)")
 def list_keys(_: Admin, svc: Svc) -> list[dict]:
     return [{"prefix": k.prefix, "party": k.party, "created_at": _utc(k.created_at),
              "revoked_at": _utc(k.revoked_at)} for k in svc.parties.keys()]
@@ -85,12 +86,12 @@ def revoke_key(prefix: str, _: Admin, svc: Svc) -> None:
     svc.parties.revoke(prefix)
 
 
-@router.post("/v1/lenders", status_code=201, summary="Approve a lender on the registry (admin)")
+@router.post("/v1/lenders", response_model=LenderOut, status_code=201, summary="Approve a lender on the registry (admin)")
 def add_lender(body: LenderIn, party: Admin, svc: Svc) -> dict:
     return _set_lender(svc, party, body.address, True)
 
 
-@router.delete("/v1/lenders/{address}", summary="Withdraw a lender's approval (admin)")
+@router.delete("/v1/lenders/{address}", response_model=LenderOut, summary="Withdraw a lender's approval (admin)")
 def remove_lender(address: str, party: Admin, svc: Svc) -> dict:
     return _set_lender(svc, party, address, False)
 
@@ -106,7 +107,7 @@ def _set_lender(svc: Services, party: PartyInfo, address: str, approved: bool) -
             "tx_hash": set_lender(chain, admin_account(svc, party, chain), who, approved)}
 
 
-@router.get("/v1/lenders", summary="Approved lenders (admin, auditor)")
+@router.get("/v1/lenders", response_model=list[str], summary="Approved lenders (admin, auditor)")
 def list_lenders(_: AdminOrAuditor, svc: Svc) -> list[str]:
     from ledger.pledges import approved_lenders
 
@@ -119,7 +120,7 @@ def list_lenders(_: AdminOrAuditor, svc: Svc) -> list[str]:
 _NDJSON = "application/x-ndjson"
 
 
-@router.post("/v1/audit", summary="Run an audit now (auditor)",
+@router.post("/v1/audit", response_model=AuditReport, summary="Run an audit now (auditor)",
              responses={200: {"content": {"application/json": {}, _NDJSON: {}},
                               "description": "The report; with `Accept: application/x-ndjson`, progress lines "
                                              "`{\"progress\": {\"records\": n, \"total\": N}}` then "
@@ -169,7 +170,7 @@ def _audit_stream(svc: Services, chain, deployment):
         return
 
 
-@router.get("/v1/audit/latest", summary="The last audit's report (auditor)")
+@router.get("/v1/audit/latest", response_model=LatestAudit, summary="The last audit's report (auditor)")
 def latest_audit(_: Auditor, svc: Svc) -> dict:
     r = AuditRunStore(svc.store.engine, svc.store.key).latest()
     if r is None:
@@ -180,6 +181,6 @@ def latest_audit(_: Auditor, svc: Svc) -> dict:
 # --- health ----------------------------------------------------------------------------------
 
 
-@router.get("/health", summary="Database, chain and anchoring backlog")
+@router.get("/health", response_model=Health, summary="Database, chain and anchoring backlog")
 def health(svc: Svc) -> dict:
     return check_health(svc, getattr(svc, "loop", None))

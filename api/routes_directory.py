@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import Admin, AnyRole, Svc, admin_account
 from api.errors import PROBLEM_RESPONSES
+from api.schemas import ListingOut
 from api.services import Services
 from ledger.bundles import to_hex
 from ledger.errors import InvalidArgumentError
@@ -22,14 +23,6 @@ class ListingIn(BaseModel):
     name: str = Field(min_length=1, max_length=200, description="Display name, 1 to 128 bytes of printable UTF-8")
     registration: str = Field(min_length=1, max_length=100,
                               description="Business registration number: only its SHA-256 goes on chain")
-
-
-class ListingOut(BaseModel):
-    address: str
-    listed: bool
-    name: str | None = Field(description="As stored on chain (text from the chain: escape it before printing)")
-    registration_digest: str | None
-    tx_hash: str | None = None
 
 
 def _out(address: str, listing, tx_hash: str | None = None) -> ListingOut:
@@ -53,7 +46,7 @@ def _factory_address(svc: Services, value: str) -> str:
     return party.address
 
 
-@router.get("/v1/factories", summary="Factories listed in the registry's directory (admin, auditor, lender, factory)")
+@router.get("/v1/factories", response_model=list[ListingOut], summary="Factories listed in the registry's directory (admin, auditor, lender, factory)")
 def list_factories(_: AnyRole,
                    svc: Svc) -> list[ListingOut]:
     from ledger.directory import listed_factories
@@ -62,7 +55,7 @@ def list_factories(_: AnyRole,
     return [_out(item.address, item) for item in listings]
 
 
-@router.put("/v1/factories/{address}", summary="List a factory in the directory, or change its listing (admin)")
+@router.put("/v1/factories/{address}", response_model=ListingOut, summary="List a factory in the directory, or change its listing (admin)")
 def set_factory(address: str, body: ListingIn, party: Admin,
                 svc: Svc) -> ListingOut:
     from ledger.directory import check_name, list_factory, listing_of, registration_digest
@@ -77,7 +70,7 @@ def set_factory(address: str, body: ListingIn, party: Admin,
     return _out(who, listing_of(chain, who), tx)
 
 
-@router.delete("/v1/factories/{address}", summary="Remove a factory's listing (admin)")
+@router.delete("/v1/factories/{address}", response_model=ListingOut, summary="Remove a factory's listing (admin)")
 def remove_factory(address: str, party: Admin, svc: Svc) -> ListingOut:
     from ledger.directory import delist_factory, listing_of
 

@@ -23,6 +23,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import Caller, Factory, LogId, LogReader, Svc, find_log, not_found
 from api.errors import PROBLEM_RESPONSES, ApiProblem
+from api.schemas import (ActivityOut, AnchorReportOut, AppendOut, CheckpointOut, CheckpointToSign, ConsistencyBundle,
+                         InclusionOut, LeavesOut, LogOut, ProofBundle, SignaturesKept)
 from api.services import Services
 from ledger import bundles
 from ledger.bundles import to_hex
@@ -41,25 +43,10 @@ MAX_RECORDS = 100_000
 MAX_BYTES = 64 * 1024 * 1024
 
 
-class LogOut(BaseModel):
-    log_id: str | None = Field(description="On-chain log id, keccak256(abi.encode(factory, stream)), 0x-hex")
-    stream: str
-    size: int
-    root: str
-    factory: str | None = None
-
-
 class NewLog(BaseModel):
     model_config = ConfigDict(extra="forbid")
     stream: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)*$",
                         description="e.g. line-a/telemetry (namespaced by the factory)")
-
-
-class AppendOut(BaseModel):
-    appended: int
-    duplicates: int
-    size: int
-    root: str
 
 
 def _out(info, factory: str | None) -> LogOut:
@@ -185,7 +172,7 @@ def _record_bundle(svc: Services, info, index: int, size: int | None) -> dict:
     return bundles.make_proof_bundle(info.stream, info.log_id, proof.size, proof.root, [entry], anchor)
 
 
-@router.get("/{log_id}/records/{index}", summary="One record with its salt and inclusion proof (owner)",
+@router.get("/{log_id}/records/{index}", response_model=ProofBundle, summary="One record with its salt and inclusion proof (owner)",
             description="A `dpl-proof/1` bundle: verify it with `dpl verify`.")
 def get_record(log_id: LogId, index: Annotated[int, PathParam(ge=0, le=MAX_INDEX)], party: Caller, svc: Svc,
                size: int | None = Query(default=None, ge=1, le=MAX_INDEX)) -> JSONResponse:
@@ -195,7 +182,7 @@ def get_record(log_id: LogId, index: Annotated[int, PathParam(ge=0, le=MAX_INDEX
     return JSONResponse(_record_bundle(svc, info, index, size))
 
 
-@router.get("/{log_id}/records", summary="A record by its id (owner)")
+@router.get("/{log_id}/records", response_model=ProofBundle, summary="A record by its id (owner)")
 def get_record_by_id(log_id: LogId, party: Caller, svc: Svc,
                      id: str = Query(min_length=1, max_length=128)) -> JSONResponse:
     info = find_log(svc, party, log_id, ("factory",))
@@ -205,7 +192,7 @@ def get_record_by_id(log_id: LogId, party: Caller, svc: Svc,
 # --- proofs, checkpoints, leaves ------------------------------------------------------------------
 
 
-@router.get("/{log_id}/proofs/inclusion", summary="Inclusion proof of the leaf at an index (no payload)")
+@router.get("/{log_id}/proofs/inclusion", response_model=InclusionOut, summary="Inclusion proof of the leaf at an index (no payload)")
 def inclusion(log_id: LogId, party: Caller, svc: Svc, index: int = Query(ge=0, le=MAX_INDEX),
               size: int | None = Query(default=None, ge=1, le=MAX_INDEX)) -> dict:
     info = find_log(svc, party, log_id)
@@ -214,7 +201,7 @@ def inclusion(log_id: LogId, party: Caller, svc: Svc, index: int = Query(ge=0, l
             "root": to_hex(p.root), "leaf_hash": to_hex(p.leaf_hash), "proof": [to_hex(h) for h in p.proof]}
 
 
-@router.get("/{log_id}/proofs/consistency", summary="Consistency proof between two sizes (dpl-consistency/1)")
+@router.get("/{log_id}/proofs/consistency", response_model=ConsistencyBundle, summary="Consistency proof between two sizes (dpl-consistency/1)")
 def consistency(log_id: LogId, party: Caller, svc: Svc, old: int = Query(alias="from", ge=0, le=MAX_INDEX),
                 new: int | None = Query(default=None, alias="to", ge=1, le=MAX_INDEX)) -> dict:
     info = find_log(svc, party, log_id)
@@ -223,7 +210,7 @@ def consistency(log_id: LogId, party: Caller, svc: Svc, old: int = Query(alias="
                                            p.new_root, p.proof)
 
 
-@router.get("/{log_id}/leaves", summary="Leaf hashes [start, start+limit) (owner, auditor)")
+@router.get("/{log_id}/leaves", response_model=LeavesOut, summary="Leaf hashes [start, start+limit) (owner, auditor)")
 def leaves(log_id: LogId, party: Caller, svc: Svc, start: int = Query(default=0, ge=0, le=MAX_INDEX),
            limit: int = Query(default=1000, ge=1, le=10_000)) -> dict:
     info = find_log(svc, party, log_id)
@@ -231,7 +218,7 @@ def leaves(log_id: LogId, party: Caller, svc: Svc, start: int = Query(default=0,
     return {"start": start, "size": info.size, "leaf_hashes": hashes}
 
 
-@router.get("/{log_id}/checkpoints", summary="Checkpoints with their anchor state (pending/included/final)")
+@router.get("/{log_id}/checkpoints", response_model=list[CheckpointOut], summary="Checkpoints with their anchor state (pending/included/final)")
 def checkpoints(log_id: LogId, party: Caller, svc: Svc) -> list[dict]:
     info = find_log(svc, party, log_id)
     anchors = {}
@@ -242,7 +229,7 @@ def checkpoints(log_id: LogId, party: Caller, svc: Svc) -> list[dict]:
             for size, root in svc.store.checkpoints(info.stream)]
 
 
-@router.get("/{log_id}/activity", summary="Records per day and type over the newest records (owner)")
+@router.get("/{log_id}/activity", response_model=ActivityOut, summary="Records per day and type over the newest records (owner)")
 def activity(log_id: LogId, party: Caller, svc: Svc,
              last: int = Query(default=50_000, ge=1, le=200_000,
                                description="How many of the newest records to count")) -> dict:
@@ -281,7 +268,7 @@ def _register_document(chain, info, factory: str) -> dict:
     return chain.typed_data(REGISTER_LOG_TYPES, {"factory": factory, "stream": info.stream})
 
 
-@router.get("/{log_id}/checkpoints/to-sign",
+@router.get("/{log_id}/checkpoints/to-sign", response_model=CheckpointToSign,
             summary="What a factory signs with its own wallet to have its newest checkpoint anchored (owner)")
 def checkpoint_to_sign(log_id: LogId, party: Caller, svc: Svc) -> dict:
     info = find_log(svc, party, log_id, ("factory",))
@@ -294,7 +281,7 @@ def checkpoint_to_sign(log_id: LogId, party: Caller, svc: Svc) -> dict:
             "register": None if registered else _register_document(chain, info, factory)}
 
 
-@router.post("/{log_id}/checkpoints/signatures",
+@router.post("/{log_id}/checkpoints/signatures", response_model=SignaturesKept,
              summary="Hand in the factory's own signatures; the anchoring uses them (owner)")
 def checkpoint_signatures(log_id: LogId, body: CheckpointSignatures, party: Caller,
                           svc: Svc) -> dict:
@@ -320,7 +307,7 @@ def checkpoint_signatures(log_id: LogId, body: CheckpointSignatures, party: Call
     return {"size": body.size, "root": to_hex(root), "register": body.register_signature is not None}
 
 
-@router.post("/{log_id}/checkpoints/anchor", summary="Anchor the log's newest checkpoint now (owner)")
+@router.post("/{log_id}/checkpoints/anchor", response_model=list[AnchorReportOut], summary="Anchor the log's newest checkpoint now (owner)")
 def anchor_now(log_id: LogId, party: Caller, svc: Svc) -> list[dict]:
     from api.background import anchor_once
 

@@ -26,6 +26,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from api.deps import (Caller, Factory, Lender, PledgeHolderOrFactory, PledgeParty, Svc, find_log, lender_address,
                       not_found)
 from api.errors import PROBLEM_RESPONSES, ApiProblem
+from api.schemas import (AssetOut, CollateralBundle, ConsentDraft, ConsentKept, ConsentListed, ExtensionDraft,
+                         ExtensionKept, ExtensionListed, Issued, Moved, PledgeListed, PledgeOut)
 from ledger.bundles import to_hex
 from ledger.errors import InvalidArgumentError
 from ledger.limits import MAX_SAMPLES
@@ -108,7 +110,7 @@ def _asset(svc, party, body: AssetIn):
     return describe_asset(svc.store, svc.chain(), info.stream, body.start, body.end, body.checkpoint)
 
 
-@router.post("/assets", summary="Describe a range of an anchored log: manifest and asset digest (factory)")
+@router.post("/assets", response_model=AssetOut, summary="Describe a range of an anchored log: manifest and asset digest (factory)")
 def create_asset(body: AssetIn, party: Factory, svc: Svc) -> dict:
     _, manifest, digest = _asset(svc, party, body)
     return {"asset_digest": to_hex(digest), "manifest": manifest}
@@ -129,7 +131,7 @@ def _draft(svc, party: PartyInfo, t: ConsentTerms):
     return info, terms, manifest, deadline
 
 
-@router.post("/pledges/consents/draft", summary="The EIP-712 typed data a factory signs for these terms")
+@router.post("/pledges/consents/draft", response_model=ConsentDraft, summary="The EIP-712 typed data a factory signs for these terms")
 def consent_draft(body: ConsentTerms, party: Factory, svc: Svc) -> dict:
     from ledger.pledges import CONSENT_FORMAT, typed_data
 
@@ -151,7 +153,7 @@ def _store_consent(svc, party: PartyInfo, doc: dict) -> dict:
     return {"consent_id": pk, "consent": doc}
 
 
-@router.post("/pledges/consents", status_code=201, summary="Submit a signed consent, or have the service sign (custodial)")
+@router.post("/pledges/consents", response_model=ConsentKept, status_code=201, summary="Submit a signed consent, or have the service sign (custodial)")
 def submit_consent(body: ConsentIn, party: Factory, svc: Svc) -> dict:
     from ledger.pledges import accept_consent, make_consent, parse_nonce, read_consent
 
@@ -195,7 +197,7 @@ def _consent_rows(svc, party: PartyInfo):
     return consents.list()
 
 
-@router.get("/pledges/consents", summary="Consents given (factory) or naming the caller (lender)")
+@router.get("/pledges/consents", response_model=list[ConsentListed], summary="Consents given (factory) or naming the caller (lender)")
 def list_consents(party: PledgeParty, svc: Svc) -> list[dict]:
     names = _party_names(svc)
     return [{"consent_id": r.id, "token_id": r.token_id, "lender_party": names.get(r.lender),
@@ -209,7 +211,7 @@ def _extensions(svc):
     return PledgeExtensions(svc.store.engine, chain.chain_id, chain.registry.address)
 
 
-@router.get("/pledges/extensions", summary="Extensions a factory signed (factory), of the pledges the caller holds "
+@router.get("/pledges/extensions", response_model=list[ExtensionListed], summary="Extensions a factory signed (factory), of the pledges the caller holds "
                                            "(lender), or all (auditor)")
 def list_extensions(party: PledgeParty, svc: Svc) -> list[dict]:
     from ledger.pledges import chain_time, extension_used, read_extension
@@ -259,7 +261,7 @@ def _sync(svc):
     return sync(svc.chain(), svc.store.engine, svc.deployment().get("block_number", 0))
 
 
-@router.post("/pledges", status_code=201, summary="Issue the pledge a consent allows (the lender it names)")
+@router.post("/pledges", response_model=Issued, status_code=201, summary="Issue the pledge a consent allows (the lender it names)")
 def issue_pledge(body: IssueIn, party: Lender, svc: Svc) -> dict:
     from ledger.pledges import issue, read_consent
 
@@ -295,7 +297,7 @@ def _visible(svc, party: PartyInfo, token_id: int):
     raise not_found("pledge")
 
 
-@router.get("/pledges", summary="Pledges the caller holds (lender), over its logs (factory), or all (auditor)")
+@router.get("/pledges", response_model=list[PledgeListed], summary="Pledges the caller holds (lender), over its logs (factory), or all (auditor)")
 def list_pledges(party: PledgeParty, svc: Svc) -> list[dict]:
     from ledger.pledges import chain_time, mirror_row_json
     from ledger.store.pledges import PledgeMirror
@@ -315,12 +317,12 @@ def list_pledges(party: PledgeParty, svc: Svc) -> list[dict]:
              "factory_party": names.get(r["factory"])} for r in rows]
 
 
-@router.get("/pledges/{token_id}", summary="One pledge as the chain has it")
+@router.get("/pledges/{token_id}", response_model=PledgeOut, summary="One pledge as the chain has it")
 def show_pledge(token_id: TokenId, party: Caller, svc: Svc) -> dict:
     return _visible(svc, party, token_id).as_json()
 
 
-@router.get("/pledges/{token_id}/bundle", summary="The collateral bundle (dpl-collateral/1) of a pledge")
+@router.get("/pledges/{token_id}/bundle", response_model=CollateralBundle, summary="The collateral bundle (dpl-collateral/1) of a pledge")
 def pledge_bundle(token_id: TokenId, party: PledgeHolderOrFactory, svc: Svc) -> dict:
     from ledger.pledge_collateral import build_bundle
 
@@ -343,24 +345,24 @@ def _holder_move(svc, party: PartyInfo, token_id: TokenId, build, view=None) -> 
     return {"token_id": token_id, "tx_hash": tx}
 
 
-@router.post("/pledges/{token_id}/transfer", summary="Transfer to another approved lender (holder)")
+@router.post("/pledges/{token_id}/transfer", response_model=Moved, summary="Transfer to another approved lender (holder)")
 def transfer(token_id: TokenId, body: TransferIn, party: Lender, svc: Svc) -> dict:
     to = lender_address(svc, body.to)
     return _holder_move(svc, party, token_id,
                         lambda c, a: c.registry.functions.safeTransferFrom(a.address, to, token_id))
 
 
-@router.post("/pledges/{token_id}/release", summary="Release (the loan is repaid; holder)")
+@router.post("/pledges/{token_id}/release", response_model=Moved, summary="Release (the loan is repaid; holder)")
 def release(token_id: TokenId, party: Lender, svc: Svc) -> dict:
     return _holder_move(svc, party, token_id, lambda c, a: c.registry.functions.release(token_id))
 
 
-@router.post("/pledges/{token_id}/default", summary="Declare default (from maturity on; holder)")
+@router.post("/pledges/{token_id}/default", response_model=Moved, summary="Declare default (from maturity on; holder)")
 def default(token_id: TokenId, party: Lender, svc: Svc) -> dict:
     return _holder_move(svc, party, token_id, lambda c, a: c.registry.functions.declareDefault(token_id))
 
 
-@router.post("/pledges/{token_id}/extend", summary="Move the lien end later (holder): alone up to the max lien end "
+@router.post("/pledges/{token_id}/extend", response_model=Moved, summary="Move the lien end later (holder): alone up to the max lien end "
                                                    "the factory signed, beyond it with the factory's extension")
 def extend(token_id: TokenId, body: ExtendIn, party: Lender, svc: Svc) -> dict:
     from ledger.pledges import extend_call, parse_time, read_extension
@@ -403,7 +405,7 @@ def _factory_view(svc, party: PartyInfo, token_id: int):
     return view
 
 
-@router.post("/pledges/{token_id}/extensions/draft",
+@router.post("/pledges/{token_id}/extensions/draft", response_model=ExtensionDraft,
              summary="The EIP-712 PledgeExtension a factory signs to let this pledge's lien end later (factory)")
 def extension_draft(token_id: TokenId, body: ExtensionTerms, party: Factory,
                     svc: Svc) -> dict:
@@ -419,7 +421,7 @@ def extension_draft(token_id: TokenId, body: ExtensionTerms, party: Factory,
     return {"typed_data": doc["typed_data"], "extension": doc}
 
 
-@router.post("/pledges/{token_id}/extensions", status_code=201,
+@router.post("/pledges/{token_id}/extensions", response_model=ExtensionKept, status_code=201,
              summary="Submit a signed extension, or have the service sign it (custodial; factory)")
 def submit_extension(token_id: TokenId, body: ExtensionIn, party: Factory,
                      svc: Svc) -> dict:
