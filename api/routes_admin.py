@@ -170,7 +170,7 @@ def _audit_stream(svc: Services, chain, deployment):
         return
 
 
-@router.get("/v1/audit/latest", response_model=LatestAudit, summary="The last audit's report (auditor)")
+@router.get("/v1/audit/latest", response_model=LatestAudit, response_model_exclude_unset=True, summary="The last audit's report (auditor)")
 def latest_audit(_: Auditor, svc: Svc) -> dict:
     r = AuditRunStore(svc.store.engine, svc.store.key).latest()
     if r is None:

@@ -202,7 +202,7 @@ class PledgeListed(Out):
     currency: str
     maturity: int
     lien_end: int
-    max_lien_end: int
+    max_lien_end: int | None = Field(description="None in a mirror row kept before max lien ends existed")
     factory: str
     loan_ref_digest: str
     issue_block: int
@@ -312,7 +312,19 @@ class AuditReport(Out):
     findings: list[str]
 
 
-class LatestAudit(AuditReport):
+class LatestAudit(BaseModel):
+    """The report as it was kept (a report kept by an older version may lack a field, and the
+    route answers only the fields it has), with the time it ran."""
+
+    model_config = ConfigDict(extra="allow")
+    chain_id: int | None = None
+    registry: str | None = None
+    logs: int | None = None
+    records: int | None = None
+    anchor_events: int | None = None
+    pledges: int | None = None
+    clean: bool
+    findings: list[str]
     ran_at: str | None
 
 
