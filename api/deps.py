@@ -1,8 +1,8 @@
 """What the routers share: the dependencies an endpoint names, and the lookups several routers
 make for a caller (a log it may read, a lender by name or address, an admin's chain key).
 
-Routers import this module, ``api.errors`` and the ledger, never another router
-(``tests/test_layers.py``).
+Routers import this module, ``api.schemas`` (what they answer), ``api.errors``, the services
+and the ledger, never another router (``tests/test_layers.py``).
 """
 
 from __future__ import annotations

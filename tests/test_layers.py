@@ -89,6 +89,21 @@ def test_no_router_imports_another():
     assert {r: i for r, i in offenders.items() if i} == {}
 
 
+#: What a router may import of ``api/``: its dependencies, answers, problems and services
+#: (the anchoring worker's run is one); the web pages also read the session (``api.auth``).
+ROUTER_MAY_IMPORT = {"api", "api.deps", "api.schemas", "api.errors", "api.services", "api.background"}
+
+
+def test_routers_import_only_deps_schemas_errors_and_services():
+    offenders = {}
+    for r in ROUTERS:
+        allowed = ROUTER_MAY_IMPORT | ({"api.auth"} if r == "api.web.routes" else set())
+        extra = sorted(m for m in _imports(r) if m.split(".")[0] == "api" and m not in allowed)
+        if extra:
+            offenders[r] = extra
+    assert offenders == {}
+
+
 def test_workers_raise_ledger_errors_not_http_problems():
     """The anchoring worker (``api.background``) runs outside any request: it raises the
     ledger's errors, which ``api.errors`` maps; it imports nothing of the HTTP layer."""
