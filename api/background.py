@@ -11,19 +11,20 @@ from __future__ import annotations
 import logging
 import threading
 
-from api.errors import ApiProblem
+from ledger.errors import AnchoringBusyError
 from ledger.store.locks import anchoring_lock
 
 log = logging.getLogger("dpl.anchoring")
 
 
 def anchor_once(svc, stream: str | None = None):
-    """One anchoring run (one log or all) under the lock; 409 if another worker holds it."""
+    """One anchoring run (one log or all) under the lock; ``AnchoringBusyError`` if another
+    worker holds it (the API answers 409 ``anchoring-busy``)."""
     from ledger.anchoring import Anchorer
 
     with anchoring_lock(svc.store.engine, svc.settings.home) as held:
         if not held:
-            raise ApiProblem(409, "anchoring-busy", "another worker is anchoring right now; retry in a moment")
+            raise AnchoringBusyError()
         s = svc.settings
         anchorer = Anchorer(svc.store, svc.chain(), svc.keyring, relayer_key=s.relayer_key,
                             factory_key=s.factory_key, confirmations=s.confirmations,
@@ -50,11 +51,15 @@ class AnchoringLoop:
 
     def _run(self) -> None:
         while not self._stop.wait(self.interval):
-            try:
-                self.last_run = anchor_once(self.svc)
-                self.last_error = None
-            except ApiProblem:
-                pass  # another worker has the lock this round
-            except Exception as e:  # the chain may be down: keep serving, retry next round
-                self.last_error = f"{type(e).__name__}: {e}"
-                log.warning("anchoring failed: %s", self.last_error)
+            self.run_round()
+
+    def run_round(self) -> None:
+        """One round: anchor, or skip it if another worker holds the lock; never raises."""
+        try:
+            self.last_run = anchor_once(self.svc)
+            self.last_error = None
+        except AnchoringBusyError:
+            pass  # another worker has the lock this round
+        except Exception as e:  # the chain may be down: keep serving, retry next round
+            self.last_error = f"{type(e).__name__}: {e}"
+            log.warning("anchoring failed: %s", self.last_error)

@@ -17,8 +17,8 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ledger.errors import (
-    AnchoringBusyError, BundleError, ChainError, ChainUnavailableError, ConflictError, ContractRevertError, DataKeyError,
-    InvalidArgumentError, LedgerError, NotFoundError, ProofError, RecordError,
+    AnchoringBusyError, BundleError, ChainError, ChainUnavailableError, ConflictError, ContractRevertError,
+    DataKeyError, InvalidArgumentError, LedgerError, NotFoundError, ProofError, RecordError,
 )
 from ledger.errors import StoreError
 from ledger.keys import KeyUseError

@@ -7,14 +7,16 @@ import threading
 from datetime import datetime, timezone
 
 import orjson
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import text
 
-from api.auth import role, services
+from api.deps import Admin, AdminOrAuditor, Auditor, Svc, admin_account, lender_address
 from api.errors import PROBLEM_RESPONSES, ApiProblem
+from api.schemas import AuditReport, Health, KeyOut, LatestAudit, LenderOut, NewKey, PartyOut
+from api.services import Services
 from ledger.errors import LedgerError
+from ledger.health import check_health
 from ledger.store.audit_runs import AuditRunStore
 from ledger.store.parties import PartyInfo
 
@@ -38,13 +40,13 @@ def _party_json(p: PartyInfo) -> dict:
     return {"name": p.name, "role": p.role, "address": p.address, "custodial": p.key_name is not None}
 
 
-@router.get("/v1/parties", summary="Parties (admin)")
-def list_parties(_: PartyInfo = Depends(role("admin")), svc=Depends(services)) -> list[dict]:
+@router.get("/v1/parties", response_model=list[PartyOut], summary="Parties (admin)")
+def list_parties(_: Admin, svc: Svc) -> list[dict]:
     return [_party_json(p) for p in svc.parties.list()]
 
 
-@router.post("/v1/parties", status_code=201, summary="Create a party (admin)")
-def create_party(body: PartyIn, _: PartyInfo = Depends(role("admin")), svc=Depends(services)) -> dict:
+@router.post("/v1/parties", response_model=PartyOut, status_code=201, summary="Create a party (admin)")
+def create_party(body: PartyIn, _: Admin, svc: Svc) -> dict:
     from eth_utils import is_address, to_checksum_address
 
     address = body.address
@@ -60,14 +62,14 @@ def create_party(body: PartyIn, _: PartyInfo = Depends(role("admin")), svc=Depen
     return _party_json(svc.parties.create(body.name, body.role, address, body.key_name))
 
 
-@router.post("/v1/parties/{name}/keys", status_code=201, summary="A new API key for a party (shown once; admin)")
-def new_key(name: str, _: PartyInfo = Depends(role("admin")), svc=Depends(services)) -> dict:
+@router.post("/v1/parties/{name}/keys", response_model=NewKey, status_code=201, summary="A new API key for a party (shown once; admin)")
+def new_key(name: str, _: Admin, svc: Svc) -> dict:
     key = svc.parties.new_key(name)
     return {"party": name, "key": key, "prefix": key.split("_")[1]}
 
 
-@router.get("/v1/keys", summary="API keys by prefix (never the keys; admin)")
-def list_keys(_: PartyInfo = Depends(role("admin")), svc=Depends(services)) -> list[dict]:
+@router.get("/v1/keys", response_model=list[KeyOut], summary="API keys by prefix (never the keys; admin)")
+def list_keys(_: Admin, svc: Svc) -> list[dict]:
     return [{"prefix": k.prefix, "party": k.party, "created_at": _utc(k.created_at),
              "revoked_at": _utc(k.revoked_at)} for k in svc.parties.keys()]
 
@@ -80,40 +82,33 @@ def _utc(t: datetime | None) -> str | None:
 
 
 @router.delete("/v1/keys/{prefix}", status_code=204, summary="Revoke an API key (admin)")
-def revoke_key(prefix: str, _: PartyInfo = Depends(role("admin")), svc=Depends(services)) -> None:
+def revoke_key(prefix: str, _: Admin, svc: Svc) -> None:
     svc.parties.revoke(prefix)
 
 
-def _admin_account(svc, party: PartyInfo, chain):
-    if not party.key_name:
-        raise ApiProblem(409, "not-custodial", "the service holds no chain key for this admin")
-    return svc.keyring.account(party.key_name, chain.chain_id)
-
-
-@router.post("/v1/lenders", status_code=201, summary="Approve a lender on the registry (admin)")
-def add_lender(body: LenderIn, party: PartyInfo = Depends(role("admin")), svc=Depends(services)) -> dict:
+@router.post("/v1/lenders", response_model=LenderOut, status_code=201, summary="Approve a lender on the registry (admin)")
+def add_lender(body: LenderIn, party: Admin, svc: Svc) -> dict:
     return _set_lender(svc, party, body.address, True)
 
 
-@router.delete("/v1/lenders/{address}", summary="Withdraw a lender's approval (admin)")
-def remove_lender(address: str, party: PartyInfo = Depends(role("admin")), svc=Depends(services)) -> dict:
+@router.delete("/v1/lenders/{address}", response_model=LenderOut, summary="Withdraw a lender's approval (admin)")
+def remove_lender(address: str, party: Admin, svc: Svc) -> dict:
     return _set_lender(svc, party, address, False)
 
 
-def _set_lender(svc, party: PartyInfo, address: str, approved: bool) -> dict:
-    from api.routes_pledges import _lender_address
+def _set_lender(svc: Services, party: PartyInfo, address: str, approved: bool) -> dict:
     from ledger.pledges import is_lender, set_lender
 
     chain = svc.chain()
-    who = _lender_address(svc, address)
+    who = lender_address(svc, address)
     if is_lender(chain, who) == approved:  # nothing to send: no custody needed
         return {"address": who, "approved": approved, "tx_hash": None}
     return {"address": who, "approved": approved,
-            "tx_hash": set_lender(chain, _admin_account(svc, party, chain), who, approved)}
+            "tx_hash": set_lender(chain, admin_account(svc, party, chain), who, approved)}
 
 
-@router.get("/v1/lenders", summary="Approved lenders (admin, auditor)")
-def list_lenders(_: PartyInfo = Depends(role("admin", "auditor")), svc=Depends(services)) -> list[str]:
+@router.get("/v1/lenders", response_model=list[str], summary="Approved lenders (admin, auditor)")
+def list_lenders(_: AdminOrAuditor, svc: Svc) -> list[str]:
     from ledger.pledges import approved_lenders
 
     return approved_lenders(svc.chain(), svc.deployment().get("block_number", 0))
@@ -125,12 +120,12 @@ def list_lenders(_: PartyInfo = Depends(role("admin", "auditor")), svc=Depends(s
 _NDJSON = "application/x-ndjson"
 
 
-@router.post("/v1/audit", summary="Run an audit now (auditor)",
+@router.post("/v1/audit", response_model=AuditReport, summary="Run an audit now (auditor)",
              responses={200: {"content": {"application/json": {}, _NDJSON: {}},
                               "description": "The report; with `Accept: application/x-ndjson`, progress lines "
                                              "`{\"progress\": {\"records\": n, \"total\": N}}` then "
                                              "`{\"report\": …}` (or `{\"error\": problem}`)"}})
-def run_audit(request: Request, _: PartyInfo = Depends(role("auditor")), svc=Depends(services)):
+def run_audit(request: Request, _: Auditor, svc: Svc):
     chain, deployment = svc.chain(), svc.deployment()
     chain.block_number()  # a node that is down is a 503 before anything streams
     if _NDJSON not in request.headers.get("accept", ""):
@@ -138,7 +133,7 @@ def run_audit(request: Request, _: PartyInfo = Depends(role("auditor")), svc=Dep
     return StreamingResponse(_audit_stream(svc, chain, deployment), media_type=_NDJSON)
 
 
-def _audit_and_keep(svc, chain, deployment, on_record) -> dict:
+def _audit_and_keep(svc: Services, chain, deployment, on_record) -> dict:
     from ledger.audit import run_audit as audit
 
     report = audit(svc.store, chain, deployment, on_record, stuck_after=svc.settings.stuck_after_blocks).as_json()
@@ -146,7 +141,7 @@ def _audit_and_keep(svc, chain, deployment, on_record) -> dict:
     return report
 
 
-def _audit_stream(svc, chain, deployment):
+def _audit_stream(svc: Services, chain, deployment):
     """Progress lines (at most ~10 a second) while the audit runs in a thread, then the report."""
     total = sum(info.size for info in svc.store.list_logs())
     done, events = [0], queue.Queue()
@@ -175,8 +170,8 @@ def _audit_stream(svc, chain, deployment):
         return
 
 
-@router.get("/v1/audit/latest", summary="The last audit's report (auditor)")
-def latest_audit(_: PartyInfo = Depends(role("auditor")), svc=Depends(services)) -> dict:
+@router.get("/v1/audit/latest", response_model=LatestAudit, response_model_exclude_unset=True, summary="The last audit's report (auditor)")
+def latest_audit(_: Auditor, svc: Svc) -> dict:
     r = AuditRunStore(svc.store.engine, svc.store.key).latest()
     if r is None:
         raise ApiProblem(404, "not-found", "no audit has run yet (POST /v1/audit)")
@@ -186,48 +181,6 @@ def latest_audit(_: PartyInfo = Depends(role("auditor")), svc=Depends(services))
 # --- health ----------------------------------------------------------------------------------
 
 
-@router.get("/health", summary="Database, chain and anchoring backlog")
-def health(svc=Depends(services)) -> dict:
-    out: dict = {"status": "ok"}
-    try:
-        with svc.store.engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
-        out["database"] = {"ok": True, "backend": svc.store.engine.dialect.name}
-    except Exception as e:
-        out["status"] = "degraded"
-        out["database"] = {"ok": False, "error": str(e).splitlines()[0]}
-    chain = None
-    try:
-        chain = svc.chain()
-        out["chain"] = {"ok": True, "chain_id": chain.chain_id, "latest_block": chain.block_number(),
-                        "registry": chain.registry.address}
-    except Exception as e:
-        chain = None
-        out["status"] = "degraded"
-        out["chain"] = {"ok": False, "error": str(e)}
-    try:
-        from ledger.anchoring import conflicting_anchors, stuck_anchors
-        from ledger.store.anchors import LIVE_STATES, AnchorStore
-
-        backlog = 0
-        for info in svc.store.list_logs():
-            anchored = [r.size for r in AnchorStore(svc.store.engine).all_for_log(info.pk) if r.state in LIVE_STATES]
-            if info.size and (not anchored or max(anchored) < info.size):
-                backlog += 1
-        out["anchoring"] = {"logs_behind": backlog}
-        if chain is not None:  # pending for more than DPL_STUCK_AFTER_BLOCKS blocks, and why
-            stuck = [s.as_json() for s in stuck_anchors(svc.store, chain, svc.settings.stuck_after_blocks)]
-            conflicts = [c.as_json() for c in conflicting_anchors(svc.store, chain)]  # another root on chain
-            out["anchoring"].update(stuck=stuck, stuck_after_blocks=svc.settings.stuck_after_blocks,
-                                    conflicts=conflicts)
-            if stuck or conflicts:
-                out["status"] = "degraded"
-        loop = getattr(svc, "loop", None)
-        if loop is not None:
-            out["anchoring"].update(interval_s=loop.interval, last_error=loop.last_error)
-            if loop.last_error:  # the last run failed: anchors are not being made
-                out["status"] = "degraded"
-    except Exception as e:
-        out["status"] = "degraded"
-        out["anchoring"] = {"error": str(e)}
-    return out
+@router.get("/health", response_model=Health, summary="Database, chain and anchoring backlog")
+def health(svc: Svc) -> dict:
+    return check_health(svc, getattr(svc, "loop", None))

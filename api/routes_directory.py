@@ -4,11 +4,13 @@ it gives); only an admin whose chain key the service holds may change it."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.auth import role, services
+from api.deps import Admin, AnyRole, Svc, admin_account
 from api.errors import PROBLEM_RESPONSES
+from api.schemas import ListingOut
+from api.services import Services
 from ledger.bundles import to_hex
 from ledger.errors import InvalidArgumentError
 from ledger.store.parties import PartyInfo
@@ -23,20 +25,12 @@ class ListingIn(BaseModel):
                               description="Business registration number: only its SHA-256 goes on chain")
 
 
-class ListingOut(BaseModel):
-    address: str
-    listed: bool
-    name: str | None = Field(description="As stored on chain (text from the chain: escape it before printing)")
-    registration_digest: str | None
-    tx_hash: str | None = None
-
-
 def _out(address: str, listing, tx_hash: str | None = None) -> ListingOut:
     return ListingOut(address=address, listed=listing is not None, name=listing.name if listing else None,
                       registration_digest=to_hex(listing.registration_digest) if listing else None, tx_hash=tx_hash)
 
 
-def _factory_address(svc, value: str) -> str:
+def _factory_address(svc: Services, value: str) -> str:
     """An 0x address (EIP-55 if mixed case), or the name of a factory party with an address."""
     from eth_utils import to_checksum_address
 
@@ -52,19 +46,18 @@ def _factory_address(svc, value: str) -> str:
     return party.address
 
 
-@router.get("/v1/factories", summary="Factories listed in the registry's directory (admin, auditor, lender, factory)")
-def list_factories(_: PartyInfo = Depends(role("admin", "auditor", "lender", "factory")),
-                   svc=Depends(services)) -> list[ListingOut]:
+@router.get("/v1/factories", response_model=list[ListingOut], summary="Factories listed in the registry's directory (admin, auditor, lender, factory)")
+def list_factories(_: AnyRole,
+                   svc: Svc) -> list[ListingOut]:
     from ledger.directory import listed_factories
 
     listings = listed_factories(svc.chain(), svc.deployment().get("block_number", 0))
     return [_out(item.address, item) for item in listings]
 
 
-@router.put("/v1/factories/{address}", summary="List a factory in the directory, or change its listing (admin)")
-def set_factory(address: str, body: ListingIn, party: PartyInfo = Depends(role("admin")),
-                svc=Depends(services)) -> ListingOut:
-    from api.routes_admin import _admin_account
+@router.put("/v1/factories/{address}", response_model=ListingOut, summary="List a factory in the directory, or change its listing (admin)")
+def set_factory(address: str, body: ListingIn, party: Admin,
+                svc: Svc) -> ListingOut:
     from ledger.directory import check_name, list_factory, listing_of, registration_digest
 
     chain = svc.chain()
@@ -73,17 +66,16 @@ def set_factory(address: str, body: ListingIn, party: PartyInfo = Depends(role("
     listing = listing_of(chain, who)
     if listing is not None and (listing.name, listing.registration_digest) == (name, digest):
         return _out(who, listing)  # nothing to send: no custody needed
-    tx = list_factory(chain, _admin_account(svc, party, chain), who, name, body.registration)
+    tx = list_factory(chain, admin_account(svc, party, chain), who, name, body.registration)
     return _out(who, listing_of(chain, who), tx)
 
 
-@router.delete("/v1/factories/{address}", summary="Remove a factory's listing (admin)")
-def remove_factory(address: str, party: PartyInfo = Depends(role("admin")), svc=Depends(services)) -> ListingOut:
-    from api.routes_admin import _admin_account
+@router.delete("/v1/factories/{address}", response_model=ListingOut, summary="Remove a factory's listing (admin)")
+def remove_factory(address: str, party: Admin, svc: Svc) -> ListingOut:
     from ledger.directory import delist_factory, listing_of
 
     chain = svc.chain()
     who = _factory_address(svc, address)
     if listing_of(chain, who) is None:
         return _out(who, None)
-    return _out(who, None, delist_factory(chain, _admin_account(svc, party, chain), who))
+    return _out(who, None, delist_factory(chain, admin_account(svc, party, chain), who))

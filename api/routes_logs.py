@@ -9,41 +9,38 @@ collide with, or reveal, another's.
 from __future__ import annotations
 
 import hashlib
+import io
 import re
 
 import orjson
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi import APIRouter, Header, Query, Request
 from fastapi import Path as PathParam
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.auth import caller, not_found, role, services
+from api.deps import Caller, Factory, LogId, LogReader, Svc, find_log, not_found
 from api.errors import PROBLEM_RESPONSES, ApiProblem
+from api.schemas import (ActivityOut, AnchorReportOut, AppendOut, CheckpointOut, CheckpointToSign, ConsistencyBundle,
+                         InclusionOut, LeavesOut, LogOut, ProofBundle, SignaturesKept)
+from api.services import Services
 from ledger import bundles
 from ledger.bundles import to_hex
 from ledger.errors import RecordError
-from ledger.records import parse_json_line, utc_day
+from ledger.records import parse_json_line
+from ledger.sources import read_jsonl
 from ledger.limits import MAX_INDEX
 from ledger.store.anchors import AnchorStore
-from ledger.store.models import IdempotencyKey
+from ledger.store.activity import RecordActivity
+from ledger.store.idempotency import IdempotencyKeys
 from ledger.store.parties import PartyInfo
 
 router = APIRouter(prefix="/v1/logs", tags=["logs"], responses=PROBLEM_RESPONSES)
-LogId = Annotated[str, PathParam(pattern=r"^0x[0-9a-fA-F]{64}$", description="The on-chain log id, 0x-hex")]
 MAX_RECORDS = 100_000
 #: Sizes and indexes a log can have (the store's 64-bit integers): beyond is a 422, not a query.
 MAX_BYTES = 64 * 1024 * 1024
-
-
-class LogOut(BaseModel):
-    log_id: str | None = Field(description="On-chain log id, keccak256(abi.encode(factory, stream)), 0x-hex")
-    stream: str
-    size: int
-    root: str
-    factory: str | None = None
 
 
 class NewLog(BaseModel):
@@ -52,38 +49,13 @@ class NewLog(BaseModel):
                         description="e.g. line-a/telemetry (namespaced by the factory)")
 
 
-class AppendOut(BaseModel):
-    appended: int
-    duplicates: int
-    size: int
-    root: str
-
-
 def _out(info, factory: str | None) -> LogOut:
     return LogOut(log_id=to_hex(info.log_id) if info.log_id else None, stream=info.stream, size=info.size,
                   root=to_hex(info.root), factory=factory)
 
 
-def find_log(svc, party: PartyInfo, log_id: LogId, roles=("factory", "auditor")):
-    """The log with this id that ``party`` may read, else 404 (whether absent or not theirs)."""
-    if party.role not in roles:
-        raise ApiProblem(403, "forbidden", f"a {party.role} may not read logs")
-    try:
-        wanted = bytes.fromhex(log_id[2:]) if log_id.startswith("0x") and len(log_id) == 66 else None
-    except ValueError:
-        wanted = None
-    if wanted is None:
-        raise ApiProblem(422, "invalid-argument", "log_id must be 0x and 64 hex digits")
-    for info in svc.store.list_logs():
-        if info.log_id == wanted:
-            if party.role == "factory" and svc.parties.owner_of(info.pk) != party.id:
-                break
-            return info
-    raise not_found("log")
-
-
 @router.post("", status_code=201, response_model=LogOut, summary="Create a log (factory)")
-def create_log(body: NewLog, party: PartyInfo = Depends(role("factory")), svc=Depends(services)) -> LogOut:
+def create_log(body: NewLog, party: Factory, svc: Svc) -> LogOut:
     from ledger.chain.client import log_id_of
     from ledger.store.logstore import validate_stream_name
 
@@ -96,7 +68,7 @@ def create_log(body: NewLog, party: PartyInfo = Depends(role("factory")), svc=De
 
 
 @router.get("", response_model=list[LogOut], summary="List the logs the caller may read")
-def list_logs(party: PartyInfo = Depends(role("factory", "auditor")), svc=Depends(services)) -> list[LogOut]:
+def list_logs(party: LogReader, svc: Svc) -> list[LogOut]:
     logs = svc.store.list_logs()
     if party.role == "factory":
         mine = svc.parties.logs_of(party.id)
@@ -105,7 +77,7 @@ def list_logs(party: PartyInfo = Depends(role("factory", "auditor")), svc=Depend
 
 
 @router.get("/{log_id}", response_model=LogOut, summary="One log")
-def show_log(log_id: LogId, party: PartyInfo = Depends(caller), svc=Depends(services)) -> LogOut:
+def show_log(log_id: LogId, party: Caller, svc: Svc) -> LogOut:
     info = find_log(svc, party, log_id)
     return _out(info, svc.store.factory_of(info.stream))
 
@@ -128,10 +100,12 @@ async def _read_body(request: Request) -> bytes:
 
 def _parse_records(body: bytes, content_type: str) -> list[tuple[int, object]]:
     if content_type in ("application/x-ndjson", "application/jsonl", "application/x-jsonlines"):
-        lines = [(n, line) for n, line in enumerate(body.splitlines(), 1) if line.strip()]
-        if len(lines) > MAX_RECORDS:
-            raise ApiProblem(413, "too-many-records", f"a request may carry at most {MAX_RECORDS} records")
-        return [(n, parse_json_line(line, n)) for n, line in lines]
+        values = []  # the CLI's reader: the same lines, the same words for a bad one
+        for numbered in read_jsonl(io.BytesIO(body)):
+            if len(values) == MAX_RECORDS:
+                raise ApiProblem(413, "too-many-records", f"a request may carry at most {MAX_RECORDS} records")
+            values.append(numbered)
+        return values
     if content_type != "application/json":
         raise ApiProblem(415, "unsupported-media-type", "send application/json (an array) or application/x-ndjson")
     try:  # strictly, as NDJSON lines: orjson alone keeps the last of duplicate keys and turns
@@ -148,32 +122,14 @@ def _parse_records(body: bytes, content_type: str) -> list[tuple[int, object]]:
     return list(enumerate(values, 1))
 
 
-def _remembered(svc, party: PartyInfo, key: str, digest: bytes) -> Response | None:
-    from sqlalchemy import select
-
-    with svc.store.engine.connect() as conn:
-        r = conn.execute(select(IdempotencyKey.request_sha256, IdempotencyKey.status_code, IdempotencyKey.body)
-                         .where(IdempotencyKey.party_id == party.id, IdempotencyKey.key == key)).first()
-    if r is None:
+def _remembered(svc: Services, party: PartyInfo, key: str, digest: bytes) -> Response | None:
+    answered = IdempotencyKeys(svc.store.engine).get(party.id, key)
+    if answered is None:
         return None
-    if bytes(r.request_sha256) != digest:
+    if answered.request_sha256 != digest:
         raise ApiProblem(422, "idempotency-key-reused", "this Idempotency-Key was used with a different request body")
-    return Response(bytes(r.body), status_code=r.status_code, media_type="application/json",
+    return Response(answered.body, status_code=answered.status_code, media_type="application/json",
                     headers={"Idempotent-Replayed": "true"})
-
-
-def _remember(svc, party: PartyInfo, key: str, digest: bytes, status: int, body: bytes) -> None:
-    from sqlalchemy.exc import IntegrityError
-
-    from ledger.store.db import write_transaction
-    from ledger.store.models import utcnow
-
-    try:
-        with write_transaction(svc.store.engine) as conn:
-            conn.execute(IdempotencyKey.__table__.insert().values(
-                party_id=party.id, key=key, request_sha256=digest, status_code=status, body=body, created_at=utcnow()))
-    except IntegrityError:
-        pass  # a concurrent retry stored it first; appending was idempotent anyway
 
 
 @router.post("/{log_id}/records", response_model=AppendOut, summary="Append records (all or nothing)",
@@ -182,9 +138,8 @@ def _remember(svc, party: PartyInfo, key: str, digest: bytes, status: int, body:
              openapi_extra={"requestBody": {"required": True, "content": {
                  "application/json": {"schema": {"type": "array", "items": {"type": "object"}}},
                  "application/x-ndjson": {"schema": {"type": "string"}}}}})
-async def append_records(log_id: LogId, request: Request, party: PartyInfo = Depends(role("factory")),
-                         idempotency_key: str | None = Header(default=None, max_length=200),
-                         svc=Depends(services)) -> Response:
+async def append_records(log_id: LogId, request: Request, party: Factory, svc: Svc,
+                         idempotency_key: str | None = Header(default=None, max_length=200)) -> Response:
     info = await run_in_threadpool(find_log, svc, party, log_id, ("factory",))
     body = await _read_body(request)
     digest = hashlib.sha256(request.url.path.encode() + b"\n" + body).digest()  # a key names one request
@@ -198,11 +153,11 @@ async def append_records(log_id: LogId, request: Request, party: PartyInfo = Dep
     out = orjson.dumps(AppendOut(appended=result.appended, duplicates=result.duplicates, size=result.size,
                                  root=to_hex(result.root)).model_dump())
     if idempotency_key:
-        await run_in_threadpool(_remember, svc, party, idempotency_key, digest, 200, out)
+        await run_in_threadpool(IdempotencyKeys(svc.store.engine).put, party.id, idempotency_key, digest, 200, out)
     return Response(out, media_type="application/json")
 
 
-def _record_bundle(svc, info, index: int, size: int | None) -> dict:
+def _record_bundle(svc: Services, info, index: int, size: int | None) -> dict:
     anchors = AnchorStore(svc.store.engine)
     if size is None:  # prove against the newest anchored checkpoint that covers it, else the current size
         row = anchors.newest_anchored(info.pk, above=index)
@@ -217,20 +172,19 @@ def _record_bundle(svc, info, index: int, size: int | None) -> dict:
     return bundles.make_proof_bundle(info.stream, info.log_id, proof.size, proof.root, [entry], anchor)
 
 
-@router.get("/{log_id}/records/{index}", summary="One record with its salt and inclusion proof (owner)",
+@router.get("/{log_id}/records/{index}", response_model=ProofBundle, summary="One record with its salt and inclusion proof (owner)",
             description="A `dpl-proof/1` bundle: verify it with `dpl verify`.")
-def get_record(log_id: LogId, index: Annotated[int, PathParam(ge=0, le=MAX_INDEX)],
-               size: int | None = Query(default=None, ge=1, le=MAX_INDEX),
-               party: PartyInfo = Depends(caller), svc=Depends(services)) -> JSONResponse:
+def get_record(log_id: LogId, index: Annotated[int, PathParam(ge=0, le=MAX_INDEX)], party: Caller, svc: Svc,
+               size: int | None = Query(default=None, ge=1, le=MAX_INDEX)) -> JSONResponse:
     info = find_log(svc, party, log_id, ("factory",))
     if not 0 <= index < info.size:
         raise not_found("record")
     return JSONResponse(_record_bundle(svc, info, index, size))
 
 
-@router.get("/{log_id}/records", summary="A record by its id (owner)")
-def get_record_by_id(log_id: LogId, id: str = Query(min_length=1, max_length=128), party: PartyInfo = Depends(caller),
-                     svc=Depends(services)) -> JSONResponse:
+@router.get("/{log_id}/records", response_model=ProofBundle, summary="A record by its id (owner)")
+def get_record_by_id(log_id: LogId, party: Caller, svc: Svc,
+                     id: str = Query(min_length=1, max_length=128)) -> JSONResponse:
     info = find_log(svc, party, log_id, ("factory",))
     return JSONResponse(_record_bundle(svc, info, svc.store.index_of(info.stream, id), None))
 
@@ -238,35 +192,34 @@ def get_record_by_id(log_id: LogId, id: str = Query(min_length=1, max_length=128
 # --- proofs, checkpoints, leaves ------------------------------------------------------------------
 
 
-@router.get("/{log_id}/proofs/inclusion", summary="Inclusion proof of the leaf at an index (no payload)")
-def inclusion(log_id: LogId, index: int = Query(ge=0, le=MAX_INDEX), size: int | None = Query(default=None, ge=1, le=MAX_INDEX),
-              party: PartyInfo = Depends(caller), svc=Depends(services)) -> dict:
+@router.get("/{log_id}/proofs/inclusion", response_model=InclusionOut, summary="Inclusion proof of the leaf at an index (no payload)")
+def inclusion(log_id: LogId, party: Caller, svc: Svc, index: int = Query(ge=0, le=MAX_INDEX),
+              size: int | None = Query(default=None, ge=1, le=MAX_INDEX)) -> dict:
     info = find_log(svc, party, log_id)
     p = svc.store.inclusion_proof(info.stream, index, size)
     return {"log_id": to_hex(info.log_id) if info.log_id else None, "index": p.index, "size": p.size,
             "root": to_hex(p.root), "leaf_hash": to_hex(p.leaf_hash), "proof": [to_hex(h) for h in p.proof]}
 
 
-@router.get("/{log_id}/proofs/consistency", summary="Consistency proof between two sizes (dpl-consistency/1)")
-def consistency(log_id: LogId, old: int = Query(alias="from", ge=0, le=MAX_INDEX),
-                new: int | None = Query(default=None, alias="to", ge=1, le=MAX_INDEX),
-                party: PartyInfo = Depends(caller), svc=Depends(services)) -> dict:
+@router.get("/{log_id}/proofs/consistency", response_model=ConsistencyBundle, summary="Consistency proof between two sizes (dpl-consistency/1)")
+def consistency(log_id: LogId, party: Caller, svc: Svc, old: int = Query(alias="from", ge=0, le=MAX_INDEX),
+                new: int | None = Query(default=None, alias="to", ge=1, le=MAX_INDEX)) -> dict:
     info = find_log(svc, party, log_id)
     p = svc.store.consistency_proof(info.stream, old, new)
     return bundles.make_consistency_bundle(info.stream, info.log_id, p.old_size, p.old_root, p.new_size,
                                            p.new_root, p.proof)
 
 
-@router.get("/{log_id}/leaves", summary="Leaf hashes [start, start+limit) (owner, auditor)")
-def leaves(log_id: LogId, start: int = Query(default=0, ge=0, le=MAX_INDEX), limit: int = Query(default=1000, ge=1, le=10_000),
-           party: PartyInfo = Depends(caller), svc=Depends(services)) -> dict:
+@router.get("/{log_id}/leaves", response_model=LeavesOut, summary="Leaf hashes [start, start+limit) (owner, auditor)")
+def leaves(log_id: LogId, party: Caller, svc: Svc, start: int = Query(default=0, ge=0, le=MAX_INDEX),
+           limit: int = Query(default=1000, ge=1, le=10_000)) -> dict:
     info = find_log(svc, party, log_id)
     hashes = [to_hex(r.leaf_hash) for r in svc.store.iter_sealed(info.stream, start, min(info.size, start + limit))]
     return {"start": start, "size": info.size, "leaf_hashes": hashes}
 
 
-@router.get("/{log_id}/checkpoints", summary="Checkpoints with their anchor state (pending/included/final)")
-def checkpoints(log_id: LogId, party: PartyInfo = Depends(caller), svc=Depends(services)) -> list[dict]:
+@router.get("/{log_id}/checkpoints", response_model=list[CheckpointOut], summary="Checkpoints with their anchor state (pending/included/final)")
+def checkpoints(log_id: LogId, party: Caller, svc: Svc) -> list[dict]:
     info = find_log(svc, party, log_id)
     anchors = {}
     for row in AnchorStore(svc.store.engine).all_for_log(info.pk):
@@ -276,23 +229,16 @@ def checkpoints(log_id: LogId, party: PartyInfo = Depends(caller), svc=Depends(s
             for size, root in svc.store.checkpoints(info.stream)]
 
 
-@router.get("/{log_id}/activity", summary="Records per day and type over the newest records (owner)")
-def activity(log_id: LogId, last: int = Query(default=50_000, ge=1, le=200_000,
-                                             description="How many of the newest records to count"),
-             party: PartyInfo = Depends(caller), svc=Depends(services)) -> dict:
+@router.get("/{log_id}/activity", response_model=ActivityOut, summary="Records per day and type over the newest records (owner)")
+def activity(log_id: LogId, party: Caller, svc: Svc,
+             last: int = Query(default=50_000, ge=1, le=200_000,
+                               description="How many of the newest records to count")) -> dict:
     """Counts only: the day (UTC, from each record's ``ts``) and ``type`` of the newest
     ``last`` records. For the factory's own chart; payloads never leave."""
     info = find_log(svc, party, log_id, ("factory",))
-    start = max(0, info.size - last)
-    days: dict[str, dict[str, int]] = {}
-    types: set[str] = set()
-    for rec in svc.store.iter_records(info.stream, start, info.size):
-        day = utc_day(rec.record["ts"])
-        per_type = days.setdefault(day, {})
-        per_type[rec.record["type"]] = per_type.get(rec.record["type"], 0) + 1
-        types.add(rec.record["type"])
-    return {"from": start, "to": info.size, "types": sorted(types),
-            "days": [{"day": d, "counts": days[d]} for d in sorted(days, key=lambda d: (len(d), d))]}
+    counted = RecordActivity(svc.store).newest(info.stream, info.size, last)
+    return {"from": counted.start, "to": counted.end, "types": counted.types,
+            "days": [{"day": day, "counts": counts} for day, counts in counted.days]}
 
 
 class CheckpointSignatures(BaseModel):
@@ -303,7 +249,7 @@ class CheckpointSignatures(BaseModel):
                                            description="EIP-712 signature of RegisterLog (first anchor only)")
 
 
-def _bound_factory(svc, info) -> str:
+def _bound_factory(svc: Services, info) -> str:
     factory = svc.store.factory_of(info.stream)
     if factory is None or info.log_id is None:
         raise ApiProblem(409, "conflict", "this log is not bound to a factory address yet")
@@ -322,9 +268,9 @@ def _register_document(chain, info, factory: str) -> dict:
     return chain.typed_data(REGISTER_LOG_TYPES, {"factory": factory, "stream": info.stream})
 
 
-@router.get("/{log_id}/checkpoints/to-sign",
+@router.get("/{log_id}/checkpoints/to-sign", response_model=CheckpointToSign,
             summary="What a factory signs with its own wallet to have its newest checkpoint anchored (owner)")
-def checkpoint_to_sign(log_id: LogId, party: PartyInfo = Depends(caller), svc=Depends(services)) -> dict:
+def checkpoint_to_sign(log_id: LogId, party: Caller, svc: Svc) -> dict:
     info = find_log(svc, party, log_id, ("factory",))
     if info.size == 0:
         raise ApiProblem(409, "conflict", "the log is empty: there is no checkpoint to sign")
@@ -335,10 +281,10 @@ def checkpoint_to_sign(log_id: LogId, party: PartyInfo = Depends(caller), svc=De
             "register": None if registered else _register_document(chain, info, factory)}
 
 
-@router.post("/{log_id}/checkpoints/signatures",
+@router.post("/{log_id}/checkpoints/signatures", response_model=SignaturesKept,
              summary="Hand in the factory's own signatures; the anchoring uses them (owner)")
-def checkpoint_signatures(log_id: LogId, body: CheckpointSignatures, party: PartyInfo = Depends(caller),
-                          svc=Depends(services)) -> dict:
+def checkpoint_signatures(log_id: LogId, body: CheckpointSignatures, party: Caller,
+                          svc: Svc) -> dict:
     from ledger.store.signatures import CHECKPOINT, REGISTER, FactorySignatures
 
     info = find_log(svc, party, log_id, ("factory",))
@@ -361,8 +307,8 @@ def checkpoint_signatures(log_id: LogId, body: CheckpointSignatures, party: Part
     return {"size": body.size, "root": to_hex(root), "register": body.register_signature is not None}
 
 
-@router.post("/{log_id}/checkpoints/anchor", summary="Anchor the log's newest checkpoint now (owner)")
-def anchor_now(log_id: LogId, party: PartyInfo = Depends(caller), svc=Depends(services)) -> list[dict]:
+@router.post("/{log_id}/checkpoints/anchor", response_model=list[AnchorReportOut], summary="Anchor the log's newest checkpoint now (owner)")
+def anchor_now(log_id: LogId, party: Caller, svc: Svc) -> list[dict]:
     from api.background import anchor_once
 
     info = find_log(svc, party, log_id, ("factory",))

@@ -20,12 +20,14 @@ import orjson
 from eth_utils import to_checksum_address
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter, Path
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.auth import caller, not_found, role, services
+from api.deps import (Caller, Factory, Lender, PledgeHolderOrFactory, PledgeParty, Svc, find_log, lender_address,
+                      not_found)
 from api.errors import PROBLEM_RESPONSES, ApiProblem
-from api.routes_logs import find_log
+from api.schemas import (AssetOut, CollateralBundle, ConsentDraft, ConsentKept, ConsentListed, ExtensionDraft,
+                         ExtensionKept, ExtensionListed, Issued, Moved, PledgeListed, PledgeOut)
 from ledger.bundles import to_hex
 from ledger.errors import InvalidArgumentError
 from ledger.limits import MAX_SAMPLES
@@ -108,30 +110,10 @@ def _asset(svc, party, body: AssetIn):
     return describe_asset(svc.store, svc.chain(), info.stream, body.start, body.end, body.checkpoint)
 
 
-@router.post("/assets", summary="Describe a range of an anchored log: manifest and asset digest (factory)")
-def create_asset(body: AssetIn, party: PartyInfo = Depends(role("factory")), svc=Depends(services)) -> dict:
+@router.post("/assets", response_model=AssetOut, summary="Describe a range of an anchored log: manifest and asset digest (factory)")
+def create_asset(body: AssetIn, party: Factory, svc: Svc) -> dict:
     _, manifest, digest = _asset(svc, party, body)
     return {"asset_digest": to_hex(digest), "manifest": manifest}
-
-
-def _lender_address(svc, value: str) -> str:
-    """An address, or the address of a lender party by name. An unknown name and a party that
-    is not a lender (or has no address) get one answer, so the field tells nobody which
-    party names exist."""
-    from eth_utils import is_address, to_checksum_address
-
-    from ledger.errors import NotFoundError
-
-    if is_address(value):
-        return to_checksum_address(value)
-    try:
-        party = svc.parties.get(value)
-    except NotFoundError:
-        party = None
-    if party is None or party.role != "lender" or not party.address:
-        raise InvalidArgumentError(f"{value[:80]!r} is not a lender party (nor an address): give a lender's party "
-                                   "name or its 0x address")
-    return party.address
 
 
 def _draft(svc, party: PartyInfo, t: ConsentTerms):
@@ -141,7 +123,7 @@ def _draft(svc, party: PartyInfo, t: ConsentTerms):
     info, manifest, digest = _asset(svc, party, t)
     terms = Terms(info.log_id, t.start, t.end, manifest["checkpoint"]["size"], digest, t.principal,
                   t.currency.upper(), dates.maturity, dates.lien_end, dates.max_lien_end, t.samples,
-                  loan_ref_digest(t.loan_ref), _lender_address(svc, t.lender))
+                  loan_ref_digest(t.loan_ref), lender_address(svc, t.lender))
     chain = svc.chain()
     now = chain_time(chain)
     deadline = dates.deadline if dates.deadline is not None else now + DEFAULT_VALIDITY
@@ -149,8 +131,8 @@ def _draft(svc, party: PartyInfo, t: ConsentTerms):
     return info, terms, manifest, deadline
 
 
-@router.post("/pledges/consents/draft", summary="The EIP-712 typed data a factory signs for these terms")
-def consent_draft(body: ConsentTerms, party: PartyInfo = Depends(role("factory")), svc=Depends(services)) -> dict:
+@router.post("/pledges/consents/draft", response_model=ConsentDraft, summary="The EIP-712 typed data a factory signs for these terms")
+def consent_draft(body: ConsentTerms, party: Factory, svc: Svc) -> dict:
     from ledger.pledges import CONSENT_FORMAT, typed_data
 
     from ledger.pledges import parse_nonce
@@ -171,8 +153,8 @@ def _store_consent(svc, party: PartyInfo, doc: dict) -> dict:
     return {"consent_id": pk, "consent": doc}
 
 
-@router.post("/pledges/consents", status_code=201, summary="Submit a signed consent, or have the service sign (custodial)")
-def submit_consent(body: ConsentIn, party: PartyInfo = Depends(role("factory")), svc=Depends(services)) -> dict:
+@router.post("/pledges/consents", response_model=ConsentKept, status_code=201, summary="Submit a signed consent, or have the service sign (custodial)")
+def submit_consent(body: ConsentIn, party: Factory, svc: Svc) -> dict:
     from ledger.pledges import accept_consent, make_consent, parse_nonce, read_consent
 
     chain = svc.chain()
@@ -215,8 +197,8 @@ def _consent_rows(svc, party: PartyInfo):
     return consents.list()
 
 
-@router.get("/pledges/consents", summary="Consents given (factory) or naming the caller (lender)")
-def list_consents(party: PartyInfo = Depends(role("factory", "lender", "auditor")), svc=Depends(services)) -> list[dict]:
+@router.get("/pledges/consents", response_model=list[ConsentListed], summary="Consents given (factory) or naming the caller (lender)")
+def list_consents(party: PledgeParty, svc: Svc) -> list[dict]:
     names = _party_names(svc)
     return [{"consent_id": r.id, "token_id": r.token_id, "lender_party": names.get(r.lender),
              "consent": orjson.loads(r.document)} for r in _consent_rows(svc, party)]
@@ -229,9 +211,9 @@ def _extensions(svc):
     return PledgeExtensions(svc.store.engine, chain.chain_id, chain.registry.address)
 
 
-@router.get("/pledges/extensions", summary="Extensions a factory signed (factory), of the pledges the caller holds "
+@router.get("/pledges/extensions", response_model=list[ExtensionListed], summary="Extensions a factory signed (factory), of the pledges the caller holds "
                                            "(lender), or all (auditor)")
-def list_extensions(party: PartyInfo = Depends(role("factory", "lender", "auditor")), svc=Depends(services)) -> list[dict]:
+def list_extensions(party: PledgeParty, svc: Svc) -> list[dict]:
     from ledger.pledges import chain_time, extension_used, read_extension
     from ledger.store.pledges import PledgeMirror
 
@@ -279,8 +261,8 @@ def _sync(svc):
     return sync(svc.chain(), svc.store.engine, svc.deployment().get("block_number", 0))
 
 
-@router.post("/pledges", status_code=201, summary="Issue the pledge a consent allows (the lender it names)")
-def issue_pledge(body: IssueIn, party: PartyInfo = Depends(role("lender")), svc=Depends(services)) -> dict:
+@router.post("/pledges", response_model=Issued, status_code=201, summary="Issue the pledge a consent allows (the lender it names)")
+def issue_pledge(body: IssueIn, party: Lender, svc: Svc) -> dict:
     from ledger.pledges import issue, read_consent
 
     rows = [r for r in _consent_rows(svc, party) if r.id == body.consent_id]
@@ -315,8 +297,8 @@ def _visible(svc, party: PartyInfo, token_id: int):
     raise not_found("pledge")
 
 
-@router.get("/pledges", summary="Pledges the caller holds (lender), over its logs (factory), or all (auditor)")
-def list_pledges(party: PartyInfo = Depends(role("factory", "lender", "auditor")), svc=Depends(services)) -> list[dict]:
+@router.get("/pledges", response_model=list[PledgeListed], summary="Pledges the caller holds (lender), over its logs (factory), or all (auditor)")
+def list_pledges(party: PledgeParty, svc: Svc) -> list[dict]:
     from ledger.pledges import chain_time, mirror_row_json
     from ledger.store.pledges import PledgeMirror
 
@@ -335,13 +317,13 @@ def list_pledges(party: PartyInfo = Depends(role("factory", "lender", "auditor")
              "factory_party": names.get(r["factory"])} for r in rows]
 
 
-@router.get("/pledges/{token_id}", summary="One pledge as the chain has it")
-def show_pledge(token_id: TokenId, party: PartyInfo = Depends(caller), svc=Depends(services)) -> dict:
+@router.get("/pledges/{token_id}", response_model=PledgeOut, summary="One pledge as the chain has it")
+def show_pledge(token_id: TokenId, party: Caller, svc: Svc) -> dict:
     return _visible(svc, party, token_id).as_json()
 
 
-@router.get("/pledges/{token_id}/bundle", summary="The collateral bundle (dpl-collateral/1) of a pledge")
-def pledge_bundle(token_id: TokenId, party: PartyInfo = Depends(role("lender", "factory")), svc=Depends(services)) -> dict:
+@router.get("/pledges/{token_id}/bundle", response_model=CollateralBundle, summary="The collateral bundle (dpl-collateral/1) of a pledge")
+def pledge_bundle(token_id: TokenId, party: PledgeHolderOrFactory, svc: Svc) -> dict:
     from ledger.pledge_collateral import build_bundle
 
     _visible(svc, party, token_id)
@@ -363,26 +345,26 @@ def _holder_move(svc, party: PartyInfo, token_id: TokenId, build, view=None) -> 
     return {"token_id": token_id, "tx_hash": tx}
 
 
-@router.post("/pledges/{token_id}/transfer", summary="Transfer to another approved lender (holder)")
-def transfer(token_id: TokenId, body: TransferIn, party: PartyInfo = Depends(role("lender")), svc=Depends(services)) -> dict:
-    to = _lender_address(svc, body.to)
+@router.post("/pledges/{token_id}/transfer", response_model=Moved, summary="Transfer to another approved lender (holder)")
+def transfer(token_id: TokenId, body: TransferIn, party: Lender, svc: Svc) -> dict:
+    to = lender_address(svc, body.to)
     return _holder_move(svc, party, token_id,
                         lambda c, a: c.registry.functions.safeTransferFrom(a.address, to, token_id))
 
 
-@router.post("/pledges/{token_id}/release", summary="Release (the loan is repaid; holder)")
-def release(token_id: TokenId, party: PartyInfo = Depends(role("lender")), svc=Depends(services)) -> dict:
+@router.post("/pledges/{token_id}/release", response_model=Moved, summary="Release (the loan is repaid; holder)")
+def release(token_id: TokenId, party: Lender, svc: Svc) -> dict:
     return _holder_move(svc, party, token_id, lambda c, a: c.registry.functions.release(token_id))
 
 
-@router.post("/pledges/{token_id}/default", summary="Declare default (from maturity on; holder)")
-def default(token_id: TokenId, party: PartyInfo = Depends(role("lender")), svc=Depends(services)) -> dict:
+@router.post("/pledges/{token_id}/default", response_model=Moved, summary="Declare default (from maturity on; holder)")
+def default(token_id: TokenId, party: Lender, svc: Svc) -> dict:
     return _holder_move(svc, party, token_id, lambda c, a: c.registry.functions.declareDefault(token_id))
 
 
-@router.post("/pledges/{token_id}/extend", summary="Move the lien end later (holder): alone up to the max lien end "
+@router.post("/pledges/{token_id}/extend", response_model=Moved, summary="Move the lien end later (holder): alone up to the max lien end "
                                                    "the factory signed, beyond it with the factory's extension")
-def extend(token_id: TokenId, body: ExtendIn, party: PartyInfo = Depends(role("lender")), svc=Depends(services)) -> dict:
+def extend(token_id: TokenId, body: ExtendIn, party: Lender, svc: Svc) -> dict:
     from ledger.pledges import extend_call, parse_time, read_extension
 
     if body.extension_id is not None and body.extension is not None:
@@ -423,10 +405,10 @@ def _factory_view(svc, party: PartyInfo, token_id: int):
     return view
 
 
-@router.post("/pledges/{token_id}/extensions/draft",
+@router.post("/pledges/{token_id}/extensions/draft", response_model=ExtensionDraft,
              summary="The EIP-712 PledgeExtension a factory signs to let this pledge's lien end later (factory)")
-def extension_draft(token_id: TokenId, body: ExtensionTerms, party: PartyInfo = Depends(role("factory")),
-                    svc=Depends(services)) -> dict:
+def extension_draft(token_id: TokenId, body: ExtensionTerms, party: Factory,
+                    svc: Svc) -> dict:
     from ledger.pledges import check_extension, extension_document, parse_nonce
 
     nonce = parse_nonce(body.nonce)
@@ -439,10 +421,10 @@ def extension_draft(token_id: TokenId, body: ExtensionTerms, party: PartyInfo = 
     return {"typed_data": doc["typed_data"], "extension": doc}
 
 
-@router.post("/pledges/{token_id}/extensions", status_code=201,
+@router.post("/pledges/{token_id}/extensions", response_model=ExtensionKept, status_code=201,
              summary="Submit a signed extension, or have the service sign it (custodial; factory)")
-def submit_extension(token_id: TokenId, body: ExtensionIn, party: PartyInfo = Depends(role("factory")),
-                     svc=Depends(services)) -> dict:
+def submit_extension(token_id: TokenId, body: ExtensionIn, party: Factory,
+                     svc: Svc) -> dict:
     from ledger.pledges import accept_extension, make_extension, parse_nonce, read_extension
 
     if (body.terms is None) == (body.extension is None):

@@ -64,6 +64,14 @@ class ConflictError(LedgerError):
     """A request contradicts what is stored (same record id, different content)."""
 
 
+class AnchoringBusyError(ConflictError):
+    """Another process holds the anchoring lock (``ledger.store.locks``) right now: nothing was
+    anchored by this call; the holder anchors every log, and a retry in a moment may run."""
+
+    def __init__(self, message: str = "another worker is anchoring right now; retry in a moment"):
+        super().__init__(message)
+
+
 class NotFoundError(LedgerError, LookupError):
     """The named log, record or checkpoint does not exist."""
 

@@ -16,6 +16,8 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from fastapi.templating import Jinja2Templates
 
 from api.auth import SESSION_COOKIE, session_of
+from api.deps import Svc
+from ledger.health import check_health
 from ledger.settings import browser_rpc_url
 from ledger.store.web_sessions import SESSION_HOURS
 
@@ -91,6 +93,11 @@ def _chain_facts(svc) -> dict:
         return {"chainId": None, "registry": None, "chainError": str(e).splitlines()[0] if str(e) else type(e).__name__}
 
 
+def _health(svc) -> dict:
+    """The sign-in page shows the service's health (the same report as ``/health``)."""
+    return check_health(svc, getattr(svc, "loop", None))
+
+
 def _render(request: Request, template: str, session, status: int = 200, **context) -> HTMLResponse:
     svc = request.app.state.services
     settings = svc.settings
@@ -120,22 +127,17 @@ def _harden(response: Response) -> None:
 
 
 @router.get("/", response_class=HTMLResponse)
-def home(request: Request):
+def home(request: Request, svc: Svc):
     session = session_of(request)
     if session is not None:
         return RedirectResponse(HOME[session.party.role], status_code=303)
-    from api.routes_admin import health
-
-    return _render(request, "signin.html", None, health=health(request.app.state.services), error=None)
+    return _render(request, "signin.html", None, health=_health(svc), error=None)
 
 
 @router.post("/signin", response_class=HTMLResponse)
-async def sign_in(request: Request):
-    from api.routes_admin import health
-
-    svc = request.app.state.services
+async def sign_in(request: Request, svc: Svc):
     if _from_elsewhere(request):
-        return _render(request, "signin.html", None, status=403, health=health(svc),
+        return _render(request, "signin.html", None, status=403, health=_health(svc),
                        error="Sign in from this service's own page: a form on another site may not sign you in.")
     body = await request.body()  # at most api.edge's limit for /signin (4 KiB)
     key = (parse_qs(body.decode("utf-8", "replace")).get("api_key") or [""])[0].strip()
@@ -143,7 +145,7 @@ async def sign_in(request: Request):
     if opened is None:
         error = ("Enter an API key." if not key else
                  "That API key is not valid (unknown, mistyped or revoked).")
-        return _render(request, "signin.html", None, status=401, health=health(svc), error=error)
+        return _render(request, "signin.html", None, status=401, health=_health(svc), error=error)
     token, session = opened
     svc.sessions.close(request.cookies.get(SESSION_COOKIE))  # a session signed in over ends here
     response = RedirectResponse(HOME[session.party.role], status_code=303)
@@ -153,10 +155,10 @@ async def sign_in(request: Request):
 
 
 @router.post("/signout")
-def sign_out(request: Request):
+def sign_out(request: Request, svc: Svc):
     if _from_elsewhere(request):
         return RedirectResponse("/", status_code=303)  # another site may not sign you out
-    request.app.state.services.sessions.close(request.cookies.get(SESSION_COOKIE))
+    svc.sessions.close(request.cookies.get(SESSION_COOKIE))
     response = RedirectResponse("/", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response

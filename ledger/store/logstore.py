@@ -225,6 +225,13 @@ class LogStore:
             ).all()
         return [LogInfo(r.id, r.stream, r.log_id, r.size, r.root) for r in rows]
 
+    def find_by_log_id(self, log_id: bytes) -> LogInfo | None:
+        """The log bound to this on-chain id, or None (an indexed lookup, not a scan)."""
+        with self.engine.connect() as conn:
+            r = conn.execute(select(Log.id, Log.stream, Log.log_id, Log.size, Log.root)
+                             .where(Log.log_id == log_id).order_by(Log.stream).limit(1)).first()
+        return None if r is None else LogInfo(r.id, r.stream, r.log_id, r.size, r.root)
+
     def _lock_log(self, conn: Connection, stream: str) -> LogInfo:
         # SQLite: BEGIN IMMEDIATE already holds the write lock. PostgreSQL: lock the row.
         if not self._sqlite:

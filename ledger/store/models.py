@@ -22,6 +22,7 @@ def utcnow() -> datetime:
 
 class Log(SQLModel, table=True):
     __tablename__ = "logs"
+    __table_args__ = (Index("ix_logs_log_id", "log_id"),)  # the API finds a log by it (migration 0011)
 
     id: int | None = Field(default=None, sa_column=Column(Integer, primary_key=True, autoincrement=True))
     stream: str = Field(max_length=200, unique=True, nullable=False)

@@ -101,6 +101,21 @@ def test_audit_run_and_latest(world):
     assert {k: v for k, v in latest.items() if k != "ran_at"} == report
 
 
+def test_a_report_kept_by_an_older_version_is_answered_as_kept(world):
+    """Reports are kept as JSON: one from before a field existed (here: no pledge count) is
+    answered with the fields it has, neither refused by the response model nor padded."""
+    import orjson
+
+    from ledger.store.audit_runs import AuditRunStore
+
+    svc = world.client.app.state.services
+    old = {"chain_id": 31337, "registry": world.registry, "logs": 1, "records": 3, "anchor_events": 1,
+           "clean": True, "findings": []}
+    AuditRunStore(svc.store.engine, svc.store.key).add(True, orjson.dumps(old))
+    latest = world.ok("GET", "/v1/audit/latest", "aud")
+    assert {k: v for k, v in latest.items() if k != "ran_at"} == old
+
+
 def test_health(world):
     h = world.ok("GET", "/health")
     assert h["status"] == "ok"

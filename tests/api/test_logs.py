@@ -53,6 +53,22 @@ def test_create_list_show_a_log(world):
     assert out["log_id"] in {item["log_id"] for item in world.ok("GET", "/v1/logs", "aud")}
 
 
+def test_a_log_is_looked_up_by_its_id_not_by_scanning_every_log(world, monkeypatch):
+    """Each request finds its log with one indexed query (``LogStore.find_by_log_id``); the
+    answers, a 404 for another factory's log included, are those of the scan it replaced."""
+    store = world.client.app.state.services.store
+
+    def scan():
+        raise AssertionError("a request scanned every log")
+
+    monkeypatch.setattr(store, "list_logs", scan)
+    assert world.ok("GET", f"/v1/logs/{world.log_id}", "acme")["size"] == world.size
+    assert world.ok("GET", f"/v1/logs/{world.log_id}", "aud")["size"] == world.size
+    assert world.get(f"/v1/logs/{world.log_id}", "globex").status_code == 404  # not its log
+    assert world.get("/v1/logs/0x" + "ab" * 32, "aud").status_code == 404
+    world.ok("GET", f"/v1/logs/{world.log_id}/proofs/inclusion", "aud", params={"index": 0})
+
+
 def test_create_log_refusals(world):
     world.ok("POST", "/v1/logs", "acme", 201, json={"stream": "dup"})
     r = world.post("/v1/logs", "acme", json={"stream": "dup"})
@@ -269,6 +285,47 @@ def test_anchoring_an_empty_log_says_so(world):
 # --- limits and malformed input -------------------------------------------------------------------
 
 
+def test_anchor_now_while_another_worker_anchors_is_409_anchoring_busy(world):
+    """The run is refused by the ledger (``AnchoringBusyError``), mapped by the one error
+    table: 409 ``anchoring-busy``, nothing anchored, no Retry-After (as before)."""
+    from ledger.store.locks import anchoring_lock
+
+    log_id = world.new_log(records=[record("busy-1")])
+    svc = world.client.app.state.services
+    with anchoring_lock(svc.store.engine, svc.settings.home) as held:
+        assert held  # this test stands for the other worker
+        r = world.post(f"/v1/logs/{log_id}/checkpoints/anchor", "acme")
+    assert r.status_code == 409, r.text
+    assert r.headers["content-type"] == "application/problem+json"
+    assert "retry-after" not in r.headers
+    body = r.json()
+    assert body["type"].endswith("/anchoring-busy") and body["title"] == "anchoring busy"
+    assert body["detail"] == "another worker is anchoring right now; retry in a moment"
+    assert [c["anchor"] for c in world.ok("GET", f"/v1/logs/{log_id}/checkpoints", "acme")] == [None]
+    [report] = world.ok("POST", f"/v1/logs/{log_id}/checkpoints/anchor", "acme")  # the lock is free again
+    assert report["size"] == 1
+
+
+def test_a_busy_anchoring_run_is_a_ledger_error_and_the_loop_skips_it(world):
+    """The worker raises the ledger's error, not an HTTP problem; the loop's round skips it
+    without reporting an error (the holder anchors every log)."""
+    from api.background import AnchoringLoop, anchor_once
+    from ledger.errors import AnchoringBusyError, ConflictError
+    from ledger.store.locks import anchoring_lock
+
+    svc = world.client.app.state.services
+    loop = AnchoringLoop(svc, 3600)
+    with anchoring_lock(svc.store.engine, svc.settings.home) as held:
+        assert held
+        with pytest.raises(AnchoringBusyError) as e:
+            anchor_once(svc)
+        assert isinstance(e.value, ConflictError)
+        loop.run_round()
+    assert loop.last_error is None and loop.last_run is None
+    loop.run_round()  # the lock is free: a real round
+    assert loop.last_error is None and loop.last_run is not None
+
+
 def test_too_many_records_is_413(world, monkeypatch):
     import api.routes_logs as routes
 
@@ -386,6 +443,48 @@ def test_malformed_ndjson_is_422_with_the_line(world, body):
     assert r.status_code == 422, r.text
     assert r.json()["position"] == 2
     assert _size(world, log_id) == 0
+
+
+def _good(rid: str) -> bytes:
+    return json.dumps(record(rid), separators=(",", ":")).encode()
+
+
+#: NDJSON bodies with one bad line. The lone CR: NDJSON lines end at LF (CRLF allowed), so
+#: "a\rb" is one line holding two values (the API once split it into two records).
+BAD_NDJSON = {
+    "truncated": _good("nd-1") + b"\n" + _good("nd-2") + b'\n{"id":"nd-3","ts":\n',
+    "duplicate-key": _good("nd-1") + b'\n{"id":"nd-2","id":"nd-2b","ts":"2026-11-01T08:00:00Z","type":"t","data":{}}\n',
+    "lone-cr": _good("nd-1") + b"\r" + _good("nd-2") + b"\n",
+    "blank-lines-count": b"\n \n" + _good("nd-1") + b"\r\n\n" + b"{nope}\n",
+}
+
+
+@pytest.mark.parametrize("name", sorted(BAD_NDJSON))
+def test_a_bad_ndjson_line_reads_the_same_through_the_api_and_dpl_ingest(world, tmp_path, name):
+    """One reader (``ledger.sources.read_jsonl``) for both edges: the same line refused with
+    the same words, and nothing stored either way."""
+    import os
+    import subprocess
+    import sys
+
+    body = BAD_NDJSON[name]
+    log_id = world.new_log()
+    r = world.post(f"/v1/logs/{log_id}/records", "acme", content=body,
+                   headers={"Content-Type": "application/x-ndjson"})
+    assert r.status_code == 422, r.text
+    assert _size(world, log_id) == 0
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DPL_") and k != "DATABASE_URL"}
+    env["DPL_HOME"] = str(tmp_path / "home")
+
+    def dpl(*args, data=None):
+        return subprocess.run([sys.executable, "-m", "ledger.cli", *args], input=data, capture_output=True,
+                              env=env, timeout=120)
+
+    assert dpl("log", "create", "s").returncode == 0
+    done = dpl("ingest", "--log", "s", "-", data=body)
+    assert done.returncode == 1 and b"Traceback" not in done.stderr
+    assert done.stderr.decode().strip() == f"error: {r.json()['detail']}"
 
 
 @pytest.mark.parametrize("log_id", ["abc", "0x1234", "0x" + "zz" * 32, "0x" + "a" * 63, "0x" + "a" * 65,

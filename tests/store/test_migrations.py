@@ -30,5 +30,5 @@ def test_downgrade_and_upgrade_again(backend):
     db.migrate(engine)
     with engine.connect() as conn:
         head = ScriptDirectory.from_config(db._alembic_config(conn)).get_current_head()
-    assert head == "0010" and db.schema_revision(engine) == head  # 0010: chain transactions (nonce manager)
+    assert head == "0011" and db.schema_revision(engine) == head  # 0011: logs.log_id indexed
     engine.dispose()

@@ -1,0 +1,80 @@
+"""What the routers share: the dependencies an endpoint names, and the lookups several routers
+make for a caller (a log it may read, a lender by name or address, an admin's chain key).
+
+Routers import this module, ``api.schemas`` (what they answer), ``api.errors``, the services
+and the ledger, never another router (``tests/test_layers.py``).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends
+from fastapi import Path as PathParam
+
+from api.auth import caller, not_found, role, services
+from api.errors import ApiProblem
+from api.services import Services
+from ledger.errors import InvalidArgumentError, NotFoundError
+from ledger.store.parties import PartyInfo
+
+__all__ = ["not_found", "Admin", "AdminOrAuditor", "Auditor", "Caller", "Factory", "LogId", "LogReader", "Lender",
+           "PledgeParty", "PledgeHolderOrFactory", "AnyRole", "Svc", "admin_account", "find_log", "lender_address"]
+
+#: The worker's services (``app.state.services``).
+Svc = Annotated[Services, Depends(services)]
+#: The authenticated caller, any role (the route decides what it may see).
+Caller = Annotated[PartyInfo, Depends(caller)]
+#: The caller, who must have one of the roles named (403 otherwise).
+Admin = Annotated[PartyInfo, Depends(role("admin"))]
+Auditor = Annotated[PartyInfo, Depends(role("auditor"))]
+Factory = Annotated[PartyInfo, Depends(role("factory"))]
+Lender = Annotated[PartyInfo, Depends(role("lender"))]
+AdminOrAuditor = Annotated[PartyInfo, Depends(role("admin", "auditor"))]
+LogReader = Annotated[PartyInfo, Depends(role("factory", "auditor"))]
+PledgeParty = Annotated[PartyInfo, Depends(role("factory", "lender", "auditor"))]
+PledgeHolderOrFactory = Annotated[PartyInfo, Depends(role("lender", "factory"))]
+AnyRole = Annotated[PartyInfo, Depends(role("admin", "auditor", "lender", "factory"))]
+
+LogId = Annotated[str, PathParam(pattern=r"^0x[0-9a-fA-F]{64}$", description="The on-chain log id, 0x-hex")]
+
+
+def find_log(svc: Services, party: PartyInfo, log_id: str, roles=("factory", "auditor")):
+    """The log with this id that ``party`` may read, else 404 (whether absent or not theirs)."""
+    if party.role not in roles:
+        raise ApiProblem(403, "forbidden", f"a {party.role} may not read logs")
+    try:
+        wanted = bytes.fromhex(log_id[2:]) if log_id.startswith("0x") and len(log_id) == 66 else None
+    except ValueError:
+        wanted = None
+    if wanted is None:
+        raise ApiProblem(422, "invalid-argument", "log_id must be 0x and 64 hex digits")
+    info = svc.store.find_by_log_id(wanted)
+    if info is None or (party.role == "factory" and svc.parties.owner_of(info.pk) != party.id):
+        raise not_found("log")
+    return info
+
+
+def lender_address(svc: Services, value: str) -> str:
+    """An address, or the address of a lender party by name. An unknown name and a party that
+    is not a lender (or has no address) get one answer, so the field tells nobody which
+    party names exist."""
+    from eth_utils import is_address, to_checksum_address
+
+    if is_address(value):
+        return to_checksum_address(value)
+    try:
+        party = svc.parties.get(value)
+    except NotFoundError:
+        party = None
+    if party is None or party.role != "lender" or not party.address:
+        raise InvalidArgumentError(f"{value[:80]!r} is not a lender party (nor an address): give a lender's party "
+                                   "name or its 0x address")
+    return party.address
+
+
+def admin_account(svc: Services, party: PartyInfo, chain):
+    """The admin's custodial chain key; 409 ``not-custodial`` when the service holds none."""
+    if not party.key_name:
+        raise ApiProblem(409, "not-custodial", "the service holds no chain key for this admin")
+    return svc.keyring.account(party.key_name, chain.chain_id)
