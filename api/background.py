@@ -12,24 +12,9 @@ import logging
 import threading
 
 from ledger.errors import AnchoringBusyError
-from ledger.store.locks import anchoring_lock
+from ledger.service.anchoring import anchor_once
 
 log = logging.getLogger("dpl.anchoring")
-
-
-def anchor_once(svc, stream: str | None = None):
-    """One anchoring run (one log or all) under the lock; ``AnchoringBusyError`` if another
-    worker holds it (the API answers 409 ``anchoring-busy``)."""
-    from ledger.anchoring import Anchorer
-
-    with anchoring_lock(svc.store.engine, svc.settings.home) as held:
-        if not held:
-            raise AnchoringBusyError()
-        s = svc.settings
-        anchorer = Anchorer(svc.store, svc.chain(), svc.keyring, relayer_key=s.relayer_key,
-                            factory_key=s.factory_key, confirmations=s.confirmations,
-                            stuck_after=s.stuck_after_blocks)
-        return anchorer.run(stream)
 
 
 class AnchoringLoop:

@@ -16,8 +16,8 @@ from api.errors import PROBLEM_RESPONSES, ApiProblem
 from api.schemas import AuditReport, Health, KeyOut, LatestAudit, LenderOut, NewKey, PartyOut
 from api.services import Services
 from ledger.errors import LedgerError
-from ledger.health import check_health
-from ledger.store.audit_runs import AuditRunStore
+from ledger.service.health import check_health
+from ledger.service.audits import Audits
 from ledger.store.parties import PartyInfo
 
 router = APIRouter(tags=["admin"], responses=PROBLEM_RESPONSES)
@@ -111,7 +111,7 @@ def _set_lender(svc: Services, party: PartyInfo, address: str, approved: bool) -
 def list_lenders(_: AdminOrAuditor, svc: Svc) -> list[str]:
     from ledger.pledges import approved_lenders
 
-    return approved_lenders(svc.chain(), svc.deployment().get("block_number", 0))
+    return approved_lenders(svc.chain(), svc.deployment_block)
 
 
 # --- audit -----------------------------------------------------------------------------------
@@ -126,24 +126,16 @@ _NDJSON = "application/x-ndjson"
                                              "`{\"progress\": {\"records\": n, \"total\": N}}` then "
                                              "`{\"report\": …}` (or `{\"error\": problem}`)"}})
 def run_audit(request: Request, _: Auditor, svc: Svc):
-    chain, deployment = svc.chain(), svc.deployment()
-    chain.block_number()  # a node that is down is a 503 before anything streams
+    audits = Audits(svc)
+    target = audits.target()  # a node that is down is a 503 before anything streams
     if _NDJSON not in request.headers.get("accept", ""):
-        return _audit_and_keep(svc, chain, deployment, None)
-    return StreamingResponse(_audit_stream(svc, chain, deployment), media_type=_NDJSON)
+        return audits.run(None, target)
+    return StreamingResponse(_audit_stream(audits, target), media_type=_NDJSON)
 
 
-def _audit_and_keep(svc: Services, chain, deployment, on_record) -> dict:
-    from ledger.audit import run_audit as audit
-
-    report = audit(svc.store, chain, deployment, on_record, stuck_after=svc.settings.stuck_after_blocks).as_json()
-    AuditRunStore(svc.store.engine, svc.store.key).add(report["clean"], orjson.dumps(report))
-    return report
-
-
-def _audit_stream(svc: Services, chain, deployment):
+def _audit_stream(audits: Audits, target):
     """Progress lines (at most ~10 a second) while the audit runs in a thread, then the report."""
-    total = sum(info.size for info in svc.store.list_logs())
+    total = audits.total_records()
     done, events = [0], queue.Queue()
 
     def on_record(n: int) -> None:
@@ -151,7 +143,7 @@ def _audit_stream(svc: Services, chain, deployment):
 
     def work() -> None:
         try:
-            events.put(("report", _audit_and_keep(svc, chain, deployment, on_record)))
+            events.put(("report", audits.run(on_record, target)))
         except LedgerError as e:
             events.put(("error", {"title": type(e).__name__, "detail": str(e)}))
         except Exception as e:  # reported to the page; the stream must end either way
@@ -172,10 +164,11 @@ def _audit_stream(svc: Services, chain, deployment):
 
 @router.get("/v1/audit/latest", response_model=LatestAudit, response_model_exclude_unset=True, summary="The last audit's report (auditor)")
 def latest_audit(_: Auditor, svc: Svc) -> dict:
-    r = AuditRunStore(svc.store.engine, svc.store.key).latest()
-    if r is None:
-        raise ApiProblem(404, "not-found", "no audit has run yet (POST /v1/audit)")
-    return {**orjson.loads(r.report), "ran_at": _utc(r.created_at)}
+    latest = Audits(svc).latest()
+    if latest is None:
+        raise ApiProblem(404, "not-found", "no audit has run yet (POST /v1/audit or dpl audit)")
+    report, ran_at = latest
+    return {**report, "ran_at": _utc(ran_at)}
 
 
 # --- health ----------------------------------------------------------------------------------

@@ -13,7 +13,6 @@ from api.schemas import ListingOut
 from api.services import Services
 from ledger.bundles import to_hex
 from ledger.errors import InvalidArgumentError
-from ledger.store.parties import PartyInfo
 
 router = APIRouter(tags=["admin"], responses=PROBLEM_RESPONSES)
 
@@ -51,7 +50,7 @@ def list_factories(_: AnyRole,
                    svc: Svc) -> list[ListingOut]:
     from ledger.directory import listed_factories
 
-    listings = listed_factories(svc.chain(), svc.deployment().get("block_number", 0))
+    listings = listed_factories(svc.chain(), svc.deployment_block)
     return [_out(item.address, item) for item in listings]
 
 

@@ -26,12 +26,12 @@ from api.errors import PROBLEM_RESPONSES, ApiProblem
 from api.schemas import (ActivityOut, AnchorReportOut, AppendOut, CheckpointOut, CheckpointToSign, ConsistencyBundle,
                          InclusionOut, LeavesOut, LogOut, ProofBundle, SignaturesKept)
 from api.services import Services
-from ledger import bundles
 from ledger.bundles import to_hex
 from ledger.errors import RecordError
-from ledger.records import parse_json_line
-from ledger.sources import read_jsonl
 from ledger.limits import MAX_INDEX
+from ledger.records import parse_json_line
+from ledger.service.proofs import Proofs
+from ledger.sources import read_jsonl
 from ledger.store.anchors import AnchorStore
 from ledger.store.activity import RecordActivity
 from ledger.store.idempotency import IdempotencyKeys
@@ -157,21 +157,6 @@ async def append_records(log_id: LogId, request: Request, party: Factory, svc: S
     return Response(out, media_type="application/json")
 
 
-def _record_bundle(svc: Services, info, index: int, size: int | None) -> dict:
-    anchors = AnchorStore(svc.store.engine)
-    if size is None:  # prove against the newest anchored checkpoint that covers it, else the current size
-        row = anchors.newest_anchored(info.pk, above=index)
-        proof = svc.store.inclusion_proof(info.stream, index, row.size if row else None)
-    else:  # the store checks the size before the anchor lookup uses it
-        proof = svc.store.inclusion_proof(info.stream, index, size)
-        row = anchors.newest_anchored(info.pk, above=proof.size - 1, size=proof.size)
-    stored = svc.store.record_at(info.stream, index)
-    entry = bundles.make_entry(index, stored.record, stored.salt, stored.leaf_hash, proof.proof)
-    anchor = (bundles.make_anchor(row.chain_id, row.registry, row.tx_hash, row.block_number)
-              if row is not None and row.size == proof.size else None)
-    return bundles.make_proof_bundle(info.stream, info.log_id, proof.size, proof.root, [entry], anchor)
-
-
 @router.get("/{log_id}/records/{index}", response_model=ProofBundle, summary="One record with its salt and inclusion proof (owner)",
             description="A `dpl-proof/1` bundle: verify it with `dpl verify`.")
 def get_record(log_id: LogId, index: Annotated[int, PathParam(ge=0, le=MAX_INDEX)], party: Caller, svc: Svc,
@@ -179,14 +164,14 @@ def get_record(log_id: LogId, index: Annotated[int, PathParam(ge=0, le=MAX_INDEX
     info = find_log(svc, party, log_id, ("factory",))
     if not 0 <= index < info.size:
         raise not_found("record")
-    return JSONResponse(_record_bundle(svc, info, index, size))
+    return JSONResponse(Proofs(svc.store).record_bundle(info.stream, index, size))
 
 
 @router.get("/{log_id}/records", response_model=ProofBundle, summary="A record by its id (owner)")
 def get_record_by_id(log_id: LogId, party: Caller, svc: Svc,
                      id: str = Query(min_length=1, max_length=128)) -> JSONResponse:
     info = find_log(svc, party, log_id, ("factory",))
-    return JSONResponse(_record_bundle(svc, info, svc.store.index_of(info.stream, id), None))
+    return JSONResponse(Proofs(svc.store).record_bundle_by_id(info.stream, id))
 
 
 # --- proofs, checkpoints, leaves ------------------------------------------------------------------
@@ -205,9 +190,7 @@ def inclusion(log_id: LogId, party: Caller, svc: Svc, index: int = Query(ge=0, l
 def consistency(log_id: LogId, party: Caller, svc: Svc, old: int = Query(alias="from", ge=0, le=MAX_INDEX),
                 new: int | None = Query(default=None, alias="to", ge=1, le=MAX_INDEX)) -> dict:
     info = find_log(svc, party, log_id)
-    p = svc.store.consistency_proof(info.stream, old, new)
-    return bundles.make_consistency_bundle(info.stream, info.log_id, p.old_size, p.old_root, p.new_size,
-                                           p.new_root, p.proof)
+    return Proofs(svc.store).consistency_bundle(info.stream, old, new)
 
 
 @router.get("/{log_id}/leaves", response_model=LeavesOut, summary="Leaf hashes [start, start+limit) (owner, auditor)")
@@ -309,7 +292,7 @@ def checkpoint_signatures(log_id: LogId, body: CheckpointSignatures, party: Call
 
 @router.post("/{log_id}/checkpoints/anchor", response_model=list[AnchorReportOut], summary="Anchor the log's newest checkpoint now (owner)")
 def anchor_now(log_id: LogId, party: Caller, svc: Svc) -> list[dict]:
-    from api.background import anchor_once
+    from ledger.service.anchoring import anchor_once
 
     info = find_log(svc, party, log_id, ("factory",))
     return [r.__dict__ for r in anchor_once(svc, info.stream)]

@@ -258,7 +258,7 @@ def _lender_account(svc, party: PartyInfo, chain, fn=None):
 def _sync(svc):
     from ledger.pledges import sync
 
-    return sync(svc.chain(), svc.store.engine, svc.deployment().get("block_number", 0))
+    return sync(svc.chain(), svc.store.engine, svc.deployment_block)
 
 
 @router.post("/pledges", response_model=Issued, status_code=201, summary="Issue the pledge a consent allows (the lender it names)")

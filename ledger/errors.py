@@ -97,10 +97,6 @@ class StoreFullError(StoreError):
     """The disk (or the database's size limit) is full."""
 
 
-class AnchoringBusyError(ConflictError):
-    """Another process holds the anchoring lock; its run anchors every log."""
-
-
 class BundleError(ProofError):
     """A proof bundle is malformed or does not verify."""
 

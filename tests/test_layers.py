@@ -110,11 +110,6 @@ def test_workers_raise_ledger_errors_not_http_problems():
     assert sorted(m for m in _imports("api.background") if m.split(".")[0] == "api") == []
 
 
-#: Cycles known and being removed. The coordinator deletes this entry when ``ledger/cli.py``
-#: and ``ledger/cli_pledge.py`` become the ``ledger/cli/`` package (issue 12).
-KNOWN_CYCLES = [{"ledger.cli", "ledger.cli_pledge"}]
-
-
 def _cycles() -> list[set[str]]:
     """The strongly connected components of more than one module (Tarjan)."""
     graph = {m: _imports(m) for m in _modules()}
@@ -148,7 +143,9 @@ def _cycles() -> list[set[str]]:
 
 
 def test_no_import_cycles():
-    assert [c for c in _cycles() if c not in KNOWN_CYCLES] == []
+    """Before: ``ledger/cli.py`` and ``ledger/cli_pledge.py`` imported each other through
+    private helpers; now the command line is the ``ledger/cli/`` package, and nothing cycles."""
+    assert _cycles() == []
 
 
 def _imported_by(modules: list[str]) -> set[str]:
@@ -168,53 +165,6 @@ def test_storage_and_chain_adapters_never_import_each_other():
     assert "ledger.chain.client" in chain and "ledger.store.transactions" in store
     assert {m for m in _imported_by(chain) if m.startswith("ledger.store") or m == "ledger.transactions"} == set()
     assert {m for m in _imported_by(store) if m.startswith("ledger.chain") or m == "ledger.transactions"} == set()
-
-
-def _module_imports(path: Path) -> set[str]:
-    """The ``ledger.*`` / ``api.*`` modules a file imports (at any depth of its code)."""
-    import ast
-
-    found = set()
-    for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.Import):
-            found |= {a.name for a in node.names}
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            found.add(node.module)
-            found |= {f"{node.module}.{a.name}" for a in node.names}
-    return {m for m in found if m.split(".")[0] in ("ledger", "api")}
-
-
-def _graph() -> dict[str, set[str]]:
-    files = {}
-    for top in ("ledger", "api"):
-        for p in (ROOT / top).rglob("*.py"):
-            if "migrations" in p.parts:
-                continue
-            parts = list(p.relative_to(ROOT).with_suffix("").parts)
-            if parts[-1] == "__init__":
-                parts.pop()
-            files[".".join(parts)] = p
-    return {name: {m for m in _module_imports(p) if m in files and m != name} for name, p in files.items()}
-
-
-def test_no_import_cycle_anywhere():
-    """Before: ``ledger.cli`` and ``ledger.cli_pledge`` imported each other through private
-    helpers. A package imports its own modules from ``__init__`` (that edge is not a cycle)."""
-    graph = _graph()
-    cycles = []
-
-    def visit(node, path, seen):
-        for nxt in graph[node]:
-            if nxt == path[0]:
-                cycles.append(path + [nxt])
-            elif nxt not in seen and nxt > path[0]:  # each cycle once, from its smallest module
-                seen.add(nxt)
-                visit(nxt, path + [nxt], seen)
-
-    for start in sorted(graph):
-        visit(start, [start], {start})
-    real = [c for c in cycles if not (len(c) == 3 and (c[1].startswith(c[0] + ".") or c[0].startswith(c[1] + ".")))]
-    assert real == []
 
 
 def test_settings_are_built_once_per_entry_point_and_the_passphrase_read_only_by_them():

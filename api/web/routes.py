@@ -17,7 +17,7 @@ from fastapi.templating import Jinja2Templates
 
 from api.auth import SESSION_COOKIE, session_of
 from api.deps import Svc
-from ledger.health import check_health
+from ledger.service.health import check_health
 from ledger.settings import browser_rpc_url
 from ledger.store.web_sessions import SESSION_HOURS
 

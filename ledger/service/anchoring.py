@@ -20,8 +20,7 @@ def anchor_once(ctx: Context, stream: str | None = None) -> list:
 
     with anchoring_lock(ctx.store.engine, ctx.settings.home) as held:
         if not held:
-            raise AnchoringBusyError("another process (the service or a dpl anchor) is anchoring right now; "
-                                     "retry in a moment")
+            raise AnchoringBusyError()
         s = ctx.settings
         anchorer = Anchorer(ctx.store, ctx.chain(), ctx.keyring, relayer_key=s.relayer_key,
                             factory_key=s.factory_key, confirmations=s.confirmations,

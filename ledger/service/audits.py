@@ -20,12 +20,18 @@ class Audits:
     def total_records(self) -> int:
         return sum(info.size for info in self.ctx.store.list_logs())
 
-    def run(self, on_record: Callable[[int], None] | None = None) -> dict:
-        """Audit against the registry the deployment record names (a registry whose code is not
-        ours is a finding of the report, not a refusal), keep the report, return it."""
+    def target(self):
+        """(chain, deployment record) an audit checks: the registry the deployment record names,
+        its code not checked first (a registry whose code is not ours is a finding of the
+        report, not a refusal). Asks the node: call it first to fail before any work starts."""
+        return self.ctx.recorded_registry()
+
+    def run(self, on_record: Callable[[int], None] | None = None, target=None) -> dict:
+        """Audit every anchor and record against ``target`` (default: ``self.target()``), keep
+        the report (sealed), return it."""
         from ledger.audit import run_audit
 
-        chain, deployment = self.ctx.recorded_registry()
+        chain, deployment = target or self.target()
         report = run_audit(self.ctx.store, chain, deployment, on_record,
                            stuck_after=self.ctx.settings.stuck_after_blocks).as_json()
         AuditRunStore(self.ctx.store.engine, self.ctx.store.key).add(report["clean"], orjson.dumps(report))

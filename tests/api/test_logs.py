@@ -309,7 +309,8 @@ def test_anchor_now_while_another_worker_anchors_is_409_anchoring_busy(world):
 def test_a_busy_anchoring_run_is_a_ledger_error_and_the_loop_skips_it(world):
     """The worker raises the ledger's error, not an HTTP problem; the loop's round skips it
     without reporting an error (the holder anchors every log)."""
-    from api.background import AnchoringLoop, anchor_once
+    from api.background import AnchoringLoop
+    from ledger.service.anchoring import anchor_once
     from ledger.errors import AnchoringBusyError, ConflictError
     from ledger.store.locks import anchoring_lock
 

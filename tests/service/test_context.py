@@ -11,7 +11,9 @@ from ledger.settings import Settings
 
 
 def _settings(tmp_path, **over) -> Settings:
-    return Settings(home=tmp_path / "home", data_key=SecretStr("00" * 32), **over)
+    """Settings of a fresh home, whatever DPL_* the test run's environment holds."""
+    return Settings(**{"home": tmp_path / "home", "data_key": SecretStr("00" * 32), "key_passphrase": None,
+                       "rpc_url": "http://127.0.0.1:8545", **over})
 
 
 def test_nothing_opens_until_a_use_case_needs_it(tmp_path):
