@@ -269,3 +269,50 @@ test('the factory the lender expects: another factory\'s log is red', async () =
   assert.match(await page.locator('#factory-error').textContent(), /the expected factory must be an address/);
   await page.context().close();
 });
+
+test('the report downloads as JSON: the verdict, every check, when, which node, chain and blocks, which registry', async () => {
+  const { createHash } = await import('node:crypto');
+  const page = await openPage(browser);
+  await page.goto(`${BASE}/verify`);
+  await page.locator('#token').fill(String(TOKEN_ID));
+  const before = Date.now();
+  const shown = await pasteAndVerify(page, sound);
+  const [download] = await Promise.all([page.waitForEvent('download'),
+    page.getByRole('button', { name: 'Download this report (JSON)' }).click()]);
+  assert.match(download.suggestedFilename(), new RegExp(`^verification-pledge-${TOKEN_ID}-\\d{8}T\\d{6}Z\\.json$`));
+  const report = JSON.parse(readFileSync(await download.path(), 'utf8'));
+  assert.equal(report.format, 'dpl-verification-report/1');
+  assert.equal(report.verdict, 'SOUND');
+  assert.equal(report.sound, true);
+  assert.equal(report.summary, `all ${shown.length} checks passed`);
+  assert.deepEqual(report.checks.map((c) => [c.name, c.ok]), shown.map((c) => [c.name, c.ok]), 'every check shown, in order');
+  assert.equal(report.token_id, String(TOKEN_ID));
+  const at = Date.parse(report.checked_at);
+  assert.ok(at >= before - 1000 && at <= Date.now() + 1000, report.checked_at);
+  assert.equal(report.chain.rpc_url, RPC);
+  assert.equal(report.chain.chain_id, '31337');
+  for (const head of [report.chain.head_before, report.chain.head_after]) {
+    assert.match(head.number, /^[0-9]+$/);
+    assert.match(head.hash, /^0x[0-9a-f]{64}$/);
+  }
+  assert.ok(BigInt(report.chain.head_after.number) >= BigInt(report.chain.head_before.number));
+  assert.equal(report.trust.registry, REGISTRY);
+  assert.equal(report.trust.expected_factory, null);
+  assert.equal(report.bundle.format, 'dpl-collateral/1');
+  assert.equal(report.bundle.sha256, '0x' + createHash('sha256').update(sound).digest('hex'), 'names the exact bytes checked');
+
+  // a tampered bundle's report keeps its failures too
+  const bundle = JSON.parse(sound);
+  bundle.entries[0].record.data = { ...bundle.entries[0].record.data, tampered: 1 };
+  await page.getByLabel('Bundle JSON').fill(JSON.stringify(bundle));
+  await page.getByRole('button', { name: 'Use this text' }).click();
+  await page.getByRole('button', { name: 'Verify' }).click();
+  await page.getByTestId('verdict').filter({ hasText: /^NOT SOUND/ }).waitFor();
+  const [bad] = await Promise.all([page.waitForEvent('download'),
+    page.getByRole('button', { name: 'Download this report (JSON)' }).click()]);
+  const badReport = JSON.parse(readFileSync(await bad.path(), 'utf8'));
+  assert.equal(badReport.verdict, 'NOT SOUND');
+  assert.ok(badReport.checks.some((c) => !c.ok && /do not hash to leaf_hash/.test(c.detail)));
+  assert.deepEqual(page.problems, []);
+  await page.context().close();
+});

@@ -150,7 +150,9 @@ export async function busy(button, work, errorAt = button) {
 
 /** Offers `data` as a file download. */
 export function download(filename, data, type = 'application/json') {
-  const blob = new Blob([typeof data === 'string' ? data : JSON.stringify(data, null, 2)], { type });
+  // a BigInt (the verifier's exact integers) as its decimal text: JSON.stringify throws on one
+  const text = typeof data === 'string' ? data : JSON.stringify(data, (k, v) => (typeof v === 'bigint' ? v.toString() : v), 2);
+  const blob = new Blob([text], { type });
   const a = h('a', { href: URL.createObjectURL(blob), download: filename });
   document.body.append(a);
   a.click();

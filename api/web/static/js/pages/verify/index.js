@@ -2,11 +2,12 @@
 // then run every check in this browser against the chain at the RPC URL the user typed, through
 // the registry in the registry field (the service's pinned registry unless the user changes it;
 // never the address the bundle names).
-import { config, api, h, showError, clearError, busy, download } from '../ui.js';
-import { parseJson, JsonInputError, isAddress, verifyCollateralOnChain, verifyProofBundleOnChain, shown } from '../verify/index.js';
+import { config, api, h, showError, clearError, busy, download } from '../../ui.js';
+import { parseJson, JsonInputError, isAddress, verifyCollateralOnChain, verifyProofBundleOnChain, shown, RpcClient, sha256, toHex } from '../../verify/index.js';
+import { buildReport, reportFileName } from './report.js';
 
 const $ = (id) => document.getElementById(id);
-const state = { text: null, bundle: null, format: null, report: null };
+const state = { text: null, bundle: null, format: null, source: null, report: null };
 const FORMATS = { 'dpl-collateral/1': 'collateral bundle', 'dpl-proof/1': 'proof bundle' };
 
 /**
@@ -39,6 +40,7 @@ function load(input, source) {
   state.text = input; // verified from the text itself: exact integers, keys in their order
   state.bundle = bundle;
   state.format = format;
+  state.source = source;
   const token = $('token');
   token.disabled = format !== 'dpl-collateral/1';
   if (format === 'dpl-collateral/1' && !token.value && bundle.token_id !== undefined) token.value = String(bundle.token_id);
@@ -63,8 +65,8 @@ async function registryCode() {
   return r.json();
 }
 
-function render(report, meta) {
-  state.report = report;
+function render(report, meta, kept) {
+  state.report = kept;
   const failed = report.checks.filter((c) => !c.ok);
   const verdict = report.sound
     ? h('p', { class: 'verdict ok', 'data-testid': 'verdict' }, `SOUND — all ${report.checks.length} checks passed`)
@@ -82,8 +84,8 @@ function render(report, meta) {
       h('b', {}, 'Factory: '), h('span', { class: 'detail' }, shown(factory.detail))) : '',
     h('p', { class: 'muted meta' }, meta),
     h('ul', { class: 'checks', 'data-testid': 'checks' }, items),
-    h('button', { type: 'button', class: 'secondary', onclick: () => download('verification-report.json', { ...report, checked: meta }) },
-      'Download this report (JSON)'),
+    h('button', { type: 'button', class: 'secondary', 'data-testid': 'download-report',
+      onclick: () => download(reportFileName(state.report), state.report) }, 'Download this report (JSON)'),
   );
 }
 
@@ -115,15 +117,30 @@ async function verify() {
   if (!given) return;
   $('result').replaceChildren(h('p', { class: 'muted' }, `Checking against ${given.rpcUrl}…`));
   const done = await busy($('verify'), async () => {
+    const startedAt = new Date();
     const started = performance.now();
+    // What the verdict rests on, for the kept report: the chain's id and its head just before and
+    // just after the checks (the verifier reads at "latest"). Read through the verifier's own RPC
+    // client; a node that does not answer leaves them null and the verifier says why.
+    const node = new RpcClient(given.rpcUrl);
+    const head = () => node.request('eth_getBlockByNumber', ['latest', false]).catch(() => null);
+    const [chainId, headBefore] = await Promise.all([node.chainId().catch(() => null), head()]);
     const trust = { rpcUrl: given.rpcUrl, registry: given.registry, factory: given.factory, registryCode: await registryCode(),
       registrySource: given.registry.toLowerCase() === (config.registry || '').toLowerCase()
         ? "the registry field (this service's pinned registry)" : 'the registry field (an address you typed)' };
     const report = state.format === 'dpl-collateral/1'
       ? await verifyCollateralOnChain(state.text, given.tokenId, trust)
       : await verifyProofBundleOnChain(state.text, trust);
+    const headAfter = await head();
+    const bytes = typeof state.text === 'string' ? new TextEncoder().encode(state.text) : state.text;
+    const kept = buildReport(report, {
+      bundleFormat: state.format, source: state.source, bundleSha256: toHex(await sha256(bytes)),
+      tokenId: state.format === 'dpl-collateral/1' ? given.tokenId : null, rpcUrl: given.rpcUrl, chainId,
+      registry: given.registry, registrySource: trust.registrySource, factory: given.factory,
+      startedAt, finishedAt: new Date(), headBefore, headAfter,
+    });
     render(report, `Checked in this browser against ${given.rpcUrl}, trusting registry ${given.registry}`
-      + `${given.factory ? `, expecting factory ${given.factory}` : ''}, in ${Math.round(performance.now() - started)} ms.`);
+      + `${given.factory ? `, expecting factory ${given.factory}` : ''}, in ${Math.round(performance.now() - started)} ms.`, kept);
     return true;
   }, $('rpc'));
   if (!done) $('result').replaceChildren(h('p', { class: 'muted' }, 'Not verified: see the message next to the JSON-RPC URL.'));
