@@ -4,7 +4,8 @@
 import {
   config, api, ApiError, h, short, txLink, badge, fmtTime, fmtAmount, table, clearError, showError, download, errorText,
 } from '../ui.js';
-import { encodeCall, uintAt, word } from '../verify/rpc.js';
+import { RpcClient, RpcError } from '../verify/rpc.js';
+import { rootAt } from '../verify/chain.js';
 import { fromHex, toHex } from '../verify/hex.js';
 
 const ZERO32 = '0x' + '0'.repeat(64);
@@ -25,36 +26,29 @@ const pledgesEl = document.getElementById('pledges');
 /** [{log, checkpoints, cells: Map(size -> td)}] once loaded. */
 let logs = [];
 let latest = null;
-let rpcId = 0;
 
-// --- chain reads ---------------------------------------------------------------------------
+// --- chain reads: the verifier's own JSON-RPC client and rootAt (verify/rpc.js, verify/chain.js),
+// so the node's answers are read by one set of rules (ledger.jsonio's) on every page -----------
 
-async function rpc(url, method, params) {
-  let response;
-  try {
-    response = await fetch(url, {
-      method: 'POST', headers: { 'Content-Type': 'application/json' }, credentials: 'omit',
-      body: JSON.stringify({ jsonrpc: '2.0', id: ++rpcId, method, params }),
-    });
-  } catch (e) {
-    throw new Error(`The JSON-RPC node at ${url} did not answer (${e.message}).`);
-  }
-  if (!response.ok) throw new Error(`The JSON-RPC node at ${url} answered HTTP ${response.status}.`);
-  let body;
-  try { body = await response.json(); } catch { throw new Error(`${url} did not answer JSON-RPC.`); }
-  if (body.error) throw new Error(`${method} at ${url}: ${body.error.message || JSON.stringify(body.error)}`);
-  return body.result;
+/** The verifier's client for `url`; no cookie of this service goes to the node. */
+function node(url) {
+  return new RpcClient(url, { fetch: (u, init) => fetch(u, { ...init, credentials: 'omit' }) });
 }
 
 /** The root anchored for (logId, size) and its time; root 0x00… when none was. */
-async function rootAt(url, logId, size) {
-  const data = toHex(encodeCall('rootAt(bytes32,uint64)', [fromHex(logId), BigInt(size)]));
-  const out = await rpc(url, 'eth_call', [{ to: config.registry, data }, 'latest']);
-  if (typeof out !== 'string' || out.length < 2 + 128) {
-    throw new Error(`rootAt answered ${JSON.stringify(out)}: is ${config.registry} the registry on this chain?`);
+async function anchoredRoot(client, logId, size) {
+  let got;
+  try {
+    got = await rootAt(client, config.registry, fromHex(logId), BigInt(size));
+  } catch (e) {
+    // an answer too short for (bytes32, uint64): most often no contract at that address
+    if (e instanceof RpcError && e.code === undefined && /^the call returned/.test(e.message)) {
+      throw new RpcError(`${e.message}: is ${config.registry} the registry on this chain?`, { url: client.url });
+    }
+    throw e;
   }
-  const words = fromHex(out);
-  return { root: toHex(word(words, 0)), anchoredAt: Number(uintAt(words, 1)) };
+  if (!got) return { root: ZERO32, anchoredAt: 0 }; // beyond uint64: no registry holds it
+  return { root: toHex(got[0]), anchoredAt: Number(got[1]) };
 }
 
 /** Runs `work` over `items`, at most PARALLEL at a time. */
@@ -122,7 +116,8 @@ async function check() {
   checkBtn.disabled = true;
   summaryEl.replaceChildren(h('span', { class: 'muted' }, 'Checking…'));
   try {
-    const chainId = Number(BigInt(await rpc(url, 'eth_chainId', [])));
+    const client = node(url);
+    const chainId = Number(await client.chainId());
     if (config.chainId && chainId !== config.chainId) {
       throw new Error(`${url} serves chain ${chainId}; the service anchors on chain ${config.chainId}.`);
     }
@@ -139,7 +134,7 @@ async function check() {
     await pool(work, async ([entry, c]) => {
       const cell = entry.cells.get(c.size);
       try {
-        const parts = verdict(c, await rootAt(url, entry.log.log_id, c.size));
+        const parts = verdict(c, await anchoredRoot(client, entry.log.log_id, c.size));
         counts[parts[0].textContent] += 1;
         cell.replaceChildren(...parts);
       } catch (e) {
