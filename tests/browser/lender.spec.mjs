@@ -77,7 +77,8 @@ test('issue a consent, refuse an early default, transfer to bank-b', async () =>
   await card.getByRole('button', { name: 'Declare default' }).click();
   const error = page.locator(`#default-${token}-error`);
   await error.waitFor();
-  assert.match(await error.textContent(), /PledgeNotMatured/);
+  // in words, not PledgeNotMatured(7, 1814313600)
+  assert.equal(await error.textContent(), `pledge #${token} is not matured until 2027-06-30: default can be declared from then on`);
   assert.equal(await page.locator(`#default-${token}`).getAttribute('aria-describedby'), `default-${token}-error`);
   assert.equal(await card.locator('h3 .badge').textContent(), 'live', 'still live');
 

@@ -1,12 +1,15 @@
 // Auditor page: every log's checkpoints checked against the registry from this browser
 // (eth_call rootAt at a JSON-RPC URL the auditor chooses), the service's latest audit and a
 // run of a new one with its progress streamed (NDJSON), and every pledge, read-only.
-import {
-  config, api, ApiError, h, short, txLink, badge, fmtTime, fmtAmount, table, clearError, showError, download, errorText,
-} from '../ui.js';
+import { readConfig } from '../config.js';
+import { api, ApiError, errorText } from '../api.js';
+import { badge, clearError, download, h, short, showError, table, txLink } from '../dom.js';
+import { fmtAmount, fmtTime } from '../format.js';
 import { RpcClient, RpcError } from '../verify/rpc.js';
 import { rootAt } from '../verify/chain.js';
 import { fromHex, toHex } from '../verify/hex.js';
+
+const config = readConfig();
 
 const ZERO32 = '0x' + '0'.repeat(64);
 const PARALLEL = 6;

@@ -3,10 +3,13 @@
 // it; without a custodial key the API answers 409 with the transaction to send, shown as such.
 // The lien end moves later on the lender's word only up to the max lien end the factory
 // signed; past it only with an extension the factory signed (listed here, used by its id).
-import {
-  config, api, ApiError, h, short, txLink, badge, fmtTime, fmtAmount, clearError, showError, download, errorText,
-  browserWallet, walletAccount, walletSend,
-} from '../ui.js';
+import { readConfig } from '../config.js';
+import { api, ApiError, errorText } from '../api.js';
+import { badge, clearError, download, h, short, showError, txLink } from '../dom.js';
+import { fmtAmount, fmtTime } from '../format.js';
+import { browserWallet, walletAccount, walletSend } from '../wallet.js';
+
+const config = readConfig();
 
 const pledgesEl = document.getElementById('pledges');
 const consentsEl = document.getElementById('consents');

@@ -2,9 +2,13 @@
 // then run every check in this browser against the chain at the RPC URL the user typed, through
 // the registry in the registry field (the service's pinned registry unless the user changes it;
 // never the address the bundle names).
-import { config, api, h, showError, clearError, busy, download } from '../../ui.js';
+import { readConfig } from '../../config.js';
+import { api } from '../../api.js';
+import { busy, clearError, download, h, showError } from '../../dom.js';
 import { parseJson, JsonInputError, isAddress, verifyCollateralOnChain, verifyProofBundleOnChain, shown, RpcClient, sha256, toHex } from '../../verify/index.js';
 import { buildReport, reportFileName } from './report.js';
+
+const config = readConfig();
 
 const $ = (id) => document.getElementById(id);
 const state = { text: null, bundle: null, format: null, source: null, report: null };
