@@ -4,7 +4,7 @@
 import { readConfig } from '../config.js';
 import { api, ApiError, errorText } from '../api.js';
 import { badge, clearError, download, h, short, showError, table, txLink } from '../dom.js';
-import { fmtAmount, fmtTime } from '../format.js';
+import { fmtAmount, fmtDate, fmtTime } from '../format.js';
 import { RpcClient, RpcError } from '../verify/rpc.js';
 import { rootAt } from '../verify/chain.js';
 import { fromHex, toHex } from '../verify/hex.js';
@@ -270,7 +270,7 @@ async function loadPledges() {
         h('td', {}, `#${p.token_id}`), h('td', {}, badge(p.status)),
         h('td', {}, streams.get(p.log_id.toLowerCase()) || short(p.log_id, 6)),
         h('td', {}, `[${p.from}, ${p.to})`), h('td', {}, fmtAmount(p.principal, p.currency)),
-        h('td', {}, fmtTime(p.maturity)), h('td', {}, fmtTime(p.lien_end)),
+        h('td', {}, fmtDate(p.maturity)), h('td', {}, fmtDate(p.lien_end)),
         h('td', {}, p.holder ? short(p.holder, 6) : '—'), h('td', {}, short(p.factory, 6)),
         h('td', {}, h('a', { href: `/verify?token=${p.token_id}` }, 'Verify')))), { class: 'nowrap' }));
   } catch (e) {

@@ -6,7 +6,7 @@
 import { readConfig } from '../config.js';
 import { api, ApiError, errorText } from '../api.js';
 import { badge, clearError, download, h, short, showError, txLink } from '../dom.js';
-import { fmtAmount, fmtTime } from '../format.js';
+import { fmtAmount, fmtDate } from '../format.js';
 import { browserWallet, walletAccount, walletSend } from '../wallet.js';
 
 const config = readConfig();
@@ -143,7 +143,7 @@ function extendActions(p) {
       await load();
       flash(`Pledge #${id}: lien extended to ${day(e.extension.lien_end)} with the factory's extension.`, out?.tx_hash);
     }));
-    return h('div', { class: 'action' }, h('span', { class: 'label' }, `Signed by the factory, usable until ${fmtTime(e.extension.deadline)}`), btn);
+    return h('div', { class: 'action' }, h('span', { class: 'label' }, `Signed by the factory, usable until ${fmtDate(e.extension.deadline)}`), btn);
   });
   const needed = h('p', { class: 'muted', 'data-testid': `extension-needed-${id}` },
     `Later than ${maxEnd} only with the factory's signed extension: ask the factory for one.`);
@@ -185,9 +185,9 @@ function pledgeCard(p) {
       ['Records', `[${p.from}, ${p.to}) · ${(p.to - p.from).toLocaleString('en')} records`],
       ['Checkpoint size', p.checkpoint_size.toLocaleString('en')],
       ['Principal', fmtAmount(p.principal, p.currency)],
-      ['Maturity', fmtTime(p.maturity)],
-      ['Lien end', fmtTime(p.lien_end)],
-      ['Max lien end', p.max_lien_end ? fmtTime(p.max_lien_end) : null],
+      ['Maturity', fmtDate(p.maturity)],
+      ['Lien end', fmtDate(p.lien_end)],
+      ['Max lien end', p.max_lien_end ? fmtDate(p.max_lien_end) : null],
       ['Samples', String(p.samples)],
       ['Asset digest', short(p.asset_digest)],
       ['Factory', short(p.factory)],
@@ -203,13 +203,13 @@ function consentCard(c) {
     ['Records', `[${t.from}, ${t.to})`],
     ['Checkpoint size', t.checkpoint_size?.toLocaleString('en')],
     ['Principal', fmtAmount(t.principal, t.currency)],
-    ['Maturity', fmtTime(t.maturity)],
-    ['Lien end', fmtTime(t.lien_end)],
-    ['Max lien end', fmtTime(t.max_lien_end)],
+    ['Maturity', fmtDate(t.maturity)],
+    ['Lien end', fmtDate(t.lien_end)],
+    ['Max lien end', fmtDate(t.max_lien_end)],
     ['Samples', t.samples],
     ['Asset digest', short(t.asset_digest)],
     ['Factory', short(doc.factory)],
-    ['Deadline', fmtTime(doc.deadline)],
+    ['Deadline', fmtDate(doc.deadline)],
   ];
   let state;
   let action = null;

@@ -3,11 +3,11 @@
 // pasted).
 import { readConfig } from '../../config.js';
 import { api, ApiError, controlFor } from '../../api.js';
-import { busy, clearError, download, h, short, showError, table } from '../../dom.js';
-import { fmtTime } from '../../format.js';
+import { busy, clearError, download, focusOn, h, short, showError, table } from '../../dom.js';
+import { fmtAmount, fmtDate, parseAmount } from '../../format.js';
 import { browserWallet, walletAccount, walletSignTypedData } from '../../wallet.js';
 import { refresh, state } from './state.js';
-import { fieldRows } from './typed.js';
+import { currencyText, fieldRows } from './typed.js';
 import { renderConsents } from './pledges.js';
 
 const $ = (id) => document.getElementById(id);
@@ -22,11 +22,30 @@ const HINTS = [
 ];
 let draft = null; // { terms, answer } of the prepared consent, or null
 
+/** The principal as typed ("50,000.00") in the currency's minor units; an Error in words when it is not one. */
+function principal() {
+  const minor = parseAmount(controls.principal.value, controls.currency.value.trim().toUpperCase());
+  return Number.isSafeInteger(Number(minor)) ? Number(minor) : minor; // exact either way
+}
+
+/** Under the principal: the amount as it will be signed ("= 50,000.00 EUR"), or what is wrong with it. */
+function echoPrincipal() {
+  const out = $('c-principal-read');
+  if (!out) return;
+  const currency = controls.currency.value.trim().toUpperCase();
+  if (!controls.principal.value.trim()) { out.textContent = ''; return; }
+  try {
+    out.textContent = `= ${fmtAmount(parseAmount(controls.principal.value, currency), currency || '?')}`;
+  } catch (e) {
+    out.textContent = e.message;
+  }
+}
+
 function terms() {
   const v = (name) => controls[name].value.trim();
   const int = (name) => (v(name) === '' || !/^-?\d+$/.test(v(name)) ? v(name) : Number(v(name)));
   const t = {
-    log_id: v('log_id'), from: int('from'), to: int('to'), lender: v('lender'), principal: int('principal'),
+    log_id: v('log_id'), from: int('from'), to: int('to'), lender: v('lender'), principal: principal(),
     currency: v('currency').toUpperCase(), maturity: v('maturity'), lien_end: v('lien_end'), samples: int('samples'),
     loan_ref: v('loan_ref'),
   };
@@ -48,6 +67,20 @@ function invalidate() {
   draft = null;
   prepared.replaceChildren(h('p', { class: 'notice', role: 'status' },
     'The form changed, so the prepared consent was discarded: prepare it again to see what will be signed.'));
+}
+
+/** What signing means, in words, from the message itself (what gets signed, not what was typed). */
+function consentSummary(answer, typed) {
+  const m = answer.typed_data.message;
+  const currency = currencyText(m.currency);
+  const lender = typed?.lender && !/^0x/i.test(typed.lender) ? [h('b', {}, typed.lender), ' (', short(m.lender, 6), ')'] : [short(m.lender, 6)];
+  const extendable = String(m.maxLienEnd) !== String(m.lienEnd)
+    ? `; the lender may extend it up to ${fmtDate(Number(m.maxLienEnd))} without asking you` : '';
+  return h('p', { class: 'notice', 'data-testid': 'consent-summary' },
+    'By signing, you pledge records ', h('b', {}, `[${m.start}, ${m.end})`), ` of ${answer.consent.stream} as collateral to `, ...lender,
+    ' for a loan of ', h('b', { 'data-testid': 'consent-amount' }, fmtAmount(m.principal, currency)),
+    ', maturing ', h('b', {}, fmtDate(Number(m.maturity))), '. The lien holds until ', h('b', {}, fmtDate(Number(m.lienEnd))),
+    `${extendable}. ${m.samples} sampled records will be disclosed to the lender.`);
 }
 
 function showPrepared(answer) {
@@ -80,7 +113,7 @@ function showPrepared(answer) {
       h('dl', { class: 'facts' },
         h('dt', {}, 'Consent id'), h('dd', {}, String(out.consent_id)),
         h('dt', {}, 'Nonce'), h('dd', {}, h('code', {}, c.nonce)),
-        h('dt', {}, 'Deadline'), h('dd', {}, `${fmtTime(c.deadline)} (${c.deadline})`),
+        h('dt', {}, 'Deadline'), h('dd', {}, `${fmtDate(c.deadline)} (${c.deadline})`),
         h('dt', {}, 'Signature'), h('dd', {}, short(c.signature, 12))),
       changed.length ? h('p', { class: 'error', role: 'alert' }, `The signed terms differ from the prepared ones in: ${changed.join(', ')}`)
         : h('p', {}, 'The signed message is exactly the prepared one (every field, nonce and deadline included). '
@@ -114,6 +147,7 @@ function showPrepared(answer) {
 
   prepared.replaceChildren(
     h('h3', {}, 'What will be signed (EIP-712)'),
+    consentSummary(answer, draft?.terms),
     h('p', {}, `Primary type `, h('code', {}, td.primaryType), `; ${answer.consent.stream}, records `
       + `[${answer.consent.terms.from}, ${answer.consent.terms.to}) of checkpoint ${answer.consent.terms.checkpoint_size}.`),
     h('h4', {}, 'Domain'),
@@ -127,8 +161,15 @@ function showPrepared(answer) {
 async function prepareConsent(event) {
   event.preventDefault();
   clearFormErrors();
+  let t;
+  try {
+    t = terms();
+  } catch (e) { // the principal, read on the page: the error goes next to it, and the focus with it
+    showError(controls.principal, e);
+    focusOn(controls.principal);
+    return;
+  }
   prepareButton.disabled = true;
-  const t = terms();
   try {
     const answer = await api('POST', '/v1/pledges/consents/draft', t);
     draft = { terms: t, answer };
@@ -165,4 +206,6 @@ export function wireConsentForm() {
   form.addEventListener('input', invalidate);
   form.addEventListener('change', invalidate);
   form.addEventListener('submit', prepareConsent);
+  controls.principal.addEventListener('input', echoPrincipal);
+  controls.currency.addEventListener('input', echoPrincipal);
 }

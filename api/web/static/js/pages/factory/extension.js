@@ -3,7 +3,7 @@
 import { readConfig } from '../../config.js';
 import { api, ApiError, controlFor } from '../../api.js';
 import { busy, clearError, download, h, showError, table } from '../../dom.js';
-import { fmtTime } from '../../format.js';
+import { fmtDate } from '../../format.js';
 import { browserWallet, walletAccount, walletSignTypedData } from '../../wallet.js';
 import { refresh, streamOf } from './state.js';
 import { fieldRows } from './typed.js';
@@ -44,7 +44,7 @@ function showPreparedExtension(token, answer) {
     const same = Object.keys(td.message).every((k) => String(e.typed_data.message[k]) === String(td.message[k]));
     result.replaceChildren(h('div', { class: 'notice', role: 'status', 'data-testid': 'extension-result' },
       h('b', {}, `Extension #${out.extension_id} signed. `),
-      `Pledge #${e.token_id}'s holder may move its lien end to ${fmtTime(e.lien_end)} until ${fmtTime(e.deadline)}. `,
+      `Pledge #${e.token_id}'s holder may move its lien end to ${fmtDate(e.lien_end)} until ${fmtDate(e.deadline)}. `,
       same ? 'The signed message is exactly the prepared one.'
         : h('span', { class: 'error', role: 'alert' }, 'The signed message differs from the prepared one.')));
     await refresh($('extensions'), renderExtensions, 'Extensions');
@@ -103,7 +103,7 @@ async function prepareExtension(event) {
 export function offerPledges(live) {
   const chosen = extensionControls.token_id.value;
   extensionControls.token_id.replaceChildren(...live.map((p) => h('option', { value: p.token_id },
-    `#${p.token_id} · ${streamOf(p.log_id)} [${p.from}, ${p.to}) · lien end ${fmtTime(p.lien_end)}, max ${fmtTime(p.max_lien_end)}`)));
+    `#${p.token_id} · ${streamOf(p.log_id)} [${p.from}, ${p.to}) · lien end ${fmtDate(p.lien_end)}, max ${fmtDate(p.max_lien_end)}`)));
   if (live.some((p) => String(p.token_id) === chosen)) extensionControls.token_id.value = chosen;
 }
 
