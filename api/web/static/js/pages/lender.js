@@ -5,7 +5,7 @@
 // signed; past it only with an extension the factory signed (listed here, used by its id).
 import { readConfig } from '../config.js';
 import { api, ApiError, errorText } from '../api.js';
-import { badge, clearError, download, h, short, showError, txLink } from '../dom.js';
+import { badge, clearError, download, focusOn, h, short, showError, txLink } from '../dom.js';
 import { fmtAmount, fmtDate } from '../format.js';
 import { browserWallet, walletAccount, walletSend } from '../wallet.js';
 
@@ -32,7 +32,7 @@ function terms(pairs) {
 
 function flash(text, tx) {
   const el = document.getElementById('flash');
-  el.replaceChildren(h('p', { class: 'notice' }, text, tx ? [' · tx ', txLink(tx)] : []));
+  el.replaceChildren(h('p', { class: 'notice', tabindex: '-1' }, text, tx ? [' · tx ', txLink(tx)] : []));
 }
 
 /** The 409 of a lender without a custodial key: the transaction to send from its own wallet. */
@@ -64,7 +64,11 @@ function walletButton(tx) {
   return button;
 }
 
-/** Runs a write from `button`: its error (or the transaction to send) appears right after it. */
+/**
+ * Runs a write from `button`: its error (or the transaction to send) appears right after it.
+ * The keyboard focus comes back when the page was redrawn meanwhile: to the same control when it
+ * is still there, else to the message saying what happened (#flash).
+ */
 async function act(button, work) {
   clearError(button);
   document.getElementById(`${button.id}-tx`)?.remove();
@@ -77,56 +81,99 @@ async function act(button, work) {
     return undefined;
   } finally {
     button.disabled = false;
+    const lost = !document.activeElement || document.activeElement === document.body;
+    if (lost) {
+      const same = document.getElementById(button.id);
+      if (same && same.offsetParent !== null && !same.disabled) same.focus();
+      else focusOn(document.querySelector('#flash p'));
+    }
   }
+}
+
+/**
+ * An irreversible move in two steps: `trigger` opens a review that says what will happen
+ * (`what()`, read when opened, so it names what was typed), with "Confirm …" and "Cancel";
+ * only Confirm sends. `check()` may refuse before the review opens (an error next to `field`).
+ */
+function reviewed(trigger, { id, confirmLabel, what, work, check = () => {}, field = trigger }) {
+  const confirmBtn = h('button', { type: 'button', class: 'danger', id }, confirmLabel);
+  const cancelBtn = h('button', { type: 'button', class: 'secondary' }, 'Cancel');
+  const text = h('p', { 'data-testid': `${id}-review` });
+  const panel = h('div', { class: 'stack confirm', hidden: true, role: 'group', 'aria-label': confirmLabel },
+    text, h('div', { class: 'buttons' }, confirmBtn, cancelBtn));
+  const open = () => {
+    clearError(field);
+    try { check(); } catch (e) { showError(field, e); focusOn(field); return; }
+    text.textContent = `${what()} This cannot be undone.`;
+    trigger.hidden = true; panel.hidden = false; confirmBtn.focus();
+  };
+  const close = () => { clearError(confirmBtn); panel.hidden = true; trigger.hidden = false; trigger.focus(); };
+  cancelBtn.addEventListener('click', close);
+  confirmBtn.addEventListener('click', () => act(confirmBtn, work));
+  return { open, panel };
 }
 
 function pledgeActions(p) {
   const id = p.token_id;
+  const amount = fmtAmount(p.principal, p.currency);
   const verify = h('div', { class: 'action' },
     h('a', { class: 'button secondary', href: `/verify?token=${id}`, id: `verify-${id}` }, 'Verify collateral'));
 
-  const defaultBtn = h('button', { type: 'button', class: 'danger', id: `default-${id}` }, 'Declare default');
-  defaultBtn.addEventListener('click', () => act(defaultBtn, async () => {
-    const out = await api('POST', `/v1/pledges/${id}/default`);
-    await load();
-    flash(`Pledge #${id}: default declared.`, out?.tx_hash);
-  }));
+  // Declare default: from maturity on (the registry refuses it before); disabled until then, saying when.
+  const matured = Number(p.maturity) * 1000 <= Date.now();
+  const defaultBtn = h('button', { type: 'button', class: 'danger', id: `default-${id}`, disabled: !matured,
+    'aria-describedby': `default-${id}-when` }, 'Declare default…');
+  const defaultWhen = h('span', { class: 'label', id: `default-${id}-when` },
+    matured ? `Matured ${fmtDate(p.maturity)}` : `Possible from maturity, ${fmtDate(p.maturity)}`);
+  const declare = reviewed(defaultBtn, {
+    id: `default-confirm-${id}`, confirmLabel: 'Confirm default',
+    what: () => `Declare the loan of pledge #${id} (${amount}, matured ${fmtDate(p.maturity)}) in default: the registry `
+      + 'records it for everyone to see, and the lien on the factory\'s records stays until you release it.',
+    work: async () => {
+      const out = await api('POST', `/v1/pledges/${id}/default`);
+      await load();
+      flash(`Pledge #${id}: default declared.`, out?.tx_hash);
+    },
+  });
+  defaultBtn.addEventListener('click', declare.open);
 
   const releaseBtn = h('button', { type: 'button', class: 'secondary', id: `release-${id}` }, 'Release…');
-  const confirmBtn = h('button', { type: 'button', class: 'danger', id: `release-confirm-${id}` }, 'Confirm release');
-  const cancelBtn = h('button', { type: 'button', class: 'secondary' }, 'Cancel');
-  const confirm = h('div', { class: 'stack confirm', hidden: true },
-    h('p', {}, `Release pledge #${id}: the loan is repaid, the lien is lifted and the token burned. This cannot be undone.`),
-    h('div', { class: 'buttons' }, confirmBtn, cancelBtn));
-  releaseBtn.addEventListener('click', () => { releaseBtn.hidden = true; confirm.hidden = false; confirmBtn.focus(); });
-  cancelBtn.addEventListener('click', () => {
-    clearError(confirmBtn);
-    confirm.hidden = true; releaseBtn.hidden = false; releaseBtn.focus();
+  const release = reviewed(releaseBtn, {
+    id: `release-confirm-${id}`, confirmLabel: 'Confirm release',
+    what: () => `Release pledge #${id}: the loan of ${amount} is repaid, the lien on records [${p.from}, ${p.to}) is lifted `
+      + 'and the token burned; you no longer hold any claim on these records.',
+    work: async () => {
+      const out = await api('POST', `/v1/pledges/${id}/release`);
+      await load();
+      flash(`Pledge #${id} released.`, out?.tx_hash);
+    },
   });
-  confirmBtn.addEventListener('click', () => act(confirmBtn, async () => {
-    const out = await api('POST', `/v1/pledges/${id}/release`);
-    await load();
-    flash(`Pledge #${id} released.`, out?.tx_hash);
-  }));
+  releaseBtn.addEventListener('click', release.open);
 
   const toInput = h('input', { id: `transfer-to-${id}`, name: 'to', required: true, autocomplete: 'off',
     spellcheck: 'false', placeholder: 'bank-b or 0x…' });
-  const transferBtn = h('button', { type: 'submit', id: `transfer-${id}` }, 'Transfer');
-  const transfer = h('form', { class: 'action' },
-    h('label', { for: toInput.id }, 'Transfer to (lender name or address)'), toInput, transferBtn);
-  transfer.addEventListener('submit', (ev) => {
-    ev.preventDefault();
-    act(transferBtn, async () => {
-      const to = toInput.value.trim();
+  const transferBtn = h('button', { type: 'submit', id: `transfer-${id}` }, 'Transfer…');
+  const transferTo = () => toInput.value.trim();
+  const move = reviewed(transferBtn, {
+    id: `transfer-confirm-${id}`, confirmLabel: 'Confirm transfer', field: toInput,
+    check: () => { if (!transferTo()) throw new Error('name the lender to transfer to (a party name or an address)'); },
+    what: () => `Transfer pledge #${id} (${amount}, records [${p.from}, ${p.to})) to ${transferTo()}: it becomes the holder `
+      + 'and alone can release it, declare default or extend it; the pledge leaves your list.',
+    work: async () => {
+      const to = transferTo();
       const out = await api('POST', `/v1/pledges/${id}/transfer`, { to });
       await load();
       flash(`Pledge #${id} transferred to ${to}.`, out?.tx_hash);
-    });
+    },
   });
+  const transfer = h('form', { class: 'action', novalidate: true },
+    h('label', { for: toInput.id }, 'Transfer to (lender name or address)'), toInput, transferBtn, move.panel);
+  transfer.addEventListener('submit', (ev) => { ev.preventDefault(); move.open(); });
+  toInput.addEventListener('input', () => { if (!move.panel.hidden) { move.panel.hidden = true; transferBtn.hidden = false; } });
 
   return h('div', { class: 'actions' }, verify,
-    h('div', { class: 'action' }, h('span', { class: 'label' }, 'From maturity on'), defaultBtn),
-    h('div', { class: 'action' }, h('span', { class: 'label' }, 'Loan repaid'), releaseBtn, confirm),
+    h('div', { class: 'action' }, defaultWhen, defaultBtn, declare.panel),
+    h('div', { class: 'action' }, h('span', { class: 'label' }, 'Loan repaid'), releaseBtn, release.panel),
     transfer, extendActions(p));
 }
 
