@@ -55,6 +55,16 @@ test('lender_a sees the fixture pledge live with its terms', async () => {
   assert.match(text, /Checkpoint size[1-9][\d,]*/);
   assert.match(text, /Asset digest0x[0-9a-f]{10}…/);
   assert.equal(await card.getByRole('link', { name: 'Verify collateral' }).getAttribute('href'), `/verify?token=${TOKEN_ID}`);
+  // hashes and addresses: shortened, copied whole
+  await page.context().grantPermissions(['clipboard-read', 'clipboard-write'], { origin: BASE });
+  const copy = card.getByRole('button', { name: `Copy pledge #${TOKEN_ID}'s asset digest` });
+  const digest = await copy.locator('xpath=preceding-sibling::code[1]').getAttribute('title');
+  assert.equal(digest, (await call('GET', `/v1/pledges/${TOKEN_ID}`, 'lender_a')).terms.asset_digest);
+  assert.match(digest, /^0x[0-9a-f]{64}$/);
+  await copy.click();
+  await card.getByRole('button', { name: `Copy pledge #${TOKEN_ID}'s asset digest` }).filter({ hasText: 'Copied' }).waitFor();
+  assert.equal(await page.evaluate(() => navigator.clipboard.readText()), digest);
+  assert.equal(await card.getByRole('button', { name: `Copy pledge #${TOKEN_ID}'s factory address` }).count(), 1);
   assert.deepEqual(page.problems, []);
   await page.context().close();
 });

@@ -72,17 +72,26 @@ export function table(headers, rows, attrs = {}) {
       h('tbody', {}, rows.length ? rows : h('tr', {}, h('td', { colspan: headers.length, class: 'muted' }, 'none yet')))));
 }
 
-/** Disables `button` while `work` runs; shows its error next to `errorAt` (default the button). */
+/**
+ * Disables `button` while `work` runs; shows its error next to `errorAt` (default the button)
+ * and moves the keyboard focus there. When it succeeds, the focus comes back to the button if
+ * it had it (a disabled button loses it) and nothing else took it meanwhile.
+ */
 export async function busy(button, work, errorAt = button) {
   clearError(errorAt);
+  const hadFocus = document.activeElement === button;
   button.disabled = true;
+  let failed = false;
   try {
     return await work();
   } catch (e) {
     showError(errorAt, e);
+    failed = true;
     return undefined;
   } finally {
     button.disabled = false;
+    if (failed) focusOn(errorAt);
+    else if (hadFocus && [null, document.body, button].includes(document.activeElement)) focusOn(button);
   }
 }
 
@@ -121,4 +130,13 @@ export function copyButton(text, label = 'Copy', select = null) {
     setTimeout(() => { button.textContent = label; }, 2500);
   });
   return button;
+}
+
+/** A hash or address, shortened (whole in the title), with a button that copies it whole. */
+export function copyable(hex, what, keep = 10) {
+  if (!hex) return short(hex, keep);
+  const button = copyButton(hex, 'Copy');
+  button.classList.add('copy');
+  button.setAttribute('aria-label', `Copy ${what}`);
+  return h('span', { class: 'copyable' }, short(hex, keep), ' ', button);
 }

@@ -3,7 +3,7 @@
 // run of a new one with its progress streamed (NDJSON), and every pledge, read-only.
 import { readConfig } from '../config.js';
 import { api, ApiError, errorText } from '../api.js';
-import { badge, clearError, download, h, short, showError, table, txLink } from '../dom.js';
+import { badge, clearError, copyable, download, h, short, showError, table, txLink } from '../dom.js';
 import { fmtAmount, fmtDate, fmtTime } from '../format.js';
 import { RpcClient, RpcError } from '../verify/rpc.js';
 import { rootAt } from '../verify/chain.js';
@@ -86,7 +86,7 @@ function renderLogs() {
         h('td', {}, anchorCell(c.anchor)), cell);
     });
     return h('div', { class: 'log-check', 'data-testid': `log-${log.stream}` },
-      h('h3', {}, log.stream, ' ', short(log.log_id, 6)),
+      h('h3', {}, log.stream, ' ', copyable(log.log_id, `the log id of ${log.stream}`, 6)),
       h('p', { class: 'muted' }, `${log.size.toLocaleString('en')} records · ${checkpoints.length} checkpoint${checkpoints.length === 1 ? '' : 's'} · factory `, short(log.factory)),
       checkpoints.length ? table(['Size', 'Root (service)', 'Anchor', 'On chain'], rows, { class: 'nowrap' })
         : h('p', { class: 'muted' }, 'No checkpoints yet.'));

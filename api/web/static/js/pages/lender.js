@@ -5,7 +5,7 @@
 // signed; past it only with an extension the factory signed (listed here, used by its id).
 import { readConfig } from '../config.js';
 import { api, ApiError, errorText } from '../api.js';
-import { badge, clearError, download, focusOn, h, short, showError, txLink } from '../dom.js';
+import { badge, clearError, copyable, download, focusOn, h, short, showError, txLink } from '../dom.js';
 import { fmtAmount, fmtDate } from '../format.js';
 import { browserWallet, walletAccount, walletSend } from '../wallet.js';
 
@@ -236,8 +236,8 @@ function pledgeCard(p) {
       ['Lien end', fmtDate(p.lien_end)],
       ['Max lien end', p.max_lien_end ? fmtDate(p.max_lien_end) : null],
       ['Samples', String(p.samples)],
-      ['Asset digest', short(p.asset_digest)],
-      ['Factory', short(p.factory)],
+      ['Asset digest', copyable(p.asset_digest, `pledge #${p.token_id}'s asset digest`)],
+      ['Factory', copyable(p.factory, `pledge #${p.token_id}'s factory address`)],
     ]),
     pledgeActions(p));
 }

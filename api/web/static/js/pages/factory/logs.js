@@ -2,7 +2,7 @@
 // factory whose key the service does not hold) signing the newest checkpoint with a browser wallet.
 import { readConfig } from '../../config.js';
 import { api, ApiError, errorText } from '../../api.js';
-import { badge, busy, h, loading, short, table, txLink } from '../../dom.js';
+import { badge, busy, copyable, h, loading, short, table, txLink } from '../../dom.js';
 import { browserWallet, walletAccount, walletSignTypedData } from '../../wallet.js';
 
 const STEPS = ['pending', 'included', 'final'];
@@ -96,7 +96,7 @@ export function logCard(log) {
   const card = h('article', { class: 'log stack', 'data-log': log.stream },
     h('h3', {}, log.stream),
     h('dl', { class: 'facts' },
-      h('dt', {}, 'Log id'), h('dd', {}, short(log.log_id)),
+      h('dt', {}, 'Log id'), h('dd', {}, copyable(log.log_id, `the log id of ${log.stream}`)),
       h('dt', {}, 'Size'), h('dd', { 'data-testid': 'size' }, String(log.size)),
       h('dt', {}, 'Root'), h('dd', { 'data-testid': 'root' }, h('code', {}, log.root))),
     h('div', { class: 'row' }, h('div', {}, anchor), readConfig().custodial ? null : walletSigning(log, notice, timeline)), notice,

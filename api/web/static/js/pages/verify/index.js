@@ -4,9 +4,10 @@
 // never the address the bundle names).
 import { readConfig } from '../../config.js';
 import { api } from '../../api.js';
-import { busy, clearError, download, h, showError } from '../../dom.js';
+import { busy, clearError, download, focusOn, h, showError } from '../../dom.js';
 import { parseJson, JsonInputError, isAddress, verifyCollateralOnChain, verifyProofBundleOnChain, shown, RpcClient, sha256, toHex } from '../../verify/index.js';
 import { buildReport, reportFileName } from './report.js';
+import { plainVerdict, sampledRecords } from './summary.js';
 
 const config = readConfig();
 
@@ -69,13 +70,26 @@ async function registryCode() {
   return r.json();
 }
 
-function render(report, meta, kept) {
+/** The sampled records, readable: one card each (index, id, time, type, then every data field). */
+function recordsSection(bundle) {
+  const records = sampledRecords(bundle);
+  if (!records.length) return '';
+  return h('section', { class: 'records', 'data-testid': 'records', 'aria-labelledby': 'records-h' },
+    h('h3', { id: 'records-h' }, `The ${records.length} record${records.length === 1 ? '' : 's'} ${state.format === 'dpl-collateral/1' ? 'sampled' : 'proven'}`),
+    h('div', { class: 'record-list' }, records.map((r) => h('article', { class: 'record', 'data-index': r.index },
+      h('h4', {}, `#${r.index} `, h('code', {}, r.id)),
+      h('p', { class: 'muted' }, `${r.type} · ${r.ts}`),
+      h('dl', { class: 'terms' }, r.fields.flatMap(([k, v]) => [h('dt', {}, k), h('dd', {}, v)]))))));
+}
+
+function render(report, meta, kept, facts) {
   state.report = kept;
   const failed = report.checks.filter((c) => !c.ok);
   const verdict = report.sound
     ? h('p', { class: 'verdict ok', 'data-testid': 'verdict' }, `SOUND — all ${report.checks.length} checks passed`)
     : h('p', { class: 'verdict bad', 'data-testid': 'verdict' },
       `NOT SOUND — ${failed.length} of ${report.checks.length} checks failed`);
+  const plain = plainVerdict(report, state.bundle, state.format, facts);
   const factory = report.checks.find((c) => c.name === 'factory');
   // Details quote the bundle and the chain: shown escaped (ledger.text.shown, as dpl prints them),
   // so no newline, bidi control or other invisible character can make a line look like another.
@@ -83,18 +97,29 @@ function render(report, meta, kept) {
     h('span', { class: 'name' }, `${c.ok ? '✓' : '✗'} ${c.name}`), ' — ', h('span', { class: 'detail' }, shown(c.detail))));
   $('result').replaceChildren(
     verdict,
+    h('div', { class: 'plain', 'data-testid': 'plain-verdict' },
+      h('p', { 'data-testid': 'checked' }, h('b', {}, 'What was checked: '), plain.checked),
+      h('p', { 'data-testid': 'meaning' }, h('b', {}, 'What it means for the loan: '), plain.meaning)),
     // whose data it is: the factory the registry names for the log (and its directory listing)
     factory ? h('p', { class: factory.ok ? 'factory' : 'factory bad', 'data-testid': 'factory' },
       h('b', {}, 'Factory: '), h('span', { class: 'detail' }, shown(factory.detail))) : '',
     h('p', { class: 'muted meta' }, meta),
-    h('ul', { class: 'checks', 'data-testid': 'checks' }, items),
     h('button', { type: 'button', class: 'secondary', 'data-testid': 'download-report',
       onclick: () => download(reportFileName(state.report), state.report) }, 'Download this report (JSON)'),
+    recordsSection(state.bundle),
+    h('h3', {}, 'Every check'),
+    h('ul', { class: 'checks', 'data-testid': 'checks' }, items),
   );
 }
 
-/** The inputs, checked before anything is read; an error goes next to its own field. */
+/** The inputs, checked before anything is read; an error goes next to its own field, the focus with it. */
 function inputs() {
+  const given = readInputs();
+  if (!given) focusOn(document.querySelector('#rpc[aria-invalid], #registry[aria-invalid], #factory[aria-invalid], #token[aria-invalid]'));
+  return given;
+}
+
+function readInputs() {
   for (const id of ['rpc', 'token', 'registry', 'factory']) clearError($(id));
   const rpcUrl = $('rpc').value.trim();
   if (!/^https?:\/\/\S+$/.test(rpcUrl)) return showError($('rpc'), new Error('an http(s) JSON-RPC URL is needed')) && null;
@@ -144,7 +169,8 @@ async function verify() {
       startedAt, finishedAt: new Date(), headBefore, headAfter,
     });
     render(report, `Checked in this browser against ${given.rpcUrl}, trusting registry ${given.registry}`
-      + `${given.factory ? `, expecting factory ${given.factory}` : ''}, in ${Math.round(performance.now() - started)} ms.`, kept);
+      + `${given.factory ? `, expecting factory ${given.factory}` : ''}, in ${Math.round(performance.now() - started)} ms.`, kept,
+    { tokenId: given.tokenId ?? null, rpcUrl: given.rpcUrl, registry: given.registry });
     return true;
   }, $('rpc'));
   if (!done) $('result').replaceChildren(h('p', { class: 'muted' }, 'Not verified: see the message next to the JSON-RPC URL.'));
