@@ -405,3 +405,29 @@ test('the principal is typed as an amount: echoed as it will be signed; too many
   assert.deepEqual(page.problems, []);
   await page.context().close();
 });
+
+test('a log card keeps itself current: new records, a new checkpoint and its anchor show without a reload', async () => {
+  const stream = `ui-live-${Date.now()}`;
+  const made = await bearer('POST', '/v1/logs', { stream });
+  const rec = (i) => ({ id: `live-${i}`, ts: `2026-11-02T08:00:${String(i).padStart(2, '0')}Z`, type: 'iot.telemetry', data: { t: i } });
+  await bearer('POST', `/v1/logs/${made.log_id}/records`, [1, 2, 3].map(rec));
+  const page = await openPage(browser);
+  await signIn(page, 'factory');
+  const card = page.locator(`article.log[data-log="acme/${stream}"]`);
+  await card.waitFor();
+  assert.equal(await card.getByTestId('size').textContent(), '3');
+  const loads = [];
+  page.on('framenavigated', (frame) => { if (frame === page.mainFrame()) loads.push(frame.url()); });
+
+  // another client (here the API itself) appends: the card follows, with no reload
+  const appended = await bearer('POST', `/v1/logs/${made.log_id}/records`, [4, 5, 6, 7].map(rec));
+  assert.equal(appended.size, 7);
+  await card.getByTestId('size').filter({ hasText: /^7$/ }).waitFor({ timeout: 20_000 });
+  assert.equal(await card.getByTestId('root').textContent(), appended.root ?? (await bearer('GET', `/v1/logs/${made.log_id}`)).root);
+  // the background anchoring (every 2 s here) anchors size 7: its row turns included or final
+  await card.locator('table.checkpoints tr[data-size="7"] td[data-state="included"], table.checkpoints tr[data-size="7"] td[data-state="final"]')
+    .waitFor({ timeout: 40_000 });
+  assert.deepEqual(loads, [], 'no reload');
+  assert.deepEqual(unexpected(page, [409]), [], page.problems.join('; '));
+  await page.context().close();
+});

@@ -29,17 +29,54 @@ function checkpointRow(cp) {
     h('td', {}, a?.block_number ?? '—'));
 }
 
-async function renderCheckpoints(log, box) {
-  const checkpoints = await api('GET', `/v1/logs/${log.log_id}/checkpoints`);
+const HEADERS = ['Size', 'Root', 'Anchor', 'Transaction', 'Block'];
+/** How often a log card re-reads its log and checkpoints (while the page is visible). */
+const POLL_MS = 4000;
+
+/** What a redraw would change: sizes and anchor states (so an unchanged table is left alone). */
+const signature = (checkpoints) => JSON.stringify(checkpoints.map((c) => [c.size, c.root, c.anchor?.state ?? null,
+  c.anchor?.tx_hash ?? null, c.anchor?.block_number ?? null]));
+
+/** Draws `checkpoints` in `box` unless they are what it shows already; the older ones' fold stays as it was. */
+function showCheckpoints(checkpoints, box) {
+  const sig = signature(checkpoints);
+  if (box.dataset.shown === sig) return;
+  box.dataset.shown = sig;
+  const open = box.querySelector('details')?.open ?? false;
   checkpoints.sort((x, y) => y.size - x.size);
-  const headers = ['Size', 'Root', 'Anchor', 'Transaction', 'Block'];
   const newest = checkpoints.slice(0, NEWEST_CHECKPOINTS).map(checkpointRow);
   const older = checkpoints.slice(NEWEST_CHECKPOINTS).map(checkpointRow);
   box.replaceChildren(...[
-    checkpoints.length ? table(headers, newest, { class: 'checkpoints' })
+    checkpoints.length ? table(HEADERS, newest, { class: 'checkpoints' })
       : h('p', { class: 'muted' }, 'No checkpoint yet: append records, then anchor.'),
-    older.length ? h('details', {}, h('summary', {}, `${older.length} older checkpoints`), table(headers, older)) : null,
+    older.length ? h('details', { open }, h('summary', {}, `${older.length} older checkpoints`), table(HEADERS, older)) : null,
   ].filter(Boolean));
+}
+
+async function renderCheckpoints(log, box) {
+  showCheckpoints(await api('GET', `/v1/logs/${log.log_id}/checkpoints`), box);
+}
+
+/**
+ * Keeps `card` current without a reload: every POLL_MS while the page is visible, the log's size
+ * and root and its checkpoints' anchor states (pending → included → final, new checkpoints) are
+ * read again. Stops when the card leaves the page (start() draws new cards).
+ */
+function watch(log, card, timeline) {
+  const tick = async () => {
+    if (!card.isConnected) return;
+    if (document.visibilityState === 'visible') {
+      try {
+        const [now, checkpoints] = await Promise.all([api('GET', `/v1/logs/${log.log_id}`),
+          api('GET', `/v1/logs/${log.log_id}/checkpoints`)]);
+        card.querySelector('[data-testid=size]').textContent = String(now.size);
+        card.querySelector('[data-testid=root] code').textContent = now.root;
+        showCheckpoints(checkpoints, timeline);
+      } catch { /* the service did not answer this time: the next tick asks again */ }
+    }
+    setTimeout(tick, POLL_MS);
+  };
+  setTimeout(tick, POLL_MS);
 }
 
 /** For a factory whose key the service does not hold: its wallet signs the newest checkpoint
@@ -103,5 +140,6 @@ export function logCard(log) {
     timeline);
   renderCheckpoints(log, timeline).catch((e) => timeline.replaceChildren(h('p', { class: 'error', role: 'alert' },
     `Checkpoints could not be read: ${errorText(e)}`)));
+  watch(log, card, timeline);
   return card;
 }
