@@ -46,6 +46,10 @@ test('the anchored checkpoints of acme/line-a match the chain; a wrong RPC URL i
   assert.ok(await count(page, 'match') >= 1);
   assert.equal(await count(page, 'mismatch'), 0);
   assert.equal(await count(page, 'missing'), 0);
+  // every pledge, its factory by its directory name, its holder's address copied whole
+  const pledge = page.locator('[data-testid^="pledge-"]').first();
+  assert.match(await pledge.locator('td').nth(8).textContent(), /^ACME Precision Co\. 0x[0-9a-fA-F]{6}…/);
+  assert.equal(await pledge.getByRole('button', { name: /^Copy the holder of pledge #\d+$/ }).count(), 1);
 
   const wrong = `http://127.0.0.1:${await closedPort()}`;
   await page.locator('#rpc').fill(wrong);

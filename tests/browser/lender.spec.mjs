@@ -65,6 +65,8 @@ test('lender_a sees the fixture pledge live with its terms', async () => {
   await card.getByRole('button', { name: `Copy pledge #${TOKEN_ID}'s asset digest` }).filter({ hasText: 'Copied' }).waitFor();
   assert.equal(await page.evaluate(() => navigator.clipboard.readText()), digest);
   assert.equal(await card.getByRole('button', { name: `Copy pledge #${TOKEN_ID}'s factory address` }).count(), 1);
+  assert.match(await card.locator('.address').textContent(), /^ACME Precision Co\. 0x[0-9a-fA-F]{10}…/, 'the factory by its directory name');
+  assert.equal(await card.locator('.address a').count(), 0, 'no explorer link: none configured');
   assert.deepEqual(page.problems, []);
   await page.context().close();
 });

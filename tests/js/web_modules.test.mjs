@@ -1,7 +1,7 @@
 // The pages' shared modules (api/web/static/js/): importable without a DOM, and what they compute.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { fmtAmount, parseAmount, currencyDigits, fmtTime, fmtDate, refusalText } from '../../api/web/static/js/format.js';
+import { fmtAmount, parseAmount, currencyDigits, fmtTime, fmtDate, refusalText, explorerUrl } from '../../api/web/static/js/format.js';
 import { ApiError, errorText, controlFor } from '../../api/web/static/js/api.js';
 import { readConfig, resetConfig } from '../../api/web/static/js/config.js';
 import { browserWallet, walletAccount } from '../../api/web/static/js/wallet.js';
@@ -96,4 +96,12 @@ test('the activity chart\'s y axis: a round top and step', () => {
   assert.deepEqual(niceScale(0), { top: 1, step: 1 });
   assert.deepEqual(niceScale(7), { top: 8, step: 2 });
   assert.deepEqual(niceScale(130), { top: 150, step: 50 });
+});
+
+test('explorer links only when an explorer is configured, only for hex values', () => {
+  assert.equal(explorerUrl('https://sepolia.etherscan.io/', 'address', '0xAbC1'), 'https://sepolia.etherscan.io/address/0xAbC1');
+  assert.equal(explorerUrl('https://e.example', 'tx', '0x12'), 'https://e.example/tx/0x12');
+  assert.equal(explorerUrl(null, 'tx', '0x12'), null);
+  assert.equal(explorerUrl('https://e.example', 'tx', 'javascript:alert(1)'), null);
+  assert.equal(explorerUrl('https://e.example', 'block', '0x12'), null);
 });

@@ -3,6 +3,8 @@
 // DOM only when called: importable by `node --test`.
 import { readConfig } from './config.js';
 import { errorText } from './api.js';
+import { explorerUrl } from './format.js';
+import { shownName } from './verify/pyfmt.js';
 
 /** Builds an element; strings become text nodes (never HTML). */
 export function h(tag, attrs = {}, ...children) {
@@ -55,9 +57,20 @@ export function short(hex, keep = 10) {
 /** A transaction hash, linked to the configured explorer when there is one. */
 export function txLink(hash) {
   if (!hash) return h('span', { class: 'muted' }, '—');
-  const { explorer } = readConfig();
-  if (!explorer) return short(hash);
-  return h('a', { href: `${explorer}/tx/${hash}`, target: '_blank', rel: 'noopener noreferrer' }, short(hash));
+  const url = explorerUrl(readConfig().explorer, 'tx', hash);
+  if (!url) return short(hash);
+  return h('a', { href: url, target: '_blank', rel: 'noopener noreferrer' }, short(hash));
+}
+
+/**
+ * An address: the name of the party it is known as (`name`; a directory name from the chain is
+ * shown escaped), shortened with a Copy button, linked to the configured explorer when there is one.
+ */
+export function addressOf(address, { name = null, what = 'address', keep = 6 } = {}) {
+  if (!address) return h('span', { class: 'muted' }, '—');
+  const url = explorerUrl(readConfig().explorer, 'address', address);
+  return h('span', { class: 'address' }, name ? [h('b', {}, shownName(name)), ' '] : [], copyable(address, what, keep),
+    url ? [' ', h('a', { href: url, target: '_blank', rel: 'noopener noreferrer' }, 'explorer')] : []);
 }
 
 export function badge(text, kind = text) {

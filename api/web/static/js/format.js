@@ -105,3 +105,13 @@ export function refusalText(name, args = []) {
   const words = Object.hasOwn(REFUSALS, name) ? REFUSALS[name] : null;
   return words ? words(args.map(String)) : null;
 }
+
+/**
+ * The explorer's page of a transaction or an address (`kind` 'tx' or 'address'), or null when no
+ * explorer is configured or `value` is not a 0x hash/address.
+ */
+export function explorerUrl(explorer, kind, value) {
+  if (!explorer || !/^0x[0-9a-fA-F]+$/.test(String(value ?? ''))) return null;
+  if (kind !== 'tx' && kind !== 'address') return null;
+  return `${String(explorer).replace(/\/+$/, '')}/${kind}/${value}`;
+}

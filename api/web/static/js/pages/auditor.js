@@ -3,7 +3,7 @@
 // run of a new one with its progress streamed (NDJSON), and every pledge, read-only.
 import { readConfig } from '../config.js';
 import { api, ApiError, errorText } from '../api.js';
-import { badge, clearError, copyable, download, h, short, showError, table, txLink } from '../dom.js';
+import { addressOf, badge, clearError, copyable, download, h, short, showError, table, txLink } from '../dom.js';
 import { fmtAmount, fmtDate, fmtTime } from '../format.js';
 import { RpcClient, RpcError } from '../verify/rpc.js';
 import { rootAt } from '../verify/chain.js';
@@ -258,7 +258,9 @@ async function runAudit() {
 
 async function loadPledges() {
   try {
-    const pledges = await api('GET', '/v1/pledges');
+    const [pledges, listed] = await Promise.all([api('GET', '/v1/pledges'),
+      api('GET', '/v1/factories').catch(() => [])]); // without the directory, addresses stay unnamed
+    const names = new Map(listed.filter((f) => f.listed && f.name).map((f) => [f.address.toLowerCase(), f.name]));
     const streams = new Map(logs.map((e) => [String(e.log.log_id).toLowerCase(), e.log.stream]));
     if (!pledges.length) {
       pledgesEl.replaceChildren(h('p', { class: 'muted', 'data-testid': 'no-pledges' }, 'No pledges yet.'));
@@ -271,7 +273,8 @@ async function loadPledges() {
         h('td', {}, streams.get(p.log_id.toLowerCase()) || short(p.log_id, 6)),
         h('td', {}, `[${p.from}, ${p.to})`), h('td', {}, fmtAmount(p.principal, p.currency)),
         h('td', {}, fmtDate(p.maturity)), h('td', {}, fmtDate(p.lien_end)),
-        h('td', {}, p.holder ? short(p.holder, 6) : '—'), h('td', {}, short(p.factory, 6)),
+        h('td', {}, addressOf(p.holder, { what: `the holder of pledge #${p.token_id}` })),
+        h('td', {}, addressOf(p.factory, { name: names.get(String(p.factory).toLowerCase()), what: `the factory of pledge #${p.token_id}` })),
         h('td', {}, h('a', { href: `/verify?token=${p.token_id}` }, 'Verify')))), { class: 'nowrap' }));
   } catch (e) {
     pledgesEl.replaceChildren(h('p', { class: 'error', role: 'alert' }, 'Could not load the pledges: ', errorText(e)));

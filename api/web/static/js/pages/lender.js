@@ -5,7 +5,7 @@
 // signed; past it only with an extension the factory signed (listed here, used by its id).
 import { readConfig } from '../config.js';
 import { api, ApiError, errorText } from '../api.js';
-import { badge, clearError, copyable, download, focusOn, h, short, showError, txLink } from '../dom.js';
+import { addressOf, badge, clearError, copyable, download, focusOn, h, short, showError, txLink } from '../dom.js';
 import { fmtAmount, fmtDate } from '../format.js';
 import { browserWallet, walletAccount, walletSend } from '../wallet.js';
 
@@ -17,6 +17,8 @@ const consentsEl = document.getElementById('consents');
 const streams = new Map();
 /** token id -> the factory's extensions of that pledge, not used yet and not expired. */
 let extensions = new Map();
+/** factory address (lower case) -> its name in the registry's directory. */
+let factoryNames = new Map();
 
 /** Unix seconds as the YYYY-MM-DD (UTC) a date input takes. */
 const day = (seconds) => new Date(Number(seconds) * 1000).toISOString().slice(0, 10);
@@ -237,7 +239,8 @@ function pledgeCard(p) {
       ['Max lien end', p.max_lien_end ? fmtDate(p.max_lien_end) : null],
       ['Samples', String(p.samples)],
       ['Asset digest', copyable(p.asset_digest, `pledge #${p.token_id}'s asset digest`)],
-      ['Factory', copyable(p.factory, `pledge #${p.token_id}'s factory address`)],
+      ['Factory', addressOf(p.factory, { name: factoryNames.get(String(p.factory).toLowerCase()),
+        what: `pledge #${p.token_id}'s factory address`, keep: 10 })],
     ]),
     pledgeActions(p));
 }
@@ -297,7 +300,9 @@ async function loadConsents() {
 }
 
 async function loadPledges() {
-  const [pledges, offered] = await Promise.all([api('GET', '/v1/pledges'), api('GET', '/v1/pledges/extensions')]);
+  const [pledges, offered, listed] = await Promise.all([api('GET', '/v1/pledges'), api('GET', '/v1/pledges/extensions'),
+    api('GET', '/v1/factories').catch(() => [])]); // without the directory, addresses stay unnamed
+  factoryNames = new Map(listed.filter((f) => f.listed && f.name).map((f) => [f.address.toLowerCase(), f.name]));
   extensions = new Map();
   for (const e of offered.filter((x) => !x.used && !x.expired)) {
     extensions.set(e.token_id, [...(extensions.get(e.token_id) || []), e]);
