@@ -59,6 +59,7 @@ test('the anchored checkpoints of acme/line-a match the chain; a wrong RPC URL i
   // the verifier's own JSON-RPC client (verify/rpc.js) answers, in its words
   assert.ok((await error.textContent()).startsWith(`the Ethereum node at ${wrong} is not answering`), await error.textContent());
   assert.equal(await page.locator('#check').getAttribute('aria-invalid'), 'true');
+  assert.equal(await page.evaluate(() => document.activeElement?.id), 'check', 'the focus back on Check, its error beside it');
 
   await page.locator('#rpc').fill(RPC);
   await page.getByRole('button', { name: 'Check' }).click();

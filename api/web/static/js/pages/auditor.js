@@ -3,7 +3,7 @@
 // run of a new one with its progress streamed (NDJSON), and every pledge, read-only.
 import { readConfig } from '../config.js';
 import { api, ApiError, errorText } from '../api.js';
-import { addressOf, badge, clearError, copyable, download, h, short, showError, table, txLink } from '../dom.js';
+import { addressOf, badge, clearError, copyable, download, focusOn, h, short, showError, table, txLink } from '../dom.js';
 import { fmtAmount, fmtDate, fmtTime } from '../format.js';
 import { RpcClient, RpcError } from '../verify/rpc.js';
 import { rootAt } from '../verify/chain.js';
@@ -52,6 +52,11 @@ async function anchoredRoot(client, logId, size) {
   }
   if (!got) return { root: ZERO32, anchoredAt: 0 }; // beyond uint64: no registry holds it
   return { root: toHex(got[0]), anchoredAt: Number(got[1]) };
+}
+
+/** After an action of `button`: the keyboard focus back on it, when disabling it lost the focus. */
+function keepFocus(button) {
+  if (!document.activeElement || document.activeElement === document.body) focusOn(button);
 }
 
 /** Runs `work` over `items`, at most PARALLEL at a time. */
@@ -152,6 +157,7 @@ async function check() {
     showError(checkBtn, e);
   } finally {
     checkBtn.disabled = false;
+    keepFocus(checkBtn);
   }
 }
 
@@ -251,6 +257,7 @@ async function runAudit() {
     showError(runBtn, e);
   } finally {
     runBtn.disabled = false;
+    keepFocus(runBtn);
   }
 }
 
