@@ -110,6 +110,13 @@ test('issue a consent; default disabled before maturity; transfer to bank-b afte
   await flash.getByText(`Pledge #${token} transferred to bank-b.`).waitFor();
   await card.waitFor({ state: 'detached' });
   assert.equal(await page.evaluate(() => document.activeElement?.closest('#flash') !== null), true, 'the focus on what happened');
+  // the pledge stays visible: in the page's history, with what happened and the transaction, also after a reload
+  const moved = page.getByTestId(`moved-${token}`);
+  assert.match(await moved.textContent(), new RegExp(`^Pledge #${token} \\(10,000\\.00 USD, records \\[2000, 2100\\) of acme/line-a\\) — `
+    + 'transferred to bank-b at \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d(:\\d\\d)? UTC · tx 0x[0-9a-f]{10}…'));
+  await page.reload();
+  await page.waitForSelector('body[data-loaded="true"]');
+  assert.equal(await page.getByTestId(`moved-${token}`).count(), 1, 'kept across a reload of the tab');
   assert.equal(await page.getByTestId(`pledge-${TOKEN_ID}`).count(), 1, 'the fixture pledge stays');
   assert.deepEqual(page.problems, []);
   await page.context().close();
@@ -135,6 +142,7 @@ test('issue a consent; default disabled before maturity; transfer to bank-b afte
   await pageB.locator(`#release-confirm-${token}`).click();
   await pageB.locator('#flash').getByText(`Pledge #${token} released.`).waitFor();
   await cardB.waitFor({ state: 'detached' });
+  assert.match(await pageB.getByTestId(`moved-${token}`).textContent(), new RegExp(`^Pledge #${token} .* — released: lien lifted, token burned at `));
   assert.deepEqual(pageB.problems, []);
   await pageB.context().close();
 });

@@ -6,7 +6,7 @@
 import { readConfig } from '../config.js';
 import { api, ApiError, errorText } from '../api.js';
 import { addressOf, badge, clearError, copyable, download, focusOn, h, short, showError, txLink } from '../dom.js';
-import { fmtAmount, fmtDate } from '../format.js';
+import { fmtAmount, fmtDate, fmtTime } from '../format.js';
 import { browserWallet, walletAccount, walletSend } from '../wallet.js';
 
 const config = readConfig();
@@ -30,6 +30,33 @@ function logName(logId) {
 
 function terms(pairs) {
   return h('dl', { class: 'terms' }, pairs.flatMap(([k, v]) => [h('dt', {}, k), h('dd', {}, v ?? '—')]));
+}
+
+// --- pledges moved away from this page (kept by the tab: the service lists only pledges held now) ---
+
+const HISTORY_KEY = `dpl-moved-${config.party || ''}`;
+
+function movedPledges() {
+  try { return JSON.parse(sessionStorage.getItem(HISTORY_KEY) || '[]'); } catch { return []; }
+}
+
+/** Keeps pledge `p` in the page's history: `what` happened to it (transferred to …, released), by `tx`. */
+function remember(p, what, tx) {
+  const entry = { token: p.token_id, what, tx: tx || null, at: Math.floor(Date.now() / 1000),
+    amount: fmtAmount(p.principal, p.currency), records: `[${p.from}, ${p.to})`, stream: p.stream || null };
+  try {
+    sessionStorage.setItem(HISTORY_KEY, JSON.stringify([entry, ...movedPledges().filter((e) => e.token !== p.token_id)]));
+  } catch { /* storage refused: the history is not kept */ }
+  showHistory();
+}
+
+function showHistory() {
+  const moved = movedPledges();
+  const box = document.getElementById('history');
+  box.hidden = !moved.length;
+  document.getElementById('history-list').replaceChildren(...moved.map((e) => h('li', { 'data-testid': `moved-${e.token}` },
+    h('b', {}, `Pledge #${e.token}`), ` (${e.amount}, records ${e.records}${e.stream ? ` of ${e.stream}` : ''}) — ${e.what} `
+      + `at ${fmtTime(e.at)}`, e.tx ? [' · tx ', txLink(e.tx)] : [])));
 }
 
 function flash(text, tx) {
@@ -146,6 +173,7 @@ function pledgeActions(p) {
       + 'and the token burned; you no longer hold any claim on these records.',
     work: async () => {
       const out = await api('POST', `/v1/pledges/${id}/release`);
+      remember(p, 'released: lien lifted, token burned', out?.tx_hash);
       await load();
       flash(`Pledge #${id} released.`, out?.tx_hash);
     },
@@ -164,6 +192,7 @@ function pledgeActions(p) {
     work: async () => {
       const to = transferTo();
       const out = await api('POST', `/v1/pledges/${id}/transfer`, { to });
+      remember(p, `transferred to ${to}`, out?.tx_hash);
       await load();
       flash(`Pledge #${id} transferred to ${to}.`, out?.tx_hash);
     },
@@ -325,5 +354,6 @@ async function load() {
 
 const reload = document.getElementById('reload');
 reload.addEventListener('click', async () => { reload.disabled = true; await load(); reload.disabled = false; });
+showHistory();
 if (!config.address) pledgesEl.before(h('p', { class: 'error' }, 'This lender party has no chain address: it can hold no pledge.'));
 load();
