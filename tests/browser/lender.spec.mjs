@@ -77,6 +77,7 @@ test('issue a consent; default disabled before maturity; transfer to bank-b afte
   const consentCard = page.getByTestId(`consent-${consentId}`);
   assert.match(await consentCard.textContent(), /\[2000, 2100\)/);
   assert.match(await consentCard.textContent(), /10,000\.00 USD/);
+  assert.match(await consentCard.locator('.address').textContent(), /^ACME Precision Co\. 0x/, 'the factory by its directory name');
   await consentCard.getByRole('button', { name: 'Issue pledge' }).click();
   const flash = page.locator('#flash');
   await flash.getByText(/issued as pledge #\d+/).waitFor();

@@ -286,8 +286,9 @@ function consentCard(c) {
     ['Lien end', fmtDate(t.lien_end)],
     ['Max lien end', fmtDate(t.max_lien_end)],
     ['Samples', t.samples],
-    ['Asset digest', short(t.asset_digest)],
-    ['Factory', short(doc.factory)],
+    ['Asset digest', copyable(t.asset_digest, `consent #${c.consent_id}'s asset digest`)],
+    ['Factory', addressOf(doc.factory, { name: factoryNames.get(String(doc.factory).toLowerCase()),
+      what: `consent #${c.consent_id}'s factory address`, keep: 10 })],
     ['Deadline', fmtDate(doc.deadline)],
   ];
   let state;
@@ -329,9 +330,7 @@ async function loadConsents() {
 }
 
 async function loadPledges() {
-  const [pledges, offered, listed] = await Promise.all([api('GET', '/v1/pledges'), api('GET', '/v1/pledges/extensions'),
-    api('GET', '/v1/factories').catch(() => [])]); // without the directory, addresses stay unnamed
-  factoryNames = new Map(listed.filter((f) => f.listed && f.name).map((f) => [f.address.toLowerCase(), f.name]));
+  const [pledges, offered] = await Promise.all([api('GET', '/v1/pledges'), api('GET', '/v1/pledges/extensions')]);
   extensions = new Map();
   for (const e of offered.filter((x) => !x.used && !x.expired)) {
     extensions.set(e.token_id, [...(extensions.get(e.token_id) || []), e]);
@@ -344,7 +343,10 @@ async function loadPledges() {
 async function load() {
   pledgesEl.setAttribute('aria-busy', 'true');
   consentsEl.setAttribute('aria-busy', 'true');
-  // Consents first: they name the streams the pledges' log ids stand for.
+  // The directory's names first (without it, addresses stay unnamed), then the consents: they
+  // name the streams the pledges' log ids stand for.
+  const listed = await api('GET', '/v1/factories').catch(() => []);
+  factoryNames = new Map(listed.filter((f) => f.listed && f.name).map((f) => [f.address.toLowerCase(), f.name]));
   try { await loadConsents(); } catch (e) { failed(consentsEl, e); }
   try { await loadPledges(); } catch (e) { failed(pledgesEl, e); }
   pledgesEl.setAttribute('aria-busy', 'false');
