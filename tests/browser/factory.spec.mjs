@@ -319,7 +319,7 @@ test('a factory without custody signs its checkpoint and its consent with its br
   const records = Array.from({ length: 40 }, (_, i) => ({
     id: `w-${i}`, ts: `2026-11-${String(1 + (i % 20)).padStart(2, '0')}T06:00:00Z`, type: 'iot.telemetry', data: { v: i } }));
   await as(key, 'POST', `/v1/logs/${mine.log_id}/records`, records);
-  const [waiting] = await as(key, 'POST', `/v1/logs/${mine.log_id}/checkpoints/anchor`);
+  const [waiting] = await anchorNow(key, mine.log_id);
   assert.equal(waiting.state, 'awaiting-signature');
 
   const page = await openPage(browser);
@@ -373,6 +373,17 @@ test('a factory without custody signs its checkpoint and its consent with its br
   assert.deepEqual(unexpected(page, [409]), [], page.problems.join('; '));
   await page.context().close();
 });
+
+/** POST …/checkpoints/anchor, again while the background anchoring holds the lock (409 anchoring-busy, "retry in a moment"). */
+async function anchorNow(key, logId) {
+  for (let i = 0; ; i++) {
+    const r = await fetch(`${BASE}/v1/logs/${logId}/checkpoints/anchor`, { method: 'POST', headers: { Authorization: `Bearer ${key}` } });
+    const text = await r.text();
+    if (r.status === 409 && /anchoring-busy/.test(text) && i < 40) { await new Promise((done) => setTimeout(done, 250)); continue; }
+    assert.ok(r.ok, `anchor ${logId}: ${r.status} ${text}`);
+    return JSON.parse(text);
+  }
+}
 
 async function as(key, method, path, body) {
   const r = await fetch(BASE + path, {
