@@ -171,7 +171,7 @@ def test_the_audit_streams_progress_then_its_report(world):
 
 def test_static_assets_and_the_registry_code_for_the_browser(world):
     b = browser(world)
-    js = b.get("/static/js/ui.js")
+    js = b.get("/static/js/dom.js")
     assert js.status_code == 200 and "javascript" in js.headers["content-type"]
     assert b.get("/static/css/app.css").status_code == 200
     code = b.get("/web/registry-code.json").json()

@@ -46,14 +46,20 @@ test('the anchored checkpoints of acme/line-a match the chain; a wrong RPC URL i
   assert.ok(await count(page, 'match') >= 1);
   assert.equal(await count(page, 'mismatch'), 0);
   assert.equal(await count(page, 'missing'), 0);
+  // every pledge, its factory by its directory name, its holder's address copied whole
+  const pledge = page.locator('[data-testid^="pledge-"]').first();
+  assert.match(await pledge.locator('td').nth(8).textContent(), /^ACME Precision Co\. 0x[0-9a-fA-F]{6}…/);
+  assert.equal(await pledge.getByRole('button', { name: /^Copy the holder of pledge #\d+$/ }).count(), 1);
 
   const wrong = `http://127.0.0.1:${await closedPort()}`;
   await page.locator('#rpc').fill(wrong);
   await page.getByRole('button', { name: 'Check' }).click();
   const error = page.locator('#check-error');
   await error.waitFor();
-  assert.ok((await error.textContent()).startsWith(`The JSON-RPC node at ${wrong} did not answer`), await error.textContent());
+  // the verifier's own JSON-RPC client (verify/rpc.js) answers, in its words
+  assert.ok((await error.textContent()).startsWith(`the Ethereum node at ${wrong} is not answering`), await error.textContent());
   assert.equal(await page.locator('#check').getAttribute('aria-invalid'), 'true');
+  assert.equal(await page.evaluate(() => document.activeElement?.id), 'check', 'the focus back on Check, its error beside it');
 
   await page.locator('#rpc').fill(RPC);
   await page.getByRole('button', { name: 'Check' }).click();
@@ -94,4 +100,23 @@ test('the auditor page fits 1280 and 390 px', async () => {
     await page.waitForSelector('body[data-loaded="true"]', { timeout: 60_000 });
     await page.getByTestId('count-match').waitFor();
   });
+});
+
+test("the node's answers are read by the verifier's rules: a key twice is refused, not read last-wins", async () => {
+  const page = await auditorPage();
+  // the node (intercepted) answers eth_chainId with "result" twice; every other call goes through
+  await page.route((url) => url.href.startsWith(RPC), async (route) => {
+    const cors = { 'access-control-allow-origin': '*', 'access-control-allow-headers': 'content-type', 'access-control-allow-methods': 'POST' };
+    const request = route.request();
+    if (request.method() === 'OPTIONS') return route.fulfill({ status: 204, headers: cors });
+    const call = JSON.parse(request.postData() || '{}');
+    if (call.method !== 'eth_chainId') return route.continue();
+    return route.fulfill({ status: 200, headers: { ...cors, 'content-type': 'application/json' },
+      body: `{"jsonrpc": "2.0", "id": ${call.id}, "result": "0x1", "result": "0x7a69"}` });
+  });
+  await page.getByRole('button', { name: 'Check' }).click();
+  const error = page.locator('#check-error');
+  await error.waitFor();
+  assert.match(await error.textContent(), /^the Ethereum node at \S+ answered HTTP 200 with an answer that is not usable JSON-RPC: duplicate key 'result'/);
+  await page.context().close();
 });

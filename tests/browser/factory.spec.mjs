@@ -29,7 +29,7 @@ async function fillConsent(page, { from, to, lender = 'bank-a', samples = '6', l
   await page.getByLabel('From (first record)', { exact: true }).fill(String(from));
   await page.getByLabel('To (exclusive)', { exact: true }).fill(String(to));
   await page.getByLabel('Lender (party name or address)', { exact: true }).fill(lender);
-  await page.getByLabel('Principal (minor units)', { exact: true }).fill('1500000');
+  await page.getByLabel('Principal', { exact: true }).fill('15,000.00');
   await page.getByLabel('Currency', { exact: true }).fill('EUR');
   await page.getByLabel('Maturity', { exact: true }).fill('2027-06-30');
   await page.getByLabel('Lien end', { exact: true }).fill('2027-12-31');
@@ -109,6 +109,12 @@ test('a consent is prepared, shown field by field, signed by the service and lis
   assert.equal(await fieldValue(page, 'domain', 'chainId'), String(draft.typed_data.domain.chainId));
   assert.equal(await page.locator('table.message tbody tr').count(), draft.typed_data.types.PledgeConsent.length);
   assert.equal(await page.locator('table.message tr[data-field="samples"] td').first().textContent(), 'uint32');
+  // the amount typed as an amount ("15,000.00") is signed as 1500000 minor units, and shown as an amount
+  assert.equal(await fieldValue(page, 'message', 'principal'), '1500000');
+  assert.match(await page.locator('table.message tr[data-field="principal"]').textContent(), /15,000\.00 EUR \(in minor units: 1500000\)/);
+  assert.match(await page.locator('table.message tr[data-field="maturity"]').textContent(), /2027-06-30$/, 'a date as a date');
+  const summary = await page.getByTestId('consent-summary').textContent();
+  assert.match(summary, /^By signing, you pledge records \[1000, 1100\) of acme\/line-a as collateral to bank-a \(0x[0-9a-fA-F]{6}…[0-9a-fA-F]{3}\) for a loan of 15,000\.00 EUR, maturing 2027-06-30\. The lien holds until 2027-12-31\. 6 sampled records will be disclosed to the lender\.$/, summary);
   await shot(page, 'factory-prepared');
 
   // a change after Prepare discards what was shown
@@ -213,7 +219,7 @@ test('the factory signs an extension past a pledge\'s max lien end, shown field 
   await signIn(page, 'factory');
   const row = page.locator(`table.pledges tr[data-token="${token}"]`);
   await row.waitFor();
-  assert.match(await row.locator('td[data-field="max_lien_end"]').textContent(), /^2027-12-31 00:00 UTC$/, 'no slack: max = lien end');
+  assert.match(await row.locator('td[data-field="max_lien_end"]').textContent(), /^2027-12-31$/, 'no slack: max = lien end (a date, shown as a date)');
   await page.getByLabel('Pledge (live)').selectOption(String(token));
   await page.getByLabel('New lien end', { exact: true }).fill('2027-12-31');
   await page.getByRole('button', { name: 'Draft extension' }).click();
@@ -226,7 +232,7 @@ test('the factory signs an extension past a pledge\'s max lien end, shown field 
   assert.equal(await value('tokenId'), String(token));
   assert.equal(await page.locator('table.extension-domain tr[data-field="verifyingContract"] td[data-value]').getAttribute('data-value'), consented.consent.typed_data.domain.verifyingContract);
   assert.equal(await value('newLienEnd'), String(Date.UTC(2028, 5, 30) / 1000));
-  assert.match(await page.locator('table.extension tr[data-field="newLienEnd"]').textContent(), /2028-06-30 00:00 UTC: the pledge's holder may move/);
+  assert.match(await page.locator('table.extension tr[data-field="newLienEnd"]').textContent(), /2028-06-30: the pledge's holder may move/);
   const nonce = await value('nonce');
   assert.match(nonce, /^\d{20,78}$/, 'a 256-bit nonce, exact as a decimal string');
   await shot(page, 'factory-extension-prepared');
@@ -313,7 +319,7 @@ test('a factory without custody signs its checkpoint and its consent with its br
   const records = Array.from({ length: 40 }, (_, i) => ({
     id: `w-${i}`, ts: `2026-11-${String(1 + (i % 20)).padStart(2, '0')}T06:00:00Z`, type: 'iot.telemetry', data: { v: i } }));
   await as(key, 'POST', `/v1/logs/${mine.log_id}/records`, records);
-  const [waiting] = await as(key, 'POST', `/v1/logs/${mine.log_id}/checkpoints/anchor`);
+  const [waiting] = await anchorNow(key, mine.log_id);
   assert.equal(waiting.state, 'awaiting-signature');
 
   const page = await openPage(browser);
@@ -328,7 +334,7 @@ test('a factory without custody signs its checkpoint and its consent with its br
   await page.getByLabel('From (first record)', { exact: true }).fill('0');
   await page.getByLabel('To (exclusive)', { exact: true }).fill('20');
   await page.getByLabel('Lender (party name or address)', { exact: true }).fill('bank-a');
-  await page.getByLabel('Principal (minor units)', { exact: true }).fill('90000');
+  await page.getByLabel('Principal', { exact: true }).fill('900');
   await page.getByLabel('Loan reference', { exact: true }).fill('LOAN-UI-WALLET');
   await page.getByRole('button', { name: 'Prepare' }).click();
   await page.locator('table.message').waitFor();
@@ -368,6 +374,17 @@ test('a factory without custody signs its checkpoint and its consent with its br
   await page.context().close();
 });
 
+/** POST …/checkpoints/anchor, again while the background anchoring holds the lock (409 anchoring-busy, "retry in a moment"). */
+async function anchorNow(key, logId) {
+  for (let i = 0; ; i++) {
+    const r = await fetch(`${BASE}/v1/logs/${logId}/checkpoints/anchor`, { method: 'POST', headers: { Authorization: `Bearer ${key}` } });
+    const text = await r.text();
+    if (r.status === 409 && /anchoring-busy/.test(text) && i < 40) { await new Promise((done) => setTimeout(done, 250)); continue; }
+    assert.ok(r.ok, `anchor ${logId}: ${r.status} ${text}`);
+    return JSON.parse(text);
+  }
+}
+
 async function as(key, method, path, body) {
   const r = await fetch(BASE + path, {
     method, headers: { Authorization: `Bearer ${key}`, 'Content-Type': 'application/json' },
@@ -377,3 +394,51 @@ async function as(key, method, path, body) {
   assert.ok(r.ok, `${method} ${path}: ${r.status} ${text}`);
   return text ? JSON.parse(text) : null;
 }
+
+test('the principal is typed as an amount: echoed as it will be signed; too many decimals is refused next to it', async () => {
+  const page = await openPage(browser);
+  await signIn(page, 'factory');
+  await page.locator('table.consents').waitFor();
+  await fillConsent(page, { from: 1000, to: 1100 });
+  const principal = page.getByLabel('Principal', { exact: true });
+  await principal.fill('50000');
+  assert.equal(await page.locator('#c-principal-read').textContent(), '= 50,000.00 EUR');
+  await page.getByLabel('Currency', { exact: true }).fill('JPY');
+  assert.equal(await page.locator('#c-principal-read').textContent(), '= 50,000 JPY', 'the currency\'s own decimals');
+  await page.getByLabel('Currency', { exact: true }).fill('EUR');
+  await principal.fill('1.234');
+  await page.getByRole('button', { name: 'Prepare' }).click();
+  const error = page.locator('#c-principal-error');
+  await error.waitFor();
+  assert.equal(await error.textContent(), 'EUR has 2 decimals: "1.234" has 3');
+  assert.equal(await page.evaluate(() => document.activeElement?.id), 'c-principal', 'the focus moves to the field');
+  assert.equal(await page.locator('table.message').count(), 0, 'nothing prepared');
+  assert.deepEqual(page.problems, []);
+  await page.context().close();
+});
+
+test('a log card keeps itself current: new records, a new checkpoint and its anchor show without a reload', async () => {
+  const stream = `ui-live-${Date.now()}`;
+  const made = await bearer('POST', '/v1/logs', { stream });
+  const rec = (i) => ({ id: `live-${i}`, ts: `2026-11-02T08:00:${String(i).padStart(2, '0')}Z`, type: 'iot.telemetry', data: { t: i } });
+  await bearer('POST', `/v1/logs/${made.log_id}/records`, [1, 2, 3].map(rec));
+  const page = await openPage(browser);
+  await signIn(page, 'factory');
+  const card = page.locator(`article.log[data-log="acme/${stream}"]`);
+  await card.waitFor();
+  assert.equal(await card.getByTestId('size').textContent(), '3');
+  const loads = [];
+  page.on('framenavigated', (frame) => { if (frame === page.mainFrame()) loads.push(frame.url()); });
+
+  // another client (here the API itself) appends: the card follows, with no reload
+  const appended = await bearer('POST', `/v1/logs/${made.log_id}/records`, [4, 5, 6, 7].map(rec));
+  assert.equal(appended.size, 7);
+  await card.getByTestId('size').filter({ hasText: /^7$/ }).waitFor({ timeout: 20_000 });
+  assert.equal(await card.getByTestId('root').textContent(), appended.root ?? (await bearer('GET', `/v1/logs/${made.log_id}`)).root);
+  // the background anchoring (every 2 s here) anchors size 7: its row turns included or final
+  await card.locator('table.checkpoints tr[data-size="7"] td[data-state="included"], table.checkpoints tr[data-size="7"] td[data-state="final"]')
+    .waitFor({ timeout: 40_000 });
+  assert.deepEqual(loads, [], 'no reload');
+  assert.deepEqual(unexpected(page, [409]), [], page.problems.join('; '));
+  await page.context().close();
+});

@@ -1,7 +1,7 @@
 // Lender: the fixture pledge with its terms; a consent made from here is issued through the
-// page; declaring default before maturity shows the contract's refusal next to that button;
-// a transfer to bank-b moves it out of bank-a's list and into bank-b's, which extends and
-// releases it (confirm step); a lien end past the max lien end is refused on the page until
+// page; Declare default is disabled before maturity (with the date) and, after it, reviewed, a
+// refusal of the registry shown in words; a transfer to bank-b, after a review, moves it out of
+// bank-a's list and into bank-b's, which extends and releases it (review step); a lien end past the max lien end is refused on the page until
 // the factory signs an extension, which the page then offers and uses; a lender without a
 // custodial key is shown the transaction to send; both widths fit.
 import { test, before, after } from 'node:test';
@@ -55,16 +55,29 @@ test('lender_a sees the fixture pledge live with its terms', async () => {
   assert.match(text, /Checkpoint size[1-9][\d,]*/);
   assert.match(text, /Asset digest0x[0-9a-f]{10}…/);
   assert.equal(await card.getByRole('link', { name: 'Verify collateral' }).getAttribute('href'), `/verify?token=${TOKEN_ID}`);
+  // hashes and addresses: shortened, copied whole
+  await page.context().grantPermissions(['clipboard-read', 'clipboard-write'], { origin: BASE });
+  const copy = card.getByRole('button', { name: `Copy pledge #${TOKEN_ID}'s asset digest` });
+  const digest = await copy.locator('xpath=preceding-sibling::code[1]').getAttribute('title');
+  assert.equal(digest, (await call('GET', `/v1/pledges/${TOKEN_ID}`, 'lender_a')).terms.asset_digest);
+  assert.match(digest, /^0x[0-9a-f]{64}$/);
+  await copy.click();
+  await card.getByRole('button', { name: `Copy pledge #${TOKEN_ID}'s asset digest` }).filter({ hasText: 'Copied' }).waitFor();
+  assert.equal(await page.evaluate(() => navigator.clipboard.readText()), digest);
+  assert.equal(await card.getByRole('button', { name: `Copy pledge #${TOKEN_ID}'s factory address` }).count(), 1);
+  assert.match(await card.locator('.address').textContent(), /^ACME Precision Co\. 0x[0-9a-fA-F]{10}…/, 'the factory by its directory name');
+  assert.equal(await card.locator('.address a').count(), 0, 'no explorer link: none configured');
   assert.deepEqual(page.problems, []);
   await page.context().close();
 });
 
-test('issue a consent, refuse an early default, transfer to bank-b', async () => {
+test('issue a consent; default disabled before maturity; transfer to bank-b after a review', async () => {
   const consentId = await consent(2000, 2100, 'bank-a');
   const page = await lenderPage('lender_a');
   const consentCard = page.getByTestId(`consent-${consentId}`);
   assert.match(await consentCard.textContent(), /\[2000, 2100\)/);
   assert.match(await consentCard.textContent(), /10,000\.00 USD/);
+  assert.match(await consentCard.locator('.address').textContent(), /^ACME Precision Co\. 0x/, 'the factory by its directory name');
   await consentCard.getByRole('button', { name: 'Issue pledge' }).click();
   const flash = page.locator('#flash');
   await flash.getByText(/issued as pledge #\d+/).waitFor();
@@ -73,20 +86,40 @@ test('issue a consent, refuse an early default, transfer to bank-b', async () =>
   assert.equal(await card.locator('h3 .badge').textContent(), 'live');
   assert.match(await card.textContent(), /\[2000, 2100\)/);
 
-  // Before maturity the registry refuses a default: the API's error, next to the button.
-  await card.getByRole('button', { name: 'Declare default' }).click();
-  const error = page.locator(`#default-${token}-error`);
-  await error.waitFor();
-  assert.match(await error.textContent(), /PledgeNotMatured/);
-  assert.equal(await page.locator(`#default-${token}`).getAttribute('aria-describedby'), `default-${token}-error`);
-  assert.equal(await card.locator('h3 .badge').textContent(), 'live', 'still live');
+  // Before maturity, Declare default is disabled, saying from when it is possible.
+  const declare = page.locator(`#default-${token}`);
+  assert.equal(await declare.isDisabled(), true, 'no default before maturity');
+  assert.equal(await page.locator(`#default-${token}-when`).textContent(), 'Possible from maturity, 2027-06-30');
+  assert.equal(await declare.getAttribute('aria-describedby'), `default-${token}-when`);
 
+  // Transfer is reviewed first: the words say what will happen; Cancel sends nothing and gives the focus back.
+  const transferBtn = page.locator(`#transfer-${token}`);
+  await transferBtn.click();
+  assert.equal(await page.locator(`#transfer-to-${token}-error`).textContent(), 'name the lender to transfer to (a party name or an address)');
+  assert.equal(await page.evaluate(() => document.activeElement?.id), `transfer-to-${token}`, 'the focus moves to the field');
   await page.locator(`#transfer-to-${token}`).fill('bank-b');
-  await page.locator(`#transfer-${token}`).click();
+  await transferBtn.click();
+  const review = page.getByTestId(`transfer-confirm-${token}-review`);
+  assert.equal(await review.textContent(), `Transfer pledge #${token} (10,000.00 USD, records [2000, 2100)) to bank-b: it becomes `
+    + 'the holder and alone can release it, declare default or extend it; the pledge leaves your list. This cannot be undone.');
+  assert.equal(await page.evaluate(() => document.activeElement?.id), `transfer-confirm-${token}`);
+  await card.getByRole('button', { name: 'Cancel' }).click();
+  assert.equal(await page.evaluate(() => document.activeElement?.id), `transfer-${token}`, 'focus back on Transfer…');
+  assert.ok((await call('GET', '/v1/pledges', 'lender_a')).some((x) => x.token_id === token), 'cancel sends nothing: bank-a still holds it');
+  await transferBtn.click();
+  await page.getByRole('button', { name: 'Confirm transfer' }).click();
   await flash.getByText(`Pledge #${token} transferred to bank-b.`).waitFor();
   await card.waitFor({ state: 'detached' });
+  assert.equal(await page.evaluate(() => document.activeElement?.closest('#flash') !== null), true, 'the focus on what happened');
+  // the pledge stays visible: in the page's history, with what happened and the transaction, also after a reload
+  const moved = page.getByTestId(`moved-${token}`);
+  assert.match(await moved.textContent(), new RegExp(`^Pledge #${token} \\(10,000\\.00 USD, records \\[2000, 2100\\) of acme/line-a\\) — `
+    + 'transferred to bank-b at \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d(:\\d\\d)? UTC · tx 0x[0-9a-f]{10}…'));
+  await page.reload();
+  await page.waitForSelector('body[data-loaded="true"]');
+  assert.equal(await page.getByTestId(`moved-${token}`).count(), 1, 'kept across a reload of the tab');
   assert.equal(await page.getByTestId(`pledge-${TOKEN_ID}`).count(), 1, 'the fixture pledge stays');
-  assertOnlyExpected(page, [[CONFLICT, new RegExp(`/v1/pledges/${token}/default$`)]]);
+  assert.deepEqual(page.problems, []);
   await page.context().close();
 
   const pageB = await lenderPage('lender_b');
@@ -105,9 +138,12 @@ test('issue a consent, refuse an early default, transfer to bank-b', async () =>
   assert.equal(await pageB.locator(`#release-confirm-${token}`).isVisible(), false, 'cancel sends nothing');
   assert.equal(await cardB.locator('h3 .badge').textContent(), 'live');
   await pageB.locator(`#release-${token}`).click();
+  assert.match(await pageB.getByTestId(`release-confirm-${token}-review`).textContent(),
+    new RegExp(`^Release pledge #${token}: the loan of 10,000\\.00 USD is repaid, the lien on records \\[2000, 2100\\) is lifted .* This cannot be undone\\.$`));
   await pageB.locator(`#release-confirm-${token}`).click();
   await pageB.locator('#flash').getByText(`Pledge #${token} released.`).waitFor();
   await cardB.waitFor({ state: 'detached' });
+  assert.match(await pageB.getByTestId(`moved-${token}`).textContent(), new RegExp(`^Pledge #${token} .* — released: lien lifted, token burned at `));
   assert.deepEqual(pageB.problems, []);
   await pageB.context().close();
 });
@@ -234,4 +270,28 @@ test('the lender page fits 1280 and 390 px', async () => {
     await page.waitForSelector('body[data-loaded="true"]');
     await page.getByTestId(`pledge-${TOKEN_ID}`).waitFor();
   });
+});
+
+test('after maturity Declare default is open, reviewed, and a refusal of the registry is shown in words', async () => {
+  // the browser's clock after maturity (2027-06-30); the chain's is today's, so the registry refuses
+  const consentId = await consent(2700, 2800, 'bank-a');
+  const { token_id: token } = await call('POST', '/v1/pledges', 'lender_a', { consent_id: consentId });
+  const page = await openPage(browser);
+  await page.clock.setFixedTime(new Date('2027-07-01T12:00:00Z'));
+  await signIn(page, 'lender_a');
+  await page.waitForSelector('body[data-loaded="true"]');
+  const declare = page.locator(`#default-${token}`);
+  assert.equal(await declare.isDisabled(), false);
+  assert.equal(await page.locator(`#default-${token}-when`).textContent(), 'Matured 2027-06-30');
+  await declare.click();
+  assert.match(await page.getByTestId(`default-confirm-${token}-review`).textContent(),
+    new RegExp(`^Declare the loan of pledge #${token} \\(10,000\\.00 USD, matured 2027-06-30\\) in default: .* This cannot be undone\\.$`));
+  await page.getByRole('button', { name: 'Confirm default' }).click();
+  const error = page.locator(`#default-confirm-${token}-error`);
+  await error.waitFor();
+  // in words, not PledgeNotMatured(7, 1814313600)
+  assert.equal(await error.textContent(), `pledge #${token} is not matured until 2027-06-30: default can be declared from then on`);
+  assert.equal(await page.getByTestId(`pledge-${token}`).locator('h3 .badge').textContent(), 'live', 'still live');
+  assertOnlyExpected(page, [[CONFLICT, new RegExp(`/v1/pledges/${token}/default$`)]]);
+  await page.context().close();
 });

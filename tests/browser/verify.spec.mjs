@@ -185,6 +185,7 @@ test('a chain node that is down is a readable error next to the RPC URL', async 
   const error = page.locator('#rpc-error');
   await error.waitFor();
   assert.match(await error.textContent(), /127\.0\.0\.1:9/);
+  assert.equal(await page.evaluate(() => document.activeElement?.id), 'rpc', 'the focus moves to the field the error is about');
   assert.equal(await page.getByTestId('verdict').count(), 0, 'no verdict without the chain');
   await page.locator('#rpc').fill(RPC);
   await page.getByRole('button', { name: 'Verify' }).click();
@@ -267,5 +268,91 @@ test('the factory the lender expects: another factory\'s log is red', async () =
   await page.locator('#factory').fill('0x1234');
   await page.getByRole('button', { name: 'Verify' }).click();
   assert.match(await page.locator('#factory-error').textContent(), /the expected factory must be an address/);
+  assert.equal(await page.evaluate(() => document.activeElement?.id), 'factory', 'the focus moves to the field');
+  await page.context().close();
+});
+
+test('the report downloads as JSON: the verdict, every check, when, which node, chain and blocks, which registry', async () => {
+  const { createHash } = await import('node:crypto');
+  const page = await openPage(browser);
+  await page.goto(`${BASE}/verify`);
+  await page.locator('#token').fill(String(TOKEN_ID));
+  const before = Date.now();
+  const shown = await pasteAndVerify(page, sound);
+  const [download] = await Promise.all([page.waitForEvent('download'),
+    page.getByRole('button', { name: 'Download this report (JSON)' }).click()]);
+  assert.match(download.suggestedFilename(), new RegExp(`^verification-pledge-${TOKEN_ID}-\\d{8}T\\d{6}Z\\.json$`));
+  const report = JSON.parse(readFileSync(await download.path(), 'utf8'));
+  assert.equal(report.format, 'dpl-verification-report/1');
+  assert.equal(report.verdict, 'SOUND');
+  assert.equal(report.sound, true);
+  assert.equal(report.summary, `all ${shown.length} checks passed`);
+  assert.deepEqual(report.checks.map((c) => [c.name, c.ok]), shown.map((c) => [c.name, c.ok]), 'every check shown, in order');
+  assert.equal(report.token_id, String(TOKEN_ID));
+  const at = Date.parse(report.checked_at);
+  assert.ok(at >= before - 1000 && at <= Date.now() + 1000, report.checked_at);
+  assert.equal(report.chain.rpc_url, RPC);
+  assert.equal(report.chain.chain_id, '31337');
+  for (const head of [report.chain.head_before, report.chain.head_after]) {
+    assert.match(head.number, /^[0-9]+$/);
+    assert.match(head.hash, /^0x[0-9a-f]{64}$/);
+  }
+  assert.ok(BigInt(report.chain.head_after.number) >= BigInt(report.chain.head_before.number));
+  assert.equal(report.trust.registry, REGISTRY);
+  assert.equal(report.trust.expected_factory, null);
+  assert.equal(report.bundle.format, 'dpl-collateral/1');
+  assert.equal(report.bundle.sha256, '0x' + createHash('sha256').update(sound).digest('hex'), 'names the exact bytes checked');
+
+  // a tampered bundle's report keeps its failures too
+  const bundle = JSON.parse(sound);
+  bundle.entries[0].record.data = { ...bundle.entries[0].record.data, tampered: 1 };
+  await page.getByLabel('Bundle JSON').fill(JSON.stringify(bundle));
+  await page.getByRole('button', { name: 'Use this text' }).click();
+  await page.getByRole('button', { name: 'Verify' }).click();
+  await page.getByTestId('verdict').filter({ hasText: /^NOT SOUND/ }).waitFor();
+  const [bad] = await Promise.all([page.waitForEvent('download'),
+    page.getByRole('button', { name: 'Download this report (JSON)' }).click()]);
+  const badReport = JSON.parse(readFileSync(await bad.path(), 'utf8'));
+  assert.equal(badReport.verdict, 'NOT SOUND');
+  assert.ok(badReport.checks.some((c) => !c.ok && /do not hash to leaf_hash/.test(c.detail)));
+  assert.deepEqual(page.problems, []);
+  await page.context().close();
+});
+
+test('the verdict leads in plain words (what was checked, what it means for the loan), then the sampled records, readable, then every check', async () => {
+  const bundle = JSON.parse(sound);
+  const page = await openPage(browser);
+  await page.goto(`${BASE}/verify`);
+  await page.locator('#token').fill(String(TOKEN_ID));
+  await pasteAndVerify(page, sound);
+  const checked = await page.getByTestId('checked').textContent();
+  assert.equal(checked, `What was checked: Pledge #${TOKEN_ID} on chain (read from ${RPC} through registry ${REGISTRY}): its manifest `
+    + `of records [0, 200) of acme/line-a, and 8 sampled records, each proven in the log's checkpoint of size `
+    + `${bundle.manifest.checkpoint.size} that the registry anchored.`);
+  assert.match(await page.getByTestId('meaning').textContent(),
+    /^What it means for the loan: The pledge holds its lien \(status live, holder 0x[0-9a-fA-F]{40}\) on records the factory's log holds exactly as shown below/);
+  // in this order: verdict, plain words, records, every check
+  const order = await page.$$eval('[data-testid=verdict], [data-testid=plain-verdict], [data-testid=records], [data-testid=checks]',
+    (els) => els.map((el) => el.dataset.testid));
+  assert.deepEqual(order, ['verdict', 'plain-verdict', 'records', 'checks']);
+  const records = page.locator('[data-testid=records] article.record');
+  assert.equal(await records.count(), 8);
+  const first = bundle.entries[0];
+  const card = page.locator(`[data-testid=records] article.record[data-index="${first.index}"]`);
+  assert.equal(await card.locator('h4 code').textContent(), first.record.id);
+  assert.equal(await card.locator('p.muted').textContent(), `${first.record.type} · ${first.record.ts}`);
+  const fields = await card.locator('dt').allTextContents();
+  assert.deepEqual(fields, Object.keys(first.record.data), 'every field of the record, in its order');
+  await assertFits(page);
+  await shot(page, 'verify-plain-verdict');
+
+  bundle.entries[0].record.data = { ...bundle.entries[0].record.data, tampered: 1 };
+  await page.getByLabel('Bundle JSON').fill(JSON.stringify(bundle));
+  await page.getByRole('button', { name: 'Use this text' }).click();
+  await page.getByRole('button', { name: 'Verify' }).click();
+  await page.getByTestId('verdict').filter({ hasText: /^NOT SOUND/ }).waitFor();
+  assert.match(await page.getByTestId('meaning').textContent(),
+    /^What it means for the loan: Do not rely on this bundle: \d+ checks? failed, first "entry \d+: leaf hash" — /);
+  assert.deepEqual(page.problems, []);
   await page.context().close();
 });

@@ -1,9 +1,9 @@
 // Admin page: parties (list, create), API keys (list by prefix, create: shown once, revoke
 // after a confirm step), the registry's approved lenders (list, approve, withdraw) and its
 // factory directory (list, set, remove).
-import {
-  api, badge, busy, clearError, controlFor, copyButton, errorText, fmtTime, h, short, showError, table, txLink,
-} from '../ui.js';
+import { api, controlFor, errorText } from '../api.js';
+import { badge, busy, clearError, copyButton, h, short, showError, table, txLink } from '../dom.js';
+import { fmtTime } from '../format.js';
 import { shownName } from '../verify/pyfmt.js';
 
 const $ = (id) => document.getElementById(id);

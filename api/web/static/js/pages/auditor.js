@@ -1,11 +1,15 @@
 // Auditor page: every log's checkpoints checked against the registry from this browser
 // (eth_call rootAt at a JSON-RPC URL the auditor chooses), the service's latest audit and a
 // run of a new one with its progress streamed (NDJSON), and every pledge, read-only.
-import {
-  config, api, ApiError, h, short, txLink, badge, fmtTime, fmtAmount, table, clearError, showError, download, errorText,
-} from '../ui.js';
-import { encodeCall, uintAt, word } from '../verify/rpc.js';
+import { readConfig } from '../config.js';
+import { api, ApiError, errorText } from '../api.js';
+import { addressOf, badge, clearError, copyable, download, focusOn, h, short, showError, table, txLink } from '../dom.js';
+import { fmtAmount, fmtDate, fmtTime } from '../format.js';
+import { RpcClient, RpcError } from '../verify/rpc.js';
+import { rootAt } from '../verify/chain.js';
 import { fromHex, toHex } from '../verify/hex.js';
+
+const config = readConfig();
 
 const ZERO32 = '0x' + '0'.repeat(64);
 const PARALLEL = 6;
@@ -25,36 +29,34 @@ const pledgesEl = document.getElementById('pledges');
 /** [{log, checkpoints, cells: Map(size -> td)}] once loaded. */
 let logs = [];
 let latest = null;
-let rpcId = 0;
 
-// --- chain reads ---------------------------------------------------------------------------
+// --- chain reads: the verifier's own JSON-RPC client and rootAt (verify/rpc.js, verify/chain.js),
+// so the node's answers are read by one set of rules (ledger.jsonio's) on every page -----------
 
-async function rpc(url, method, params) {
-  let response;
-  try {
-    response = await fetch(url, {
-      method: 'POST', headers: { 'Content-Type': 'application/json' }, credentials: 'omit',
-      body: JSON.stringify({ jsonrpc: '2.0', id: ++rpcId, method, params }),
-    });
-  } catch (e) {
-    throw new Error(`The JSON-RPC node at ${url} did not answer (${e.message}).`);
-  }
-  if (!response.ok) throw new Error(`The JSON-RPC node at ${url} answered HTTP ${response.status}.`);
-  let body;
-  try { body = await response.json(); } catch { throw new Error(`${url} did not answer JSON-RPC.`); }
-  if (body.error) throw new Error(`${method} at ${url}: ${body.error.message || JSON.stringify(body.error)}`);
-  return body.result;
+/** The verifier's client for `url`; no cookie of this service goes to the node. */
+function node(url) {
+  return new RpcClient(url, { fetch: (u, init) => fetch(u, { ...init, credentials: 'omit' }) });
 }
 
 /** The root anchored for (logId, size) and its time; root 0x00… when none was. */
-async function rootAt(url, logId, size) {
-  const data = toHex(encodeCall('rootAt(bytes32,uint64)', [fromHex(logId), BigInt(size)]));
-  const out = await rpc(url, 'eth_call', [{ to: config.registry, data }, 'latest']);
-  if (typeof out !== 'string' || out.length < 2 + 128) {
-    throw new Error(`rootAt answered ${JSON.stringify(out)}: is ${config.registry} the registry on this chain?`);
+async function anchoredRoot(client, logId, size) {
+  let got;
+  try {
+    got = await rootAt(client, config.registry, fromHex(logId), BigInt(size));
+  } catch (e) {
+    // an answer too short for (bytes32, uint64): most often no contract at that address
+    if (e instanceof RpcError && e.code === undefined && /^the call returned/.test(e.message)) {
+      throw new RpcError(`${e.message}: is ${config.registry} the registry on this chain?`, { url: client.url });
+    }
+    throw e;
   }
-  const words = fromHex(out);
-  return { root: toHex(word(words, 0)), anchoredAt: Number(uintAt(words, 1)) };
+  if (!got) return { root: ZERO32, anchoredAt: 0 }; // beyond uint64: no registry holds it
+  return { root: toHex(got[0]), anchoredAt: Number(got[1]) };
+}
+
+/** After an action of `button`: the keyboard focus back on it, when disabling it lost the focus. */
+function keepFocus(button) {
+  if (!document.activeElement || document.activeElement === document.body) focusOn(button);
 }
 
 /** Runs `work` over `items`, at most PARALLEL at a time. */
@@ -89,7 +91,7 @@ function renderLogs() {
         h('td', {}, anchorCell(c.anchor)), cell);
     });
     return h('div', { class: 'log-check', 'data-testid': `log-${log.stream}` },
-      h('h3', {}, log.stream, ' ', short(log.log_id, 6)),
+      h('h3', {}, log.stream, ' ', copyable(log.log_id, `the log id of ${log.stream}`, 6)),
       h('p', { class: 'muted' }, `${log.size.toLocaleString('en')} records · ${checkpoints.length} checkpoint${checkpoints.length === 1 ? '' : 's'} · factory `, short(log.factory)),
       checkpoints.length ? table(['Size', 'Root (service)', 'Anchor', 'On chain'], rows, { class: 'nowrap' })
         : h('p', { class: 'muted' }, 'No checkpoints yet.'));
@@ -122,7 +124,8 @@ async function check() {
   checkBtn.disabled = true;
   summaryEl.replaceChildren(h('span', { class: 'muted' }, 'Checking…'));
   try {
-    const chainId = Number(BigInt(await rpc(url, 'eth_chainId', [])));
+    const client = node(url);
+    const chainId = Number(await client.chainId());
     if (config.chainId && chainId !== config.chainId) {
       throw new Error(`${url} serves chain ${chainId}; the service anchors on chain ${config.chainId}.`);
     }
@@ -139,7 +142,7 @@ async function check() {
     await pool(work, async ([entry, c]) => {
       const cell = entry.cells.get(c.size);
       try {
-        const parts = verdict(c, await rootAt(url, entry.log.log_id, c.size));
+        const parts = verdict(c, await anchoredRoot(client, entry.log.log_id, c.size));
         counts[parts[0].textContent] += 1;
         cell.replaceChildren(...parts);
       } catch (e) {
@@ -154,6 +157,7 @@ async function check() {
     showError(checkBtn, e);
   } finally {
     checkBtn.disabled = false;
+    keepFocus(checkBtn);
   }
 }
 
@@ -253,6 +257,7 @@ async function runAudit() {
     showError(runBtn, e);
   } finally {
     runBtn.disabled = false;
+    keepFocus(runBtn);
   }
 }
 
@@ -260,7 +265,9 @@ async function runAudit() {
 
 async function loadPledges() {
   try {
-    const pledges = await api('GET', '/v1/pledges');
+    const [pledges, listed] = await Promise.all([api('GET', '/v1/pledges'),
+      api('GET', '/v1/factories').catch(() => [])]); // without the directory, addresses stay unnamed
+    const names = new Map(listed.filter((f) => f.listed && f.name).map((f) => [f.address.toLowerCase(), f.name]));
     const streams = new Map(logs.map((e) => [String(e.log.log_id).toLowerCase(), e.log.stream]));
     if (!pledges.length) {
       pledgesEl.replaceChildren(h('p', { class: 'muted', 'data-testid': 'no-pledges' }, 'No pledges yet.'));
@@ -272,8 +279,9 @@ async function loadPledges() {
         h('td', {}, `#${p.token_id}`), h('td', {}, badge(p.status)),
         h('td', {}, streams.get(p.log_id.toLowerCase()) || short(p.log_id, 6)),
         h('td', {}, `[${p.from}, ${p.to})`), h('td', {}, fmtAmount(p.principal, p.currency)),
-        h('td', {}, fmtTime(p.maturity)), h('td', {}, fmtTime(p.lien_end)),
-        h('td', {}, p.holder ? short(p.holder, 6) : '—'), h('td', {}, short(p.factory, 6)),
+        h('td', {}, fmtDate(p.maturity)), h('td', {}, fmtDate(p.lien_end)),
+        h('td', {}, addressOf(p.holder, { what: `the holder of pledge #${p.token_id}` })),
+        h('td', {}, addressOf(p.factory, { name: names.get(String(p.factory).toLowerCase()), what: `the factory of pledge #${p.token_id}` })),
         h('td', {}, h('a', { href: `/verify?token=${p.token_id}` }, 'Verify')))), { class: 'nowrap' }));
   } catch (e) {
     pledgesEl.replaceChildren(h('p', { class: 'error', role: 'alert' }, 'Could not load the pledges: ', errorText(e)));

@@ -3,10 +3,13 @@
 // it; without a custodial key the API answers 409 with the transaction to send, shown as such.
 // The lien end moves later on the lender's word only up to the max lien end the factory
 // signed; past it only with an extension the factory signed (listed here, used by its id).
-import {
-  config, api, ApiError, h, short, txLink, badge, fmtTime, fmtAmount, clearError, showError, download, errorText,
-  browserWallet, walletAccount, walletSend,
-} from '../ui.js';
+import { readConfig } from '../config.js';
+import { api, ApiError, errorText } from '../api.js';
+import { addressOf, badge, clearError, copyable, download, focusOn, h, short, showError, txLink } from '../dom.js';
+import { fmtAmount, fmtDate, fmtTime } from '../format.js';
+import { browserWallet, walletAccount, walletSend } from '../wallet.js';
+
+const config = readConfig();
 
 const pledgesEl = document.getElementById('pledges');
 const consentsEl = document.getElementById('consents');
@@ -14,6 +17,8 @@ const consentsEl = document.getElementById('consents');
 const streams = new Map();
 /** token id -> the factory's extensions of that pledge, not used yet and not expired. */
 let extensions = new Map();
+/** factory address (lower case) -> its name in the registry's directory. */
+let factoryNames = new Map();
 
 /** Unix seconds as the YYYY-MM-DD (UTC) a date input takes. */
 const day = (seconds) => new Date(Number(seconds) * 1000).toISOString().slice(0, 10);
@@ -27,9 +32,36 @@ function terms(pairs) {
   return h('dl', { class: 'terms' }, pairs.flatMap(([k, v]) => [h('dt', {}, k), h('dd', {}, v ?? '—')]));
 }
 
+// --- pledges moved away from this page (kept by the tab: the service lists only pledges held now) ---
+
+const HISTORY_KEY = `dpl-moved-${config.party || ''}`;
+
+function movedPledges() {
+  try { return JSON.parse(sessionStorage.getItem(HISTORY_KEY) || '[]'); } catch { return []; }
+}
+
+/** Keeps pledge `p` in the page's history: `what` happened to it (transferred to …, released), by `tx`. */
+function remember(p, what, tx) {
+  const entry = { token: p.token_id, what, tx: tx || null, at: Math.floor(Date.now() / 1000),
+    amount: fmtAmount(p.principal, p.currency), records: `[${p.from}, ${p.to})`, stream: p.stream || null };
+  try {
+    sessionStorage.setItem(HISTORY_KEY, JSON.stringify([entry, ...movedPledges().filter((e) => e.token !== p.token_id)]));
+  } catch { /* storage refused: the history is not kept */ }
+  showHistory();
+}
+
+function showHistory() {
+  const moved = movedPledges();
+  const box = document.getElementById('history');
+  box.hidden = !moved.length;
+  document.getElementById('history-list').replaceChildren(...moved.map((e) => h('li', { 'data-testid': `moved-${e.token}` },
+    h('b', {}, `Pledge #${e.token}`), ` (${e.amount}, records ${e.records}${e.stream ? ` of ${e.stream}` : ''}) — ${e.what} `
+      + `at ${fmtTime(e.at)}`, e.tx ? [' · tx ', txLink(e.tx)] : [])));
+}
+
 function flash(text, tx) {
   const el = document.getElementById('flash');
-  el.replaceChildren(h('p', { class: 'notice' }, text, tx ? [' · tx ', txLink(tx)] : []));
+  el.replaceChildren(h('p', { class: 'notice', tabindex: '-1' }, text, tx ? [' · tx ', txLink(tx)] : []));
 }
 
 /** The 409 of a lender without a custodial key: the transaction to send from its own wallet. */
@@ -61,7 +93,11 @@ function walletButton(tx) {
   return button;
 }
 
-/** Runs a write from `button`: its error (or the transaction to send) appears right after it. */
+/**
+ * Runs a write from `button`: its error (or the transaction to send) appears right after it.
+ * The keyboard focus comes back when the page was redrawn meanwhile: to the same control when it
+ * is still there, else to the message saying what happened (#flash).
+ */
 async function act(button, work) {
   clearError(button);
   document.getElementById(`${button.id}-tx`)?.remove();
@@ -74,56 +110,101 @@ async function act(button, work) {
     return undefined;
   } finally {
     button.disabled = false;
+    const lost = !document.activeElement || document.activeElement === document.body;
+    if (lost) {
+      const same = document.getElementById(button.id);
+      if (same && same.offsetParent !== null && !same.disabled) same.focus();
+      else focusOn(document.querySelector('#flash p'));
+    }
   }
+}
+
+/**
+ * An irreversible move in two steps: `trigger` opens a review that says what will happen
+ * (`what()`, read when opened, so it names what was typed), with "Confirm …" and "Cancel";
+ * only Confirm sends. `check()` may refuse before the review opens (an error next to `field`).
+ */
+function reviewed(trigger, { id, confirmLabel, what, work, check = () => {}, field = trigger }) {
+  const confirmBtn = h('button', { type: 'button', class: 'danger', id }, confirmLabel);
+  const cancelBtn = h('button', { type: 'button', class: 'secondary' }, 'Cancel');
+  const text = h('p', { 'data-testid': `${id}-review` });
+  const panel = h('div', { class: 'stack confirm', hidden: true, role: 'group', 'aria-label': confirmLabel },
+    text, h('div', { class: 'buttons' }, confirmBtn, cancelBtn));
+  const open = () => {
+    clearError(field);
+    try { check(); } catch (e) { showError(field, e); focusOn(field); return; }
+    text.textContent = `${what()} This cannot be undone.`;
+    trigger.hidden = true; panel.hidden = false; confirmBtn.focus();
+  };
+  const close = () => { clearError(confirmBtn); panel.hidden = true; trigger.hidden = false; trigger.focus(); };
+  cancelBtn.addEventListener('click', close);
+  confirmBtn.addEventListener('click', () => act(confirmBtn, work));
+  return { open, panel };
 }
 
 function pledgeActions(p) {
   const id = p.token_id;
+  const amount = fmtAmount(p.principal, p.currency);
   const verify = h('div', { class: 'action' },
     h('a', { class: 'button secondary', href: `/verify?token=${id}`, id: `verify-${id}` }, 'Verify collateral'));
 
-  const defaultBtn = h('button', { type: 'button', class: 'danger', id: `default-${id}` }, 'Declare default');
-  defaultBtn.addEventListener('click', () => act(defaultBtn, async () => {
-    const out = await api('POST', `/v1/pledges/${id}/default`);
-    await load();
-    flash(`Pledge #${id}: default declared.`, out?.tx_hash);
-  }));
+  // Declare default: from maturity on (the registry refuses it before); disabled until then, saying when.
+  const matured = Number(p.maturity) * 1000 <= Date.now();
+  const defaultBtn = h('button', { type: 'button', class: 'danger', id: `default-${id}`, disabled: !matured,
+    'aria-describedby': `default-${id}-when` }, 'Declare default…');
+  const defaultWhen = h('span', { class: 'label', id: `default-${id}-when` },
+    matured ? `Matured ${fmtDate(p.maturity)}` : `Possible from maturity, ${fmtDate(p.maturity)}`);
+  const declare = reviewed(defaultBtn, {
+    id: `default-confirm-${id}`, confirmLabel: 'Confirm default',
+    what: () => `Declare the loan of pledge #${id} (${amount}, matured ${fmtDate(p.maturity)}) in default: the registry `
+      + 'records it for everyone to see, and the lien on the factory\'s records stays until you release it.',
+    work: async () => {
+      const out = await api('POST', `/v1/pledges/${id}/default`);
+      await load();
+      flash(`Pledge #${id}: default declared.`, out?.tx_hash);
+    },
+  });
+  defaultBtn.addEventListener('click', declare.open);
 
   const releaseBtn = h('button', { type: 'button', class: 'secondary', id: `release-${id}` }, 'Release…');
-  const confirmBtn = h('button', { type: 'button', class: 'danger', id: `release-confirm-${id}` }, 'Confirm release');
-  const cancelBtn = h('button', { type: 'button', class: 'secondary' }, 'Cancel');
-  const confirm = h('div', { class: 'stack confirm', hidden: true },
-    h('p', {}, `Release pledge #${id}: the loan is repaid, the lien is lifted and the token burned. This cannot be undone.`),
-    h('div', { class: 'buttons' }, confirmBtn, cancelBtn));
-  releaseBtn.addEventListener('click', () => { releaseBtn.hidden = true; confirm.hidden = false; confirmBtn.focus(); });
-  cancelBtn.addEventListener('click', () => {
-    clearError(confirmBtn);
-    confirm.hidden = true; releaseBtn.hidden = false; releaseBtn.focus();
+  const release = reviewed(releaseBtn, {
+    id: `release-confirm-${id}`, confirmLabel: 'Confirm release',
+    what: () => `Release pledge #${id}: the loan of ${amount} is repaid, the lien on records [${p.from}, ${p.to}) is lifted `
+      + 'and the token burned; you no longer hold any claim on these records.',
+    work: async () => {
+      const out = await api('POST', `/v1/pledges/${id}/release`);
+      remember(p, 'released: lien lifted, token burned', out?.tx_hash);
+      await load();
+      flash(`Pledge #${id} released.`, out?.tx_hash);
+    },
   });
-  confirmBtn.addEventListener('click', () => act(confirmBtn, async () => {
-    const out = await api('POST', `/v1/pledges/${id}/release`);
-    await load();
-    flash(`Pledge #${id} released.`, out?.tx_hash);
-  }));
+  releaseBtn.addEventListener('click', release.open);
 
   const toInput = h('input', { id: `transfer-to-${id}`, name: 'to', required: true, autocomplete: 'off',
     spellcheck: 'false', placeholder: 'bank-b or 0x…' });
-  const transferBtn = h('button', { type: 'submit', id: `transfer-${id}` }, 'Transfer');
-  const transfer = h('form', { class: 'action' },
-    h('label', { for: toInput.id }, 'Transfer to (lender name or address)'), toInput, transferBtn);
-  transfer.addEventListener('submit', (ev) => {
-    ev.preventDefault();
-    act(transferBtn, async () => {
-      const to = toInput.value.trim();
+  const transferBtn = h('button', { type: 'submit', id: `transfer-${id}` }, 'Transfer…');
+  const transferTo = () => toInput.value.trim();
+  const move = reviewed(transferBtn, {
+    id: `transfer-confirm-${id}`, confirmLabel: 'Confirm transfer', field: toInput,
+    check: () => { if (!transferTo()) throw new Error('name the lender to transfer to (a party name or an address)'); },
+    what: () => `Transfer pledge #${id} (${amount}, records [${p.from}, ${p.to})) to ${transferTo()}: it becomes the holder `
+      + 'and alone can release it, declare default or extend it; the pledge leaves your list.',
+    work: async () => {
+      const to = transferTo();
       const out = await api('POST', `/v1/pledges/${id}/transfer`, { to });
+      remember(p, `transferred to ${to}`, out?.tx_hash);
       await load();
       flash(`Pledge #${id} transferred to ${to}.`, out?.tx_hash);
-    });
+    },
   });
+  const transfer = h('form', { class: 'action', novalidate: true },
+    h('label', { for: toInput.id }, 'Transfer to (lender name or address)'), toInput, transferBtn, move.panel);
+  transfer.addEventListener('submit', (ev) => { ev.preventDefault(); move.open(); });
+  toInput.addEventListener('input', () => { if (!move.panel.hidden) { move.panel.hidden = true; transferBtn.hidden = false; } });
 
   return h('div', { class: 'actions' }, verify,
-    h('div', { class: 'action' }, h('span', { class: 'label' }, 'From maturity on'), defaultBtn),
-    h('div', { class: 'action' }, h('span', { class: 'label' }, 'Loan repaid'), releaseBtn, confirm),
+    h('div', { class: 'action' }, defaultWhen, defaultBtn, declare.panel),
+    h('div', { class: 'action' }, h('span', { class: 'label' }, 'Loan repaid'), releaseBtn, release.panel),
     transfer, extendActions(p));
 }
 
@@ -140,7 +221,7 @@ function extendActions(p) {
       await load();
       flash(`Pledge #${id}: lien extended to ${day(e.extension.lien_end)} with the factory's extension.`, out?.tx_hash);
     }));
-    return h('div', { class: 'action' }, h('span', { class: 'label' }, `Signed by the factory, usable until ${fmtTime(e.extension.deadline)}`), btn);
+    return h('div', { class: 'action' }, h('span', { class: 'label' }, `Signed by the factory, usable until ${fmtDate(e.extension.deadline)}`), btn);
   });
   const needed = h('p', { class: 'muted', 'data-testid': `extension-needed-${id}` },
     `Later than ${maxEnd} only with the factory's signed extension: ask the factory for one.`);
@@ -182,12 +263,13 @@ function pledgeCard(p) {
       ['Records', `[${p.from}, ${p.to}) · ${(p.to - p.from).toLocaleString('en')} records`],
       ['Checkpoint size', p.checkpoint_size.toLocaleString('en')],
       ['Principal', fmtAmount(p.principal, p.currency)],
-      ['Maturity', fmtTime(p.maturity)],
-      ['Lien end', fmtTime(p.lien_end)],
-      ['Max lien end', p.max_lien_end ? fmtTime(p.max_lien_end) : null],
+      ['Maturity', fmtDate(p.maturity)],
+      ['Lien end', fmtDate(p.lien_end)],
+      ['Max lien end', p.max_lien_end ? fmtDate(p.max_lien_end) : null],
       ['Samples', String(p.samples)],
-      ['Asset digest', short(p.asset_digest)],
-      ['Factory', short(p.factory)],
+      ['Asset digest', copyable(p.asset_digest, `pledge #${p.token_id}'s asset digest`)],
+      ['Factory', addressOf(p.factory, { name: factoryNames.get(String(p.factory).toLowerCase()),
+        what: `pledge #${p.token_id}'s factory address`, keep: 10 })],
     ]),
     pledgeActions(p));
 }
@@ -200,13 +282,14 @@ function consentCard(c) {
     ['Records', `[${t.from}, ${t.to})`],
     ['Checkpoint size', t.checkpoint_size?.toLocaleString('en')],
     ['Principal', fmtAmount(t.principal, t.currency)],
-    ['Maturity', fmtTime(t.maturity)],
-    ['Lien end', fmtTime(t.lien_end)],
-    ['Max lien end', fmtTime(t.max_lien_end)],
+    ['Maturity', fmtDate(t.maturity)],
+    ['Lien end', fmtDate(t.lien_end)],
+    ['Max lien end', fmtDate(t.max_lien_end)],
     ['Samples', t.samples],
-    ['Asset digest', short(t.asset_digest)],
-    ['Factory', short(doc.factory)],
-    ['Deadline', fmtTime(doc.deadline)],
+    ['Asset digest', copyable(t.asset_digest, `consent #${c.consent_id}'s asset digest`)],
+    ['Factory', addressOf(doc.factory, { name: factoryNames.get(String(doc.factory).toLowerCase()),
+      what: `consent #${c.consent_id}'s factory address`, keep: 10 })],
+    ['Deadline', fmtDate(doc.deadline)],
   ];
   let state;
   let action = null;
@@ -260,7 +343,10 @@ async function loadPledges() {
 async function load() {
   pledgesEl.setAttribute('aria-busy', 'true');
   consentsEl.setAttribute('aria-busy', 'true');
-  // Consents first: they name the streams the pledges' log ids stand for.
+  // The directory's names first (without it, addresses stay unnamed), then the consents: they
+  // name the streams the pledges' log ids stand for.
+  const listed = await api('GET', '/v1/factories').catch(() => []);
+  factoryNames = new Map(listed.filter((f) => f.listed && f.name).map((f) => [f.address.toLowerCase(), f.name]));
   try { await loadConsents(); } catch (e) { failed(consentsEl, e); }
   try { await loadPledges(); } catch (e) { failed(pledgesEl, e); }
   pledgesEl.setAttribute('aria-busy', 'false');
@@ -270,5 +356,6 @@ async function load() {
 
 const reload = document.getElementById('reload');
 reload.addEventListener('click', async () => { reload.disabled = true; await load(); reload.disabled = false; });
+showHistory();
 if (!config.address) pledgesEl.before(h('p', { class: 'error' }, 'This lender party has no chain address: it can hold no pledge.'));
 load();

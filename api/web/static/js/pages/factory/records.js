@@ -1,6 +1,7 @@
 // Factory page, "Add records": create a log, append a file of records (JSON Lines or a JSON
 // array) as one all-or-nothing batch. Tells the rest of the page with a `dpl:logs-changed` event.
-import { api, busy, clearError, h, showError } from '../ui.js';
+import { api } from '../../api.js';
+import { busy, clearError, h, showError } from '../../dom.js';
 
 const $ = (id) => document.getElementById(id);
 const MAX_BYTES = 64 * 1024 * 1024;
@@ -28,7 +29,14 @@ async function contentTypeOf(file) {
   return head.trimStart().startsWith('[') ? 'application/json' : 'application/x-ndjson';
 }
 
-$('new-log').addEventListener('submit', (ev) => {
+/** Wires the two forms and fills the log choice (once, at start). */
+export function wireRecords() {
+  $('new-log').addEventListener('submit', createLog);
+  $('append').addEventListener('submit', appendFile);
+  fillLogs();
+}
+
+function createLog(ev) {
   ev.preventDefault();
   const input = $('n-stream');
   clearError(input);
@@ -40,9 +48,9 @@ $('new-log').addEventListener('submit', (ev) => {
     await changed(log.log_id); // the notice once the log is selectable below
     $('a-result').replaceChildren(h('span', { class: 'notice' }, `Log ${log.stream} created (empty): append records to it.`));
   }, input);
-});
+}
 
-$('append').addEventListener('submit', (ev) => {
+function appendFile(ev) {
   ev.preventDefault();
   const select = $('a-log');
   const fileInput = $('a-file');
@@ -70,6 +78,4 @@ $('append').addEventListener('submit', (ev) => {
     fileInput.value = '';
     await changed(select.value);
   }, fileInput);
-});
-
-fillLogs();
+}

@@ -2,11 +2,17 @@
 // then run every check in this browser against the chain at the RPC URL the user typed, through
 // the registry in the registry field (the service's pinned registry unless the user changes it;
 // never the address the bundle names).
-import { config, api, h, showError, clearError, busy, download } from '../ui.js';
-import { parseJson, JsonInputError, isAddress, verifyCollateralOnChain, verifyProofBundleOnChain, shown } from '../verify/index.js';
+import { readConfig } from '../../config.js';
+import { api } from '../../api.js';
+import { busy, clearError, download, focusOn, h, showError } from '../../dom.js';
+import { parseJson, JsonInputError, isAddress, verifyCollateralOnChain, verifyProofBundleOnChain, shown, RpcClient, sha256, toHex } from '../../verify/index.js';
+import { buildReport, reportFileName } from './report.js';
+import { plainVerdict, sampledRecords } from './summary.js';
+
+const config = readConfig();
 
 const $ = (id) => document.getElementById(id);
-const state = { text: null, bundle: null, format: null, report: null };
+const state = { text: null, bundle: null, format: null, source: null, report: null };
 const FORMATS = { 'dpl-collateral/1': 'collateral bundle', 'dpl-proof/1': 'proof bundle' };
 
 /**
@@ -39,6 +45,7 @@ function load(input, source) {
   state.text = input; // verified from the text itself: exact integers, keys in their order
   state.bundle = bundle;
   state.format = format;
+  state.source = source;
   const token = $('token');
   token.disabled = format !== 'dpl-collateral/1';
   if (format === 'dpl-collateral/1' && !token.value && bundle.token_id !== undefined) token.value = String(bundle.token_id);
@@ -63,13 +70,26 @@ async function registryCode() {
   return r.json();
 }
 
-function render(report, meta) {
-  state.report = report;
+/** The sampled records, readable: one card each (index, id, time, type, then every data field). */
+function recordsSection(bundle) {
+  const records = sampledRecords(bundle);
+  if (!records.length) return '';
+  return h('section', { class: 'records', 'data-testid': 'records', 'aria-labelledby': 'records-h' },
+    h('h3', { id: 'records-h' }, `The ${records.length} record${records.length === 1 ? '' : 's'} ${state.format === 'dpl-collateral/1' ? 'sampled' : 'proven'}`),
+    h('div', { class: 'record-list' }, records.map((r) => h('article', { class: 'record', 'data-index': r.index },
+      h('h4', {}, `#${r.index} `, h('code', {}, r.id)),
+      h('p', { class: 'muted' }, `${r.type} · ${r.ts}`),
+      h('dl', { class: 'terms' }, r.fields.flatMap(([k, v]) => [h('dt', {}, k), h('dd', {}, v)]))))));
+}
+
+function render(report, meta, kept, facts) {
+  state.report = kept;
   const failed = report.checks.filter((c) => !c.ok);
   const verdict = report.sound
     ? h('p', { class: 'verdict ok', 'data-testid': 'verdict' }, `SOUND — all ${report.checks.length} checks passed`)
     : h('p', { class: 'verdict bad', 'data-testid': 'verdict' },
       `NOT SOUND — ${failed.length} of ${report.checks.length} checks failed`);
+  const plain = plainVerdict(report, state.bundle, state.format, facts);
   const factory = report.checks.find((c) => c.name === 'factory');
   // Details quote the bundle and the chain: shown escaped (ledger.text.shown, as dpl prints them),
   // so no newline, bidi control or other invisible character can make a line look like another.
@@ -77,18 +97,29 @@ function render(report, meta) {
     h('span', { class: 'name' }, `${c.ok ? '✓' : '✗'} ${c.name}`), ' — ', h('span', { class: 'detail' }, shown(c.detail))));
   $('result').replaceChildren(
     verdict,
+    h('div', { class: 'plain', 'data-testid': 'plain-verdict' },
+      h('p', { 'data-testid': 'checked' }, h('b', {}, 'What was checked: '), plain.checked),
+      h('p', { 'data-testid': 'meaning' }, h('b', {}, 'What it means for the loan: '), plain.meaning)),
     // whose data it is: the factory the registry names for the log (and its directory listing)
     factory ? h('p', { class: factory.ok ? 'factory' : 'factory bad', 'data-testid': 'factory' },
       h('b', {}, 'Factory: '), h('span', { class: 'detail' }, shown(factory.detail))) : '',
     h('p', { class: 'muted meta' }, meta),
+    h('button', { type: 'button', class: 'secondary', 'data-testid': 'download-report',
+      onclick: () => download(reportFileName(state.report), state.report) }, 'Download this report (JSON)'),
+    recordsSection(state.bundle),
+    h('h3', {}, 'Every check'),
     h('ul', { class: 'checks', 'data-testid': 'checks' }, items),
-    h('button', { type: 'button', class: 'secondary', onclick: () => download('verification-report.json', { ...report, checked: meta }) },
-      'Download this report (JSON)'),
   );
 }
 
-/** The inputs, checked before anything is read; an error goes next to its own field. */
+/** The inputs, checked before anything is read; an error goes next to its own field, the focus with it. */
 function inputs() {
+  const given = readInputs();
+  if (!given) focusOn(document.querySelector('#rpc[aria-invalid], #registry[aria-invalid], #factory[aria-invalid], #token[aria-invalid]'));
+  return given;
+}
+
+function readInputs() {
   for (const id of ['rpc', 'token', 'registry', 'factory']) clearError($(id));
   const rpcUrl = $('rpc').value.trim();
   if (!/^https?:\/\/\S+$/.test(rpcUrl)) return showError($('rpc'), new Error('an http(s) JSON-RPC URL is needed')) && null;
@@ -115,15 +146,31 @@ async function verify() {
   if (!given) return;
   $('result').replaceChildren(h('p', { class: 'muted' }, `Checking against ${given.rpcUrl}…`));
   const done = await busy($('verify'), async () => {
+    const startedAt = new Date();
     const started = performance.now();
+    // What the verdict rests on, for the kept report: the chain's id and its head just before and
+    // just after the checks (the verifier reads at "latest"). Read through the verifier's own RPC
+    // client; a node that does not answer leaves them null and the verifier says why.
+    const node = new RpcClient(given.rpcUrl);
+    const head = () => node.request('eth_getBlockByNumber', ['latest', false]).catch(() => null);
+    const [chainId, headBefore] = await Promise.all([node.chainId().catch(() => null), head()]);
     const trust = { rpcUrl: given.rpcUrl, registry: given.registry, factory: given.factory, registryCode: await registryCode(),
       registrySource: given.registry.toLowerCase() === (config.registry || '').toLowerCase()
         ? "the registry field (this service's pinned registry)" : 'the registry field (an address you typed)' };
     const report = state.format === 'dpl-collateral/1'
       ? await verifyCollateralOnChain(state.text, given.tokenId, trust)
       : await verifyProofBundleOnChain(state.text, trust);
+    const headAfter = await head();
+    const bytes = typeof state.text === 'string' ? new TextEncoder().encode(state.text) : state.text;
+    const kept = buildReport(report, {
+      bundleFormat: state.format, source: state.source, bundleSha256: toHex(await sha256(bytes)),
+      tokenId: state.format === 'dpl-collateral/1' ? given.tokenId : null, rpcUrl: given.rpcUrl, chainId,
+      registry: given.registry, registrySource: trust.registrySource, factory: given.factory,
+      startedAt, finishedAt: new Date(), headBefore, headAfter,
+    });
     render(report, `Checked in this browser against ${given.rpcUrl}, trusting registry ${given.registry}`
-      + `${given.factory ? `, expecting factory ${given.factory}` : ''}, in ${Math.round(performance.now() - started)} ms.`);
+      + `${given.factory ? `, expecting factory ${given.factory}` : ''}, in ${Math.round(performance.now() - started)} ms.`, kept,
+    { tokenId: given.tokenId ?? null, rpcUrl: given.rpcUrl, registry: given.registry });
     return true;
   }, $('rpc'));
   if (!done) $('result').replaceChildren(h('p', { class: 'muted' }, 'Not verified: see the message next to the JSON-RPC URL.'));
