@@ -102,7 +102,7 @@ def remove_lender(address: str, party: PartyInfo = Depends(role("admin")), svc=D
 
 def _set_lender(svc, party: PartyInfo, address: str, approved: bool) -> dict:
     from api.routes_pledges import _lender_address
-    from ledger.pledges import is_lender, set_lender
+    from ledger.pledge.chain import is_lender, set_lender
 
     chain = svc.chain()
     who = _lender_address(svc, address)
@@ -114,7 +114,7 @@ def _set_lender(svc, party: PartyInfo, address: str, approved: bool) -> dict:
 
 @router.get("/v1/lenders", summary="Approved lenders (admin, auditor)")
 def list_lenders(_: PartyInfo = Depends(role("admin", "auditor")), svc=Depends(services)) -> list[str]:
-    from ledger.pledges import approved_lenders
+    from ledger.pledge.chain import approved_lenders
 
     return approved_lenders(svc.chain(), svc.deployment().get("block_number", 0))
 

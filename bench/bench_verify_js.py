@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from ledger import assets, bundles, merkle  # noqa: E402
-from ledger.collateral import PledgeTerms, make_collateral_bundle, verify_collateral  # noqa: E402
+from ledger.pledge.collateral import PledgeTerms, make_collateral_bundle, verify_collateral  # noqa: E402
 from ledger.sampling import sample_indices, sample_seed  # noqa: E402
 from tests.web.test_js_verifier import BLOCK_HASH, ISSUE_BLOCK, LOG_ID, REGISTRY, STREAM, TOKEN_ID, _Log, _mixed_records  # noqa: E402
 

@@ -154,7 +154,7 @@ def run_audit(store: LogStore, chain: Chain, deployment: dict,
 
 def _check_pledges(store, chain: Chain, logs, report: AuditReport) -> None:
     from ledger.assets import asset_digest, build_manifest
-    from ledger.pledges import read_pledge
+    from ledger.pledge.chain import read_pledge
     from ledger.store.pledges import PledgeMirror
 
     add = report.findings.append

@@ -77,7 +77,7 @@ def _deployment_block(chain) -> int:
 
 def _sync(chain, store, quiet: bool = True):
     """Bring the local pledge mirror up to date after a change (the chain stays the truth)."""
-    from ledger.pledges import sync
+    from ledger.pledge.mirror import sync
 
     try:
         return sync(chain, store.engine, _deployment_block(chain))
@@ -102,7 +102,7 @@ def asset_create(
 ) -> None:
     """Print the manifest of records [FROM, TO) of a log and its SHA-256 (the asset digest)."""
     _, chain = _base()._chain(rpc)
-    from ledger.pledges import describe_asset
+    from ledger.pledge.asset import describe_asset
 
     _, manifest, digest = describe_asset(_base()._store(), chain, log, start, end, checkpoint)
     if json:
@@ -119,7 +119,7 @@ def asset_create(
 def lenders_add(address: Annotated[str, typer.Argument(help="Address or key name of the lender.")],
                 key: _key_option("dev0", "registry admin") = "dev0", rpc: Rpc = None) -> None:
     """Approve a lender: it may then issue and receive pledges."""
-    from ledger.pledges import set_lender
+    from ledger.pledge.chain import set_lender
 
     _, chain = _base()._chain(rpc)
     who = _address(address)
@@ -131,7 +131,7 @@ def lenders_add(address: Annotated[str, typer.Argument(help="Address or key name
 def lenders_remove(address: Annotated[str, typer.Argument(help="Address or key name of the lender.")],
                    key: _key_option("dev0", "registry admin") = "dev0", rpc: Rpc = None) -> None:
     """Withdraw a lender's approval: it keeps the pledges it holds, but can take no new ones."""
-    from ledger.pledges import set_lender
+    from ledger.pledge.chain import set_lender
 
     _, chain = _base()._chain(rpc)
     who = _address(address)
@@ -142,7 +142,7 @@ def lenders_remove(address: Annotated[str, typer.Argument(help="Address or key n
 @lenders_app.command("list")
 def lenders_list(rpc: Rpc = None, json: Json = False) -> None:
     """The approved lenders now (from the registry's role events, checked with hasRole)."""
-    from ledger.pledges import approved_lenders
+    from ledger.pledge.chain import approved_lenders
 
     _, chain = _base()._chain(rpc)
     lenders = approved_lenders(chain, _deployment_block(chain))
@@ -253,9 +253,12 @@ def pledge_consent(
     rpc: Rpc = None,
 ) -> None:
     """The factory signs its consent to pledge records [FROM, TO) of a log to a lender."""
-    from ledger.pledges import DEFAULT_VALIDITY, Terms, chain_time, consent_dates, describe_asset, loan_ref_digest, make_consent
+    from ledger.pledge.asset import describe_asset
 
     # Everything the user typed is checked before the chain or the store is touched.
+    from ledger.pledge.chain import chain_time
+    from ledger.pledge.consent import make_consent
+    from ledger.pledge.terms import DEFAULT_VALIDITY, Terms, consent_dates, loan_ref_digest
     dates = consent_dates(maturity, lien_end, max_lien_end, deadline, name=lambda f: "--" + f.replace("_", "-"))
     ref_digest = loan_ref_digest(loan_ref)
     settings, chain = _base()._chain(rpc)
@@ -287,7 +290,8 @@ def pledge_extension(
 ) -> None:
     """(Factory) Sign your agreement that a live pledge's lien may end later than the max lien
     end you consented to (EIP-712 PledgeExtension); the holder passes it to dpl pledge extend."""
-    from ledger.pledges import make_extension, parse_time
+    from ledger.pledge.consent import make_extension
+    from ledger.pledge.terms import parse_time
 
     new_end = parse_time(lien_end, "--lien-end")
     valid_until = parse_time(deadline, "--deadline") if deadline else None
@@ -304,7 +308,8 @@ def pledge_issue(consent: Annotated[str, typer.Argument(help="The factory's sign
                  key: _key_option(None, "lender the consent names") = None,
                  rpc: Rpc = None, json: Json = False) -> None:
     """Issue the pledge a consent allows; the lender (--key) becomes its holder."""
-    from ledger.pledges import issue, read_consent
+    from ledger.pledge.chain import issue
+    from ledger.pledge.terms import read_consent
 
     if not key:
         raise typer.BadParameter("give the lender's key: --key LENDER_KEY")
@@ -320,7 +325,7 @@ def pledge_issue(consent: Annotated[str, typer.Argument(help="The factory's sign
 
 
 def _holder_action(token: int, key: str, rpc: str | None, build, done: str) -> None:
-    from ledger.pledges import send
+    from ledger.pledge.chain import send
 
     _, chain = _base()._chain(rpc)
     account = _account(chain, key)
@@ -336,21 +341,27 @@ HolderKey = Annotated[str, typer.Option("--key", help="Key (from dpl keys) of th
 def pledge_transfer(token: Token, to: Annotated[str, typer.Option("--to", help="Address or key name of an approved lender.")],
                     key: HolderKey, rpc: Rpc = None) -> None:
     """Transfer a pledge to another approved lender."""
+    from ledger.pledge.chain import transfer_call
+
     target = _address(to)
-    _holder_action(token, key, rpc, lambda c, a: c.registry.functions.safeTransferFrom(a.address, target, token),
+    _holder_action(token, key, rpc, lambda c, a: transfer_call(c, a.address, target, token),
                    f"transferred to {target}")
 
 
 @pledge_app.command("release")
 def pledge_release(token: Token, key: HolderKey, rpc: Rpc = None) -> None:
     """Release a pledge (the loan is repaid): the lien is lifted and the token burned."""
-    _holder_action(token, key, rpc, lambda c, a: c.registry.functions.release(token), "released")
+    from ledger.pledge.chain import release_call
+
+    _holder_action(token, key, rpc, lambda c, a: release_call(c, token), "released")
 
 
 @pledge_app.command("default")
 def pledge_default(token: Token, key: HolderKey, rpc: Rpc = None) -> None:
     """Declare the loan in default (from maturity on); the lien stays."""
-    _holder_action(token, key, rpc, lambda c, a: c.registry.functions.declareDefault(token), "declared in default")
+    from ledger.pledge.chain import default_call
+
+    _holder_action(token, key, rpc, lambda c, a: default_call(c, token), "declared in default")
 
 
 @pledge_app.command("extend")
@@ -362,7 +373,8 @@ def pledge_extend(token: Token, key: HolderKey,
                   rpc: Rpc = None) -> None:
     """Move a live pledge's lien end later, before it lapses: alone up to the max lien end the
     factory signed, beyond it with the factory's signed extension (--consent)."""
-    from ledger.pledges import extend_call, parse_time, read_extension, read_pledge, utc_text
+    from ledger.pledge.chain import extend_call, read_pledge
+    from ledger.pledge.terms import parse_time, read_extension, utc_text
 
     if lien_end is None and consent is None:
         raise typer.BadParameter("give the new lien end (--lien-end DATE) or the factory's extension (--consent FILE)")
@@ -376,7 +388,7 @@ def pledge_extend(token: Token, key: HolderKey,
 @pledge_app.command("show")
 def pledge_show(token: Token, rpc: Rpc = None, json: Json = False) -> None:
     """Show a pledge as the chain has it now: status, holder, range and terms."""
-    from ledger.pledges import read_pledge
+    from ledger.pledge.chain import read_pledge
 
     _, chain = _base()._chain(rpc)
     view = read_pledge(chain, token).as_json()
@@ -396,7 +408,8 @@ def pledge_show(token: Token, rpc: Rpc = None, json: Json = False) -> None:
 def pledge_list(log: Annotated[Optional[str], typer.Option("--log", help="Only pledges over this log (stream name or 0x log id).")] = None,
                 rpc: Rpc = None, json: Json = False) -> None:
     """List pledges (from the local mirror, synced from the chain first)."""
-    from ledger.pledges import chain_time, mirror_row_json
+    from ledger.pledge.chain import chain_time
+    from ledger.pledge.mirror import mirror_row_json
     from ledger.store.pledges import PledgeMirror
 
     _, chain = _base()._chain(rpc)
@@ -424,7 +437,7 @@ def pledge_list(log: Annotated[Optional[str], typer.Option("--log", help="Only p
 def pledge_sync(full: Annotated[bool, typer.Option("--full/--incremental", help="Rebuild from the deployment block (default) or read only new blocks.")] = True,
                 rpc: Rpc = None) -> None:
     """Rebuild the local pledge mirror from the registry's events (the chain is the truth)."""
-    from ledger.pledges import sync
+    from ledger.pledge.mirror import sync
 
     _, chain = _base()._chain(rpc)
     report = sync(chain, _base()._store().engine, _deployment_block(chain), full=full)
@@ -437,7 +450,7 @@ def pledge_bundle(token: Token, out: Annotated[str, typer.Option("--out", help="
                   rpc: Rpc = None) -> None:
     """(Factory) Write the collateral bundle of a pledge: its manifest and the sampled records
     with salts and inclusion proofs (this discloses those k records to the lender)."""
-    from ledger.pledge_collateral import build_bundle
+    from ledger.pledge.collateral_chain import build_bundle
 
     _, chain = _base()._chain(rpc)
     doc = build_bundle(_base()._store(), chain, token)
@@ -455,7 +468,7 @@ def pledge_verify(token: Token, bundle: Annotated[str, typer.Option("--bundle", 
                       "--factory", help="The factory address you expect; a pledge over another factory's log "
                                         "is not sound.")] = None) -> None:
     """(Lender) Check a collateral bundle against the chain: exit 0 when every check passes."""
-    from ledger.pledge_collateral import verify_against_chain
+    from ledger.pledge.collateral_chain import verify_against_chain
     from ledger.settings import Settings
 
     report = verify_against_chain(_read_json(bundle, "collateral bundle"), token, rpc or Settings().rpc_url,

@@ -1,7 +1,7 @@
 """The pledge mirror: the registry's pledges as rows, rebuilt from chain events.
 
 The chain is the source of truth. The mirror exists so lists and joins (a lender's pledges,
-a log's pledges) need no chain scan; ``ledger.pledges.sync`` keeps it current and rebuilds
+a log's pledges) need no chain scan; ``ledger.pledge.mirror.sync`` keeps it current and rebuilds
 it when the chain reorganised under the block it last read.
 """
 

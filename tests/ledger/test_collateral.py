@@ -1,4 +1,4 @@
-"""ledger.collateral: a sound bundle passes every check; each tamper fails exactly its check."""
+"""ledger.pledge.collateral: a sound bundle passes every check; each tamper fails exactly its check."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from ledger import assets, bundles
 from ledger.canonical import canonicalize
-from ledger.collateral import (
+from ledger.pledge.collateral import (
     CollateralReport,
     PledgeTerms,
     make_collateral_bundle,

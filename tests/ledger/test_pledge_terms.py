@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ledger.errors import InvalidArgumentError
-from ledger.pledges import (
+from ledger.pledge.terms import (
     MOMENT_MAX, Terms, check_token_id, consent_dates, effective_status, loan_ref_digest, parse_nonce, parse_time,
     read_consent, read_extension,
 )
@@ -209,7 +209,7 @@ def test_typed_data_writes_integers_as_decimal_strings():
     from eth_account.messages import encode_typed_data
 
     from ledger.chain.client import PLEDGE_EXTENSION_TYPES, Chain
-    from ledger.pledges import extension_typed_data, typed_data
+    from ledger.pledge.chain import extension_typed_data, typed_data
 
     chain = Chain("http://127.0.0.1:9", "0x5FbDB2315678afecb367f032d93F642f64180aa3")
     chain.__dict__["chain_id"] = 31337  # the cached property: no node is asked

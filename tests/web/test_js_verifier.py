@@ -28,7 +28,7 @@ from ledger import assets, bundles, jsonio, merkle
 from ledger.canonical import CanonicalError, canonicalize
 from ledger.chain.check import expected_factory, expected_factory_check, factory_check
 from ledger.chain.client import log_id_of
-from ledger.collateral import Check, CollateralReport, PledgeTerms, make_collateral_bundle, verify_collateral
+from ledger.pledge.collateral import Check, CollateralReport, PledgeTerms, make_collateral_bundle, verify_collateral
 from ledger.directory import Listing
 from ledger.errors import BundleError, RecordError
 from ledger.records import prepare_record

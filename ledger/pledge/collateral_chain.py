@@ -1,7 +1,7 @@
 """Collateral bundles against the chain: the factory builds one from its store, a lender
 checks one with nothing but an RPC URL.
 
-``ledger.collateral`` holds the format and the pure checks; this module reads what the chain
+``ledger.pledge.collateral`` holds the format and the pure checks; this module reads what the chain
 knows (the pledge's terms and status, the anchored root, the issue block's hash) and adds
 the checks only the chain can answer (is the trusted registry ours, does the pledge still hold
 its lien, whose log it is).
@@ -16,10 +16,11 @@ from eth_utils import to_checksum_address
 from ledger.assets import asset_digest, build_manifest
 from ledger.bundles import make_entry
 from ledger.chain.client import Chain
-from ledger.collateral import (Check, CollateralReport, PledgeTerms, is_valid_address, make_collateral_bundle,
+from ledger.pledge.collateral import (Check, CollateralReport, PledgeTerms, is_valid_address, make_collateral_bundle,
                                verify_collateral)
 from ledger.errors import ChainError, InvariantError, LedgerError, NotFoundError
-from ledger.pledges import TOKEN_ID_MAX, PledgeView, read_pledge
+from ledger.pledge.chain import PledgeView, read_pledge
+from ledger.pledge.terms import TOKEN_ID_MAX
 from ledger.sampling import sample_indices, sample_seed
 
 
