@@ -461,7 +461,7 @@ def phase_anvil(records: int, samples: int, cli_repeats: int, inproc_repeats: in
     from ledger.assets import build_manifest
     from ledger.chain import node
     from ledger.chain.client import Chain
-    from ledger.pledge.collateral import PledgeTerms, verify_collateral
+    from ledger.pledge.collateral import verify_collateral
     from ledger.pledge.collateral_chain import build_bundle, verify_against_chain
     from ledger.pledge.chain import read_pledge
     from ledger.settings import Settings
@@ -588,13 +588,11 @@ def phase_anvil(records: int, samples: int, cli_repeats: int, inproc_repeats: in
             t_ = view.terms
             root, anchored_at = chain.registry.functions.rootAt(t_.log_id, t_.checkpoint_size).call()
             block_hash = chain.block_hash(view.issue_block)
-            terms = PledgeTerms(token_id=token, log_id=t_.log_id, start=t_.start, end=t_.end,
-                                checkpoint_size=t_.checkpoint_size, asset_digest=t_.asset_digest,
-                                samples=t_.samples, issue_block=view.issue_block)
             runs = []
             for _ in range(inproc_repeats):
                 t = time.perf_counter()
-                pure = verify_collateral(bundle, terms=terms, anchored_root=bytes(root), issue_block_hash=block_hash)
+                pure = verify_collateral(bundle, token_id=token, terms=t_, issue_block=view.issue_block,
+                                         anchored_root=bytes(root), issue_block_hash=block_hash)
                 runs.append(time.perf_counter() - t)
                 assert pure.sound
             out["verify_pure"] = {"seconds": runs, "median_ms": median_ms(runs)}

@@ -47,3 +47,12 @@ def test_storage_and_chain_adapters_never_import_each_other():
     assert "ledger.chain.client" in chain and "ledger.store.transactions" in store
     assert {m for m in _imported_by(chain) if m.startswith("ledger.store") or m == "ledger.transactions"} == set()
     assert {m for m in _imported_by(store) if m.startswith("ledger.chain") or m == "ledger.transactions"} == set()
+
+
+def test_one_pledge_terms_type():
+    """``ledger.pledge.terms.Terms`` is the only class that carries a pledge's terms."""
+    import re
+
+    found = [(str(p.relative_to(ROOT)), m.group(1)) for p in (ROOT / "ledger").rglob("*.py")
+             for m in re.finditer(r"^class (\w*Terms)\b", p.read_text(), re.M)]
+    assert found == [("ledger/pledge/terms.py", "Terms")]

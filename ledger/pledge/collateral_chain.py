@@ -16,8 +16,8 @@ from eth_utils import to_checksum_address
 from ledger.assets import asset_digest, build_manifest
 from ledger.bundles import make_entry
 from ledger.chain.client import Chain
-from ledger.pledge.collateral import (Check, CollateralReport, PledgeTerms, is_valid_address, make_collateral_bundle,
-                               verify_collateral)
+from ledger.pledge.collateral import (Check, CollateralReport, is_valid_address, make_collateral_bundle,
+                                      verify_collateral)
 from ledger.errors import ChainError, InvariantError, LedgerError, NotFoundError
 from ledger.pledge.chain import PledgeView, read_pledge
 from ledger.pledge.terms import TOKEN_ID_MAX
@@ -104,10 +104,8 @@ def verify_against_chain(bundle: object, token_id: int, rpc_url: str, home: Path
     root, anchored_at = chain.call(chain.registry.functions.rootAt(t.log_id, t.checkpoint_size).call)
     anchored_root = bytes(root) if anchored_at else None
     block_hash = chain.block_hash(view.issue_block)
-    terms = PledgeTerms(token_id=token_id, log_id=t.log_id, start=t.start, end=t.end,
-                        checkpoint_size=t.checkpoint_size, asset_digest=t.asset_digest, samples=t.samples,
-                        issue_block=view.issue_block)
-    report = verify_collateral(bundle, terms=terms, anchored_root=anchored_root, issue_block_hash=block_hash)
+    report = verify_collateral(bundle, token_id=token_id, terms=t, issue_block=view.issue_block,
+                               anchored_root=anchored_root, issue_block_hash=block_hash)
     return CollateralReport(token_id, checks + report.checks)
 
 

@@ -35,16 +35,9 @@ def _decode(chain: Chain, from_block: int, to_block: int) -> list[dict]:
         args = ev["args"]
         item = {"event": name, "token_id": args["tokenId"], "block_number": ev["blockNumber"]}
         if name == "PledgeIssued":
-            terms = Terms.from_chain(args["terms"])
-            item["row"] = {
-                "log_id": terms.log_id, "start": terms.start, "end": terms.end,
-                "checkpoint_size": terms.checkpoint_size, "asset_digest": terms.asset_digest,
-                "principal": str(terms.principal), "currency": terms.currency, "maturity": terms.maturity,
-                "lien_end": terms.lien_end, "max_lien_end": terms.max_lien_end, "samples": terms.samples, "loan_ref_digest": terms.loan_ref_digest,
-                "lender": terms.lender, "factory": to_checksum_address(args["factory"]),
-                "holder": to_checksum_address(args["lender"]), "nonce": str(args["nonce"]),
-                "issue_tx": bytes(ev["transactionHash"]),
-            }
+            item.update(terms=Terms.from_chain(args["terms"]), factory=to_checksum_address(args["factory"]),
+                        holder=to_checksum_address(args["lender"]), nonce=args["nonce"],
+                        issue_tx=bytes(ev["transactionHash"]))
         elif name == "PledgeTransferred":
             item["to"] = to_checksum_address(args["to"])
         elif name == "PledgeExtended":
