@@ -155,6 +155,7 @@ def run_audit(store: LogStore, chain: Chain, deployment: dict,
 def _check_pledges(store, chain: Chain, logs, report: AuditReport) -> None:
     from ledger.assets import asset_digest, build_manifest
     from ledger.pledge.chain import read_pledge
+    from ledger.pledge.terms import recorded_status
     from ledger.store.pledges import PledgeMirror
 
     add = report.findings.append
@@ -167,7 +168,7 @@ def _check_pledges(store, chain: Chain, logs, report: AuditReport) -> None:
             add(f"pledge {token}: in our database but not on chain (dpl pledge sync rebuilds the mirror)")
             continue
         t = view.terms
-        status = "live" if view.status == "lapsed" else view.status  # lapse is read, not stored
+        status = recorded_status(view.status)  # lapse is read, not stored
         chain_values = {"log_id": t.log_id, "start": t.start, "end": t.end, "checkpoint_size": t.checkpoint_size,
                         "asset_digest": t.asset_digest, "lien_end": t.lien_end, "holder": view.holder,
                         "status": status}

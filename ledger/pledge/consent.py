@@ -20,7 +20,7 @@ from ledger.pledge.asset import describe_asset
 from ledger.pledge.chain import (PledgeView, chain_time, check_extension_signature, check_same_registry,
                                  extension_typed_data, is_lender, read_pledge, typed_data)
 from ledger.pledge.terms import (CONSENT_FORMAT, DEFAULT_VALIDITY, EXTENSION_FORMAT, Consent, Extension,
-                                 SignatureMismatch, Terms, check_moment, check_terms, check_token_id,
+                                 SignatureMismatch, Terms, check_moment, check_terms, check_token_id, has_lapsed,
                                  utc_text)
 
 _ZERO_ADDRESS = "0x" + "00" * 20
@@ -41,7 +41,7 @@ def check_consent(chain: Chain, terms: Terms, signer: str, deadline: int, now: i
         raise InvalidArgumentError(f"deadline: {utc_text(deadline)} has passed ({clock}): no lender could issue it")
     if terms.maturity <= now:
         raise InvalidArgumentError(f"maturity: {utc_text(terms.maturity)} has passed ({clock})")
-    if terms.lien_end <= now:
+    if has_lapsed(terms.lien_end, now):
         raise InvalidArgumentError(f"lien_end: {utc_text(terms.lien_end)} has passed ({clock})")
     if terms.lender.lower() == _ZERO_ADDRESS:
         raise InvalidArgumentError("lender: the zero address cannot hold a pledge")

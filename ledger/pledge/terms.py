@@ -345,6 +345,20 @@ def read_extension(doc: object) -> Extension:
         raise InvalidArgumentError(f"the extension is malformed (no {e})") from None
 
 
+def has_lapsed(lien_end: int, now: int) -> bool:
+    """Has a lien ending at ``lien_end`` lapsed at chain time ``now``? The registry's rule
+    (``DataPledgeRegistry._status``: ``block.timestamp >= lienEnd``), so a lien end of exactly
+    ``now`` has lapsed; and ``_checkTerms`` refuses such terms at issue by the same rule. The
+    only copy in Python: listings, consent checks and the audit ask it."""
+    return now >= lien_end
+
+
 def effective_status(stored: str, lien_end: int, now: int) -> str:
-    """The mirror keeps live/released/defaulted; a live pledge past its lien end has lapsed."""
-    return "lapsed" if stored == "live" and now >= lien_end else stored
+    """The mirror keeps live/released/defaulted; a live pledge whose lien ``has_lapsed`` is lapsed."""
+    return "lapsed" if stored == "live" and has_lapsed(lien_end, now) else stored
+
+
+def recorded_status(status: str) -> str:
+    """The status the mirror records for one the registry reports (``effective_status``
+    undone): lapse is read at a time, never recorded."""
+    return "live" if status == "lapsed" else status

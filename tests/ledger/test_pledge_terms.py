@@ -230,3 +230,13 @@ def test_typed_data_writes_integers_as_decimal_strings():
         Account.sign_message(encode_typed_data(full_message=as_numbers), key).signature
     direct = Account.from_key(key).sign_typed_data(chain.domain(), PLEDGE_EXTENSION_TYPES, as_numbers["message"])
     assert chain.recover_typed_data(ext, bytes(direct.signature)) == Account.from_key(key).address
+
+
+def test_lapse_is_decided_once_and_a_lien_end_of_now_has_lapsed():
+    """The registry's rule (``block.timestamp >= lienEnd``): the boundary second is lapsed."""
+    from ledger.pledge.terms import has_lapsed, recorded_status
+
+    assert not has_lapsed(lien_end=100, now=99)
+    assert has_lapsed(lien_end=100, now=100) and has_lapsed(lien_end=100, now=101)
+    for status in ("live", "released", "defaulted"):
+        assert recorded_status(effective_status(status, lien_end=100, now=100)) == status
