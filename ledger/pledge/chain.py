@@ -17,6 +17,7 @@ from web3.logs import DISCARD
 
 from ledger.bundles import to_hex
 from ledger.chain.client import PLEDGE_CONSENT_TYPES, PLEDGE_EXTENSION_TYPES, Chain
+from ledger.chain.events import read_events
 from ledger.errors import ChainError, ConflictError, InvalidArgumentError
 from ledger.pledge.terms import (EXTENSION_FORMAT, STATUS_NAMES, Consent, Extension, SignatureMismatch, Terms,
                                  check_moment, utc_text)
@@ -191,7 +192,6 @@ def set_lender(chain: Chain, admin, address: str, approved: bool) -> str | None:
 def approved_lenders(chain: Chain, from_block: int) -> list[str]:
     """The lenders approved now: every account ever granted the role, still holding it."""
     role = _lender_role(chain)
-    events = chain.call(chain.registry.events.RoleGranted.get_logs, from_block=from_block,
-                        argument_filters={"role": role})
+    events = read_events(chain, chain.registry.events.RoleGranted, from_block, argument_filters={"role": role})
     seen = dict.fromkeys(ev["args"]["account"] for ev in events)
     return [a for a in seen if chain.call(chain.registry.functions.hasRole(role, a).call)]

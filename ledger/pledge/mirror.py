@@ -13,22 +13,17 @@ from eth_utils import to_checksum_address
 
 from ledger.bundles import to_hex
 from ledger.chain.client import Chain
+from ledger.chain.events import read_events
 from ledger.pledge.terms import Terms, effective_status
 from ledger.store.pledges import PledgeMirror, SyncPoint
 
 EVENTS = ("PledgeIssued", "PledgeTransferred", "PledgeReleased", "PledgeDefaulted", "PledgeExtended")
-EVENT_PAGE = 2000
 
 
 def _decode(chain: Chain, from_block: int, to_block: int) -> list[dict]:
     raw = []
     for name in EVENTS:
-        event = getattr(chain.registry.events, name)
-        start = from_block
-        while start <= to_block:
-            end = min(start + EVENT_PAGE - 1, to_block)
-            raw += [(name, ev) for ev in chain.call(event.get_logs, from_block=start, to_block=end)]
-            start = end + 1
+        raw += [(name, ev) for ev in read_events(chain, getattr(chain.registry.events, name), from_block, to_block)]
     raw.sort(key=lambda item: (item[1]["blockNumber"], item[1]["logIndex"]))
     out = []
     for name, ev in raw:
