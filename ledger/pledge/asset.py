@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from ledger.chain.client import Chain
 from ledger.errors import InvalidArgumentError, LedgerError, NotFoundError
+from ledger.pledge.chain import anchored_root
 
 
 def anchored_checkpoint(store, info, chain, min_size: int, size: int | None):
@@ -22,8 +23,7 @@ def anchored_checkpoint(store, info, chain, min_size: int, size: int | None):
         raise NotFoundError(f"log {info.stream} has no anchored checkpoint {want} on chain {chain.chain_id} "
                             "(ingest, then run: dpl anchor)")
     row = max(rows, key=lambda r: r.size)
-    root, anchored_at = chain.call(chain.registry.functions.rootAt(info.log_id, row.size).call)
-    if anchored_at == 0 or bytes(root) != row.root:
+    if anchored_root(chain, info.log_id, row.size) != row.root:
         raise LedgerError(f"the chain does not hold the checkpoint of size {row.size} this store recorded "
                           "(reorg or reset chain?); run: dpl anchor, then dpl audit")
     return row

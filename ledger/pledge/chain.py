@@ -1,6 +1,6 @@
-"""The pledge registry adapter: reading pledges, the EIP-712 documents of its domain, and
-every transaction a pledge's parties send (issue; the holder's moves: transfer, release,
-default, extend; lender approval).
+"""The pledge registry adapter: reading pledges (and the anchored root and log owner they
+rest on), the EIP-712 documents of its domain, and every transaction a pledge's parties send
+(issue; the holder's moves: transfer, release, default, extend; lender approval).
 
 Each registry function is encoded here once (``issue_call``, ``transfer_call``,
 ``release_call``, ``default_call``, ``extend_call``): the CLI sends the call with a keyring
@@ -51,6 +51,19 @@ def read_pledge(chain: Chain, token_id: int) -> PledgeView:
         holder = chain.call(chain.registry.functions.ownerOf(token_id).call)
     return PledgeView(token_id, Terms.from_chain(terms), STATUS_NAMES[status], to_checksum_address(factory),
                       issue_block, holder)
+
+
+def anchored_root(chain: Chain, log_id: bytes, size: int) -> bytes | None:
+    """The root the registry holds for log ``log_id`` at exactly ``size``; None when none is
+    anchored there."""
+    root, anchored_at = chain.call(chain.registry.functions.rootAt(log_id, size).call)
+    return bytes(root) if anchored_at else None
+
+
+def factory_of(chain: Chain, log_id: bytes) -> str | None:
+    """The factory that registered log ``log_id`` on the registry (EIP-55); None when none did."""
+    owner = chain.call(chain.registry.functions.factoryOf(log_id).call)
+    return None if int(owner, 16) == 0 else to_checksum_address(owner)
 
 
 def chain_time(chain: Chain) -> int:

@@ -18,7 +18,7 @@ from ledger.chain.client import Chain
 from ledger.errors import ConflictError, InvalidArgumentError
 from ledger.pledge.asset import describe_asset
 from ledger.pledge.chain import (PledgeView, chain_time, check_extension_signature, check_same_registry,
-                                 extension_typed_data, is_lender, read_pledge, typed_data)
+                                 extension_typed_data, factory_of, is_lender, read_pledge, typed_data)
 from ledger.pledge.terms import (CONSENT_FORMAT, DEFAULT_VALIDITY, EXTENSION_FORMAT, Consent, Extension,
                                  SignatureMismatch, Terms, check_moment, check_terms, check_token_id, has_lapsed,
                                  utc_text)
@@ -48,8 +48,8 @@ def check_consent(chain: Chain, terms: Terms, signer: str, deadline: int, now: i
     if not is_lender(chain, terms.lender):
         raise InvalidArgumentError(f"lender {terms.lender} is not an approved lender on registry "
                                    f"{chain.registry.address} (an admin approves it first: dpl lenders add)")
-    owner = chain.call(chain.registry.functions.factoryOf(terms.log_id).call)
-    if int(owner, 16) == 0:
+    owner = factory_of(chain, terms.log_id)
+    if owner is None:
         raise InvalidArgumentError(f"log {to_hex(terms.log_id)} is not registered on chain (anchor it first)")
     if owner.lower() != signer.lower():
         raise InvalidArgumentError(f"log {to_hex(terms.log_id)} belongs to factory {owner} on chain, "
