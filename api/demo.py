@@ -39,7 +39,7 @@ def setup(settings: Settings, say=print) -> dict:
     from ledger.chain.deploy import load_deployment
     from ledger.directory import list_factory, listing_of
     from ledger.keys import Keyring
-    from ledger.pledges import set_lender
+    from ledger.pledge.chain import set_lender
     from ledger.sources import read_jsonl
     from ledger.store.logstore import LogStore
     from ledger.store.parties import PartyStore

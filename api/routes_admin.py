@@ -97,7 +97,7 @@ def remove_lender(address: str, party: Admin, svc: Svc) -> dict:
 
 
 def _set_lender(svc: Services, party: PartyInfo, address: str, approved: bool) -> dict:
-    from ledger.pledges import is_lender, set_lender
+    from ledger.pledge.chain import is_lender, set_lender
 
     chain = svc.chain()
     who = lender_address(svc, address)
@@ -109,7 +109,7 @@ def _set_lender(svc: Services, party: PartyInfo, address: str, approved: bool) -
 
 @router.get("/v1/lenders", response_model=list[str], summary="Approved lenders (admin, auditor)")
 def list_lenders(_: AdminOrAuditor, svc: Svc) -> list[str]:
-    from ledger.pledges import approved_lenders
+    from ledger.pledge.chain import approved_lenders
 
     return approved_lenders(svc.chain(), svc.deployment_block)
 

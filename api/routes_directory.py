@@ -33,7 +33,7 @@ def _factory_address(svc: Services, value: str) -> str:
     """An 0x address (EIP-55 if mixed case), or the name of a factory party with an address."""
     from eth_utils import to_checksum_address
 
-    from ledger.collateral import is_valid_address
+    from ledger.pledge.collateral import is_valid_address
 
     if value.startswith(("0x", "0X")):
         if not is_valid_address(value):

@@ -104,7 +104,7 @@ class ExtensionIn(BaseModel):
 
 
 def _asset(svc, party, body: AssetIn):
-    from ledger.pledges import describe_asset
+    from ledger.pledge.asset import describe_asset
 
     info = find_log(svc, party, body.log_id, ("factory",))
     return describe_asset(svc.store, svc.chain(), info.stream, body.start, body.end, body.checkpoint)
@@ -117,7 +117,9 @@ def create_asset(body: AssetIn, party: Factory, svc: Svc) -> dict:
 
 
 def _draft(svc, party: PartyInfo, t: ConsentTerms):
-    from ledger.pledges import DEFAULT_VALIDITY, Terms, chain_time, check_consent, consent_dates, loan_ref_digest
+    from ledger.pledge.chain import chain_time
+    from ledger.pledge.consent import check_consent
+    from ledger.pledge.terms import DEFAULT_VALIDITY, Terms, consent_dates, loan_ref_digest
 
     dates = consent_dates(t.maturity, t.lien_end, t.max_lien_end, t.deadline)
     info, manifest, digest = _asset(svc, party, t)
@@ -133,9 +135,10 @@ def _draft(svc, party: PartyInfo, t: ConsentTerms):
 
 @router.post("/pledges/consents/draft", response_model=ConsentDraft, summary="The EIP-712 typed data a factory signs for these terms")
 def consent_draft(body: ConsentTerms, party: Factory, svc: Svc) -> dict:
-    from ledger.pledges import CONSENT_FORMAT, typed_data
+    from ledger.pledge.chain import typed_data
+    from ledger.pledge.terms import CONSENT_FORMAT
 
-    from ledger.pledges import parse_nonce
+    from ledger.pledge.terms import parse_nonce
 
     nonce = parse_nonce(body.nonce)
     info, terms, manifest, deadline = _draft(svc, party, body)
@@ -155,7 +158,8 @@ def _store_consent(svc, party: PartyInfo, doc: dict) -> dict:
 
 @router.post("/pledges/consents", response_model=ConsentKept, status_code=201, summary="Submit a signed consent, or have the service sign (custodial)")
 def submit_consent(body: ConsentIn, party: Factory, svc: Svc) -> dict:
-    from ledger.pledges import accept_consent, make_consent, parse_nonce, read_consent
+    from ledger.pledge.consent import accept_consent, make_consent
+    from ledger.pledge.terms import parse_nonce, read_consent
 
     chain = svc.chain()
     if (body.terms is None) == (body.consent is None):
@@ -180,7 +184,7 @@ def submit_consent(body: ConsentIn, party: Factory, svc: Svc) -> dict:
 @contextmanager
 def _signature_problem():
     """A signature that does not recover to the caller: 422 ``invalid-signature``."""
-    from ledger.pledges import SignatureMismatch
+    from ledger.pledge.terms import SignatureMismatch
 
     try:
         yield
@@ -214,7 +218,8 @@ def _extensions(svc):
 @router.get("/pledges/extensions", response_model=list[ExtensionListed], summary="Extensions a factory signed (factory), of the pledges the caller holds "
                                            "(lender), or all (auditor)")
 def list_extensions(party: PledgeParty, svc: Svc) -> list[dict]:
-    from ledger.pledges import chain_time, extension_used, read_extension
+    from ledger.pledge.chain import chain_time, extension_used
+    from ledger.pledge.terms import read_extension
     from ledger.store.pledges import PledgeMirror
 
     chain, store = svc.chain(), _extensions(svc)
@@ -256,23 +261,22 @@ def _lender_account(svc, party: PartyInfo, chain, fn=None):
 
 
 def _sync(svc):
-    from ledger.pledges import sync
+    from ledger.pledge.mirror import sync
 
     return sync(svc.chain(), svc.store.engine, svc.deployment_block)
 
 
 @router.post("/pledges", response_model=Issued, status_code=201, summary="Issue the pledge a consent allows (the lender it names)")
 def issue_pledge(body: IssueIn, party: Lender, svc: Svc) -> dict:
-    from ledger.pledges import issue, read_consent
+    from ledger.pledge.chain import issue, issue_call
+    from ledger.pledge.terms import read_consent
 
     rows = [r for r in _consent_rows(svc, party) if r.id == body.consent_id]
     if not rows:
         raise not_found("consent")
     chain = svc.chain()
     consent = read_consent(orjson.loads(rows[0].document))
-    hint = chain.call(chain.registry.functions.issueHint(consent.terms.log_id, consent.terms.start).call)
-    unsigned = chain.registry.functions.issue(consent.terms.as_tuple(), consent.nonce, consent.deadline,
-                                              consent.signature, hint)
+    unsigned = issue_call(chain, consent)
     issued = issue(chain, _lender_account(svc, party, chain, unsigned), consent)
     ConsentStore(svc.store.engine, svc.store.key).set_token(body.consent_id, issued.token_id)
     _sync(svc)
@@ -282,7 +286,7 @@ def issue_pledge(body: IssueIn, party: Lender, svc: Svc) -> dict:
 def _visible(svc, party: PartyInfo, token_id: int):
     """The pledge on chain if ``party`` may see it (holder, the log's factory, an auditor), else 404."""
     from ledger.errors import NotFoundError
-    from ledger.pledges import read_pledge
+    from ledger.pledge.chain import read_pledge
 
     try:
         view = read_pledge(svc.chain(), token_id)
@@ -299,7 +303,8 @@ def _visible(svc, party: PartyInfo, token_id: int):
 
 @router.get("/pledges", response_model=list[PledgeListed], summary="Pledges the caller holds (lender), over its logs (factory), or all (auditor)")
 def list_pledges(party: PledgeParty, svc: Svc) -> list[dict]:
-    from ledger.pledges import chain_time, mirror_row_json
+    from ledger.pledge.chain import chain_time
+    from ledger.pledge.mirror import mirror_row_json
     from ledger.store.pledges import PledgeMirror
 
     chain = svc.chain()
@@ -324,14 +329,14 @@ def show_pledge(token_id: TokenId, party: Caller, svc: Svc) -> dict:
 
 @router.get("/pledges/{token_id}/bundle", response_model=CollateralBundle, summary="The collateral bundle (dpl-collateral/1) of a pledge")
 def pledge_bundle(token_id: TokenId, party: PledgeHolderOrFactory, svc: Svc) -> dict:
-    from ledger.pledge_collateral import build_bundle
+    from ledger.pledge.collateral_chain import build_bundle
 
     _visible(svc, party, token_id)
     return build_bundle(svc.store, svc.chain(), token_id)
 
 
 def _holder_move(svc, party: PartyInfo, token_id: TokenId, build, view=None) -> dict:
-    from ledger.pledges import send
+    from ledger.pledge.chain import send
 
     view = view or _visible(svc, party, token_id)
     if party.role != "lender" or view.holder != party.address:
@@ -347,25 +352,32 @@ def _holder_move(svc, party: PartyInfo, token_id: TokenId, build, view=None) -> 
 
 @router.post("/pledges/{token_id}/transfer", response_model=Moved, summary="Transfer to another approved lender (holder)")
 def transfer(token_id: TokenId, body: TransferIn, party: Lender, svc: Svc) -> dict:
+    from ledger.pledge.chain import transfer_call
+
     to = lender_address(svc, body.to)
     return _holder_move(svc, party, token_id,
-                        lambda c, a: c.registry.functions.safeTransferFrom(a.address, to, token_id))
+                        lambda c, a: transfer_call(c, a.address, to, token_id))
 
 
 @router.post("/pledges/{token_id}/release", response_model=Moved, summary="Release (the loan is repaid; holder)")
 def release(token_id: TokenId, party: Lender, svc: Svc) -> dict:
-    return _holder_move(svc, party, token_id, lambda c, a: c.registry.functions.release(token_id))
+    from ledger.pledge.chain import release_call
+
+    return _holder_move(svc, party, token_id, lambda c, a: release_call(c, token_id))
 
 
 @router.post("/pledges/{token_id}/default", response_model=Moved, summary="Declare default (from maturity on; holder)")
 def default(token_id: TokenId, party: Lender, svc: Svc) -> dict:
-    return _holder_move(svc, party, token_id, lambda c, a: c.registry.functions.declareDefault(token_id))
+    from ledger.pledge.chain import default_call
+
+    return _holder_move(svc, party, token_id, lambda c, a: default_call(c, token_id))
 
 
 @router.post("/pledges/{token_id}/extend", response_model=Moved, summary="Move the lien end later (holder): alone up to the max lien end "
                                                    "the factory signed, beyond it with the factory's extension")
 def extend(token_id: TokenId, body: ExtendIn, party: Lender, svc: Svc) -> dict:
-    from ledger.pledges import extend_call, parse_time, read_extension
+    from ledger.pledge.chain import extend_call
+    from ledger.pledge.terms import parse_time, read_extension
 
     if body.extension_id is not None and body.extension is not None:
         raise InvalidArgumentError("give the factory's extension once: extension_id or extension, not both")
@@ -389,7 +401,8 @@ def extend(token_id: TokenId, body: ExtendIn, party: Lender, svc: Svc) -> dict:
 
 def _extension_dates(chain, body: ExtensionTerms) -> tuple[int, int, int]:
     """(new lien end, deadline, chain time now) of an extension request."""
-    from ledger.pledges import DEFAULT_VALIDITY, chain_time, parse_time
+    from ledger.pledge.chain import chain_time
+    from ledger.pledge.terms import DEFAULT_VALIDITY, parse_time
 
     new_end = parse_time(body.lien_end, "lien_end")
     deadline = parse_time(body.deadline, "deadline") if body.deadline else None
@@ -409,7 +422,8 @@ def _factory_view(svc, party: PartyInfo, token_id: int):
              summary="The EIP-712 PledgeExtension a factory signs to let this pledge's lien end later (factory)")
 def extension_draft(token_id: TokenId, body: ExtensionTerms, party: Factory,
                     svc: Svc) -> dict:
-    from ledger.pledges import check_extension, extension_document, parse_nonce
+    from ledger.pledge.consent import check_extension, extension_document
+    from ledger.pledge.terms import parse_nonce
 
     nonce = parse_nonce(body.nonce)
     chain = svc.chain()
@@ -425,7 +439,8 @@ def extension_draft(token_id: TokenId, body: ExtensionTerms, party: Factory,
              summary="Submit a signed extension, or have the service sign it (custodial; factory)")
 def submit_extension(token_id: TokenId, body: ExtensionIn, party: Factory,
                      svc: Svc) -> dict:
-    from ledger.pledges import accept_extension, make_extension, parse_nonce, read_extension
+    from ledger.pledge.consent import accept_extension, make_extension
+    from ledger.pledge.terms import parse_nonce, read_extension
 
     if (body.terms is None) == (body.extension is None):
         raise InvalidArgumentError("give either terms (the service signs: custodial) or a signed extension")

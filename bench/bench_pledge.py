@@ -85,7 +85,7 @@ from web3.logs import DISCARD  # noqa: E402
 import bench_anchor as ba  # noqa: E402  (anvil start/stop/reap, machine facts, CPU accounting)
 from ledger.chain.build import load_artifact  # noqa: E402
 from ledger.chain.client import DOMAIN_NAME, DOMAIN_VERSION, PLEDGE_CONSENT_TYPES, log_id_of  # noqa: E402
-from ledger.pledges import Terms  # noqa: E402
+from ledger.pledge.terms import Terms  # noqa: E402
 
 SEED = 2026
 DAY = 86400
@@ -415,7 +415,7 @@ class Dpl:
         return {"seconds": walls, "median_ms": median_ms(walls), "cpu_seconds": cpus, "cpu_median_ms": median_ms(cpus)}
 
 
-VERIFY_IMPORTS = "import ledger.cli, ledger.cli_pledge, ledger.pledge_collateral"
+VERIFY_IMPORTS = "import ledger.cli, ledger.cli_pledge, ledger.pledge.collateral_chain"
 # In a fresh interpreter: what `dpl pledge verify` imports, then the first and the second
 # verify_against_chain, each timed (ms). Splits the command's time into imports, the first
 # call's one-time costs (web3 set-up, ABI parsing, first connection) and the work itself.
@@ -423,7 +423,7 @@ FRESH_VERIFY = """
 import json, sys, time
 t0 = time.perf_counter()
 import ledger.cli, ledger.cli_pledge
-from ledger.pledge_collateral import verify_against_chain
+from ledger.pledge.collateral_chain import verify_against_chain
 t1 = time.perf_counter()
 bundle = json.loads(open(sys.argv[1], "rb").read())
 args = (bundle, int(sys.argv[2]), sys.argv[3], __import__("pathlib").Path(sys.argv[4]))
@@ -435,7 +435,7 @@ print(json.dumps({"imports_ms": 1000 * (t1 - t0), "first_verify_ms": 1000 * (t2 
                   "second_verify_ms": 1000 * (t3 - t2)}))
 """
 IMPORT_PARTS = ("ledger.cli", "typer", "sqlalchemy", "pydantic", "web3", "eth_account", "eth_keyfile.keyfile",
-                "py_ecc.bls", "ledger.chain.client", "ledger.pledge_collateral")
+                "py_ecc.bls", "ledger.chain.client", "ledger.pledge.collateral_chain")
 
 
 def import_times() -> dict[str, float]:
@@ -461,9 +461,9 @@ def phase_anvil(records: int, samples: int, cli_repeats: int, inproc_repeats: in
     from ledger.assets import build_manifest
     from ledger.chain import node
     from ledger.chain.client import Chain
-    from ledger.collateral import PledgeTerms, verify_collateral
-    from ledger.pledge_collateral import build_bundle, verify_against_chain
-    from ledger.pledges import read_pledge
+    from ledger.pledge.collateral import verify_collateral
+    from ledger.pledge.collateral_chain import build_bundle, verify_against_chain
+    from ledger.pledge.chain import read_pledge
     from ledger.settings import Settings
     from ledger.store.logstore import LogStore
 
@@ -588,13 +588,11 @@ def phase_anvil(records: int, samples: int, cli_repeats: int, inproc_repeats: in
             t_ = view.terms
             root, anchored_at = chain.registry.functions.rootAt(t_.log_id, t_.checkpoint_size).call()
             block_hash = chain.block_hash(view.issue_block)
-            terms = PledgeTerms(token_id=token, log_id=t_.log_id, start=t_.start, end=t_.end,
-                                checkpoint_size=t_.checkpoint_size, asset_digest=t_.asset_digest,
-                                samples=t_.samples, issue_block=view.issue_block)
             runs = []
             for _ in range(inproc_repeats):
                 t = time.perf_counter()
-                pure = verify_collateral(bundle, terms=terms, anchored_root=bytes(root), issue_block_hash=block_hash)
+                pure = verify_collateral(bundle, token_id=token, terms=t_, issue_block=view.issue_block,
+                                         anchored_root=bytes(root), issue_block_hash=block_hash)
                 runs.append(time.perf_counter() - t)
                 assert pure.sound
             out["verify_pure"] = {"seconds": runs, "median_ms": median_ms(runs)}

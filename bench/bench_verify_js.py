@@ -24,9 +24,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from ledger import assets, bundles, merkle  # noqa: E402
-from ledger.collateral import PledgeTerms, make_collateral_bundle, verify_collateral  # noqa: E402
+from ledger.pledge.collateral import make_collateral_bundle, verify_collateral  # noqa: E402
+from ledger.pledge.terms import Terms  # noqa: E402
 from ledger.sampling import sample_indices, sample_seed  # noqa: E402
-from tests.web.test_js_verifier import BLOCK_HASH, ISSUE_BLOCK, LOG_ID, REGISTRY, STREAM, TOKEN_ID, _Log, _mixed_records  # noqa: E402
+from tests.web.test_js_verifier import BLOCK_HASH, FACTORY, ISSUE_BLOCK, LOG_ID, REGISTRY, STREAM, TOKEN_ID, _Log, _mixed_records  # noqa: E402
 
 NODE_TIMER = r"""
 import { readFileSync } from 'node:fs';
@@ -57,8 +58,10 @@ def main() -> None:
     size, start, end = a.records, 0, a.records
     root = merkle.root(log.leaves)
     manifest = assets.build_manifest(log, STREAM, start, end, size, root)
-    terms = PledgeTerms(token_id=TOKEN_ID, log_id=LOG_ID, start=start, end=end, checkpoint_size=size,
-                        asset_digest=assets.asset_digest(manifest), samples=a.samples, issue_block=ISSUE_BLOCK)
+    terms = Terms(LOG_ID, start, end, size, assets.asset_digest(manifest), principal=5_000_000, currency="EUR",
+                  maturity=1_800_000_000, lien_end=1_900_000_000, max_lien_end=1_900_000_000, samples=a.samples,
+                  loan_ref_digest=b"\x11" * 32, lender=FACTORY)
+    facts = {"token_id": TOKEN_ID, "terms": terms, "issue_block": ISSUE_BLOCK}
     indices = sample_indices(sample_seed(BLOCK_HASH, TOKEN_ID), start, end, a.samples)
     entries = [bundles.make_entry(i, log.records[i], log.salts[i], log.leaves[i], merkle.inclusion_proof(log.leaves, i))
                for i in indices]
@@ -70,13 +73,13 @@ def main() -> None:
     tampered["entries"][-1]["record"]["data"]["tampered"] = 1
     print(f"bundle: {a.records:,} records, k={a.samples}, {len(text):,} bytes (built in {time.perf_counter() - t0:.1f} s)")
 
-    py = verify_collateral(json.loads(text), terms=terms, anchored_root=root, issue_block_hash=BLOCK_HASH)
-    bad = verify_collateral(tampered, terms=terms, anchored_root=root, issue_block_hash=BLOCK_HASH)
+    py = verify_collateral(json.loads(text), **facts, anchored_root=root, issue_block_hash=BLOCK_HASH)
+    bad = verify_collateral(tampered, **facts, anchored_root=root, issue_block_hash=BLOCK_HASH)
     assert py.sound and not bad.sound, "the Python verifier must call the bundle sound and the tampered copy unsound"
     py_times = []
     for _ in range(a.runs):
         t = time.perf_counter()
-        verify_collateral(json.loads(text), terms=terms, anchored_root=root, issue_block_hash=BLOCK_HASH)
+        verify_collateral(json.loads(text), **facts, anchored_root=root, issue_block_hash=BLOCK_HASH)
         py_times.append((time.perf_counter() - t) * 1000)
 
     case = {"text": text, "tampered": json.dumps(tampered), "runs": a.runs, "anchoredRoot": "0x" + root.hex(),

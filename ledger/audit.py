@@ -25,11 +25,10 @@ from ledger import merkle
 from ledger.anchoring import DEFAULT_STUCK_AFTER_BLOCKS, conflict_text, stuck_anchors
 from ledger.chain.client import Chain
 from ledger.chain.deploy import runtime_matches
+from ledger.chain.events import read_events
 from ledger.errors import DataKeyError, InvariantError, LedgerError
 from ledger.store.anchors import FINAL, INCLUDED, AnchorStore
 from ledger.store.logstore import LogStore
-
-EVENT_PAGE = 2000  # blocks per eth_getLogs call
 
 
 @dataclass
@@ -79,15 +78,7 @@ class _RootTracker:
 
 def chain_events(chain: Chain, from_block: int) -> list[dict]:
     """Every CheckpointAnchored event of the registry since ``from_block``, paged."""
-    event = chain.registry.events.CheckpointAnchored
-    head = chain.block_number()
-    out = []
-    start = from_block
-    while start <= head:
-        end = min(start + EVENT_PAGE - 1, head)
-        out += chain.call(event.get_logs, from_block=start, to_block=end)
-        start = end + 1
-    return out
+    return read_events(chain, chain.registry.events.CheckpointAnchored, from_block)
 
 
 def run_audit(store: LogStore, chain: Chain, deployment: dict,
@@ -154,7 +145,8 @@ def run_audit(store: LogStore, chain: Chain, deployment: dict,
 
 def _check_pledges(store, chain: Chain, logs, report: AuditReport) -> None:
     from ledger.assets import asset_digest, build_manifest
-    from ledger.pledges import read_pledge
+    from ledger.pledge.chain import read_pledge
+    from ledger.pledge.terms import recorded_status
     from ledger.store.pledges import PledgeMirror
 
     add = report.findings.append
@@ -167,7 +159,7 @@ def _check_pledges(store, chain: Chain, logs, report: AuditReport) -> None:
             add(f"pledge {token}: in our database but not on chain (dpl pledge sync rebuilds the mirror)")
             continue
         t = view.terms
-        status = "live" if view.status == "lapsed" else view.status  # lapse is read, not stored
+        status = recorded_status(view.status)  # lapse is read, not stored
         chain_values = {"log_id": t.log_id, "start": t.start, "end": t.end, "checkpoint_size": t.checkpoint_size,
                         "asset_digest": t.asset_digest, "lien_end": t.lien_end, "holder": view.holder,
                         "status": status}

@@ -9,7 +9,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PURE = ["ledger.merkle", "ledger.canonical", "ledger.records", "ledger.bundles", "ledger.tiles",
-        "ledger.assets", "ledger.sampling", "ledger.collateral"]
+        "ledger.assets", "ledger.sampling", "ledger.pledge.collateral", "ledger.pledge.terms"]
 
 
 def test_pure_modules_import_no_storage_or_settings():
@@ -183,3 +183,24 @@ def test_settings_are_built_once_per_entry_point_and_the_passphrase_read_only_by
                 readers.add(name)
     assert builders == {"ledger/cli/context.py", "api/app.py", "api/demo.py"}
     assert readers == set()
+
+
+def test_one_pledge_terms_type():
+    """``ledger.pledge.terms.Terms`` is the only class that carries a pledge's terms."""
+    import re
+
+    found = [(str(p.relative_to(ROOT)), m.group(1)) for p in (ROOT / "ledger").rglob("*.py")
+             for m in re.finditer(r"^class (\w*Terms)\b", p.read_text(), re.M)]
+    assert found == [("ledger/pledge/terms.py", "Terms")]
+
+
+def test_each_pledge_registry_call_is_encoded_in_one_module():
+    """Issue and the holder's moves are encoded in ``ledger/pledge/chain.py`` only (the CLI and
+    the API each encoded them before), and no other pledge module reads the registry itself."""
+    import re
+
+    moves = re.compile(r"\.functions\.(issue|safeTransferFrom|release|declareDefault|extend|extendWithConsent)\(")
+    files = [*(ROOT / "ledger").rglob("*.py"), *(ROOT / "api").rglob("*.py")]
+    assert sorted({str(p.relative_to(ROOT)) for p in files if moves.search(p.read_text())}) == ["ledger/pledge/chain.py"]
+    readers = [p.name for p in (ROOT / "ledger" / "pledge").glob("*.py") if ".functions." in p.read_text()]
+    assert readers == ["chain.py"]

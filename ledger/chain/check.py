@@ -12,7 +12,7 @@ through the address a bundle names, and:
   holds the bundle's root at its size (``anchor``), and that the anchor transaction the bundle
   cites is real (``anchor transaction``); a field that is not checked is not printed.
 
-Checks are ``ledger.collateral.Check`` (name, ok, detail) with the browser's names and words.
+Checks are ``ledger.pledge.collateral.Check`` (name, ok, detail) with the browser's names and words.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from eth_utils import keccak, to_checksum_address
 from ledger.bundles import Verified, to_hex
 from ledger.chain.client import Chain, log_id_of
 from ledger.chain.deploy import TrustedRegistry, runtime_matches, trusted_registry
-from ledger.collateral import Check, is_valid_address
+from ledger.pledge.collateral import Check, is_valid_address
 from ledger.directory import Listing, describe_factory, listing_of
 from ledger.errors import BundleError, InvalidArgumentError
 

@@ -27,7 +27,7 @@ from hexbytes import HexBytes
 
 from ledger import jsonio
 from ledger.chain.client import Chain
-from ledger.collateral import is_valid_address
+from ledger.pledge.collateral import is_valid_address
 from ledger.chain.node import PROJECT_ROOT
 from ledger.errors import ChainError, InvalidArgumentError, NotFoundError
 

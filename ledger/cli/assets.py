@@ -27,7 +27,7 @@ def asset_create(
 ) -> None:
     """Print the manifest of records [FROM, TO) of a log and its SHA-256 (the asset digest)."""
     _, chain = settings_and_chain(rpc)
-    from ledger.pledges import describe_asset
+    from ledger.pledge.asset import describe_asset
 
     _, manifest, digest = describe_asset(context().store, chain, log, start, end, checkpoint)
     if json:

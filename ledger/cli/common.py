@@ -46,7 +46,7 @@ def read_json(path: str, what: str) -> object:
 
 def sync_mirror(chain, store, quiet: bool = True):
     """Bring the local pledge mirror up to date after a change (the chain stays the truth)."""
-    from ledger.pledges import sync
+    from ledger.pledge.mirror import sync
 
     try:
         return sync(chain, store.engine, context().deployment_block)

@@ -30,7 +30,7 @@ for name, command in (("consent", pledge_consent), ("extension", pledge_extensio
 
 def pledge_show(token: Token, rpc: RpcOption = None, json: JsonFlag = False) -> None:
     """Show a pledge as the chain has it now: status, holder, range and terms."""
-    from ledger.pledges import read_pledge
+    from ledger.pledge.chain import read_pledge
 
     _, chain = settings_and_chain(rpc)
     view = read_pledge(chain, token).as_json()
@@ -49,7 +49,8 @@ def pledge_show(token: Token, rpc: RpcOption = None, json: JsonFlag = False) -> 
 def pledge_list(log: Annotated[Optional[str], typer.Option("--log", help="Only pledges over this log (stream name or 0x log id).")] = None,
                 rpc: RpcOption = None, json: JsonFlag = False) -> None:
     """List pledges (from the local mirror, synced from the chain first)."""
-    from ledger.pledges import chain_time, mirror_row_json
+    from ledger.pledge.chain import chain_time
+    from ledger.pledge.mirror import mirror_row_json
     from ledger.store.pledges import PledgeMirror
 
     _, chain = settings_and_chain(rpc)
@@ -76,7 +77,7 @@ def pledge_list(log: Annotated[Optional[str], typer.Option("--log", help="Only p
 def pledge_sync(full: Annotated[bool, typer.Option("--full/--incremental", help="Rebuild from the deployment block (default) or read only new blocks.")] = True,
                 rpc: RpcOption = None) -> None:
     """Rebuild the local pledge mirror from the registry's events (the chain is the truth)."""
-    from ledger.pledges import sync
+    from ledger.pledge.mirror import sync
 
     _, chain = settings_and_chain(rpc)
     report = sync(chain, context().store.engine, context().deployment_block, full=full)

@@ -34,7 +34,10 @@ def pledge_consent(
     rpc: RpcOption = None,
 ) -> None:
     """The factory signs its consent to pledge records [FROM, TO) of a log to a lender."""
-    from ledger.pledges import DEFAULT_VALIDITY, Terms, chain_time, consent_dates, describe_asset, loan_ref_digest, make_consent
+    from ledger.pledge.asset import describe_asset
+    from ledger.pledge.chain import chain_time
+    from ledger.pledge.consent import make_consent
+    from ledger.pledge.terms import DEFAULT_VALIDITY, Terms, consent_dates, loan_ref_digest
 
     # Everything the user typed is checked before the chain or the store is touched.
     dates = consent_dates(maturity, lien_end, max_lien_end, deadline, name=lambda f: "--" + f.replace("_", "-"))
@@ -67,7 +70,8 @@ def pledge_extension(
 ) -> None:
     """(Factory) Sign your agreement that a live pledge's lien may end later than the max lien
     end you consented to (EIP-712 PledgeExtension); the holder passes it to dpl pledge extend."""
-    from ledger.pledges import make_extension, parse_time
+    from ledger.pledge.consent import make_extension
+    from ledger.pledge.terms import parse_time
 
     new_end = parse_time(lien_end, "--lien-end")
     valid_until = parse_time(deadline, "--deadline") if deadline else None
@@ -83,7 +87,7 @@ def pledge_bundle(token: Token, out: Annotated[str, typer.Option("--out", help="
                   rpc: RpcOption = None) -> None:
     """(Factory) Write the collateral bundle of a pledge: its manifest and the sampled records
     with salts and inclusion proofs (this discloses those k records to the lender)."""
-    from ledger.pledge_collateral import build_bundle
+    from ledger.pledge.collateral_chain import build_bundle
 
     _, chain = settings_and_chain(rpc)
     doc = build_bundle(context().store, chain, token)

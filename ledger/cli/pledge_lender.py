@@ -18,7 +18,8 @@ def pledge_issue(consent: Annotated[str, typer.Argument(help="The factory's sign
                  key: key_option(None, "lender the consent names") = None,
                  rpc: RpcOption = None, json: JsonFlag = False) -> None:
     """Issue the pledge a consent allows; the lender (--key) becomes its holder."""
-    from ledger.pledges import issue, read_consent
+    from ledger.pledge.chain import issue
+    from ledger.pledge.terms import read_consent
 
     if not key:
         raise typer.BadParameter("give the lender's key: --key LENDER_KEY")
@@ -34,7 +35,7 @@ def pledge_issue(consent: Annotated[str, typer.Argument(help="The factory's sign
 
 
 def _holder_action(token: int, key: str, rpc: str | None, build, done: str) -> None:
-    from ledger.pledges import send
+    from ledger.pledge.chain import send
 
     _, chain = settings_and_chain(rpc)
     account = account_for(chain, key)
@@ -46,19 +47,25 @@ def _holder_action(token: int, key: str, rpc: str | None, build, done: str) -> N
 def pledge_transfer(token: Token, to: Annotated[str, typer.Option("--to", help="Address or key name of an approved lender.")],
                     key: HolderKey, rpc: RpcOption = None) -> None:
     """Transfer a pledge to another approved lender."""
+    from ledger.pledge.chain import transfer_call
+
     target = address_of(to)
-    _holder_action(token, key, rpc, lambda c, a: c.registry.functions.safeTransferFrom(a.address, target, token),
+    _holder_action(token, key, rpc, lambda c, a: transfer_call(c, a.address, target, token),
                    f"transferred to {target}")
 
 
 def pledge_release(token: Token, key: HolderKey, rpc: RpcOption = None) -> None:
     """Release a pledge (the loan is repaid): the lien is lifted and the token burned."""
-    _holder_action(token, key, rpc, lambda c, a: c.registry.functions.release(token), "released")
+    from ledger.pledge.chain import release_call
+
+    _holder_action(token, key, rpc, lambda c, a: release_call(c, token), "released")
 
 
 def pledge_default(token: Token, key: HolderKey, rpc: RpcOption = None) -> None:
     """Declare the loan in default (from maturity on); the lien stays."""
-    _holder_action(token, key, rpc, lambda c, a: c.registry.functions.declareDefault(token), "declared in default")
+    from ledger.pledge.chain import default_call
+
+    _holder_action(token, key, rpc, lambda c, a: default_call(c, token), "declared in default")
 
 
 def pledge_extend(token: Token, key: HolderKey,
@@ -69,7 +76,8 @@ def pledge_extend(token: Token, key: HolderKey,
                   rpc: RpcOption = None) -> None:
     """Move a live pledge's lien end later, before it lapses: alone up to the max lien end the
     factory signed, beyond it with the factory's signed extension (--consent)."""
-    from ledger.pledges import extend_call, parse_time, read_extension, read_pledge, utc_text
+    from ledger.pledge.chain import extend_call, read_pledge
+    from ledger.pledge.terms import parse_time, read_extension, utc_text
 
     if lien_end is None and consent is None:
         raise typer.BadParameter("give the new lien end (--lien-end DATE) or the factory's extension (--consent FILE)")
@@ -89,7 +97,7 @@ def pledge_verify(token: Token, bundle: Annotated[str, typer.Option("--bundle", 
                       "--factory", help="The factory address you expect; a pledge over another factory's log "
                                         "is not sound.")] = None) -> None:
     """(Lender) Check a collateral bundle against the chain: exit 0 when every check passes."""
-    from ledger.pledge_collateral import verify_against_chain
+    from ledger.pledge.collateral_chain import verify_against_chain
     report = verify_against_chain(read_json(bundle, "collateral bundle"), token, rpc or context().settings.rpc_url,
                                   context().settings.home, registry, factory)
     if json:

@@ -21,7 +21,7 @@ factories_app = typer.Typer(help="The registry's factory directory: who an addre
 def lenders_add(address: Annotated[str, typer.Argument(help="Address or key name of the lender.")],
                 key: key_option("dev0", "registry admin") = "dev0", rpc: RpcOption = None) -> None:
     """Approve a lender: it may then issue and receive pledges."""
-    from ledger.pledges import set_lender
+    from ledger.pledge.chain import set_lender
 
     _, chain = settings_and_chain(rpc)
     who = address_of(address)
@@ -33,7 +33,7 @@ def lenders_add(address: Annotated[str, typer.Argument(help="Address or key name
 def lenders_remove(address: Annotated[str, typer.Argument(help="Address or key name of the lender.")],
                    key: key_option("dev0", "registry admin") = "dev0", rpc: RpcOption = None) -> None:
     """Withdraw a lender's approval: it keeps the pledges it holds, but can take no new ones."""
-    from ledger.pledges import set_lender
+    from ledger.pledge.chain import set_lender
 
     _, chain = settings_and_chain(rpc)
     who = address_of(address)
@@ -44,7 +44,7 @@ def lenders_remove(address: Annotated[str, typer.Argument(help="Address or key n
 @lenders_app.command("list")
 def lenders_list(rpc: RpcOption = None, json: JsonFlag = False) -> None:
     """The approved lenders now (from the registry's role events, checked with hasRole)."""
-    from ledger.pledges import approved_lenders
+    from ledger.pledge.chain import approved_lenders
 
     _, chain = settings_and_chain(rpc)
     lenders = approved_lenders(chain, context().deployment_block)

@@ -1,6 +1,6 @@
 """Pledge extensions a factory signed (``dpl-extension/1``), kept for the pledge's holder.
 
-The API builds each document from a verified signature (``ledger.pledges.accept_extension``
+The API builds each document from a verified signature (``ledger.pledge.consent.accept_extension``
 or ``make_extension``) before it lands here; the chain decides whether it is still usable.
 """
 

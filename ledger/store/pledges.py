@@ -1,7 +1,7 @@
 """The pledge mirror: the registry's pledges as rows, rebuilt from chain events.
 
 The chain is the source of truth. The mirror exists so lists and joins (a lender's pledges,
-a log's pledges) need no chain scan; ``ledger.pledges.sync`` keeps it current and rebuilds
+a log's pledges) need no chain scan; ``ledger.pledge.mirror.sync`` keeps it current and rebuilds
 it when the chain reorganised under the block it last read.
 """
 
@@ -12,10 +12,23 @@ from dataclasses import dataclass
 from sqlalchemy import delete, select
 from sqlalchemy.engine import Connection, Engine
 
+from ledger.pledge.terms import Terms
 from ledger.store.db import write_transaction
 from ledger.store.models import Pledge, PledgeSync
 
 _COLUMNS = [c for c in Pledge.__table__.columns]
+
+
+def issued_row(event: dict) -> dict:
+    """The columns of a ``PledgeIssued`` event (``terms``: its ``Terms``; ``factory``, ``holder``,
+    ``nonce``, ``issue_tx``): the one mapping of terms to the table, integers beyond SQL's
+    (principal, nonce) as decimal text."""
+    t: Terms = event["terms"]
+    return {"log_id": t.log_id, "start": t.start, "end": t.end, "checkpoint_size": t.checkpoint_size,
+            "asset_digest": t.asset_digest, "principal": str(t.principal), "currency": t.currency,
+            "maturity": t.maturity, "lien_end": t.lien_end, "max_lien_end": t.max_lien_end, "samples": t.samples,
+            "loan_ref_digest": t.loan_ref_digest, "lender": t.lender, "factory": event["factory"],
+            "holder": event["holder"], "nonce": str(event["nonce"]), "issue_tx": event["issue_tx"]}
 
 
 @dataclass(frozen=True)
@@ -59,7 +72,7 @@ class PledgeMirror:
             conn.execute(delete(Pledge).where(*key))  # replaying a range of blocks is harmless
             conn.execute(Pledge.__table__.insert().values(
                 chain_id=self.chain_id, registry_address=self.registry, token_id=token_id,
-                **event["row"], status="live", issue_block=block, updated_block=block))
+                **issued_row(event), status="live", issue_block=block, updated_block=block))
             return
         changes = {"PledgeTransferred": lambda: {"holder": event["to"]},
                    "PledgeReleased": lambda: {"status": "released", "holder": None},

@@ -9,7 +9,7 @@ import re
 import pytest
 from eth_account import Account
 
-from ledger.pledge_collateral import verify_against_chain
+from ledger.pledge.collateral_chain import verify_against_chain
 from tests.api.conftest import CHAIN_ID, record
 
 HEX32 = re.compile(r"0x[0-9a-f]{64}")
@@ -420,7 +420,7 @@ def test_a_self_signed_consent_the_registry_would_refuse_at_issue_is_not_kept(wo
     `PledgeInvalidTerms`); the custodial path capped samples at 10,000 and the CLI at 2^32 − 1.
     Now `check_consent` refuses for every path what `_checkTerms` refuses, and samples above
     `MAX_SAMPLES` (10,000: each is disclosed), naming the field; nothing is kept."""
-    from ledger.pledges import MAX_SAMPLES
+    from ledger.limits import MAX_SAMPLES
 
     before = len(world.ok("GET", "/v1/pledges/consents", "acme"))
     draft = world.ok("POST", "/v1/pledges/consents/draft", "acme", json=world.terms(rng=(0, 10)))

@@ -23,7 +23,7 @@ from ledger.chain.check import expected_factory, proof_checks
 from ledger.chain.client import Chain
 from ledger.chain.deploy import trusted_registry
 from ledger.errors import BundleError
-from ledger.pledge_collateral import verify_against_chain
+from ledger.pledge.collateral_chain import verify_against_chain
 from tests.forgery import (anchored_forgery, beyond_uint64, deploy_event_forger, deploy_forwarder, deploy_rootat_liar,
                            dev_account, forge_anchor_event)
 

@@ -1006,3 +1006,24 @@ def test_a_revoked_lender_cannot_issue_or_receive_but_keeps_its_pledges(env, des
     # Re-approved, it issues again.
     desk.send(registry.functions.grantRole(role, third.address), admin)
     assert desk.issue(desk.terms(30, 40, lender=third)) == incoming + 1
+
+
+def test_python_decides_lapse_by_the_registrys_rule_at_the_boundary(env, desk):
+    """``ledger.pledge.terms.has_lapsed`` is ``_status``'s rule: the second before the lien end the
+    pledge is live, at the lien end exactly and after it, lapsed (as a call at a block of that
+    time reads it); ``_checkTerms`` refuses, by the same rule, terms whose lien end is the
+    issue's own time."""
+    from ledger.pledge.terms import STATUS_NAMES, effective_status, has_lapsed
+
+    now = desk.now()
+    lien_end = now + DAY
+    token = desk.issue(desk.terms(10, 20, maturity=now + HOUR, lien_end=lien_end))
+    for t in (lien_end - 1, lien_end, lien_end + 1):
+        travel_to(desk.w3, t + 1)  # mines a block at t: calls run at t
+        assert desk.w3.eth.get_block("latest")["timestamp"] == t
+        assert STATUS_NAMES[desk.status(token)] == effective_status("live", lien_end, t) == (
+            "lapsed" if t >= lien_end else "live")
+    issue_at = desk.now()
+    assert has_lapsed(issue_at, issue_at)
+    with reverts_with(env.registry, "PledgeInvalidTerms", "lienEnd has passed"):
+        desk.issue_call(desk.terms(30, 40, maturity=issue_at - 10, lien_end=issue_at))

@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from ledger.chain import node
-from ledger.pledge_collateral import verify_against_chain
+from ledger.pledge.collateral_chain import verify_against_chain
 from tests.integration.test_anchoring import _free_port
 
 ROOT = Path(__file__).resolve().parents[2]

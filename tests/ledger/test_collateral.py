@@ -1,4 +1,4 @@
-"""ledger.collateral: a sound bundle passes every check; each tamper fails exactly its check."""
+"""ledger.pledge.collateral: a sound bundle passes every check; each tamper fails exactly its check."""
 
 from __future__ import annotations
 
@@ -12,12 +12,12 @@ from hypothesis import strategies as st
 
 from ledger import assets, bundles
 from ledger.canonical import canonicalize
-from ledger.collateral import (
+from ledger.pledge.collateral import (
     CollateralReport,
-    PledgeTerms,
     make_collateral_bundle,
     verify_collateral,
 )
+from ledger.pledge.terms import Terms
 from ledger.sampling import sample_indices, sample_seed
 from ledger.settings import Settings
 from ledger.store.logstore import LogStore
@@ -45,7 +45,7 @@ def sqlite_store(home):
 class Pledge:
     store: LogStore
     manifest: dict
-    terms: PledgeTerms
+    terms: Terms
     root: bytes
     bundle: dict
 
@@ -57,7 +57,7 @@ class Pledge:
     def verify(self, bundle="own", terms=None, anchored_root="chain", issue_block_hash="chain"):
         return verify_collateral(
             self.bundle if bundle == "own" else bundle,
-            terms=terms or self.terms,
+            token_id=TOKEN_ID, terms=terms or self.terms, issue_block=ISSUE_BLOCK,
             anchored_root=self.root if anchored_root == "chain" else anchored_root,
             issue_block_hash=BLOCK_HASH if issue_block_hash == "chain" else issue_block_hash,
         )
@@ -69,8 +69,9 @@ def _pledge(store, k=K, n=300, start=START, end=END, size=SIZE):
     store.bind_log(STREAM, FACTORY, LOG_ID)
     root = store.root_at(STREAM, size)
     manifest = assets.build_manifest(store, STREAM, start, end, size, root)
-    terms = PledgeTerms(token_id=TOKEN_ID, log_id=LOG_ID, start=start, end=end, checkpoint_size=size,
-                        asset_digest=assets.asset_digest(manifest), samples=k, issue_block=ISSUE_BLOCK)
+    terms = Terms(LOG_ID, start, end, size, assets.asset_digest(manifest), principal=5_000_000, currency="EUR",
+                  maturity=1_800_000_000, lien_end=1_900_000_000, max_lien_end=1_900_000_000, samples=k,
+                  loan_ref_digest=b"\x11" * 32, lender=FACTORY)
     p = Pledge(store, manifest, terms, root, {})
     indices = sample_indices(sample_seed(BLOCK_HASH, TOKEN_ID), start, end, k)
     bundle = make_collateral_bundle(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ledger.errors import InvalidArgumentError
-from ledger.pledges import (
+from ledger.pledge.terms import (
     MOMENT_MAX, Terms, check_token_id, consent_dates, effective_status, loan_ref_digest, parse_nonce, parse_time,
     read_consent, read_extension,
 )
@@ -209,7 +209,7 @@ def test_typed_data_writes_integers_as_decimal_strings():
     from eth_account.messages import encode_typed_data
 
     from ledger.chain.client import PLEDGE_EXTENSION_TYPES, Chain
-    from ledger.pledges import extension_typed_data, typed_data
+    from ledger.pledge.chain import extension_typed_data, typed_data
 
     chain = Chain("http://127.0.0.1:9", "0x5FbDB2315678afecb367f032d93F642f64180aa3")
     chain.__dict__["chain_id"] = 31337  # the cached property: no node is asked
@@ -230,3 +230,13 @@ def test_typed_data_writes_integers_as_decimal_strings():
         Account.sign_message(encode_typed_data(full_message=as_numbers), key).signature
     direct = Account.from_key(key).sign_typed_data(chain.domain(), PLEDGE_EXTENSION_TYPES, as_numbers["message"])
     assert chain.recover_typed_data(ext, bytes(direct.signature)) == Account.from_key(key).address
+
+
+def test_lapse_is_decided_once_and_a_lien_end_of_now_has_lapsed():
+    """The registry's rule (``block.timestamp >= lienEnd``): the boundary second is lapsed."""
+    from ledger.pledge.terms import has_lapsed, recorded_status
+
+    assert not has_lapsed(lien_end=100, now=99)
+    assert has_lapsed(lien_end=100, now=100) and has_lapsed(lien_end=100, now=101)
+    for status in ("live", "released", "defaulted"):
+        assert recorded_status(effective_status(status, lien_end=100, now=100)) == status

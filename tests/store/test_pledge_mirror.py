@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from ledger.pledge.terms import Terms
 from ledger.store.pledges import PledgeMirror, SyncPoint
 
 REGISTRY = "0x5FbDB2315678afecb367f032d93F642f64180aa3"
@@ -12,11 +13,10 @@ LOG = bytes(range(32))
 
 
 def issued(token: int, block: int, start: int = 0, end: int = 10, lender: str = A) -> dict:
-    return {"event": "PledgeIssued", "token_id": token, "block_number": block, "row": {
-        "log_id": LOG, "start": start, "end": end, "checkpoint_size": 100, "asset_digest": b"\x01" * 32,
-        "principal": str(2**200), "currency": "CNY", "maturity": 1_800_000_000, "lien_end": 1_900_000_000,
-        "max_lien_end": 1_920_000_000, "samples": 5, "loan_ref_digest": b"\x02" * 32, "lender": lender, "factory": B, "holder": lender,
-        "nonce": str(2**255 + 1), "issue_tx": b"\x03" * 32}}
+    terms = Terms(LOG, start, end, 100, b"\x01" * 32, 2**200, "CNY", 1_800_000_000, 1_900_000_000, 1_920_000_000, 5,
+                  b"\x02" * 32, lender)
+    return {"event": "PledgeIssued", "token_id": token, "block_number": block, "terms": terms, "factory": B,
+            "holder": lender, "nonce": 2**255 + 1, "issue_tx": b"\x03" * 32}
 
 
 @pytest.fixture
@@ -71,3 +71,15 @@ def test_mirrors_of_two_registries_do_not_mix(store, mirror):
     other.apply([issued(1, 7, 50, 60)], SyncPoint(7, b"\x02" * 32), rebuild=True)
     assert mirror.get(1)["start"] == 0 and other.get(1)["start"] == 50
     assert mirror.sync_point().block_number == 5
+
+
+def test_the_mirror_keeps_every_field_of_the_terms(mirror):
+    """One terms type: a ``PledgeIssued`` event carries ``Terms``, and each of its fields is a column."""
+    from dataclasses import fields
+
+    event = issued(1, 5)
+    mirror.apply([event], SyncPoint(5, b"\x01" * 32), rebuild=False)
+    row = mirror.get(1)
+    for field in fields(Terms):
+        value = getattr(event["terms"], field.name)
+        assert row[field.name] == (str(value) if field.name == "principal" else value), field.name

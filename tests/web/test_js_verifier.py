@@ -18,6 +18,7 @@ import random
 import shutil
 import struct
 import subprocess
+from dataclasses import dataclass, replace
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -28,9 +29,10 @@ from ledger import assets, bundles, jsonio, merkle
 from ledger.canonical import CanonicalError, canonicalize
 from ledger.chain.check import expected_factory, expected_factory_check, factory_check
 from ledger.chain.client import log_id_of
-from ledger.collateral import Check, CollateralReport, PledgeTerms, make_collateral_bundle, verify_collateral
+from ledger.pledge.collateral import Check, CollateralReport, make_collateral_bundle, verify_collateral
+from ledger.pledge.terms import Terms
 from ledger.directory import Listing
-from ledger.errors import BundleError, RecordError
+from ledger.errors import BundleError, InvalidArgumentError, RecordError
 from ledger.records import prepare_record
 from ledger.sampling import sample_indices, sample_seed
 from ledger.synthetic import telemetry
@@ -283,12 +285,38 @@ class _Raw(str):
 # --------------------------------------------------------------------------- collateral bundles
 
 
+@dataclass(frozen=True)
+class _Pledged:
+    """What the chain says of the pledge a bundle is checked against: token id, issue block, ``Terms``."""
+
+    token_id: int
+    issue_block: int
+    terms: Terms
+
+    def __getattr__(self, name):  # the terms' fields, read as the pledge's (terms.start)
+        return getattr(self.__dict__["terms"], name)
+
+    def changed(self, **change) -> _Pledged:
+        """These facts with ``change``; terms the registry never holds (0 samples) too: both
+        verifiers must still answer for them."""
+        facts = {k: change.pop(k) for k in ("token_id", "issue_block") if k in change}
+        try:
+            terms = replace(self.terms, **change)
+        except InvalidArgumentError:
+            terms = copy.copy(self.terms)
+            for k, v in change.items():
+                object.__setattr__(terms, k, v)
+        return replace(self, **facts, terms=terms)
+
+
 def _collateral_world(n=300, start=40, end=240, size=260, k=12, seed=5):
     log = _Log(_mixed_records(n, seed=seed), seed=seed)
     root = merkle.root(log.leaves[:size])
     manifest = assets.build_manifest(log, STREAM, start, end, size, root)
-    terms = PledgeTerms(token_id=TOKEN_ID, log_id=LOG_ID, start=start, end=end, checkpoint_size=size,
-                        asset_digest=assets.asset_digest(manifest), samples=k, issue_block=ISSUE_BLOCK)
+    terms = _Pledged(TOKEN_ID, ISSUE_BLOCK, Terms(
+        LOG_ID, start, end, size, assets.asset_digest(manifest), principal=5_000_000, currency="EUR",
+        maturity=1_800_000_000, lien_end=1_900_000_000, max_lien_end=1_900_000_000, samples=k,
+        loan_ref_digest=b"\x11" * 32, lender=FACTORY))
     indices = sample_indices(sample_seed(BLOCK_HASH, TOKEN_ID), start, end, k)
     bundle = make_collateral_bundle(token_id=TOKEN_ID, chain_id=31337, registry=REGISTRY,
                                     issue_block_number=ISSUE_BLOCK, issue_block_hash=BLOCK_HASH,
@@ -300,11 +328,12 @@ def _hex(b: bytes | None) -> str | None:
     return None if b is None else "0x" + b.hex()
 
 
-def _collateral_case(doc, terms: PledgeTerms, anchored_root, issue_block_hash) -> dict:
+def _collateral_case(doc, terms: _Pledged, anchored_root, issue_block_hash) -> dict:
     text = doc if isinstance(doc, str) else json.dumps(doc)
     parsed, refused = _parsed(text)
     report = (CollateralReport(terms.token_id, [Check("format", False, refused)]) if refused else
-              verify_collateral(parsed, terms=terms, anchored_root=anchored_root, issue_block_hash=issue_block_hash))
+              verify_collateral(parsed, token_id=terms.token_id, terms=terms.terms, issue_block=terms.issue_block,
+                                anchored_root=anchored_root, issue_block_hash=issue_block_hash))
     case = {"kind": "collateral", "text": text,
             "terms": {"tokenId": terms.token_id, "logId": _hex(terms.log_id), "start": terms.start, "end": terms.end,
                       "checkpointSize": terms.checkpoint_size, "assetDigest": _hex(terms.asset_digest),
@@ -344,8 +373,7 @@ def _collateral_cases() -> list[tuple[dict, dict]]:
     for change in ({"token_id": 8}, {"log_id": b"\x33" * 32}, {"start": 41}, {"end": 239}, {"checkpoint_size": 261},
                    {"asset_digest": b"\x00" * 32}, {"samples": 13}, {"samples": 11}, {"samples": 0}, {"issue_block": 1},
                    {"start": 240}, {"samples": 500}):
-        from dataclasses import replace
-        variant(same, terms_=replace(terms, **change))
+        variant(same, terms_=terms.changed(**change))
     # the bundle's top level
     variant(lambda d: d.update(format="dpl-collateral/2"))
     variant(lambda d: d.pop("format"))

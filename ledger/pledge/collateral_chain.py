@@ -1,7 +1,7 @@
 """Collateral bundles against the chain: the factory builds one from its store, a lender
 checks one with nothing but an RPC URL.
 
-``ledger.collateral`` holds the format and the pure checks; this module reads what the chain
+``ledger.pledge.collateral`` holds the format and the pure checks; this module reads what the chain
 knows (the pledge's terms and status, the anchored root, the issue block's hash) and adds
 the checks only the chain can answer (is the trusted registry ours, does the pledge still hold
 its lien, whose log it is).
@@ -16,10 +16,11 @@ from eth_utils import to_checksum_address
 from ledger.assets import asset_digest, build_manifest
 from ledger.bundles import make_entry
 from ledger.chain.client import Chain
-from ledger.collateral import (Check, CollateralReport, PledgeTerms, is_valid_address, make_collateral_bundle,
-                               verify_collateral)
 from ledger.errors import ChainError, InvariantError, LedgerError, NotFoundError
-from ledger.pledges import TOKEN_ID_MAX, PledgeView, read_pledge
+from ledger.pledge.chain import PledgeView, anchored_root, read_pledge
+from ledger.pledge.collateral import (Check, CollateralReport, is_valid_address, make_collateral_bundle,
+                                      verify_collateral)
+from ledger.pledge.terms import TOKEN_ID_MAX
 from ledger.sampling import sample_indices, sample_seed
 
 
@@ -37,8 +38,7 @@ def build_bundle(store, chain: Chain, token_id: int) -> dict:
     t = view.terms
     stream = _stream_of(store, t.log_id)
     root = store.root_at(stream, t.checkpoint_size)
-    anchored, anchored_at = chain.call(chain.registry.functions.rootAt(t.log_id, t.checkpoint_size).call)
-    if anchored_at == 0 or bytes(anchored) != root:
+    if anchored_root(chain, t.log_id, t.checkpoint_size) != root:
         raise LedgerError(f"the chain does not hold this store's root at size {t.checkpoint_size}: run dpl audit")
     manifest = build_manifest(store, stream, t.start, t.end, t.checkpoint_size, root)
     if asset_digest(manifest) != t.asset_digest:
@@ -100,13 +100,10 @@ def verify_against_chain(bundle: object, token_id: int, rpc_url: str, home: Path
     checks.append(factory_check(t.log_id, _manifest_stream(bundle), owner, listing))
     if expected is not None:
         checks.append(expected_factory_check(owner, listing, expected))
-    root, anchored_at = chain.call(chain.registry.functions.rootAt(t.log_id, t.checkpoint_size).call)
-    anchored_root = bytes(root) if anchored_at else None
+    held = anchored_root(chain, t.log_id, t.checkpoint_size)
     block_hash = chain.block_hash(view.issue_block)
-    terms = PledgeTerms(token_id=token_id, log_id=t.log_id, start=t.start, end=t.end,
-                        checkpoint_size=t.checkpoint_size, asset_digest=t.asset_digest, samples=t.samples,
-                        issue_block=view.issue_block)
-    report = verify_collateral(bundle, terms=terms, anchored_root=anchored_root, issue_block_hash=block_hash)
+    report = verify_collateral(bundle, token_id=token_id, terms=t, issue_block=view.issue_block,
+                               anchored_root=held, issue_block_hash=block_hash)
     return CollateralReport(token_id, checks + report.checks)
 
 

@@ -11,9 +11,10 @@
 
 ``entries`` are the records at the indices ``ledger.sampling`` derives from the issue
 block's hash and the token id, ascending, each with its inclusion proof at the manifest's
-checkpoint size. Verification is pure: the caller reads the pledge's terms, the root
-anchored at the checkpoint size and the issue block's hash from the chain and passes them
-in; nothing in the bundle is trusted where the chain has the answer.
+checkpoint size. Verification is pure: the caller reads the pledge's terms (``Terms``, the
+ledger's one terms type), its issue block, the root anchored at the checkpoint size and the
+issue block's hash from the chain and passes them in; nothing in the bundle is trusted where
+the chain has the answer.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from eth_utils import is_checksum_address, is_hex_address, to_checksum_address
 from ledger import merkle
 from ledger.assets import asset_digest, check_manifest, record_disagreements
 from ledger.errors import BundleError, InvalidArgumentError, ProofError, RecordError
+from ledger.pledge.terms import Terms
 from ledger.records import prepare_record
 from ledger.sampling import sample_indices, sample_seed
 
@@ -52,20 +54,6 @@ def make_collateral_bundle(
         "manifest": manifest,
         "entries": entries,
     }
-
-
-@dataclass(frozen=True)
-class PledgeTerms:
-    """A pledge as the registry stores it (read from the chain by the caller)."""
-
-    token_id: int
-    log_id: bytes
-    start: int
-    end: int
-    checkpoint_size: int
-    asset_digest: bytes
-    samples: int
-    issue_block: int
 
 
 @dataclass
@@ -178,14 +166,15 @@ def _parse(bundle: object) -> _Bundle:
 
 
 def verify_collateral(
-    bundle: object, *, terms: PledgeTerms, anchored_root: bytes | None,
+    bundle: object, *, token_id: int, terms: Terms, issue_block: int, anchored_root: bytes | None,
     issue_block_hash: bytes | None,
 ) -> CollateralReport:
-    """Check a collateral bundle against the pledge's on-chain facts.
+    """Check a collateral bundle against the on-chain facts of pledge ``token_id``.
 
-    ``anchored_root`` is the root the registry holds for the log at
+    ``terms`` are its terms and ``issue_block`` the block it was issued in, as the registry
+    holds them; ``anchored_root`` is the root the registry holds for the log at
     ``terms.checkpoint_size`` (None if none); ``issue_block_hash`` the chain's hash of
-    block ``terms.issue_block`` (None if the chain has none). Never raises on a bad
+    block ``issue_block`` (None if the chain has none). Never raises on a bad
     bundle: each problem is a failed ``Check`` with its reason, in the order
     format, manifest digest, manifest terms, anchored root, seed, sample indices, then
     per entry: leaf hash, inclusion, agrees with manifest. A malformed bundle gives one
@@ -194,24 +183,24 @@ def verify_collateral(
     try:
         b = _parse(bundle)
     except BundleError as e:
-        return CollateralReport(terms.token_id, [Check("format", False, str(e))])
+        return CollateralReport(token_id, [Check("format", False, str(e))])
     m = b.manifest
     checks = [Check("format", True, f"{COLLATERAL_FORMAT}, {len(b.entries)} entries")]
     checks.append(_check_digest(m, terms))
     checks.append(_check_terms(m, terms))
     checks.append(_check_root(m, terms, anchored_root))
-    checks.append(_check_seed(b, terms, issue_block_hash))
-    checks.append(_check_indices(b, terms, issue_block_hash))
+    checks.append(_check_seed(b, token_id, issue_block, issue_block_hash))
+    checks.append(_check_indices(b, token_id, terms, issue_block_hash))
     # Proofs go to the chain's root; with none anchored, to the manifest's (so the entries
     # are still judged, while "anchored root" says why the bundle is not sound).
     root = anchored_root if anchored_root is not None else bytes.fromhex(m["checkpoint"]["root"][2:])
     against = "the anchored root" if anchored_root is not None else "the manifest's root (none anchored)"
     for n, e in enumerate(b.entries):
         checks.extend(_check_entry(n, e, m, terms.checkpoint_size, root, against))
-    return CollateralReport(terms.token_id, checks)
+    return CollateralReport(token_id, checks)
 
 
-def _check_digest(m: dict, terms: PledgeTerms) -> Check:
+def _check_digest(m: dict, terms: Terms) -> Check:
     digest = asset_digest(m)
     if digest == terms.asset_digest:
         return Check("manifest digest", True, f"sha256 {_hex(digest)} is the pledge's asset digest")
@@ -220,7 +209,7 @@ def _check_digest(m: dict, terms: PledgeTerms) -> Check:
                  f"{_hex(terms.asset_digest)}: the manifest was edited or is another asset's")
 
 
-def _check_terms(m: dict, terms: PledgeTerms) -> Check:
+def _check_terms(m: dict, terms: Terms) -> Check:
     problems = []
     if m["log_id"] != _hex(terms.log_id):
         problems.append(f"log_id {m['log_id']} is not the pledge's {_hex(terms.log_id)}")
@@ -237,7 +226,7 @@ def _check_terms(m: dict, terms: PledgeTerms) -> Check:
                  f"{terms.checkpoint_size} are the pledge's")
 
 
-def _check_root(m: dict, terms: PledgeTerms, anchored_root: bytes | None) -> Check:
+def _check_root(m: dict, terms: Terms, anchored_root: bytes | None) -> Check:
     claimed = m["checkpoint"]["root"]
     if anchored_root is None:
         return Check("anchored root", False,
@@ -248,33 +237,33 @@ def _check_root(m: dict, terms: PledgeTerms, anchored_root: bytes | None) -> Che
     return Check("anchored root", True, f"{claimed} is anchored at size {terms.checkpoint_size}")
 
 
-def _check_seed(b: _Bundle, terms: PledgeTerms, chain_hash: bytes | None) -> Check:
+def _check_seed(b: _Bundle, token_id: int, issue_block: int, chain_hash: bytes | None) -> Check:
     problems = []
-    if b.token_id != terms.token_id:
-        problems.append(f"the bundle is for token {b.token_id}, the pledge is token {terms.token_id}")
-    if b.block_number != terms.issue_block:
-        problems.append(f"issue block {b.block_number} is not the pledge's {terms.issue_block}")
+    if b.token_id != token_id:
+        problems.append(f"the bundle is for token {b.token_id}, the pledge is token {token_id}")
+    if b.block_number != issue_block:
+        problems.append(f"issue block {b.block_number} is not the pledge's {issue_block}")
     if chain_hash is None:
-        problems.append(f"the chain gave no hash for block {terms.issue_block}")
+        problems.append(f"the chain gave no hash for block {issue_block}")
     else:
         if b.block_hash != chain_hash:
             problems.append(f"issue block hash {_hex(b.block_hash)} is not the chain's "
                             f"{_hex(chain_hash)}")
-        expected = sample_seed(chain_hash, terms.token_id)
+        expected = sample_seed(chain_hash, token_id)
         if b.seed != expected:
             problems.append(f"seed {_hex(b.seed)} is not keccak256(block hash, token id) = "
                             f"{_hex(expected)}")
     if problems:
         return Check("seed", False, "; ".join(problems))
-    return Check("seed", True, f"{_hex(b.seed)} from block {terms.issue_block} and token {terms.token_id}")
+    return Check("seed", True, f"{_hex(b.seed)} from block {issue_block} and token {token_id}")
 
 
-def _check_indices(b: _Bundle, terms: PledgeTerms, chain_hash: bytes | None) -> Check:
+def _check_indices(b: _Bundle, token_id: int, terms: Terms, chain_hash: bytes | None) -> Check:
     if chain_hash is None:
         return Check("sample indices", False, "cannot derive them: the chain gave no issue block hash")
     try:
         # From the chain's facts, never the bundle's seed: the factory must not pick them.
-        expected = sample_indices(sample_seed(chain_hash, terms.token_id),
+        expected = sample_indices(sample_seed(chain_hash, token_id),
                                   terms.start, terms.end, terms.samples)
     except InvalidArgumentError as e:
         return Check("sample indices", False, f"cannot derive them from the terms: {e}")

@@ -1,0 +1,45 @@
+"""The data asset a pledge commits to: records ``[start, end)`` of a log at a checkpoint this
+chain's registry anchored, described by their manifest and its digest (read from the store,
+the anchored root checked against the chain)."""
+
+from __future__ import annotations
+
+from ledger.chain.client import Chain
+from ledger.errors import InvalidArgumentError, LedgerError, NotFoundError
+from ledger.pledge.chain import anchored_root
+
+
+def anchored_checkpoint(store, info, chain, min_size: int, size: int | None):
+    """The newest checkpoint of ``info`` anchored on this chain's registry with size >=
+    ``min_size`` (exactly ``size`` if given), checked against the root the chain holds."""
+    from ledger.store.anchors import FINAL, INCLUDED, AnchorStore
+
+    if info.log_id is None:
+        raise NotFoundError(f"log {info.stream} has never been anchored (run: dpl anchor)")
+    rows = [r for r in AnchorStore(store.engine).for_log(chain.chain_id, chain.registry.address, info.pk)
+            if r.state in (INCLUDED, FINAL) and r.size >= min_size and (size is None or r.size == size)]
+    if not rows:
+        want = f"of size {size}" if size is not None else f"covering index {min_size - 1}"
+        raise NotFoundError(f"log {info.stream} has no anchored checkpoint {want} on chain {chain.chain_id} "
+                            "(ingest, then run: dpl anchor)")
+    row = max(rows, key=lambda r: r.size)
+    if anchored_root(chain, info.log_id, row.size) != row.root:
+        raise LedgerError(f"the chain does not hold the checkpoint of size {row.size} this store recorded "
+                          "(reorg or reset chain?); run: dpl anchor, then dpl audit")
+    return row
+
+
+def describe_asset(store, chain: Chain, stream: str, start: int, end: int, checkpoint: int | None = None):
+    """(log info, manifest, asset digest) of records ``[start, end)`` of ``stream``, committed by
+    the newest anchored checkpoint covering them (exactly ``checkpoint`` if given)."""
+    from ledger.assets import asset_digest, build_manifest
+
+    info = store.get_log(stream)
+    if not 0 <= start < end:
+        raise InvalidArgumentError(f"the range [{start}, {end}) is empty or negative")
+    if end > info.size:
+        raise InvalidArgumentError(f"the range [{start}, {end}) goes past the end of {stream}, which has "
+                                   f"{info.size} records")
+    row = anchored_checkpoint(store, info, chain, end, checkpoint)
+    manifest = build_manifest(store, stream, start, end, row.size, row.root)
+    return info, manifest, asset_digest(manifest)
