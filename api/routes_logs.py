@@ -258,7 +258,9 @@ def checkpoint_to_sign(log_id: LogId, party: Caller, svc: Svc) -> dict:
     if info.size == 0:
         raise ApiProblem(409, "conflict", "the log is empty: there is no checkpoint to sign")
     factory, chain = _bound_factory(svc, info), svc.chain()
-    registered = int(chain.call(chain.registry.functions.factoryOf(info.log_id).call), 16) != 0
+    from ledger.pledge.chain import factory_of
+
+    registered = factory_of(chain, info.log_id) is not None
     return {"size": info.size, "root": to_hex(info.root), "factory": factory,
             "checkpoint": _checkpoint_document(chain, info, info.size, info.root),
             "register": None if registered else _register_document(chain, info, factory)}

@@ -97,6 +97,8 @@ def delist_factory(chain: Chain, admin, address: str) -> str:
 
 def listed_factories(chain: Chain, from_block: int) -> list[Listing]:
     """Every factory listed now: each address ever listed (from the events), read again."""
-    events = chain.call(chain.registry.events.FactoryListed.get_logs, from_block=from_block)
+    from ledger.chain.events import read_events
+
+    events = read_events(chain, chain.registry.events.FactoryListed, from_block)  # paged, like every event read
     seen = dict.fromkeys(to_checksum_address(ev["args"]["factory"]) for ev in events)
     return [listing for listing in (listing_of(chain, a) for a in seen) if listing is not None]
