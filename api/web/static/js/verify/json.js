@@ -14,7 +14,7 @@
 //   refuses to encode it.
 // Objects have a null prototype, so keys such as "__proto__" are ordinary keys, and remember
 // their keys' order (a JS object lists integer-like keys first; Python keeps the text's order).
-import { pyRepr } from './pyfmt.js';
+import { strRepr } from './pystr.js';
 
 const ORDER = Symbol('key order');
 const DUPLICATES = Symbol('keys seen twice');
@@ -50,7 +50,7 @@ export class JsonInputError extends JsonSyntaxError {
 /** A key appears twice in one object: `reason` "duplicate key 'k'", `path` joining the keys. */
 export class JsonDuplicateKeyError extends JsonInputError {
   constructor(key, path) {
-    super(`duplicate key ${pyRepr(key)}`, path);
+    super(`duplicate key ${strRepr(key)}`, path);
   }
 }
 

@@ -1,13 +1,9 @@
 // How Python prints values in the verifier's messages (repr and str), so that details read
 // the same in the browser as from the Python verifier.
 import { JsonFloat, pyType, floatValue, keysOf } from './json.js';
+import { isPrintableChar, strRepr } from './pystr.js';
 
-const NONPRINTABLE = /[\p{C}\p{Z}]/u;
-
-/** Python's str.isprintable() for one code point (given as a string). */
-export function isPrintableChar(ch) {
-  return ch === ' ' || !NONPRINTABLE.test(ch);
-}
+export { isPrintableChar };
 
 /** Python's repr() of a float. */
 export function pyFloatRepr(x) {
@@ -28,24 +24,6 @@ export function pyFloatRepr(x) {
   }
   const m = digits.length > 1 ? digits[0] + '.' + digits.slice(1) : digits;
   return `${sign}${m}e${exp < 0 ? '-' : '+'}${String(Math.abs(exp)).padStart(2, '0')}`;
-}
-
-function strRepr(s) {
-  const quote = s.includes("'") && !s.includes('"') ? '"' : "'";
-  let out = quote;
-  for (const ch of s) {
-    const cp = ch.codePointAt(0);
-    if (ch === quote || ch === '\\') out += '\\' + ch;
-    else if (ch === '\t') out += '\\t';
-    else if (ch === '\n') out += '\\n';
-    else if (ch === '\r') out += '\\r';
-    else if (cp < 0x20 || cp === 0x7f) out += '\\x' + cp.toString(16).padStart(2, '0');
-    else if (cp < 0x7f || isPrintableChar(ch)) out += ch;
-    else if (cp <= 0xff) out += '\\x' + cp.toString(16).padStart(2, '0');
-    else if (cp <= 0xffff) out += '\\u' + cp.toString(16).padStart(4, '0');
-    else out += '\\U' + cp.toString(16).padStart(8, '0');
-  }
-  return out + quote;
 }
 
 /** Python's repr() of a model value. */
