@@ -147,6 +147,8 @@ def test_clear_errors(dpl):
     assert "cannot read" in dpl("ingest", "--log", "s", "missing.jsonl", ok=False)[2]
     assert "already exists" in dpl("log", "create", "s", ok=False)[2]
     assert "no record with id" in dpl("prove", "--log", "s", "--id", "x", ok=False)[2]
+    # a missing index is a missing record, as the API's 404 says (it was "index 0 is outside a log of size 0")
+    assert "has no record at index 0 (size 0)" in dpl("prove", "--log", "s", "--index", "0", ok=False)[2]
     (dpl.tmp / "junk.json").write_text("{not json")
     assert "not JSON" in dpl("verify", "junk.json", ok=False)[2]
 
