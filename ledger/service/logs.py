@@ -120,14 +120,15 @@ class Logs:
 
     # --- creating ---------------------------------------------------------------------------
 
-    def create(self, stream: str, factory: str | None = None) -> LogInfo:
+    def create(self, stream: str, factory: str | None = None, owner: int | None = None) -> LogInfo:
         """An empty log for ``stream``; bound now to ``factory`` (an address) with its on-chain id
-        ``keccak256(abi.encode(factory, stream))``, or (None) at its first anchor."""
+        ``keccak256(abi.encode(factory, stream))``, or (None) at its first anchor; owned by party
+        id ``owner`` when given (in the same transaction)."""
         from ledger.chain.client import log_id_of
 
         validate_stream_name(stream)
         log_id = log_id_of(factory, stream) if factory else None
-        return self.store.create_log(stream, factory, log_id)
+        return self.store.create_log(stream, factory, log_id, owner=owner)
 
     def create_with_key(self, stream: str, key: str | None) -> LogInfo:
         """``dpl log create [--factory KEY]``: bound to the address of keyring key ``key``."""
@@ -137,9 +138,7 @@ class Logs:
         """A factory party's log ``<party>/<stream>``, bound to its address and owned by it."""
         if not party.address:
             raise NoFactoryAddress("this factory party has no chain address (an admin sets it)")
-        info = self.create(f"{party.name}/{stream}", party.address)
-        self.ctx.parties.own_log(info.pk, party.id)
-        return info
+        return self.create(f"{party.name}/{stream}", party.address, owner=party.id)
 
     # --- seeing -----------------------------------------------------------------------------
 

@@ -65,6 +65,21 @@ def test_a_party_s_log_is_namespaced_bound_to_its_address_and_owned_by_it(ctx):
     assert [v.stream for v in logs.visible_to(None)] == ["acme/line-a"]  # nothing was created for it
 
 
+def test_a_party_s_log_and_its_owner_are_written_together_or_not_at_all(ctx):
+    """Before, the route created the log, then recorded its owner in a second transaction: a
+    failure between them left a log nobody could see or create again (409 "already exists")."""
+    from sqlalchemy.exc import IntegrityError
+
+    from ledger.store.parties import PartyInfo
+
+    ghost = PartyInfo(id=987654, name="ghost", role="factory", address=ACME, key_name=None)  # no such party row
+    with pytest.raises(IntegrityError):
+        Logs(ctx).create_for_party(ghost, "line-a")
+    assert Logs(ctx).visible_to(None) == []
+    acme = _party(ctx, "ghost", "factory", ACME)
+    assert Logs(ctx).create_for_party(acme, "line-a").stream == "ghost/line-a"  # the name is free
+
+
 def test_a_factory_sees_its_own_logs_other_readers_every_log(ctx):
     logs = Logs(ctx)
     acme, globex = _party(ctx, "acme", "factory", ACME), _party(ctx, "globex", "factory", GLOBEX)
