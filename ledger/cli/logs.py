@@ -68,6 +68,24 @@ def log_list(json: JsonFlag = False) -> None:
             typer.echo(f"{d['stream']}\tsize {d['size']}\troot {d['root']}")
 
 
+@log_app.command("checkpoints")
+def log_checkpoints(stream: str, json: JsonFlag = False) -> None:
+    """List a log's checkpoints with the state of their anchors (as the API's checkpoints do)."""
+    logs = Logs(context())
+    checkpoints = logs.checkpoints(logs.get(stream))
+    if json:
+        print_json([cp.as_json() for cp in checkpoints])
+        return
+    if not checkpoints:
+        typer.echo(f"{stream} has no checkpoint yet (one is made by each ingest that appends)")
+    for cp in checkpoints:
+        a = cp.anchor
+        anchored = ("not anchored" if a is None else f"{a.state}" + (f" in block {a.block_number}" if a.block_number
+                                                                      is not None else "")
+                    + f" on chain {a.chain_id} tx {bundles.to_hex(a.tx_hash)}")
+        typer.echo(f"size {cp.size}\troot {bundles.to_hex(cp.root)}\t{anchored}")
+
+
 @contextmanager
 def few_gc_pauses():
     """Collect cycles rarely during a bulk ingest: parsed records hold no cycles, and the

@@ -74,6 +74,12 @@ def test_the_whole_story(dpl):
     _, by_index, _ = dpl("prove", "--log", "line-a/mes", "--index", str(doc["entries"][0]["index"]))
     assert json.loads(by_index)["entries"][0]["record"] == doc["entries"][0]["record"]
 
+    # one checkpoint per ingest that appended (the second appended nothing), none anchored yet
+    _, out, _ = dpl("log", "checkpoints", "line-a/mes", "--json")
+    assert json.loads(out) == [{"size": first["size"], "root": first["root"], "anchor": None}]
+    _, out, _ = dpl("log", "checkpoints", "line-a/mes")
+    assert out == f"size {first['size']}\troot {first['root']}\tnot anchored\n"
+
 
 @pytest.mark.parametrize("tamper, reason", [
     (lambda e, d: e["record"]["data"].update(amount_minor=1), "record and salt"),
