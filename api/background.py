@@ -11,8 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 
-from ledger.errors import AnchoringBusyError
-from ledger.service.anchoring import anchor_once
+from ledger.service.anchoring import anchor_round
 
 log = logging.getLogger("dpl.anchoring")
 
@@ -39,12 +38,13 @@ class AnchoringLoop:
             self.run_round()
 
     def run_round(self) -> None:
-        """One round: anchor, or skip it if another worker holds the lock; never raises."""
-        try:
-            self.last_run = anchor_once(self.svc)
-            self.last_error = None
-        except AnchoringBusyError:
-            pass  # another worker has the lock this round
-        except Exception as e:  # the chain may be down: keep serving, retry next round
-            self.last_error = f"{type(e).__name__}: {e}"
+        """One round: anchor, or skip it if another worker holds the lock; never raises (the
+        chain may be down: keep serving, retry next round; ``/health`` shows the error)."""
+        done = anchor_round(self.svc)
+        if done.busy:
+            return  # another worker has the lock this round
+        if done.error is not None:
+            self.last_error = f"{type(done.error).__name__}: {done.error}"
             log.warning("anchoring failed: %s", self.last_error)
+            return
+        self.last_run, self.last_error = done.reports, None

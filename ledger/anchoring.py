@@ -31,6 +31,7 @@ from eth_account.signers.local import LocalAccount
 from eth_utils import to_checksum_address
 
 from ledger.chain.client import Chain, log_id_of
+from ledger.chain.events import iter_events
 from ledger.errors import (ChainError, ChainUnavailableError, ConflictError, ContractRevertError, NonceGapError,
                            NotFoundError)
 from ledger.keys import Keyring
@@ -358,18 +359,13 @@ class Anchorer:
         ``CheckpointAnchored(logId, size, root)`` is in blocks ``upto`` and before (at most
         ``ADOPT_WINDOW`` of them, newest first); None when not found there."""
         event = self.chain.registry.events.CheckpointAnchored
-        floor = max(0, upto - ADOPT_WINDOW + 1)
-        end = upto
-        while end >= floor:
-            start = max(floor, end - ADOPT_PAGE + 1)
-            for ev in self.chain.call(event.get_logs, from_block=start, to_block=end,
-                                      argument_filters={"logId": log_id}):
-                if ev["args"]["size"] == size and bytes(ev["args"]["root"]) == root:
-                    tx_hash = bytes(ev["transactionHash"])
-                    tx = self.chain.transaction(tx_hash) or {}
-                    return (tx_hash, ev["blockNumber"], bytes(ev["blockHash"]),
-                            to_checksum_address(tx.get("from") or "0x" + "00" * 20), int(tx.get("nonce") or 0))
-            end = start - 1
+        for ev in iter_events(self.chain, event, max(0, upto - ADOPT_WINDOW + 1), upto, page=ADOPT_PAGE,
+                              argument_filters={"logId": log_id}, newest_first=True):
+            if ev["args"]["size"] == size and bytes(ev["args"]["root"]) == root:
+                tx_hash = bytes(ev["transactionHash"])
+                tx = self.chain.transaction(tx_hash) or {}
+                return (tx_hash, ev["blockNumber"], bytes(ev["blockHash"]),
+                        to_checksum_address(tx.get("from") or "0x" + "00" * 20), int(tx.get("nonce") or 0))
         return None
 
     @staticmethod

@@ -8,11 +8,9 @@ import time
 from typing import Annotated, Optional
 
 import typer
-from sqlalchemy.exc import SQLAlchemyError
 
 from ledger.cli.context import context
 from ledger.cli.output import JsonFlag, RpcOption, one_line, print_json, progress
-from ledger.errors import AnchoringBusyError, LedgerError
 
 
 def anchor(log: Annotated[Optional[str], typer.Option("--log", help="Only this log (default: all).")] = None,
@@ -30,24 +28,20 @@ def anchor(log: Annotated[Optional[str], typer.Option("--log", help="Only this l
 
 
 def _anchor_rounds(log: str | None, every: float | None, rpc: str | None, json: bool) -> None:
-    from ledger.service.anchoring import anchor_once
+    from ledger.service.anchoring import anchor_once, anchor_round
 
     ctx = context().use_rpc(rpc)
-    while True:
-        try:
-            reports = anchor_once(ctx, log)
-        except AnchoringBusyError:
-            if every is None:
-                raise
+    if every is None:  # once: an error is the command's error
+        _print_anchor_reports(anchor_once(ctx, log), json)
+        return
+    while True:  # like the service's loop: a failed round is said on stderr and retried
+        done = anchor_round(ctx, log)
+        if done.busy:
             typer.echo("another process (the service or a dpl anchor) is anchoring: skipping this round", err=True)
-        except (LedgerError, SQLAlchemyError) as e:
-            if every is None:
-                raise
-            typer.echo(f"anchoring failed: {one_line(e)}; retrying in {every:g} s", err=True)
+        elif done.error is not None:
+            typer.echo(f"anchoring failed: {one_line(done.error)}; retrying in {every:g} s", err=True)
         else:
-            _print_anchor_reports(reports, json)
-        if every is None:
-            return
+            _print_anchor_reports(done.reports, json)
         time.sleep(every)
 
 

@@ -14,7 +14,8 @@ from ledger import bundles
 from ledger.cli.context import context
 from ledger.cli.output import JsonFlag, LogOption, print_json, progress
 from ledger.errors import LedgerError
-from ledger.sources import FORMATS, READERS, detect_format
+from ledger.service.logs import Logs
+from ledger.sources import FORMATS, detect_format
 
 log_app = typer.Typer(help="Create and inspect logs (one per data stream).", no_args_is_help=True)
 
@@ -35,13 +36,7 @@ def log_create(stream: Annotated[str, typer.Argument(help="Stream name, e.g. lin
                                      "default: bound at its first anchor to DPL_FACTORY_KEY.")] = None,
                json: JsonFlag = False) -> None:
     """Create an empty log for STREAM."""
-    address = log_id = None
-    if factory:
-        from ledger.chain.client import log_id_of
-
-        address = context().keyring.info(factory).address
-        log_id = log_id_of(address, stream)
-    info = context().store.create_log(stream, address, log_id)
+    info = Logs(context()).create_with_key(stream, factory)
     if json:
         print_json(_log_json(info))
     else:
@@ -51,7 +46,7 @@ def log_create(stream: Annotated[str, typer.Argument(help="Stream name, e.g. lin
 @log_app.command("show")
 def log_show(stream: str, json: JsonFlag = False) -> None:
     """Show a log's id, size and root."""
-    info = context().store.get_log(stream)
+    info = Logs(context()).view(stream)
     if json:
         print_json(_log_json(info))
     else:
@@ -63,7 +58,7 @@ def log_show(stream: str, json: JsonFlag = False) -> None:
 @log_app.command("list")
 def log_list(json: JsonFlag = False) -> None:
     """List every log."""
-    logs = [_log_json(i) for i in context().store.list_logs()]
+    logs = [_log_json(i) for i in Logs(context()).visible_to(None)]
     if json:
         print_json(logs)
     elif not logs:
@@ -71,6 +66,24 @@ def log_list(json: JsonFlag = False) -> None:
     else:
         for d in logs:
             typer.echo(f"{d['stream']}\tsize {d['size']}\troot {d['root']}")
+
+
+@log_app.command("checkpoints")
+def log_checkpoints(stream: str, json: JsonFlag = False) -> None:
+    """List a log's checkpoints with the state of their anchors (as the API's checkpoints do)."""
+    logs = Logs(context())
+    checkpoints = logs.checkpoints(logs.get(stream))
+    if json:
+        print_json([cp.as_json() for cp in checkpoints])
+        return
+    if not checkpoints:
+        typer.echo(f"{stream} has no checkpoint yet (one is made by each ingest that appends)")
+    for cp in checkpoints:
+        a = cp.anchor
+        anchored = ("not anchored" if a is None else f"{a.state}" + (f" in block {a.block_number}" if a.block_number
+                                                                      is not None else "")
+                    + f" on chain {a.chain_id} tx {bundles.to_hex(a.tx_hash)}")
+        typer.echo(f"size {cp.size}\troot {bundles.to_hex(cp.root)}\t{anchored}")
 
 
 @contextmanager
@@ -95,8 +108,8 @@ def ingest(
     fmt = fmt or detect_format(file)
     if fmt not in FORMATS:
         raise typer.BadParameter(f"--format must be one of {', '.join(FORMATS)}")
-    store = context().store
-    store.get_log(log)  # fail fast on an unknown log, before reading the input
+    logs = Logs(context())
+    logs.get(log)  # fail fast on an unknown log, before reading the input
     if file == "-":
         source, total = sys.stdin.buffer, None
     else:
@@ -112,8 +125,7 @@ def ingest(
             shown.append(f"record {position} (id {record_id!r}) is already at index {index}")
 
     with source, few_gc_pauses(), progress(total, sys.stderr.isatty() and not json) as (on_bytes, on_records):
-        result = store.append(log, READERS[fmt](source, on_bytes),
-                              on_duplicate=on_duplicate, on_progress=on_records)
+        result = logs.ingest(log, logs.read(source, fmt, on_bytes), on_duplicate=on_duplicate, on_progress=on_records)
     if json:
         print_json({"appended": result.appended, "duplicates": result.duplicates,
                      "size": result.size, "root": bundles.to_hex(result.root)})

@@ -9,6 +9,8 @@ interrupted run safe to redo."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from ledger.errors import AnchoringBusyError
 from ledger.service.context import Context
 from ledger.store.locks import anchoring_lock
@@ -26,3 +28,28 @@ def anchor_once(ctx: Context, stream: str | None = None) -> list:
                             factory_key=s.factory_key, confirmations=s.confirmations,
                             stuck_after=s.stuck_after_blocks)
         return anchorer.run(stream)
+
+
+@dataclass(frozen=True)
+class Round:
+    """What one round of an anchoring loop did: ran (``reports``), was skipped because another
+    process anchors (``busy``), or failed (``error``: retried next round)."""
+
+    reports: list | None = None
+    busy: bool = False
+    error: Exception | None = None
+
+
+def anchor_round(ctx: Context, stream: str | None = None) -> Round:
+    """One round of a loop that anchors every few seconds unattended (``dpl anchor --every``, the
+    service's thread): never raises. Whatever made the run fail — a node or database that is
+    down, a refusal, our own bug — is the round's ``error``, for the loop to report and retry:
+    one failed round must not end the loop (the service's copy of this rule; ``dpl anchor
+    --every`` used to stop with a traceback on any error that was not a ``LedgerError`` or a
+    database error)."""
+    try:
+        return Round(reports=anchor_once(ctx, stream))
+    except AnchoringBusyError:
+        return Round(busy=True)
+    except Exception as e:  # noqa: BLE001 (see the docstring)
+        return Round(error=e)

@@ -4,8 +4,9 @@ record and consistency routes."""
 from __future__ import annotations
 
 from ledger import bundles
+from ledger.errors import NotFoundError
 from ledger.store.anchors import AnchorStore
-from ledger.store.logstore import LogStore
+from ledger.store.logstore import InclusionProof, LogStore
 
 
 class Proofs:
@@ -16,8 +17,14 @@ class Proofs:
         """A ``dpl-proof/1`` bundle of the record at ``index``: against ``size`` when given (the
         store checks it before anything else uses it), else against the newest anchored
         checkpoint that covers the record, else the current size. The bundle names its anchor
-        only when the chain holds a checkpoint of exactly the proof's size."""
+        only when the chain holds a checkpoint of exactly the proof's size.
+
+        A record the log does not hold (``index`` at or beyond its size) is ``NotFoundError``,
+        as a record id it does not hold is, whatever ``size`` says; a ``size`` beyond the log,
+        or one that does not cover ``index``, is ``InvalidArgumentError``."""
         info = self.store.get_log(stream)
+        if not 0 <= index < info.size:
+            raise NotFoundError(f"log {info.stream!r} has no record at index {index} (size {info.size})")
         anchors = AnchorStore(self.store.engine)
         if size is None:
             row = anchors.newest_anchored(info.pk, above=index)
@@ -33,6 +40,11 @@ class Proofs:
 
     def record_bundle_by_id(self, stream: str, record_id: str, size: int | None = None) -> dict:
         return self.record_bundle(stream, self.store.index_of(stream, record_id), size)
+
+    def inclusion(self, stream: str, index: int, size: int | None = None) -> InclusionProof:
+        """The inclusion proof of the leaf at ``index`` in the log's first ``size`` records
+        (default: all): hashes only, no payload."""
+        return self.store.inclusion_proof(stream, index, size)
 
     def consistency_bundle(self, stream: str, old: int, new: int | None = None) -> dict:
         """A ``dpl-consistency/1`` bundle: the log at ``new`` (default: now) extends it at ``old``."""

@@ -32,7 +32,7 @@ from ledger.errors import (
 from ledger.records import PreparedRecord, prepare_record, record_from_canonical
 from ledger.settings import Settings
 from ledger.store import db
-from ledger.store.models import Checkpoint, Log, Meta, Record, Tile, utcnow
+from ledger.store.models import Checkpoint, Log, LogOwner, Meta, Record, Tile, utcnow
 
 _STREAM = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*(?:/[A-Za-z0-9][A-Za-z0-9._-]*)*")
 MAX_STREAM_LENGTH = 200
@@ -174,10 +174,12 @@ class LogStore:
     # --- logs -------------------------------------------------------------------------
 
     def create_log(self, stream: str, factory_address: str | None = None,
-                   log_id: bytes | None = None) -> LogInfo:
+                   log_id: bytes | None = None, owner: int | None = None) -> LogInfo:
         """Create an empty log; bound to ``factory_address`` (and its on-chain ``log_id``)
-        now, or at its first anchor."""
+        now, or at its first anchor; owned by party ``owner`` (a ``log_owners`` row written in
+        the same transaction: never a log without the owner it was made for)."""
         validate_stream_name(stream)
+        inserted = False
         try:
             with db.write_transaction(self.engine) as conn:
                 if conn.execute(select(Log.id).where(Log.stream == stream)).first():
@@ -188,8 +190,14 @@ class LogStore:
                         factory_address=factory_address, log_id=log_id,
                     )
                 )
-        except IntegrityError:  # created by a concurrent writer between our check and insert
-            raise ConflictError(f"log {stream!r} already exists") from None
+                inserted = True
+                if owner is not None:
+                    pk = conn.execute(select(Log.id).where(Log.stream == stream)).scalar_one()
+                    conn.execute(LogOwner.__table__.insert().values(log_pk=pk, party_id=owner))
+        except IntegrityError:
+            if inserted:  # the owner row was refused (no such party): nothing was kept
+                raise
+            raise ConflictError(f"log {stream!r} already exists") from None  # a concurrent writer made it first
         return self.get_log(stream)
 
     def get_log(self, stream: str, conn: Connection | None = None) -> LogInfo:

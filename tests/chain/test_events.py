@@ -10,7 +10,7 @@ from eth_account import Account
 from ledger.chain import node
 from ledger.chain.client import Chain
 from ledger.chain.deploy import deploy_registry
-from ledger.chain.events import EVENT_PAGE, read_events
+from ledger.chain.events import EVENT_PAGE, iter_events, read_events
 from ledger.keys import ANVIL_MNEMONIC
 
 pytestmark = pytest.mark.anvil
@@ -92,3 +92,30 @@ def test_the_default_page_splits_a_long_history_and_the_users_see_every_event(ch
     assert len(chain.pages) == 2
     with pytest.raises(ValueError):
         read_events(chain, chain.registry.events.RoleGranted, 0, head, page=0)
+
+
+def test_newest_first_walks_the_pages_down_and_stops_asking_when_the_reader_stops(chain):
+    """The anchorer looks for the transaction that anchored a checkpoint newest first and stops
+    at the first match (``Anchorer._anchoring_event``): the pages go from the head down, each
+    page's logs last first, and a page is asked only when the reader wants more."""
+    lenders = _grant(chain, 7, gap=1)
+    event, role = chain.registry.events.RoleGranted, chain.registry.functions.LENDER_ROLE().call()
+    head = chain.block_number()
+    oldest_first = read_events(chain, event, chain.deployed_at, head, page=3)
+    chain.pages.clear()
+    newest = read_events(chain, event, chain.deployed_at, head, page=3, newest_first=True)
+    assert [(e["blockNumber"], e["logIndex"]) for e in newest] == [
+        (e["blockNumber"], e["logIndex"]) for e in reversed(oldest_first)]
+    spans = list(chain.pages)
+    assert spans[0][1] == head and spans[-1][0] == chain.deployed_at
+    assert all(b - a + 1 <= 3 for a, b in spans)
+    assert all(spans[i][0] - 1 == spans[i + 1][1] for i in range(len(spans) - 1))  # no block skipped or read twice
+    filtered = read_events(chain, event, chain.deployed_at, head, page=3, argument_filters={"role": role},
+                           newest_first=True)
+    assert [e["args"]["account"] for e in filtered] == lenders[::-1]
+
+    chain.pages.clear()  # the newest lender's grant is in the head's page: one request, however long the history
+    first = next(iter_events(chain, event, chain.deployed_at, head, page=3, newest_first=True))
+    assert first["args"]["account"] == lenders[-1] and len(chain.pages) == 1
+    chain.pages.clear()
+    assert list(iter_events(chain, event, head + 1, head, newest_first=True)) == [] and chain.pages == []

@@ -74,6 +74,12 @@ def test_the_whole_story(dpl):
     _, by_index, _ = dpl("prove", "--log", "line-a/mes", "--index", str(doc["entries"][0]["index"]))
     assert json.loads(by_index)["entries"][0]["record"] == doc["entries"][0]["record"]
 
+    # one checkpoint per ingest that appended (the second appended nothing), none anchored yet
+    _, out, _ = dpl("log", "checkpoints", "line-a/mes", "--json")
+    assert json.loads(out) == [{"size": first["size"], "root": first["root"], "anchor": None}]
+    _, out, _ = dpl("log", "checkpoints", "line-a/mes")
+    assert out == f"size {first['size']}\troot {first['root']}\tnot anchored\n"
+
 
 @pytest.mark.parametrize("tamper, reason", [
     (lambda e, d: e["record"]["data"].update(amount_minor=1), "record and salt"),
@@ -147,6 +153,8 @@ def test_clear_errors(dpl):
     assert "cannot read" in dpl("ingest", "--log", "s", "missing.jsonl", ok=False)[2]
     assert "already exists" in dpl("log", "create", "s", ok=False)[2]
     assert "no record with id" in dpl("prove", "--log", "s", "--id", "x", ok=False)[2]
+    # a missing index is a missing record, as the API's 404 says (it was "index 0 is outside a log of size 0")
+    assert "has no record at index 0 (size 0)" in dpl("prove", "--log", "s", "--index", "0", ok=False)[2]
     (dpl.tmp / "junk.json").write_text("{not json")
     assert "not JSON" in dpl("verify", "junk.json", ok=False)[2]
 

@@ -84,6 +84,11 @@ def test_ingest_anchor_prove_verify_against_the_chain(env):
     _mine(env)
     _, out, _ = dpl(env, "anchor", "--json")
     assert json.loads(out)[0]["state"] == "final"
+    _, out, _ = dpl(env, "log", "checkpoints", STREAM, "--json")  # the anchor's state, as the API shows it
+    [checkpoint] = json.loads(out)
+    assert checkpoint["size"] == report["size"] and checkpoint["anchor"]["state"] == "final"
+    assert checkpoint["anchor"]["tx_hash"] == report["tx_hash"] and checkpoint["anchor"]["chain_id"] == 31337
+    assert f"final in block {report['block_number']} on chain 31337" in dpl(env, "log", "checkpoints", STREAM)[1]
 
     bundle = env["tmp"] / "wo.json"
     dpl(env, "prove", "--log", STREAM, "--id", "WO-2026-00042", "--out", str(bundle))
