@@ -13,6 +13,7 @@ send itself. An auditor reads every pledge.
 
 from __future__ import annotations
 
+import logging
 from contextlib import contextmanager
 from typing import Annotated
 
@@ -29,6 +30,7 @@ from ledger.limits import MAX_SAMPLES
 from ledger.pledge.service import ConsentRequest, NotCustodial, Pledges, UnsignedTransaction
 from ledger.store.parties import PartyInfo
 
+log = logging.getLogger("dpl.pledges")
 router = APIRouter(prefix="/v1", tags=["pledges"], responses=PROBLEM_RESPONSES)
 TokenId = Annotated[int, Path(ge=1, le=2**64 - 1, description="The pledge's token id")]
 
@@ -43,14 +45,16 @@ class AssetIn(BaseModel):
 
 class ConsentTerms(AssetIn):
     lender: str = Field(description="The lender's address (or its party name)")
-    principal: int = Field(ge=1, description="Minor units")
-    currency: str = Field(min_length=3, max_length=3)
+    # principal, currency and samples are checked by the ledger's rule (ledger.pledge.terms), so
+    # the API and dpl pledge consent refuse them in the same words
+    principal: int = Field(description="Minor units, 1 to 2^256 - 1")
+    currency: str = Field(description="ISO 4217: three letters")
     maturity: str = Field(description="YYYY-MM-DD, ISO 8601 date-time or unix seconds")
     lien_end: str
     max_lien_end: str | None = Field(default=None, description="The latest lien end the lender may extend to "
                                      "without asking the factory (default: lien_end)")
-    samples: int = Field(ge=1, le=MAX_SAMPLES, description="Records a collateral check samples (k), each disclosed "
-                                                            "to the lender")
+    samples: int = Field(description=f"Records a collateral check samples (k, 1 to {MAX_SAMPLES:,}), each "
+                                     "disclosed to the lender")
     loan_ref: str = Field(min_length=1, max_length=200)
     deadline: str | None = None
     nonce: str | None = Field(default=None, pattern=r"^[0-9]{1,78}$",
@@ -164,6 +168,8 @@ def _sent(result, status: int = 200) -> dict:
     if isinstance(result, UnsignedTransaction):
         raise ApiProblem(409, "not-custodial", "the service holds no key for this lender: send the transaction "
                                                "from your own wallet", transaction=result.as_json())
+    if result.mirror_error is not None:  # the move happened; the next read syncs the mirror again
+        log.warning("pledge %s: the pledge mirror was not updated (%s)", result.token_id, result.mirror_error)
     return result.as_json()
 
 

@@ -133,6 +133,9 @@ class ConsentDraft:
                 "manifest": self.manifest}
 
 
+_ZERO_ADDRESS = "0x" + "00" * 20
+
+
 def _field(name: str) -> str:
     return name
 
@@ -172,17 +175,22 @@ class Pledges:
         everything the registry would refuse at issue (``check_consent``) for the ``factory()``."""
         from ledger.pledge.chain import chain_time, typed_data
         from ledger.pledge.consent import check_consent
-        from ledger.pledge.terms import DEFAULT_VALIDITY, consent_dates, loan_ref_digest, parse_nonce
+        from ledger.pledge.terms import DEFAULT_VALIDITY, check_terms, consent_dates, loan_ref_digest, parse_nonce
 
         r = request
         nonce = parse_nonce(r.nonce)
         dates = consent_dates(r.maturity, r.lien_end, r.max_lien_end, r.deadline, name=name)
         ref_digest = loan_ref_digest(r.loan_ref)
+        # principal, currency and samples by the rules of Terms and check_terms (their one home),
+        # before the store or the chain is asked: the terms with placeholders for what those add
+        check_terms(Terms(bytes(32), 0, 1, 1, b"\xff" * 32, r.principal, r.currency.upper(), dates.maturity,
+                          dates.lien_end, dates.max_lien_end, r.samples, ref_digest, _ZERO_ADDRESS))
         asset = self.asset(r.stream, r.start, r.end, r.checkpoint)
         signer = factory()
         terms = Terms(asset.info.log_id, r.start, r.end, asset.manifest["checkpoint"]["size"], asset.digest,
                       r.principal, r.currency.upper(), dates.maturity, dates.lien_end, dates.max_lien_end, r.samples,
                       ref_digest, lender(r.lender))
+        check_terms(terms)
         chain = self.chain
         now = chain_time(chain)
         deadline = dates.deadline if dates.deadline is not None else now + DEFAULT_VALIDITY
