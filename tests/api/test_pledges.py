@@ -808,3 +808,30 @@ def test_a_move_that_happened_is_answered_when_the_mirror_cannot_follow(world, m
     monkeypatch.setattr(mirror, "sync", real)
     assert {p["token_id"]: p for p in world.ok("GET", "/v1/pledges", "aud")}[token]["status"] == "released"
     assert {c["consent_id"]: c for c in world.ok("GET", "/v1/pledges/consents", "acme")}[consent_id]["token_id"] == token
+
+
+def test_the_wallets_transaction_is_the_call_the_service_sends_with_custody(world):
+    """``Pledges.issue`` and the holder's moves build one registry call: handed unsigned to a
+    lender without custody, or signed and sent with its key. The unsigned transaction is the
+    input of the transaction the custodial path then sends, byte for byte."""
+    from ledger.pledge.service import Actor, Issued, Pledges, UnsignedTransaction
+    from ledger.pledge.terms import read_consent
+
+    pledges = Pledges(world.client.app.state.services)
+    lender = world.addresses["bank-a"]
+    consent_id = world.consent(lender="bank-a")
+    [kept] = [c for c in world.ok("GET", "/v1/pledges/consents", "bank-a") if c["consent_id"] == consent_id]
+    consent = read_consent(kept["consent"])
+    unsigned = pledges.issue(Actor(lender, None), consent)
+    assert isinstance(unsigned, UnsignedTransaction)
+    assert (unsigned.to, unsigned.chain_id, unsigned.sender) == (world.registry, CHAIN_ID, lender)
+    issued = pledges.issue(Actor(lender, "dev2"), consent)
+    assert isinstance(issued, Issued) and issued.mirror_error is None
+    assert world.rpc("eth_getTransactionByHash", issued.tx_hash)["input"] == unsigned.data
+    token = issued.token_id
+    for move in (lambda actor: pledges.extend(actor, token, consent.terms.lien_end + 86400),
+                 lambda actor: pledges.transfer(actor, token, world.addresses["bank-b"])):
+        unsigned = move(Actor(lender, None))
+        moved = move(Actor(lender, "dev2"))
+        assert world.rpc("eth_getTransactionByHash", moved.tx_hash)["input"] == unsigned.data
+    assert pledges.show(token).holder == world.addresses["bank-b"]
