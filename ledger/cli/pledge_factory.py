@@ -58,6 +58,8 @@ def pledge_extension(
     out: Annotated[str, typer.Option("--out", help="Write the signed extension here.")],
     key: key_option(None, "factory (default DPL_FACTORY_KEY)") = None,
     deadline: Annotated[Optional[str], typer.Option("--deadline", help="The holder must use it by then (default: 7 days).")] = None,
+    nonce: Annotated[Optional[str], typer.Option(
+        "--nonce", help="Decimal nonce to sign (a draft's; default: a fresh random one).")] = None,
     rpc: RpcOption = None,
 ) -> None:
     """(Factory) Sign your agreement that a live pledge's lien may end later than the max lien
@@ -66,7 +68,7 @@ def pledge_extension(
 
     ctx = context().use_rpc(rpc)
     doc = Pledges(ctx).sign_extension(Actor.of_key(key or ctx.settings.factory_key), token, lien_end, deadline,
-                                      name=lambda f: "--" + f.replace("_", "-"))
+                                      nonce, name=lambda f: "--" + f.replace("_", "-"))
     write_output(doc, out)
     typer.echo(f"factory {doc['factory']} agrees that pledge {token}'s lien may end at {doc['lien_end_utc']}; "
                f"the holder may use this until {doc['deadline_utc']}", err=True)

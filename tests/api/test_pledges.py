@@ -835,3 +835,19 @@ def test_the_wallets_transaction_is_the_call_the_service_sends_with_custody(worl
         moved = move(Actor(lender, "dev2"))
         assert world.rpc("eth_getTransactionByHash", moved.tx_hash)["input"] == unsigned.data
     assert pledges.show(token).holder == world.addresses["bank-b"]
+
+
+def test_a_custodial_extension_is_the_same_document_from_the_cli_and_the_api(world, tmp_path):
+    """As for consents: ``dpl pledge extension --nonce --deadline`` (before: always a random
+    nonce) signs the document the API signs for the same pledge, lien end, deadline and nonce."""
+    from ledger.canonical import canonicalize
+
+    token = world.pledge("bank-a")
+    lien_end = world.ok("GET", f"/v1/pledges/{token}", "acme")["terms"]["max_lien_end"] + 86400
+    terms = {"lien_end": str(lien_end), "deadline": str(world.chain_time() + 2 * 86400), "nonce": str(2**255 + 3)}
+    api_doc = world.ok("POST", f"/v1/pledges/{token}/extensions", "acme", 201, json={"terms": terms})["extension"]
+    out = tmp_path / "extension.json"
+    result = _dpl(world, "pledge", "extension", "--token", str(token), "--lien-end", terms["lien_end"], "--deadline",
+                  terms["deadline"], "--nonce", terms["nonce"], "--key", "dev1", "--out", str(out))
+    assert result.exit_code == 0, (result.output, result.exception)
+    assert canonicalize(json.loads(out.read_bytes())) == canonicalize(api_doc)
