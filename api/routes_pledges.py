@@ -122,9 +122,8 @@ def _request(svc, party: PartyInfo, t: ConsentTerms) -> ConsentRequest:
 
 @router.post("/pledges/consents/draft", response_model=ConsentDraft, summary="The EIP-712 typed data a factory signs for these terms")
 def consent_draft(body: ConsentTerms, party: Factory, svc: Svc) -> dict:
-    pledges = _pledges(svc)
-    draft = pledges.draft_consent(party.address, _request(svc, party, body), lambda v: lender_address(svc, v))
-    return {"typed_data": draft.typed_data, "consent": draft.document(pledges.chain)}
+    draft = _pledges(svc).draft_consent(party.address, _request(svc, party, body), lambda v: lender_address(svc, v))
+    return {"typed_data": draft.typed_data, "consent": draft.document()}
 
 
 @router.post("/pledges/consents", response_model=ConsentKept, status_code=201, summary="Submit a signed consent, or have the service sign (custodial)")

@@ -114,6 +114,8 @@ class ConsentRequest:
 class ConsentDraft:
     """Terms checked against the chain, ready to sign: what the factory will sign, exactly."""
 
+    chain_id: int
+    registry: str
     stream: str
     factory: str
     terms: Terms
@@ -123,11 +125,11 @@ class ConsentDraft:
     loan_ref: str
     typed_data: dict = field(repr=False)
 
-    def document(self, chain) -> dict:
+    def document(self) -> dict:
         """The unsigned ``dpl-consent/2`` document a draft shows."""
         from ledger.pledge.terms import CONSENT_FORMAT
 
-        return {"format": CONSENT_FORMAT, "chain_id": chain.chain_id, "registry": chain.registry.address,
+        return {"format": CONSENT_FORMAT, "chain_id": self.chain_id, "registry": self.registry,
                 "factory": self.factory, "stream": self.stream, "terms": self.terms.as_json(),
                 "nonce": str(self.nonce), "deadline": self.deadline, "signature": None, "loan_ref": self.loan_ref,
                 "manifest": self.manifest}
@@ -196,8 +198,8 @@ class Pledges:
         deadline = dates.deadline if dates.deadline is not None else now + DEFAULT_VALIDITY
         if check:
             check_consent(chain, terms, signer or "", deadline, now)
-        return ConsentDraft(asset.info.stream, signer, terms, asset.manifest, nonce, deadline, r.loan_ref,
-                            typed_data(chain, terms, nonce, deadline))
+        return ConsentDraft(chain.chain_id, chain.registry.address, asset.info.stream, signer, terms, asset.manifest,
+                            nonce, deadline, r.loan_ref, typed_data(chain, terms, nonce, deadline))
 
     def sign_consent(self, actor, request: ConsentRequest, lender: Callable[[str], str],
                      name: Callable[[str], str] = _field) -> dict:
