@@ -8,7 +8,7 @@ import orjson
 import typer
 
 from ledger.bundles import to_hex
-from ledger.cli.context import context, settings_and_chain
+from ledger.cli.context import context
 from ledger.cli.output import JsonFlag, RpcOption, print_json
 from ledger.limits import MAX_INDEX
 
@@ -26,12 +26,11 @@ def asset_create(
     rpc: RpcOption = None, json: JsonFlag = False,
 ) -> None:
     """Print the manifest of records [FROM, TO) of a log and its SHA-256 (the asset digest)."""
-    _, chain = settings_and_chain(rpc)
-    from ledger.pledge.asset import describe_asset
+    from ledger.pledge.service import Pledges
 
-    _, manifest, digest = describe_asset(context().store, chain, log, start, end, checkpoint)
+    asset = Pledges(context().use_rpc(rpc)).asset(log, start, end, checkpoint)
     if json:
-        print_json({"asset_digest": to_hex(digest), "manifest": manifest})
+        print_json(asset.as_json())
         return
-    typer.echo(orjson.dumps(manifest, option=orjson.OPT_INDENT_2).decode())
-    typer.echo(f"asset digest {to_hex(digest)}")
+    typer.echo(orjson.dumps(asset.manifest, option=orjson.OPT_INDENT_2).decode())
+    typer.echo(f"asset digest {to_hex(asset.digest)}")

@@ -12,13 +12,13 @@ from typing import Annotated, Optional
 
 import typer
 
-from ledger.cli.common import Token, sync_mirror
-from ledger.cli.context import context, settings_and_chain
+from ledger.cli.common import Token
+from ledger.cli.context import context
 from ledger.cli.output import JsonFlag, RpcOption, print_json
 from ledger.cli.pledge_factory import pledge_bundle, pledge_consent, pledge_extension
 from ledger.cli.pledge_lender import (pledge_default, pledge_extend, pledge_issue, pledge_release, pledge_transfer,
                                      pledge_verify)
-from ledger.errors import NotFoundError
+from ledger.pledge.service import Pledges
 
 pledge_app = typer.Typer(help="Pledges of data assets to lenders (ERC-721 tokens on the registry).",
                          no_args_is_help=True)
@@ -30,10 +30,7 @@ for name, command in (("consent", pledge_consent), ("extension", pledge_extensio
 
 def pledge_show(token: Token, rpc: RpcOption = None, json: JsonFlag = False) -> None:
     """Show a pledge as the chain has it now: status, holder, range and terms."""
-    from ledger.pledge.chain import read_pledge
-
-    _, chain = settings_and_chain(rpc)
-    view = read_pledge(chain, token).as_json()
+    view = Pledges(context().use_rpc(rpc)).show(token).as_json()
     if json:
         print_json(view)
         return
@@ -49,21 +46,8 @@ def pledge_show(token: Token, rpc: RpcOption = None, json: JsonFlag = False) -> 
 def pledge_list(log: Annotated[Optional[str], typer.Option("--log", help="Only pledges over this log (stream name or 0x log id).")] = None,
                 rpc: RpcOption = None, json: JsonFlag = False) -> None:
     """List pledges (from the local mirror, synced from the chain first)."""
-    from ledger.pledge.chain import chain_time
-    from ledger.pledge.mirror import mirror_row_json
-    from ledger.store.pledges import PledgeMirror
-
-    _, chain = settings_and_chain(rpc)
-    store = context().store
-    sync_mirror(chain, store, quiet=False)
-    log_id = None
-    if log:
-        log_id = bytes.fromhex(log[2:]) if log.startswith("0x") and len(log) == 66 else store.get_log(log).log_id
-        if log_id is None:
-            raise NotFoundError(f"log {log} is not on chain yet, so it has no pledges")
-    now = chain_time(chain)
-    rows = PledgeMirror(store.engine, chain.chain_id, chain.registry.address).list(log_id=log_id)
-    out = [mirror_row_json(r, now) for r in rows]
+    pledges = Pledges(context().use_rpc(rpc))
+    out = pledges.list(log_id=pledges.log_id_of(log) if log else None)
     if json:
         print_json(out)
     elif not out:
@@ -77,10 +61,7 @@ def pledge_list(log: Annotated[Optional[str], typer.Option("--log", help="Only p
 def pledge_sync(full: Annotated[bool, typer.Option("--full/--incremental", help="Rebuild from the deployment block (default) or read only new blocks.")] = True,
                 rpc: RpcOption = None) -> None:
     """Rebuild the local pledge mirror from the registry's events (the chain is the truth)."""
-    from ledger.pledge.mirror import sync
-
-    _, chain = settings_and_chain(rpc)
-    report = sync(chain, context().store.engine, context().deployment_block, full=full)
+    report = Pledges(context().use_rpc(rpc)).sync(full=full)
     verb = "rebuilt from the chain" if report.rebuilt else "updated"
     typer.echo(f"pledge mirror {verb}: {report.events} event(s), up to block {report.block_number}")
 

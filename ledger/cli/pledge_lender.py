@@ -7,8 +7,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from ledger.cli.common import Token, account_for, address_of, key_option, read_json, sync_mirror
-from ledger.cli.context import context, settings_and_chain
+from ledger.cli.common import Token, address_of, key_option, read_json
+from ledger.cli.context import context
 from ledger.cli.output import JsonFlag, RpcOption, print_json, say  # say: text from outside, escaped
 
 HolderKey = Annotated[str, typer.Option("--key", help="Key (from dpl keys) of the pledge's holder.")]
@@ -18,54 +18,50 @@ def pledge_issue(consent: Annotated[str, typer.Argument(help="The factory's sign
                  key: key_option(None, "lender the consent names") = None,
                  rpc: RpcOption = None, json: JsonFlag = False) -> None:
     """Issue the pledge a consent allows; the lender (--key) becomes its holder."""
-    from ledger.pledge.chain import issue
+    from ledger.pledge.service import Actor, Pledges
     from ledger.pledge.terms import read_consent
 
     if not key:
         raise typer.BadParameter("give the lender's key: --key LENDER_KEY")
     doc = read_consent(read_json(consent, "consent"))  # bad input fails before any chain call
-    _, chain = settings_and_chain(rpc)
-    issued = issue(chain, account_for(chain, key), doc)
-    sync_mirror(chain, context().store)
+    issued = Pledges(context().use_rpc(rpc)).issue(Actor.of_key(key), doc)
+    _mirror_warning(issued.mirror_error)
     if json:
-        print_json({"token_id": issued.token_id, "tx_hash": issued.tx_hash, "block_number": issued.block_number})
+        print_json(issued.as_json())
     else:
-        typer.echo(f"issued pledge {issued.token_id} to {doc.terms.lender} in block {issued.block_number} "
+        typer.echo(f"issued pledge {issued.token_id} to {issued.lender} in block {issued.block_number} "
                    f"(tx {issued.tx_hash})")
 
 
-def _holder_action(token: int, key: str, rpc: str | None, build, done: str) -> None:
-    from ledger.pledge.chain import send
+def _mirror_warning(error: str | None) -> None:
+    if error is not None:
+        say(f"warning: the pledge mirror was not updated ({error}); run: dpl pledge sync", err=True)
 
-    _, chain = settings_and_chain(rpc)
-    account = account_for(chain, key)
-    tx = send(chain, account, build(chain, account))
-    sync_mirror(chain, context().store)
-    typer.echo(f"pledge {token}: {done} (tx {tx})")
+
+def _holder_action(token: int, key: str, rpc: str | None, move, done: str) -> None:
+    """Run ``move(pledges, actor)`` with the holder's keyring key; print the tx hash."""
+    from ledger.pledge.service import Actor, Pledges
+
+    moved = move(Pledges(context().use_rpc(rpc)), Actor.of_key(key))
+    _mirror_warning(moved.mirror_error)
+    typer.echo(f"pledge {token}: {done} (tx {moved.tx_hash})")
 
 
 def pledge_transfer(token: Token, to: Annotated[str, typer.Option("--to", help="Address or key name of an approved lender.")],
                     key: HolderKey, rpc: RpcOption = None) -> None:
     """Transfer a pledge to another approved lender."""
-    from ledger.pledge.chain import transfer_call
-
     target = address_of(to)
-    _holder_action(token, key, rpc, lambda c, a: transfer_call(c, a.address, target, token),
-                   f"transferred to {target}")
+    _holder_action(token, key, rpc, lambda p, a: p.transfer(a, token, target), f"transferred to {target}")
 
 
 def pledge_release(token: Token, key: HolderKey, rpc: RpcOption = None) -> None:
     """Release a pledge (the loan is repaid): the lien is lifted and the token burned."""
-    from ledger.pledge.chain import release_call
-
-    _holder_action(token, key, rpc, lambda c, a: release_call(c, token), "released")
+    _holder_action(token, key, rpc, lambda p, a: p.release(a, token), "released")
 
 
 def pledge_default(token: Token, key: HolderKey, rpc: RpcOption = None) -> None:
     """Declare the loan in default (from maturity on); the lien stays."""
-    from ledger.pledge.chain import default_call
-
-    _holder_action(token, key, rpc, lambda c, a: default_call(c, token), "declared in default")
+    _holder_action(token, key, rpc, lambda p, a: p.declare_default(a, token), "declared in default")
 
 
 def pledge_extend(token: Token, key: HolderKey,
@@ -76,7 +72,6 @@ def pledge_extend(token: Token, key: HolderKey,
                   rpc: RpcOption = None) -> None:
     """Move a live pledge's lien end later, before it lapses: alone up to the max lien end the
     factory signed, beyond it with the factory's signed extension (--consent)."""
-    from ledger.pledge.chain import extend_call, read_pledge
     from ledger.pledge.terms import parse_time, read_extension, utc_text
 
     if lien_end is None and consent is None:
@@ -84,7 +79,7 @@ def pledge_extend(token: Token, key: HolderKey,
     new_end = parse_time(lien_end, "--lien-end") if lien_end is not None else None
     extension = read_extension(read_json(consent, "extension")) if consent else None  # before any chain call
     target = new_end if new_end is not None else extension.lien_end
-    _holder_action(token, key, rpc, lambda c, a: extend_call(c, read_pledge(c, token), new_end, extension),
+    _holder_action(token, key, rpc, lambda p, a: p.extend(a, token, new_end, extension),
                    f"lien extended to {utc_text(target)}" + (" with the factory's extension" if extension else ""))
 
 
@@ -97,9 +92,10 @@ def pledge_verify(token: Token, bundle: Annotated[str, typer.Option("--bundle", 
                       "--factory", help="The factory address you expect; a pledge over another factory's log "
                                         "is not sound.")] = None) -> None:
     """(Lender) Check a collateral bundle against the chain: exit 0 when every check passes."""
-    from ledger.pledge.collateral_chain import verify_against_chain
-    report = verify_against_chain(read_json(bundle, "collateral bundle"), token, rpc or context().settings.rpc_url,
-                                  context().settings.home, registry, factory)
+    from ledger.pledge.service import Pledges
+
+    doc = read_json(bundle, "collateral bundle")
+    report = Pledges(context().use_rpc(rpc)).verify_bundle(doc, token, registry, factory)
     if json:
         print_json(report.as_json())
     else:

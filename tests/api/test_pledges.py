@@ -707,3 +707,147 @@ def test_a_wallet_factory_signs_an_extension_and_a_wallet_lender_gets_the_transa
     assert world.ok("GET", f"/v1/pledges/{token}", name)["terms"]["lien_end"] == target
     [mirrored] = [p for p in world.ok("GET", "/v1/pledges", name) if p["token_id"] == token]  # the mirror follows
     assert (mirrored["lien_end"], mirrored["max_lien_end"]) == (target, target)
+
+
+# --- issue 12: one home for the pledge use cases (ledger/pledge/service.py) ---------------------------
+
+
+def _dpl(world, *args: str):
+    """``dpl`` in this process, on the world's home, node and database (what an operator of the
+    service would run beside it)."""
+    from typer.testing import CliRunner
+
+    from ledger.cli.app import app
+
+    settings = world.client.app.state.services.settings
+    env = {"DPL_HOME": str(world.home), "DPL_RPC_URL": world.rpc_url, "DATABASE_URL": settings.database_url,
+           "DPL_DATABASE_URL": None}
+    return CliRunner().invoke(app, list(args), env=env)
+
+
+def _consent_args(terms: dict, out: str, **flags: str) -> list[str]:
+    args = ["pledge", "consent", "--log", "acme/line-a", "--from", str(terms["from"]), "--to", str(terms["to"]),
+            "--lender", terms["lender"], "--principal", str(terms["principal"]), "--currency", terms["currency"],
+            "--maturity", terms["maturity"], "--lien-end", terms["lien_end"], "--max-lien-end", terms["max_lien_end"],
+            "--samples", str(terms["samples"]), "--loan-ref", terms["loan_ref"], "--key", "dev1", "--out", out]
+    for flag, value in flags.items():
+        args += ["--" + flag.replace("_", "-"), value]
+    return args
+
+
+def test_a_custodial_consent_is_the_same_document_from_the_cli_and_the_api(world, tmp_path):
+    """Before: ``dpl pledge consent`` always signed a fresh random nonce, so it could not sign the
+    terms a draft showed. Now both edges call ``Pledges.sign_consent``: the same terms, nonce and
+    deadline give the same document, byte for byte."""
+    from ledger.canonical import canonicalize
+
+    terms = world.terms(lender=world.addresses["bank-a"], rng=(0, 10))
+    nonce, deadline = str(2**200 + 7), str(world.chain_time() + 3 * 86400)
+    api_doc = world.ok("POST", "/v1/pledges/consents", "acme", 201,
+                       json={"terms": {**terms, "nonce": nonce, "deadline": deadline}})["consent"]
+    out = tmp_path / "consent.json"
+    result = _dpl(world, *_consent_args(terms, str(out), nonce=nonce, deadline=deadline))
+    assert result.exit_code == 0, (result.output, result.exception)
+    cli_doc = json.loads(out.read_bytes())
+    assert canonicalize(cli_doc) == canonicalize(api_doc)
+    assert cli_doc["nonce"] == nonce and cli_doc["signature"] == api_doc["signature"]
+
+
+def test_the_cli_and_the_api_refuse_the_same_terms_in_the_same_words(world, tmp_path):
+    """Before: the API refused samples, currency and principal with its own copies of the bounds
+    (pydantic: "body.samples: Input should be less than or equal to 10000"), the CLI with the
+    ledger's rule ("samples: must be from 1 to 10,000 …") or typer's. Now the ledger's rule speaks
+    at both edges (a field is named as each edge names it: ``--lien-end`` / ``lien_end``), and
+    nothing is signed or kept."""
+    import re as re_
+
+    from ledger.limits import MAX_SAMPLES
+
+    now = world.chain_time()
+    before = len(world.ok("GET", "/v1/pledges/consents", "acme"))
+    cases = [({"samples": MAX_SAMPLES + 1}, "samples: must be from 1 to 10,000"), ({"samples": 0}, "samples must be"),
+             ({"currency": "CN"}, "currency must be an ISO 4217 code"), ({"currency": "cny1"}, "not 'CNY1'"),
+             ({"principal": 0}, "principal must be"), ({"principal": 2**256}, "principal must be"),
+             ({"loan_ref": "  "}, "loan reference must not be empty"),
+             ({"maturity": str(now + 500 * 86400)}, "lien_end must be after maturity"),
+             ({"lender": world.addresses["bank-c"]}, "is not an approved lender"),
+             ({"deadline": str(now - 1)}, "deadline: .* has passed")]
+    for change, words in cases:
+        terms = {**world.terms(lender=world.addresses["bank-a"], rng=(0, 10)), **change}
+        flags = {"deadline": terms["deadline"]} if "deadline" in terms else {}
+        answers = [_refused(world.post(path, "acme", json=body), 422)["detail"]
+                   for path, body in (("/v1/pledges/consents/draft", terms), ("/v1/pledges/consents", {"terms": terms}))]
+        result = _dpl(world, *_consent_args(terms, str(tmp_path / "no.json"), **flags))
+        assert result.exit_code == 1, (change, result.output)
+        said = re_.sub(r"--([a-z]+)-?([a-z]*)", lambda m: "_".join(filter(None, m.groups())), str(result.exception))
+        assert answers == [said, said], change
+        assert re_.search(words, said), (change, said)
+    assert not (tmp_path / "no.json").exists()
+    assert len(world.ok("GET", "/v1/pledges/consents", "acme")) == before, "nothing was kept"
+
+
+def test_a_move_that_happened_is_answered_when_the_mirror_cannot_follow(world, monkeypatch):
+    """Before: when the pledge mirror could not sync after an issue or a move, the API answered an
+    error although the transaction had landed (a retry of the issue was then refused,
+    ``PledgeConsentReplayed``), while ``dpl`` reported the move with a warning. The move is the
+    answer at both edges now (the CLI warns, the API logs); the next read syncs the mirror."""
+    import ledger.pledge.mirror as mirror
+    from ledger.errors import ChainError
+
+    consent_id = world.consent(lender="bank-a")
+    real = mirror.sync
+
+    def down(*args, **kwargs):
+        raise ChainError("the node stopped answering eth_getLogs")
+
+    monkeypatch.setattr(mirror, "sync", down)
+    issued = world.ok("POST", "/v1/pledges", "bank-a", 201, json={"consent_id": consent_id})
+    token = issued["token_id"]
+    released = world.ok("POST", f"/v1/pledges/{token}/release", "bank-a")
+    assert released["token_id"] == token and HEX32.fullmatch(released["tx_hash"])
+    monkeypatch.setattr(mirror, "sync", real)
+    assert {p["token_id"]: p for p in world.ok("GET", "/v1/pledges", "aud")}[token]["status"] == "released"
+    assert {c["consent_id"]: c for c in world.ok("GET", "/v1/pledges/consents", "acme")}[consent_id]["token_id"] == token
+
+
+def test_the_wallets_transaction_is_the_call_the_service_sends_with_custody(world):
+    """``Pledges.issue`` and the holder's moves build one registry call: handed unsigned to a
+    lender without custody, or signed and sent with its key. The unsigned transaction is the
+    input of the transaction the custodial path then sends, byte for byte."""
+    from ledger.pledge.service import Actor, Issued, Pledges, UnsignedTransaction
+    from ledger.pledge.terms import read_consent
+
+    pledges = Pledges(world.client.app.state.services)
+    lender = world.addresses["bank-a"]
+    consent_id = world.consent(lender="bank-a")
+    [kept] = [c for c in world.ok("GET", "/v1/pledges/consents", "bank-a") if c["consent_id"] == consent_id]
+    consent = read_consent(kept["consent"])
+    unsigned = pledges.issue(Actor(lender, None), consent)
+    assert isinstance(unsigned, UnsignedTransaction)
+    assert (unsigned.to, unsigned.chain_id, unsigned.sender) == (world.registry, CHAIN_ID, lender)
+    issued = pledges.issue(Actor(lender, "dev2"), consent)
+    assert isinstance(issued, Issued) and issued.mirror_error is None
+    assert world.rpc("eth_getTransactionByHash", issued.tx_hash)["input"] == unsigned.data
+    token = issued.token_id
+    for move in (lambda actor: pledges.extend(actor, token, consent.terms.lien_end + 86400),
+                 lambda actor: pledges.transfer(actor, token, world.addresses["bank-b"])):
+        unsigned = move(Actor(lender, None))
+        moved = move(Actor(lender, "dev2"))
+        assert world.rpc("eth_getTransactionByHash", moved.tx_hash)["input"] == unsigned.data
+    assert pledges.show(token).holder == world.addresses["bank-b"]
+
+
+def test_a_custodial_extension_is_the_same_document_from_the_cli_and_the_api(world, tmp_path):
+    """As for consents: ``dpl pledge extension --nonce --deadline`` (before: always a random
+    nonce) signs the document the API signs for the same pledge, lien end, deadline and nonce."""
+    from ledger.canonical import canonicalize
+
+    token = world.pledge("bank-a")
+    lien_end = world.ok("GET", f"/v1/pledges/{token}", "acme")["terms"]["max_lien_end"] + 86400
+    terms = {"lien_end": str(lien_end), "deadline": str(world.chain_time() + 2 * 86400), "nonce": str(2**255 + 3)}
+    api_doc = world.ok("POST", f"/v1/pledges/{token}/extensions", "acme", 201, json={"terms": terms})["extension"]
+    out = tmp_path / "extension.json"
+    result = _dpl(world, "pledge", "extension", "--token", str(token), "--lien-end", terms["lien_end"], "--deadline",
+                  terms["deadline"], "--nonce", terms["nonce"], "--key", "dev1", "--out", str(out))
+    assert result.exit_code == 0, (result.output, result.exception)
+    assert canonicalize(json.loads(out.read_bytes())) == canonicalize(api_doc)

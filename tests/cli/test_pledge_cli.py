@@ -124,3 +124,22 @@ def test_extend_needs_a_lien_end_or_the_factorys_extension(dpl):
     (dpl.tmp / "ext.json").write_text('{"format": "dpl-extension/1", "format": "dpl-consent/2"}')
     _, _, err = dpl("pledge", "extend", "1", "--consent", "ext.json", "--key", "dev2", ok=False, extra_env=DOWN)
     assert "duplicate key 'format'" in err
+
+
+@pytest.mark.parametrize("flag, value, words", [
+    ("--samples", "10001", "samples: must be from 1 to 10,000"),
+    ("--samples", "0", "samples must be from 1 to"),
+    ("--principal", "0", "principal must be a positive whole number of minor units"),
+    ("--currency", "C1", "currency must be an ISO 4217 code of three capital letters, not 'C1'"),
+    ("--nonce", "-1", "nonce must be a decimal number below 2^256"),
+])
+def test_terms_are_refused_by_the_ledgers_rule_before_the_chain_is_asked(dpl, flag, value, words):
+    """Before: samples above 10,000 were refused only after the node was asked (check_consent),
+    principal 0 by typer's own bound (another wording than the API's). Now the rule of
+    ``Terms``/``check_terms`` speaks, in the API's words, before the store or the chain is asked."""
+    args = {"--log": "x/y", "--from": "0", "--to": "5", "--lender": "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC",
+            "--principal": "1", "--currency": "CNY", "--maturity": "2027-06-01", "--lien-end": "2028-01-01",
+            "--samples": "3", "--loan-ref": "L", "--out": "c.json", flag: value}
+    code, _, err = dpl("pledge", "consent", *[x for kv in args.items() for x in kv], ok=None, extra_env=DOWN)
+    assert code == 1 and words in err and "not answering" not in err and "Traceback" not in err, err
+    assert not (dpl.tmp / "c.json").exists()
