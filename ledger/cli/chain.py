@@ -34,9 +34,9 @@ def deploy(rpc: RpcOption = None,
            key: Annotated[str, typer.Option("--key", help="Key that deploys and pays (default dev0).")] = "dev0",
            json: JsonFlag = False) -> None:
     """Deploy the registry (a no-op when the recorded address already holds it)."""
-    from ledger.service.admin import deploy as deploy_registry
+    from ledger.service import admin
 
-    done = deploy_registry(context().use_rpc(rpc), key)
+    done = admin.deploy(context().use_rpc(rpc), key)
     record = done.record
     if json:
         print_json(record | {"new": done.new})

@@ -27,7 +27,7 @@ def _ctx(rpc: str | None):
     return context().use_rpc(rpc)
 
 
-def _set_lender(address: str, approved: bool, key: str, rpc: str | None):
+def _approve(address: str, approved: bool, key: str, rpc: str | None):
     from ledger.service.admin import Lenders, address_of, key_signer
 
     ctx = _ctx(rpc)
@@ -37,7 +37,7 @@ def _set_lender(address: str, approved: bool, key: str, rpc: str | None):
 @lenders_app.command("add")
 def lenders_add(address: Lender, key: AdminKey = "dev0", rpc: RpcOption = None) -> None:
     """Approve a lender: it may then issue and receive pledges."""
-    change = _set_lender(address, True, key, rpc)
+    change = _approve(address, True, key, rpc)
     who, tx = change.address, change.tx_hash
     typer.echo(f"approved lender {who} (tx {tx})" if tx else f"{who} is already an approved lender")
 
@@ -45,7 +45,7 @@ def lenders_add(address: Lender, key: AdminKey = "dev0", rpc: RpcOption = None) 
 @lenders_app.command("remove")
 def lenders_remove(address: Lender, key: AdminKey = "dev0", rpc: RpcOption = None) -> None:
     """Withdraw a lender's approval: it keeps the pledges it holds, but can take no new ones."""
-    change = _set_lender(address, False, key, rpc)
+    change = _approve(address, False, key, rpc)
     who, tx = change.address, change.tx_hash
     typer.echo(f"removed lender {who} (tx {tx})" if tx else f"{who} is not an approved lender")
 
