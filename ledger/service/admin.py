@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ledger.errors import InvalidArgumentError, LedgerError, NotFoundError
+from ledger.errors import ConflictError, InvalidArgumentError, LedgerError, NotFoundError
 from ledger.service.context import Context
 
 if TYPE_CHECKING:
@@ -123,7 +123,9 @@ class Parties:
 
     def key_for(self, name: str, role: str, address: str | None = None, key_name: str | None = None) -> NewKey:
         """An API key for the party ``name`` of ``role``, created first when new (``dpl keys
-        api``); an existing party must have that role."""
+        api``); an existing party must have that role, and the address and custody key given (if
+        any) must be its own: they are never changed here, so a contradiction is refused rather
+        than dropped."""
         check_role(role)
         try:
             party = self.ctx.parties.get(name)
@@ -131,6 +133,10 @@ class Parties:
             party = self.create(name, role, address, key_name)
         if party.role != role:
             raise LedgerError(f"party {name} exists with role {party.role}, not {role}")
+        if key_name and key_name != party.key_name:
+            raise ConflictError(f"party {name} exists with key {party.key_name or '(none)'}, not {key_name}")
+        if address is not None and chain_address(address) != party.address:
+            raise ConflictError(f"party {name} exists with address {party.address or '(none)'}, not {address}")
         return self.new_key(party.name)
 
     def keys(self) -> list[KeyInfo]:

@@ -42,6 +42,9 @@ def test_a_party_address_is_checked_and_a_custody_key_decides_it(dpl):
     made = json.loads(dpl("keys", "api", "--role", "lender", "--party", "bank", "--key", "dev8",
                           "--address", dev8.lower(), "--json")[1])
     assert made["party"] == "bank" and made["role"] == "lender" and made["key"].startswith("dpl_")
+    # before: another key for an existing party silently dropped a --key or --address that was not its own
+    _, _, err = dpl("keys", "api", "--role", "lender", "--party", "bank", "--key", "dev9", ok=False)
+    assert err.strip() == "error: party bank exists with key dev8, not dev9"
     prefix = made["key"].split("_")[1]
     assert dpl("keys", "api-revoke", prefix)[1].strip() == f"revoked API key {prefix}"
     _, _, err = dpl("keys", "api-revoke", prefix, ok=False)

@@ -50,6 +50,12 @@ def test_an_api_key_is_shown_once_and_revoked_by_its_prefix(ctx):
     assert ctx.parties.authenticate(made.key).name == "bank"
     with pytest.raises(LedgerError, match="^party bank exists with role lender, not factory$"):
         parties.key_for("bank", "factory")
+    # an existing party's address and custody key are never changed here: a contradiction is refused
+    with pytest.raises(ConflictError, match="^party bank exists with key dev2, not dev3$"):
+        parties.key_for("bank", "lender", key_name="dev3")
+    with pytest.raises(ConflictError, match=f"^party bank exists with address 0x[0-9a-fA-F]{{40}}, not {DEV1}$"):
+        parties.key_for("bank", "lender", DEV1)
+    assert parties.key_for("bank", "lender", ctx.keyring.info("dev2").address.lower(), "dev2").party == "bank"
     with pytest.raises(InvalidArgumentError, match="^role must be one of"):
         parties.key_for("bank", "king")  # the same words for a party that exists
     assert made.key.split("_")[1] == made.prefix and made.prefix in {k.prefix for k in parties.keys()}
