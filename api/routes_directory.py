@@ -34,6 +34,12 @@ def list_factories(_: AnyRole, svc: Svc) -> list[ListingOut]:
     return [_out(item.address, item) for item in Directory(svc).list()]
 
 
+@router.get("/v1/factories/{address}", response_model=ListingOut, summary="Who the directory says a factory address (or factory party) is (admin, auditor, lender, factory)")
+def show_factory(address: str, _: AnyRole, svc: Svc) -> ListingOut:
+    who = address_of(svc, address, "factory")
+    return _out(who, Directory(svc).show(who))
+
+
 @router.put("/v1/factories/{address}", response_model=ListingOut, summary="List a factory in the directory, or change its listing (admin)")
 def set_factory(address: str, body: ListingIn, party: Admin, svc: Svc) -> ListingOut:
     change = Directory(svc).set(address_of(svc, address, "factory"), body.name, body.registration,

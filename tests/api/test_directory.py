@@ -30,6 +30,11 @@ def test_list_set_and_remove_a_factory(world):
     assert re.fullmatch(r"0x[0-9a-f]{64}", out["tx_hash"])
     assert _listed(world)[acme]["name"] == "ACME Precision Co."
     assert listing_of(_chain(world), acme).name == "ACME Precision Co."  # on chain, not in a table of ours
+    for who in ("aud", "bank-a", "acme"):  # one listing, as `dpl factories show` reads it
+        assert world.ok("GET", "/v1/factories/acme", who) == {**out, "tx_hash": None}
+    assert world.ok("GET", f"/v1/factories/{world.addresses['globex']}", "aud") == {
+        "address": world.addresses["globex"], "listed": False, "name": None, "registration_digest": None,
+        "tx_hash": None}
     same = world.ok("PUT", "/v1/factories/acme", "admin", json={"name": "ACME Precision Co.",
                                                                 "registration": "91310000MA1FL0000X"})
     assert same["tx_hash"] is None and same["listed"]  # nothing changed: nothing sent
