@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 from ledger.errors import NotFoundError
+from ledger.service.context import Context
 from ledger.settings import Settings
 
 #: demo-keys.json name -> (party, role, dev key the service holds for it, or None)
@@ -34,31 +35,31 @@ def _keys_file(home: Path) -> Path:
 
 
 def setup(settings: Settings, say=print) -> dict:
-    from ledger.anchoring import Anchorer
-    from ledger.chain.client import Chain, log_id_of
-    from ledger.chain.deploy import load_deployment
-    from ledger.directory import list_factory, listing_of
-    from ledger.keys import Keyring
-    from ledger.pledge.chain import set_lender
-    from ledger.sources import read_jsonl
-    from ledger.store.logstore import LogStore
-    from ledger.store.parties import PartyStore
-    from ledger.transactions import Transactions
+    """Make (or find) the demo's parties, keys, log, anchor, listing and lenders through the
+    same use cases as ``dpl`` and the API; returns the keys (slot -> API key)."""
+    # the demo factory signs its checkpoints with its own key (the settings' default may differ)
+    ctx = Context.open(settings.model_copy(update={"factory_key": PARTIES["factory"][2]}))
+    try:
+        return _setup(ctx, say)
+    finally:
+        ctx.close()
 
-    store = LogStore.open(settings)
-    parties = PartyStore(store.engine)
-    keyring = Keyring(settings.home, lambda: settings.key_passphrase.get_secret_value() if settings.key_passphrase else "",
-                      configured=settings.key_passphrase.get_secret_value() if settings.key_passphrase else None)
-    path = _keys_file(settings.home)
+
+def _setup(ctx: Context, say) -> dict:
+    from ledger.chain.client import log_id_of
+    from ledger.service.admin import Directory, Lenders, Parties, key_signer
+    from ledger.service.anchoring import anchor_once
+    from ledger.sources import read_jsonl
+
+    parties = Parties(ctx)
+    path = _keys_file(ctx.settings.home)
     keys = json.loads(path.read_text()) if path.exists() else {}
+    existing = {p.name: p for p in parties.list()}
     for slot, (name, role, dev_key) in PARTIES.items():
-        try:
-            parties.get(name)
-        except NotFoundError:
-            address = keyring.info(dev_key).address if dev_key else None
-            parties.create(name, role, address, dev_key)
+        if name not in existing:
+            existing[name] = parties.create(name, role, key_name=dev_key)
         if slot not in keys:
-            keys[slot] = parties.new_key(name)
+            keys[slot] = parties.new_key(name).key
             say(f"new API key for {slot} ({name}, {role}) saved to {path}")
     tmp = path.with_suffix(".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -67,32 +68,25 @@ def setup(settings: Settings, say=print) -> dict:
     os.replace(tmp, path)
     os.chmod(path, 0o600)
 
-    factory = parties.get("acme")
+    factory = existing["acme"]
     try:
-        info = store.get_log(STREAM)
+        info = ctx.store.get_log(STREAM)
     except NotFoundError:
-        info = store.create_log(STREAM, factory.address, log_id_of(factory.address, STREAM))
-        parties.own_log(info.pk, factory.id)
+        info = ctx.store.create_log(STREAM, factory.address, log_id_of(factory.address, STREAM))
+        ctx.parties.own_log(info.pk, factory.id)
     with SAMPLE.open("rb") as f:
-        result = store.append(STREAM, read_jsonl(f))
+        result = ctx.store.append(STREAM, read_jsonl(f))
     say(f"{STREAM}: appended {result.appended}, already stored {result.duplicates}; size {result.size}")
 
-    probe = Chain(settings.rpc_url)
-    chain = Transactions(store.engine).attach(
-        Chain(settings.rpc_url, load_deployment(settings.home, probe.chain_id)["address"]))
-    for report in Anchorer(store, chain, keyring, relayer_key=settings.relayer_key, factory_key="dev1",
-                           confirmations=settings.confirmations).run(STREAM):
+    for report in anchor_once(ctx, STREAM):
         say(f"{report.stream} size {report.size}: {report.state}")
-    admin = keyring.account("dev0", chain.chain_id)
-    listing = listing_of(chain, factory.address)
-    if listing is None or listing.name != FACTORY_NAME:
-        list_factory(chain, admin, factory.address, FACTORY_NAME, FACTORY_REGISTRATION)
+    admin = key_signer(ctx, PARTIES["admin"][2])
+    if Directory(ctx).set(factory.address, FACTORY_NAME, FACTORY_REGISTRATION, admin).tx_hash:
         say(f"factory acme ({factory.address}) listed in the directory as {FACTORY_NAME!r}")
     for name in ("bank-a", "bank-b"):
-        who = parties.get(name).address
-        set_lender(chain, admin, who, True)
+        who = existing[name].address
+        Lenders(ctx).set(who, True, admin)
         say(f"lender {name} ({who}) approved")
-    store.close()
     return keys
 
 

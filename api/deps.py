@@ -15,11 +15,10 @@ from fastapi import Path as PathParam
 from api.auth import caller, not_found, role, services
 from api.errors import ApiProblem
 from api.services import Services
-from ledger.errors import InvalidArgumentError, NotFoundError
 from ledger.store.parties import PartyInfo
 
 __all__ = ["not_found", "Admin", "AdminOrAuditor", "Auditor", "Caller", "Factory", "LogId", "LogReader", "Lender",
-           "PledgeParty", "PledgeHolderOrFactory", "AnyRole", "Svc", "admin_account", "find_log", "lender_address"]
+           "PledgeParty", "PledgeHolderOrFactory", "AnyRole", "Svc", "admin_account", "admin_signer", "find_log", "lender_address"]
 
 #: The worker's services (``app.state.services``).
 Svc = Annotated[Services, Depends(services)]
@@ -55,21 +54,11 @@ def find_log(svc: Services, party: PartyInfo, log_id: str, roles=("factory", "au
 
 
 def lender_address(svc: Services, value: str) -> str:
-    """An address, or the address of a lender party by name. An unknown name and a party that
-    is not a lender (or has no address) get one answer, so the field tells nobody which
-    party names exist."""
-    from eth_utils import is_address, to_checksum_address
+    """An address, or the address of a lender party by name (``ledger.service.admin.address_of``:
+    an unknown name and a party that is not a lender get one answer)."""
+    from ledger.service.admin import address_of
 
-    if is_address(value):
-        return to_checksum_address(value)
-    try:
-        party = svc.parties.get(value)
-    except NotFoundError:
-        party = None
-    if party is None or party.role != "lender" or not party.address:
-        raise InvalidArgumentError(f"{value[:80]!r} is not a lender party (nor an address): give a lender's party "
-                                   "name or its 0x address")
-    return party.address
+    return address_of(svc, value, "lender")
 
 
 def admin_account(svc: Services, party: PartyInfo, chain):
@@ -77,3 +66,9 @@ def admin_account(svc: Services, party: PartyInfo, chain):
     if not party.key_name:
         raise ApiProblem(409, "not-custodial", "the service holds no chain key for this admin")
     return svc.keyring.account(party.key_name, chain.chain_id)
+
+
+def admin_signer(svc: Services, party: PartyInfo):
+    """The admin's signer for a registry change (``ledger.service.admin``): its custodial key,
+    asked for only when there is something to send."""
+    return lambda chain: admin_account(svc, party, chain)

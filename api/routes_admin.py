@@ -11,12 +11,12 @@ from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.deps import Admin, AdminOrAuditor, Auditor, Svc, admin_account, lender_address
+from api.deps import Admin, AdminOrAuditor, Auditor, Svc, admin_signer, lender_address
 from api.errors import PROBLEM_RESPONSES, ApiProblem
 from api.schemas import AuditReport, Health, KeyOut, LatestAudit, LenderOut, NewKey, PartyOut
-from api.services import Services
 from ledger.errors import LedgerError
 from ledger.service.health import check_health
+from ledger.service.admin import Lenders, Parties
 from ledger.service.audits import Audits
 from ledger.store.parties import PartyInfo
 
@@ -25,8 +25,10 @@ router = APIRouter(tags=["admin"], responses=PROBLEM_RESPONSES)
 
 class PartyIn(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
-    name: str = Field(min_length=1, max_length=100)
-    role: str = Field(pattern="^(factory|lender|auditor|admin)$")
+    # name, role and address are checked by the use case (ledger.service.admin), so the API and
+    # `dpl keys api` refuse a bad one in the same words
+    name: str = Field(description="1-100 letters, digits, '.', '_' or '-', starting with a letter or digit")
+    role: str = Field(json_schema_extra={"enum": ["factory", "lender", "auditor", "admin"]})
     address: str | None = Field(default=None, description="Its chain address (factory signer, lender account)")
     key_name: str | None = Field(default=None, description="A keyring key the service signs with (custody)")
 
@@ -42,36 +44,24 @@ def _party_json(p: PartyInfo) -> dict:
 
 @router.get("/v1/parties", response_model=list[PartyOut], summary="Parties (admin)")
 def list_parties(_: Admin, svc: Svc) -> list[dict]:
-    return [_party_json(p) for p in svc.parties.list()]
+    return [_party_json(p) for p in Parties(svc).list()]
 
 
 @router.post("/v1/parties", response_model=PartyOut, status_code=201, summary="Create a party (admin)")
 def create_party(body: PartyIn, _: Admin, svc: Svc) -> dict:
-    from eth_utils import is_address, to_checksum_address
-
-    address = body.address
-    if body.key_name:
-        key_address = svc.keyring.info(body.key_name).address
-        if address and to_checksum_address(address) != key_address:
-            raise ApiProblem(422, "invalid-argument", f"key {body.key_name} is {key_address}, not {address}")
-        address = key_address
-    elif address:
-        if not is_address(address):
-            raise ApiProblem(422, "invalid-argument", f"{address!r} is not an Ethereum address")
-        address = to_checksum_address(address)
-    return _party_json(svc.parties.create(body.name, body.role, address, body.key_name))
+    return _party_json(Parties(svc).create(body.name, body.role, body.address, body.key_name))
 
 
 @router.post("/v1/parties/{name}/keys", response_model=NewKey, status_code=201, summary="A new API key for a party (shown once; admin)")
 def new_key(name: str, _: Admin, svc: Svc) -> dict:
-    key = svc.parties.new_key(name)
-    return {"party": name, "key": key, "prefix": key.split("_")[1]}
+    made = Parties(svc).new_key(name)
+    return {"party": made.party, "key": made.key, "prefix": made.prefix}
 
 
 @router.get("/v1/keys", response_model=list[KeyOut], summary="API keys by prefix (never the keys; admin)")
 def list_keys(_: Admin, svc: Svc) -> list[dict]:
     return [{"prefix": k.prefix, "party": k.party, "created_at": _utc(k.created_at),
-             "revoked_at": _utc(k.revoked_at)} for k in svc.parties.keys()]
+             "revoked_at": _utc(k.revoked_at)} for k in Parties(svc).keys()]
 
 
 def _utc(t: datetime | None) -> str | None:
@@ -83,35 +73,26 @@ def _utc(t: datetime | None) -> str | None:
 
 @router.delete("/v1/keys/{prefix}", status_code=204, summary="Revoke an API key (admin)")
 def revoke_key(prefix: str, _: Admin, svc: Svc) -> None:
-    svc.parties.revoke(prefix)
+    Parties(svc).revoke(prefix)
 
 
 @router.post("/v1/lenders", response_model=LenderOut, status_code=201, summary="Approve a lender on the registry (admin)")
-def add_lender(body: LenderIn, party: Admin, svc: Svc) -> dict:
-    return _set_lender(svc, party, body.address, True)
+def add_lender(body: LenderIn, party: Admin, svc: Svc) -> LenderOut:
+    return _lender_out(Lenders(svc).set(lender_address(svc, body.address), True, admin_signer(svc, party)))
 
 
 @router.delete("/v1/lenders/{address}", response_model=LenderOut, summary="Withdraw a lender's approval (admin)")
-def remove_lender(address: str, party: Admin, svc: Svc) -> dict:
-    return _set_lender(svc, party, address, False)
+def remove_lender(address: str, party: Admin, svc: Svc) -> LenderOut:
+    return _lender_out(Lenders(svc).set(lender_address(svc, address), False, admin_signer(svc, party)))
 
 
-def _set_lender(svc: Services, party: PartyInfo, address: str, approved: bool) -> dict:
-    from ledger.pledge.chain import is_lender, set_lender
-
-    chain = svc.chain()
-    who = lender_address(svc, address)
-    if is_lender(chain, who) == approved:  # nothing to send: no custody needed
-        return {"address": who, "approved": approved, "tx_hash": None}
-    return {"address": who, "approved": approved,
-            "tx_hash": set_lender(chain, admin_account(svc, party, chain), who, approved)}
+def _lender_out(change) -> LenderOut:
+    return LenderOut(address=change.address, approved=change.approved, tx_hash=change.tx_hash)
 
 
 @router.get("/v1/lenders", response_model=list[str], summary="Approved lenders (admin, auditor)")
 def list_lenders(_: AdminOrAuditor, svc: Svc) -> list[str]:
-    from ledger.pledge.chain import approved_lenders
-
-    return approved_lenders(svc.chain(), svc.deployment_block)
+    return Lenders(svc).list()
 
 
 # --- audit -----------------------------------------------------------------------------------

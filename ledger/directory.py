@@ -45,6 +45,12 @@ def registration_digest(number: str) -> bytes:
 _UPPER = str.maketrans("abcdefghijklmnopqrstuvwxyz", "ABCDEFGHIJKLMNOPQRSTUVWXYZ")
 
 
+def registration_matches(listing: Listing | None, number: str) -> bool:
+    """Whether ``number`` is the registration number ``listing`` was made with (False when
+    there is no listing)."""
+    return listing is not None and registration_digest(number) == listing.registration_digest
+
+
 def check_name(name: str) -> str:
     """A directory name: 1 to 128 UTF-8 bytes of printable text, as the registry takes it."""
     name = name.strip()

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from ledger.cli.context import context, settings_and_node
+from ledger.cli.context import context
 from ledger.cli.output import JsonFlag, RpcOption, print_json
 
 chain_app = typer.Typer(help="The local chain (anvil), state kept under DPL_HOME/chain.", no_args_is_help=True)
@@ -34,14 +34,13 @@ def deploy(rpc: RpcOption = None,
            key: Annotated[str, typer.Option("--key", help="Key that deploys and pays (default dev0).")] = "dev0",
            json: JsonFlag = False) -> None:
     """Deploy the registry (a no-op when the recorded address already holds it)."""
-    from ledger.chain.deploy import deploy_registry, deployment_path
+    from ledger.service import admin
 
-    settings, chain = settings_and_node(rpc)
-    account = context().keyring.account(key, chain.chain_id)
-    record, new = deploy_registry(chain, settings.home, account)
+    done = admin.deploy(context().use_rpc(rpc), key)
+    record = done.record
     if json:
-        print_json(record | {"new": new})
+        print_json(record | {"new": done.new})
         return
-    verb = "deployed" if new else "already deployed"
+    verb = "deployed" if done.new else "already deployed"
     typer.echo(f"registry {verb} at {record['address']} on chain {record['chain_id']} "
-               f"(block {record['block_number']}); record: {deployment_path(settings.home, chain.chain_id)}")
+               f"(block {record['block_number']}); record: {done.path}")

@@ -8,7 +8,6 @@ import typer
 
 from ledger.cli.context import context
 from ledger.cli.output import JsonFlag, print_json
-from ledger.errors import LedgerError
 
 keys_app = typer.Typer(help="Signing keys: encrypted keystores under DPL_HOME/keys.", no_args_is_help=True)
 
@@ -62,29 +61,19 @@ def keys_api(role: Annotated[str, typer.Option("--role", help="factory, lender, 
                                                                         "(custody; sets the address).")] = None,
              json: JsonFlag = False) -> None:
     """Make an API key for a party of the service (shown once; only its hash is stored)."""
-    from ledger.errors import NotFoundError
-    from ledger.store.parties import PartyStore
+    from ledger.service.admin import Parties
 
-    parties = PartyStore(context().store.engine)
-    try:
-        found = parties.get(party)
-        if found.role != role:
-            raise LedgerError(f"party {party} exists with role {found.role}, not {role}")
-    except NotFoundError:
-        if key:
-            address = context().keyring.info(key).address
-        parties.create(party, role, address, key)
-    api_key = parties.new_key(party)
+    made = Parties(context()).key_for(party, role, address, key)
     if json:
-        print_json({"party": party, "role": role, "key": api_key})
+        print_json({"party": made.party, "role": made.role, "key": made.key})
     else:
-        typer.echo(f"API key for {party} ({role}), shown once:\n{api_key}")
+        typer.echo(f"API key for {made.party} ({made.role}), shown once:\n{made.key}")
 
 
 @keys_app.command("api-revoke")
 def keys_api_revoke(prefix: Annotated[str, typer.Argument(help="The key's prefix (the 8 hex digits after dpl_).")]) -> None:
     """Revoke an API key."""
-    from ledger.store.parties import PartyStore
+    from ledger.service.admin import Parties
 
-    PartyStore(context().store.engine).revoke(prefix)
+    Parties(context()).revoke(prefix)
     typer.echo(f"revoked API key {prefix}")

@@ -38,6 +38,22 @@ def test_parties_list_and_create(world):
         assert 400 <= r.status_code < 500 and r.status_code != 409, (body, r.text)
 
 
+def test_a_party_is_refused_in_the_words_of_dpl_keys_api(world):
+    """One rule for both edges (``ledger.service.admin.Parties``). Before: an unknown role and an
+    empty name got pydantic's pattern and length errors here, and other words from the CLI
+    (tests/cli/test_admin_cli.py pins the same sentences there)."""
+    for body, words in (
+            ({"name": "x", "role": "king"}, "role must be one of factory, lender, auditor, admin"),
+            ({"name": "", "role": "factory"},
+             "a party name is 1-100 letters, digits, '.', '_' or '-', starting with a letter or digit"),
+            ({"name": "y", "role": "lender", "address": "0x1234"},
+             "'0x1234' is not an Ethereum address (0x and 40 hex digits, EIP-55 if mixed case)")):
+        r = world.post("/v1/parties", "admin", json=body)
+        assert r.status_code == 422 and r.json()["detail"] == words, r.text
+    schema = world.client.get("/openapi.json").json()["components"]["schemas"]["PartyIn"]
+    assert schema["properties"]["role"]["enum"] == ["factory", "lender", "auditor", "admin"]  # still documented
+
+
 def test_keys_made_listed_revoked(world):
     world.ok("POST", "/v1/parties", "admin", 201, json={"name": "keyco", "role": "factory",
                                                        "address": world.keyring.info("dev9").address})
@@ -91,6 +107,8 @@ def test_lenders_approve_list_withdraw(world):
     for bad in ("acme", "nobody", "0x1234"):
         r = world.post("/v1/lenders", "admin", json={"address": bad})
         assert 400 <= r.status_code < 500, (bad, r.text)
+    # the words of `dpl lenders add` (tests/cli/test_admin_cli.py); before: "not a lender party"
+    assert r.json()["detail"] == "'0x1234' is not an Ethereum address (0x and 40 hex digits, EIP-55 if mixed case)"
 
 
 def test_audit_run_and_latest(world):

@@ -52,6 +52,7 @@ ENDPOINTS: dict[tuple[str, str], set[str]] = {
     ("POST", "/v1/lenders"): {"admin"},
     ("DELETE", "/v1/lenders/{address}"): {"admin"},
     ("GET", "/v1/factories"): {"admin", "auditor", "lender", "factory"},
+    ("GET", "/v1/factories/{address}"): {"admin", "auditor", "lender", "factory"},
     ("PUT", "/v1/factories/{address}"): {"admin"},
     ("DELETE", "/v1/factories/{address}"): {"admin"},
     ("POST", "/v1/audit"): {"auditor"},

@@ -30,6 +30,11 @@ def test_list_set_and_remove_a_factory(world):
     assert re.fullmatch(r"0x[0-9a-f]{64}", out["tx_hash"])
     assert _listed(world)[acme]["name"] == "ACME Precision Co."
     assert listing_of(_chain(world), acme).name == "ACME Precision Co."  # on chain, not in a table of ours
+    for who in ("aud", "bank-a", "acme"):  # one listing, as `dpl factories show` reads it
+        assert world.ok("GET", "/v1/factories/acme", who) == {**out, "tx_hash": None}
+    assert world.ok("GET", f"/v1/factories/{world.addresses['globex']}", "aud") == {
+        "address": world.addresses["globex"], "listed": False, "name": None, "registration_digest": None,
+        "tx_hash": None}
     same = world.ok("PUT", "/v1/factories/acme", "admin", json={"name": "ACME Precision Co.",
                                                                 "registration": "91310000MA1FL0000X"})
     assert same["tx_hash"] is None and same["listed"]  # nothing changed: nothing sent
@@ -55,7 +60,12 @@ def test_bad_listings_are_refused_before_the_chain(world):
     ]:
         r = world.call("PUT", f"/v1/factories/{address}", "admin", json=body)
         assert r.status_code == 422 and r.headers["content-type"] == "application/problem+json", (body, r.text)
-    assert world.call("PUT", "/v1/factories/nobody", "admin", json={"name": "A", "registration": "B"}).status_code == 404
+    # an unknown name and a party of another role get one answer, as lenders do, in the words of
+    # `dpl factories` (tests/cli/test_admin_cli.py); before: 404 for an unknown name
+    for who in ("nobody", "bank-a"):
+        r = world.call("PUT", f"/v1/factories/{who}", "admin", json={"name": "A", "registration": "B"})
+        assert r.status_code == 422 and r.json()["detail"] == (
+            f"'{who}' is not a factory party (nor an address): give a factory's party name or its 0x address"), r.text
     assert _chain(world).block_number() == block, "a refused listing sent a transaction"
 
 
