@@ -46,9 +46,9 @@ def setup(settings: Settings, say=print) -> dict:
 
 
 def _setup(ctx: Context, say) -> dict:
-    from ledger.chain.client import log_id_of
     from ledger.service.admin import Directory, Lenders, Parties, key_signer
     from ledger.service.anchoring import anchor_once
+    from ledger.service.logs import Logs
     from ledger.sources import read_jsonl
 
     parties = Parties(ctx)
@@ -70,10 +70,9 @@ def _setup(ctx: Context, say) -> dict:
 
     factory = existing["acme"]
     try:
-        info = ctx.store.get_log(STREAM)
+        ctx.store.get_log(STREAM)
     except NotFoundError:
-        info = ctx.store.create_log(STREAM, factory.address, log_id_of(factory.address, STREAM))
-        ctx.parties.own_log(info.pk, factory.id)
+        Logs(ctx).create(STREAM, factory.address, owner=factory.id)  # bound and owned in one transaction
     with SAMPLE.open("rb") as f:
         result = ctx.store.append(STREAM, read_jsonl(f))
     say(f"{STREAM}: appended {result.appended}, already stored {result.duplicates}; size {result.size}")

@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from ledger.cli.context import context
-from ledger.errors import InvalidArgumentError, LedgerError
+from ledger.errors import InvalidArgumentError
 
 Token = Annotated[int, typer.Argument(help="The pledge's token id.", min=1, max=2**64 - 1)]
 
@@ -42,16 +42,3 @@ def read_json(path: str, what: str) -> object:
     except jsonio.JsonInputError as e:
         raise InvalidArgumentError(f"{path} is not a JSON {what}: {e.reason}"
                                    + (f" (at {e.path})" if e.path else "")) from None
-
-
-def sync_mirror(chain, store, quiet: bool = True):
-    """Bring the local pledge mirror up to date after a change (the chain stays the truth)."""
-    from ledger.pledge.mirror import sync
-
-    try:
-        return sync(chain, store.engine, context().deployment_block)
-    except LedgerError as e:
-        if not quiet:
-            raise
-        typer.echo(f"warning: the pledge mirror was not updated ({e}); run: dpl pledge sync", err=True)
-        return None

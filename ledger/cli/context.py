@@ -43,9 +43,3 @@ def settings_and_chain(rpc: str | None):
     it, checked once; every transaction it sends is recorded by the nonce manager first."""
     ctx = context().use_rpc(rpc)
     return ctx.settings, ctx.chain()
-
-
-def settings_and_node(rpc: str | None):
-    """(settings, chain): the node at ``--rpc`` without a registry (deploying, auditing)."""
-    ctx = context()
-    return ctx.settings, ctx.node(rpc)
