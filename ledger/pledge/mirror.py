@@ -28,7 +28,8 @@ def _decode(chain: Chain, from_block: int, to_block: int) -> list[dict]:
     out = []
     for name, ev in raw:
         args = ev["args"]
-        item = {"event": name, "token_id": args["tokenId"], "block_number": ev["blockNumber"]}
+        item = {"event": name, "token_id": args["tokenId"], "block_number": ev["blockNumber"],
+                "tx": bytes(ev["transactionHash"])}
         if name == "PledgeIssued":
             item.update(terms=Terms.from_chain(args["terms"]), factory=to_checksum_address(args["factory"]),
                         holder=to_checksum_address(args["lender"]), nonce=args["nonce"],

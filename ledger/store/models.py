@@ -184,6 +184,28 @@ class Pledge(SQLModel, table=True):
     updated_block: int = Field(sa_column=Column(BigInteger, nullable=False))
 
 
+class PledgeHolding(SQLModel, table=True):
+    """One period a holder held a pledge on one registry, from the chain's events: since the
+    issue or the transfer that gave it (block, tx) until the transfer or release that ended it
+    (``ended``: ``transferred`` to ``ended_to``, or ``released``; all None while still held).
+    Rebuilt with the ``pledges`` mirror; rows of a token are in chain order by ``id``."""
+
+    __tablename__ = "pledge_holdings"
+    __table_args__ = (Index("ix_pledge_holdings_holder", "chain_id", "registry_address", "holder"),)
+
+    id: int | None = Field(default=None, sa_column=Column(Integer, primary_key=True, autoincrement=True))
+    chain_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    registry_address: str = Field(max_length=42, nullable=False)
+    token_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    holder: str = Field(max_length=42, nullable=False)
+    since_block: int = Field(sa_column=Column(BigInteger, nullable=False))
+    since_tx: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
+    until_block: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    until_tx: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
+    ended: str | None = Field(default=None, max_length=16)
+    ended_to: str | None = Field(default=None, max_length=42)
+
+
 class PledgeSync(SQLModel, table=True):
     """How far the pledge mirror of a registry has read the chain: the last block and its hash
     (a different hash there later means a reorg: the mirror is rebuilt)."""

@@ -14,7 +14,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from ledger.pledge.terms import Terms
 from ledger.store.db import write_transaction
-from ledger.store.models import Pledge, PledgeSync
+from ledger.store.models import Pledge, PledgeHolding, PledgeSync
 
 _COLUMNS = [c for c in Pledge.__table__.columns]
 
@@ -57,6 +57,7 @@ class PledgeMirror:
         with write_transaction(self.engine) as conn:
             if rebuild:
                 conn.execute(delete(Pledge).where(*self._where(Pledge)))
+                conn.execute(delete(PledgeHolding).where(*self._where(PledgeHolding)))
             for event in events:
                 self._apply_one(conn, event)
             conn.execute(delete(PledgeSync).where(*self._where(PledgeSync)))
@@ -70,15 +71,45 @@ class PledgeMirror:
                Pledge.token_id == token_id)
         if kind == "PledgeIssued":
             conn.execute(delete(Pledge).where(*key))  # replaying a range of blocks is harmless
+            conn.execute(delete(PledgeHolding).where(*self._where(PledgeHolding), PledgeHolding.token_id == token_id))
             conn.execute(Pledge.__table__.insert().values(
                 chain_id=self.chain_id, registry_address=self.registry, token_id=token_id,
                 **issued_row(event), status="live", issue_block=block, updated_block=block))
+            self._hold(conn, token_id, event["holder"], block, event["issue_tx"])
             return
+        if kind in ("PledgeTransferred", "PledgeReleased"):
+            self._end_holding(conn, token_id, event)
         changes = {"PledgeTransferred": lambda: {"holder": event["to"]},
                    "PledgeReleased": lambda: {"status": "released", "holder": None},
                    "PledgeDefaulted": lambda: {"status": "defaulted"},
                    "PledgeExtended": lambda: self._extended(conn, key, event["new_lien_end"])}[kind]()
         conn.execute(Pledge.__table__.update().where(*key).values(**changes, updated_block=block))
+
+    def _hold(self, conn: Connection, token_id: int, holder: str, block: int, tx: bytes | None) -> None:
+        conn.execute(PledgeHolding.__table__.insert().values(
+            chain_id=self.chain_id, registry_address=self.registry, token_id=token_id, holder=holder,
+            since_block=block, since_tx=tx))
+
+    def _end_holding(self, conn: Connection, token_id: int, event: dict) -> None:
+        """Close the open holding of ``token_id`` (a transfer opens the receiver's)."""
+        block, tx = event["block_number"], event.get("tx")
+        transferred = event["event"] == "PledgeTransferred"
+        conn.execute(PledgeHolding.__table__.update().where(
+            *self._where(PledgeHolding), PledgeHolding.token_id == token_id, PledgeHolding.until_block.is_(None),
+        ).values(until_block=block, until_tx=tx, ended="transferred" if transferred else "released",
+                 ended_to=event["to"] if transferred else None))
+        if transferred:
+            self._hold(conn, token_id, event["to"], block, tx)
+
+    def holdings(self, holder: str | None = None, token_id: int | None = None) -> list[dict]:
+        """Holding periods in chain order: of one holder, of one token, or all."""
+        query = select(*[c for c in PledgeHolding.__table__.columns if c.name != "id"]).where(*self._where(PledgeHolding))
+        if holder is not None:
+            query = query.where(PledgeHolding.holder == holder)
+        if token_id is not None:
+            query = query.where(PledgeHolding.token_id == token_id)
+        with self.engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(query.order_by(PledgeHolding.id))]
 
     @staticmethod
     def _extended(conn: Connection, key, new_lien_end: int) -> dict:

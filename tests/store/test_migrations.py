@@ -17,7 +17,7 @@ def test_migrations_build_exactly_the_model_schema(backend):
     with engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), SQLModel.metadata)
     assert diff == []
-    assert set(inspect(engine).get_table_names()) >= {"logs", "records", "tiles", "checkpoints", "meta", "anchors", "pledges", "pledge_sync", "web_sessions", "factory_signatures", "chain_transactions"}
+    assert set(inspect(engine).get_table_names()) >= {"logs", "records", "tiles", "checkpoints", "meta", "anchors", "pledges", "pledge_sync", "web_sessions", "factory_signatures", "chain_transactions", "pledge_holdings"}
     engine.dispose()
 
 
@@ -30,5 +30,5 @@ def test_downgrade_and_upgrade_again(backend):
     db.migrate(engine)
     with engine.connect() as conn:
         head = ScriptDirectory.from_config(db._alembic_config(conn)).get_current_head()
-    assert head == "0011" and db.schema_revision(engine) == head  # 0011: logs.log_id indexed
+    assert head == "0012" and db.schema_revision(engine) == head  # 0012: pledge holdings
     engine.dispose()

@@ -83,3 +83,42 @@ def test_the_mirror_keeps_every_field_of_the_terms(mirror):
     for field in fields(Terms):
         value = getattr(event["terms"], field.name)
         assert row[field.name] == (str(value) if field.name == "principal" else value), field.name
+
+
+def test_holdings_keep_each_period_and_how_it_ended(mirror):
+    """Issue → A, transfer A → B, release: A's period ended by the transfer (to B, block and tx),
+    B's by the release; the pledges table keeps only the present (released, no holder)."""
+    t1, t2 = b"\x11" * 32, b"\x22" * 32
+    mirror.apply([issued(1, 5), issued(2, 6, 10, 20),
+                  {"event": "PledgeTransferred", "token_id": 1, "block_number": 7, "to": B, "tx": t1},
+                  {"event": "PledgeDefaulted", "token_id": 2, "block_number": 8, "tx": b"\x44" * 32},
+                  {"event": "PledgeReleased", "token_id": 1, "block_number": 9, "tx": t2}],
+                 SyncPoint(9, b"\xaa" * 32), rebuild=False)
+    periods = mirror.holdings(token_id=1)
+    assert [(h["holder"], h["since_block"], h["until_block"], h["ended"], h["ended_to"]) for h in periods] == [
+        (A, 5, 7, "transferred", B), (B, 7, 9, "released", None)]
+    assert (periods[0]["since_tx"], periods[0]["until_tx"], periods[1]["since_tx"], periods[1]["until_tx"]) == (
+        b"\x03" * 32, t1, t1, t2)
+    # a default does not end a holding: the holder keeps the pledge
+    assert [(h["token_id"], h["until_block"], h["ended"]) for h in mirror.holdings(holder=A)] == [
+        (1, 7, "transferred"), (2, None, None)]
+    assert mirror.list(holder=A)[0]["token_id"] == 2 and mirror.get(1)["holder"] is None
+
+
+def test_holdings_come_back_on_replay_and_rebuild(mirror):
+    """Replaying an issue starts the token's periods over (no duplicate); a rebuild clears them
+    with the pledges, so ``dpl pledge sync --full`` rebuilds them from the chain."""
+    move = {"event": "PledgeTransferred", "token_id": 1, "block_number": 7, "to": B, "tx": b"\x11" * 32}
+    mirror.apply([issued(1, 5), move], SyncPoint(7, b"\x01" * 32), rebuild=False)
+    mirror.apply([issued(1, 5), move], SyncPoint(7, b"\x01" * 32), rebuild=False)
+    assert [(h["holder"], h["ended"]) for h in mirror.holdings()] == [(A, "transferred"), (B, None)]
+    mirror.apply([issued(3, 9)], SyncPoint(9, b"\x03" * 32), rebuild=True)
+    assert [(h["token_id"], h["holder"]) for h in mirror.holdings()] == [(3, A)]
+
+
+def test_a_failed_apply_leaves_the_holdings(mirror):
+    mirror.apply([issued(1, 5)], SyncPoint(5, b"\x01" * 32), rebuild=False)
+    with pytest.raises(KeyError):
+        mirror.apply([{"event": "PledgeReleased", "token_id": 1, "block_number": 6, "tx": b"\x01" * 32},
+                      {"event": "Bogus", "token_id": 1, "block_number": 6}], SyncPoint(6, b"\x02" * 32), rebuild=True)
+    assert [(h["holder"], h["until_block"]) for h in mirror.holdings()] == [(A, None)]
