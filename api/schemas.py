@@ -209,6 +209,13 @@ class PledgeListed(Out):
     stream: str | None
     holder_party: str | None
     factory_party: str | None
+    held: bool | None = Field(None, description="A lender's list: false for a pledge it held before and holds "
+                                                "no longer (transferred or released); None for other roles")
+    ended: str | None = Field(None, description="How the caller's holding ended: transferred or released")
+    ended_to: str | None = Field(None, description="The lender it was transferred to")
+    ended_to_party: str | None = None
+    ended_block: int | None = Field(None, description="The block of the transfer or release")
+    ended_tx: str | None = Field(None, description="The transaction of the transfer or release")
 
 
 class PledgeTermsOut(Out):

@@ -142,6 +142,16 @@ def _field(name: str) -> str:
     return name
 
 
+
+def _held_json(period: dict | None) -> dict:
+    """Whether the caller holds a listed pledge; if no longer, how its holding ended (a
+    ``transferred`` to ``ended_to``, or ``released``) in which block and transaction."""
+    if period is None:
+        return {"held": True, "ended": None, "ended_to": None, "ended_block": None, "ended_tx": None}
+    tx = period["until_tx"]
+    return {"held": False, "ended": period["ended"], "ended_to": period["ended_to"],
+            "ended_block": period["until_block"], "ended_tx": "0x" + bytes(tx).hex() if tx is not None else None}
+
 class Pledges:
     """The pledge use cases over one ``Context`` (see the module docstring)."""
 
@@ -339,27 +349,39 @@ class Pledges:
 
     def list(self, party=None, log_id: bytes | None = None, named: bool = False) -> list[dict]:
         """Pledges from the mirror (synced first), status by the one lapse rule at the chain's
-        time: all, or those ``party`` may see (the lender's held, the factory's own logs, all
-        for an auditor); ``named`` adds the stream and the parties' names."""
+        time: all, or those ``party`` may see (the lender's held and, marked ``held: false`` with
+        how and when its holding ended, those it held before; the factory's own logs; all for an
+        auditor); ``named`` adds the stream and the parties' names."""
         from ledger.pledge.chain import chain_time
         from ledger.pledge.mirror import mirror_row_json
         from ledger.store.pledges import PledgeMirror
 
         chain = self.chain
         self.sync()
-        rows = PledgeMirror(self.ctx.store.engine, chain.chain_id, chain.registry.address).list(log_id=log_id)
+        mirror = PledgeMirror(self.ctx.store.engine, chain.chain_id, chain.registry.address)
+        rows = mirror.list(log_id=log_id)
+        ended: dict[int, dict] | None = None  # a lender's: the pledges it held before, by token
         if party is not None and party.role == "lender":
-            rows = [r for r in rows if r["holder"] == party.address]
+            held = {r["token_id"] for r in rows if r["holder"] == party.address}
+            # the lender's last period of each pledge it held before and holds no longer
+            ended = {h["token_id"]: h for h in mirror.holdings(holder=party.address)
+                     if h["ended"] is not None and h["token_id"] not in held}
+            rows = [r for r in rows if r["token_id"] in held or r["token_id"] in ended]
         elif party is not None and party.role == "factory":
             rows = [r for r in rows if r["factory"] == party.address]
         now = chain_time(chain)
+        out = [mirror_row_json(r, now) for r in rows]
+        if ended is not None:
+            out = [{**o, **_held_json(ended.get(o["token_id"]))} for o in out]
         if not named:
-            return [mirror_row_json(r, now) for r in rows]
+            return out
         # the stream's name is in the consent every party here has seen; None for a log of another service
         streams = {info.log_id: info.stream for info in self.ctx.store.list_logs() if info.log_id}
         names = self.party_names()
-        return [{**mirror_row_json(r, now), "stream": streams.get(bytes(r["log_id"])),
-                 "holder_party": names.get(r["holder"]), "factory_party": names.get(r["factory"])} for r in rows]
+        return [{**o, "stream": streams.get(bytes(r["log_id"])), "holder_party": names.get(r["holder"]),
+                 "factory_party": names.get(r["factory"]),
+                 **({"ended_to_party": names.get(o["ended_to"])} if ended is not None else {})}
+                for o, r in zip(out, rows)]
 
     def log_id_of(self, log: str) -> bytes:
         """The on-chain id of a log named by stream or ``0x`` id."""

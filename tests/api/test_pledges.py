@@ -204,16 +204,27 @@ def test_issue_transfer_release(world):
     assert moved["token_id"] == token and HEX32.fullmatch(moved["tx_hash"])
     assert world.ok("GET", f"/v1/pledges/{token}", "bank-b")["holder"] == world.addresses["bank-b"]
     assert world.get(f"/v1/pledges/{token}", "bank-a").status_code == 404
-    assert token in [p["token_id"] for p in world.ok("GET", "/v1/pledges", "bank-b")]
-    assert token not in [p["token_id"] for p in world.ok("GET", "/v1/pledges", "bank-a")]
+    held_by_b = {p["token_id"]: p for p in world.ok("GET", "/v1/pledges", "bank-b")}[token]
+    assert held_by_b["held"] is True and held_by_b["ended"] is None and held_by_b["holder"] == world.addresses["bank-b"]
+    # the former holder still lists it, marked as no longer held: to whom, in which block and tx
+    before = {p["token_id"]: p for p in world.ok("GET", "/v1/pledges", "bank-a")}[token]
+    block = int(world.rpc("eth_getTransactionReceipt", moved["tx_hash"])["blockNumber"], 16)
+    assert (before["held"], before["ended"], before["ended_to"], before["ended_to_party"], before["ended_tx"],
+            before["ended_block"]) == (False, "transferred", world.addresses["bank-b"], "bank-b", moved["tx_hash"], block)
+    assert before["stream"] == "acme/line-a" and before["status"] == "live"
     # the former holder can no longer act
     _refused(world.post(f"/v1/pledges/{token}/release", "bank-a"), 404)
     released = world.ok("POST", f"/v1/pledges/{token}/release", "bank-b")
     assert HEX32.fullmatch(released["tx_hash"])
     view = world.ok("GET", f"/v1/pledges/{token}", "aud")
     assert view["status"] == "released" and view["holder"] is None
+    after = {p["token_id"]: p for p in world.ok("GET", "/v1/pledges", "bank-b")}[token]
+    assert (after["held"], after["ended"], after["ended_to"], after["ended_tx"], after["status"]) == (
+        False, "released", None, released["tx_hash"], "released")
+    # bank-a's holding ended by its transfer, whatever happened after
+    assert {p["token_id"]: p for p in world.ok("GET", "/v1/pledges", "bank-a")}[token]["ended"] == "transferred"
     listed = {p["token_id"]: p for p in world.ok("GET", "/v1/pledges", "aud")}
-    assert listed[token]["status"] == "released"
+    assert listed[token]["status"] == "released" and listed[token]["held"] is None
     row, chain_view = listed[token], world.ok("GET", f"/v1/pledges/{token}", "aud")
     assert row["stream"] == "acme/line-a" and row["log_id"] == world.log_id
     for key in ("checkpoint_size", "samples", "asset_digest", "loan_ref_digest"):
@@ -274,7 +285,10 @@ def test_pledge_lists_per_role(world):
             assert p["log_id"] == world.log_id and p["factory"] == world.addresses["acme"]
             assert p["currency"] == "CNY" and int(p["principal"]) == 1_250_000
     lender_view = world.ok("GET", "/v1/pledges", "bank-b")
-    assert all(p["holder"] == world.addresses["bank-b"] for p in lender_view)
+    # those it holds, and (held: false) those it held before and transferred or released
+    assert all(p["holder"] == world.addresses["bank-b"] for p in lender_view if p["held"])
+    assert all(p["holder"] != world.addresses["bank-b"] and p["ended"] in ("transferred", "released")
+               for p in lender_view if not p["held"])
     assert all(p["factory"] == world.addresses["acme"] for p in world.ok("GET", "/v1/pledges", "acme"))
     assert world.get("/v1/pledges", "admin").status_code == 403
 
