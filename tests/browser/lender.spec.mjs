@@ -111,16 +111,21 @@ test('issue a consent; default disabled before maturity; transfer to bank-b afte
   await flash.getByText(`Pledge #${token} transferred to bank-b.`).waitFor();
   await card.waitFor({ state: 'detached' });
   assert.equal(await page.evaluate(() => document.activeElement?.closest('#flash') !== null), true, 'the focus on what happened');
-  // the pledge stays visible: in the page's history, with what happened and the transaction, also after a reload
+  // the pledge stays visible under "Held before", from the service (the chain's events): what happened,
+  // in which block, by which transaction; also in a new browser context (nothing kept by the tab)
   const moved = page.getByTestId(`moved-${token}`);
-  assert.match(await moved.textContent(), new RegExp(`^Pledge #${token} \\(10,000\\.00 USD, records \\[2000, 2100\\) of acme/line-a\\) — `
-    + 'transferred to bank-b at \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d(:\\d\\d)? UTC · tx 0x[0-9a-f]{10}…'));
-  await page.reload();
-  await page.waitForSelector('body[data-loaded="true"]');
-  assert.equal(await page.getByTestId(`moved-${token}`).count(), 1, 'kept across a reload of the tab');
+  const movedText = new RegExp(`^Pledge #${token} \\(10,000\\.00 USD, records \\[2000, 2100\\) of acme/line-a\\) — `
+    + 'transferred to bank-b in block \\d+ · tx 0x[0-9a-f]{10}…');
+  assert.match(await moved.textContent(), movedText);
+  assert.equal(await page.locator('#history h3').textContent(), 'Held before');
   assert.equal(await page.getByTestId(`pledge-${TOKEN_ID}`).count(), 1, 'the fixture pledge stays');
   assert.deepEqual(page.problems, []);
   await page.context().close();
+  const again = await lenderPage('lender_a');
+  assert.match(await again.getByTestId(`moved-${token}`).textContent(), movedText, 'kept by the service, not the tab');
+  assert.equal(await again.getByTestId(`pledge-${token}`).count(), 0, 'not among the pledges held');
+  assert.deepEqual(again.problems, []);
+  await again.context().close();
 
   const pageB = await lenderPage('lender_b');
   const cardB = pageB.getByTestId(`pledge-${token}`);
@@ -143,7 +148,8 @@ test('issue a consent; default disabled before maturity; transfer to bank-b afte
   await pageB.locator(`#release-confirm-${token}`).click();
   await pageB.locator('#flash').getByText(`Pledge #${token} released.`).waitFor();
   await cardB.waitFor({ state: 'detached' });
-  assert.match(await pageB.getByTestId(`moved-${token}`).textContent(), new RegExp(`^Pledge #${token} .* — released: lien lifted, token burned at `));
+  assert.match(await pageB.getByTestId(`moved-${token}`).textContent(),
+    new RegExp(`^Pledge #${token} .* — released: lien lifted, token burned in block \\d+ · tx 0x`));
   assert.deepEqual(pageB.problems, []);
   await pageB.context().close();
 });
@@ -214,7 +220,19 @@ test('a lender with a browser wallet sends the issue transaction itself', async 
   await error.waitFor();
   assert.match(await error.textContent(), /switch accounts in the wallet/);
   assert.equal((await call('GET', '/v1/pledges', KEYS.own_wallet))[0].status, 'live', 'nothing was sent');
-  assertOnlyExpected(page, [[CONFLICT, /\/v1\/pledges$/]]);
+
+  // released from the right wallet: the pledge moves to "Held before", from the chain's events
+  const token = held[0].token_id;
+  await page.locator(`#release-${token}`).click();
+  await page.locator(`#release-confirm-${token}`).click();
+  await page.locator(`#release-confirm-${token}-tx`).getByRole('button', { name: 'Send with your browser wallet' }).click();
+  await page.locator('#flash').getByText('Sent from your wallet and in a block.').waitFor();
+  await card.waitFor({ state: 'detached' });
+  const before = (await call('GET', '/v1/pledges', KEYS.own_wallet)).find((p) => p.token_id === token);
+  assert.deepEqual([before.held, before.ended, before.status], [false, 'released', 'released']);
+  assert.match(await page.getByTestId(`moved-${token}`).textContent(),
+    new RegExp(`^Pledge #${token} .* — released: lien lifted, token burned in block ${before.ended_block} · tx 0x`));
+  assertOnlyExpected(page, [[CONFLICT, /\/v1\/pledges$/], [CONFLICT, /\/v1\/pledges\/\d+\/release$/]]);
   assertOnlyExpected(other, [[CONFLICT, /\/v1\/pledges\/\d+\/release$/]]);
   await page.context().close();
   await other.context().close();

@@ -6,7 +6,7 @@
 import { readConfig } from '../config.js';
 import { api, ApiError, errorText } from '../api.js';
 import { addressOf, badge, clearError, copyable, download, focusOn, h, short, showError, txLink } from '../dom.js';
-import { fmtAmount, fmtDate, fmtTime } from '../format.js';
+import { fmtAmount, fmtDate } from '../format.js';
 import { browserWallet, walletAccount, walletSend } from '../wallet.js';
 
 const config = readConfig();
@@ -32,31 +32,22 @@ function terms(pairs) {
   return h('dl', { class: 'terms' }, pairs.flatMap(([k, v]) => [h('dt', {}, k), h('dd', {}, v ?? '—')]));
 }
 
-// --- pledges moved away from this page (kept by the tab: the service lists only pledges held now) ---
+// --- pledges held before (from the service: its mirror keeps each holding, from the chain's events) ---
 
-const HISTORY_KEY = `dpl-moved-${config.party || ''}`;
-
-function movedPledges() {
-  try { return JSON.parse(sessionStorage.getItem(HISTORY_KEY) || '[]'); } catch { return []; }
+/** What ended the holding of `p` (a pledge the service lists with `held: false`). */
+function endedText(p) {
+  if (p.ended === 'released') return 'released: lien lifted, token burned';
+  return `transferred to ${p.ended_to_party || p.ended_to}`;
 }
 
-/** Keeps pledge `p` in the page's history: `what` happened to it (transferred to …, released), by `tx`. */
-function remember(p, what, tx) {
-  const entry = { token: p.token_id, what, tx: tx || null, at: Math.floor(Date.now() / 1000),
-    amount: fmtAmount(p.principal, p.currency), records: `[${p.from}, ${p.to})`, stream: p.stream || null };
-  try {
-    sessionStorage.setItem(HISTORY_KEY, JSON.stringify([entry, ...movedPledges().filter((e) => e.token !== p.token_id)]));
-  } catch { /* storage refused: the history is not kept */ }
-  showHistory();
-}
-
-function showHistory() {
-  const moved = movedPledges();
+/** Pledges this lender held before and holds no longer, however the move was sent (this page, a wallet, the CLI). */
+function showHistory(before) {
   const box = document.getElementById('history');
-  box.hidden = !moved.length;
-  document.getElementById('history-list').replaceChildren(...moved.map((e) => h('li', { 'data-testid': `moved-${e.token}` },
-    h('b', {}, `Pledge #${e.token}`), ` (${e.amount}, records ${e.records}${e.stream ? ` of ${e.stream}` : ''}) — ${e.what} `
-      + `at ${fmtTime(e.at)}`, e.tx ? [' · tx ', txLink(e.tx)] : [])));
+  box.hidden = !before.length;
+  document.getElementById('history-list').replaceChildren(...before.map((p) => h('li', { 'data-testid': `moved-${p.token_id}` },
+    h('b', {}, `Pledge #${p.token_id}`), ` (${fmtAmount(p.principal, p.currency)}, records [${p.from}, ${p.to})`
+      + `${p.stream ? ` of ${p.stream}` : ''}) — ${endedText(p)} in block ${p.ended_block}`,
+    p.ended_tx ? [' · tx ', txLink(p.ended_tx)] : [])));
 }
 
 function flash(text, tx) {
@@ -173,7 +164,6 @@ function pledgeActions(p) {
       + 'and the token burned; you no longer hold any claim on these records.',
     work: async () => {
       const out = await api('POST', `/v1/pledges/${id}/release`);
-      remember(p, 'released: lien lifted, token burned', out?.tx_hash);
       await load();
       flash(`Pledge #${id} released.`, out?.tx_hash);
     },
@@ -192,7 +182,6 @@ function pledgeActions(p) {
     work: async () => {
       const to = transferTo();
       const out = await api('POST', `/v1/pledges/${id}/transfer`, { to });
-      remember(p, `transferred to ${to}`, out?.tx_hash);
       await load();
       flash(`Pledge #${id} transferred to ${to}.`, out?.tx_hash);
     },
@@ -335,9 +324,11 @@ async function loadPledges() {
   for (const e of offered.filter((x) => !x.used && !x.expired)) {
     extensions.set(e.token_id, [...(extensions.get(e.token_id) || []), e]);
   }
+  const held = pledges.filter((p) => p.held !== false);
   pledgesEl.replaceChildren(...[
-    pledges.length === 0 ? h('p', { class: 'muted', 'data-testid': 'no-pledges' }, 'You hold no pledges.') : [],
-    pledges.map(pledgeCard)].flat());
+    held.length === 0 ? h('p', { class: 'muted', 'data-testid': 'no-pledges' }, 'You hold no pledges.') : [],
+    held.map(pledgeCard)].flat());
+  showHistory(pledges.filter((p) => p.held === false));
 }
 
 async function load() {
@@ -356,6 +347,5 @@ async function load() {
 
 const reload = document.getElementById('reload');
 reload.addEventListener('click', async () => { reload.disabled = true; await load(); reload.disabled = false; });
-showHistory();
 if (!config.address) pledgesEl.before(h('p', { class: 'error' }, 'This lender party has no chain address: it can hold no pledge.'));
 load();
