@@ -32,3 +32,21 @@ def test_downgrade_and_upgrade_again(backend):
         head = ScriptDirectory.from_config(db._alembic_config(conn)).get_current_head()
     assert head == "0012" and db.schema_revision(engine) == head  # 0012: pledge holdings
     engine.dispose()
+
+
+def test_0012_has_a_mirror_synced_before_it_rebuilt(backend):
+    """A pledge mirror synced before the holdings existed forgets where it stopped, so the next
+    sync rebuilds it from the deployment block and fills ``pledge_holdings`` from the chain."""
+    from sqlalchemy import text
+
+    engine = db.make_engine(backend.resolved_database_url())
+    with engine.begin() as conn:
+        command.upgrade(db._alembic_config(conn), "0011")
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO pledge_sync (chain_id, registry_address, block_number, block_hash) "
+                          "VALUES (31337, '0x5FbDB2315678afecb367f032d93F642f64180aa3', 9, :h)"), {"h": b"\x01" * 32})
+    db.migrate(engine)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM pledge_sync")).scalar() == 0
+        assert conn.execute(text("SELECT count(*) FROM pledge_holdings")).scalar() == 0
+    engine.dispose()
