@@ -18,7 +18,13 @@ from ledger.cli.output import JsonFlag, RpcOption, print_json
 from ledger.cli.pledge_factory import pledge_bundle, pledge_consent, pledge_extension
 from ledger.cli.pledge_lender import (pledge_default, pledge_extend, pledge_issue, pledge_release, pledge_transfer,
                                      pledge_verify)
-from ledger.pledge.service import Pledges
+
+def _pledges(rpc: str | None):
+    """The pledge use cases on the node at ``rpc``, imported when a command needs them."""
+    from ledger.pledge.service import Pledges
+
+    return Pledges(context().use_rpc(rpc))
+
 
 pledge_app = typer.Typer(help="Pledges of data assets to lenders (ERC-721 tokens on the registry).",
                          no_args_is_help=True)
@@ -30,7 +36,7 @@ for name, command in (("consent", pledge_consent), ("extension", pledge_extensio
 
 def pledge_show(token: Token, rpc: RpcOption = None, json: JsonFlag = False) -> None:
     """Show a pledge as the chain has it now: status, holder, range and terms."""
-    view = Pledges(context().use_rpc(rpc)).show(token).as_json()
+    view = _pledges(rpc).show(token).as_json()
     if json:
         print_json(view)
         return
@@ -46,7 +52,7 @@ def pledge_show(token: Token, rpc: RpcOption = None, json: JsonFlag = False) -> 
 def pledge_list(log: Annotated[Optional[str], typer.Option("--log", help="Only pledges over this log (stream name or 0x log id).")] = None,
                 rpc: RpcOption = None, json: JsonFlag = False) -> None:
     """List pledges (from the local mirror, synced from the chain first)."""
-    pledges = Pledges(context().use_rpc(rpc))
+    pledges = _pledges(rpc)
     out = pledges.list(log_id=pledges.log_id_of(log) if log else None)
     if json:
         print_json(out)
@@ -61,7 +67,7 @@ def pledge_list(log: Annotated[Optional[str], typer.Option("--log", help="Only p
 def pledge_sync(full: Annotated[bool, typer.Option("--full/--incremental", help="Rebuild from the deployment block (default) or read only new blocks.")] = True,
                 rpc: RpcOption = None) -> None:
     """Rebuild the local pledge mirror from the registry's events (the chain is the truth)."""
-    report = Pledges(context().use_rpc(rpc)).sync(full=full)
+    report = _pledges(rpc).sync(full=full)
     verb = "rebuilt from the chain" if report.rebuilt else "updated"
     typer.echo(f"pledge mirror {verb}: {report.events} event(s), up to block {report.block_number}")
 
