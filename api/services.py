@@ -6,17 +6,12 @@ from __future__ import annotations
 from functools import cached_property
 
 from ledger.service.context import Context
-from ledger.settings import Settings
 from ledger.store.web_sessions import WebSessions
 
 
 class Services(Context):
     """The service's Context: no one can be asked for the keystores' passphrase, so custodial
     keys open only when ``DPL_KEY_PASSPHRASE`` is set (a clear refusal otherwise)."""
-
-    @classmethod
-    def open(cls, settings: Settings) -> Services:
-        return super().open(settings)
 
     @cached_property
     def sessions(self) -> WebSessions:

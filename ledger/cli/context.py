@@ -36,10 +36,3 @@ def new_context() -> Context:
 def context() -> Context:
     """This invocation's Context (built by the root callback, or now when a command runs alone)."""
     return _current if _current is not None else new_context()
-
-
-def settings_and_chain(rpc: str | None):
-    """(settings, chain): the node at ``--rpc`` (default ``DPL_RPC_URL``) with our registry on
-    it, checked once; every transaction it sends is recorded by the nonce manager first."""
-    ctx = context().use_rpc(rpc)
-    return ctx.settings, ctx.chain()

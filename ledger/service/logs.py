@@ -22,12 +22,12 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
 
+from ledger import sources
 from ledger.bundles import to_hex
 from ledger.errors import ConflictError, InvalidArgumentError, NotFoundError, RecordError
 from ledger.pledge.terms import SignatureMismatch
 from ledger.records import parse_json_line
 from ledger.service.context import Context
-from ledger.sources import read_csv, read_jsonl
 from ledger.store.activity import Activity, RecordActivity
 from ledger.store.anchors import AnchorStore
 from ledger.store.logstore import AppendResult, LogInfo, validate_stream_name
@@ -104,10 +104,10 @@ def read_json_array(source: BinaryIO, on_bytes: Callable[[int], None] | None = N
     return enumerate(values, 1)
 
 
-#: How records may be read: ``dpl ingest --format`` offers jsonl and csv, the API's bodies are
-#: jsonl (NDJSON) or json (an array). One reader per format, so a bad line reads the same anywhere.
-READERS: dict[str, Callable[..., Iterator[tuple[int, object]]]] = {
-    "jsonl": read_jsonl, "csv": read_csv, "json": read_json_array}
+#: How records may be read: ``dpl ingest --format`` offers ``ledger.sources``' readers (jsonl,
+#: csv), the API's bodies are jsonl (NDJSON) or json (an array). One reader per format, so a bad
+#: line reads the same anywhere.
+READERS: dict[str, Callable[..., Iterator[tuple[int, object]]]] = {**sources.READERS, "json": read_json_array}
 
 
 class Logs:
