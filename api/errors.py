@@ -18,7 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ledger.errors import (
     AnchoringBusyError, BundleError, ChainError, ChainUnavailableError, ConflictError, ContractRevertError,
-    DataKeyError, InvalidArgumentError, LedgerError, NotFoundError, ProofError, RecordError,
+    DataKeyError, ForbiddenError, InvalidArgumentError, LedgerError, NotFoundError, ProofError, RecordError,
 )
 from ledger.errors import StoreError
 from ledger.keys import KeyUseError
@@ -34,6 +34,7 @@ ERROR_TABLE: list[tuple[type[Exception], int, str]] = [
     (AnchoringBusyError, 409, "anchoring-busy"),
     (ConflictError, 409, "conflict"),
     (NotFoundError, 404, "not-found"),
+    (ForbiddenError, 403, "forbidden"),
     (ContractRevertError, 409, "contract-refused"),
     (ChainUnavailableError, 503, "chain-unavailable"),
     (ChainError, 502, "chain-error"),

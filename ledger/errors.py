@@ -72,6 +72,11 @@ class AnchoringBusyError(ConflictError):
         super().__init__(message)
 
 
+class ForbiddenError(LedgerError):
+    """The caller may not do this (a revoked or expired disclosure, another party's thing it
+    knows of)."""
+
+
 class NotFoundError(LedgerError, LookupError):
     """The named log, record or checkpoint does not exist."""
 

@@ -291,6 +291,27 @@ class Consent(SQLModel, table=True):
     )
 
 
+class Disclosure(SQLModel, table=True):
+    """A full disclosure a factory made to a lender: records ``[start, end)`` of a log at an
+    anchored checkpoint, read from the log when the lender fetches it. ``params`` (the
+    profile's tz, mapping and thresholds, JSON) is sealed (``ledger.store.disclosures``)."""
+
+    __tablename__ = "disclosures"
+
+    id: int | None = Field(default=None, sa_column=Column(Integer, primary_key=True, autoincrement=True))
+    log_pk: int = Field(sa_column=Column(Integer, ForeignKey("logs.id"), nullable=False))
+    factory_party: int = Field(sa_column=Column(Integer, ForeignKey("parties.id"), nullable=False))
+    lender: str = Field(max_length=42, nullable=False, index=True)
+    start: int = Field(sa_column=Column(BigInteger, nullable=False))
+    end: int = Field(sa_column=Column(BigInteger, nullable=False))
+    checkpoint_size: int = Field(sa_column=Column(BigInteger, nullable=False))
+    params: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False)
+    )
+    revoked_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
+
+
 class AuditRun(SQLModel, table=True):
     """A finished audit and its report (JSON, sealed: ``ledger.store.audit_runs``)."""
 
