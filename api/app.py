@@ -18,7 +18,7 @@ from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 from starlette.datastructures import MutableHeaders
 
-from api import errors, routes_admin, routes_directory, routes_logs, routes_pledges
+from api import errors, routes_admin, routes_directory, routes_logs, routes_pledges, routes_profiles
 from api.background import AnchoringLoop
 from api.edge import Edge
 from api.web import routes as web_routes
@@ -61,8 +61,8 @@ def create_app(settings: Settings | None = None, *, anchoring: bool | None = Non
                                    swagger_css_url="/static/vendor/swagger-ui/swagger-ui.css",
                                    swagger_favicon_url="/static/favicon.svg")
 
-    routers = [routes_logs.router, routes_pledges.router, routes_admin.router, routes_directory.router,
-               web_routes.router]
+    routers = [routes_logs.router, routes_pledges.router, routes_profiles.router, routes_admin.router,
+               routes_directory.router, web_routes.router]
     for router in routers:
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=web_routes.STATIC_DIR), name="static")

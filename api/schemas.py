@@ -348,3 +348,58 @@ class ListingOut(BaseModel):
     name: str | None = Field(description="As stored on chain (text from the chain: escape it before printing)")
     registration_digest: str | None
     tx_hash: str | None = None
+
+
+# --- profiles and disclosures (docs/PROFILE.md) -------------------------------------------------
+
+
+class RangeOut(Out):
+    start: int = Field(alias="from")
+    end: int = Field(alias="to")
+
+
+class ProfileDoc(Out):
+    """A ``dpl-profile/1`` (docs/PROFILE.md §4); sections are format documents."""
+
+    format: str = Field(description="dpl-profile/1")
+    log_id: str
+    stream: str
+    range: RangeOut
+    checkpoint: Document = Field(description="size and root of the anchored checkpoint")
+    tz: str
+    mapping: Document | None
+    thresholds: Document
+    coverage: Document
+    mes: Document | None
+    iot: Document | None
+    sales: Document | None
+    cross_source: Document | None
+    daily: list[Document]
+    weekly: list[Document]
+    trend: Document
+    flags: list[Document]
+
+
+class DisclosureOut(Out):
+    id: int
+    stream: str
+    log_id: str
+    lender: str = Field(description="The lender's address")
+    range: RangeOut
+    checkpoint_size: int
+    tz: str = Field(description="The offset of the factory's profile of the range")
+    created_at: str
+    revoked_at: str | None
+
+
+class DisclosureDoc(Out):
+    """A ``dpl-disclosure/1`` (docs/PROFILE.md §7), streamed."""
+
+    format: str = Field(description="dpl-disclosure/1")
+    log_id: str
+    stream: str
+    range: RangeOut
+    checkpoint: Document
+    anchor: Document | None
+    proof: Document = Field(description="left and right: the hashes of the range proof")
+    records: list[Document] = Field(description="index, salt and record of every record of the range")

@@ -18,6 +18,7 @@ from ledger.cli.keys import keys_app
 from ledger.cli.logs import ingest, log_app
 from ledger.cli.output import one_line, say
 from ledger.cli.pledge import pledge_app
+from ledger.cli.profile import disclose, profile_app
 from ledger.cli.proofs import consistency, prove, verify
 from ledger.cli.registry import factories_app, lenders_app
 from ledger.cli.serve import serve
@@ -46,6 +47,7 @@ app.command()(prove)
 app.command()(consistency)
 app.command()(verify)
 app.command()(serve)
+app.command()(disclose)
 app.add_typer(log_app, name="log")
 app.add_typer(keys_app, name="keys")
 app.add_typer(chain_app, name="chain")
@@ -53,6 +55,7 @@ app.add_typer(asset_app, name="asset")
 app.add_typer(lenders_app, name="lenders")
 app.add_typer(factories_app, name="factories")
 app.add_typer(pledge_app, name="pledge")
+app.add_typer(profile_app, name="profile")
 
 
 def main() -> None:

@@ -76,7 +76,7 @@ def one_line(e: Exception) -> str:
 
 
 @contextmanager
-def progress(total: int | None, enabled: bool, unit: str = "bytes"):
+def progress(total: int | None, enabled: bool, unit: str = "bytes", label: str | None = None):
     """A progress bar on a terminal (of bytes read, or of records done); no-op elsewhere."""
     if not enabled:
         yield (lambda n: None), (lambda n: None)
@@ -88,7 +88,7 @@ def progress(total: int | None, enabled: bool, unit: str = "bytes"):
         columns = [TextColumn("ingest"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
                    TextColumn("{task.fields[records]} records"), TimeRemainingColumn()]
     else:
-        columns = [TextColumn("audit"), BarColumn(), MofNCompleteColumn(), TextColumn(unit),
+        columns = [TextColumn(label or "audit"), BarColumn(), MofNCompleteColumn(), TextColumn(unit),
                    TimeRemainingColumn()]
     with Progress(*columns, transient=True) as bar:
         task = bar.add_task(unit, total=total, records=0)
