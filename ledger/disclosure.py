@@ -106,6 +106,8 @@ def _index_problem(indices: list[int], start: int, end: int) -> str | None:
                 return f"{where}: record {expected} is missing (a record was dropped)"
             return f"{where} is out of order: expected index {expected} (records were reordered)"
         first_at[index] = n
+    if not indices:
+        return f"records is empty: record {start} is missing (a record was dropped)"
     if len(indices) < end - start:
         return (f"records end at index {start + len(indices) - 1}, before the range's end {end}: "
                 f"record {start + len(indices)} is missing (a record was dropped)")

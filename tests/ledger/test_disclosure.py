@@ -94,6 +94,7 @@ ALTERATIONS = {
     "record invalid": ((20, 5, 15), lambda d: d["records"][1]["record"].pop("ts"), r"records\[1\] \(index 6\): record is not a valid record: missing field"),
     "record not an object": ((4, 0, 4), _set(["records", 0, "record"], [1]), r"records\[0\] \(index 0\): record is not a valid record"),
     "format altered": ((4, 0, 4), _set(["format"], "dpl-proof/1"), r"unknown disclosure format 'dpl-proof/1' \(expected 'dpl-disclosure/1'\)"),
+    "records emptied": ((4, 1, 3), lambda d: d["records"].clear(), r"^records is empty: record 1 is missing \(a record was dropped\)$"),
     "records missing": ((4, 0, 4), lambda d: d.pop("records"), r"^records must be a list$"),
     "proof missing": ((4, 1, 3), lambda d: d.pop("proof"), r"^proof must be a JSON object$"),
     "anchor malformed": ((4, 1, 3), _set(["anchor", "registry"], "0x12"), r"anchor\.registry must be a 0x-prefixed 20-byte address"),

@@ -34,6 +34,7 @@ function indexProblem(indices, start, end) {
     if (!later) return `${where}: record ${expected} is missing (a record was dropped)`;
     return `${where} is out of order: expected index ${expected} (records were reordered)`;
   }
+  if (!indices.length) return `records is empty: record ${start} is missing (a record was dropped)`;
   const count = BigInt(indices.length);
   if (count < end - start) {
     return `records end at index ${start + count - 1n}, before the range's end ${end}: `
