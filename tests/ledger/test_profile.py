@@ -4,6 +4,8 @@ sampling checks and argument errors."""
 from fractions import Fraction
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ledger import exact
 from ledger.canonical import canonicalize
@@ -347,3 +349,70 @@ def test_check_profile_names_the_field():
     with pytest.raises(BundleError):
         check_profile([])
     assert check_profile(p) is p
+
+
+# --- a slow, obvious reference for the time-ordered figures -------------------------------------
+
+
+def _reference_machines(records, tz_ms):
+    """iot machines' parts, resets, longest stop and per-day parts, from records sorted by
+    (instant, index) up front: the definitions of PROFILE.md read literally."""
+    timed = sorted(((exact.instant_ms(r["ts"]), i, r) for i, r in enumerate(records)), key=lambda x: x[:2])
+    out, per_day = {}, {}
+    for machine in sorted({r["data"]["machine"] for _, _, r in timed}):
+        seq = [(t, r["data"]) for t, _, r in timed if r["data"]["machine"] == machine]
+        parts = resets = 0
+        energy = Fraction(0)
+        for (t0, a), (t1, b) in zip(seq, seq[1:]):
+            inc = b["parts_total"] - a["parts_total"] if b["parts_total"] >= a["parts_total"] else b["parts_total"]
+            resets += b["parts_total"] < a["parts_total"]
+            parts += inc
+            day = exact.day_name(exact.day_of(t1, tz_ms))
+            per_day[day] = per_day.get(day, 0) + inc
+            if "power_kw" in a:
+                energy += exact.decimal_value(a["power_kw"]) * (t1 - t0) / 3_600_000
+        running = [t for t, d in seq if d["state"] == "running"]
+        if running:
+            marks = [seq[0][0], *running, seq[-1][0]]
+        else:
+            marks = [seq[0][0], seq[-1][0]]
+        stop = max(b - a for a, b in zip(marks, marks[1:])) if len(marks) > 1 else 0
+        out[machine] = {"parts": parts, "resets": resets, "longest_stop_s": stop // 1000,
+                        "energy_kwh": exact.ratio(energy, 1), "readings": len(seq)}
+    times = [t for t, _, _ in timed]
+    gap = max((b - a for a, b in zip(times, times[1:])), default=0) // 1000
+    return out, per_day, gap, timed[0][2]["ts"], timed[-1][2]["ts"]
+
+
+@st.composite
+def _readings(draw):
+    n = draw(st.integers(1, 40))
+    records = []
+    for i in range(n):
+        ms = draw(st.integers(0, 3 * 86_400_000))
+        second, milli = divmod(ms, 1000)
+        minute, s = divmod(second, 60)
+        hour, m = divmod(minute, 60)
+        day, h = divmod(hour, 24)
+        ts = f"2026-10-{day + 1:02d}T{h:02d}:{m:02d}:{s:02d}.{milli:03d}{draw(st.sampled_from(['', '7', '99']))}Z"
+        data = {"machine": draw(st.sampled_from(["a", "b", "c"])),
+                "state": draw(st.sampled_from(["running", "running", "idle"])),
+                "parts_total": draw(st.integers(0, 30))}
+        if draw(st.booleans()):
+            data["power_kw"] = draw(st.sampled_from([0.1, 2.5, 7, 13.37, -1.25]))
+        records.append({"id": f"t{i}", "ts": ts, "type": "iot.telemetry", "data": data})
+    return records
+
+
+@settings(max_examples=150, deadline=None)
+@given(records=_readings(), tz=st.sampled_from(["+00:00", "+08:00", "-09:30"]))
+def test_time_ordered_figures_match_the_reference(records, tz):
+    p = build({"records": records, "tz": tz, "mapping": None, "thresholds": None})
+    machines, per_day, gap, first_ts, last_ts = _reference_machines(records, exact.offset_ms(tz))
+    got = {name: {k: m[k] for k in ("parts", "resets", "longest_stop_s", "energy_kwh", "readings")}
+           for name, m in p["iot"]["machines"].items()}
+    assert got == machines
+    assert {d["day"]: d["iot_parts"] for d in p["daily"] if d["iot_parts"]} == {
+        k: v for k, v in per_day.items() if v}
+    assert p["coverage"]["longest_gap_s"] == gap
+    assert (p["coverage"]["first_ts"], p["coverage"]["last_ts"]) == (first_ts, last_ts)
