@@ -341,6 +341,9 @@ def test_range_must_match_the_records():
     with pytest.raises(InvalidArgumentError, match="record 0 is not a record"):
         build_profile([(0, {"ts": "yesterday", "type": "x"})], log_id=cases.LOG_ID, stream="s", start=0,
                       end=1, checkpoint_size=1, checkpoint_root=cases.ROOT)
+    for bad in ({"ts": "2026-10-05T08:00:00Z", "type": ["x"]}, {"type": "x"}, [], "record"):
+        with pytest.raises(InvalidArgumentError, match="record 0 is not a record"):
+            ProfileBuilder().add(0, bad)
     with pytest.raises(InvalidArgumentError, match="log_id"):
         build(case, log_id=b"short")
 
