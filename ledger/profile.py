@@ -213,7 +213,8 @@ def _number_of(v):
     if t is int:
         return v if -MAX_SAFE_INTEGER <= v <= MAX_SAFE_INTEGER else None
     if t is float and -_INF < v < _INF:
-        return int(v) if v.is_integer() else v
+        # 5.0 is canonically the integer 5; 1e21 stays a float (canonically "1e+21")
+        return int(v) if v.is_integer() and -MAX_SAFE_INTEGER <= v <= MAX_SAFE_INTEGER else v
     return None
 
 
@@ -316,6 +317,9 @@ class ProfileBuilder:
         day = (instant + self._tz_ms) // DAY_MS
         d = self._days.get(day)
         if d is None:
+            if not exact.FIRST_DAY <= day <= exact.LAST_DAY:
+                raise InvalidArgumentError(
+                    f"record {index} falls on a day outside the years 0001-9999 at tz {self.tz}")
             d = self._days[day] = _Day()
         d.records += 1
 
@@ -943,7 +947,10 @@ def record_disagreements(profile: dict, index: int, record: dict) -> list[str]:
         instant = exact.instant_ms(record["ts"])
     except (KeyError, TypeError, ValueError):
         return [f"record {index} has no valid ts"]
-    day = exact.day_name(exact.day_of(instant, exact.offset_ms(profile["tz"])))
+    day_number = exact.day_of(instant, exact.offset_ms(profile["tz"]))
+    if not exact.FIRST_DAY <= day_number <= exact.LAST_DAY:
+        return [f"record {index} falls on a day outside the years 0001-9999"]
+    day = exact.day_name(day_number)
     entry = next((d for d in profile["daily"] if d.get("day") == day), None)
     if entry is None:
         out.append(f"record {index} falls on {day}, a day the profile does not list")
