@@ -42,7 +42,7 @@ export const PROFILED_FIELDS = Object.freeze({
 const DECIMAL_TEXT = /^-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?$/;
 const RATIO_TEXT = /^(?:0|[1-9][0-9]*)\.[0-9]{6}$/;
 
-const isObject = (v) => v !== null && typeof v === 'object' && !Array.isArray(v);
+const isObject = (v) => v !== null && typeof v === 'object' && pyType(v) === 'dict'; // not a list, not a JsonFloat
 const isCount = (v) => Number.isSafeInteger(v) && v >= 0;
 const isNum = (v) => typeof v === 'number' && Number.isFinite(v);
 const fail = (msg) => { throw new BundleError(msg); };
