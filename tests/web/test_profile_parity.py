@@ -446,3 +446,32 @@ def test_js_profiles_are_pythons_bytes(tmp_path):
     # The tests can fail: altered copies differ and some probes disagree.
     assert any(c["diff"] for e in expected if "compared" in e for c in e["compared"])
     assert any(d for e in expected if "disagreements" in e for d in e["disagreements"])
+
+
+def test_edge_numbers_and_years_give_pythons_bytes(tmp_path):
+    """Readings past 2^53 (1e21 is canonically "1e+21", an integral float, not an integer) are
+    written back as the readings' own numbers, and ISO weeks of years before 1000 have a 4-digit
+    year ("0001-W01", as days are "0001-01-01"): both sides, the same bytes."""
+    rnd = random.Random(1)
+    records = [
+        {"id": "a", "ts": "0001-01-01T00:00:00Z", "type": "iot.telemetry",
+         "data": {"machine": "m", "state": "running", "parts_total": 1, "temp_c": 1e21, "vibration_mm_s": 1.5e300,
+                  "power_kw": 2e22}},
+        {"id": "b", "ts": "0001-01-09T00:00:00.5Z", "type": "iot.telemetry",
+         "data": {"machine": "m", "state": "idle", "parts_total": 3, "temp_c": -1e21, "vibration_mm_s": 4.5}},
+        {"id": "c", "ts": "0999-12-31T23:59:60Z", "type": "mes.work_order",
+         "data": {"product": "P", "qty_good": 5, "qty_scrap": 0, "qty_planned": 5}},
+    ]
+    case, values = _case(records, rnd, alter=False)
+    expected = _python(case, values)
+    path = tmp_path / "cases.json"
+    path.write_text(json.dumps([case]))
+    runner = tmp_path / "runner.mjs"
+    runner.write_text(RUNNER.replace("'./api/", f"'{ROOT.as_posix()}/api/"))
+    proc = subprocess.run([_node(), str(runner), str(path)], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    got = json.loads(proc.stdout)[0]
+    assert got == expected
+    js = json.loads(got["profile"])
+    assert js["iot"]["machines"]["m"]["temp_c"]["max"] == 1e21
+    assert [w["week"] for w in js["weekly"]] == ["0001-W01", "0001-W02", "1000-W01"]  # 0999-12-31 is a Tuesday
