@@ -259,6 +259,7 @@ class ProfileBuilder:
         self._first_index = None
         self._next_index = None
         self._dates: dict[str, int] = {}
+        self._offsets: dict[str, int] = {}
         self._instants = array("q")
         self._ordered = True
         self._last = None
@@ -328,6 +329,7 @@ class ProfileBuilder:
             self._sales_order(data, keys, d)
 
     def _instant(self, ts) -> int:
+        """``exact.instant_ms(ts)`` with the date and offset parts cached (the hot path)."""
         if not _TS_SHAPE.fullmatch(ts):
             raise ValueError(f"ts {ts!r} is not an RFC 3339 timestamp")
         key = ts[:10]
@@ -336,7 +338,25 @@ class ProfileBuilder:
             days = exact.instant_ms(key + "T00:00:00Z") // DAY_MS
             if len(self._dates) < 100_000:
                 self._dates[key] = days
-        return days * DAY_MS + exact._clock_ms(ts)
+        hour, minute, second = int(ts[11:13]), int(ts[14:16]), int(ts[17:19])
+        if hour > 23 or minute > 59 or second > 60:
+            raise ValueError(f"ts {ts!r} is not a time of day")
+        if second == 60:
+            second = 59  # a leap second is read as the second before it
+        last = ts[-1]
+        if last == "Z" or last == "z":
+            frac = ts[19:-1]
+            offset = 0
+        else:
+            frac = ts[19:-6]
+            suffix = ts[-6:]
+            offset = self._offsets.get(suffix)
+            if offset is None:
+                offset = self._offsets[suffix] = exact.offset_ms(suffix)  # at most 48 * 60 * 2
+        ms = ((days * 24 + hour) * 60 + minute) * 60_000 + second * 1000 - offset
+        if frac:
+            ms += int((frac[1:4] + "00")[:3])
+        return ms
 
     def _work_order(self, data, keys, day, d):
         product = data.get(keys[0])

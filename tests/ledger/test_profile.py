@@ -160,6 +160,24 @@ def test_instants():
     assert exact.count(-(2**53)) == "-9007199254740992"
 
 
+@pytest.mark.parametrize("ts", [
+    "2026-10-05T08:00:00Z", "2026-10-05t08:00:00.1z", "2026-10-05T08:00:00.123456789-09:30",
+    "2026-12-31T23:59:60+14:00"[:-6] + "+13:59", "0001-01-01T00:00:00+00:00", "1969-12-31T23:59:59.9-00:01",
+    "2024-02-29T12:00:00.05+05:45"])
+def test_builder_reads_instants_as_exact_does(ts):
+    b = ProfileBuilder()
+    assert b._instant(ts) == b._instant(ts) == exact.instant_ms(ts)
+
+
+@pytest.mark.parametrize("ts", ["2026-02-29T00:00:00Z", "2026-10-05T08:61:00Z", "2026-10-05T08:00:00+24:00",
+                                "2026-10-05T08:00:00", 20261005])
+def test_builder_refuses_what_exact_refuses(ts):
+    with pytest.raises((ValueError, TypeError)):
+        exact.instant_ms(ts)
+    with pytest.raises(InvalidArgumentError, match="record 0 is not a record"):
+        ProfileBuilder().add(0, {"ts": ts, "type": "x", "data": {}})
+
+
 # --- compare_profiles ---------------------------------------------------------------------
 
 
