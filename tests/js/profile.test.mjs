@@ -182,3 +182,11 @@ test('a small profile whose every figure is known', () => {
     ['skipped_records', 'mes.skipped'],
   ]);
 });
+
+test("a record whose day at the profile's offset is outside years 0001-9999 is refused, not named", () => {
+  const one = (ts, tz) => buildProfile([at(0, ts, 'x', {})], { ...OPTS(1), tz });
+  assert.throws(() => one('9999-12-31T12:00:00Z', '+23:59'), /record 0 falls on a day outside the years 0001-9999 at tz \+23:59/);
+  assert.throws(() => one('0001-01-01T00:00:00Z', '-00:01'), BundleError);
+  assert.equal(one('9999-12-31T12:00:00Z', '+11:59').daily[0].day, '9999-12-31');
+  assert.equal(one('0001-01-01T00:00:00Z', '+00:00').weekly[0].week, '0001-W01');
+});

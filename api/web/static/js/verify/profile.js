@@ -8,7 +8,7 @@ import { pyType, floatValue } from './json.js';
 import { toHex, bytes32 } from './hex.js';
 import {
   addInt, intOut, intIn, ratio, rootRatio, decimalOf, decimalOfText, compareCodePoints,
-  dayText, weekText, isoWeek, tzOffsetMs, instantMs, dayOf,
+  dayText, weekText, isoWeek, tzOffsetMs, instantMs, dayOf, daysFromCivil,
 } from './exact.js';
 
 export const PROFILE_FORMAT = 'dpl-profile/1';
@@ -39,6 +39,9 @@ export const PROFILED_FIELDS = Object.freeze({
   [ERP]: ['customer', 'currency', 'amount_minor', 'lines'],
 });
 
+// The days a record's instant can fall on once an offset is applied: years 0001-9999 only (a record's
+// instant is within them in UTC; +23:59 or -23:59 can push its day out, and no calendar names it).
+const FIRST_DAY = daysFromCivil(1, 1, 1), LAST_DAY = daysFromCivil(9999, 12, 31);
 const DECIMAL_TEXT = /^-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?$/;
 const RATIO_TEXT = /^(?:0|[1-9][0-9]*)\.[0-9]{6}$/;
 
@@ -168,8 +171,9 @@ export class ProfileBuilder {
     this.mes = null; this.iot = null; this.sales = null;
   }
 
-  _day(ms) {
+  _day(ms, index) {
     const z = dayOf(ms, this.tzMs);
+    if (z < FIRST_DAY || z > LAST_DAY) fail(`record ${index} falls on a day outside the years 0001-9999 at tz ${this.tz}`);
     let d = this.days.get(z);
     if (d === undefined) { d = new Day(); this.days.set(z, d); }
     return d;
@@ -194,7 +198,7 @@ export class ProfileBuilder {
     this.lastMs = ms; this.lastIndex = index;
     if (this.first === null || ms < this.first[0] || (ms === this.first[0] && index < this.first[1])) this.first = [ms, index, record.ts];
     if (this.last === null || ms > this.last[0] || (ms === this.last[0] && index > this.last[1])) this.last = [ms, index, record.ts];
-    const day = this._day(ms);
+    const day = this._day(ms, index);
     day.records += 1;
     const kind = this.kinds.get(type);
     if (kind === undefined) return;
