@@ -4,7 +4,7 @@
 // big sums are exact BigInt rationals, rounded half-even to 6 decimals once, in result().
 import { BundleError } from './errors.js';
 import { pyRepr } from './pyfmt.js';
-import { pyType, floatValue } from './json.js';
+import { pyType, floatValue, JsonFloat } from './json.js';
 import { toHex, bytes32 } from './hex.js';
 import {
   addInt, intOut, intIn, ratio, rootRatio, decimalOf, decimalOfText, compareCodePoints,
@@ -47,7 +47,19 @@ const RATIO_TEXT = /^(?:0|[1-9][0-9]*)\.[0-9]{6}$/;
 
 const isObject = (v) => v !== null && typeof v === 'object' && pyType(v) === 'dict'; // not a list, not a JsonFloat
 const isCount = (v) => Number.isSafeInteger(v) && v >= 0;
-const isNum = (v) => typeof v === 'number' && Number.isFinite(v);
+/** A record's integer >= 0 as a Number, or null (ledger.profile._count_of: a float written "5.0" in a
+ * record parsed by json.js counts, as in Python; canonical bytes never write one). */
+function countOf(v) {
+  if (typeof v === 'number') return Number.isSafeInteger(v) && v >= 0 ? v : null;
+  if (v instanceof JsonFloat) return Number.isSafeInteger(v.value) && v.value >= 0 ? v.value : null;
+  return null;
+}
+/** A record's finite number as a Number (never a boolean), or null; JSON.parse or json.js values. */
+function numberOf(v) {
+  if (typeof v === 'number') return Number.isFinite(v) ? v : null;
+  if (v instanceof JsonFloat) return Number.isFinite(v.value) ? v.value : null;
+  return null;
+}
 const fail = (msg) => { throw new BundleError(msg); };
 const own = (o, k) => Object.prototype.hasOwnProperty.call(o, k);
 
@@ -210,8 +222,9 @@ export class ProfileBuilder {
 
   _mes(key, data, ms, day) {
     const m = this.mes ??= { orders: 0, skipped: 0, good: 0, scrap: 0, planned: 0, products: new Map(), units: new Map() };
-    const product = data[key.product], good = data[key.qty_good], scrap = data[key.qty_scrap], planned = data[key.qty_planned];
-    if (typeof product !== 'string' || !isCount(good) || !isCount(scrap) || !isCount(planned)) { m.skipped += 1; return; }
+    const product = data[key.product], good = countOf(data[key.qty_good]), scrap = countOf(data[key.qty_scrap]);
+    const planned = countOf(data[key.qty_planned]);
+    if (typeof product !== 'string' || good === null || scrap === null || planned === null) { m.skipped += 1; return; }
     m.orders += 1;
     m.good = addInt(m.good, good); m.scrap = addInt(m.scrap, scrap); m.planned = addInt(m.planned, planned);
     let p = m.products.get(product);
@@ -228,24 +241,23 @@ export class ProfileBuilder {
 
   _iot(key, data, ms, index) {
     const t = this.iot ??= { readings: 0, skipped: 0, machines: new Map() };
-    const machine = data[key.machine], state = data[key.state], total = data[key.parts_total];
-    if (typeof machine !== 'string' || typeof state !== 'string' || !isCount(total)) { t.skipped += 1; return; }
+    const machine = data[key.machine], state = data[key.state], total = countOf(data[key.parts_total]);
+    if (typeof machine !== 'string' || typeof state !== 'string' || total === null) { t.skipped += 1; return; }
     t.readings += 1;
     let m = t.machines.get(machine);
     if (m === undefined) { m = new Machine(); t.machines.set(machine, m); }
     const k = m.ms.length;
     if (k && (ms < m.ms[k - 1] || (ms === m.ms[k - 1] && index < m.idx[k - 1]))) m.ordered = false;
     m.ms.push(ms); m.idx.push(index); m.running.push(state === 'running'); m.parts.push(total);
-    const power = data[key.power_kw], temp = data[key.temp_c], vib = data[key.vibration_mm_s];
-    m.power.push(isNum(power) ? power : null);
-    m.temp.push(isNum(temp) ? temp : null);
-    m.vib.push(isNum(vib) ? vib : null);
+    m.power.push(numberOf(data[key.power_kw]));
+    m.temp.push(numberOf(data[key.temp_c]));
+    m.vib.push(numberOf(data[key.vibration_mm_s]));
   }
 
   _sales(key, data, day) {
     const s = this.sales ??= { orders: 0, skipped: 0, currencies: new Map(), skus: new Map() };
-    const customer = data[key.customer], currency = data[key.currency], amount = data[key.amount_minor];
-    if (typeof customer !== 'string' || typeof currency !== 'string' || !isCount(amount)) { s.skipped += 1; return; }
+    const customer = data[key.customer], currency = data[key.currency], amount = countOf(data[key.amount_minor]);
+    if (typeof customer !== 'string' || typeof currency !== 'string' || amount === null) { s.skipped += 1; return; }
     s.orders += 1;
     let c = s.currencies.get(currency);
     if (c === undefined) { c = { orders: 0, amount: 0, customers: new Map() }; s.currencies.set(currency, c); }
@@ -255,7 +267,8 @@ export class ProfileBuilder {
     const lines = data[key.lines];
     if (Array.isArray(lines)) {
       for (const line of lines) {
-        if (isObject(line) && typeof line.sku === 'string' && isCount(line.qty)) bump(s.skus, line.sku, line.qty);
+        const qty = isObject(line) ? countOf(line.qty) : null;
+        if (qty !== null && typeof line.sku === 'string') bump(s.skus, line.sku, qty);
       }
     }
   }
@@ -503,6 +516,10 @@ function thresholdDecimal(text) {
   return { text, number: Number(text), dec: decimalOfText(text) };
 }
 
+/** A reading as the profile writes it: its own JSON number. A Number of 2^53 or more is integral but
+ * was a float in the record (canonically 1e+21: records hold no such integer), so it stays a float. */
+const reading = (v) => (Math.abs(v) >= 2 ** 53 ? new JsonFloat(v) : v);
+
 /** {readings, p50, p95, max, over_limit} of the readings that have the number, or null. */
 function health(values, limit) {
   const xs = [];
@@ -516,7 +533,7 @@ function health(values, limit) {
   for (const v of xs) {
     if (Math.abs(v - t) <= near) { if (compareDecimal(v, limit.dec) > 0) over += 1; } else if (v > t) over += 1;
   }
-  return { readings: n, p50: rank(50), p95: rank(95), max: sorted[n - 1], over_limit: ratio(over, n) };
+  return { readings: n, p50: reading(rank(50)), p95: reading(rank(95)), max: reading(sorted[n - 1]), over_limit: ratio(over, n) };
 }
 
 function compareDecimal(v, dec) {
@@ -788,8 +805,8 @@ export function recordDisagreements(profile, index, record) {
   const key = kind.key;
   const get = (o, k) => (isObject(o) && own(o, k) ? o[k] : undefined);
   if (kind.type === MES) {
-    const product = get(data, key.product), good = get(data, key.qty_good);
-    if (typeof product !== 'string' || !isCount(good)) return out;
+    const product = get(data, key.product), good = countOf(get(data, key.qty_good));
+    if (typeof product !== 'string' || good === null) return out;
     if (entry !== undefined && BigInt(good) > countIn(get(entry, 'mes_good'))) {
       out.push(`work order ${index} has qty_good ${good}, more than the ${str(get(entry, 'mes_good'))} good units of ${day}`);
     }
@@ -806,8 +823,8 @@ export function recordDisagreements(profile, index, record) {
       out.push(`reading ${index} is from machine ${machine}, which the profile does not list`);
     }
   } else {
-    const customer = get(data, key.customer), currency = get(data, key.currency), amount = get(data, key.amount_minor);
-    if (typeof customer !== 'string' || typeof currency !== 'string' || !isCount(amount)) return out;
+    const customer = get(data, key.customer), currency = get(data, key.currency), amount = countOf(get(data, key.amount_minor));
+    if (typeof customer !== 'string' || typeof currency !== 'string' || amount === null) return out;
     if (entry !== undefined) {
       const sales = get(entry, 'sales_minor');
       const dayAmount = countIn(isObject(sales) && own(sales, currency) ? sales[currency] : 0);
