@@ -7,7 +7,7 @@ import {
   tzOffsetMs, compareCodePoints, daysFromCivil, civilFromDays,
 } from '../../api/web/static/js/verify/exact.js';
 import {
-  buildProfile, checkTz, checkMapping, checkThresholds, DEFAULT_THRESHOLDS, PROFILE_FORMAT,
+  buildProfile, checkTz, checkMapping, checkThresholds, DEFAULT_THRESHOLDS, PROFILE_FORMAT, recordDisagreements,
 } from '../../api/web/static/js/verify/profile.js';
 import { BundleError } from '../../api/web/static/js/verify/errors.js';
 
@@ -188,8 +188,12 @@ test("a record whose day at the profile's offset is outside years 0001-9999 is r
   assert.throws(() => one('9999-12-31T12:00:00Z', '+23:59'), /record 0 falls on a day outside the years 0001-9999 at tz \+23:59/);
   assert.throws(() => one('0001-01-01T00:00:00Z', '-00:01'), BundleError);
   assert.equal(one('9999-12-31T12:00:00Z', '+11:59').daily[0].day, '9999-12-31');
-  assert.equal(one('0001-01-01T00:00:00Z', '+00:00').weekly[0].week, '0001-W01');
+  const p = one('0001-01-01T00:00:00Z', '+00:00');
+  assert.equal(p.weekly[0].week, '0001-W01');
+  assert.deepEqual(recordDisagreements({ ...p, tz: '-00:01' }, 0, recs0()), ['record 0 falls on a day outside the years 0001-9999']);
+  assert.deepEqual(recordDisagreements(p, 0, recs0()), []);
 });
+const recs0 = () => ({ id: 'r0', ts: '0001-01-01T00:00:00Z', type: 'x', data: {} });
 
 test('records parsed by json.js (floats as JsonFloat, key order kept) give the JSON.parse profile', async () => {
   const { parseJson } = await import('../../api/web/static/js/verify/json.js');

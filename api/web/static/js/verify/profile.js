@@ -796,7 +796,9 @@ export function recordDisagreements(profile, index, record) {
   if (!(rng.from <= index && index < rng.to)) return [`record ${index} is outside the profile's range [${rng.from}, ${rng.to})`];
   const ms = isObject(record) ? instantMs(record.ts) : null;
   if (ms === null) return [`record ${index} has no valid ts`];
-  const day = dayText(dayOf(ms, tzOffsetMs(profile.tz)));
+  const dayNumber = dayOf(ms, tzOffsetMs(profile.tz));
+  if (dayNumber < FIRST_DAY || dayNumber > LAST_DAY) return [`record ${index} falls on a day outside the years 0001-9999`];
+  const day = dayText(dayNumber);
   const entry = profile.daily.find((d) => own(d, 'day') && d.day === day);
   if (entry === undefined) out.push(`record ${index} falls on ${day}, a day the profile does not list`);
   const kind = compileMapping(checkMapping(profile.mapping)).get(record.type);
