@@ -472,3 +472,39 @@ def test_edge_numbers_and_years_give_pythons_bytes(tmp_path):
     js = json.loads(got["profile"])
     assert js["iot"]["machines"]["m"]["temp_c"]["max"] == 1e21
     assert [w["week"] for w in js["weekly"]] == ["0001-W01", "0001-W02", "1000-W01"]  # 0999-12-31 is a Tuesday
+
+
+def test_tampered_counts_are_no_counts_in_both(tmp_path):
+    """record_disagreements on a profile whose counts are of the wrong kind ("abc", "+1_0", " 7",
+    2.5, true, null): such a figure counts as 0, so the record disagrees with it, in the same words
+    on both sides; never an exception (check_profile does not check figures one by one)."""
+    rnd = random.Random(3)
+    records = [
+        {"id": "a", "ts": "2026-01-01T08:00:00Z", "type": "mes.work_order",
+         "data": {"product": "P", "qty_good": 5, "qty_scrap": 0, "qty_planned": 5}},
+        {"id": "b", "ts": "2026-01-01T09:00:00Z", "type": "erp.sales_order",
+         "data": {"customer": "C", "currency": "EUR", "amount_minor": 40}},
+    ]
+    case, values = _case(records, rnd, alter=False)
+    p = prof.build_profile(list(enumerate(values)), log_id=LOG_ID, checkpoint_root=ROOT_HASH, **case["py_opts"])
+    for bad in ("abc", "+1_0", " 7", "7 ", "07", 2.5, True, None, "9007199254740993", "-0"):
+        doc = copy.deepcopy(p)
+        doc["daily"][0]["mes_good"] = bad
+        doc["daily"][0]["sales_minor"]["EUR"] = bad
+        doc["mes"]["by_product"]["P"]["qty_good"] = bad
+        doc["sales"]["by_currency"]["EUR"]["by_customer"]["C"] = bad
+        prof.check_profile(doc)  # the shape is a profile's
+        case["altered"].append(json.dumps(doc))
+    case["probes"] = [[k, i, json.dumps(values[i])] for k in range(len(case["altered"])) for i in (0, 1)]
+    expected = _python(case, values)
+    path = tmp_path / "cases.json"
+    path.write_text(json.dumps([case]))
+    runner = tmp_path / "runner.mjs"
+    runner.write_text(RUNNER.replace("'./api/", f"'{ROOT.as_posix()}/api/"))
+    proc = subprocess.run([_node(), str(runner), str(path)], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    got = json.loads(proc.stdout)[0]
+    assert got["disagreements"] == expected["disagreements"]
+    assert got["disagreements"][0] == [
+        "work order 0 has qty_good 5, more than the abc good units of 2026-01-01",
+        "work order 0 has qty_good 5, more than the abc good units of product P"]
