@@ -7,7 +7,7 @@ import { pyRepr } from './pyfmt.js';
 import { pyType, floatValue, JsonFloat } from './json.js';
 import { toHex, bytes32 } from './hex.js';
 import {
-  addInt, intOut, ratio, rootRatio, decimalOf, decimalOfText, compareCodePoints,
+  addInt, intOut, ratio, rootRatio, decimalOf, decimalOfText, compareToDecimal, compareCodePoints,
   dayText, weekText, isoWeek, tzOffsetMs, instantMs, dayOf, daysFromCivil,
 } from './exact.js';
 
@@ -531,16 +531,9 @@ function health(values, limit) {
   let over = 0;
   const t = limit.number, near = Math.abs(t) * 1e-15 + 5e-324;
   for (const v of xs) {
-    if (Math.abs(v - t) <= near) { if (compareDecimal(v, limit.dec) > 0) over += 1; } else if (v > t) over += 1;
+    if (Math.abs(v - t) <= near) { if (compareToDecimal(v, limit.dec) > 0) over += 1; } else if (v > t) over += 1;
   }
   return { readings: n, p50: reading(rank(50)), p95: reading(rank(95)), max: reading(sorted[n - 1]), over_limit: ratio(over, n) };
-}
-
-function compareDecimal(v, dec) {
-  const x = decimalOf(v);
-  let a = x.c, b = dec.c;
-  if (x.e > dec.e) a *= 10n ** BigInt(x.e - dec.e); else b *= 10n ** BigInt(dec.e - x.e);
-  return a === b ? 0 : a < b ? -1 : 1;
 }
 
 /** Coefficient of variation of integers (BigInts): sqrt(n Σx² − (Σx)²) / Σx, or null. */
