@@ -474,11 +474,6 @@ def test_edge_numbers_and_years_give_pythons_bytes(tmp_path):
     assert [w["week"] for w in js["weekly"]] == ["0001-W01", "0001-W02", "1000-W01"]  # 0999-12-31 is a Tuesday
 
 
-@pytest.mark.xfail(strict=True, raises=ValueError, reason=(
-    "ledger.profile._int is int(v) for any string: ValueError on 'abc' (a traceback for a tampered "
-    "profile that passes check_profile), and '+1_0' reads as 10. Fix (PROFILE.md §5): "
-    "return int(v) if type(v) is int or (type(v) is str and re.fullmatch(r'-?(0|[1-9][0-9]*)', v)) else 0; "
-    "then drop this mark (strict: the test fails once Python is fixed, until the mark goes)"))
 def test_tampered_counts_are_no_counts_in_both(tmp_path):
     """record_disagreements on a profile whose counts are of the wrong kind ("abc", "+1_0", " 7",
     2.5, true, null): such a figure counts as 0, so the record disagrees with it, in the same words
