@@ -184,3 +184,15 @@ def test_over_report_inflates_only_the_named_machine_days(month, over_month):
 def test_the_samples_are_the_generator_s_output(name, kwargs):
     lines = (SAMPLES / name).read_text().splitlines()
     assert [json.loads(line) for line in lines] == list(factory_month(**kwargs))
+
+
+def test_the_documented_command_writes_the_samples_byte_for_byte(capsys):
+    from ledger.synthetic import main
+
+    main([])
+    assert capsys.readouterr().out == (SAMPLES / "factory-month.jsonl").read_text()
+    main(["--seed", "12", "--over-report", "press-07:8,9,10:1.4"])
+    assert capsys.readouterr().out == (SAMPLES / "factory-month-overreport.jsonl").read_text()
+    with pytest.raises(SystemExit):
+        main(["--over-report", "press-07:8"])
+    assert "expected MACHINE:DAY,DAY:FACTOR" in capsys.readouterr().err
