@@ -79,7 +79,8 @@ def factory_month(days: int = 30, seed: int = 11, over_report: dict | None = Non
       products (``MACHINE_PRODUCTS``); the order is stamped a few minutes after the shift's
       last reading of its machine.
     - ``erp.sales_order``: per product, the month's ordered quantity is the MES ``qty_good``
-      within +-7 %; five customers, one of them about 40 % of the CNY amount; a few USD orders.
+      within +-7 %; five customers, one of them about 40 % of the CNY amount; a few USD orders,
+      shared by three customers.
 
     ``over_report={"machine": "press-07", "days": [8, 9, 10], "factor": 1.4}`` multiplies that
     machine's MES units on those days of the month (1 = the first day, at +08:00); sales follow
@@ -196,14 +197,16 @@ def factory_month(days: int = 30, seed: int = 11, over_report: dict | None = Non
     usd = set(rnd.sample(range(len(sales)), min(5, len(sales))))
     share = dict(zip(CUSTOMERS, (0.40, 0.19, 0.16, 0.14, 0.11)))
     billed = {c: 0 for c in CUSTOMERS}
+    billed_usd = {c: 0 for c in CUSTOMERS[2:]}
     for k, (at, lines) in enumerate(sales, 1):
         currency = "USD" if k - 1 in usd else "CNY"
         items = [{"sku": code, "qty": qty,
                   "unit_price_minor": price if currency == "CNY" else round(price / USD_CNY)}
                  for code, qty, price in lines]
         amount = sum(it["qty"] * it["unit_price_minor"] for it in items)
-        if currency == "USD":
-            customer = CUSTOMERS[2 + k % 3]
+        if currency == "USD":  # three customers abroad, the one billed least so far
+            customer = min(CUSTOMERS[2:], key=lambda c: billed_usd[c])
+            billed_usd[customer] += amount
         else:  # the customer furthest below its share of the amount billed so far
             total = sum(billed.values()) + amount
             customer = max(CUSTOMERS, key=lambda c: share[c] * total - billed[c] + rnd.uniform(0, amount / 3))

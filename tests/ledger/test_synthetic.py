@@ -157,13 +157,16 @@ def test_sales_follow_mes_output_per_product(month, over_month):
             assert _off(made, f["ordered"][product]) <= Fraction(15, 100), product
 
 
-def test_customers_and_currencies(month):
-    billed = _figures(month)["billed"]
-    assert set(billed) == {"CNY", "USD"}
-    assert 1 <= sum(1 for r in month if r["type"] == "erp.sales_order" and r["data"]["currency"] == "USD") <= 6
-    cny = billed["CNY"]
-    assert len(cny) == 5
-    assert Fraction(35, 100) <= Fraction(max(cny.values()), sum(cny.values())) <= Fraction(45, 100)
+def test_customers_and_currencies(month, over_month):
+    for records in (month, over_month):
+        billed = _figures(records)["billed"]
+        assert set(billed) == {"CNY", "USD"}
+        assert 1 <= sum(1 for r in records if r["type"] == "erp.sales_order" and r["data"]["currency"] == "USD") <= 6
+        cny, usd = billed["CNY"], billed["USD"]
+        assert len(cny) == 5
+        assert Fraction(35, 100) <= Fraction(max(cny.values()), sum(cny.values())) <= Fraction(45, 100)
+        # no currency concentrated past the profile's default limit (top-1 share 0.5)
+        assert len(usd) == 3 and Fraction(max(usd.values()), sum(usd.values())) < Fraction(1, 2)
 
 
 def test_over_report_inflates_only_the_named_machine_days(month, over_month):
