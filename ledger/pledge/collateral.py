@@ -462,7 +462,8 @@ def figures_from_disclosure(report: CollateralReport, bundle: object, disclosure
     d = disclosure  # verified: a dpl-disclosure/1 object
     problems = []
     if v.log_id != terms.log_id:
-        problems.append(f"log_id {_hex(v.log_id)} is not the pledge's {_hex(terms.log_id)}")
+        named = _hex(v.log_id) if v.log_id is not None else "null"
+        problems.append(f"log_id {named} is not the pledge's {_hex(terms.log_id)}")
     if (d["range"]["from"], d["range"]["to"]) != (terms.start, terms.end):
         problems.append(f"range [{d['range']['from']}, {d['range']['to']}) is not the pledge's "
                         f"[{terms.start}, {terms.end})")

@@ -515,3 +515,77 @@ def test_ceil_percent_at_the_edges():
     assert ceil_percent(Fraction(99, 1000)) == "9.9"
     assert ceil_percent(Fraction(9941, 100000)) == "10"  # 9.941 % rounds up to 10, not 9.95
     assert ceil_percent(Fraction(1, 10**9)) == "0.00000010"
+
+
+# --- with a full disclosure of the pledged range: the figures recomputed -------------------------
+
+
+def _disclosure(store, stream, start, end, size, log_id=LOG_ID):
+    from ledger import jsonio
+    from ledger.disclosure import disclosure_chunks
+
+    left, right = store.range_proof(stream, start, end, size)
+    chunks = disclosure_chunks(log_id=log_id, stream=stream, start=start, end=end, size=size,
+                               root=store.root_at(stream, size), anchor=None, left=left, right=right,
+                               entries=((s.index, s.salt, s.canonical) for s in store.iter_records(stream, start, end)))
+    return jsonio.loads(b"".join(chunks), what="the disclosure")
+
+
+def _with_disclosure(p, disclosure, bundle=None, terms=None):
+    from ledger.pledge.collateral import figures_from_disclosure
+
+    bundle = p.bundle if bundle is None else bundle
+    return figures_from_disclosure(p.verify(bundle, terms=terms), bundle, disclosure, terms or p.terms)
+
+
+def test_a_full_disclosure_recomputes_every_headline_figure(pledge_v2):
+    t = pledge_v2.terms
+    d = _disclosure(pledge_v2.store, V2_STREAM, t.start, t.end, t.checkpoint_size)
+    report = _with_disclosure(pledge_v2, d)
+    assert report.sound, [c for c in report.checks if not c.ok]
+    names = [c.name for c in report.checks]
+    assert "sampling" not in names
+    n = t.end - t.start
+    tail = [c for c in report.checks if c.name.startswith("figure ")]
+    assert tail and all(c.detail.endswith(f": recomputed from {n} disclosed records") for c in tail)
+    assert _detail(report, "figure mes.qty_good") == \
+        f"{pledge_v2.manifest['profile']['mes']['qty_good']}: recomputed from {n} disclosed records"
+    for name in ("disclosure: profile", "disclosure: disclosure", "disclosure: same range", "disclosure: figures",
+                 "disclosure range"):
+        assert name in names, name
+    # the sampled records are still checked: the samples' checks come first, unchanged
+    assert names[:6] == ["format", "manifest digest", "manifest terms", "anchored root", "seed", "sample indices"]
+
+
+def test_a_disclosure_names_the_figures_the_records_do_not_give(sqlite_store):
+    # A total no sampled record can contradict: the samples pass, the disclosure does not.
+    def lie(profile):
+        profile["mes"]["qty_good"] += 777
+
+    p = _pledge_v2(sqlite_store, lie=lie)
+    declared = p.verify()
+    assert declared.sound  # sampling cannot see it (the statement says so)
+    assert "totals inflated" in _detail(declared, "sampling")
+    t = p.terms
+    report = _with_disclosure(p, _disclosure(sqlite_store, V2_STREAM, t.start, t.end, t.checkpoint_size))
+    assert _failed(report) == {"disclosure: figures", "figure mes.qty_good"}
+    good = p.manifest["profile"]["mes"]["qty_good"]
+    assert f"mes.qty_good: claimed {good}, recomputed {good - 777}" in _detail(report, "disclosure: figures")
+    assert _detail(report, "figure mes.qty_good").endswith("disclosed records: it differs from the records")
+
+
+def test_a_disclosure_of_another_range_or_a_v1_pledge(sqlite_store):
+    p = _pledge_v2(sqlite_store)
+    t = p.terms
+    other = _disclosure(sqlite_store, V2_STREAM, t.start + 1, t.end, t.checkpoint_size)
+    report = _with_disclosure(p, other)
+    assert {"disclosure: same range", "disclosure range"} <= _failed(report)
+    assert f"range [{t.start + 1}, {t.end}) is not the pledge's [{t.start}, {t.end})" in _detail(report, "disclosure range")
+    assert not [c for c in report.checks if c.name.startswith("figure ")]
+    broken = copy.deepcopy(_disclosure(sqlite_store, V2_STREAM, t.start, t.end, t.checkpoint_size))
+    broken["records"][5]["record"]["data"]["qty_good"] = 1
+    assert "disclosure: disclosure" in _failed(_with_disclosure(p, broken))
+    v1 = _pledge(sqlite_store)
+    report = _with_disclosure(v1, other)
+    assert _failed(report) == {"disclosure"}
+    assert "dpl-asset/1: it declares no profile" in _detail(report, "disclosure")
