@@ -136,9 +136,7 @@ def create_asset(body: AssetIn, party: Factory, svc: Svc) -> dict:
 
 
 def _request(svc, party: PartyInfo, t: ConsentTerms) -> ConsentRequest:
-    from ledger.service.profiles import ProfileParams
-
-    params = None if t.profile is None else ProfileParams.checked(t.profile.tz, t.profile.mapping, t.profile.thresholds)
+    params = None if t.profile is None else t.profile.model_dump()
     return ConsentRequest(_stream(svc, party, t.log_id), t.start, t.end, t.lender, t.principal, t.currency, t.maturity,
                           t.lien_end, t.samples, t.loan_ref, t.checkpoint, t.max_lien_end, t.deadline, t.nonce,
                           profile_params=params)

@@ -109,8 +109,8 @@ class ConsentRequest:
     deadline: str | None = None
     nonce: str | None = None
     #: Pledge the range's production profile (a ``dpl-asset/2`` manifest), computed from the
-    #: store with these parameters (``ledger.service.profiles.ProfileParams``) ...
-    profile_params: object | None = None
+    #: store with these parameters (``{"tz", "mapping", "thresholds"}``, each optional) ...
+    profile_params: dict | None = None
     #: ... or with those of this ``dpl-profile/1`` (``dpl profile build``), which must then be
     #: identical, figure by figure, to the profile the store gives (else refused, naming each).
     claimed_profile: object | None = None
@@ -182,11 +182,15 @@ class Pledges:
     def _claimed(self, r: ConsentRequest, name: Callable[[str], str]):
         """(profile parameters, checkpoint) for a request: from its claimed profile (checked,
         of the request's range; its checkpoint unless the request names one) or as given."""
+        from ledger.service.profiles import ProfileParams
+
         if r.claimed_profile is None:
-            return r.profile_params, r.checkpoint
+            if r.profile_params is None:
+                return None, r.checkpoint
+            p = r.profile_params
+            return ProfileParams.checked(p.get("tz"), p.get("mapping"), p.get("thresholds")), r.checkpoint
         from ledger.errors import BundleError
         from ledger.profile import check_profile
-        from ledger.service.profiles import ProfileParams
 
         if r.profile_params is not None:
             raise InvalidArgumentError(f"{name('profile')}: give a profile or its parameters, not both")
