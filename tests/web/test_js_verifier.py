@@ -604,6 +604,15 @@ def _collateral_cases_v2() -> list[tuple[dict, dict]]:
     variant(lambda d: prof(d)["thresholds"].pop("max_gap_s"))
     variant(lambda d: prof(d).update(daily=[]))
     variant(lambda d: entries_record(d).update(ts="not a time"))
+    # odd bodies a well-formed profile may hold: both verifiers list (or skip) the same figures
+    odd = [lambda p: p.update(mes={}), lambda p: p["iot"].update(machines=[]),
+           lambda p: p.update(sales={"by_currency": {"😀": {"amount_minor": 2**52, "top1_share": None},
+                                                     "Z": {"amount_minor": 1.5}, "a": 7}}),
+           lambda p: p.update(cross_source=None), lambda p: p["coverage"].update(records="9007199254740993"),
+           lambda p: [d.update(mes_good=str(d["mes_good"])) for d in p["daily"]]]
+    for lie in odd:
+        _, root_, terms_, doc = _collateral_world_v2(lie=lie)
+        out.append(_collateral_case(doc, terms_, root_, BLOCK_HASH))
     return out
 
 
