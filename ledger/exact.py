@@ -7,7 +7,8 @@ JavaScript (``api/web/static/js/verify/profile.js``) print the same bytes:
 - ``count(x)``: an integer as a JSON integer, beyond +-(2^53 - 1) as a decimal string;
 - ``instant_ms(ts)``: an RFC 3339 timestamp as whole milliseconds since the epoch
   (digits after the third dropped, a leap second ``60`` read as ``59``, offset applied);
-- ``day_of`` / ``day_name`` / ``week_name``: the calendar day and ISO week in an offset.
+- ``day_of`` / ``day_name`` / ``week_name``: the calendar day and ISO week (4-digit ISO year)
+  in an offset.
 """
 
 from __future__ import annotations
@@ -21,6 +22,9 @@ MAX_SAFE_INTEGER = 2**53 - 1
 DAY_MS = 86_400_000
 _EPOCH_ORDINAL = 719_163  # date(1970, 1, 1).toordinal()
 _SCALE = 1_000_000
+#: The days a calendar names: 0001-01-01 and 9999-12-31 as day numbers.
+FIRST_DAY = 1 - _EPOCH_ORDINAL
+LAST_DAY = date(9999, 12, 31).toordinal() - _EPOCH_ORDINAL
 
 # The record timestamp shape `ledger.records` accepts (RFC 3339 with a mandatory offset).
 _TS_SHAPE = re.compile(
@@ -122,4 +126,4 @@ def day_name(day: int) -> str:
 def week_name(day: int) -> str:
     """The ISO 8601 week (``2026-W40``, Monday first) of a day number."""
     year, week, _ = date.fromordinal(day + _EPOCH_ORDINAL).isocalendar()
-    return f"{year}-W{week:02d}"
+    return f"{year:04d}-W{week:02d}"

@@ -178,6 +178,35 @@ def test_builder_refuses_what_exact_refuses(ts):
         ProfileBuilder().add(0, {"ts": ts, "type": "x", "data": {}})
 
 
+def test_readings_past_2_53_and_years_before_1000():
+    """1e21 is canonically "1e+21", an integral float (not an integer): written back as it is.
+    An ISO week's year has 4 digits, as a day's does."""
+    records = [
+        {"id": "a", "ts": "0001-01-01T00:00:00Z", "type": "iot.telemetry",
+         "data": {"machine": "m", "state": "running", "parts_total": 1, "temp_c": 1e21, "power_kw": 2e22}},
+        {"id": "b", "ts": "0001-01-09T00:00:00.5Z", "type": "iot.telemetry",
+         "data": {"machine": "m", "state": "idle", "parts_total": 3, "temp_c": -1e21}},
+        {"id": "c", "ts": "0999-12-31T23:59:60Z", "type": "mes.work_order",
+         "data": {"product": "P", "qty_good": 5, "qty_scrap": 0, "qty_planned": 5}},
+    ]
+    p = build({"records": records, "tz": "+00:00", "mapping": None, "thresholds": None})
+    canonicalize(p)
+    temp = p["iot"]["machines"]["m"]["temp_c"]
+    assert temp["max"] == 1e21 and type(temp["max"]) is float and temp["p50"] == -1e21
+    assert temp["over_limit"] == "0.500000"
+    # 2e22 kW for 8 days and 0.5 s (691,200,500 ms) = 2e22 * 691200500 / 3600000 kWh
+    assert p["iot"]["machines"]["m"]["energy_kwh"] == "3840002777777777777777777.777778"
+    assert [w["week"] for w in p["weekly"]] == ["0001-W01", "0001-W02", "1000-W01"]  # 0999-12-31: a Tuesday
+    assert [d["day"] for d in p["daily"]] == ["0001-01-01", "0001-01-09", "0999-12-31"]
+
+
+def test_a_day_outside_the_calendar_is_refused_by_index():
+    with pytest.raises(InvalidArgumentError, match="record 0 falls on a day outside the years 0001-9999"):
+        ProfileBuilder(tz="-00:01").add(0, {"ts": "0001-01-01T00:00:00Z", "type": "x", "data": {}})
+    with pytest.raises(InvalidArgumentError, match="record 3 falls on a day outside"):
+        ProfileBuilder(tz="+23:59").add(3, {"ts": "9999-12-31T01:00:00Z", "type": "x", "data": {}})
+
+
 # --- compare_profiles ---------------------------------------------------------------------
 
 
@@ -341,6 +370,9 @@ def test_range_must_match_the_records():
     with pytest.raises(InvalidArgumentError, match="record 0 is not a record"):
         build_profile([(0, {"ts": "yesterday", "type": "x"})], log_id=cases.LOG_ID, stream="s", start=0,
                       end=1, checkpoint_size=1, checkpoint_root=cases.ROOT)
+    for bad in ({"ts": "2026-10-05T08:00:00Z", "type": ["x"]}, {"type": "x"}, [], "record"):
+        with pytest.raises(InvalidArgumentError, match="record 0 is not a record"):
+            ProfileBuilder().add(0, bad)
     with pytest.raises(InvalidArgumentError, match="log_id"):
         build(case, log_id=b"short")
 
