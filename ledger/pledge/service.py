@@ -288,10 +288,9 @@ class Pledges:
         """The document to keep for a consent ``party`` signed elsewhere (its wallet): rebuilt
         from what the signature covers (``ledger.pledge.consent.accept_consent``).
         ``stream_of`` finds the stream of the terms' log that ``party`` may use."""
+        from ledger.pledge.asset import profile_params_of
         from ledger.pledge.consent import accept_consent
         from ledger.pledge.terms import read_consent
-
-        from ledger.pledge.asset import profile_params_of
 
         consent = read_consent(document)
         stream = stream_of(consent.terms.log_id)
