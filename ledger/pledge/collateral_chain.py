@@ -46,7 +46,7 @@ def build_bundle(store, chain: Chain, token_id: int, manifests=None) -> dict:
     records at the sampled indices, with salts and inclusion proofs at the pledged checkpoint.
 
     The manifest is rebuilt from the store: ``dpl-asset/1``, or (a pledge of a ``dpl-asset/2``)
-    with the profile recomputed with the parameters of the first manifest ``manifests()``
+    with the profile recomputed with the parameters of the first manifest ``manifests(terms)``
     yields whose digest is the pledged asset digest (the consent's); either way its digest
     must be the pledge's."""
     from ledger.pledge.asset import manifest_at, profile_params_of
@@ -59,7 +59,7 @@ def build_bundle(store, chain: Chain, token_id: int, manifests=None) -> dict:
         raise LedgerError(f"the chain does not hold this store's root at size {t.checkpoint_size}: run dpl audit")
     manifest = build_manifest(store, stream, t.start, t.end, t.checkpoint_size, root)
     if asset_digest(manifest) != t.asset_digest:
-        pledged = next((m for m in (manifests() if manifests is not None else ())
+        pledged = next((m for m in (manifests(t) if manifests is not None else ())
                         if _digest(m) == t.asset_digest and profile_params_of(m) is not None), None)
         if pledged is None:
             raise NotFoundError(

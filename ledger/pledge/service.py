@@ -596,15 +596,17 @@ class Pledges:
 
         if party is not None:
             self.show(token_id, party)
-        return build_bundle(self.ctx.store, self.chain, token_id, lambda: self._kept_manifests(consent))
+        return build_bundle(self.ctx.store, self.chain, token_id,
+                            lambda terms: self._kept_manifests(consent, terms.lender))
 
-    def _kept_manifests(self, consent: object):
-        """Manifests a pledge may have committed to: the given consent's, then those kept."""
+    def _kept_manifests(self, consent: object, lender: str):
+        """Manifests a pledge whose consent named ``lender`` may have committed to: the given
+        consent's, then those of the consents kept that name that lender."""
         from ledger.store.consents import ConsentStore
 
         if type(consent) is dict:
             yield consent.get("manifest")
-        for row in ConsentStore(self.ctx.store.engine, self.ctx.store.key).list():
+        for row in ConsentStore(self.ctx.store.engine, self.ctx.store.key).list(lender=to_checksum_address(lender)):
             yield orjson.loads(row.document).get("manifest")
 
     def profile(self, token_id: int, party) -> dict:
@@ -615,7 +617,7 @@ class Pledges:
         from ledger.assets import ASSET_FORMAT_V2, asset_digest
 
         view = self.show(token_id, party)
-        for manifest in self._kept_manifests(None):
+        for manifest in self._kept_manifests(None, view.terms.lender):
             if (type(manifest) is dict and manifest.get("format") == ASSET_FORMAT_V2
                     and asset_digest(manifest) == view.terms.asset_digest):
                 return manifest["profile"]
