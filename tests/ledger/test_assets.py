@@ -390,7 +390,7 @@ def _profile(store, stream, start, end, size, tz="+08:00", thresholds=None):
 def month(sqlite_store):
     from ledger.synthetic import factory_month
 
-    return _log(sqlite_store, list(factory_month(days=3)))
+    return _log(sqlite_store, list(factory_month(days=10)))
 
 
 def test_v2_carries_the_profile_and_round_trips(sqlite_store, month):

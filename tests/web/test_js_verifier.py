@@ -509,7 +509,7 @@ def _collateral_cases() -> list[tuple[dict, dict]]:
     return out
 
 
-def _collateral_world_v2(days=3, start=3, cut=3, k=30, lie=None):
+def _collateral_world_v2(days=10, start=3, cut=3, k=30, lie=None):
     """A pledge over a log of all three record types whose manifest is dpl-asset/2 (the range's
     profile in +08:00); ``lie(profile)`` edits the profile before the pledge commits to it."""
     from ledger.profile import build_profile
@@ -569,13 +569,13 @@ def _collateral_cases_v2() -> list[tuple[dict, dict]]:
 
     lies = [
         day_of(order, "mes_good", order["data"]["qty_good"] - 1),
-        day_of(sale, "sales_minor", {"CNY": sale["data"]["amount_minor"] - 1}),
+        day_of(sale, "sales_minor", {sale["data"]["currency"]: sale["data"]["amount_minor"] - 1}),
         day_of(sale, "sales_minor", {}),
         lambda p: p["daily"].pop(0),
         at("iot", "machines", reading["data"]["machine"], value=None),
         at("mes", "by_product", order["data"]["product"], value=None),
         at("mes", "by_product", order["data"]["product"], "qty_good", value=order["data"]["qty_good"] - 1),
-        at("sales", "by_currency", "CNY", "by_customer", sale["data"]["customer"], value=1),
+        at("sales", "by_currency", sale["data"]["currency"], "by_customer", sale["data"]["customer"], value=1),
         at("mes", "qty_good", value=1),  # a total no sampled record can contradict
     ]
     for lie in lies:
