@@ -33,6 +33,7 @@ from eth_utils import is_checksum_address, is_hex_address, to_checksum_address
 from ledger import merkle
 from ledger.assets import ASSET_FORMAT_V2, asset_digest, check_manifest, record_disagreements
 from ledger.canonical import canonicalize
+from ledger.checks import Check
 from ledger.errors import BundleError, InvalidArgumentError, ProofError, RecordError
 from ledger.pledge.terms import Terms
 from ledger.records import prepare_record
@@ -61,13 +62,6 @@ def make_collateral_bundle(
         "manifest": manifest,
         "entries": entries,
     }
-
-
-@dataclass
-class Check:
-    name: str
-    ok: bool
-    detail: str
 
 
 @dataclass

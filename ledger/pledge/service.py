@@ -211,11 +211,11 @@ class Pledges:
     def _same_profile(claimed: dict, manifest: dict, name: Callable[[str], str]) -> None:
         """Refuse a claimed profile that is not, figure by figure, the one the records give."""
         from ledger.profile import compare_profiles
-        from ledger.profile_verify import _value
+        from ledger.profile_verify import figure_text
 
         differences = compare_profiles(claimed, manifest["profile"])
         if differences:
-            shown = "; ".join(f"{path}: claimed {_value(c)}, recomputed {_value(v)}"
+            shown = "; ".join(f"{path}: claimed {figure_text(c)}, recomputed {figure_text(v)}"
                               for path, c, v in differences[:20])
             more = f" (and {len(differences) - 20} more)" if len(differences) > 20 else ""
             raise InvalidArgumentError(f"{name('profile')}: {len(differences)} figure(s) differ from the records of "

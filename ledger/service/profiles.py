@@ -194,7 +194,7 @@ def verify(profile: object, disclosure: object, *, rpc_url: str | None = None, h
     Without ``rpc_url`` the verdict is on maths alone (as ``dpl verify`` without ``--rpc``):
     the edges say that the anchor was not checked."""
     from ledger.chain.check import expected_factory, proof_checks
-    from ledger.pledge.collateral import Check
+    from ledger.checks import Check
     from ledger.profile_verify import verify_profile
 
     expected = expected_factory(factory)  # a malformed --factory is the caller's error, before any work
