@@ -10,6 +10,7 @@ import { renderConsents, renderExtensions, renderPledges } from './pledges.js';
 import { fillDefaults, wireConsentForm } from './consent.js';
 import { offerPledges, wireExtensionForm } from './extension.js';
 import { wireRecords } from './records.js';
+import { fillProfileForm, renderDisclosures, wireProfile } from './profile.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -24,17 +25,20 @@ async function start() {
   logsBox.replaceChildren(...(state.logs.length ? state.logs.map(logCard)
     : [h('p', { class: 'muted' }, 'No logs yet: create one under "Add records".')]));
   fillDefaults();
+  fillProfileForm();
   refresh($('activity'), renderActivity, 'Activity');
   // the live ones are offered to the extension form
   refresh($('pledges'), async (box) => offerPledges((await renderPledges(box)).filter((p) => p.status === 'live')), 'Pledges');
   refresh($('consents'), renderConsents, 'Consents');
   refresh($('extensions'), renderExtensions, 'Extensions');
+  refresh($('disclosures'), renderDisclosures, 'Disclosures');
 }
 
 
 wireConsentForm();
 wireExtensionForm();
 wireRecords();
+wireProfile();
 start();
 // a log was created or records appended (records.js): show the new sizes, roots, charts
 document.addEventListener('dpl:logs-changed', () => start());
