@@ -458,6 +458,19 @@ class LogStore:
             hashes = self._hash_ranges(conn, log.pk, [(0, old_size), (0, new_size), *ranges])
         return ConsistencyProof(old_size, new_size, hashes[0], hashes[1], hashes[2:])
 
+    def range_proof(
+        self, stream: str, start: int, end: int, size: int | None = None
+    ) -> tuple[list[bytes], list[bytes]]:
+        """Range proof ``(left, right)`` of records ``[start, end)`` in the first ``size``:
+        the hashes of the perfect subtrees covering ``[0, start)`` and ``[end, size)``
+        (``merkle.range_proof_ranges``), read from the tiles in one query."""
+        with self.engine.connect() as conn:
+            log = self.get_log(stream, conn)
+            size = self._checked_size(log, size)
+            left, right = merkle.range_proof_ranges(start, end, size)
+            hashes = self._hash_ranges(conn, log.pk, [*left, *right]) if left or right else []
+        return hashes[: len(left)], hashes[len(left):]
+
     # --- reading: records -------------------------------------------------------------
 
     def record_at(self, stream: str, index: int) -> StoredRecord:

@@ -8,9 +8,10 @@ export { parseJson, JsonFloat, JsonInputError, JsonDuplicateKeyError } from './j
 export { canonicalize, canonicalText, CanonicalError } from './jcs.js';
 export { shown, pyRepr } from './pyfmt.js';
 export { prepareRecord, RecordError } from './records.js';
-export { leafHash, nodeHash, verifyInclusion, verifyConsistency, rootFromInclusionProof, ProofError } from './merkle.js';
+export { leafHash, nodeHash, verifyInclusion, verifyConsistency, rootFromInclusionProof, rootFromRange, verifyRange, ProofError } from './merkle.js';
 export { checkManifest, assetDigest, recordDisagreements } from './manifest.js';
 export { sampleSeed, sampleIndices } from './sampling.js';
 export { keccak256 } from './keccak.js';
 export { sha256 } from './sha256.js';
 export { toHex, fromHex } from './hex.js';
+export { verifyDisclosure, DISCLOSURE_FORMAT } from './disclosure.js';

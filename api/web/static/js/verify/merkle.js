@@ -124,3 +124,71 @@ export async function verifyConsistency(oldSize, newSize, proof, oldRoot, newRoo
   hash2 = await chainBorderRight(hash2, rest.slice(inner));
   if (!equalBytes(hash2, newRoot)) throw new RootMismatchError(newRoot, hash2, 'new root');
 }
+
+// --- range proofs: compact ranges (transparency-dev/merkle compact/range.go), as ledger/merkle.py
+
+/** Levels of the perfect subtrees covering [a, b), left to right (merkle.perfect_subtrees). */
+function subtreeLevels(a, b) {
+  const out = [];
+  let pos = a;
+  while (pos < b) {
+    let level = bitLength(b - pos) - 1;
+    if (pos) level = Math.min(level, bitLength(pos & -pos) - 1);
+    out.push(level);
+    pos += 1n << BigInt(level);
+  }
+  return out;
+}
+
+/** Leaf ranges [a, b) of the range proof of [start, end) in a tree of `size`: {left, right}. */
+export function rangeProofRanges(start, end, size) {
+  const s = BigInt(start), e = BigInt(end), n = BigInt(size);
+  if (!(0n <= s && s < e && e <= n)) throw new ProofError(`a range proof needs 0 <= start < end <= size (got [${s}, ${e}) of ${n})`);
+  const cover = (a, b) => {
+    const out = [];
+    for (const level of subtreeLevels(a, b)) { out.push([a, a + (1n << BigInt(level))]); a += 1n << BigInt(level); }
+    return out;
+  };
+  return { left: cover(0n, s), right: cover(e, n) };
+}
+
+/**
+ * The root the range proof (left, right) leads to for the leaf hashes `leaves` at
+ * [start, start + leaves.length) of a tree of `size`: a compact-range merge of left, the leaves
+ * and right, folded into the RFC 9162 root. Throws ProofError (ledger.merkle.root_from_range's words).
+ */
+export async function rootFromRange(left, leaves, right, start, size) {
+  if (![start, size].every((v) => isCount(v) && v >= 0)) throw new ProofError('start and size must be non-negative integers');
+  if (!leaves.length) throw new ProofError('empty range: a range proof needs at least one leaf');
+  const s = BigInt(start), n = BigInt(size), e = s + BigInt(leaves.length);
+  if (e > n) throw new ProofError(`range [${s}, ${e}) is beyond size ${n}`);
+  const leftLevels = subtreeLevels(0n, s), rightLevels = subtreeLevels(e, n);
+  if (left.length !== leftLevels.length) throw new ProofError(`wrong number of left proof hashes ${left.length}, want ${leftLevels.length}`);
+  if (right.length !== rightLevels.length) throw new ProofError(`wrong number of right proof hashes ${right.length}, want ${rightLevels.length}`);
+  left.forEach((h, i) => requireHash(h, `left[${i}]`));
+  right.forEach((h, i) => requireHash(h, `right[${i}]`));
+  leaves.forEach((h, i) => requireHash(h, `leaf[${i}]`));
+  const levels = [], hashes = [];
+  const push = async (level, h) => {
+    while (levels.length && levels[levels.length - 1] === level) {
+      levels.pop();
+      h = await nodeHash(hashes.pop(), h);
+      level += 1;
+    }
+    levels.push(level);
+    hashes.push(h);
+  };
+  for (let i = 0; i < left.length; i++) await push(leftLevels[i], left[i]);
+  for (const h of leaves) await push(0, h);
+  for (let i = 0; i < right.length; i++) await push(rightLevels[i], right[i]);
+  let acc = hashes[hashes.length - 1];
+  for (let i = hashes.length - 2; i >= 0; i--) acc = await nodeHash(hashes[i], acc);
+  return acc;
+}
+
+/** Resolve if `leaves` are [start, start + leaves.length) of the tree of `size` with `root`; else throw ProofError. */
+export async function verifyRange(left, leaves, right, start, size, root) {
+  const calculated = await rootFromRange(left, leaves, right, start, size);
+  requireHash(root, 'root');
+  if (!equalBytes(calculated, root)) throw new RootMismatchError(root, calculated);
+}

@@ -3,6 +3,9 @@
 // The hot path (add) keeps to Numbers where they are exact (safe integers); ratios, roots and
 // big sums are exact BigInt rationals, rounded half-even to 6 decimals once, in result().
 import { BundleError } from './errors.js';
+import { pyRepr } from './pyfmt.js';
+import { pyType, floatValue } from './json.js';
+import { toHex, bytes32 } from './hex.js';
 import {
   addInt, intOut, intIn, ratio, rootRatio, decimalOf, decimalOfText, compareCodePoints,
   dayText, weekText, isoWeek, tzOffsetMs, instantMs, dayOf,
@@ -28,8 +31,6 @@ export const DEFAULT_THRESHOLDS = Object.freeze({
 });
 const INT_THRESHOLDS = ['max_gap_s', 'stoppage_s', 'worst_min_units'];
 const DECIMAL_THRESHOLDS = ['temp_c_max', 'vibration_mm_s_max'];
-const RATIO_THRESHOLDS = ['min_utilization', 'max_over_limit', 'max_scrap_rate', 'min_plan_attainment',
-  'max_top1_share', 'max_worst_mismatch', 'max_mismatch', 'min_product_ratio'];
 
 const MES = 'mes.work_order', IOT = 'iot.telemetry', ERP = 'erp.sales_order';
 export const PROFILED_FIELDS = Object.freeze({
@@ -39,62 +40,86 @@ export const PROFILED_FIELDS = Object.freeze({
 });
 
 const DECIMAL_TEXT = /^-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?$/;
-const RATIO_TEXT = /^-?(?:0|[1-9][0-9]*)\.[0-9]{6}$/;
+const RATIO_TEXT = /^(?:0|[1-9][0-9]*)\.[0-9]{6}$/;
 
 const isObject = (v) => v !== null && typeof v === 'object' && !Array.isArray(v);
 const isCount = (v) => Number.isSafeInteger(v) && v >= 0;
 const isNum = (v) => typeof v === 'number' && Number.isFinite(v);
-const shownValue = (v) => (typeof v === 'string' ? JSON.stringify(v) : v === undefined ? 'nothing' : JSON.stringify(v));
 const fail = (msg) => { throw new BundleError(msg); };
 const own = (o, k) => Object.prototype.hasOwnProperty.call(o, k);
 
 // ------------------------------------------------------------------ inputs
+// The checks and their words are ledger.profile's (check_tz, check_mapping, check_thresholds).
 
-/** The profile's `tz` (`±HH:MM`, default `+00:00`); throws BundleError otherwise. */
+/** `tz` if it is an offset `±HH:MM` (hours 00-23, minutes 00-59); else BundleError. */
 export function checkTz(tz) {
-  if (tz === undefined || tz === null) return '+00:00';
-  if (tzOffsetMs(tz) === null) fail(`tz must be an offset ±HH:MM (e.g. +08:00), not ${shownValue(tz)}`);
+  if (tzOffsetMs(tz) === null) fail(`tz must be an offset like +08:00 or -05:30 (±HH:MM), not ${pyRepr(tz)}`);
   return tz;
 }
 
-/** A `dpl-mapping/1` object or null; throws BundleError naming what is wrong. */
+/** A `dpl-mapping/1` object (its checked copy) or null; BundleError naming the field. */
 export function checkMapping(mapping) {
   if (mapping === undefined || mapping === null) return null;
-  if (!isObject(mapping)) fail('mapping must be an object or null');
-  for (const k of Object.keys(mapping)) if (k !== 'format' && k !== 'types') fail(`mapping: unexpected field ${JSON.stringify(k)}`);
-  if (mapping.format !== MAPPING_FORMAT) fail(`mapping.format must be ${JSON.stringify(MAPPING_FORMAT)}`);
-  if (!isObject(mapping.types)) fail('mapping.types must be an object');
-  const sources = new Set();
-  for (const [type, spec] of Object.entries(mapping.types)) {
-    const where = `mapping.types.${type}`;
-    if (!own(PROFILED_FIELDS, type)) fail(`${where}: only ${Object.keys(PROFILED_FIELDS).join(', ')} can be mapped`);
-    if (!isObject(spec)) fail(`${where} must be an object`);
-    for (const k of Object.keys(spec)) if (k !== 'type' && k !== 'fields') fail(`${where}: unexpected field ${JSON.stringify(k)}`);
-    if (own(spec, 'type')) {
-      if (typeof spec.type !== 'string' || spec.type === '') fail(`${where}.type must be a non-empty string`);
-      if (sources.has(spec.type)) fail(`${where}.type: ${JSON.stringify(spec.type)} is mapped twice`);
-      sources.add(spec.type);
+  const bad = (where, why) => fail(`mapping ${where}: ${why}`);
+  if (!isObject(mapping)) bad('', 'must be a JSON object');
+  const extra = Object.keys(mapping).filter((k) => k !== 'format' && k !== 'types').sort(compareCodePoints);
+  if (extra.length) bad(extra[0], 'unknown field');
+  if (mapping.format !== MAPPING_FORMAT) bad('format', `must be ${pyRepr(MAPPING_FORMAT)}`);
+  const types = own(mapping, 'types') ? mapping.types : undefined;
+  if (!isObject(types)) bad('types', 'must be an object');
+  const out = {}, sources = new Map();
+  for (const name of Object.keys(types)) {
+    const entry = types[name];
+    if (!own(PROFILED_FIELDS, name)) bad(`types.${name}`, `only ${Object.keys(PROFILED_FIELDS).join(', ')} can be mapped`);
+    if (!isObject(entry)) bad(`types.${name}`, 'must be an object');
+    const more = Object.keys(entry).filter((k) => k !== 'type' && k !== 'fields').sort(compareCodePoints);
+    if (more.length) bad(`types.${name}.${more[0]}`, 'unknown field');
+    const copy = {};
+    if (own(entry, 'type')) {
+      const src = entry.type;
+      if (typeof src !== 'string' || !src) bad(`types.${name}.type`, 'must be a non-empty string');
+      if (own(PROFILED_FIELDS, src) && src !== name) bad(`types.${name}.type`, `${pyRepr(src)} is itself a profiled type`);
+      if (sources.has(src)) bad(`types.${name}.type`, `${pyRepr(src)} is already mapped to ${sources.get(src)}`);
+      sources.set(src, name);
+      copy.type = src;
     }
-    if (own(spec, 'fields')) {
-      if (!isObject(spec.fields)) fail(`${where}.fields must be an object`);
-      for (const [field, key] of Object.entries(spec.fields)) {
-        if (!PROFILED_FIELDS[type].includes(field)) fail(`${where}.fields: ${JSON.stringify(field)} is not a field of ${type}`);
-        if (typeof key !== 'string' || key === '') fail(`${where}.fields.${field} must be a non-empty string`);
+    if (own(entry, 'fields')) {
+      const fields = entry.fields;
+      if (!isObject(fields)) bad(`types.${name}.fields`, 'must be an object');
+      const seen = new Map();
+      for (const field of Object.keys(fields)) {
+        const key = fields[field];
+        if (!PROFILED_FIELDS[name].includes(field)) {
+          bad(`types.${name}.fields.${field}`, `not a field of ${name} (those are ${PROFILED_FIELDS[name].join(', ')})`);
+        }
+        if (typeof key !== 'string' || !key) bad(`types.${name}.fields.${field}`, 'must be a non-empty data key');
+        if (seen.has(key)) bad(`types.${name}.fields.${field}`, `${pyRepr(key)} is already read as ${seen.get(key)}`);
+        seen.set(key, field);
       }
+      copy.fields = { ...fields };
     }
+    out[name] = copy;
   }
-  return mapping;
+  return { format: MAPPING_FORMAT, types: out };
 }
 
-/** The thresholds (missing ones take their defaults); throws BundleError naming a wrong one. */
+/** Every threshold (defaults for the absent ones); BundleError naming a bad or unknown one. */
 export function checkThresholds(thresholds) {
   if (thresholds === undefined || thresholds === null) return { ...DEFAULT_THRESHOLDS };
-  if (!isObject(thresholds)) fail('thresholds must be an object');
-  for (const k of Object.keys(thresholds)) if (!own(DEFAULT_THRESHOLDS, k)) fail(`thresholds: unexpected field ${JSON.stringify(k)}`);
-  const out = { ...DEFAULT_THRESHOLDS, ...thresholds };
-  for (const k of INT_THRESHOLDS) if (!isCount(out[k])) fail(`thresholds.${k} must be an integer >= 0`);
-  for (const k of DECIMAL_THRESHOLDS) if (typeof out[k] !== 'string' || !DECIMAL_TEXT.test(out[k])) fail(`thresholds.${k} must be a decimal string`);
-  for (const k of RATIO_THRESHOLDS) if (typeof out[k] !== 'string' || !RATIO_TEXT.test(out[k])) fail(`thresholds.${k} must be a decimal string with 6 decimals`);
+  if (!isObject(thresholds)) fail('thresholds must be a JSON object');
+  const out = { ...DEFAULT_THRESHOLDS };
+  for (const key of Object.keys(thresholds)) {
+    const v = thresholds[key];
+    if (!own(DEFAULT_THRESHOLDS, key)) fail(`thresholds.${key}: unknown threshold`);
+    if (INT_THRESHOLDS.includes(key)) {
+      if (!isCount(v)) fail(`thresholds.${key}: must be an integer >= 0, not ${pyRepr(v)}`);
+    } else if (DECIMAL_THRESHOLDS.includes(key)) {
+      if (typeof v !== 'string' || !DECIMAL_TEXT.test(v)) fail(`thresholds.${key}: must be a decimal string like "85" or "4.5", not ${pyRepr(v)}`);
+    } else if (typeof v !== 'string' || !RATIO_TEXT.test(v)) {
+      fail(`thresholds.${key}: must be a ratio with 6 decimals like "0.050000", not ${pyRepr(v)}`);
+    }
+    out[key] = v;
+  }
   return out;
 }
 
@@ -127,12 +152,13 @@ const bump = (map, key, v) => map.set(key, addInt(map.get(key) ?? 0, v));
 
 export class ProfileBuilder {
   constructor({ tz, mapping, thresholds } = {}) {
-    this.tz = checkTz(tz);
+    this.tz = checkTz(tz === undefined ? '+00:00' : tz);
     this.tzMs = tzOffsetMs(this.tz);
     this.mapping = checkMapping(mapping);
     this.thresholds = checkThresholds(thresholds);
     this.kinds = compileMapping(this.mapping);
     this.n = 0;
+    this.firstIndex = null; this.nextIndex = null;
     this.types = new Map();
     this.instants = [];
     this.ordered = true;
@@ -149,10 +175,17 @@ export class ProfileBuilder {
     return d;
   }
 
-  /** Count one record of the range (as parsed from its canonical bytes). */
+  /** Count one record of the range (as parsed from its canonical bytes); indices come consecutive. */
   add(index, record) {
-    const ms = instantMs(record.ts);
-    if (ms === null) fail(`record ${index}: ts is not an RFC 3339 timestamp`);
+    if (this.nextIndex === null) {
+      if (!Number.isSafeInteger(index) || index < 0) fail(`record index must be an integer >= 0, not ${pyRepr(index)}`);
+      this.firstIndex = index;
+    } else if (index !== this.nextIndex) {
+      fail(`records must come in index order: expected index ${this.nextIndex}, got ${pyRepr(index)}`);
+    }
+    const ms = isObject(record) && typeof record.type === 'string' ? instantMs(record.ts) : null;
+    if (ms === null) fail(`record ${index} is not a record (ts, type)`);
+    this.nextIndex = index + 1;
     this.n += 1;
     const type = record.type;
     this.types.set(type, (this.types.get(type) ?? 0) + 1);
@@ -225,9 +258,22 @@ export class ProfileBuilder {
 
   /** The profile object (RFC 8785 gives its bytes); logId and checkpointRoot as 0x hex. */
   result({ logId, stream, start, end, checkpointSize, checkpointRoot }) {
-    if (end - start !== this.n) fail(`the range [${start}, ${end}) has ${end - start} records, ${this.n} were given`);
+    let id, root;
+    try { id = toHex(bytes32(logId)); } catch { fail('log_id must be 32 bytes'); }
+    try { root = toHex(bytes32(checkpointRoot)); } catch { fail('checkpoint_root must be 32 bytes'); }
+    if (typeof stream !== 'string' || !stream) fail('stream must be a non-empty string');
+    for (const [name, v] of [['start', start], ['end', end], ['checkpoint_size', checkpointSize]]) {
+      if (!Number.isSafeInteger(v) || v < 0) fail(`${name} must be an integer >= 0, not ${pyRepr(v)}`);
+    }
+    if (!(start < end && end <= checkpointSize)) {
+      fail(`the range [${start}, ${end}) must hold at least one record and end at or before the checkpoint size ${checkpointSize}`);
+    }
+    if (this.firstIndex !== start || this.nextIndex !== end) {
+      const shown = this.firstIndex === null ? 'no record' : `records ${this.firstIndex}..${this.nextIndex - 1}`;
+      fail(`the range is [${start}, ${end}) but ${shown} came`);
+    }
+    logId = id; checkpointRoot = root;
     const th = this.thresholds;
-    this._ex = { machines: new Map(), top1: new Map(), products: new Map() }; // exact figures the flags compare
     const coverage = this._coverage(start, end);
     const iotDays = new Map(); // machine -> day -> parts (day of the later reading)
     const iot = this.iot && this._iotSection(iotDays);
@@ -247,7 +293,7 @@ export class ProfileBuilder {
       coverage, mes, iot, sales, cross_source: cross,
       daily, weekly: this._weekly(dayNums), trend: this._trend(dayNums),
     };
-    profile.flags = flagsOf(profile, this._ex, th);
+    profile.flags = flagsOf(profile, th);
     return profile;
   }
 
@@ -274,8 +320,6 @@ export class ProfileBuilder {
       by[product] = { orders: p.orders, qty_good: intOut(p.good), qty_scrap: intOut(p.scrap), qty_planned: intOut(p.planned),
         scrap_rate: ratio(p.scrap, addInt(p.good, p.scrap)), plan_attainment: ratio(p.good, p.planned) };
     }
-    this._ex.scrap = [BigInt(m.scrap), BigInt(addInt(m.good, m.scrap))];
-    this._ex.plan = [BigInt(m.good), BigInt(m.planned)];
     return { orders: m.orders, qty_good: intOut(m.good), qty_scrap: intOut(m.scrap), qty_planned: intOut(m.planned),
       scrap_rate: ratio(m.scrap, addInt(m.good, m.scrap)), plan_attainment: ratio(m.good, m.planned), skipped: m.skipped, by_product: by };
   }
@@ -337,9 +381,6 @@ export class ProfileBuilder {
         longest_stop_s: Math.floor(stop / 1000),
         temp_c: health(m.temp, tempMax), vibration_mm_s: health(m.vib, vibMax),
       };
-      this._ex.machines.set(name, { utilization: [BigInt(running), BigInt(n)],
-        temp_c: machines[name].temp_c && machines[name].temp_c.over, vibration_mm_s: machines[name].vibration_mm_s && machines[name].vibration_mm_s.over });
-      for (const k of ['temp_c', 'vibration_mm_s']) if (machines[name][k]) delete machines[name][k].over;
     }
     return { readings: this.iot.readings, skipped: this.iot.skipped, machines };
   }
@@ -351,7 +392,6 @@ export class ProfileBuilder {
       const total = BigInt(c.amount);
       const top5 = amounts.slice(0, 5).reduce((a, b) => a + b, 0n);
       const squares = amounts.reduce((a, b) => a + b * b, 0n);
-      if (total !== 0n) this._ex.top1.set(currency, [amounts[0], total]);
       const customers = {};
       for (const [name, v] of c.customers) customers[name] = intOut(v);
       by[currency] = {
@@ -403,11 +443,8 @@ export class ProfileBuilder {
     const names = new Set([...(this.mes ? this.mes.products.keys() : []), ...(this.sales ? this.sales.skus.keys() : [])]);
     for (const name of names) {
       const good = this.mes?.products.get(name)?.good ?? 0, qty = this.sales?.skus.get(name) ?? 0;
-      this._ex.products.set(name, [BigInt(good), BigInt(qty)]);
       byProduct[name] = { mes_good: intOut(good), erp_qty: intOut(qty), ratio: ratio(good, qty) };
     }
-    this._ex.mismatch = [diff, most];
-    this._ex.worst = worst && [worst[0], worst[1]];
     return {
       pairs: count, iot_parts: intOut(iotSum), mes_units: intOut(mesSum), mismatch: ratio(diff, most),
       worst: worst && { machine: worst[3], day: dayText(worst[2]), iot_parts: intOut(worst[4]), mes_units: intOut(worst[5]),
@@ -475,7 +512,7 @@ function health(values, limit) {
   for (const v of xs) {
     if (Math.abs(v - t) <= near) { if (compareDecimal(v, limit.dec) > 0) over += 1; } else if (v > t) over += 1;
   }
-  return { readings: n, p50: rank(50), p95: rank(95), max: sorted[n - 1], over_limit: ratio(over, n), over: [BigInt(over), BigInt(n)] };
+  return { readings: n, p50: rank(50), p95: rank(95), max: sorted[n - 1], over_limit: ratio(over, n) };
 }
 
 function compareDecimal(v, dec) {
@@ -510,81 +547,276 @@ function growth(dayNums, valueOf) {
 
 // ------------------------------------------------------------------ flags
 
-const millionthsOf = (text) => BigInt(text.replace('.', '')); // a 6-decimal threshold in millionths
-
-/** -1, 0 or 1: the exact ratio [n, d] (d > 0) against a 6-decimal threshold text. */
-function cmpRatio([n, d], text) {
-  const l = n * 1000000n, r = millionthsOf(text) * d;
+/** -1, 0 or 1: two decimal texts (a figure as written, a threshold) compared exactly. */
+function cmpText(a, b) {
+  const x = decimalOfText(a), y = decimalOfText(b);
+  let l = x.c, r = y.c;
+  if (x.e > y.e) l *= 10n ** BigInt(x.e - y.e); else r *= 10n ** BigInt(y.e - x.e);
   return l === r ? 0 : l < r ? -1 : 1;
 }
+const over = (figure, limit) => figure !== null && cmpText(figure, limit) > 0;
+const under = (figure, limit) => figure !== null && cmpText(figure, limit) < 0;
 
-const byFigure = (a, b) => compareCodePoints(a.figure, b.figure);
-
-/** The flags of a profile (§4 "flags"): in the table's order, then by figure path. */
-function flagsOf(p, ex, th) {
+/**
+ * The flags of a profile (§4 "flags"), ledger.profile._flags's: the written figures compared
+ * exactly with the thresholds; in the table's order, then by figure path (code point order).
+ */
+function flagsOf(p, th) {
   const out = [];
-  const group = (items) => { items.sort(byFigure); out.push(...items); };
-  const flag = (code, figure, value, threshold, message) => ({ code, message, figure, value: String(value), threshold: String(threshold) });
-  const c = p.coverage;
-  if (c.longest_gap_s > th.max_gap_s) {
-    out.push(flag('gap', 'coverage.longest_gap_s', c.longest_gap_s, th.max_gap_s,
-      `The log has a gap of ${c.longest_gap_s} s with no record (more than ${th.max_gap_s} s).`));
+  const flag = (rank, code, figure, value, threshold, message) => out.push({ rank, figure,
+    flag: { code, message, figure, value: String(value), threshold: String(threshold) } });
+  const cov = p.coverage;
+  if (cov.longest_gap_s > th.max_gap_s) {
+    flag(0, 'gap', 'coverage.longest_gap_s', cov.longest_gap_s, th.max_gap_s,
+      `The longest gap between consecutive records is ${cov.longest_gap_s} s, more than ${th.max_gap_s} s.`);
   }
-  if (c.days_without_records > 0) {
-    out.push(flag('days_without_records', 'coverage.days_without_records', c.days_without_records, 0,
-      `${c.days_without_records} day(s) between the first and the last record have no record.`));
+  if (cov.days_without_records > 0) {
+    const n = cov.days_without_records;
+    flag(1, 'days_without_records', 'coverage.days_without_records', n, 0,
+      `${n} day(s) between the first and the last day of the range have no record.`);
   }
-  const machines = p.iot ? Object.keys(p.iot.machines) : [];
-  group(machines.filter((m) => p.iot.machines[m].longest_stop_s > th.stoppage_s).map((m) => flag('stoppage',
-    `iot.machines.${m}.longest_stop_s`, p.iot.machines[m].longest_stop_s, th.stoppage_s,
-    `Machine ${m} had no running reading for ${p.iot.machines[m].longest_stop_s} s (more than ${th.stoppage_s} s).`)));
-  group(machines.filter((m) => cmpRatio(ex.machines.get(m).utilization, th.min_utilization) < 0).map((m) => flag('low_utilization',
-    `iot.machines.${m}.utilization`, p.iot.machines[m].utilization, th.min_utilization,
-    `Machine ${m} was running in ${p.iot.machines[m].utilization} of its readings (less than ${th.min_utilization}).`)));
-  const health = [];
-  for (const m of machines) {
-    for (const k of ['temp_c', 'vibration_mm_s']) {
-      const over = ex.machines.get(m)[k];
-      if (over && cmpRatio(over, th.max_over_limit) > 0) {
-        health.push(flag('device_health', `iot.machines.${m}.${k}.over_limit`, p.iot.machines[m][k].over_limit, th.max_over_limit,
-          `Machine ${m}: ${p.iot.machines[m][k].over_limit} of its ${k} readings are over the limit (more than ${th.max_over_limit}).`));
+  if (p.iot !== null) {
+    for (const [name, m] of Object.entries(p.iot.machines)) {
+      const base = `iot.machines.${name}`;
+      if (m.longest_stop_s > th.stoppage_s) {
+        flag(2, 'stoppage', `${base}.longest_stop_s`, m.longest_stop_s, th.stoppage_s,
+          `Machine ${name} had no running reading for ${m.longest_stop_s} s, more than ${th.stoppage_s} s.`);
+      }
+      if (under(m.utilization, th.min_utilization)) {
+        flag(3, 'low_utilization', `${base}.utilization`, m.utilization, th.min_utilization,
+          `Machine ${name} was running in ${m.utilization} of its readings, less than ${th.min_utilization}.`);
+      }
+      for (const [field, limit] of [['temp_c', 'temp_c_max'], ['vibration_mm_s', 'vibration_mm_s_max']]) {
+        const dist = m[field];
+        if (dist !== null && over(dist.over_limit, th.max_over_limit)) {
+          flag(4, 'device_health', `${base}.${field}.over_limit`, dist.over_limit, th.max_over_limit,
+            `Machine ${name}: a share of ${dist.over_limit} of its ${field} readings exceed ${th[limit]}, more than ${th.max_over_limit}.`);
+        }
       }
     }
   }
-  group(health);
-  if (ex.scrap && ex.scrap[1] !== 0n && cmpRatio(ex.scrap, th.max_scrap_rate) > 0) {
-    out.push(flag('high_scrap', 'mes.scrap_rate', p.mes.scrap_rate, th.max_scrap_rate,
-      `The scrap rate is ${p.mes.scrap_rate} (more than ${th.max_scrap_rate}).`));
+  const mes = p.mes;
+  if (mes !== null) {
+    if (over(mes.scrap_rate, th.max_scrap_rate)) {
+      flag(5, 'high_scrap', 'mes.scrap_rate', mes.scrap_rate, th.max_scrap_rate,
+        `The scrap rate is ${mes.scrap_rate}, more than ${th.max_scrap_rate}.`);
+    }
+    if (under(mes.plan_attainment, th.min_plan_attainment)) {
+      flag(6, 'plan_shortfall', 'mes.plan_attainment', mes.plan_attainment, th.min_plan_attainment,
+        `Plan attainment is ${mes.plan_attainment}, less than ${th.min_plan_attainment}.`);
+    }
   }
-  if (ex.plan && ex.plan[1] !== 0n && cmpRatio(ex.plan, th.min_plan_attainment) < 0) {
-    out.push(flag('plan_shortfall', 'mes.plan_attainment', p.mes.plan_attainment, th.min_plan_attainment,
-      `Plan attainment is ${p.mes.plan_attainment} (less than ${th.min_plan_attainment}).`));
+  if (p.sales !== null) {
+    for (const [currency, c] of Object.entries(p.sales.by_currency)) {
+      if (over(c.top1_share, th.max_top1_share)) {
+        flag(7, 'customer_concentration', `sales.by_currency.${currency}.top1_share`, c.top1_share, th.max_top1_share,
+          `In ${currency}, the largest customer has a share of ${c.top1_share} of sales, more than ${th.max_top1_share}.`);
+      }
+    }
   }
-  group([...ex.top1].filter(([, f]) => cmpRatio(f, th.max_top1_share) > 0).map(([cur]) => flag('customer_concentration',
-    `sales.by_currency.${cur}.top1_share`, p.sales.by_currency[cur].top1_share, th.max_top1_share,
-    `In ${cur}, the largest customer has ${p.sales.by_currency[cur].top1_share} of sales (more than ${th.max_top1_share}).`)));
-  const cross = [];
-  if (ex.worst && cmpRatio(ex.worst, th.max_worst_mismatch) > 0) {
-    const w = p.cross_source.worst;
-    cross.push(flag('cross_source_mismatch', 'cross_source.worst.mismatch', w.mismatch, th.max_worst_mismatch,
-      `Machine ${w.machine} on ${w.day}: IoT counted ${w.iot_parts} parts, MES reported ${w.mes_units} units (mismatch ${w.mismatch}, more than ${th.max_worst_mismatch}).`));
+  const cs = p.cross_source;
+  if (cs !== null) {
+    const w = cs.worst;
+    if (w !== null && over(w.mismatch, th.max_worst_mismatch)) {
+      flag(8, 'cross_source_mismatch', 'cross_source.worst.mismatch', w.mismatch, th.max_worst_mismatch,
+        `Machine ${w.machine} on ${w.day}: IoT counted ${w.iot_parts} parts and MES reported ${w.mes_units} units, `
+        + `a mismatch of ${w.mismatch}, more than ${th.max_worst_mismatch}.`);
+    }
+    if (over(cs.mismatch, th.max_mismatch)) {
+      flag(8, 'cross_source_mismatch', 'cross_source.mismatch', cs.mismatch, th.max_mismatch,
+        `Over all machine-days, IoT parts and MES units differ by ${cs.mismatch}, more than ${th.max_mismatch}.`);
+    }
+    for (const [product, x] of Object.entries(cs.by_product)) {
+      if (under(x.ratio, th.min_product_ratio)) {
+        flag(9, 'product_mismatch', `cross_source.by_product.${product}.ratio`, x.ratio, th.min_product_ratio,
+          `Product ${product}: MES made ${x.mes_good} good units but ERP orders ask for ${x.erp_qty}, `
+          + `a ratio of ${x.ratio}, less than ${th.min_product_ratio}.`);
+      }
+    }
   }
-  if (ex.mismatch && ex.mismatch[1] !== 0n && cmpRatio(ex.mismatch, th.max_mismatch) > 0) {
-    cross.push(flag('cross_source_mismatch', 'cross_source.mismatch', p.cross_source.mismatch, th.max_mismatch,
-      `IoT parts and MES units differ by ${p.cross_source.mismatch} over all machine-days (more than ${th.max_mismatch}).`));
+  for (const section of ['mes', 'iot', 'sales']) {
+    const s = p[section];
+    if (s !== null && s.skipped > 0) {
+      flag(10, 'skipped_records', `${section}.skipped`, s.skipped, 0,
+        `${s.skipped} ${section} record(s) were skipped: a required field is missing or of the wrong kind.`);
+    }
   }
-  group(cross);
-  group([...ex.products].filter(([, f]) => f[1] !== 0n && cmpRatio(f, th.min_product_ratio) < 0).map(([name]) => flag('product_mismatch',
-    `cross_source.by_product.${name}.ratio`, p.cross_source.by_product[name].ratio, th.min_product_ratio,
-    `Product ${name}: MES made ${p.cross_source.by_product[name].mes_good}, ERP sold ${p.cross_source.by_product[name].erp_qty} (ratio ${p.cross_source.by_product[name].ratio}, less than ${th.min_product_ratio}).`)));
-  group(['mes', 'iot', 'sales'].filter((s) => p[s] && p[s].skipped > 0).map((s) => flag('skipped_records',
-    `${s}.skipped`, p[s].skipped, 0, `${p[s].skipped} ${s} record(s) lack a required field and were skipped.`)));
+  out.sort((a, b) => a.rank - b.rank || compareCodePoints(a.figure, b.figure));
+  return out.map((f) => f.flag);
+}
+
+/** The profile of `records` (an iterable of [index, record]: exactly indices start..end-1, in order). */
+export function buildProfile(records, { tz, mapping, thresholds, logId, stream, start, end, checkpointSize, checkpointRoot } = {}) {
+  const b = new ProfileBuilder({ tz, mapping, thresholds });
+  let expected = start;
+  for (const [index, record] of records) {
+    if (index !== expected || index >= end) {
+      fail(`expected the record at index ${expected < end ? expected : 'none (range ended)'}, got index ${pyRepr(index)}`);
+    }
+    b.add(index, record);
+    expected += 1;
+  }
+  return b.result({ logId, stream, start, end, checkpointSize, checkpointRoot });
+}
+
+// ------------------------------------------------------------------ a profile read from outside
+
+const PROFILE_KEYS = ['format', 'log_id', 'stream', 'range', 'checkpoint', 'tz', 'mapping', 'thresholds',
+  'coverage', 'mes', 'iot', 'sales', 'cross_source', 'daily', 'weekly', 'trend', 'flags'];
+const HEX32 = /^0x[0-9a-f]{64}$/;
+const isNat = (v) => pyType(v) === 'int' && typeof v === 'number' && v >= 0 && v <= Number.MAX_SAFE_INTEGER;
+const sameKeys = (o, keys) => { const k = Object.keys(o); return k.length === keys.length && keys.every((x) => own(o, x)); };
+
+/**
+ * `value` if it has the shape of a `dpl-profile/1` profile, else BundleError naming the field
+ * (ledger.profile.check_profile). Figures are not checked one by one: a verifier recomputes
+ * the profile and compares (compareProfiles). `value` may come from JSON.parse or json.js.
+ */
+export function checkProfile(value) {
+  const bad = (field, why) => fail(`profile ${field}: ${why}`);
+  if (!isObject(value) || pyType(value) !== 'dict') fail('profile: must be a JSON object');
+  for (const key of PROFILE_KEYS) if (!own(value, key)) bad(key, 'missing');
+  const extra = Object.keys(value).filter((k) => !PROFILE_KEYS.includes(k)).sort(compareCodePoints);
+  if (extra.length) bad(extra[0], 'unknown field');
+  if (value.format !== PROFILE_FORMAT) bad('format', `must be ${pyRepr(PROFILE_FORMAT)}, not ${pyRepr(value.format)}`);
+  if (typeof value.log_id !== 'string' || !HEX32.test(value.log_id)) bad('log_id', 'must be 0x and 64 lowercase hex digits');
+  if (typeof value.stream !== 'string' || !value.stream) bad('stream', 'must be a non-empty string');
+  const rng = value.range, cp = value.checkpoint;
+  if (!isObject(rng) || !sameKeys(rng, ['from', 'to']) || !isNat(rng.from) || !isNat(rng.to)) {
+    bad('range', 'must be {"from": integer, "to": integer}');
+  }
+  if (!isObject(cp) || !sameKeys(cp, ['size', 'root']) || !isNat(cp.size)) bad('checkpoint', 'must be {"size": integer, "root": "0x…"}');
+  if (typeof cp.root !== 'string' || !HEX32.test(cp.root)) bad('checkpoint.root', 'must be 0x and 64 lowercase hex digits');
+  if (!(rng.from < rng.to && rng.to <= cp.size)) {
+    bad('range', `[${rng.from}, ${rng.to}) must be non-empty and end at or before the checkpoint size ${cp.size}`);
+  }
+  let thresholds;
+  try {
+    checkTz(value.tz);
+    checkMapping(value.mapping);
+    thresholds = checkThresholds(value.thresholds);
+  } catch (e) {
+    if (!(e instanceof BundleError)) throw e;
+    fail(`profile ${e.message}`);
+  }
+  if (!isObject(value.thresholds) || !sameKeys(value.thresholds, Object.keys(thresholds))) bad('thresholds', 'must list every threshold');
+  for (const key of ['coverage', 'cross_source', 'trend']) {
+    if (!isObject(value[key]) && !(key === 'cross_source' && value[key] === null)) bad(key, 'must be an object');
+  }
+  for (const key of ['mes', 'iot', 'sales']) if (value[key] !== null && !isObject(value[key])) bad(key, 'must be an object or null');
+  for (const key of ['daily', 'weekly', 'flags']) {
+    if (!Array.isArray(value[key]) || !value[key].every(isObject)) bad(key, 'must be a list of objects');
+  }
+  value.daily.forEach((d, i) => {
+    if (typeof d.day !== 'string' || !own(d, 'day') || !isObject(d.sales_minor) || !own(d, 'sales_minor')) bad(`daily[${i}]`, 'must have a day and sales_minor');
+  });
+  return value;
+}
+
+/** Marks a figure present on one side of compareProfiles only. */
+export const MISSING = Symbol('MISSING');
+
+/**
+ * Every leaf where two profiles differ: [path, claimed or MISSING, recomputed or MISSING], depth
+ * first, object keys in code point order, list items in order (ledger.profile.compare_profiles).
+ * A leaf differs unless both are the same JSON type and equal (1, 1.0 from json.js, "1" and true
+ * all differ). Paths: `mes.by_product.BRK-220.qty_good`, `daily[3].mes_good`. Empty: identical.
+ */
+export function compareProfiles(claimed, recomputed) {
+  const out = [];
+  compareAt('', claimed, recomputed, out);
   return out;
 }
 
-/** The profile of `records` (an iterable of [index, record] in index order). */
-export function buildProfile(records, { tz, mapping, thresholds, logId, stream, start, end, checkpointSize, checkpointRoot } = {}) {
-  const b = new ProfileBuilder({ tz, mapping, thresholds });
-  for (const [index, record] of records) b.add(index, record);
-  return b.result({ logId, stream, start, end, checkpointSize, checkpointRoot });
+const join = (path, key) => (path ? `${path}.${key}` : key);
+
+function compareAt(path, a, b, out) {
+  const ta = a === MISSING ? 'missing' : pyType(a), tb = b === MISSING ? 'missing' : pyType(b);
+  if (ta === 'dict' && tb === 'dict') {
+    const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])].sort(compareCodePoints);
+    for (const k of keys) compareAt(join(path, k), own(a, k) ? a[k] : MISSING, own(b, k) ? b[k] : MISSING, out);
+  } else if (ta === 'list' && tb === 'list') {
+    for (let i = 0; i < Math.max(a.length, b.length); i++) {
+      compareAt(`${path}[${i}]`, i < a.length ? a[i] : MISSING, i < b.length ? b[i] : MISSING, out);
+    }
+  } else if (!(ta === tb && leafEqual(ta, a, b))) {
+    out.push([path, a, b]);
+  }
+}
+
+function leafEqual(t, a, b) {
+  if (t === 'int') return BigInt(a) === BigInt(b);
+  if (t === 'float') return floatValue(a) === floatValue(b);
+  if (t === 'dict' || t === 'list' || t === 'missing') return false;
+  return a === b; // str, bool, None
+}
+
+/** A profile's count (an integer, or a decimal string beyond 2^53) as a BigInt; 0 for anything else. */
+function countIn(v) {
+  if (pyType(v) === 'int') return BigInt(v);
+  if (typeof v === 'string') {
+    const n = intIn(v.trim());
+    if (n === null) fail(`the profile's count ${pyRepr(v)} is not an integer`);
+    return n;
+  }
+  return 0n;
+}
+
+const str = (v) => (v === undefined || v === null ? 'None' : typeof v === 'string' ? v : pyRepr(v));
+
+/**
+ * How `record` (at `index`) contradicts the figures of its day in `profile` (§5), in words
+ * (ledger.profile.record_disagreements); empty when it agrees. `profile` has passed
+ * checkProfile; the record's day and fields are read with the profile's own tz and mapping.
+ */
+export function recordDisagreements(profile, index, record) {
+  const out = [];
+  const rng = profile.range;
+  if (!(rng.from <= index && index < rng.to)) return [`record ${index} is outside the profile's range [${rng.from}, ${rng.to})`];
+  const ms = isObject(record) ? instantMs(record.ts) : null;
+  if (ms === null) return [`record ${index} has no valid ts`];
+  const day = dayText(dayOf(ms, tzOffsetMs(profile.tz)));
+  const entry = profile.daily.find((d) => own(d, 'day') && d.day === day);
+  if (entry === undefined) out.push(`record ${index} falls on ${day}, a day the profile does not list`);
+  const kind = compileMapping(checkMapping(profile.mapping)).get(record.type);
+  const data = record.data;
+  if (kind === undefined || !isObject(data)) return out;
+  const key = kind.key;
+  const get = (o, k) => (isObject(o) && own(o, k) ? o[k] : undefined);
+  if (kind.type === MES) {
+    const product = get(data, key.product), good = get(data, key.qty_good);
+    if (typeof product !== 'string' || !isCount(good)) return out;
+    if (entry !== undefined && BigInt(good) > countIn(get(entry, 'mes_good'))) {
+      out.push(`work order ${index} has qty_good ${good}, more than the ${str(get(entry, 'mes_good'))} good units of ${day}`);
+    }
+    const p = get(get(profile.mes, 'by_product'), product);
+    if (p === undefined || p === null) {
+      out.push(`work order ${index} is for product ${product}, which the profile does not list`);
+    } else if (BigInt(good) > countIn(get(p, 'qty_good'))) {
+      out.push(`work order ${index} has qty_good ${good}, more than the ${str(get(p, 'qty_good'))} good units of product ${product}`);
+    }
+  } else if (kind.type === IOT) {
+    const machine = get(data, key.machine);
+    const machines = get(profile.iot, 'machines');
+    if (typeof machine === 'string' && !(isObject(machines) && own(machines, machine))) {
+      out.push(`reading ${index} is from machine ${machine}, which the profile does not list`);
+    }
+  } else {
+    const customer = get(data, key.customer), currency = get(data, key.currency), amount = get(data, key.amount_minor);
+    if (typeof customer !== 'string' || typeof currency !== 'string' || !isCount(amount)) return out;
+    if (entry !== undefined) {
+      const sales = get(entry, 'sales_minor');
+      const dayAmount = countIn(isObject(sales) && own(sales, currency) ? sales[currency] : 0);
+      if (BigInt(amount) > dayAmount) {
+        out.push(`sales order ${index} is for ${amount} ${currency} (minor units), more than the ${dayAmount} of ${day}`);
+      }
+    }
+    const c = get(get(profile.sales, 'by_currency'), currency);
+    const byCustomer = get(c, 'by_customer');
+    const known = countIn(isObject(byCustomer) && own(byCustomer, customer) ? byCustomer[customer] : 0);
+    if (BigInt(amount) > known) {
+      out.push(`sales order ${index} is for ${amount} ${currency} (minor units), more than the ${known} the profile gives customer ${customer}`);
+    }
+  }
+  return out;
 }

@@ -13,27 +13,27 @@ import { check } from './collateral.js';
 export const PROOF_FORMAT = 'dpl-proof/1';
 export const CONSISTENCY_FORMAT = 'dpl-consistency/1';
 
-function hash(value, where) {
+export function hash(value, where) {
   if (typeof value !== 'string' || !HEX32.test(value)) throw new BundleError(`${where} must be 0x followed by 64 lowercase hex digits`);
   return fromHex(value);
 }
 
-function size(value, where) {
+export function size(value, where) {
   if (!isInt(value) || BigInt(value) < 0n) throw new BundleError(`${where} must be a non-negative integer`);
   return BigInt(value);
 }
 
-function obj(value, where) {
+export function obj(value, where) {
   if (pyType(value) !== 'dict') throw new BundleError(`${where} must be a JSON object`);
   return value;
 }
 
-function logIdOf(b) {
+export function logIdOf(b) {
   const v = get(b, 'log_id');
   return v === null || v === undefined ? null : hash(v, 'log_id');
 }
 
-function anchorOf(b) {
+export function anchorOf(b) {
   const a = get(b, 'anchor');
   if (a === null || a === undefined) return null;
   obj(a, 'anchor');

@@ -1,0 +1,121 @@
+"""Benchmark: write and verify a dpl-disclosure/1 of 100,000 records, in Python and in node.
+
+Builds a pure log of N synthetic telemetry records (``ledger.synthetic.telemetry``, salts
+from SHA-256 of the index), writes the disclosure of ``[0, N)`` of a tree of N + 37 leaves
+(so ``proof.right`` is not empty) with ``disclosure_chunks`` to a file, then times:
+
+- write: ``disclosure_chunks`` streamed to the file (records already canonical, as the
+  store gives them);
+- Python verify: ``read_disclosure`` (jsonio) + ``verify_disclosure``;
+- node verify: the file's bytes through ``verifyDisclosure`` (``parseJson`` + checks +
+  WebCrypto SHA-256), the engine Chromium runs; the read from disk is not timed.
+
+Both verifiers must accept the file and refuse a copy with one record altered.
+
+    .venv/bin/python bench/bench_disclosure.py [--records 100000] [--out-dir bench/out]
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from ledger import merkle  # noqa: E402
+from ledger.disclosure import disclosure_chunks, read_disclosure, verify_disclosure  # noqa: E402
+from ledger.errors import BundleError  # noqa: E402
+from ledger.records import prepare_record  # noqa: E402
+from ledger.synthetic import telemetry  # noqa: E402
+
+NODE = r"""
+import { readFileSync } from 'node:fs';
+import { verifyDisclosure } from './api/web/static/js/verify/disclosure.js';
+const out = {};
+for (const [name, path] of [['good', process.argv[1]], ['altered', process.argv[2]]]) {
+  const bytes = new Uint8Array(readFileSync(path));
+  const t = performance.now();
+  let updates = 0;
+  try {
+    const v = await verifyDisclosure(bytes, { onProgress: () => { updates += 1; } });
+    out[name] = { ok: true, records: v.records.length };
+  } catch (e) {
+    out[name] = { ok: false, error: e.message };
+  }
+  out[name].seconds = (performance.now() - t) / 1000;
+  out[name].progress_updates = updates;
+}
+process.stdout.write(JSON.stringify(out));
+"""
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--records", type=int, default=100_000)
+    ap.add_argument("--out-dir", type=Path, default=ROOT / "bench" / "out")
+    args = ap.parse_args()
+    n, extra = args.records, 37
+    args.out_dir.mkdir(parents=True, exist_ok=True)
+    path = args.out_dir / "disclosure.json"
+    altered = args.out_dir / "disclosure-altered.json"
+
+    canon = [prepare_record(r, i).canonical for i, r in enumerate(telemetry(n + extra, seed=11))]
+    salts = [hashlib.sha256(b"salt/%d" % i).digest() for i in range(n + extra)]
+    leaves = [merkle.leaf_hash(s + c) for s, c in zip(salts, canon)]
+    root = merkle.root(leaves)
+    left, right = merkle.range_proof(leaves, 0, n)
+
+    t = time.perf_counter()
+    with path.open("wb") as f:
+        for chunk in disclosure_chunks(
+            log_id=bytes(32), stream="line-a/telemetry", start=0, end=n, size=n + extra, root=root,
+            anchor=None, left=left, right=right, entries=((i, salts[i], canon[i]) for i in range(n)),
+        ):
+            f.write(chunk)
+    write_s = time.perf_counter() - t
+    raw = path.read_bytes()
+    middle = raw.index(b'{"index":%d,' % (n // 2))
+    at = raw.index(b'"temp_c":', middle) + len(b'"temp_c":')
+    altered.write_bytes(raw[:at] + b"-" + raw[at:])
+
+    t = time.perf_counter()
+    v = verify_disclosure(read_disclosure(str(path)))
+    py_s = time.perf_counter() - t
+    assert len(v.records) == n and v.root == root
+    try:
+        verify_disclosure(read_disclosure(str(altered)))
+        raise SystemExit("Python accepted an altered disclosure")
+    except BundleError as e:
+        py_altered = str(e)
+
+    proc = subprocess.run(["node", "--input-type=module", "-e", NODE, str(path), str(altered)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=600)
+    if proc.returncode:
+        raise SystemExit(proc.stderr)
+    js = json.loads(proc.stdout)
+    assert js["good"]["ok"] and js["good"]["records"] == n, js
+    assert not js["altered"]["ok"] and js["altered"]["error"] == py_altered, (js, py_altered)
+
+    result = {
+        "records": n, "file_bytes": len(raw), "write_seconds": round(write_s, 3),
+        "python_verify_seconds": round(py_s, 3), "node_verify_seconds": round(js["good"]["seconds"], 3),
+        "node_progress_updates": js["good"]["progress_updates"],
+        "altered_refused_with": py_altered[:120],
+        "machine": {"python": platform.python_version(), "cpu": platform.processor() or platform.machine(),
+                    "cores": os.cpu_count(),
+                    "node": subprocess.run(["node", "--version"], capture_output=True, text=True).stdout.strip()},
+    }
+    (args.out_dir / "disclosure-results.json").write_text(json.dumps(result, indent=2))
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()
