@@ -359,5 +359,5 @@ function chartsSection(p, provenance) {
   if (p.sales) charts.push(...salesChart(p.sales, provenance));
   if (p.cross_source && Object.keys(p.cross_source.by_machine_day || {}).length) charts.push(heatMap(p.cross_source, daily, provenance));
   if (!charts.length) return null;
-  return section('charts', 'Charts', h('div', { class: 'charts' }, charts));
+  return section('charts', 'Charts', h('div', { class: 'chart-grid' }, charts));
 }
