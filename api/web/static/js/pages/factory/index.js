@@ -1,6 +1,7 @@
 // Factory page: its logs (size, root, anchor timeline, "Anchor now"), records per day and
 // type as a stacked-bar chart, its pledges and consents, the consent form and the extension
-// form, and "Add records". One module per feature; this one reads the logs and starts them.
+// form, "Add records", and the production profile (preview, disclose, revoke: profile.js). One
+// module per feature; this one reads the logs and starts them.
 import { api, errorText } from '../../api.js';
 import { h } from '../../dom.js';
 import { refresh, state } from './state.js';
