@@ -76,7 +76,8 @@ export function provenanceText(provenance) {
 /**
  * Renders one profile. `provenance`: {kind: 'declared'} (default), or {kind: 'recomputed',
  * records: N} after a SOUND verification, or {kind: 'differs', records: N, differences:
- * [{figure, claimed, recomputed}]} after a NOT SOUND one (the figures named are marked).
+ * [{figure, recomputed}]} after a NOT SOUND one (the figures named are marked; `recomputed` is
+ * the value's JSON text, shown beside the figure).
  */
 export function profileReport(profile, { provenance = { kind: 'declared' }, title = null } = {}) {
   const differing = (provenance.differences || []).map((d) => d.figure);
@@ -86,7 +87,7 @@ export function profileReport(profile, { provenance = { kind: 'declared' }, titl
     const bad = provenance.kind === 'differs' && differs(path, differing);
     const kind = bad ? 'differs' : provenance.kind === 'recomputed' ? 'recomputed' : 'declared';
     const label = bad
-      ? `NOT what the records give${recomputed.has(path) ? `: recomputed ${JSON.stringify(recomputed.get(path))}` : ''}`
+      ? `NOT what the records give${recomputed.has(path) ? `: recomputed ${shown(String(recomputed.get(path)))}` : ''}`
       : provenanceText(kind === 'recomputed' ? provenance : { kind: 'declared' });
     return h('span', { class: `figure ${kind}`, 'data-figure': path, 'data-provenance': kind },
       h('span', { class: 'value' }, text), ' ', h('small', { class: 'prov' }, label));

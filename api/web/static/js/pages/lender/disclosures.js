@@ -17,7 +17,6 @@ import { anchorChecks } from '../../verify/chain.js';
 import { RpcClient } from '../../verify/rpc.js';
 import { get, pyEq } from '../../verify/json.js';
 import { verifyProfile, dumps } from '../../verify/profile_verify.js';
-import { MISSING } from '../../verify/profile.js';
 import { profileReport } from '../profile_report.js';
 
 const config = readConfig();
@@ -69,7 +68,7 @@ function checksList(checks) {
 
 function differencesTable(differences) {
   if (!differences.length) return null;
-  const value = (v) => h('code', {}, shown(v === MISSING ? '(absent)' : dumps(v)));
+  const value = (v) => h('code', {}, shown(dumps(v)));
   const rows = differences.slice(0, LISTED_DIFFERENCES).map(([figure, claimed, recomputed]) => h('tr', { 'data-figure': figure },
     h('td', {}, h('code', {}, shown(figure))), h('td', {}, value(claimed)), h('td', {}, value(recomputed))));
   return h('div', { class: 'differences', 'data-testid': 'differences' },
@@ -139,7 +138,7 @@ function showReport(d, box, profileBytes) {
     const figures = checks.find((c) => c.name === 'figures');
     const provenance = sound ? { kind: 'recomputed', records }
       : figures && !figures.ok && verdict.differences.length
-        ? { kind: 'differs', records, differences: verdict.differences.map(([figure, , recomputed]) => ({ figure, recomputed: recomputed === MISSING ? '(absent)' : recomputed })) }
+        ? { kind: 'differs', records, differences: verdict.differences.map(([figure, , recomputed]) => ({ figure, recomputed: dumps(recomputed) })) }
         : { kind: 'declared' };
     const ms = Math.round(finished - started);
     result.replaceChildren(
