@@ -8,11 +8,14 @@ from SHA-256 of the index), writes the disclosure of ``[0, N)`` of a tree of N +
   store gives them);
 - Python verify: ``read_disclosure`` (jsonio) + ``verify_disclosure``;
 - node verify: the file's bytes through ``verifyDisclosure`` (``parseJson`` + checks +
-  WebCrypto SHA-256), the engine Chromium runs; the read from disk is not timed.
+  WebCrypto SHA-256), the engine Chromium runs; the read from disk is not timed;
+- Chromium verify (``--chromium``): the same in headless Chromium (playwright-core,
+  ``/usr/bin/chromium``), the modules and the file served by node on 127.0.0.1 (a secure
+  context); the fetch is not timed.
 
 Both verifiers must accept the file and refuse a copy with one record altered.
 
-    .venv/bin/python bench/bench_disclosure.py [--records 100000] [--out-dir bench/out]
+    .venv/bin/python bench/bench_disclosure.py [--records 100000] [--out-dir bench/out] [--chromium]
 """
 
 from __future__ import annotations
@@ -56,11 +59,45 @@ for (const [name, path] of [['good', process.argv[1]], ['altered', process.argv[
 process.stdout.write(JSON.stringify(out));
 """
 
+CHROMIUM = r"""
+import { createServer } from 'node:http';
+import { readFileSync } from 'node:fs';
+import { chromium } from 'playwright-core';
+const file = process.argv[1];
+const server = createServer((req, res) => {
+  const url = new URL(req.url, 'http://x');
+  if (url.pathname === '/disclosure.json') { res.writeHead(200, { 'content-type': 'application/json' }); res.end(readFileSync(file)); return; }
+  const m = url.pathname.match(/^\/verify\/([a-z_0-9]+\.js)$/);
+  if (m) { res.writeHead(200, { 'content-type': 'text/javascript' }); res.end(readFileSync(`api/web/static/js/verify/${m[1]}`)); return; }
+  res.writeHead(200, { 'content-type': 'text/html' }); res.end('<!doctype html><title>bench</title>');
+});
+await new Promise((r) => server.listen(0, '127.0.0.1', r));
+const browser = await chromium.launch({ executablePath: process.env.DPL_CHROMIUM || '/usr/bin/chromium', headless: true,
+  args: ['--no-sandbox', '--headless', '--disable-gpu', '--disable-dev-shm-usage'] });
+try {
+  const page = await browser.newPage();
+  await page.goto(`http://127.0.0.1:${server.address().port}/`);
+  const out = await page.evaluate(async () => {
+    const { verifyDisclosure } = await import('/verify/disclosure.js');
+    const bytes = new Uint8Array(await (await fetch('/disclosure.json')).arrayBuffer());
+    let updates = 0;
+    const t = performance.now();
+    const v = await verifyDisclosure(bytes, { onProgress: () => { updates += 1; } });
+    return { records: v.records.length, seconds: (performance.now() - t) / 1000, updates };
+  });
+  process.stdout.write(JSON.stringify({ ...out, version: browser.version() }));
+} finally {
+  await browser.close();
+  server.close();
+}
+"""
+
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--records", type=int, default=100_000)
     ap.add_argument("--out-dir", type=Path, default=ROOT / "bench" / "out")
+    ap.add_argument("--chromium", action="store_true", help="also time the verifier in headless Chromium")
     args = ap.parse_args()
     n, extra = args.records, 37
     args.out_dir.mkdir(parents=True, exist_ok=True)
@@ -104,10 +141,21 @@ def main() -> None:
     assert js["good"]["ok"] and js["good"]["records"] == n, js
     assert not js["altered"]["ok"] and js["altered"]["error"] == py_altered, (js, py_altered)
 
+    chromium = None
+    if args.chromium:
+        proc = subprocess.run(["node", "--input-type=module", "-e", CHROMIUM, str(path)],
+                              cwd=ROOT, capture_output=True, text=True, timeout=600)
+        if proc.returncode:
+            raise SystemExit(proc.stderr)
+        chromium = json.loads(proc.stdout)
+        assert chromium["records"] == n, chromium
+
     result = {
         "records": n, "file_bytes": len(raw), "write_seconds": round(write_s, 3),
         "python_verify_seconds": round(py_s, 3), "node_verify_seconds": round(js["good"]["seconds"], 3),
         "node_progress_updates": js["good"]["progress_updates"],
+        "chromium_verify_seconds": round(chromium["seconds"], 3) if chromium else None,
+        "chromium": chromium and {"version": chromium["version"], "progress_updates": chromium["updates"]},
         "altered_refused_with": py_altered[:120],
         "machine": {"python": platform.python_version(), "cpu": platform.processor() or platform.machine(),
                     "cores": os.cpu_count(),

@@ -21,7 +21,7 @@ def test_the_factory_and_an_auditor_build_a_profile_a_lender_may_not(world):
     assert p["checkpoint"]["size"] >= 600
     assert _profile(world, "aud", tz="+08:00") == p  # same figures for an auditor
     problem = _profile(world, "bank-a", 403)
-    assert "may not read logs" in problem["detail"]
+    assert "a lender may not do this" in problem["detail"]
     # another factory's log: as if absent
     other = world.new_log("globex", [{"id": "x", "ts": "2026-11-01T08:00:00+08:00", "type": "t.x", "data": {}}],
                           anchor=True)

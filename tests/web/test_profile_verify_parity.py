@@ -23,9 +23,7 @@ import pytest
 
 from ledger import jsonio, merkle
 from ledger.disclosure import disclosure_chunks
-
-# TEMPORARY until ledger/profile.py lands on main (the profile-py branch): then this line goes.
-build_profile = pytest.importorskip("ledger.profile").build_profile
+from ledger.profile import build_profile
 from ledger.profile_verify import verify_profile
 from ledger.records import prepare_record
 from ledger.synthetic import factory_month
