@@ -6,7 +6,7 @@
 // (route interception) is NOT SOUND naming the disclosure check, a profile with an inflated figure
 // NOT SOUND naming the figure; printed (print media), the report keeps its charts and loses the
 // navigation and every control; the factory revokes the disclosure and the lender can no longer
-// open it. The verification time is written to test-artifacts/browser/profile-timing.json.
+// open it; an auditor builds the profile of a range (figures, never records). The verification time is written to test-artifacts/browser/profile-timing.json.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -195,6 +195,24 @@ test('a profile with an inflated figure is NOT SOUND, naming the figure; the rep
   assert.equal(await card.locator(".figure[data-figure=\"mes.scrap_rate\"]").getAttribute('data-provenance'), 'declared');
   await assertFits(page);
   await shot(page, 'profile-lender-not-sound');
+  assert.deepEqual(page.problems, []);
+  await page.context().close();
+});
+
+test('an auditor builds the profile of a range of any log: the same report, figures only', async () => {
+  const page = await openPage(browser);
+  await signIn(page, 'auditor');
+  await page.waitForSelector('body[data-loaded="true"]');
+  const [log] = (await call('GET', '/v1/logs', 'auditor')).filter((l) => l.stream === 'acme/line-a');
+  await page.selectOption('#pf-log', log.log_id);
+  await page.fill('#pf-to', String(TO));
+  await page.fill('#pf-tz', '+08:00');
+  await page.getByRole('button', { name: 'Build profile' }).click();
+  const report = page.locator('#pf-report [data-testid="profile-report"]');
+  await report.waitFor();
+  await assertReport(report, 'declared');
+  assert.match(await report.locator('.figure[data-figure="coverage.records"] .value').textContent(), /^3,000$/);
+  await assertFits(page);
   assert.deepEqual(page.problems, []);
   await page.context().close();
 });
