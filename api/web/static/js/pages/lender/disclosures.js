@@ -4,7 +4,7 @@
 // checked (verify/disclosure.js, with a progress bar), the profile recomputed and compared figure by
 // figure (verify/profile_verify.js, ledger/profile_verify.py's checks and words), then the
 // checkpoint checked on chain through the lender's own JSON-RPC URL and the registry it trusts
-// (verify/chain.js anchorChecks, as `dpl profile verify --rpc` does; the service's pinned registry
+// (verify/profile_chain.js, as `dpl profile verify --rpc` does; the service's pinned registry
 // unless the lender changes it, never an address the files name). SOUND only if every check passes;
 // the report then says "recomputed from N disclosed records", else it names each differing figure.
 import { readConfig } from '../../config.js';
@@ -12,11 +12,9 @@ import { api, errorText } from '../../api.js';
 import { badge, busy, clearError, focusOn, h, short, showError, table } from '../../dom.js';
 import { fmtTime } from '../../format.js';
 import { shown } from '../../verify/pyfmt.js';
-import { check, isAddress } from '../../verify/collateral.js';
-import { anchorChecks } from '../../verify/chain.js';
-import { RpcClient } from '../../verify/rpc.js';
-import { get, pyEq } from '../../verify/json.js';
-import { verifyProfile, dumps } from '../../verify/profile_verify.js';
+import { isAddress } from '../../verify/collateral.js';
+import { dumps } from '../../verify/profile_verify.js';
+import { verifyProfileOnChain } from '../../verify/profile_chain.js';
 import { profileReport } from '../profile_report.js';
 
 const config = readConfig();
@@ -44,20 +42,6 @@ function trustInputs() {
   return { rpcUrl, registry: address, factory: expected || null,
     registrySource: address.toLowerCase() === (config.registry || '').toLowerCase()
       ? "the registry field (this service's pinned registry)" : 'the registry field (an address you typed)' };
-}
-
-/**
- * The chain checks of a disclosure that verified offline (ledger.service.profiles.verify): none
- * without an anchor or on another chain (in the disclosure's words), else proof_checks' checks.
- */
-async function chainChecks(verified, trust) {
-  const anchor = verified.anchor;
-  if (anchor === null || anchor === undefined) return [check('anchor', false, 'the disclosure names no anchor: nothing to check on chain')];
-  const chainId = await new RpcClient(trust.rpcUrl).chainId();
-  if (!pyEq(get(anchor, 'chain_id'), chainId)) {
-    return [check('anchor', false, `${trust.rpcUrl} is chain ${chainId}, but the disclosure's anchor is on chain ${get(anchor, 'chain_id')}`)];
-  }
-  return anchorChecks(verified, { ...trust, registryCode: await registryCode() });
 }
 
 function checksList(checks) {
@@ -122,17 +106,15 @@ function showReport(d, box, profileBytes) {
     const doc = new Uint8Array(await response.arrayBuffer());
     const downloaded = performance.now();
     result.replaceChildren(h('p', { class: 'muted' }, `Checking ${(d.range.to - d.range.from).toLocaleString('en')} records…`));
-    const verdict = await verifyProfile(profileBytes, doc, {
+    const verdict = await verifyProfileOnChain(profileBytes, doc, {
+      ...trust, registryCode: await registryCode(),
       onProgress: ({ done, total }) => {
         bar.max = total; bar.value = done;
         barText.textContent = `${done.toLocaleString('en')} of ${total.toLocaleString('en')} records (${Math.floor((100 * done) / total)} %)`;
       },
     });
-    const checked = performance.now();
-    const checks = [...verdict.checks];
-    if (verdict.verified) checks.push(...await chainChecks(verdict.verified, trust));
     const finished = performance.now();
-    const sound = checks.every((c) => c.ok) && checks.length > 0;
+    const { checks, sound } = verdict;
     const failed = checks.filter((c) => !c.ok);
     const records = d.range.to - d.range.from;
     const figures = checks.find((c) => c.name === 'figures');
@@ -147,8 +129,7 @@ function showReport(d, box, profileBytes) {
           `NOT SOUND — ${failed.map((c) => c.name).join(', ')}: ${shown(failed[0].detail)}`),
       h('p', { class: 'muted meta', 'data-testid': 'verify-time', 'data-ms': ms, 'data-records': records },
         `Checked in this browser against ${trust.rpcUrl}, trusting registry ${trust.registry}, in ${ms} ms `
-        + `(download ${Math.round(downloaded - started)} ms, records, range proof and figures ${Math.round(checked - downloaded)} ms, `
-        + `chain ${Math.round(finished - checked)} ms).`),
+        + `(download ${Math.round(downloaded - started)} ms; records, range proof, figures and chain ${Math.round(finished - downloaded)} ms).`),
       checksList(checks),
       differencesTable(verdict.differences) || '');
     const next = profileReport(profile, { provenance });
