@@ -199,6 +199,29 @@ test('a profile with an inflated figure is NOT SOUND, naming the figure; the rep
   await page.context().close();
 });
 
+test('text from a profile is only ever text: markup in names and messages is shown, never run; controls escaped', async () => {
+  const hostile = '<img src=x onerror="window.pwned=1">';
+  const hostileProfile = async (page) => page.route('**/v1/disclosures/*/profile', async (route) => {
+    const response = await route.fetch();
+    const p = await response.json();
+    const [machine] = Object.keys(p.iot.machines);
+    p.iot.machines[`${hostile}\u202e`] = p.iot.machines[machine];
+    const cur = Object.keys(p.sales.by_currency)[0];
+    p.sales.by_currency[cur].by_customer[hostile] = 1;
+    p.flags.unshift({ code: 'gap', message: `${hostile} \u202emessage`, figure: hostile, value: '1', threshold: '0' });
+    await route.fulfill({ response, body: JSON.stringify(p) });
+  });
+  const { page, report } = await lenderReport(WIDTHS.desktop, hostileProfile);
+  assert.equal(await report.locator('img').count(), 0, 'no element made from the text');
+  assert.equal(await page.evaluate(() => window.pwned), undefined);
+  const flag = await report.locator('.flag').first().textContent();
+  assert.ok(flag.includes('<img src=x onerror="window.pwned=1"> \\u202emessage'), flag);
+  assert.ok((await report.textContent()).includes(`${hostile}\\u202e`), 'the machine name as text, its control escaped');
+  assert.ok(await report.locator('svg text', { hasText: '<img src=x' }).count() > 0, 'in the charts too, as text');
+  assert.deepEqual(page.problems, []);
+  await page.context().close();
+});
+
 test('an auditor builds the profile of a range of any log: the same report, figures only', async () => {
   const page = await openPage(browser);
   await signIn(page, 'auditor');
