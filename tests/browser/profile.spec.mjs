@@ -80,6 +80,15 @@ test('the factory previews the profile of a range and discloses it to bank-a aft
   assert.match(await report.locator('.report-head').textContent(), /days at \+08:00/);
   await shot(page, 'profile-factory-preview');
 
+  // from the consent form: the range about to be pledged, previewed before consenting
+  await page.selectOption('#c-log', log.log_id);
+  await page.fill('#c-from', '0');
+  await page.fill('#c-to', '200');
+  await page.getByRole('button', { name: "Preview the range's profile" }).click();
+  await page.locator('#p-report .figure[data-figure="coverage.records"] .value', { hasText: /^200$/ }).waitFor();
+  assert.equal(await page.inputValue('#p-to'), '200');
+  await page.fill('#p-to', String(TO));
+
   await page.fill('#d-lender', 'bank-a');
   await page.getByRole('button', { name: 'Disclose the range…' }).click();
   assert.match(await page.getByTestId('disclose-review').textContent(), /every record of acme\/line-a \[0, 3000\) — 3000 records, each with its salt — to bank-a/);

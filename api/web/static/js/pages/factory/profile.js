@@ -106,8 +106,18 @@ export function fillProfileForm() {
   if (log && !$('p-to').value && log.size) $('p-to').value = String(log.size);
 }
 
+/** The consent form's "Preview the range's profile": its log and range, previewed under "Production profile". */
+function previewConsentRange() {
+  $('p-log').value = $('c-log').value;
+  $('p-from').value = $('c-from').value;
+  $('p-to').value = $('c-to').value;
+  $('profile-h').scrollIntoView({ block: 'start' });
+  $('profile-form').requestSubmit();
+}
+
 export function wireProfile() {
   $('profile-form').addEventListener('submit', preview);
+  $('c-profile').addEventListener('click', previewConsentRange);
   $('p-log').addEventListener('change', () => {
     const log = state.logs.find((l) => l.log_id === $('p-log').value);
     if (log) { $('p-from').value = '0'; $('p-to').value = String(log.size); }
