@@ -55,6 +55,13 @@ ENDPOINTS: dict[tuple[str, str], set[str]] = {
     ("GET", "/v1/factories/{address}"): {"admin", "auditor", "lender", "factory"},
     ("PUT", "/v1/factories/{address}"): {"admin"},
     ("DELETE", "/v1/factories/{address}"): {"admin"},
+    ("POST", "/v1/logs/{log_id}/profile"): {"factory", "auditor"},
+    ("POST", "/v1/logs/{log_id}/disclosures"): {"factory"},
+    ("GET", "/v1/disclosures"): {"factory", "lender"},
+    ("GET", "/v1/disclosures/{disclosure_id}"): {"factory", "lender"},
+    ("GET", "/v1/disclosures/{disclosure_id}/document"): {"factory", "lender"},
+    ("GET", "/v1/disclosures/{disclosure_id}/profile"): {"factory", "lender"},
+    ("POST", "/v1/disclosures/{disclosure_id}/revoke"): {"factory"},
     ("POST", "/v1/audit"): {"auditor"},
     ("GET", "/v1/audit/latest"): {"auditor"},
     ("GET", "/health"): {PUBLIC},
@@ -74,7 +81,9 @@ def matrix(world):
     consent_id = world.consent("acme", lender="bank-a")  # names bank-a, not issued
     spare_key = world.app_parties().new_key("aud")
     sample_id = world.records[7]["id"]
-    params = {"log_id": world.log_id, "index": "7", "token_id": str(token), "name": "acme",
+    disclosure = world.ok("POST", f"/v1/logs/{world.log_id}/disclosures", "acme", 201,
+                          json={"lender": "bank-a", "from": 0, "to": 10})  # names bank-a, live
+    params = {"disclosure_id": str(disclosure["id"]), "log_id": world.log_id, "index": "7", "token_id": str(token), "name": "acme",
               "prefix": spare_key.split("_")[1], "address": world.addresses["bank-a"]}
     query = {"/v1/logs/{log_id}/records": {"id": sample_id},
              "/v1/logs/{log_id}/proofs/inclusion": {"index": 7},
@@ -84,6 +93,8 @@ def matrix(world):
         ("POST", "/v1/logs/{log_id}/records"): [record("forbidden-1")],
         ("POST", "/v1/logs/{log_id}/checkpoints/signatures"): {"size": 1, "signature": "0x" + "11" * 65},
         ("POST", "/v1/assets"): {"log_id": world.log_id, "from": 0, "to": 10},
+        ("POST", "/v1/logs/{log_id}/profile"): {"from": 0, "to": 10},
+        ("POST", "/v1/logs/{log_id}/disclosures"): {"lender": "bank-a", "from": 0, "to": 10},
         ("POST", "/v1/pledges/consents/draft"): world.terms(rng=(3000, 3010)),
         ("POST", "/v1/pledges/consents"): {"terms": world.terms(rng=(3000, 3010))},
         ("POST", "/v1/pledges"): {"consent_id": consent_id},

@@ -7,7 +7,7 @@ import {
   tzOffsetMs, compareCodePoints, daysFromCivil, civilFromDays,
 } from '../../api/web/static/js/verify/exact.js';
 import {
-  buildProfile, checkTz, checkMapping, checkThresholds, DEFAULT_THRESHOLDS, PROFILE_FORMAT,
+  buildProfile, checkTz, checkMapping, checkThresholds, DEFAULT_THRESHOLDS, PROFILE_FORMAT, recordDisagreements,
 } from '../../api/web/static/js/verify/profile.js';
 import { BundleError } from '../../api/web/static/js/verify/errors.js';
 
@@ -181,4 +181,33 @@ test('a small profile whose every figure is known', () => {
     ['cross_source_mismatch', 'cross_source.mismatch'],
     ['skipped_records', 'mes.skipped'],
   ]);
+});
+
+test("a record whose day at the profile's offset is outside years 0001-9999 is refused, not named", () => {
+  const one = (ts, tz) => buildProfile([at(0, ts, 'x', {})], { ...OPTS(1), tz });
+  assert.throws(() => one('9999-12-31T12:00:00Z', '+23:59'), /record 0 falls on a day outside the years 0001-9999 at tz \+23:59/);
+  assert.throws(() => one('0001-01-01T00:00:00Z', '-00:01'), BundleError);
+  assert.equal(one('9999-12-31T12:00:00Z', '+11:59').daily[0].day, '9999-12-31');
+  const p = one('0001-01-01T00:00:00Z', '+00:00');
+  assert.equal(p.weekly[0].week, '0001-W01');
+  assert.deepEqual(recordDisagreements({ ...p, tz: '-00:01' }, 0, recs0()), ['record 0 falls on a day outside the years 0001-9999']);
+  assert.deepEqual(recordDisagreements(p, 0, recs0()), []);
+});
+const recs0 = () => ({ id: 'r0', ts: '0001-01-01T00:00:00Z', type: 'x', data: {} });
+
+test('records parsed by json.js (floats as JsonFloat, key order kept) give the JSON.parse profile', async () => {
+  const { parseJson } = await import('../../api/web/static/js/verify/json.js');
+  const { canonicalText } = await import('../../api/web/static/js/verify/jcs.js');
+  const texts = [
+    '{"data":{"machine":"m","parts_total":5,"power_kw":1.25,"state":"running","temp_c":85.5,"vibration_mm_s":1e-7},"id":"a","ts":"2026-01-01T00:00:00Z","type":"iot.telemetry"}',
+    '{"data":{"machine":"m","parts_total":9,"power_kw":2,"state":"idle","temp_c":1e+21},"id":"b","ts":"2026-01-01T01:00:00Z","type":"iot.telemetry"}',
+    '{"data":{"amount_minor":10,"currency":"EUR","customer":"C","lines":[{"qty":2,"sku":"P"}]},"id":"c","ts":"2026-01-02T00:00:00Z","type":"erp.sales_order"}',
+    '{"data":{"product":"P","qty_good":4,"qty_planned":5,"qty_scrap":1},"id":"d","ts":"2026-01-02T00:00:00Z","type":"mes.work_order"}',
+  ];
+  const a = buildProfile(texts.map((t, i) => [i, JSON.parse(t)]), OPTS(4));
+  const b = buildProfile(texts.map((t, i) => [i, parseJson(t)]), OPTS(4));
+  assert.equal(canonicalText(b), canonicalText(a));
+  assert.equal(a.iot.machines.m.energy_kwh, '1.250000');
+  assert.equal(Number(a.iot.machines.m.temp_c.max), 1e21); // a float past 2^53, written as one
+  assert.match(canonicalText(a), /"max":1e\+21,/);
 });

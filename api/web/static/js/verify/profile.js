@@ -4,11 +4,11 @@
 // big sums are exact BigInt rationals, rounded half-even to 6 decimals once, in result().
 import { BundleError } from './errors.js';
 import { pyRepr } from './pyfmt.js';
-import { pyType, floatValue } from './json.js';
+import { pyType, floatValue, JsonFloat } from './json.js';
 import { toHex, bytes32 } from './hex.js';
 import {
-  addInt, intOut, intIn, ratio, rootRatio, decimalOf, decimalOfText, compareCodePoints,
-  dayText, weekText, isoWeek, tzOffsetMs, instantMs, dayOf,
+  addInt, intOut, ratio, rootRatio, decimalOf, decimalOfText, compareToDecimal, compareCodePoints,
+  dayText, weekText, isoWeek, tzOffsetMs, instantMs, dayOf, daysFromCivil,
 } from './exact.js';
 
 export const PROFILE_FORMAT = 'dpl-profile/1';
@@ -39,12 +39,27 @@ export const PROFILED_FIELDS = Object.freeze({
   [ERP]: ['customer', 'currency', 'amount_minor', 'lines'],
 });
 
+// The days a record's instant can fall on once an offset is applied: years 0001-9999 only (a record's
+// instant is within them in UTC; +23:59 or -23:59 can push its day out, and no calendar names it).
+const FIRST_DAY = daysFromCivil(1, 1, 1), LAST_DAY = daysFromCivil(9999, 12, 31);
 const DECIMAL_TEXT = /^-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?$/;
 const RATIO_TEXT = /^(?:0|[1-9][0-9]*)\.[0-9]{6}$/;
 
-const isObject = (v) => v !== null && typeof v === 'object' && !Array.isArray(v);
+const isObject = (v) => v !== null && typeof v === 'object' && pyType(v) === 'dict'; // not a list, not a JsonFloat
 const isCount = (v) => Number.isSafeInteger(v) && v >= 0;
-const isNum = (v) => typeof v === 'number' && Number.isFinite(v);
+/** A record's integer >= 0 as a Number, or null (ledger.profile._count_of: a float written "5.0" in a
+ * record parsed by json.js counts, as in Python; canonical bytes never write one). */
+function countOf(v) {
+  if (typeof v === 'number') return Number.isSafeInteger(v) && v >= 0 ? v : null;
+  if (v instanceof JsonFloat) return Number.isSafeInteger(v.value) && v.value >= 0 ? v.value : null;
+  return null;
+}
+/** A record's finite number as a Number (never a boolean), or null; JSON.parse or json.js values. */
+function numberOf(v) {
+  if (typeof v === 'number') return Number.isFinite(v) ? v : null;
+  if (v instanceof JsonFloat) return Number.isFinite(v.value) ? v.value : null;
+  return null;
+}
 const fail = (msg) => { throw new BundleError(msg); };
 const own = (o, k) => Object.prototype.hasOwnProperty.call(o, k);
 
@@ -168,8 +183,9 @@ export class ProfileBuilder {
     this.mes = null; this.iot = null; this.sales = null;
   }
 
-  _day(ms) {
+  _day(ms, index) {
     const z = dayOf(ms, this.tzMs);
+    if (z < FIRST_DAY || z > LAST_DAY) fail(`record ${index} falls on a day outside the years 0001-9999 at tz ${this.tz}`);
     let d = this.days.get(z);
     if (d === undefined) { d = new Day(); this.days.set(z, d); }
     return d;
@@ -194,7 +210,7 @@ export class ProfileBuilder {
     this.lastMs = ms; this.lastIndex = index;
     if (this.first === null || ms < this.first[0] || (ms === this.first[0] && index < this.first[1])) this.first = [ms, index, record.ts];
     if (this.last === null || ms > this.last[0] || (ms === this.last[0] && index > this.last[1])) this.last = [ms, index, record.ts];
-    const day = this._day(ms);
+    const day = this._day(ms, index);
     day.records += 1;
     const kind = this.kinds.get(type);
     if (kind === undefined) return;
@@ -206,8 +222,9 @@ export class ProfileBuilder {
 
   _mes(key, data, ms, day) {
     const m = this.mes ??= { orders: 0, skipped: 0, good: 0, scrap: 0, planned: 0, products: new Map(), units: new Map() };
-    const product = data[key.product], good = data[key.qty_good], scrap = data[key.qty_scrap], planned = data[key.qty_planned];
-    if (typeof product !== 'string' || !isCount(good) || !isCount(scrap) || !isCount(planned)) { m.skipped += 1; return; }
+    const product = data[key.product], good = countOf(data[key.qty_good]), scrap = countOf(data[key.qty_scrap]);
+    const planned = countOf(data[key.qty_planned]);
+    if (typeof product !== 'string' || good === null || scrap === null || planned === null) { m.skipped += 1; return; }
     m.orders += 1;
     m.good = addInt(m.good, good); m.scrap = addInt(m.scrap, scrap); m.planned = addInt(m.planned, planned);
     let p = m.products.get(product);
@@ -224,24 +241,23 @@ export class ProfileBuilder {
 
   _iot(key, data, ms, index) {
     const t = this.iot ??= { readings: 0, skipped: 0, machines: new Map() };
-    const machine = data[key.machine], state = data[key.state], total = data[key.parts_total];
-    if (typeof machine !== 'string' || typeof state !== 'string' || !isCount(total)) { t.skipped += 1; return; }
+    const machine = data[key.machine], state = data[key.state], total = countOf(data[key.parts_total]);
+    if (typeof machine !== 'string' || typeof state !== 'string' || total === null) { t.skipped += 1; return; }
     t.readings += 1;
     let m = t.machines.get(machine);
     if (m === undefined) { m = new Machine(); t.machines.set(machine, m); }
     const k = m.ms.length;
     if (k && (ms < m.ms[k - 1] || (ms === m.ms[k - 1] && index < m.idx[k - 1]))) m.ordered = false;
     m.ms.push(ms); m.idx.push(index); m.running.push(state === 'running'); m.parts.push(total);
-    const power = data[key.power_kw], temp = data[key.temp_c], vib = data[key.vibration_mm_s];
-    m.power.push(isNum(power) ? power : null);
-    m.temp.push(isNum(temp) ? temp : null);
-    m.vib.push(isNum(vib) ? vib : null);
+    m.power.push(numberOf(data[key.power_kw]));
+    m.temp.push(numberOf(data[key.temp_c]));
+    m.vib.push(numberOf(data[key.vibration_mm_s]));
   }
 
   _sales(key, data, day) {
     const s = this.sales ??= { orders: 0, skipped: 0, currencies: new Map(), skus: new Map() };
-    const customer = data[key.customer], currency = data[key.currency], amount = data[key.amount_minor];
-    if (typeof customer !== 'string' || typeof currency !== 'string' || !isCount(amount)) { s.skipped += 1; return; }
+    const customer = data[key.customer], currency = data[key.currency], amount = countOf(data[key.amount_minor]);
+    if (typeof customer !== 'string' || typeof currency !== 'string' || amount === null) { s.skipped += 1; return; }
     s.orders += 1;
     let c = s.currencies.get(currency);
     if (c === undefined) { c = { orders: 0, amount: 0, customers: new Map() }; s.currencies.set(currency, c); }
@@ -251,7 +267,8 @@ export class ProfileBuilder {
     const lines = data[key.lines];
     if (Array.isArray(lines)) {
       for (const line of lines) {
-        if (isObject(line) && typeof line.sku === 'string' && isCount(line.qty)) bump(s.skus, line.sku, line.qty);
+        const qty = isObject(line) ? countOf(line.qty) : null;
+        if (qty !== null && typeof line.sku === 'string') bump(s.skus, line.sku, qty);
       }
     }
   }
@@ -499,6 +516,10 @@ function thresholdDecimal(text) {
   return { text, number: Number(text), dec: decimalOfText(text) };
 }
 
+/** A reading as the profile writes it: its own JSON number. A Number of 2^53 or more is integral but
+ * was a float in the record (canonically 1e+21: records hold no such integer), so it stays a float. */
+const reading = (v) => (Math.abs(v) >= 2 ** 53 ? new JsonFloat(v) : v);
+
 /** {readings, p50, p95, max, over_limit} of the readings that have the number, or null. */
 function health(values, limit) {
   const xs = [];
@@ -510,16 +531,9 @@ function health(values, limit) {
   let over = 0;
   const t = limit.number, near = Math.abs(t) * 1e-15 + 5e-324;
   for (const v of xs) {
-    if (Math.abs(v - t) <= near) { if (compareDecimal(v, limit.dec) > 0) over += 1; } else if (v > t) over += 1;
+    if (Math.abs(v - t) <= near) { if (compareToDecimal(v, limit.dec) > 0) over += 1; } else if (v > t) over += 1;
   }
-  return { readings: n, p50: rank(50), p95: rank(95), max: sorted[n - 1], over_limit: ratio(over, n) };
-}
-
-function compareDecimal(v, dec) {
-  const x = decimalOf(v);
-  let a = x.c, b = dec.c;
-  if (x.e > dec.e) a *= 10n ** BigInt(x.e - dec.e); else b *= 10n ** BigInt(dec.e - x.e);
-  return a === b ? 0 : a < b ? -1 : 1;
+  return { readings: n, p50: reading(rank(50)), p95: reading(rank(95)), max: reading(sorted[n - 1]), over_limit: ratio(over, n) };
 }
 
 /** Coefficient of variation of integers (BigInts): sqrt(n Σx² − (Σx)²) / Σx, or null. */
@@ -751,14 +765,14 @@ function leafEqual(t, a, b) {
   return a === b; // str, bool, None
 }
 
-/** A profile's count (an integer, or a decimal string beyond 2^53) as a BigInt; 0 for anything else. */
+/**
+ * A profile's count (an integer, or its decimal string as written beyond 2^53) as a BigInt; 0 for
+ * anything else (a float, a boolean, null, another string): a figure of the wrong kind is no count,
+ * and records then disagree with it; never an exception on a tampered profile.
+ */
 function countIn(v) {
   if (pyType(v) === 'int') return BigInt(v);
-  if (typeof v === 'string') {
-    const n = intIn(v.trim());
-    if (n === null) fail(`the profile's count ${pyRepr(v)} is not an integer`);
-    return n;
-  }
+  if (typeof v === 'string' && /^-?(?:0|[1-9][0-9]*)$/.test(v)) return BigInt(v);
   return 0n;
 }
 
@@ -775,7 +789,9 @@ export function recordDisagreements(profile, index, record) {
   if (!(rng.from <= index && index < rng.to)) return [`record ${index} is outside the profile's range [${rng.from}, ${rng.to})`];
   const ms = isObject(record) ? instantMs(record.ts) : null;
   if (ms === null) return [`record ${index} has no valid ts`];
-  const day = dayText(dayOf(ms, tzOffsetMs(profile.tz)));
+  const dayNumber = dayOf(ms, tzOffsetMs(profile.tz));
+  if (dayNumber < FIRST_DAY || dayNumber > LAST_DAY) return [`record ${index} falls on a day outside the years 0001-9999`];
+  const day = dayText(dayNumber);
   const entry = profile.daily.find((d) => own(d, 'day') && d.day === day);
   if (entry === undefined) out.push(`record ${index} falls on ${day}, a day the profile does not list`);
   const kind = compileMapping(checkMapping(profile.mapping)).get(record.type);
@@ -784,8 +800,8 @@ export function recordDisagreements(profile, index, record) {
   const key = kind.key;
   const get = (o, k) => (isObject(o) && own(o, k) ? o[k] : undefined);
   if (kind.type === MES) {
-    const product = get(data, key.product), good = get(data, key.qty_good);
-    if (typeof product !== 'string' || !isCount(good)) return out;
+    const product = get(data, key.product), good = countOf(get(data, key.qty_good));
+    if (typeof product !== 'string' || good === null) return out;
     if (entry !== undefined && BigInt(good) > countIn(get(entry, 'mes_good'))) {
       out.push(`work order ${index} has qty_good ${good}, more than the ${str(get(entry, 'mes_good'))} good units of ${day}`);
     }
@@ -802,8 +818,8 @@ export function recordDisagreements(profile, index, record) {
       out.push(`reading ${index} is from machine ${machine}, which the profile does not list`);
     }
   } else {
-    const customer = get(data, key.customer), currency = get(data, key.currency), amount = get(data, key.amount_minor);
-    if (typeof customer !== 'string' || typeof currency !== 'string' || !isCount(amount)) return out;
+    const customer = get(data, key.customer), currency = get(data, key.currency), amount = countOf(get(data, key.amount_minor));
+    if (typeof customer !== 'string' || typeof currency !== 'string' || amount === null) return out;
     if (entry !== undefined) {
       const sales = get(entry, 'sales_minor');
       const dayAmount = countIn(isObject(sales) && own(sales, currency) ? sales[currency] : 0);
