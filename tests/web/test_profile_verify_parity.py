@@ -35,7 +35,7 @@ STREAM = "line-a/all"
 ANCHOR = {"chain_id": 31337, "registry": "0x" + "ab" * 20, "tx_hash": "0x" + "cd" * 32, "block_number": 9}
 
 
-def _log(days: int = 3):
+def _log(days: int = 10):
     records = list(factory_month(days=days))
     salts = [hashlib.sha256(b"salt/%d" % i).digest() for i in range(len(records))]
     canon = [prepare_record(r, i).canonical for i, r in enumerate(records)]
