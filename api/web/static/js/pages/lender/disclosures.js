@@ -84,6 +84,25 @@ function disclosureCard(d) {
   return card;
 }
 
+/** The whole body of `response` as bytes, telling `onBytes(received)` as chunks arrive. */
+async function readAll(response, onBytes) {
+  if (!response.body?.getReader) return new Uint8Array(await response.arrayBuffer());
+  const reader = response.body.getReader();
+  const chunks = [];
+  let received = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    chunks.push(value);
+    received += value.length;
+    onBytes(received);
+  }
+  const out = new Uint8Array(received);
+  let at = 0;
+  for (const c of chunks) { out.set(c, at); at += c.length; }
+  return out;
+}
+
 /** The declared report, and the controls to verify and print it. */
 function showReport(d, box, profileBytes) {
   const profile = JSON.parse(new TextDecoder().decode(profileBytes)); // for display; verified from the bytes
@@ -103,7 +122,10 @@ function showReport(d, box, profileBytes) {
     bar.value = 0; bar.max = 1; barText.textContent = '0 %';
     const started = performance.now();
     const response = await api('GET', `/v1/disclosures/${d.id}/document`, undefined, { raw: true });
-    const doc = new Uint8Array(await response.arrayBuffer());
+    bar.removeAttribute('value'); // indeterminate while the streamed document arrives (no length known)
+    const doc = await readAll(response, (bytes) => {
+      barText.textContent = `downloading the records: ${(bytes / 1e6).toFixed(1)} MB`;
+    });
     const downloaded = performance.now();
     result.replaceChildren(h('p', { class: 'muted' }, `Checking ${(d.range.to - d.range.from).toLocaleString('en')} records…`));
     const verdict = await verifyProfileOnChain(profileBytes, doc, {
