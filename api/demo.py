@@ -94,7 +94,23 @@ def _setup(ctx: Context, say) -> dict:
         who = existing[name].address
         Lenders(ctx).set(who, True, admin)
         say(f"lender {name} ({who}) approved")
+    _disclose(ctx, existing, say)
     return keys
+
+
+def _disclose(ctx: Context, existing: dict, say) -> None:
+    """Each factory discloses its whole log to bank-a (once), so the lender page has a profile to
+    read and a disclosure to verify in the browser: ACME's figures agree, Bolt's flag press-07."""
+    from ledger.service.profiles import ProfileParams, Profiles
+
+    profiles, lender = Profiles(ctx), existing["bank-a"].address
+    for party, (stream, *_rest) in FACTORIES.items():
+        factory = existing[party]
+        size = ctx.store.get_log(stream).size
+        if any(d.stream == stream and d.lender == lender for d in profiles.disclosures(factory)):
+            continue
+        made = profiles.disclose(factory, stream, lender, 0, size, ProfileParams.checked("+08:00"))
+        say(f"{stream}: records [0, {size}) disclosed in full to bank-a (disclosure {made.id})")
 
 
 def main() -> None:

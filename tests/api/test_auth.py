@@ -36,6 +36,7 @@ ENDPOINTS: dict[tuple[str, str], set[str]] = {
     ("GET", "/v1/pledges"): {"factory", "lender", "auditor"},
     ("GET", "/v1/pledges/{token_id}"): {"factory", "lender", "auditor"},
     ("GET", "/v1/pledges/{token_id}/bundle"): {"factory", "lender"},
+    ("GET", "/v1/pledges/{token_id}/profile"): {"factory", "lender", "auditor"},
     ("POST", "/v1/pledges/{token_id}/transfer"): {"lender"},
     ("POST", "/v1/pledges/{token_id}/release"): {"lender"},
     ("POST", "/v1/pledges/{token_id}/default"): {"lender"},
@@ -77,7 +78,10 @@ READS_ALLOWED = [(m, p, r) for (m, p), allowed in ENDPOINTS.items() if m == "GET
 def matrix(world):
     """Real ids for the path parameters, and valid bodies: a missing role check must show up
     as a success, not hide behind a 422."""
-    token = world.pledge("bank-a")  # held by bank-a, live; nobody in these tests moves it
+    # held by bank-a, live, carrying its profile (default parameters); nobody in these tests moves it
+    pledged = {"terms": {**world.terms(lender="bank-a"), "profile": {}}}
+    pledged_id = world.ok("POST", "/v1/pledges/consents", "acme", 201, json=pledged)["consent_id"]
+    token = world.ok("POST", "/v1/pledges", "bank-a", 201, json={"consent_id": pledged_id})["token_id"]
     consent_id = world.consent("acme", lender="bank-a")  # names bank-a, not issued
     spare_key = world.app_parties().new_key("aud")
     sample_id = world.records[7]["id"]

@@ -30,17 +30,17 @@ def test_profile_build_disclose_and_verify_against_the_chain(env):
     _setup(env)
     dpl(env, "anchor")
     tmp = env["tmp"]
-    dpl(env, "profile", "build", "--log", STREAM, "--from", "0", "--to", "3198", "--tz", "+08:00",
+    dpl(env, "profile", "build", "--log", STREAM, "--from", "0", "--to", "3495", "--tz", "+08:00",
         "--out", str(tmp / "p.json"))
     profile = json.loads((tmp / "p.json").read_text())
     assert profile["format"] == "dpl-profile/1" and profile["tz"] == "+08:00"
-    assert profile["coverage"]["records"] == 3198 and profile["checkpoint"]["size"] == 3198
+    assert profile["coverage"]["records"] == 3495 and profile["checkpoint"]["size"] == 3495
     assert profile["mes"]["orders"] > 0 and profile["iot"]["readings"] > 0 and profile["sales"]["orders"] > 0
     assert sum(d["mes_good"] for d in profile["daily"]) == profile["mes"]["qty_good"]
 
-    dpl(env, "disclose", "--log", STREAM, "--from", "0", "--to", "3198", "--out", str(tmp / "d.json"))
+    dpl(env, "disclose", "--log", STREAM, "--from", "0", "--to", "3495", "--out", str(tmp / "d.json"))
     disclosure = json.loads((tmp / "d.json").read_text())
-    assert disclosure["format"] == "dpl-disclosure/1" and len(disclosure["records"]) == 3198
+    assert disclosure["format"] == "dpl-disclosure/1" and len(disclosure["records"]) == 3495
     assert (tmp / "d.json").stat().st_mode & 0o077 == 0  # records in clear: the owner's only
 
     code, out, _ = _verify(env, tmp / "p.json", tmp / "d.json", "--rpc", env["rpc"])

@@ -152,6 +152,11 @@ def test_make_run_serves_the_demo_stops_on_ctrl_c_and_reuses_everything(tmp_path
                                headers={"Authorization": f"Bearer {keys['lender_a']}"}).json()
             # a verifier names the demo factories
             assert sorted(f["name"] for f in listed) == ["ACME Precision Co.", "Bolt Fasteners Ltd."]
+            # each factory disclosed its log to bank-a: the lender page has two profiles to read
+            disclosed = httpx.get(f"http://127.0.0.1:{api_port}/v1/disclosures",
+                                  headers={"Authorization": f"Bearer {keys['lender_a']}"}).json()
+            assert sorted((d["stream"], d["range"]["to"]) for d in disclosed) == [("acme/line-a", 3495),
+                                                                                   ("bolt/line-1", 3495)]
             assert 'action="/signin"' in httpx.get(f"http://127.0.0.1:{api_port}/").text
             signed_in = httpx.post(f"http://127.0.0.1:{api_port}/signin", data={"api_key": keys["auditor"]})
             assert signed_in.status_code == 303 and signed_in.headers["location"] == "/auditor"
@@ -170,6 +175,7 @@ def test_make_run_serves_the_demo_stops_on_ctrl_c_and_reuses_everything(tmp_path
     assert "listed in the directory as 'ACME Precision Co.'" in first and "listed in the directory" not in second
     assert "listed in the directory as 'Bolt Fasteners Ltd.'" in first
     assert "bolt/line-1: appended 3495" in first and "bolt/line-1: appended 0, already stored 3495" in second
+    assert "disclosed in full to bank-a" in first and "disclosed in full" not in second
     assert json.loads((home / "demo-keys.json").read_text()) == keys
     for key in keys.values():  # printed on every run, to sign in with
         assert key in first and key in second
