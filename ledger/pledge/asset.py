@@ -68,7 +68,7 @@ def profile_params_of(manifest: object):
     """The ``ProfileParams`` a ``dpl-asset/2`` manifest's profile was computed with (checked),
     or None for any other manifest."""
     from ledger.assets import ASSET_FORMAT_V2
-    from ledger.service.profiles import ProfileParams
+    from ledger.profile import ProfileParams
 
     if type(manifest) is not dict or manifest.get("format") != ASSET_FORMAT_V2:
         return None

@@ -182,7 +182,7 @@ class Pledges:
     def _claimed(self, r: ConsentRequest, name: Callable[[str], str]):
         """(profile parameters, checkpoint) for a request: from its claimed profile (checked,
         of the request's range; its checkpoint unless the request names one) or as given."""
-        from ledger.service.profiles import ProfileParams
+        from ledger.profile import ProfileParams
 
         if r.claimed_profile is None:
             if r.profile_params is None:

@@ -19,6 +19,7 @@ from datetime import datetime
 import orjson
 
 from ledger.errors import ForbiddenError, InvalidArgumentError, NotFoundError
+from ledger.profile import ProfileParams  # noqa: F401 (the edges build it through this module)
 
 
 @dataclass(frozen=True)
@@ -41,24 +42,6 @@ class DisclosureView:
                 "range": {"from": self.start, "to": self.end}, "checkpoint_size": self.checkpoint_size,
                 "tz": self.tz, "created_at": self.created_at.isoformat(),
                 "revoked_at": self.revoked_at.isoformat() if self.revoked_at else None}
-
-
-@dataclass(frozen=True)
-class ProfileParams:
-    """What a profile is computed with besides the records (checked)."""
-
-    tz: str = "+00:00"
-    mapping: dict | None = None
-    thresholds: dict | None = None
-
-    @classmethod
-    def checked(cls, tz: str | None = None, mapping: object = None, thresholds: object = None) -> ProfileParams:
-        from ledger.profile import check_mapping, check_thresholds, check_tz
-
-        return cls(check_tz(tz or "+00:00"), check_mapping(mapping), check_thresholds(thresholds or {}))
-
-    def as_json(self) -> dict:
-        return {"tz": self.tz, "mapping": self.mapping, "thresholds": self.thresholds}
 
 
 class Profiles:
