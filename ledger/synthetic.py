@@ -100,7 +100,7 @@ def factory_month(days: int = 30, seed: int = 11, over_report: dict | None = Non
     rate = {m: RATES[m] * rnd.uniform(0.9, 1.1) for m in MACHINES}
     stops: list[tuple[str, datetime, datetime, str]] = []
     for m, state in zip(rnd.sample(MACHINES, 2), ("alarm", "idle")):
-        begin = start + timedelta(days=rnd.randint(4, days - 5),
+        begin = start + timedelta(days=rnd.randint(4, days - 5) if days >= 9 else rnd.randint(1, days - 2),
                                   hours=rnd.randint(6, 14))
         stops.append((m, begin, begin + timedelta(hours=rnd.uniform(4.5, 5.9)), state))
     reset_machine = rnd.choice(MACHINES)

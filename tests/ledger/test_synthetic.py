@@ -199,3 +199,12 @@ def test_the_documented_command_writes_the_samples_byte_for_byte(capsys):
     with pytest.raises(SystemExit):
         main(["--over-report", "press-07:8"])
     assert "expected MACHINE:DAY,DAY:FACTOR" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("days", [7, 8, 9])
+def test_the_shortest_months_it_promises_are_made(days):
+    """Before: 7 and 8 days (the docstring's minimum is 7) raised in randrange."""
+    records = list(factory_month(days=days))
+    assert {r["type"] for r in records} == {"iot.telemetry", "mes.work_order", "erp.sales_order"}
+    with pytest.raises(ValueError, match="at least 7 days"):
+        list(factory_month(days=6))
