@@ -373,3 +373,16 @@ def test_bad_evaluation_inputs_are_named():
     bad[3] = (bad[3][0], dict(bad[3][1], ts="yesterday"))
     with pytest.raises(InvalidArgumentError, match=f"record {end + 3} has no valid ts"):
         evaluate(EXAMPLE, pledged_profile=profile, records_after=bad, checkpoint=cp, chain_now=2)
+
+
+def test_the_module_is_pure():
+    """No store, settings, chain or api (tests/test_layers.py's rule, for this module)."""
+    import subprocess
+    import sys
+
+    code = ("import sys, ledger.covenants\n"
+            "print(','.join(sorted(m for m in sys.modules if m.split('.')[0] in "
+            "('sqlalchemy', 'sqlmodel', 'alembic', 'psycopg', 'pydantic_settings', 'api', 'web3') "
+            "or m.startswith(('ledger.store', 'ledger.chain', 'ledger.service')) or m == 'ledger.settings')))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
+    assert out.stdout.strip() == ""
