@@ -161,6 +161,8 @@ class _Week:
     builder: ProfileBuilder
     n: int = 0
     profile: dict | None = None
+    # code -> (figure as printed, its exact value, what it is about), for the profile-figure codes
+    figures: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -178,6 +180,10 @@ class WeeklyFigures:
     in ``tz``) the profile of that week's records (``ledger.profile``), its window of record
     indices, and per machine the readings in time order with their gaps. A group is the pledges
     of one log with the same range end (``start``), ``tz`` and ``mapping``.
+
+    A week's ``profile`` is built without the readings' ``power_kw``, ``temp_c`` and
+    ``vibration_mm_s`` (no covenant reads them; their distributions were most of the cost): every
+    figure a covenant judges is the full profile's, the energy and health figures are not.
 
     Use ``WeeklyFigures.build``; the object is read-only afterwards."""
 
@@ -204,7 +210,11 @@ class WeeklyFigures:
             raise InvalidArgumentError(f"start must be an integer >= 0, not {start!r}")
         mapped = (mapping or {}).get("types", {}).get(IOT, {})
         iot_type = mapped.get("type", IOT)
-        machine_key = mapped.get("fields", {}).get("machine", "machine")
+        renamed = mapped.get("fields", {})
+        machine_key = renamed.get("machine", "machine")
+        # What no covenant reads: the per-value distributions and energy are most of a week
+        # profile's cost, so readings reach the week's builder without these fields.
+        unused = frozenset(renamed.get(f, f) for f in ("power_kw", "temp_c", "vibration_mm_s"))
         weeks: dict[int, _Week] = {}  # Monday's day number -> week
         readings: dict[str, tuple[list, list]] = {}
         newest = None
@@ -228,12 +238,15 @@ class WeeklyFigures:
                     raise InvalidArgumentError(f"record {index} falls on a day outside the years 0001-9999")
                 w = weeks[monday] = _Week(exact.week_name(monday), (monday + 7) * DAY_MS - tz_ms, index, index,
                                           ProfileBuilder(tz, mapping))
+            data = record.get("data")
+            is_reading = record.get("type") == iot_type and type(data) is dict
+            if is_reading and not unused.isdisjoint(data):
+                record = {**record, "data": {k: v for k, v in data.items() if k not in unused}}
             w.builder.add(w.n, record)  # the week's own numbering: the builder needs consecutive indices
             w.n += 1
             w.last = index
-            if record.get("type") == iot_type:
-                data = record.get("data")
-                machine = data.get(machine_key) if type(data) is dict else None
+            if is_reading:
+                machine = data.get(machine_key)
                 if type(machine) is str:
                     r = readings.get(machine)
                     if r is None:
@@ -247,6 +260,9 @@ class WeeklyFigures:
             w.profile = w.builder.result(log_id=log_id, stream="week", start=0, end=w.n, checkpoint_size=w.n,
                                          checkpoint_root=log_id)
             w.builder = None  # its arrays are not needed any more
+            for code in WEEKLY_CODES[1:]:
+                value, subject = _week_figure(code, w.profile)
+                w.figures[code] = (value, None if value is None else Fraction(value), subject)
             week_list.append(w)
         machines = {}
         floor = min_gap_hours * HOUR_MS
@@ -418,6 +434,9 @@ def _weekly(c, cp, pledged, figures, warnings, met):
         if not base_good or not base_days:
             return  # no baseline: the pledged range made no MES good output to compare with
         floor = Fraction(c["min_percent"] * base_good, 100 * base_days)
+    else:
+        limit = c["max_top1_share" if code == "customer_concentration" else "max_ratio"]
+        limit_value = Fraction(limit)
     for w in figures.weeks:
         if newest is None or newest < w.end_ms:
             break  # weeks come in order: this one and the later ones are not closed yet
@@ -435,31 +454,31 @@ def _weekly(c, cp, pledged, figures, warnings, met):
                     f"{base_good} units over {base_days} day(s) ({ratio(floor, 1)} a day)."))
                 continue
         else:
-            value, limit, subject = _week_figure(code, c, p)
+            value, exact_value, subject = w.figures[code]
             if value is None:
                 continue  # the figure has no value this week (no such records): not judged
-            if Fraction(value) > Fraction(limit):
+            if exact_value > limit_value:
                 warnings.append(Warning(f"{code}/{w.name}", code, window, w.name, cp, value, limit,
                                         _week_message(code, w.name, value, limit, subject)))
                 continue
         met.append(Met(code, window, week=w.name))
 
 
-def _week_figure(code, c, p):
-    """(the week's figure, the limit, what it is about) of a profile figure covenant."""
+def _week_figure(code, p):
+    """(the week's figure, what it is about) of a profile-figure covenant, from the week's profile."""
     if code == "cross_source_mismatch":
         cs = p["cross_source"]
-        return (cs or {}).get("mismatch"), c["max_ratio"], cs
+        return (cs or {}).get("mismatch"), cs
     if code == "scrap_ceiling":
-        return (p["mes"] or {}).get("scrap_rate"), c["max_ratio"], p["mes"]
+        return (p["mes"] or {}).get("scrap_rate"), p["mes"]
     worst = None  # (share, currency): the largest share, ties by currency name
     for currency, s in sorted(((p["sales"] or {}).get("by_currency") or {}).items()):
         share = s["top1_share"]
         if share is not None and (worst is None or Fraction(share) > Fraction(worst[0])):
             worst = (share, currency)
     if worst is None:
-        return None, c["max_top1_share"], None
-    return worst[0], c["max_top1_share"], worst[1]
+        return None, None
+    return worst
 
 
 def _week_message(code, week, value, limit, subject):
