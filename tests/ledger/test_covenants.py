@@ -386,3 +386,15 @@ def test_the_module_is_pure():
             "or m.startswith(('ledger.store', 'ledger.chain', 'ledger.service')) or m == 'ledger.settings')))\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
     assert out.stdout.strip() == ""
+
+
+def test_a_weekly_warning_is_recomputed_from_its_window_alone():
+    """The evidence: a disclosure of the window's records gives the week's figure again."""
+    records, end = _month({"machine": "press-07", "days": [20, 21, 22], "factor": 1.8})
+    ev = run(records, end, only("cross_source_mismatch", max_ratio="0.040000"))
+    w = ev.warnings[0]
+    a, b = w.window
+    again = WeeklyFigures.build(((i, records[i]) for i in range(a, b)), start=a, tz="+08:00")
+    week = next(x for x in again.weeks if x.name == w.week)
+    assert week.profile["cross_source"]["mismatch"] == w.value
+    assert (week.first, week.last + 1) == (a, b)
