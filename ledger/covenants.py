@@ -382,7 +382,12 @@ def evaluate(covenants: dict, *, pledged_profile: dict, records_after, checkpoin
     size, root, anchored_at = _checkpoint(checkpoint)
     if type(chain_now) is not int or chain_now < 0:
         raise InvalidArgumentError(f"chain_now must be a block timestamp (seconds), not {chain_now!r}")
-    start = pledged_profile["range"]["to"]
+    try:
+        start = pledged_profile["range"]["to"]
+        exact.instant_ms(pledged_profile["coverage"]["last_ts"])
+        pledged_profile["coverage"]["days"], pledged_profile["mes"], pledged_profile["iot"]
+    except (KeyError, TypeError, ValueError):
+        raise InvalidArgumentError("pledged_profile must be the dpl-profile/1 of the pledged range") from None
     if start > size:
         raise InvalidArgumentError(f"the checkpoint (size {size}) ends before the pledged range [.., {start})")
     mapping = pledged_profile.get("mapping")

@@ -398,3 +398,32 @@ def test_a_weekly_warning_is_recomputed_from_its_window_alone():
     week = next(x for x in again.weeks if x.name == w.week)
     assert week.profile["cross_source"]["mismatch"] == w.value
     assert (week.first, week.last + 1) == (a, b)
+
+
+def test_later_checkpoints_keep_every_key_and_closed_weeks_keep_their_figures():
+    """Records in time order: what one checkpoint raised, every later one raises with the same key
+    (a closed week's value unchanged), so the store's (pledge, key) never sees a breach twice."""
+    records = factory(36, rate=lambda day: 5 if 21 <= day < 28 else 10, silence=("m2", 17 * 24 + 20, 30),
+                      scrap=30)
+    end = split(records, 14)
+    profile = pledged(records, end)
+    seen: dict[str, str] = {}
+    for size in range(end + 1, len(records) + 1, 97):
+        part = records[:size]
+        ev = evaluate(EXAMPLE, pledged_profile=profile, records_after=[(i, part[i]) for i in range(end, size)],
+                      checkpoint={"size": size, "root": ROOT, "anchored_at": 0}, chain_now=0)
+        now = {w.key: w.value for w in ev.warnings}
+        assert set(seen) <= set(now), sorted(set(seen) - set(now))
+        for key, value in seen.items():
+            if not key.startswith("stoppage/"):  # a silence still going on grows
+                assert now[key] == value, key
+        seen = now
+    assert {k.split("/")[0] for k in seen} == {"output_floor", "stoppage", "scrap_ceiling"}
+
+
+def test_a_pledged_profile_that_is_not_one_is_named():
+    records = factory(15)
+    end = split(records, 14)
+    with pytest.raises(InvalidArgumentError, match="pledged_profile must be the dpl-profile/1"):
+        evaluate(EXAMPLE, pledged_profile={"range": {"to": end}}, records_after=[],
+                 checkpoint={"size": end, "root": ROOT, "anchored_at": 0}, chain_now=0)
