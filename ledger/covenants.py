@@ -38,6 +38,7 @@ __all__ = [
     "describe",
     "WeeklyFigures",
     "Warning",
+    "CovenantWarning",
     "Met",
     "Evaluation",
     "evaluate",
@@ -306,6 +307,10 @@ class Warning:
                 "window": {"from": self.window[0], "to": self.window[1]}, "week": self.week,
                 "checkpoint": {"size": self.checkpoint[0], "root": self.checkpoint[1]},
                 "value": self.value, "threshold": self.threshold, "message": self.message}
+
+
+#: ``Warning`` shadows the builtin exception class in a module that imports it by name: import this.
+CovenantWarning = Warning
 
 
 @dataclass(frozen=True)
