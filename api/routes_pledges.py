@@ -80,6 +80,9 @@ class ConsentTerms(AssetIn):
     profile: ProfileParamsIn | None = Field(
         default=None, description="Pledge the range's production profile too (a dpl-asset/2 manifest), computed "
                                   "from the records with these parameters")
+    covenants: dict | None = Field(
+        default=None, description="A dpl-covenants/1 set agreed with the consent (docs/COVENANTS.md; needs profile): "
+                                  "kept in the consent document with its covenants_digest")
 
 
 class ConsentIn(BaseModel):
@@ -139,7 +142,7 @@ def _request(svc, party: PartyInfo, t: ConsentTerms) -> ConsentRequest:
     params = None if t.profile is None else t.profile.model_dump()
     return ConsentRequest(_stream(svc, party, t.log_id), t.start, t.end, t.lender, t.principal, t.currency, t.maturity,
                           t.lien_end, t.samples, t.loan_ref, t.checkpoint, t.max_lien_end, t.deadline, t.nonce,
-                          profile_params=params)
+                          profile_params=params, covenants=t.covenants)
 
 
 @router.post("/pledges/consents/draft", response_model=ConsentDraft, summary="The EIP-712 typed data a factory signs for these terms")

@@ -35,6 +35,9 @@ def pledge_consent(
     profile: Annotated[Optional[str], typer.Option(
         "--profile", help="Pledge this production profile of the range too (dpl profile build); it is recomputed "
                           "from the records and refused unless every figure is identical.")] = None,
+    covenants: Annotated[Optional[str], typer.Option(
+        "--covenants", help="Agree this dpl-covenants/1 set (docs/COVENANTS.md) with the consent: kept in the "
+                            "consent document with its digest (needs --profile).")] = None,
     rpc: RpcOption = None,
 ) -> None:
     """The factory signs its consent to pledge records [FROM, TO) of a log to a lender."""
@@ -42,9 +45,11 @@ def pledge_consent(
     from ledger.pledge.service import Actor, ConsentRequest, Pledges
 
     claimed = read_json(profile, "profile") if profile is not None else None  # bad input fails first
+    agreed = read_json(covenants, "covenants") if covenants is not None else None
     ctx = context().use_rpc(rpc)
     request = ConsentRequest(log, start, end, lender, principal, currency, maturity, lien_end, samples, loan_ref,
-                             checkpoint, max_lien_end, deadline, nonce, claimed_profile=claimed)
+                             checkpoint, max_lien_end, deadline, nonce, claimed_profile=claimed,
+                             covenants=agreed)
     # everything typed is checked before the chain or the store is touched, and what the registry
     # would refuse (dates passed, a lender not approved, a log of another factory) before signing
     doc = Pledges(ctx).sign_consent(Actor.of_key(key or ctx.settings.factory_key), request, address_of,
@@ -52,6 +57,8 @@ def pledge_consent(
     write_output(doc, out)
     t = doc["terms"]
     with_profile = " with its production profile" if doc["manifest"]["format"] == "dpl-asset/2" else ""
+    if "covenants" in doc:
+        with_profile += f" and {len(doc['covenants']['covenants'])} covenant(s) {doc['covenants_digest']}"
     typer.echo(f"factory {doc['factory']} consents to pledge {log} [{start}, {end}){with_profile} (checkpoint "
                f"{t['checkpoint_size']}, asset {t['asset_digest']}) to {t['lender']}; valid until "
                f"{doc['deadline_utc']}", err=True)

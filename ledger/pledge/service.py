@@ -114,6 +114,24 @@ class ConsentRequest:
     #: ... or with those of this ``dpl-profile/1`` (``dpl profile build``), which must then be
     #: identical, figure by figure, to the profile the store gives (else refused, naming each).
     claimed_profile: object | None = None
+    #: The ``dpl-covenants/1`` set agreed with the consent (``docs/COVENANTS.md``), as read; it is
+    #: checked and kept in the consent document with its digest (off chain until the on-chain
+    #: ``covenantsDigest`` lands).
+    covenants: object | None = None
+
+
+def with_covenants(document: dict, covenants: object, name: Callable[[str], str] = lambda f: f) -> dict:
+    """``document`` with the checked ``covenants`` and their ``covenants_digest`` (0x hex) added;
+    unchanged for None. A bad set is refused naming the field."""
+    from ledger.covenants import check_covenants, covenants_digest
+
+    if covenants is None:
+        return document
+    try:
+        checked = check_covenants(covenants)
+    except InvalidArgumentError as e:
+        raise InvalidArgumentError(f"{name('covenants')}: {e}") from None
+    return {**document, "covenants": checked, "covenants_digest": to_hex(covenants_digest(checked))}
 
 
 @dataclass(frozen=True)
@@ -130,15 +148,17 @@ class ConsentDraft:
     deadline: int
     loan_ref: str
     typed_data: dict = field(repr=False)
+    covenants: object | None = None
 
     def document(self) -> dict:
         """The unsigned ``dpl-consent/2`` document a draft shows."""
         from ledger.pledge.terms import CONSENT_FORMAT
 
-        return {"format": CONSENT_FORMAT, "chain_id": self.chain_id, "registry": self.registry,
-                "factory": self.factory, "stream": self.stream, "terms": self.terms.as_json(),
-                "nonce": str(self.nonce), "deadline": self.deadline, "signature": None, "loan_ref": self.loan_ref,
-                "manifest": self.manifest}
+        return with_covenants(
+            {"format": CONSENT_FORMAT, "chain_id": self.chain_id, "registry": self.registry,
+             "factory": self.factory, "stream": self.stream, "terms": self.terms.as_json(),
+             "nonce": str(self.nonce), "deadline": self.deadline, "signature": None, "loan_ref": self.loan_ref,
+             "manifest": self.manifest}, self.covenants)
 
 
 _ZERO_ADDRESS = "0x" + "00" * 20
@@ -240,6 +260,10 @@ class Pledges:
 
         r = request
         nonce = parse_nonce(r.nonce)
+        with_covenants({}, r.covenants, name)  # a bad set is refused before the store or the chain is asked
+        if r.covenants is not None and r.claimed_profile is None and r.profile_params is None:
+            raise InvalidArgumentError(f"{name('covenants')}: covenants are judged against the pledged production "
+                                       f"profile: pledge it too ({name('profile')})")
         dates = consent_dates(r.maturity, r.lien_end, r.max_lien_end, r.deadline, name=name)
         ref_digest = loan_ref_digest(r.loan_ref)
         # principal, currency and samples by the rules of Terms and check_terms (their one home),
@@ -261,7 +285,7 @@ class Pledges:
         if check:
             check_consent(chain, terms, signer or "", deadline, now)
         return ConsentDraft(chain.chain_id, chain.registry.address, asset.info.stream, signer, terms, asset.manifest,
-                            nonce, deadline, r.loan_ref, typed_data(chain, terms, nonce, deadline))
+                            nonce, deadline, r.loan_ref, typed_data(chain, terms, nonce, deadline), r.covenants)
 
     def sign_consent(self, actor, request: ConsentRequest, lender: Callable[[str], str],
                      name: Callable[[str], str] = _field) -> dict:
@@ -281,8 +305,9 @@ class Pledges:
 
         draft = self._draft(request, lender, name, signer, check=False)
         # make_consent refuses (check_consent) what the registry would refuse, before signing
-        return make_consent(self.chain, account, stream=draft.stream, terms=draft.terms, manifest=draft.manifest,
-                            loan_ref=draft.loan_ref, deadline=draft.deadline, nonce=draft.nonce)
+        doc = make_consent(self.chain, account, stream=draft.stream, terms=draft.terms, manifest=draft.manifest,
+                           loan_ref=draft.loan_ref, deadline=draft.deadline, nonce=draft.nonce)
+        return with_covenants(doc, request.covenants, name)
 
     def accept_consent(self, party, document: object, stream_of: Callable[[bytes], str]) -> dict:
         """The document to keep for a consent ``party`` signed elsewhere (its wallet): rebuilt
@@ -293,11 +318,19 @@ class Pledges:
         from ledger.pledge.terms import read_consent
 
         consent = read_consent(document)
+        # the covenants are agreed off chain (no covenantsDigest in the signed terms yet): the
+        # factory's authenticated word, checked and kept with the document
+        covenants = document.get("covenants")
+        with_covenants({}, covenants)
         stream = stream_of(consent.terms.log_id)
         loan_ref = document.get("loan_ref") if isinstance(document, dict) else None
         # a dpl-asset/2 draft: its profile recomputed with the parameters it shows (the digest decides)
         params = profile_params_of(document.get("manifest")) if isinstance(document, dict) else None
-        return accept_consent(self.ctx.store, self.chain, consent, party.address or "", stream, loan_ref, params)
+        if covenants is not None and params is None:
+            raise InvalidArgumentError("covenants: covenants are judged against the pledged production profile: "
+                                       "the consent must pledge a dpl-asset/2 manifest")
+        return with_covenants(accept_consent(self.ctx.store, self.chain, consent, party.address or "", stream,
+                                             loan_ref, params), covenants)
 
     def keep_consent(self, party, document: dict) -> int:
         """Keep a consent ``party`` (a factory) gave; its id."""
@@ -608,6 +641,30 @@ class Pledges:
             yield consent.get("manifest")
         for row in ConsentStore(self.ctx.store.engine, self.ctx.store.key).list(lender=to_checksum_address(lender)):
             yield orjson.loads(row.document).get("manifest")
+
+    def covenants_of(self, pledge: dict) -> tuple[dict, dict] | None:
+        """(covenants, pledged profile) of a mirrored pledge (a ``PledgeMirror`` row): from the
+        consent this service keeps that it was issued from (same factory and nonce: the registry
+        uses a factory's nonce once; same asset digest), if that consent carries covenants (its
+        ``covenants_digest`` re-checked) and a ``dpl-asset/2`` manifest; else None."""
+        from ledger.assets import ASSET_FORMAT_V2, asset_digest
+        from ledger.covenants import covenants_digest
+        from ledger.store.consents import ConsentStore
+
+        for row in ConsentStore(self.ctx.store.engine, self.ctx.store.key).list(
+                lender=to_checksum_address(pledge["lender"])):
+            doc = orjson.loads(row.document)
+            if (doc.get("nonce") != str(pledge["nonce"]) or str(doc.get("factory", "")).lower() != pledge["factory"].lower()
+                    or doc.get("covenants") is None):
+                continue
+            manifest = doc.get("manifest")
+            if (type(manifest) is not dict or manifest.get("format") != ASSET_FORMAT_V2
+                    or asset_digest(manifest) != bytes(pledge["asset_digest"])):
+                continue
+            if doc.get("covenants_digest") != to_hex(covenants_digest(doc["covenants"])):
+                continue  # not the set its digest names: judge nothing rather than the wrong set
+            return doc["covenants"], manifest["profile"]
+        return None
 
     def profile(self, token_id: int, party) -> dict:
         """The ``dpl-profile/1`` pledge ``token_id`` committed to (its ``dpl-asset/2`` manifest's,

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from sqlalchemy import BigInteger, Column, DateTime, ForeignKey, Index, Integer, LargeBinary, SmallInteger
+from sqlalchemy import BigInteger, Column, DateTime, ForeignKey, Index, Integer, LargeBinary, SmallInteger, Text
 from sqlmodel import Field, SQLModel
 
 
@@ -433,3 +433,56 @@ class WebhookDelivery(SQLModel, table=True):
         default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False)
     )
     delivered_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
+
+
+class CovenantWarningRow(SQLModel, table=True):
+    """A broken covenant of a pledge (``ledger.covenants.CovenantWarning``, DESIGN.md §9), kept
+    once per (pledge, key): re-evaluation inserts only what is absent. States: ``open`` →
+    ``acknowledged`` (by the holder) → ``resolved`` (automatically, when a later window meets
+    the covenant: ``evidence`` is that window, ``Met.as_json()``). ``notified`` is the last
+    state the monitor's hook was told of (a crash before it was told: told on the next run)."""
+
+    __tablename__ = "covenant_warnings"
+    __table_args__ = (Index("ux_covenant_warnings_key", "chain_id", "registry_address", "token_id", "key",
+                            unique=True),)
+
+    id: int | None = Field(default=None, sa_column=Column(Integer, primary_key=True, autoincrement=True))
+    chain_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    registry_address: str = Field(max_length=42, nullable=False)
+    token_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    key: str = Field(max_length=200, nullable=False)
+    code: str = Field(max_length=32, nullable=False)
+    state: str = Field(max_length=16, nullable=False)
+    window_from: int = Field(sa_column=Column(BigInteger, nullable=False))
+    window_to: int = Field(sa_column=Column(BigInteger, nullable=False))
+    week: str | None = Field(default=None, max_length=10)
+    checkpoint_size: int = Field(sa_column=Column(BigInteger, nullable=False))
+    checkpoint_root: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    anchor_tx: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
+    value: str = Field(max_length=100, nullable=False)
+    threshold: str = Field(max_length=100, nullable=False)
+    message: str = Field(sa_column=Column(Text, nullable=False))
+    #: The window that resolved it (``Met.as_json()`` as JSON text), None until resolved.
+    evidence: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    notified: str | None = Field(default=None, max_length=16)
+    acknowledged_by: str | None = Field(default=None, max_length=42)
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False)
+    )
+    acknowledged_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
+    resolved_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
+
+
+class CovenantEvaluation(SQLModel, table=True):
+    """Where the monitor last judged a pledge's covenants: the anchored checkpoint size
+    (written in the same transaction as the warnings it raised)."""
+
+    __tablename__ = "covenant_evaluations"
+
+    chain_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    registry_address: str = Field(primary_key=True, max_length=42)
+    token_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    checkpoint_size: int = Field(sa_column=Column(BigInteger, nullable=False))
+    evaluated_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False)
+    )
