@@ -19,7 +19,8 @@ from fastapi.staticfiles import StaticFiles
 from starlette.datastructures import MutableHeaders
 
 from api import errors, routes_admin, routes_directory, routes_logs, routes_pledges, routes_profiles
-from api.background import AnchoringLoop
+from api import routes_warnings
+from api.background import AnchoringLoop, MonitorLoop
 from api.edge import Edge
 from api.web import routes as web_routes
 from api.services import Services
@@ -38,9 +39,14 @@ def create_app(settings: Settings | None = None, *, anchoring: bool | None = Non
         if run_loop:
             svc.loop = AnchoringLoop(svc, settings.anchor_interval)
             svc.loop.start()
+        svc.monitor_loop = MonitorLoop(svc, settings.monitor_interval) if settings.monitor_interval > 0 else None
+        if svc.monitor_loop:
+            svc.monitor_loop.start()
         try:
             yield
         finally:
+            if svc.monitor_loop:
+                svc.monitor_loop.stop()
             if svc.loop:
                 svc.loop.stop()
             svc.close()
@@ -62,7 +68,7 @@ def create_app(settings: Settings | None = None, *, anchoring: bool | None = Non
                                    swagger_favicon_url="/static/favicon.svg")
 
     routers = [routes_logs.router, routes_pledges.router, routes_profiles.router, routes_admin.router,
-               routes_directory.router, web_routes.router]
+               routes_directory.router, routes_warnings.router, web_routes.router]
     for router in routers:
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=web_routes.STATIC_DIR), name="static")

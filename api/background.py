@@ -48,3 +48,38 @@ class AnchoringLoop:
             log.warning("anchoring failed: %s", self.last_error)
             return
         self.last_run, self.last_error = done.reports, None
+
+
+class MonitorLoop:
+    """A daemon thread that judges the pledges' covenants every ``interval`` seconds
+    (``DPL_MONITOR_INTERVAL``; off unless set) until stopped. Each worker may run one: the
+    monitor's writes are idempotent (one warning per pledge and key, one transaction per pledge),
+    so two runs at once raise nothing twice."""
+
+    def __init__(self, svc, interval: float):
+        self.svc, self.interval = svc, interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="dpl-monitor", daemon=True)
+        self.last_error: str | None = None
+        self.last_run = None
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=30)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            self.run_round()
+
+    def run_round(self) -> None:
+        """One run; never raises (the chain may be down: keep serving, retry next round)."""
+        from ledger.service.monitor import Monitor, webhook_hook
+
+        try:
+            self.last_run, self.last_error = Monitor(self.svc, on_event=webhook_hook(self.svc)).run_once(), None
+        except Exception as e:  # noqa: BLE001
+            self.last_error = f"{type(e).__name__}: {e}"
+            log.warning("monitoring failed: %s", self.last_error)

@@ -403,3 +403,48 @@ class DisclosureDoc(Out):
     anchor: Document | None
     proof: Document = Field(description="left and right: the hashes of the range proof")
     records: list[Document] = Field(description="index, salt and record of every record of the range")
+
+
+# --- covenant warnings (docs/COVENANTS.md §4, DESIGN.md §9) ----------------------------------------
+
+
+class WarningCheckpointOut(Out):
+    size: int
+    root: str
+    anchor_tx: str | None = Field(description="The transaction that anchored the checkpoint, 0x-hex")
+
+
+class WarningOut(Out):
+    """A covenant warning: DESIGN.md §9's JSON with the stored state, plus its id and key, the
+    anchoring transaction, and the window that resolved it (``evidence``)."""
+
+    id: int
+    token_id: int
+    key: str = Field(description="Unique per pledge: code/week, stoppage/machine/start, anchoring_cadence/size")
+    code: str
+    state: str = Field(description="open, acknowledged (by the holder) or resolved (automatically)")
+    window: RangeOut = Field(description="Record indices [from, to) the warning is about")
+    week: str | None
+    checkpoint: WarningCheckpointOut
+    value: str
+    threshold: str
+    message: str
+    evidence: dict | None = Field(description="The window that met the covenant again ({code, window, week, "
+                                              "machine}), once resolved")
+    created_at: str
+    acknowledged_at: str | None
+    acknowledged_by: str | None
+    resolved_at: str | None
+
+
+class WarningCounts(Out):
+    open: int
+    acknowledged: int
+    resolved: int
+
+
+class PledgeWarningsOut(Out):
+    token_id: int
+    counts: WarningCounts
+    warnings: list[WarningOut] | None = Field(description="The warnings (the holder, the log's factory); null for "
+                                                          "an auditor, who sees the counts")

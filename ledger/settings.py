@@ -33,6 +33,8 @@ class Settings(BaseSettings):
     confirmations: int = Field(default=2, ge=0)
     #: Seconds between the service's anchoring runs (0: the service does not anchor).
     anchor_interval: float = Field(default=30.0, ge=0)
+    #: Seconds between the service's covenant monitor runs (0, the default: the service does not monitor).
+    monitor_interval: float = Field(default=0.0, ge=0)
     #: An anchor pending for more blocks than this is reported stuck (dpl anchor, audit, /health).
     stuck_after_blocks: int = Field(default=20, ge=1)
     #: JSON-RPC URL the web UI offers browsers for their own chain reads (default: rpc_url).

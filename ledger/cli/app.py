@@ -17,6 +17,7 @@ from ledger.cli.context import new_context
 from ledger.cli.covenants import covenants_app
 from ledger.cli.keys import keys_app
 from ledger.cli.logs import ingest, log_app
+from ledger.cli.monitor import monitor_app
 from ledger.cli.output import one_line, say
 from ledger.cli.pledge import pledge_app
 from ledger.cli.profile import disclose, profile_app
@@ -58,6 +59,7 @@ app.add_typer(factories_app, name="factories")
 app.add_typer(pledge_app, name="pledge")
 app.add_typer(profile_app, name="profile")
 app.add_typer(covenants_app, name="covenants")
+app.add_typer(monitor_app, name="monitor")
 
 
 def main() -> None:

@@ -72,6 +72,22 @@ class MonitorReport:
                 "notified": self.notified, "errors": self.errors}
 
 
+def webhook_hook(ctx) -> Hook | None:
+    """The hook that enqueues each event for every party's webhooks (``Webhooks(ctx).enqueue``),
+    when this tree has them; else None (warnings are kept untold until a hook is plugged in)."""
+    try:
+        from ledger.service.webhooks import Webhooks
+    except ImportError:
+        return None
+    hooks = Webhooks(ctx)
+
+    def on_event(party_ids: list[int], event_type: str, payload: dict, event_key: str) -> None:
+        for party_id in party_ids:
+            hooks.enqueue(party_id, event_type, payload, event_key)
+
+    return on_event
+
+
 class Monitor:
     """Judging and reading covenant warnings over one ``Context`` (see the module docstring)."""
 

@@ -65,6 +65,9 @@ ENDPOINTS: dict[tuple[str, str], set[str]] = {
     ("POST", "/v1/disclosures/{disclosure_id}/revoke"): {"factory"},
     ("POST", "/v1/audit"): {"auditor"},
     ("GET", "/v1/audit/latest"): {"auditor"},
+    ("GET", "/v1/pledges/{token_id}/warnings"): {"factory", "lender", "auditor"},
+    ("POST", "/v1/pledges/{token_id}/warnings/{warning_id}/ack"): {"lender"},
+    ("GET", "/v1/warnings"): {"factory", "lender"},
     ("GET", "/health"): {PUBLIC},
 }
 
@@ -88,7 +91,7 @@ def matrix(world):
     disclosure = world.ok("POST", f"/v1/logs/{world.log_id}/disclosures", "acme", 201,
                           json={"lender": "bank-a", "from": 0, "to": 10})  # names bank-a, live
     params = {"disclosure_id": str(disclosure["id"]), "log_id": world.log_id, "index": "7", "token_id": str(token), "name": "acme",
-              "prefix": spare_key.split("_")[1], "address": world.addresses["bank-a"]}
+              "prefix": spare_key.split("_")[1], "address": world.addresses["bank-a"], "warning_id": "1"}
     query = {"/v1/logs/{log_id}/records": {"id": sample_id},
              "/v1/logs/{log_id}/proofs/inclusion": {"index": 7},
              "/v1/logs/{log_id}/proofs/consistency": {"from": 10, "to": 100}}
