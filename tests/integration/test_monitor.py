@@ -1,0 +1,109 @@
+"""Post-loan monitoring on a real anvil and a real PostgreSQL, through the dpl command line: the
+factory consents with covenants (``--covenants``), the service keeps the consent, the lender
+issues; ``dpl monitor --once`` raises ``output_floor`` for the week output halved; advancing the
+chain's clock (``evm_increaseTime``) without a new checkpoint raises ``anchoring_cadence`` once,
+and a new anchored checkpoint resolves it; the holder acknowledges, nobody else can."""
+
+from __future__ import annotations
+
+import json
+
+import orjson
+
+from ledger.chain import node
+from tests.integration.test_anchoring import STREAM, dpl, env  # noqa: F401 (fixture)
+from tests.integration.test_pledges import DAY, _issue, _now
+from tests.ledger.test_covenants import factory, split
+
+COVENANTS = {"format": "dpl-covenants/1", "tz": "+08:00", "covenants": [
+    {"code": "anchoring_cadence", "max_hours": 48},
+    {"code": "output_floor", "min_percent": 70},
+    {"code": "cross_source_mismatch", "max_ratio": "0.100000"}]}
+
+
+def _monitor(env, db) -> str:
+    _, out, err = dpl(env, "monitor", "--once", extra=db)
+    return out + err
+
+
+def _warnings(env, db) -> dict:
+    _, out, _ = dpl(env, "monitor", "warnings", "--json", extra=db)
+    return {w["key"]: w for w in json.loads(out)}
+
+
+def test_monitor_raises_output_floor_then_anchoring_cadence_by_the_chain_clock(env, pg_url):
+    from ledger.pledge.service import Pledges
+    from ledger.service.context import Context
+    from ledger.settings import Settings
+
+    db = {"DATABASE_URL": pg_url}
+    tmp = env["tmp"]
+    records = factory(29, rate=lambda day: 5 if 14 <= day < 21 else 10)  # W43 at half the output
+    upto = split(records, 21) + 1  # W43 closed by the first record of W44
+    end = split(records, 14)
+    (tmp / "weeks.jsonl").write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in records[:upto]))
+    dpl(env, "keys", "import-dev", extra=db)
+    dpl(env, "deploy", extra=db)
+    dpl(env, "log", "create", STREAM, extra=db)
+    dpl(env, "ingest", "--log", STREAM, "weeks.jsonl", extra=db)
+    dpl(env, "anchor", extra=db)
+    dpl(env, "lenders", "add", "dev2", extra=db)
+    dpl(env, "profile", "build", "--log", STREAM, "--from", "0", "--to", str(end), "--tz", "+08:00",
+        "--out", "profile.json", extra=db)
+    (tmp / "covenants.json").write_text(json.dumps(COVENANTS))
+    now = _now(env)
+    dpl(env, "pledge", "consent", "--log", STREAM, "--from", "0", "--to", str(end), "--lender", "dev2",
+        "--principal", "50000000", "--currency", "CNY", "--maturity", str(now + 30 * DAY),
+        "--lien-end", str(now + 60 * DAY), "--samples", "5", "--loan-ref", "LOAN-M", "--profile", "profile.json",
+        "--covenants", "covenants.json", "--out", "consent.json", extra=db)
+    doc = json.loads((tmp / "consent.json").read_text())
+    assert doc["covenants"] == COVENANTS and doc["covenants_digest"].startswith("0x")
+
+    # the service keeps the consent as the API does for one signed elsewhere (the factory's word
+    # for the covenants: they are agreed off chain until the on-chain covenantsDigest lands)
+    ctx = Context(Settings(home=env["home"], rpc_url=env["rpc"], database_url=pg_url))
+    try:
+        address = ctx.keyring.info("dev1").address
+        acme = ctx.parties.get(ctx.parties.create("acme", "factory", address, None).name)
+        pledges = Pledges(ctx)
+        kept = pledges.accept_consent(acme, doc, lambda log_id: STREAM)
+        assert kept["covenants"] == COVENANTS
+        pledges.keep_consent(acme, kept)
+    finally:
+        ctx.close()
+    token = _issue(env, tmp / "consent.json")
+
+    out = _monitor(env, db)
+    assert f"pledge {token}: warning output_floor/2026-W43 raised" in out and "1 raised" in out
+    assert "anchoring_cadence" not in out
+    assert "0 raised" in _monitor(env, db)  # the same checkpoint: nothing twice
+
+    node.rpc_call(env["rpc"], "evm_increaseTime", [49 * 3600])
+    node.rpc_call(env["rpc"], "evm_mine")
+    out = _monitor(env, db)
+    assert f"pledge {token}: warning anchoring_cadence/{upto} raised" in out
+    assert "0 raised" in _monitor(env, db)
+    found = _warnings(env, db)
+    assert set(found) == {"output_floor/2026-W43", f"anchoring_cadence/{upto}"}
+    cadence = found[f"anchoring_cadence/{upto}"]
+    assert cadence["state"] == "open" and int(cadence["value"]) > 48 * 3600 and cadence["threshold"] == "172800"
+    assert cadence["checkpoint"]["size"] == upto and cadence["checkpoint"]["anchor_tx"].startswith("0x")
+
+    # only the holder acknowledges
+    floor = found["output_floor/2026-W43"]
+    _, _, err = dpl(env, "monitor", "ack", str(floor["id"]), "--key", "dev3", extra=db, ok=False)
+    assert "no such warning" in err
+    dpl(env, "monitor", "ack", str(floor["id"]), "--key", "dev2", extra=db)
+    assert _warnings(env, db)["output_floor/2026-W43"]["state"] == "acknowledged"
+
+    # W44 at full output and a new anchored checkpoint: both resolve
+    later = split(records, 28) + 1
+    (tmp / "more.jsonl").write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in records[upto:later]))
+    dpl(env, "ingest", "--log", STREAM, "more.jsonl", extra=db)
+    dpl(env, "anchor", extra=db)
+    out = _monitor(env, db)
+    assert f"warning anchoring_cadence/{upto} resolved" in out and "warning output_floor/2026-W43 resolved" in out
+    found = _warnings(env, db)
+    assert {k: w["state"] for k, w in found.items()} == {"output_floor/2026-W43": "resolved",
+                                                         f"anchoring_cadence/{upto}": "resolved"}
+    assert found["output_floor/2026-W43"]["evidence"]["week"] == "2026-W44"
