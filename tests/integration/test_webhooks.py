@@ -296,3 +296,55 @@ def test_secrets_and_bodies_are_sealed_at_rest(ctx, receiver):
     assert len(receiver.requests) == 1
     row = _log(ctx, ctx.parties.get("globex"))[moved]
     assert row.status == "failed" and row.last_error.startswith(f"webhook {other.id} does not open")
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def test_dpl_webhooks_deliver_once_sends_what_is_due(settings, ctx, receiver):
+    import os
+    import subprocess
+    import sys
+
+    party, _ = _hook(ctx, receiver)
+    [delivery_id] = Webhooks(ctx).enqueue(party.id, "covenant.warning", WARNING, "k1")
+    receiver.clock = _now()
+    env = {**os.environ, "DPL_HOME": str(settings.home), "DPL_WEBHOOKS_ALLOW_PRIVATE": "true"}
+    env.pop("DATABASE_URL", None)
+    if settings.database_url:
+        env["DATABASE_URL"] = settings.database_url
+    out = subprocess.run([sys.executable, "-m", "ledger.cli", "webhooks", "deliver", "--once"], env=env,
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "1 attempted: 1 delivered, 0 to retry, 0 failed"
+    assert [e["id"] for e in receiver.accepted] == [delivery_id]
+    assert _log(ctx, party)[delivery_id].status == "delivered"
+
+
+def test_the_services_loop_delivers_when_asked(settings, ctx, receiver):
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+
+    party, _ = _hook(ctx, receiver)
+    [delivery_id] = Webhooks(ctx).enqueue(party.id, "covenant.warning", WARNING, "k1")
+    receiver.clock = _now()
+    app = create_app(settings.model_copy(update={"webhooks_interval": 0.05, "anchor_interval": 0}))
+    with TestClient(app):
+        deadline = time.monotonic() + 20
+        while not receiver.accepted and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert app.state.services.webhook_loop is not None
+    assert [e["id"] for e in receiver.accepted] == [delivery_id]
+    assert _log(ctx, party)[delivery_id].status == "delivered"
+
+
+def test_the_services_loop_is_off_when_the_interval_is_zero(settings):
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+
+    app = create_app(settings.model_copy(update={"webhooks_interval": 0, "anchor_interval": 0}))
+    with TestClient(app):
+        assert app.state.services.webhook_loop is None
