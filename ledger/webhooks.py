@@ -66,8 +66,8 @@ def parse_signature(value: str) -> tuple[int, list[str]]:
     while a secret is rotated)."""
     timestamp, signatures = None, []
     for part in value.split(","):
-        name, _, item = part.strip().partition("=")
-        if name == "t" and item.isdigit() and len(item) <= 12:
+        name, _, item = (x.strip() for x in part.partition("="))
+        if name == "t" and item.isascii() and item.isdigit() and len(item) <= 12:
             timestamp = int(item)
         elif name == "v1":
             signatures.append(item)

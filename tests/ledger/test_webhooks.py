@@ -1,8 +1,13 @@
 """ledger.webhooks: signing and the receiver's reference check, the retry schedule, the URL and
 address rules of the SSRF guard."""
 
+import base64
 import hashlib
 import hmac
+import json
+import re
+import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -118,3 +123,79 @@ def test_public_addresses_are_allowed_and_an_unresolved_host_is_not():
     assert wh.address_allowed("93.184.216.34") and wh.address_allowed("2606:4700:4700::1111")
     with pytest.raises(InvalidArgumentError, match="does not resolve"):
         wh.check_addresses("nowhere.invalid", [], allow_private=True)
+
+
+# --- the receiver snippets of docs/WEBHOOKS.md give the reference's verdicts ----------------------
+
+DOC = Path(__file__).resolve().parents[2] / "docs" / "WEBHOOKS.md"
+
+
+def _snippet(lang: str) -> str:
+    """The receiver snippet in ``lang`` (the first block of it: §3)."""
+    return re.findall(rf"```{lang}\n(.*?)```", DOC.read_text(), re.S)[0]
+
+
+def _cases() -> list[tuple[str, dict, bytes, int]]:
+    good = headers()
+    sig = good["DPL-Signature"]
+    v1 = sig.split("v1=")[1]
+    out = [
+        ("genuine", good, BODY, T),
+        ("lower-case names", {k.lower(): v for k, v in good.items()}, BODY, T + 299),
+        ("tampered body", good, BODY + b" ", T),
+        ("wrong secret", headers(secret="w" * 32), BODY, T),
+        ("stale", good, BODY, T + 301),
+        ("future", good, BODY, T - 301),
+        ("no signature", {k: v for k, v in good.items() if k != "DPL-Signature"}, BODY, T),
+        ("no id", {k: v for k, v in good.items() if k != "DPL-Delivery-Id"}, BODY, T),
+        ("empty id", {**good, "DPL-Delivery-Id": ""}, BODY, T),
+        ("garbage", {**good, "DPL-Signature": "garbage"}, BODY, T),
+        ("upper-case hex", {**good, "DPL-Signature": f"t={T},v1={v1.upper()}"}, BODY, T),
+        ("short hex", {**good, "DPL-Signature": f"t={T},v1={v1[:-2]}"}, BODY, T),
+        ("non-ascii digits", {**good, "DPL-Signature": f"t={str(T).translate(str.maketrans('0123456789', '٠١٢٣٤٥٦٧٨٩'))},v1={v1}"}, BODY, T),
+        ("spaces", {**good, "DPL-Signature": f" t = {T} , v1 = {v1} "}, BODY, T),
+        ("two v1", {**good, "DPL-Signature": f"t={T},v1={'0' * 64},v1={v1}"}, BODY, T),
+        ("v1 first", {**good, "DPL-Signature": f"v1={v1},t={T}"}, BODY, T),
+    ]
+    # an id per case (the signature does not cover it), so each is judged on its own
+    out = [(n, {k: (f"dlv_{n}" if k.lower() == "dpl-delivery-id" and v else v) for k, v in h.items()}, b, now)
+           for n, h, b, now in out]
+    return out + [("replay", {**good, "DPL-Delivery-Id": "dlv_genuine"}, BODY, T + 1)]
+
+
+def _verdicts(verify) -> list:
+    out, seen = [], set()
+    for name, h, body, now in _cases():
+        try:
+            out.append((name, verify(SECRET, h, body, seen, now)))
+        except ValueError:
+            out.append((name, "refused"))
+    return out
+
+
+def test_the_python_snippet_and_the_reference_agree():
+    scope = {}
+    exec(compile(_snippet("python"), str(DOC), "exec"), scope)  # noqa: S102 (our own documentation)
+    reference = _verdicts(lambda s, h, b, seen, now: wh.verify_delivery(s, h, b, now=now, seen=seen))
+    assert _verdicts(scope["verify_delivery"]) == reference
+    accepted = [name for name, verdict in reference if verdict != "refused"]
+    assert accepted == ["genuine", "lower-case names", "spaces", "two v1", "v1 first"]
+
+
+def test_the_node_snippet_and_the_reference_agree(tmp_path):
+    harness = _snippet("js") + """
+const cases = JSON.parse(require("node:fs").readFileSync(0, "utf8"));
+const seen = new Set(), out = [];
+for (const [name, headers, body, now] of cases) {
+  try { out.push([name, verifyDelivery(%s, headers, Buffer.from(body, "base64"), seen, now)]); }
+  catch (e) { out.push([name, "refused"]); }
+}
+console.log(JSON.stringify(out));
+""" % json.dumps(SECRET)
+    script = tmp_path / "verify.js"
+    script.write_text(harness)
+    cases = [[n, h, base64.b64encode(b).decode(), now] for n, h, b, now in _cases()]
+    out = subprocess.run(["node", str(script)], input=json.dumps(cases), capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    reference = _verdicts(lambda s, h, b, seen, now: wh.verify_delivery(s, h, b, now=now, seen=seen))
+    assert [tuple(v) for v in json.loads(out.stdout)] == reference
