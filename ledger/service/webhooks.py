@@ -19,6 +19,7 @@ import re
 import secrets as _secrets
 import socket
 import ssl
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -33,7 +34,7 @@ from ledger.webhooks import (GIVE_UP_AFTER, MAX_SECRET, MIN_SECRET, check_addres
 
 #: Live webhooks a party may have.
 MAX_WEBHOOKS = 10
-#: Seconds each socket operation of a delivery may take (connect, send, each read).
+#: Seconds a delivery may take, in all (connect, send, the answer).
 TIMEOUT = 10.0
 #: Bytes of a receiver's answer read (the rest is dropped unread).
 MAX_RESPONSE = 4096
@@ -115,15 +116,36 @@ def post(url: str, body: bytes, headers: dict[str, str], *, allow_private: bool,
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     cls = _PinnedHTTPS if scheme == "https" else _PinnedHTTP
     conn = cls(host, port, address, timeout)
+    # the whole exchange within ``timeout`` too: a receiver trickling its answer a byte at a
+    # time (each read within the socket timeout) has its connection cut
+    expired = threading.Event()
+    watchdog = threading.Timer(timeout, _cut, (conn, expired))
+    watchdog.daemon = True
+    watchdog.start()
     try:
         conn.request("POST", target, body=body, headers=headers)
         response = conn.getresponse()
         response.read(MAX_RESPONSE)
+        if expired.is_set():
+            raise TimeoutError("timed out")
         return response.status, None if 200 <= response.status < 300 else f"HTTP {response.status}"
     except (OSError, http.client.HTTPException, ssl.SSLError) as e:
+        if expired.is_set():
+            return None, f"no complete answer within {timeout:g} s (timed out)"
         return None, f"{type(e).__name__}: {e}"[:500]
     finally:
+        watchdog.cancel()
         conn.close()
+
+
+def _cut(conn: http.client.HTTPConnection, expired: threading.Event) -> None:
+    expired.set()
+    sock = conn.sock
+    if sock is not None:
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
 
 
 def _store(ctx):
@@ -172,11 +194,13 @@ class Webhooks:
         return self.store.deliveries(party.id, limit)
 
     def enqueue(self, party_id: int, event_type: str, payload: dict, event_key: str,
-                now: datetime | None = None) -> list[str]:
+                now: datetime | None = None, conn=None) -> list[str]:
         """Deliver an event to each of the party's webhooks, once per (webhook, ``event_key``):
         enqueuing the same key again adds nothing. The body is
         ``{"id": <delivery id>, "type": event_type, "created_at": ..., "data": payload}``.
-        Returns the ids of the deliveries made by this call."""
+        Returns the ids of the deliveries made by this call. ``conn``: a connection in the
+        caller's write transaction (its rows and these deliveries commit together, or neither);
+        by default a transaction of its own."""
         if not isinstance(event_type, str) or not _EVENT_TYPE.fullmatch(event_type):
             raise InvalidArgumentError("an event type is 1-64 characters of a-z 0-9 . _ - (e.g. covenant.warning)")
         if not isinstance(event_key, str) or not 1 <= len(event_key) <= 200:
@@ -195,7 +219,7 @@ class Webhooks:
         def body(delivery_id: str) -> bytes:
             return orjson.dumps({"id": delivery_id, **head, "data": orjson.Fragment(data)})
 
-        return self.store.enqueue(party_id, event_type, event_key, body, now)
+        return self.store.enqueue(party_id, event_type, event_key, body, now, conn)
 
 
 def deliver_due(ctx, now: datetime | None = None, *, limit: int = 100,

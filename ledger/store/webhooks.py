@@ -16,13 +16,14 @@ row leased: when the lease ends another worker sends it again (receivers dedupe 
 
 from __future__ import annotations
 
+import secrets
 import struct
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from ledger.crypto import DataKey
 from ledger.errors import DataKeyError
@@ -136,27 +137,34 @@ class WebhookStore:
 
     # --- deliveries -----------------------------------------------------------------------
 
-    def enqueue(self, party_id: int, event_type: str, event_key: str, make_body, now: datetime) -> list[str]:
+    def enqueue(self, party_id: int, event_type: str, event_key: str, make_body, now: datetime,
+                conn: Connection | None = None) -> list[str]:
         """One pending delivery of the event to each live webhook of the party that does not
         have one for ``event_key`` yet; ``make_body(delivery_id)`` gives its JSON bytes. Returns
-        the ids of the deliveries made now (empty when the event was enqueued before)."""
-        import secrets
+        the ids of the deliveries made now (empty when the event was enqueued before). In
+        ``conn``'s transaction when given (the caller's: its own rows and these commit together),
+        else in a write transaction of its own."""
+        if conn is None:
+            with write_transaction(self.engine) as own:
+                return self._enqueue(own, party_id, event_type, event_key, make_body, now)
+        return self._enqueue(conn, party_id, event_type, event_key, make_body, now)
 
+    def _enqueue(self, conn: Connection, party_id: int, event_type: str, event_key: str, make_body,
+                 now: datetime) -> list[str]:
         made = []
-        with write_transaction(self.engine) as conn:
-            hooks = conn.execute(select(Webhook.id).where(
-                Webhook.party_id == party_id, Webhook.deleted_at.is_(None)).order_by(Webhook.id)).scalars().all()
-            insert = (sqlite.insert if is_sqlite(self.engine) else postgresql.insert)(WebhookDelivery.__table__)
-            for webhook_id in hooks:
-                delivery_id = "dlv_" + secrets.token_hex(16)
-                sealed = self.key.seal_document(body_aad(delivery_id, webhook_id), make_body(delivery_id))
-                result = conn.execute(insert.values(
-                    delivery_id=delivery_id, webhook_id=webhook_id, party_id=party_id, event_type=event_type,
-                    event_key=event_key, body=sealed, status=PENDING, attempts=0, next_attempt_at=now,
-                    created_at=now).on_conflict_do_nothing(index_elements=["webhook_id", "event_key"])
-                    .returning(WebhookDelivery.__table__.c.id)).first()
-                if result is not None:  # (rowcount is not reliable here: psycopg reports 1)
-                    made.append(delivery_id)
+        hooks = conn.execute(select(Webhook.id).where(
+            Webhook.party_id == party_id, Webhook.deleted_at.is_(None)).order_by(Webhook.id)).scalars().all()
+        insert = (sqlite.insert if is_sqlite(self.engine) else postgresql.insert)(WebhookDelivery.__table__)
+        for webhook_id in hooks:
+            delivery_id = "dlv_" + secrets.token_hex(16)
+            sealed = self.key.seal_document(body_aad(delivery_id, webhook_id), make_body(delivery_id))
+            result = conn.execute(insert.values(
+                delivery_id=delivery_id, webhook_id=webhook_id, party_id=party_id, event_type=event_type,
+                event_key=event_key, body=sealed, status=PENDING, attempts=0, next_attempt_at=now,
+                created_at=now).on_conflict_do_nothing(index_elements=["webhook_id", "event_key"])
+                .returning(WebhookDelivery.__table__.c.id)).first()
+            if result is not None:  # (rowcount is not reliable here: psycopg reports 1)
+                made.append(delivery_id)
         return made
 
     def deliveries(self, party_id: int, limit: int = 200) -> list[DeliveryRow]:

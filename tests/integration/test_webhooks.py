@@ -348,3 +348,53 @@ def test_the_services_loop_is_off_when_the_interval_is_zero(settings):
     app = create_app(settings.model_copy(update={"webhooks_interval": 0, "anchor_interval": 0}))
     with TestClient(app):
         assert app.state.services.webhook_loop is None
+
+
+def test_a_receiver_trickling_its_answer_is_cut_off_at_the_deadline():
+    """Each byte within the socket timeout, the whole answer never: the delivery still ends."""
+    import socket
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+    stop = threading.Event()
+
+    def trickle():
+        conn, _ = listener.accept()
+        with conn:
+            conn.recv(65536)
+            conn.sendall(b"HTTP/1.1 200 OK\r\n")
+            while not stop.is_set():
+                try:
+                    conn.sendall(b"X-Slow: a\r\n")
+                except OSError:
+                    return
+                time.sleep(0.05)
+
+    thread = threading.Thread(target=trickle, daemon=True)
+    thread.start()
+    try:
+        started = time.monotonic()
+        status, error = post(f"http://127.0.0.1:{listener.getsockname()[1]}/", b"{}", {}, allow_private=True,
+                             timeout=0.5)
+        elapsed = time.monotonic() - started
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+        listener.close()
+    assert status is None and "timed out" in error
+    assert elapsed < 3  # 0.5 s deadline; without it the headers would stream until the server stops
+
+
+def test_enqueue_in_the_callers_transaction_rolls_back_with_it(ctx, receiver):
+    from ledger.store.db import write_transaction
+
+    party, _ = _hook(ctx, receiver)
+    with pytest.raises(RuntimeError):
+        with write_transaction(ctx.store.engine) as conn:
+            assert len(Webhooks(ctx).enqueue(party.id, "covenant.warning", WARNING, "k1", now=T0, conn=conn)) == 1
+            raise RuntimeError("the caller's own write failed")
+    assert Webhooks(ctx).deliveries(party) == []
+    with write_transaction(ctx.store.engine) as conn:
+        [made] = Webhooks(ctx).enqueue(party.id, "covenant.warning", WARNING, "k1", now=T0, conn=conn)
+    assert [d.delivery_id for d in Webhooks(ctx).deliveries(party)] == [made]
