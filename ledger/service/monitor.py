@@ -72,6 +72,16 @@ class MonitorReport:
                 "notified": self.notified, "errors": self.errors}
 
 
+def event_key(chain_id: int, registry: str, token_id: int, key: str, state: str) -> str:
+    """The hook's event key of a warning's state: ``warning/CHAIN/REGISTRY/TOKEN/KEY/STATE``, or
+    ``warning/`` + SHA-256 hex of that when it is longer than 200 characters (a webhook event key's
+    limit; a stoppage key names a machine, whose name may be long)."""
+    import hashlib
+
+    text = f"warning/{chain_id}/{registry}/{token_id}/{key}/{state}"
+    return text if len(text) <= 200 else "warning/" + hashlib.sha256(text.encode()).hexdigest()
+
+
 def webhook_hook(ctx) -> Hook | None:
     """The hook that enqueues each event for every party's webhooks (``Webhooks(ctx).enqueue``),
     when this tree has them; else None (warnings are kept untold until a hook is plugged in)."""
@@ -217,7 +227,7 @@ class Monitor:
                 for event in events:
                     state = "open" if event == RAISED else "resolved"
                     payload = {**w.as_json(), "state": state} if event == RAISED else w.as_json()
-                    key = f"warning/{chain_id}/{registry}/{w.token_id}/{w.key}/{state}"
+                    key = event_key(chain_id, registry, w.token_id, w.key, state)
                     self.on_event(list(parties.get(w.token_id, ())), event, payload, key)
                     report.notified += 1
             except Exception as e:  # noqa: BLE001 (a receiver's store problem must not stop the monitor)

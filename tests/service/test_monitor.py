@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from ledger.errors import ConflictError, InvalidArgumentError, NotFoundError
 from ledger.pledge.service import with_covenants
 from ledger.service.context import Context
-from ledger.service.monitor import RAISED, RESOLVED_EVENT, Monitor, Watched
+from ledger.service.monitor import RAISED, RESOLVED_EVENT, Monitor, Watched, event_key, webhook_hook
 from ledger.store.models import CovenantEvaluation, CovenantWarningRow
 from ledger.store.warnings import WarningStore
 from tests.ledger.test_covenants import EXAMPLE, factory, pledged, split
@@ -244,3 +244,32 @@ def test_a_consent_keeps_the_checked_covenants_and_their_digest():
     with pytest.raises(InvalidArgumentError, match=r"^--covenants: covenants\[0\].max_hours"):
         with_covenants({}, {**EXAMPLE, "covenants": [{"code": "stoppage", "max_hours": 0}]},
                        lambda f: "--" + f)
+
+
+def test_event_keys_fit_a_webhook_event_key_whatever_the_machine_name():
+    short = event_key(CHAIN, REGISTRY, 7, "output_floor/2026-W43", "open")
+    assert short == f"warning/{CHAIN}/{REGISTRY}/7/output_floor/2026-W43/open"
+    long = event_key(CHAIN, REGISTRY, 7, "stoppage/" + "m" * 300 + "/12", "open")
+    assert len(long) == 8 + 64 and long != event_key(CHAIN, REGISTRY, 7, "stoppage/" + "m" * 300 + "/12", "resolved")
+
+
+def test_the_webhooks_get_each_warning_once_for_the_holder_and_the_factory(ctx):
+    from ledger.service.webhooks import Webhooks
+
+    hooks = Webhooks(ctx)
+    acme = ctx.parties.create("acme", "factory", "0x" + "11" * 20)
+    bank = ctx.parties.create("bank-a", "lender", "0x" + "22" * 20)
+    other = ctx.parties.create("bank-b", "lender", "0x" + "44" * 20)
+    for p in (acme, bank, other):
+        hooks.register(p, "https://93.184.216.34/hook")  # a public address: the SSRF guard lets it be
+    records = weeks(rate=lambda day: 5 if 14 <= day < 21 else 10)
+    log = Log(ctx, records)
+    log.grow(split(records, 21) + 1)
+    monitor = Monitor(ctx, on_event=webhook_hook(ctx))
+    for _ in range(2):  # judged and told twice: delivered once
+        judge(ctx, log.watched(parties=(acme.id, bank.id)), monitor=monitor)
+        monitor.notify(CHAIN, REGISTRY, {7: (acme.id, bank.id)})
+    for p in (acme, bank):
+        [d] = hooks.deliveries(p)
+        assert d.event_type == RAISED and d.event_key.endswith("/7/output_floor/2026-W43/open")
+    assert hooks.deliveries(other) == []
