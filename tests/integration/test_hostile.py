@@ -106,7 +106,7 @@ class Served:
         return self.key(ROLE_PARTY[sorted(roles)[0]])
 
     def path(self, template: str) -> str:
-        values = {"log_id": self.log_id, "index": "0", "token_id": "1", "name": "acme", "prefix": "0badc0de",
+        values = {"log_id": self.log_id, "index": "0", "token_id": "1", "warning_id": "1", "name": "acme", "prefix": "0badc0de",
                   "address": self.addresses["bank-a"]}
         for name in re.findall(r"{(\w+)}", template):
             assert name in values, f"no value for the path parameter {name!r} of {template}: add one"
