@@ -642,23 +642,32 @@ class Pledges:
         for row in ConsentStore(self.ctx.store.engine, self.ctx.store.key).list(lender=to_checksum_address(lender)):
             yield orjson.loads(row.document).get("manifest")
 
-    def covenants_of(self, pledge: dict) -> tuple[dict, dict] | None:
-        """(covenants, pledged profile) of a mirrored pledge (a ``PledgeMirror`` row): from the
-        consent this service keeps that it was issued from (same factory and nonce: the registry
-        uses a factory's nonce once; same asset digest), if that consent carries covenants (its
-        ``covenants_digest`` re-checked) and a ``dpl-asset/2`` manifest; else None."""
-        from ledger.assets import ASSET_FORMAT_V2, asset_digest
-        from ledger.covenants import covenants_digest
+    def kept_covenants(self) -> dict[tuple[str, str], list[dict]]:
+        """The kept consent documents that carry covenants, by (factory address lowercased, nonce):
+        read and opened once, for ``covenants_of`` over many pledges."""
         from ledger.store.consents import ConsentStore
 
-        for row in ConsentStore(self.ctx.store.engine, self.ctx.store.key).list(
-                lender=to_checksum_address(pledge["lender"])):
+        found: dict[tuple[str, str], list[dict]] = {}
+        for row in ConsentStore(self.ctx.store.engine, self.ctx.store.key).list():
             doc = orjson.loads(row.document)
-            if (doc.get("nonce") != str(pledge["nonce"]) or str(doc.get("factory", "")).lower() != pledge["factory"].lower()
-                    or doc.get("covenants") is None):
-                continue
+            if doc.get("covenants") is not None:
+                found.setdefault((str(doc.get("factory", "")).lower(), str(doc.get("nonce"))), []).append(doc)
+        return found
+
+    def covenants_of(self, pledge: dict, kept: dict | None = None) -> tuple[dict, dict] | None:
+        """(covenants, pledged profile) of a mirrored pledge (a ``PledgeMirror`` row): from the
+        consent this service keeps that it was issued from (same factory and nonce: the registry
+        uses a factory's nonce once; same lender and asset digest), if that consent carries
+        covenants (its ``covenants_digest`` re-checked) and a ``dpl-asset/2`` manifest; else None.
+        ``kept``: ``kept_covenants()`` read once for many pledges."""
+        from ledger.assets import ASSET_FORMAT_V2, asset_digest
+        from ledger.covenants import covenants_digest
+
+        kept = self.kept_covenants() if kept is None else kept
+        for doc in kept.get((pledge["factory"].lower(), str(pledge["nonce"])), []):
             manifest = doc.get("manifest")
-            if (type(manifest) is not dict or manifest.get("format") != ASSET_FORMAT_V2
+            if (str((doc.get("terms") or {}).get("lender", "")).lower() != pledge["lender"].lower()
+                    or type(manifest) is not dict or manifest.get("format") != ASSET_FORMAT_V2
                     or asset_digest(manifest) != bytes(pledge["asset_digest"])):
                 continue
             if doc.get("covenants_digest") != to_hex(covenants_digest(doc["covenants"])):

@@ -132,11 +132,12 @@ class Monitor:
         from ledger.store.pledges import PledgeMirror
 
         mirror = PledgeMirror(self.ctx.store.engine, chain.chain_id, chain.registry.address)
+        kept = pledges.kept_covenants()  # every kept consent opened once, not once per pledge
         for r in listed:
             if r["status"] not in JUDGED_STATUSES:
                 continue
             try:
-                item = self._watched(chain, pledges, mirror.get(r["token_id"]), parties[r["token_id"]])
+                item = self._watched(chain, pledges, kept, mirror.get(r["token_id"]), parties[r["token_id"]])
             except NotFoundError as e:  # a pledge of a log this service does not hold, not anchored here
                 log.debug("pledge %s not judged: %s", r["token_id"], e)
                 continue
@@ -146,12 +147,12 @@ class Monitor:
         self.notify(chain.chain_id, chain.registry.address, parties, report)
         return report
 
-    def _watched(self, chain, pledges, row: dict | None, parties: tuple[int, ...]) -> Watched | None:
+    def _watched(self, chain, pledges, kept, row: dict | None, parties: tuple[int, ...]) -> Watched | None:
         from ledger.store.anchors import FINAL, INCLUDED, AnchorStore
 
         if row is None:
             return None
-        found = pledges.covenants_of(row)
+        found = pledges.covenants_of(row, kept)
         if found is None:
             return None
         covenants, profile = found

@@ -273,3 +273,31 @@ def test_the_webhooks_get_each_warning_once_for_the_holder_and_the_factory(ctx):
         [d] = hooks.deliveries(p)
         assert d.event_type == RAISED and d.event_key.endswith("/7/output_floor/2026-W43/open")
     assert hooks.deliveries(other) == []
+
+
+def test_a_pledge_gets_the_covenants_of_the_consent_it_was_issued_from_and_only_if_their_digest_holds(ctx):
+    from ledger.assets import asset_digest
+    from ledger.pledge.service import Pledges
+
+    factory_address, lender = "0x" + "11" * 20, "0x" + "22" * 20
+    acme = ctx.parties.create("acme", "factory", factory_address)
+    manifest = {"format": "dpl-asset/2", "profile": {"range": {"from": 0, "to": 5}}}
+    pledges = Pledges(ctx)
+
+    def keep(nonce, **change):
+        doc = with_covenants({"factory": factory_address, "nonce": str(nonce), "terms": {"lender": lender},
+                              "manifest": manifest}, COVENANTS)
+        pledges.keep_consent(acme, {**doc, **change})
+
+    def pledge(nonce, **change):
+        return {"factory": factory_address, "nonce": str(nonce), "lender": lender,
+                "asset_digest": asset_digest(manifest), **change}
+
+    keep(1)
+    keep(2, covenants={**COVENANTS, "covenants": COVENANTS["covenants"][:1]})  # not the set its digest names
+    keep(3, terms={"lender": "0x" + "33" * 20})
+    assert pledges.covenants_of(pledge(1)) == (COVENANTS, manifest["profile"])
+    assert pledges.covenants_of(pledge(2)) is None
+    assert pledges.covenants_of(pledge(3)) is None  # the consent named another lender
+    assert pledges.covenants_of(pledge(1, asset_digest=b"\x00" * 32)) is None
+    assert pledges.covenants_of(pledge(4)) is None  # no consent kept with that nonce
