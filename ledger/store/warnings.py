@@ -29,6 +29,9 @@ OPEN, ACKNOWLEDGED, RESOLVED = "open", "acknowledged", "resolved"
 STATES = (OPEN, ACKNOWLEDGED, RESOLVED)
 
 _T = CovenantWarningRow.__table__
+#: Warnings inserted per statement: 18 columns each stay under SQLite's oldest limit of 999
+#: bound parameters.
+_BATCH = 50
 
 
 @dataclass(frozen=True)
@@ -114,26 +117,29 @@ class WarningStore:
         window is its evidence), and set the pledge's evaluation point to ``checkpoint_size``
         (never moved back). ``before_commit`` runs last inside the transaction (tests inject a
         crash there)."""
-        met = list(met)
+        by_code: dict[str, list] = {}
+        for m in met:  # a met window resolves warnings of its own code only: look there alone
+            by_code.setdefault(m.code, []).append(m)
         now = utcnow()
+        rows = [dict(chain_id=self.chain_id, registry_address=self.registry, token_id=token_id, key=w.key,
+                     code=w.code, state=OPEN, window_from=w.window[0], window_to=w.window[1], week=w.week,
+                     checkpoint_size=w.checkpoint[0], checkpoint_root=_root_bytes(w.checkpoint[1]),
+                     anchor_tx=anchor_tx, value=w.value, threshold=w.threshold, message=w.message,
+                     created_at=now)
+                for w in warnings]
+        order = {r["key"]: n for n, r in enumerate(rows)}
         raised, resolved = [], []
         with write_transaction(self.engine) as conn:
-            for w in warnings:
-                values = dict(chain_id=self.chain_id, registry_address=self.registry, token_id=token_id, key=w.key,
-                              code=w.code, state=OPEN, window_from=w.window[0], window_to=w.window[1], week=w.week,
-                              checkpoint_size=w.checkpoint[0], checkpoint_root=_root_bytes(w.checkpoint[1]),
-                              anchor_tx=anchor_tx, value=w.value, threshold=w.threshold, message=w.message,
-                              created_at=now)
-                statement = self._insert(conn).values(**values).on_conflict_do_nothing(
-                    index_elements=["chain_id", "registry_address", "token_id", "key"])
+            for i in range(0, len(rows), _BATCH):
                 # RETURNING, not rowcount: the PostgreSQL driver here reports -1 for this statement
-                if conn.execute(statement.returning(_T.c.id)).first() is not None:
-                    raised.append(w.key)
-            if met:
-                live = conn.execute(select(_T.c.id, _T.c.key).where(
+                statement = self._insert(conn).values(rows[i:i + _BATCH]).on_conflict_do_nothing(
+                    index_elements=["chain_id", "registry_address", "token_id", "key"]).returning(_T.c.key)
+                raised += sorted(conn.execute(statement).scalars().all(), key=order.__getitem__)
+            if by_code:
+                live = conn.execute(select(_T.c.id, _T.c.key, _T.c.code).where(
                     *self._where(), _T.c.token_id == token_id, _T.c.state.in_((OPEN, ACKNOWLEDGED)))).all()
                 for r in live:
-                    window = next((m for m in met if m.resolves(r.key)), None)
+                    window = next((m for m in by_code.get(r.code, ()) if m.resolves(r.key)), None)
                     if window is not None:
                         conn.execute(update(CovenantWarningRow).where(CovenantWarningRow.id == r.id).values(
                             state=RESOLVED, resolved_at=now, evidence=orjson.dumps(window.as_json()).decode()))

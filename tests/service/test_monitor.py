@@ -301,3 +301,15 @@ def test_a_pledge_gets_the_covenants_of_the_consent_it_was_issued_from_and_only_
     assert pledges.covenants_of(pledge(3)) is None  # the consent named another lender
     assert pledges.covenants_of(pledge(1, asset_digest=b"\x00" * 32)) is None
     assert pledges.covenants_of(pledge(4)) is None  # no consent kept with that nonce
+
+
+def test_many_warnings_of_one_evaluation_are_kept_in_batches_in_order_and_once(ctx):
+    from ledger.covenants import CovenantWarning
+
+    store = WarningStore(ctx.store.engine, CHAIN, REGISTRY)
+    many = [CovenantWarning(f"stoppage/m{i:03d}/range", "stoppage", (10, 20 + i), None, (500, "0x" + "cd" * 32),
+                            str(40_000 + i), "28800", f"machine m{i:03d} was silent") for i in range(123)]
+    assert store.record_evaluation(7, 500, many, []).raised == [w.key for w in many]
+    assert store.record_evaluation(7, 500, list(reversed(many)), []).raised == []
+    kept = store.list(token_ids=[7])
+    assert len(kept) == 123 and {w.key: w.window for w in kept}["stoppage/m122/range"] == (10, 142)
