@@ -29,9 +29,6 @@ OPEN, ACKNOWLEDGED, RESOLVED = "open", "acknowledged", "resolved"
 STATES = (OPEN, ACKNOWLEDGED, RESOLVED)
 
 _T = CovenantWarningRow.__table__
-#: Warnings inserted per statement: 18 columns each stay under SQLite's oldest limit of 999
-#: bound parameters.
-_BATCH = 50
 
 
 @dataclass(frozen=True)
@@ -130,11 +127,12 @@ class WarningStore:
         order = {r["key"]: n for n, r in enumerate(rows)}
         raised, resolved = [], []
         with write_transaction(self.engine) as conn:
-            for i in range(0, len(rows), _BATCH):
+            if rows:
+                # one compiled statement, run for every row in batches (SQLAlchemy's insertmanyvalues);
                 # RETURNING, not rowcount: the PostgreSQL driver here reports -1 for this statement
-                statement = self._insert(conn).values(rows[i:i + _BATCH]).on_conflict_do_nothing(
+                statement = self._insert(conn).on_conflict_do_nothing(
                     index_elements=["chain_id", "registry_address", "token_id", "key"]).returning(_T.c.key)
-                raised += sorted(conn.execute(statement).scalars().all(), key=order.__getitem__)
+                raised = sorted(conn.execute(statement, rows).scalars().all(), key=order.__getitem__)
             if by_code:
                 live = conn.execute(select(_T.c.id, _T.c.key, _T.c.code).where(
                     *self._where(), _T.c.token_id == token_id, _T.c.state.in_((OPEN, ACKNOWLEDGED)))).all()
