@@ -313,3 +313,21 @@ def test_many_warnings_of_one_evaluation_are_kept_in_batches_in_order_and_once(c
     assert store.record_evaluation(7, 500, list(reversed(many)), []).raised == []
     kept = store.list(token_ids=[7])
     assert len(kept) == 123 and {w.key: w.window for w in kept}["stoppage/m122/range"] == (10, 142)
+
+
+def test_a_10_hour_silence_of_one_machine_raises_stoppage_once_and_it_resolves_when_it_reports_again(ctx):
+    stoppage = {"format": "dpl-covenants/1", "tz": "+08:00", "covenants": [{"code": "stoppage", "max_hours": 8}]}
+    silent_from = 15 * 24 + 6  # m1 sends nothing from day 15, 06:00 for 10 hours
+    records = weeks(days=17, silence=("m1", silent_from, 10))
+    log = Log(ctx, records, covenants=stoppage)
+    during = next(i for i, r in enumerate(records) if r["ts"] >= "2026-10-20T15:00")  # day 15, 15:00 (+08:00)
+    log.grow(during)  # m1 silent since its 05:00 reading; the newest record (m2) at 14:30: 9.5 hours
+    [(token, key)] = judge(ctx, log.watched()).raised
+    assert token == 7 and key.startswith("stoppage/m1/")
+    w = stored(ctx)[key]
+    assert w.state == "open" and w.value == str(95 * 360) and w.threshold == str(8 * 3600)
+    assert judge(ctx, log.watched()).raised == []
+    log.grow(len(records))  # m1 reports again from 16:00: the same silence, ended, resolved
+    report = judge(ctx, log.watched())
+    assert report.raised == [] and report.resolved == [(7, key)]
+    assert stored(ctx)[key].evidence["machine"] == "m1"
