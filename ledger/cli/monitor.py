@@ -8,11 +8,12 @@ import time
 from typing import Annotated, Optional
 
 import typer
+from sqlalchemy.exc import SQLAlchemyError
 
 from ledger.cli.common import key_option
 from ledger.cli.context import context
-from ledger.cli.output import JsonFlag, RpcOption, print_json, say
-from ledger.errors import InvalidArgumentError
+from ledger.cli.output import JsonFlag, RpcOption, one_line, print_json, say
+from ledger.errors import InvalidArgumentError, LedgerError
 
 monitor_app = typer.Typer(help="Post-loan monitoring: judge the pledges' covenants at each new anchored "
                                "checkpoint (default: once), list and acknowledge warnings.")
@@ -48,10 +49,15 @@ def monitor(
         return
     if once and every is not None:
         raise InvalidArgumentError("--once or --every, not both")
-    _run(rpc)
-    while every is not None:
-        time.sleep(every)
+    if every is None:
         _run(rpc)
+        return
+    while True:  # a node or database that is down costs a round, not the loop (as dpl anchor --every)
+        try:
+            _run(rpc)
+        except (LedgerError, SQLAlchemyError) as e:
+            say(f"error: {one_line(e)} (trying again in {every:g} s)", err=True)
+        time.sleep(every)
 
 
 @monitor_app.command("warnings")

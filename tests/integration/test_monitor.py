@@ -107,3 +107,23 @@ def test_monitor_raises_output_floor_then_anchoring_cadence_by_the_chain_clock(e
     assert {k: w["state"] for k, w in found.items()} == {"output_floor/2026-W43": "resolved",
                                                          f"anchoring_cadence/{upto}": "resolved"}
     assert found["output_floor/2026-W43"]["evidence"]["week"] == "2026-W44"
+
+
+def test_monitor_every_survives_a_node_that_is_down(env, tmp_path):
+    """``--every`` keeps going when a round fails (no registry here: every round is refused), one
+    line a round, no traceback; stopped from outside."""
+    import subprocess
+    import time
+
+    from tests.integration.test_anchoring import DPL
+
+    proc = subprocess.Popen([DPL, "monitor", "--every", "1", "--rpc", "http://127.0.0.1:9"], env=env["env"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=env["tmp"])
+    try:
+        time.sleep(4)
+        assert proc.poll() is None, proc.stderr.read().decode()
+    finally:
+        proc.terminate()
+        _, err = proc.communicate(timeout=30)
+    err = err.decode()
+    assert err.count("trying again in 1 s") >= 2 and "Traceback" not in err.split("KeyboardInterrupt")[0], err
