@@ -124,10 +124,13 @@ class Monitor:
         pledges = Pledges(self.ctx)
         listed = pledges.list()  # synced with the chain first; status by the lapse rule at chain time
         chain_now = chain_time(chain) if now is None else now
-        party_of = {p.address.lower(): p.id for p in self.ctx.parties.list() if p.address}
-        parties = {r["token_id"]: tuple(sorted({party_of[a.lower()] for a in (r["holder"], r["factory"])
-                                                if a and a.lower() in party_of}))
-                   for r in listed}
+        known = self.ctx.parties.list()
+        lenders = {p.address.lower(): p.id for p in known if p.address and p.role == "lender"}
+        factories = {p.address.lower(): p.id for p in known if p.address and p.role == "factory"}
+        # told of a pledge's warnings: the lender party holding it and the factory party of its log
+        parties = {r["token_id"]: tuple(sorted(
+            {i for i in (lenders.get((r["holder"] or "").lower()), factories.get(r["factory"].lower()))
+             if i is not None})) for r in listed}
         watched, report = [], MonitorReport()
         from ledger.store.pledges import PledgeMirror
 

@@ -90,3 +90,23 @@ def test_only_the_holder_acknowledges_and_a_retry_changes_nothing(world, warned)
     out = world.ok("GET", f"/v1/pledges/{token}/warnings", "acme")
     assert out["counts"] == {"open": 0, "acknowledged": 1, "resolved": 0}
     assert Monitor(world.client.app.state.services).run_once().raised == []  # judged again: nothing new
+
+
+def test_the_run_tells_the_holder_and_the_factory_by_webhook_and_nobody_else(world, warned):
+    from ledger.service.monitor import webhook_hook
+
+    token = warned["token"]
+    for who in ("bank-a", "acme", "bank-b"):
+        world.ok("POST", "/v1/webhooks", who, 201, json={"url": f"https://93.184.216.34/{who}"})
+    svc = world.client.app.state.services
+    for _ in range(2):  # told once, however often it runs
+        Monitor(svc, on_event=webhook_hook(svc)).run_once()
+
+    def told(who):
+        return [d for d in world.ok("GET", "/v1/webhooks/deliveries", who)
+                if d["event_type"].startswith("covenant_warning.") and f"/{token}/" in d["event_key"]]
+
+    for who in ("bank-a", "acme"):
+        [d] = told(who)
+        assert d["event_type"] == "covenant_warning.raised" and d["event_key"].endswith("/output_floor/2026-W43/open")
+    assert told("bank-b") == []
