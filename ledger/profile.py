@@ -891,8 +891,11 @@ def build_profile(records: Iterable[tuple[int, dict]] | Callable[[], Iterable[tu
         streamed = ProfileBuilder(tz, mapping, thresholds, in_order=True)
         try:
             _feed(streamed, iter(records()), start, end, close=True)
-            builder = streamed
         except OutOfOrder:
+            streamed = None  # freed, with the traceback's frames, before the second read
+        if streamed is not None:
+            builder = streamed
+        else:
             _feed(builder, iter(records()), start, end, close=True)
     return builder.result(log_id=log_id, stream=stream, start=start, end=end,
                           checkpoint_size=checkpoint_size, checkpoint_root=checkpoint_root)
