@@ -7,6 +7,9 @@ from SHA-256 of the index), writes the disclosure of ``[0, N)`` of a tree of N +
 - write: ``disclosure_chunks`` streamed to the file (records already canonical, as the
   store gives them);
 - Python verify: ``read_disclosure`` (jsonio) + ``verify_disclosure``;
+- Python profile verify: ``read_disclosure`` + ``ledger.profile_verify.verify_profile`` (the
+  range proof, the profile recomputed and compared figure by figure: ``dpl profile verify``
+  offline);
 - node verify: the file's bytes through ``verifyDisclosure`` (``parseJson`` + checks +
   WebCrypto SHA-256), the engine Chromium runs; the read from disk is not timed;
 - Chromium verify (``--chromium``): the same in headless Chromium (playwright-core,
@@ -133,6 +136,17 @@ def main() -> None:
     except BundleError as e:
         py_altered = str(e)
 
+    # the whole lender-side check of dpl profile verify (offline): read, range proof, recompute, compare
+    from ledger.profile import build_profile
+    from ledger.profile_verify import verify_profile
+
+    profile = build_profile(((i, r) for i, r in v.records), log_id=bytes(32), stream="line-a/telemetry",
+                            start=0, end=n, checkpoint_size=n + extra, checkpoint_root=root, tz="+08:00")
+    t = time.perf_counter()
+    verdict = verify_profile(profile, read_disclosure(str(path)))
+    profile_s = time.perf_counter() - t
+    assert verdict.sound, verdict.as_json()
+
     proc = subprocess.run(["node", "--input-type=module", "-e", NODE, str(path), str(altered)],
                           cwd=ROOT, capture_output=True, text=True, timeout=600)
     if proc.returncode:
@@ -152,7 +166,8 @@ def main() -> None:
 
     result = {
         "records": n, "file_bytes": len(raw), "write_seconds": round(write_s, 3),
-        "python_verify_seconds": round(py_s, 3), "node_verify_seconds": round(js["good"]["seconds"], 3),
+        "python_verify_seconds": round(py_s, 3), "python_profile_verify_seconds": round(profile_s, 3),
+        "node_verify_seconds": round(js["good"]["seconds"], 3),
         "node_progress_updates": js["good"]["progress_updates"],
         "chromium_verify_seconds": round(chromium["seconds"], 3) if chromium else None,
         "chromium": chromium and {"version": chromium["version"], "progress_updates": chromium["updates"]},

@@ -1020,9 +1020,15 @@ def _compare(path, a, b, out):
 # --- one record against a profile (sampling) -----------------------------------------------
 
 
+_COUNT_TEXT = re.compile(r"-?(?:0|[1-9][0-9]*)")
+
+
 def _int(v) -> int:
-    """A profile's count (an integer, or a decimal string beyond 2^53)."""
-    return int(v) if type(v) in (int, str) else 0
+    """A profile's count (an integer, or a decimal string beyond 2^53); anything else (a tampered
+    profile's "abc", "+1_0", 2.5, true) counts as 0, as in the browser."""
+    if type(v) is int:
+        return v
+    return int(v) if type(v) is str and _COUNT_TEXT.fullmatch(v) else 0
 
 
 def record_disagreements(profile: dict, index: int, record: dict) -> list[str]:

@@ -22,6 +22,11 @@ def test_compact_and_spaced_texts_give_the_same_value():
     assert loads(b'{"a":[1,2,{"b":null}]}') == loads(b'{ "a" : [1, 2, {"b": null}] }') == {"a": [1, 2, {"b": None}]}
 
 
+def test_line_broken_texts_keep_their_strings_and_values():
+    assert loads(b'{"s":"x\\ny",\n"b":[1,\r\n2]}\n') == {"s": "x\ny", "b": [1, 2]}
+    assert loads(b'{"s":"a b",\n"t":1}') == {"s": "a b", "t": 1}  # spaces in a string are not layout
+
+
 def test_integers_of_any_size_are_kept_exactly():
     assert loads(b'{"n": 123456789012345678901234567890}') == {"n": 123456789012345678901234567890}
 
@@ -30,6 +35,11 @@ def test_integers_of_any_size_are_kept_exactly():
     (b'{"a":1,"a":2}', "a"),
     (b'{"x":{"y":[{"k":1},{"k":2,"k":3}]}}', "x.y.[1].k"),
     (b'{"a": 1, "a": 1}', "a"),  # the same value twice is still two keys
+    # one record per line (a disclosure's layout): line breaks between tokens are skipped by the
+    # fast path, which must still see every duplicate
+    (b'{"a":1,\n"a":2}', "a"),
+    (b'{"r":[\n{"k":1},\n{"k":2,"k":3}\n]}\n', "r.[1].k"),
+    (b'{"a":\r\n1,"a":1}', "a"),
 ])
 def test_duplicate_keys_are_refused_with_their_path(raw, path):
     e = _refused(raw)
