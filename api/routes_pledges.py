@@ -6,9 +6,16 @@ party has a key in the keyring), else it returns the EIP-712 typed data to sign 
 the signature (recovered with ``Chain.recover_typed_data``; the document kept is rebuilt
 from what the signature covers and what the service derives, never the display fields it
 was sent). A lender sees the consents naming it, the extensions of the pledges it holds and
-those pledges (terms, manifest, collateral bundle) and nothing else of the factory's
-records; it issues and moves pledges with its custodial key, or gets the transaction to
-send itself. An auditor reads every pledge.
+those pledges (terms, manifest, collateral bundle, production profile) and nothing else of
+the factory's records; it issues and moves pledges with its custodial key, or gets the
+transaction to send itself. An auditor reads every pledge (and its profile: figures, never
+records).
+
+A consent may pledge the range's production profile (``dpl-asset/2``): its terms carry
+``profile: {"tz", "mapping", "thresholds"}``, the parameters the service computes the profile
+from the store with (the factory previews the same with ``POST /v1/logs/{log_id}/profile``);
+the command line's ``dpl pledge consent --profile FILE`` instead sends a whole profile, which
+is recomputed and refused unless identical.
 """
 
 from __future__ import annotations
@@ -17,13 +24,14 @@ import logging
 from contextlib import contextmanager
 from typing import Annotated
 
-from fastapi import APIRouter, Path
+import orjson
+from fastapi import APIRouter, Path, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import Caller, Factory, Lender, PledgeHolderOrFactory, PledgeParty, Svc, find_log, lender_address
 from api.errors import PROBLEM_RESPONSES, ApiProblem
 from api.schemas import (AssetOut, CollateralBundle, ConsentDraft, ConsentKept, ConsentListed, ExtensionDraft,
-                         ExtensionKept, ExtensionListed, Issued, Moved, PledgeListed, PledgeOut)
+                         ExtensionKept, ExtensionListed, Issued, Moved, PledgeListed, PledgeOut, ProfileDoc)
 from ledger.bundles import to_hex
 from ledger.errors import InvalidArgumentError
 from ledger.limits import MAX_SAMPLES
@@ -43,6 +51,15 @@ class AssetIn(BaseModel):
     checkpoint: int | None = Field(default=None, ge=1)
 
 
+class ProfileParamsIn(BaseModel):
+    """The parameters of the production profile a consent pledges (docs/PROFILE.md §1)."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    tz: str | None = Field(default=None, max_length=6, description="±HH:MM, the offset naming days (default +00:00)")
+    mapping: dict | None = Field(default=None, description="A dpl-mapping/1 object")
+    thresholds: dict | None = Field(default=None, description="Flag thresholds overriding the defaults")
+
+
 class ConsentTerms(AssetIn):
     lender: str = Field(description="The lender's address (or its party name)")
     # principal, currency and samples are checked by the ledger's rule (ledger.pledge.terms), so
@@ -60,6 +77,9 @@ class ConsentTerms(AssetIn):
     nonce: str | None = Field(default=None, pattern=r"^[0-9]{1,78}$",
                               description="Decimal; the draft's nonce, so the service signs exactly what the draft "
                                           "showed (default: a fresh random one)")
+    profile: ProfileParamsIn | None = Field(
+        default=None, description="Pledge the range's production profile too (a dpl-asset/2 manifest), computed "
+                                  "from the records with these parameters")
 
 
 class ConsentIn(BaseModel):
@@ -116,8 +136,10 @@ def create_asset(body: AssetIn, party: Factory, svc: Svc) -> dict:
 
 
 def _request(svc, party: PartyInfo, t: ConsentTerms) -> ConsentRequest:
+    params = None if t.profile is None else t.profile.model_dump()
     return ConsentRequest(_stream(svc, party, t.log_id), t.start, t.end, t.lender, t.principal, t.currency, t.maturity,
-                          t.lien_end, t.samples, t.loan_ref, t.checkpoint, t.max_lien_end, t.deadline, t.nonce)
+                          t.lien_end, t.samples, t.loan_ref, t.checkpoint, t.max_lien_end, t.deadline, t.nonce,
+                          profile_params=params)
 
 
 @router.post("/pledges/consents/draft", response_model=ConsentDraft, summary="The EIP-712 typed data a factory signs for these terms")
@@ -201,6 +223,12 @@ def show_pledge(token_id: TokenId, party: Caller, svc: Svc) -> dict:
 @router.get("/pledges/{token_id}/bundle", response_model=CollateralBundle, summary="The collateral bundle (dpl-collateral/1) of a pledge")
 def pledge_bundle(token_id: TokenId, party: PledgeHolderOrFactory, svc: Svc) -> dict:
     return _pledges(svc).bundle(token_id, party)
+
+
+@router.get("/pledges/{token_id}/profile", response_model=ProfileDoc,
+            summary="The production profile a pledge committed to (its holder, the log's factory, an auditor)")
+def pledge_profile(token_id: TokenId, party: PledgeParty, svc: Svc) -> Response:
+    return Response(orjson.dumps(_pledges(svc).profile(token_id, party)), media_type="application/json")
 
 
 @router.post("/pledges/{token_id}/transfer", response_model=Moved, summary="Transfer to another approved lender (holder)")

@@ -18,7 +18,7 @@ from fastapi import Path as PathParam
 from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.deps import Caller, Factory, LogId, LogReader, PledgeHolderOrFactory, Svc, find_log, lender_address
+from api.deps import Factory, LogId, LogReader, PledgeHolderOrFactory, Svc, find_log, lender_address
 from api.errors import PROBLEM_RESPONSES
 from api.schemas import DisclosureDoc, DisclosureOut, ProfileDoc
 from ledger.bundles import to_hex
@@ -73,7 +73,7 @@ def disclose(log_id: LogId, body: DisclosureRequest, party: Factory, svc: Svc) -
 
 @router.get("/disclosures", response_model=list[DisclosureOut],
             summary="Disclosures the caller made (factory) or that name it (lender)")
-def list_disclosures(party: Caller, svc: Svc) -> list[DisclosureOut]:
+def list_disclosures(party: PledgeHolderOrFactory, svc: Svc) -> list[DisclosureOut]:
     return [_out(v) for v in Profiles(svc).disclosures(party)]
 
 

@@ -28,6 +28,11 @@ float sum beyond the double range the exact sum rounded to 17 significant digits
 ``Decimal``), never through a float.
 
 The digest a pledge commits to is ``SHA-256(RFC 8785 bytes of the manifest)``.
+
+``dpl-asset/2`` is ``dpl-asset/1`` (the same fields, the same rules) with format
+``"dpl-asset/2"`` and one more field, ``"profile"``: the full ``dpl-profile/1``
+(``docs/PROFILE.md``) of the same log, stream, range and checkpoint, so that the digest covers
+every figure of the profile. ``check_manifest`` reads both versions.
 """
 
 from __future__ import annotations
@@ -44,6 +49,8 @@ from ledger.errors import BundleError, InvalidArgumentError, InvariantError
 from ledger.records import parse_timestamp
 
 ASSET_FORMAT = "dpl-asset/1"
+ASSET_FORMAT_V2 = "dpl-asset/2"
+ASSET_FORMATS = (ASSET_FORMAT, ASSET_FORMAT_V2)
 _HEX32 = re.compile(r"0x[0-9a-f]{64}")
 _DECIMAL = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
 # Every finite double is a whole multiple of 2**-1074: scaled by 2**1074 a sum of doubles
@@ -122,9 +129,11 @@ class _Figure:
 
 def build_manifest(
     store: RecordSource, stream: str, start: int, end: int,
-    checkpoint_size: int, checkpoint_root: bytes,
+    checkpoint_size: int, checkpoint_root: bytes, profile: dict | None = None,
 ) -> dict:
-    """The ``dpl-asset/1`` manifest of records ``[start, end)`` of ``stream``.
+    """The ``dpl-asset/1`` manifest of records ``[start, end)`` of ``stream``; with
+    ``profile`` (a ``dpl-profile/1`` of exactly that log, stream, range and checkpoint, else
+    ``InvalidArgumentError`` naming what differs) the ``dpl-asset/2`` manifest carrying it.
 
     Requires ``0 <= start < end <= checkpoint_size <= log size``, a log bound to its
     on-chain id, and ``checkpoint_root`` the log's root at ``checkpoint_size``; raises
@@ -187,8 +196,11 @@ def build_manifest(
     if seen != end - start:
         raise InvariantError(f"log {stream!r} gave {seen} records for [{start}, {end})")
 
-    return {
-        "format": ASSET_FORMAT,
+    if profile is not None:
+        _same_asset(profile, _hex(log.log_id), stream, start, end, checkpoint_size, _hex(checkpoint_root),
+                    InvalidArgumentError)
+    manifest = {
+        "format": ASSET_FORMAT if profile is None else ASSET_FORMAT_V2,
         "log_id": _hex(log.log_id),
         "stream": stream,
         "range": {"from": start, "to": end},
@@ -201,6 +213,32 @@ def build_manifest(
             for t, (count, figures) in sorted(types.items())
         },
     }
+    if profile is not None:
+        manifest["profile"] = profile
+    return manifest
+
+
+def _same_asset(profile: object, log_id: str, stream: str, start: int, end: int, size: int, root: str,
+                error: type[Exception]) -> None:
+    """Raise ``error`` naming each of log_id, stream, range, checkpoint in which ``profile``
+    (a ``dpl-profile/1``) differs from the manifest's."""
+    if type(profile) is not dict:
+        raise error("profile must be a JSON object")
+    problems = []
+    if profile.get("log_id") != log_id:
+        problems.append(f"log_id {profile.get('log_id')} is not the manifest's {log_id}")
+    if profile.get("stream") != stream:
+        problems.append(f"stream {profile.get('stream')!r} is not the manifest's {stream!r}")
+    rng = profile.get("range")
+    if type(rng) is not dict or (rng.get("from"), rng.get("to")) != (start, end):
+        shown = f"[{rng.get('from')}, {rng.get('to')})" if type(rng) is dict else repr(rng)
+        problems.append(f"range {shown} is not the manifest's [{start}, {end})")
+    cp = profile.get("checkpoint")
+    if type(cp) is not dict or (cp.get("size"), cp.get("root")) != (size, root):
+        shown = f"size {cp.get('size')} root {cp.get('root')}" if type(cp) is dict else repr(cp)
+        problems.append(f"checkpoint ({shown}) is not the manifest's (size {size} root {root})")
+    if problems:
+        raise error("the profile does not describe this asset: " + "; ".join(problems))
 
 
 def asset_digest(manifest: dict) -> bytes:
@@ -272,11 +310,13 @@ def check_manifest(manifest: object) -> dict:
 
     Raises ``BundleError`` naming the first field that is wrong. Fields beyond those of
     ``dpl-asset/1`` are allowed (the digest covers them), but must be canonical JSON.
+    A ``dpl-asset/2`` manifest must also hold a ``profile`` that ``ledger.profile.check_profile``
+    accepts, of the manifest's own log_id, stream, range and checkpoint.
     """
     m = _obj(manifest, "the manifest")
     fmt = _field(m, "format", "")
-    if fmt != ASSET_FORMAT:
-        raise BundleError(f"format is {fmt!r}, expected {ASSET_FORMAT!r}")
+    if fmt not in ASSET_FORMATS:
+        raise BundleError(f"format is {fmt!r}, expected {ASSET_FORMAT!r} or {ASSET_FORMAT_V2!r}")
     log_id = _field(m, "log_id", "")
     if type(log_id) is not str or not _HEX32.fullmatch(log_id):
         raise BundleError("log_id must be 0x followed by 64 lowercase hex digits")
@@ -323,6 +363,11 @@ def check_manifest(manifest: object) -> dict:
                 raise BundleError(f"{fw}.min is greater than its max")
     if total != records:
         raise BundleError(f"the type counts add up to {total}, not records ({records})")
+    if fmt == ASSET_FORMAT_V2:
+        from ledger.profile import check_profile
+
+        check_profile(_field(m, "profile", ""))  # its BundleError names the field ("profile mes: …")
+        _same_asset(m["profile"], log_id, stream, lo, hi, size, root, BundleError)
     try:
         check(m)  # the digest needs RFC 8785 bytes of every part, extra fields included
     except CanonicalError as e:

@@ -41,6 +41,7 @@ import hashlib
 import re
 from array import array
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from fractions import Fraction
 
 from ledger import exact
@@ -55,6 +56,7 @@ __all__ = [
     "MISSING",
     "ProfileBuilder",
     "OutOfOrder",
+    "ProfileParams",
     "build_profile",
     "check_tz",
     "check_mapping",
@@ -1096,3 +1098,19 @@ def record_disagreements(profile: dict, index: int, record: dict) -> list[str]:
             out.append(f"sales order {index} is for {amount} {currency} (minor units), more than the "
                        f"{known} the profile gives customer {customer}")
     return out
+
+
+@dataclass(frozen=True)
+class ProfileParams:
+    """What a profile is computed with besides the records (checked)."""
+
+    tz: str = "+00:00"
+    mapping: dict | None = None
+    thresholds: dict | None = None
+
+    @classmethod
+    def checked(cls, tz: str | None = None, mapping: object = None, thresholds: object = None) -> ProfileParams:
+        return cls(check_tz(tz or "+00:00"), check_mapping(mapping), check_thresholds(thresholds or {}))
+
+    def as_json(self) -> dict:
+        return {"tz": self.tz, "mapping": self.mapping, "thresholds": self.thresholds}

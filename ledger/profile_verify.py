@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass, field
 
 from ledger.bundles import Verified, to_hex
 from ledger.errors import BundleError, InvalidArgumentError
-from ledger.pledge.collateral import Check
+from ledger.checks import Check
 
 #: How many differing figures the ``figures`` check names in its line (all are in ``differences``).
 SHOWN_DIFFERENCES = 20
@@ -60,7 +60,8 @@ def _leaves(value: object) -> int:
     return 1
 
 
-def _value(value: object) -> str:
+def figure_text(value: object) -> str:
+    """A figure as a report line shows it: its JSON text, cut at 80 characters."""
     from ledger.profile import MISSING
 
     if value is MISSING:
@@ -110,7 +111,7 @@ def verify_profile(profile: object, disclosure: object) -> ProfileVerdict:
         return ProfileVerdict(checks, verified=verified)
     differences = compare_profiles(p, recomputed)
     if differences:
-        named = "; ".join(f"{path}: claimed {_value(c)}, recomputed {_value(r)}"
+        named = "; ".join(f"{path}: claimed {figure_text(c)}, recomputed {figure_text(r)}"
                           for path, c, r in differences[:SHOWN_DIFFERENCES])
         more = f" (and {len(differences) - SHOWN_DIFFERENCES} more)" if len(differences) > SHOWN_DIFFERENCES else ""
         checks.append(Check("figures", False, f"{len(differences)} figure(s) differ from the records: {named}{more}"))

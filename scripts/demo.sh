@@ -9,6 +9,9 @@ STREAM="${DPL_DEMO_STREAM:-demo/line-a}"
 PORT="${DPL_DEMO_PORT:-8545}"
 export DPL_RPC_URL="${DPL_RPC_URL:-http://127.0.0.1:$PORT}"
 SAMPLE="$(dirname "$0")/../ledger/samples/factory-month.jsonl"
+# a second factory (dev4) whose MES over-reports press-07 by 40 % on 8-10 October
+BOLT="${DPL_DEMO_STREAM_B:-bolt/line-1}"
+SAMPLE_B="$(dirname "$0")/../ledger/samples/factory-month-overreport.jsonl"
 OUT="${DPL_HOME:-.dpl}/demo"
 
 step() { printf '\n== %s\n' "$*"; }
@@ -94,6 +97,22 @@ if "$DPL" pledge release "$TOKEN" --key dev2; then echo "release by a non-holder
 "$DPL" pledge release "$TOKEN" --key dev3
 "$DPL" pledge list --log "$STREAM"
 
-step "15. an auditor checks every anchor and every stored record against the chain"
+step "15. a second factory, Bolt (dev4): its own log, anchored with its key, listed in the directory.
+Its MES over-reports press-07 on 8-10 October: the IoT counters and the work orders disagree there"
+"$DPL" log show "$BOLT" >/dev/null 2>&1 || "$DPL" log create "$BOLT" --factory dev4
+"$DPL" ingest --log "$BOLT" "$SAMPLE_B"
+"$DPL" anchor --log "$BOLT"
+"$DPL" factories set dev4 --name "Bolt Fasteners Ltd." --registration 91440300MA5G2B7K4Y
+SIZE_B="$("$DPL" log show "$BOLT" --json | python3 -c 'import json, sys; print(json.load(sys.stdin)["size"])')"
+"$DPL" profile build --log "$BOLT" --from 0 --to "$SIZE_B" --tz +08:00 --out "$OUT/bolt.profile.json"
+python3 -c 'import json, sys
+for f in json.load(open(sys.argv[1]))["flags"]: print(" ", f["code"] + ":", f["message"])' "$OUT/bolt.profile.json"
+
+step "16. Bolt discloses the whole range to lender A, who recomputes every figure and checks the root
+against the chain: SOUND (the records are genuine) - and the flag above is what they say"
+"$DPL" disclose --log "$BOLT" --from 0 --to "$SIZE_B" --out "$OUT/bolt.disclosure.json"
+"$DPL" profile verify "$OUT/bolt.profile.json" --disclosure "$OUT/bolt.disclosure.json" --rpc "$DPL_RPC_URL"
+
+step "17. an auditor checks every anchor and every stored record against the chain"
 "$DPL" audit
 printf '\nDone. Files are in %s; the chain stops now (its state is kept). See README.md.\n' "$OUT"

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# `make run`: a local chain (anvil, state kept under DPL_HOME), the registry, a demo factory
-# with a month of production data anchored, two approved lenders, an auditor and an admin
-# with API keys (DPL_HOME/demo-keys.json, 0600), then the web UI and the API on
-# http://127.0.0.1:8000. Ctrl-C stops the service and the chain; running again reuses all.
+# `make run`: a local chain (anvil, state kept under DPL_HOME), the registry, two demo factories
+# with a month of production data anchored (bolt's MES over-reports one machine), two approved
+# lenders, an auditor and an admin with API keys (DPL_HOME/demo-keys.json, 0600), then the web
+# UI and the API on http://127.0.0.1:8000. Ctrl-C stops the service and the chain; running again reuses all.
 set -euo pipefail
 DPL="${DPL:-dpl}"
 PY="${PY:-python3}"
@@ -23,7 +23,7 @@ Serving http://127.0.0.1:$API_PORT  — open it and sign in with one of these de
 MSG
 "$PY" - "$DPL_HOME/demo-keys.json" <<'PY'
 import json, sys
-roles = {"factory": "factory acme", "lender_a": "lender bank-a", "lender_b": "lender bank-b",
+roles = {"factory": "factory acme", "factory_b": "factory bolt", "lender_a": "lender bank-a", "lender_b": "lender bank-b",
          "auditor": "auditor", "admin": "admin"}
 for slot, key in json.load(open(sys.argv[1])).items():
     print(f"  {roles.get(slot, slot):<14} {key}")

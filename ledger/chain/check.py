@@ -25,7 +25,8 @@ from eth_utils import keccak, to_checksum_address
 from ledger.bundles import Verified, to_hex
 from ledger.chain.client import Chain, log_id_of
 from ledger.chain.deploy import TrustedRegistry, runtime_matches, trusted_registry
-from ledger.pledge.collateral import Check, is_valid_address
+from ledger.checks import Check
+from ledger.pledge.collateral import is_valid_address
 from ledger.directory import Listing, describe_factory, listing_of
 from ledger.errors import BundleError, InvalidArgumentError
 

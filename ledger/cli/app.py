@@ -14,6 +14,7 @@ from ledger.cli.anchoring import anchor, audit
 from ledger.cli.assets import asset_app
 from ledger.cli.chain import chain_app, deploy
 from ledger.cli.context import new_context
+from ledger.cli.covenants import covenants_app
 from ledger.cli.keys import keys_app
 from ledger.cli.logs import ingest, log_app
 from ledger.cli.output import one_line, say
@@ -56,6 +57,7 @@ app.add_typer(lenders_app, name="lenders")
 app.add_typer(factories_app, name="factories")
 app.add_typer(pledge_app, name="pledge")
 app.add_typer(profile_app, name="profile")
+app.add_typer(covenants_app, name="covenants")
 
 
 def main() -> None:

@@ -32,21 +32,27 @@ def pledge_consent(
                                "(default: --lien-end, i.e. no extension without your signature).")] = None,
     nonce: Annotated[Optional[str], typer.Option(
         "--nonce", help="Decimal nonce to sign (a draft's; default: a fresh random one).")] = None,
+    profile: Annotated[Optional[str], typer.Option(
+        "--profile", help="Pledge this production profile of the range too (dpl profile build); it is recomputed "
+                          "from the records and refused unless every figure is identical.")] = None,
     rpc: RpcOption = None,
 ) -> None:
     """The factory signs its consent to pledge records [FROM, TO) of a log to a lender."""
+    from ledger.cli.common import read_json
     from ledger.pledge.service import Actor, ConsentRequest, Pledges
 
+    claimed = read_json(profile, "profile") if profile is not None else None  # bad input fails first
     ctx = context().use_rpc(rpc)
     request = ConsentRequest(log, start, end, lender, principal, currency, maturity, lien_end, samples, loan_ref,
-                             checkpoint, max_lien_end, deadline, nonce)
+                             checkpoint, max_lien_end, deadline, nonce, claimed_profile=claimed)
     # everything typed is checked before the chain or the store is touched, and what the registry
     # would refuse (dates passed, a lender not approved, a log of another factory) before signing
     doc = Pledges(ctx).sign_consent(Actor.of_key(key or ctx.settings.factory_key), request, address_of,
                                     name=lambda f: "--" + f.replace("_", "-"))
     write_output(doc, out)
     t = doc["terms"]
-    typer.echo(f"factory {doc['factory']} consents to pledge {log} [{start}, {end}) (checkpoint "
+    with_profile = " with its production profile" if doc["manifest"]["format"] == "dpl-asset/2" else ""
+    typer.echo(f"factory {doc['factory']} consents to pledge {log} [{start}, {end}){with_profile} (checkpoint "
                f"{t['checkpoint_size']}, asset {t['asset_digest']}) to {t['lender']}; valid until "
                f"{doc['deadline_utc']}", err=True)
 
@@ -75,11 +81,16 @@ def pledge_extension(
 
 
 def pledge_bundle(token: Token, out: Annotated[str, typer.Option("--out", help="Write the collateral bundle here.")],
+                  consent: Annotated[Optional[str], typer.Option(
+                      "--consent", help="The consent the pledge was issued from (needed when it pledged a production "
+                                        "profile and this service does not keep the consent).")] = None,
                   rpc: RpcOption = None) -> None:
     """(Factory) Write the collateral bundle of a pledge: its manifest and the sampled records
     with salts and inclusion proofs (this discloses those k records to the lender)."""
+    from ledger.cli.common import read_json
     from ledger.pledge.service import Pledges
 
-    doc = Pledges(context().use_rpc(rpc)).bundle(token)
+    document = read_json(consent, "consent") if consent is not None else None
+    doc = Pledges(context().use_rpc(rpc)).bundle(token, consent=document)
     write_output(doc, out)
     typer.echo(f"pledge {token}: {len(doc['entries'])} sampled record(s) with proofs", err=True)

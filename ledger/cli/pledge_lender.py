@@ -90,12 +90,19 @@ def pledge_verify(token: Token, bundle: Annotated[str, typer.Option("--bundle", 
                                          "for the chain; never the address the bundle names).")] = None,
                   factory: Annotated[Optional[str], typer.Option(
                       "--factory", help="The factory address you expect; a pledge over another factory's log "
-                                        "is not sound.")] = None) -> None:
-    """(Lender) Check a collateral bundle against the chain: exit 0 when every check passes."""
+                                        "is not sound.")] = None,
+                  disclosure: Annotated[Optional[str], typer.Option(
+                      "--disclosure", help="The factory's full disclosure of the pledged range (dpl disclose): the "
+                                           "profile's figures are recomputed from it instead of sampled.")] = None,
+                  ) -> None:
+    """(Lender) Check a collateral bundle against the chain: exit 0 when every check passes.
+    A pledge of a production profile lists its headline figures: declared by the factory and
+    spot-checked by the samples, or (--disclosure) recomputed from every record of the range."""
     from ledger.pledge.service import Pledges
 
     doc = read_json(bundle, "collateral bundle")
-    report = Pledges(context().use_rpc(rpc)).verify_bundle(doc, token, registry, factory)
+    full = read_json(disclosure, "disclosure") if disclosure is not None else None
+    report = Pledges(context().use_rpc(rpc)).verify_bundle(doc, token, registry, factory, full)
     if json:
         print_json(report.as_json())
     else:
@@ -103,10 +110,12 @@ def pledge_verify(token: Token, bundle: Annotated[str, typer.Option("--bundle", 
         for check in report.checks:
             if not check.name.startswith("entry ") or not check.ok:
                 say(f"{'PASS' if check.ok else 'FAIL'}  {check.name}: {check.detail}")
-        if entries:  # k entries x 3 checks: summarise the passes, show every failure above
+        if entries:  # k entries x 3 (or 4) checks: summarise the passes, show every failure above
             passed = sum(c.ok for c in entries)
+            kinds = "leaf hash, inclusion, agrees with manifest" + (
+                ", agrees with its day's figures" if any(c.name.endswith("day's figures") for c in entries) else "")
             say(f"{'PASS' if passed == len(entries) else 'FAIL'}  sampled records: {passed} of "
-                f"{len(entries)} entry checks pass (leaf hash, inclusion, agrees with manifest)")
+                f"{len(entries)} entry checks pass ({kinds})")
         say(f"pledge {token}: collateral {'SOUND' if report.sound else 'NOT SOUND'}")
     if not report.sound:
         raise typer.Exit(1)

@@ -29,9 +29,12 @@ def anchored_checkpoint(store, info, chain, min_size: int, size: int | None):
     return row
 
 
-def describe_asset(store, chain: Chain, stream: str, start: int, end: int, checkpoint: int | None = None):
+def describe_asset(store, chain: Chain, stream: str, start: int, end: int, checkpoint: int | None = None,
+                   params=None):
     """(log info, manifest, asset digest) of records ``[start, end)`` of ``stream``, committed by
-    the newest anchored checkpoint covering them (exactly ``checkpoint`` if given)."""
+    the newest anchored checkpoint covering them (exactly ``checkpoint`` if given). With
+    ``params`` (``ProfileParams``: tz, mapping, thresholds) the manifest is ``dpl-asset/2``,
+    carrying the range's profile computed from the store with them."""
     from ledger.assets import asset_digest, build_manifest
 
     info = store.get_log(stream)
@@ -41,5 +44,35 @@ def describe_asset(store, chain: Chain, stream: str, start: int, end: int, check
         raise InvalidArgumentError(f"the range [{start}, {end}) goes past the end of {stream}, which has "
                                    f"{info.size} records")
     row = anchored_checkpoint(store, info, chain, end, checkpoint)
-    manifest = build_manifest(store, stream, start, end, row.size, row.root)
+    manifest = manifest_at(store, info, start, end, row.size, row.root, params)
     return info, manifest, asset_digest(manifest)
+
+
+def manifest_at(store, info, start: int, end: int, size: int, root: bytes, params=None) -> dict:
+    """The manifest of ``[start, end)`` of log ``info`` at checkpoint ``(size, root)``: v1, or
+    with ``params`` v2 (the profile computed from the store with those parameters)."""
+    from ledger.assets import build_manifest
+
+    profile = None
+    if params is not None:
+        from ledger.profile import build_profile
+
+        profile = build_profile(((s.index, s.record) for s in store.iter_records(info.stream, start, end)),
+                                log_id=info.log_id, stream=info.stream, start=start, end=end, checkpoint_size=size,
+                                checkpoint_root=root, tz=params.tz, mapping=params.mapping,
+                                thresholds=params.thresholds)
+    return build_manifest(store, info.stream, start, end, size, root, profile=profile)
+
+
+def profile_params_of(manifest: object):
+    """The ``ProfileParams`` a ``dpl-asset/2`` manifest's profile was computed with (checked),
+    or None for any other manifest."""
+    from ledger.assets import ASSET_FORMAT_V2
+    from ledger.profile import ProfileParams
+
+    if type(manifest) is not dict or manifest.get("format") != ASSET_FORMAT_V2:
+        return None
+    p = manifest.get("profile")
+    if type(p) is not dict:
+        return None
+    return ProfileParams.checked(p.get("tz"), p.get("mapping"), p.get("thresholds"))

@@ -11,7 +11,12 @@
 
 ``entries`` are the records at the indices ``ledger.sampling`` derives from the issue
 block's hash and the token id, ascending, each with its inclusion proof at the manifest's
-checkpoint size. Verification is pure: the caller reads the pledge's terms (``Terms``, the
+checkpoint size. A ``dpl-asset/2`` manifest carries the range's production profile
+(``docs/PROFILE.md``): each sampled record is then also checked against its day's figures, and
+the report has one line per headline figure ("declared by the factory; k sampled records agree
+with it") and what the sample can and cannot detect (``sampling_statement``); with a full
+disclosure of the range (``figures_from_disclosure``) the figures are recomputed instead.
+Verification is pure: the caller reads the pledge's terms (``Terms``, the
 ledger's one terms type), its issue block, the root anchored at the checkpoint size and the
 issue block's hash from the chain and passes them in; nothing in the bundle is trusted where
 the chain has the answer.
@@ -21,11 +26,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import asdict, dataclass
+from fractions import Fraction
 
 from eth_utils import is_checksum_address, is_hex_address, to_checksum_address
 
 from ledger import merkle
-from ledger.assets import asset_digest, check_manifest, record_disagreements
+from ledger.assets import ASSET_FORMAT_V2, asset_digest, check_manifest, record_disagreements
+from ledger.canonical import canonicalize
+from ledger.checks import Check
 from ledger.errors import BundleError, InvalidArgumentError, ProofError, RecordError
 from ledger.pledge.terms import Terms
 from ledger.records import prepare_record
@@ -54,13 +62,6 @@ def make_collateral_bundle(
         "manifest": manifest,
         "entries": entries,
     }
-
-
-@dataclass
-class Check:
-    name: str
-    ok: bool
-    detail: str
 
 
 @dataclass
@@ -177,8 +178,9 @@ def verify_collateral(
     block ``issue_block`` (None if the chain has none). Never raises on a bad
     bundle: each problem is a failed ``Check`` with its reason, in the order
     format, manifest digest, manifest terms, anchored root, seed, sample indices, then
-    per entry: leaf hash, inclusion, agrees with manifest. A malformed bundle gives one
-    failed "format" check.
+    per entry: leaf hash, inclusion, agrees with manifest (and, for a ``dpl-asset/2``
+    manifest, agrees with its day's figures), then for ``dpl-asset/2`` one ``figure …`` line
+    per headline figure and ``sampling``. A malformed bundle gives one failed "format" check.
     """
     try:
         b = _parse(bundle)
@@ -195,9 +197,109 @@ def verify_collateral(
     # are still judged, while "anchored root" says why the bundle is not sound).
     root = anchored_root if anchored_root is not None else bytes.fromhex(m["checkpoint"]["root"][2:])
     against = "the anchored root" if anchored_root is not None else "the manifest's root (none anchored)"
+    profile = m.get("profile") if m["format"] == ASSET_FORMAT_V2 else None
     for n, e in enumerate(b.entries):
-        checks.extend(_check_entry(n, e, m, terms.checkpoint_size, root, against))
+        checks.extend(_check_entry(n, e, m, terms.checkpoint_size, root, against, profile))
+    if profile is not None:
+        agreeing = sum(c.ok for c in checks if c.name.endswith(DAY_CHECK))
+        checks.extend(_declared_figures(profile, agreeing, len(b.entries)))
+        checks.append(Check("sampling", True, sampling_statement(len(b.entries))))
     return CollateralReport(token_id, checks)
+
+
+# --- the figures of a dpl-asset/2 manifest -------------------------------------------------
+
+DAY_CHECK = ": agrees with its day's figures"
+#: The share of records that disagree, which the sampling statement speaks of (5 %).
+DISAGREEING_SHARE = Fraction(5, 100)
+
+
+def headline_figures(profile: dict) -> list[tuple[str, object]]:
+    """The figures a collateral report lists, ``(path, value)`` in this order (paths as
+    ``ledger.profile.compare_profiles`` names them): coverage.records, coverage.days;
+    mes.qty_good, qty_scrap, scrap_rate, plan_attainment; per machine (code point order)
+    iot.machines.M.parts and .utilization; per currency sales.by_currency.C.amount_minor and
+    .top1_share; cross_source.mismatch; those of a null section are left out."""
+    out: list[tuple[str, object]] = []
+
+    def add(path: str, obj: object, key: str) -> None:
+        if type(obj) is dict and key in obj:
+            out.append((f"{path}.{key}", obj[key]))
+
+    cov = profile.get("coverage")
+    add("coverage", cov, "records")
+    add("coverage", cov, "days")
+    mes = profile.get("mes")
+    for key in ("qty_good", "qty_scrap", "scrap_rate", "plan_attainment"):
+        add("mes", mes, key)
+    iot = profile.get("iot")
+    machines = iot.get("machines") if type(iot) is dict else None
+    if type(machines) is dict:
+        for name in sorted(machines):
+            add(f"iot.machines.{name}", machines[name], "parts")
+            add(f"iot.machines.{name}", machines[name], "utilization")
+    sales = profile.get("sales")
+    currencies = sales.get("by_currency") if type(sales) is dict else None
+    if type(currencies) is dict:
+        for name in sorted(currencies):
+            add(f"sales.by_currency.{name}", currencies[name], "amount_minor")
+            add(f"sales.by_currency.{name}", currencies[name], "top1_share")
+    add("cross_source", profile.get("cross_source"), "mismatch")
+    return out
+
+
+def figure_text(value: object) -> str:
+    """A figure as a report line writes it: digits, a decimal string as is, null as "none"."""
+    if value is None:
+        return "none"
+    if type(value) is str:
+        return value
+    return canonicalize(value).decode()
+
+
+def _declared_figures(profile: dict, agreeing: int, k: int) -> list[Check]:
+    if agreeing == k:
+        said = f"{k} sampled record{'s' if k != 1 else ''} agree{'s' if k == 1 else ''} with it"
+    else:
+        said = f"only {agreeing} of {k} sampled records agree with their day's figures"
+    return [Check(f"figure {path}", agreeing == k, f"{figure_text(value)}: declared by the factory; {said}")
+            for path, value in headline_figures(profile)]
+
+
+def miss_probability(k: int, share: Fraction = DISAGREEING_SHARE) -> Fraction:
+    """An upper bound on the chance that ``k`` samples (distinct records, drawn uniformly)
+    all miss the records that disagree, when at least ``share`` of the records do:
+    ``(1 - share) ** k`` exactly (drawing without replacement misses them less often)."""
+    return (1 - share) ** k
+
+
+def ceil_percent(p: Fraction) -> str:
+    """``100 * p`` rounded up to two significant digits, as a decimal string (``"36"``,
+    ``"0.60"``, ``"0.0000021"``); ``p`` in (0, 1]."""
+    x = p * 100
+    e = 0  # scale by 10**e until 10 <= x * 10**e < 100
+    while x * Fraction(10) ** e < 10:
+        e += 1
+    while x * Fraction(10) ** e >= 100:
+        e -= 1
+    scaled = x * Fraction(10) ** e
+    m = -((-scaled.numerator) // scaled.denominator)  # ceil
+    if m == 100:
+        m, e = 10, e - 1
+    if e <= 0:
+        return str(m * 10 ** -e)
+    digits = str(m).rjust(e + 1, "0")
+    return f"{digits[:-e]}.{digits[-e:]}"
+
+
+def sampling_statement(k: int) -> str:
+    """What ``k`` sampled records can and cannot tell about the declared figures."""
+    percent = ceil_percent(miss_probability(k))
+    samples = f"{k} sample{'s' if k != 1 else ''}"
+    return (f"if at least 5 % of the range's records disagreed with their day's figures, {samples} "
+            f"would miss every one of them with probability at most {percent} % (0.95^{k}, rounded up to two "
+            "significant digits); sampling cannot detect records left out of the log, nor totals inflated "
+            "without any single record exceeding its day's figures: only a full disclosure recomputes them")
 
 
 def _check_digest(m: dict, terms: Terms) -> Check:
@@ -286,8 +388,10 @@ def _few(xs: list[int]) -> str:
     return ", ".join(map(str, xs[:5])) + (f" … ({len(xs)} in all)" if len(xs) > 5 else "")
 
 
-def _check_entry(n: int, e: _Entry, m: dict, size: int, root: bytes, against: str) -> list[Check]:
+def _check_entry(n: int, e: _Entry, m: dict, size: int, root: bytes, against: str,
+                 profile: dict | None = None) -> list[Check]:
     name = f"entry {e.index}"
+    canonical = None
     try:
         canonical = prepare_record(e.record, n).canonical
     except RecordError as err:
@@ -307,4 +411,70 @@ def _check_entry(n: int, e: _Entry, m: dict, size: int, root: bytes, against: st
     reasons = record_disagreements(m, e.record)
     agrees = Check(f"{name}: agrees with manifest", not reasons,
                    "; ".join(reasons) if reasons else "type, time and figures within the manifest")
-    return [leaf, inclusion, agrees]
+    if profile is None:
+        return [leaf, inclusion, agrees]
+    if canonical is None:
+        day = Check(name + DAY_CHECK, False, "not a valid record (see its leaf hash)")
+    else:
+        from ledger.jsonio import loads
+        from ledger.profile import record_disagreements as day_disagreements
+
+        # read back from its canonical bytes, as a profile reads every record (5.0 is 5)
+        reasons = day_disagreements(profile, e.index, loads(canonical))
+        day = Check(name + DAY_CHECK, not reasons,
+                    "; ".join(reasons) if reasons else "within its day's figures and its product's, machine's and "
+                                                       "customer's totals")
+    return [leaf, inclusion, agrees, day]
+
+
+# --- with a full disclosure of the pledged range -------------------------------------------
+
+
+def figures_from_disclosure(report: CollateralReport, bundle: object, disclosure: object,
+                            terms: Terms) -> CollateralReport:
+    """``report`` (of ``bundle`` for a pledge with ``terms``) with the figures recomputed from
+    ``disclosure``, a ``dpl-disclosure/1`` of the pledged range: the checks of
+    ``ledger.profile_verify.verify_profile`` (named ``disclosure: …``) on the manifest's
+    profile, ``disclosure range`` (the disclosure's log, range and checkpoint are the
+    pledge's), then each ``figure …`` line "recomputed from N disclosed records" (failed when
+    it differs from the records), in place of the declared lines and ``sampling``."""
+    from ledger.profile_verify import verify_profile
+
+    checks = [c for c in report.checks if not c.name.startswith("figure ") and c.name != "sampling"]
+    if not report.checks or not report.checks[0].ok:
+        return CollateralReport(report.token_id, checks)  # the format check already says why
+    m = bundle["manifest"]
+    if m["format"] != ASSET_FORMAT_V2:
+        checks.append(Check("disclosure", False, f"the pledge's manifest is {m['format']}: it declares no "
+                                                 "profile for a disclosure to recompute"))
+        return CollateralReport(report.token_id, checks)
+    verdict = verify_profile(m["profile"], disclosure)
+    checks.extend(Check(f"disclosure: {c.name}", c.ok, c.detail) for c in verdict.checks)
+    v = verdict.verified
+    if v is None:
+        return CollateralReport(report.token_id, checks)
+    d = disclosure  # verified: a dpl-disclosure/1 object
+    problems = []
+    if v.log_id != terms.log_id:
+        named = _hex(v.log_id) if v.log_id is not None else "null"
+        problems.append(f"log_id {named} is not the pledge's {_hex(terms.log_id)}")
+    if (d["range"]["from"], d["range"]["to"]) != (terms.start, terms.end):
+        problems.append(f"range [{d['range']['from']}, {d['range']['to']}) is not the pledge's "
+                        f"[{terms.start}, {terms.end})")
+    if v.size != terms.checkpoint_size:
+        problems.append(f"checkpoint size {v.size} is not the pledge's {terms.checkpoint_size}")
+    if problems:
+        checks.append(Check("disclosure range", False, "; ".join(problems)))
+        return CollateralReport(report.token_id, checks)
+    n = terms.end - terms.start
+    checks.append(Check("disclosure range", True, f"the disclosure holds the pledged records [{terms.start}, "
+                                                  f"{terms.end}) at checkpoint size {terms.checkpoint_size}"))
+    if not all(c.ok for c in verdict.checks) and not verdict.differences:
+        return CollateralReport(report.token_id, checks)
+    differing = [p for p, _, _ in verdict.differences]
+    for path, value in headline_figures(m["profile"]):
+        wrong = [p for p in differing if p == path or path.startswith(p + ".") or p.startswith(path + ".")]
+        checks.append(Check(f"figure {path}", not wrong,
+                            f"{figure_text(value)}: recomputed from {n} disclosed records"
+                            + (": it differs from the records" if wrong else "")))
+    return CollateralReport(report.token_id, checks)

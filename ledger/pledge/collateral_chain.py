@@ -18,10 +18,20 @@ from ledger.bundles import make_entry
 from ledger.chain.client import Chain
 from ledger.errors import ChainError, InvariantError, LedgerError, NotFoundError
 from ledger.pledge.chain import PledgeView, anchored_root, read_pledge
-from ledger.pledge.collateral import (Check, CollateralReport, is_valid_address, make_collateral_bundle,
-                                      verify_collateral)
+from ledger.pledge.collateral import (Check, CollateralReport, figures_from_disclosure, is_valid_address,
+                                      make_collateral_bundle, verify_collateral)
 from ledger.pledge.terms import TOKEN_ID_MAX
 from ledger.sampling import sample_indices, sample_seed
+
+
+def _digest(manifest: object) -> bytes | None:
+    """The asset digest of a manifest read from a consent, None if it has none."""
+    from ledger.canonical import CanonicalError
+
+    try:
+        return asset_digest(manifest) if type(manifest) is dict else None
+    except CanonicalError:
+        return None
 
 
 def _stream_of(store, log_id: bytes) -> str:
@@ -31,9 +41,16 @@ def _stream_of(store, log_id: bytes) -> str:
     raise NotFoundError(f"this store has no log 0x{log_id.hex()}: build the bundle where the factory's records are")
 
 
-def build_bundle(store, chain: Chain, token_id: int) -> dict:
+def build_bundle(store, chain: Chain, token_id: int, manifests=None) -> dict:
     """The factory's ``dpl-collateral/1`` bundle for pledge ``token_id``: the manifest and the
-    records at the sampled indices, with salts and inclusion proofs at the pledged checkpoint."""
+    records at the sampled indices, with salts and inclusion proofs at the pledged checkpoint.
+
+    The manifest is rebuilt from the store: ``dpl-asset/1``, or (a pledge of a ``dpl-asset/2``)
+    with the profile recomputed with the parameters of the first manifest ``manifests(terms)``
+    yields whose digest is the pledged asset digest (the consent's); either way its digest
+    must be the pledge's."""
+    from ledger.pledge.asset import manifest_at, profile_params_of
+
     view = read_pledge(chain, token_id)
     t = view.terms
     stream = _stream_of(store, t.log_id)
@@ -41,6 +58,16 @@ def build_bundle(store, chain: Chain, token_id: int) -> dict:
     if anchored_root(chain, t.log_id, t.checkpoint_size) != root:
         raise LedgerError(f"the chain does not hold this store's root at size {t.checkpoint_size}: run dpl audit")
     manifest = build_manifest(store, stream, t.start, t.end, t.checkpoint_size, root)
+    if asset_digest(manifest) != t.asset_digest:
+        pledged = next((m for m in (manifests(t) if manifests is not None else ())
+                        if _digest(m) == t.asset_digest and profile_params_of(m) is not None), None)
+        if pledged is None:
+            raise NotFoundError(
+                f"the records of {stream} [{t.start}, {t.end}) do not hash to the pledged asset digest "
+                f"0x{t.asset_digest.hex()} as a dpl-asset/1 manifest, and no consent with a profile for it is known: "
+                "give the consent the pledge was issued from (dpl pledge bundle --consent FILE), or run dpl audit")
+        manifest = manifest_at(store, store.get_log(stream), t.start, t.end, t.checkpoint_size, root,
+                               profile_params_of(pledged))
     if asset_digest(manifest) != t.asset_digest:
         raise InvariantError(f"the records of {stream} [{t.start}, {t.end}) do not hash to the pledged asset digest "
                              f"0x{t.asset_digest.hex()}: the store changed since the consent (run dpl audit)")
@@ -58,12 +85,15 @@ def build_bundle(store, chain: Chain, token_id: int) -> dict:
 
 
 def verify_against_chain(bundle: object, token_id: int, rpc_url: str, home: Path | None = None,
-                         registry: str | None = None, factory: str | None = None) -> CollateralReport:
+                         registry: str | None = None, factory: str | None = None,
+                         disclosure: object = None) -> CollateralReport:
     """Every check of a collateral bundle for pledge ``token_id``, reading the chain at
     ``rpc_url`` through the registry this verifier trusts (``registry`` when given, else the
     deployment record pinned for the chain under ``home`` or shipped with the package; never
     the one the bundle names); with ``factory`` (``--factory``), also that the pledged log is
-    that factory's (``expected factory``). No trusted registry raises ``UntrustedRegistryError``,
+    that factory's (``expected factory``); with ``disclosure`` (a ``dpl-disclosure/1`` of the
+    pledged range) the profile's figures are recomputed from it (``figures_from_disclosure``).
+    No trusted registry raises ``UntrustedRegistryError``,
     a node that is down ``ChainUnavailableError``; every problem with the bundle is a failed check."""
     from ledger.chain.check import (expected_factory, expected_factory_check, factory_check, read_factory,
                                     registry_check)
@@ -104,6 +134,8 @@ def verify_against_chain(bundle: object, token_id: int, rpc_url: str, home: Path
     block_hash = chain.block_hash(view.issue_block)
     report = verify_collateral(bundle, token_id=token_id, terms=t, issue_block=view.issue_block,
                                anchored_root=held, issue_block_hash=block_hash)
+    if disclosure is not None:
+        report = figures_from_disclosure(report, bundle, disclosure, t)
     return CollateralReport(token_id, checks + report.checks)
 
 

@@ -80,7 +80,8 @@ def make_consent(chain: Chain, factory, *, stream: str, terms: Terms, manifest: 
                             deadline=deadline, signature=signature, manifest=manifest, loan_ref=loan_ref)
 
 
-def accept_consent(store, chain: Chain, consent: Consent, signer: str, stream: str, loan_ref: object) -> dict:
+def accept_consent(store, chain: Chain, consent: Consent, signer: str, stream: str, loan_ref: object,
+                   params=None) -> dict:
     """The document to keep for a consent a factory signed elsewhere (its wallet) and handed in.
 
     Only what the signature covers and what this service derives is kept: the terms, nonce,
@@ -90,6 +91,8 @@ def accept_consent(store, chain: Chain, consent: Consent, signer: str, stream: s
     its SHA-256 is the terms' loan reference digest (refused otherwise: a lender must never be
     shown a reference the factory did not sign; ``None`` keeps none), and the typed data.
     Terms the registry would refuse are refused as when the service signs (``check_consent``).
+    With ``params`` (the ``ProfileParams`` of the manifest the factory was shown) the manifest
+    rebuilt is ``dpl-asset/2``, its profile recomputed from the store with them.
     """
     check_same_registry(chain, consent.chain_id, consent.registry, "consent")
     terms = consent.terms
@@ -98,7 +101,7 @@ def accept_consent(store, chain: Chain, consent: Consent, signer: str, stream: s
         raise SignatureMismatch(f"the signature is not this factory's signature ({to_checksum_address(signer)}) of "
                                 "the consent's terms, nonce and deadline")
     check_consent(chain, terms, signer, consent.deadline)
-    _, manifest, digest = describe_asset(store, chain, stream, terms.start, terms.end, terms.checkpoint_size)
+    _, manifest, digest = describe_asset(store, chain, stream, terms.start, terms.end, terms.checkpoint_size, params)
     if digest != terms.asset_digest:
         raise InvalidArgumentError(f"asset_digest: the consent signs {to_hex(terms.asset_digest)}, but records "
                                    f"[{terms.start}, {terms.end}) of {stream} at checkpoint {terms.checkpoint_size} "

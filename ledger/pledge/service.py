@@ -108,6 +108,12 @@ class ConsentRequest:
     max_lien_end: str | None = None
     deadline: str | None = None
     nonce: str | None = None
+    #: Pledge the range's production profile (a ``dpl-asset/2`` manifest), computed from the
+    #: store with these parameters (``{"tz", "mapping", "thresholds"}``, each optional) ...
+    profile_params: dict | None = None
+    #: ... or with those of this ``dpl-profile/1`` (``dpl profile build``), which must then be
+    #: identical, figure by figure, to the profile the store gives (else refused, naming each).
+    claimed_profile: object | None = None
 
 
 @dataclass(frozen=True)
@@ -164,13 +170,56 @@ class Pledges:
 
     # --- assets ------------------------------------------------------------------------
 
-    def asset(self, stream: str, start: int, end: int, checkpoint: int | None = None) -> Asset:
+    def asset(self, stream: str, start: int, end: int, checkpoint: int | None = None, params=None) -> Asset:
         """Records ``[start, end)`` of ``stream`` at the newest anchored checkpoint covering them
-        (exactly ``checkpoint`` if given): the manifest and its digest."""
+        (exactly ``checkpoint`` if given): the manifest and its digest; with ``params``
+        (``ProfileParams``) the ``dpl-asset/2`` manifest carrying the range's profile."""
         from ledger.pledge.asset import describe_asset
 
-        info, manifest, digest = describe_asset(self.ctx.store, self.chain, stream, start, end, checkpoint)
+        info, manifest, digest = describe_asset(self.ctx.store, self.chain, stream, start, end, checkpoint, params)
         return Asset(info, manifest, digest)
+
+    def _claimed(self, r: ConsentRequest, name: Callable[[str], str]):
+        """(profile parameters, checkpoint) for a request: from its claimed profile (checked,
+        of the request's range; its checkpoint unless the request names one) or as given."""
+        from ledger.profile import ProfileParams
+
+        if r.claimed_profile is None:
+            if r.profile_params is None:
+                return None, r.checkpoint
+            p = r.profile_params
+            return ProfileParams.checked(p.get("tz"), p.get("mapping"), p.get("thresholds")), r.checkpoint
+        from ledger.errors import BundleError
+        from ledger.profile import check_profile
+
+        if r.profile_params is not None:
+            raise InvalidArgumentError(f"{name('profile')}: give a profile or its parameters, not both")
+        try:
+            p = check_profile(r.claimed_profile)
+        except BundleError as e:
+            raise InvalidArgumentError(f"{name('profile')}: not a production profile: {e}") from None
+        if (p["range"]["from"], p["range"]["to"]) != (r.start, r.end):
+            raise InvalidArgumentError(f"{name('profile')}: the profile is of records [{p['range']['from']}, "
+                                       f"{p['range']['to']}), not of the pledged [{r.start}, {r.end})")
+        size = p["checkpoint"]["size"]
+        if r.checkpoint is not None and r.checkpoint != size:
+            raise InvalidArgumentError(f"{name('profile')}: the profile is at checkpoint {size}, not at the "
+                                       f"requested {r.checkpoint}")
+        return ProfileParams.checked(p["tz"], p["mapping"], p["thresholds"]), size
+
+    @staticmethod
+    def _same_profile(claimed: dict, manifest: dict, name: Callable[[str], str]) -> None:
+        """Refuse a claimed profile that is not, figure by figure, the one the records give."""
+        from ledger.profile import compare_profiles
+        from ledger.profile_verify import figure_text
+
+        differences = compare_profiles(claimed, manifest["profile"])
+        if differences:
+            shown = "; ".join(f"{path}: claimed {figure_text(c)}, recomputed {figure_text(v)}"
+                              for path, c, v in differences[:20])
+            more = f" (and {len(differences) - 20} more)" if len(differences) > 20 else ""
+            raise InvalidArgumentError(f"{name('profile')}: {len(differences)} figure(s) differ from the records of "
+                                       f"the range, so they cannot be pledged: {shown}{more}")
 
     # --- consents ----------------------------------------------------------------------
 
@@ -197,7 +246,10 @@ class Pledges:
         # before the store or the chain is asked: the terms with placeholders for what those add
         check_terms(Terms(bytes(32), 0, 1, 1, b"\xff" * 32, r.principal, r.currency.upper(), dates.maturity,
                           dates.lien_end, dates.max_lien_end, r.samples, ref_digest, _ZERO_ADDRESS))
-        asset = self.asset(r.stream, r.start, r.end, r.checkpoint)
+        params, checkpoint = self._claimed(r, name)
+        asset = self.asset(r.stream, r.start, r.end, checkpoint, params)
+        if r.claimed_profile is not None:
+            self._same_profile(r.claimed_profile, asset.manifest, name)
         signer = factory()
         terms = Terms(asset.info.log_id, r.start, r.end, asset.manifest["checkpoint"]["size"], asset.digest,
                       r.principal, r.currency.upper(), dates.maturity, dates.lien_end, dates.max_lien_end, r.samples,
@@ -236,13 +288,16 @@ class Pledges:
         """The document to keep for a consent ``party`` signed elsewhere (its wallet): rebuilt
         from what the signature covers (``ledger.pledge.consent.accept_consent``).
         ``stream_of`` finds the stream of the terms' log that ``party`` may use."""
+        from ledger.pledge.asset import profile_params_of
         from ledger.pledge.consent import accept_consent
         from ledger.pledge.terms import read_consent
 
         consent = read_consent(document)
         stream = stream_of(consent.terms.log_id)
         loan_ref = document.get("loan_ref") if isinstance(document, dict) else None
-        return accept_consent(self.ctx.store, self.chain, consent, party.address or "", stream, loan_ref)
+        # a dpl-asset/2 draft: its profile recomputed with the parameters it shows (the digest decides)
+        params = profile_params_of(document.get("manifest")) if isinstance(document, dict) else None
+        return accept_consent(self.ctx.store, self.chain, consent, party.address or "", stream, loan_ref, params)
 
     def keep_consent(self, party, document: dict) -> int:
         """Keep a consent ``party`` (a factory) gave; its id."""
@@ -532,23 +587,52 @@ class Pledges:
 
     # --- collateral ---------------------------------------------------------------------
 
-    def bundle(self, token_id: int, party=None) -> dict:
+    def bundle(self, token_id: int, party=None, consent: object = None) -> dict:
         """The ``dpl-collateral/1`` bundle of pledge ``token_id`` from this store (with ``party``:
-        only if it may see the pledge)."""
+        only if it may see the pledge). A pledge of a ``dpl-asset/2`` manifest needs the
+        profile's parameters: from ``consent`` (the consent document, as ``dpl pledge consent``
+        wrote it) or a consent this service keeps with the pledge's asset digest."""
         from ledger.pledge.collateral_chain import build_bundle
 
         if party is not None:
             self.show(token_id, party)
-        return build_bundle(self.ctx.store, self.chain, token_id)
+        return build_bundle(self.ctx.store, self.chain, token_id,
+                            lambda terms: self._kept_manifests(consent, terms.lender))
+
+    def _kept_manifests(self, consent: object, lender: str):
+        """Manifests a pledge whose consent named ``lender`` may have committed to: the given
+        consent's, then those of the consents kept that name that lender."""
+        from ledger.store.consents import ConsentStore
+
+        if type(consent) is dict:
+            yield consent.get("manifest")
+        for row in ConsentStore(self.ctx.store.engine, self.ctx.store.key).list(lender=to_checksum_address(lender)):
+            yield orjson.loads(row.document).get("manifest")
+
+    def profile(self, token_id: int, party) -> dict:
+        """The ``dpl-profile/1`` pledge ``token_id`` committed to (its ``dpl-asset/2`` manifest's,
+        as kept in the consent the pledge was issued from; its digest checked against the
+        chain's asset digest), for its holder, the log's factory or an auditor (figures,
+        never records). ``NotFoundError`` for a pledge without a profile."""
+        from ledger.assets import ASSET_FORMAT_V2, asset_digest
+
+        view = self.show(token_id, party)
+        for manifest in self._kept_manifests(None, view.terms.lender):
+            if (type(manifest) is dict and manifest.get("format") == ASSET_FORMAT_V2
+                    and asset_digest(manifest) == view.terms.asset_digest):
+                return manifest["profile"]
+        raise NotFoundError(f"pledge {token_id} carries no production profile this service knows (a dpl-asset/1 "
+                            "manifest, or a consent given elsewhere)")
 
     def verify_bundle(self, bundle: object, token_id: int, registry: str | None = None,
-                      factory: str | None = None):
+                      factory: str | None = None, disclosure: object = None):
         """Every check of a collateral bundle against the configured node, through the registry
-        this verifier trusts (``registry``, else the pinned deployment record): a report."""
+        this verifier trusts (``registry``, else the pinned deployment record): a report; with
+        ``disclosure`` (``dpl-disclosure/1`` of the pledged range) the figures recomputed."""
         from ledger.pledge.collateral_chain import verify_against_chain
 
         settings = self.ctx.settings
-        return verify_against_chain(bundle, token_id, settings.rpc_url, settings.home, registry, factory)
+        return verify_against_chain(bundle, token_id, settings.rpc_url, settings.home, registry, factory, disclosure)
 
     # --- keys ----------------------------------------------------------------------------
 

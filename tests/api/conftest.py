@@ -248,7 +248,7 @@ def _build_world(backend: str, home: Path, database_url: str | None):
             w.records = sample_records()
             w.log_id = w.ok("POST", "/v1/logs", "acme", 201, json={"stream": "line-a"})["log_id"]
             w.size = w.ok("POST", f"/v1/logs/{w.log_id}/records", "acme", json=w.records)["size"]
-            assert w.size == len(w.records) == 3198
+            assert w.size == len(w.records) == 3495
             [report] = w.ok("POST", f"/v1/logs/{w.log_id}/checkpoints/anchor", "acme")
             assert report["state"] in ("included", "final") and report["size"] == w.size
             yield w

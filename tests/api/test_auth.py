@@ -36,6 +36,7 @@ ENDPOINTS: dict[tuple[str, str], set[str]] = {
     ("GET", "/v1/pledges"): {"factory", "lender", "auditor"},
     ("GET", "/v1/pledges/{token_id}"): {"factory", "lender", "auditor"},
     ("GET", "/v1/pledges/{token_id}/bundle"): {"factory", "lender"},
+    ("GET", "/v1/pledges/{token_id}/profile"): {"factory", "lender", "auditor"},
     ("POST", "/v1/pledges/{token_id}/transfer"): {"lender"},
     ("POST", "/v1/pledges/{token_id}/release"): {"lender"},
     ("POST", "/v1/pledges/{token_id}/default"): {"lender"},
@@ -55,6 +56,13 @@ ENDPOINTS: dict[tuple[str, str], set[str]] = {
     ("GET", "/v1/factories/{address}"): {"admin", "auditor", "lender", "factory"},
     ("PUT", "/v1/factories/{address}"): {"admin"},
     ("DELETE", "/v1/factories/{address}"): {"admin"},
+    ("POST", "/v1/logs/{log_id}/profile"): {"factory", "auditor"},
+    ("POST", "/v1/logs/{log_id}/disclosures"): {"factory"},
+    ("GET", "/v1/disclosures"): {"factory", "lender"},
+    ("GET", "/v1/disclosures/{disclosure_id}"): {"factory", "lender"},
+    ("GET", "/v1/disclosures/{disclosure_id}/document"): {"factory", "lender"},
+    ("GET", "/v1/disclosures/{disclosure_id}/profile"): {"factory", "lender"},
+    ("POST", "/v1/disclosures/{disclosure_id}/revoke"): {"factory"},
     ("POST", "/v1/audit"): {"auditor"},
     ("GET", "/v1/audit/latest"): {"auditor"},
     ("GET", "/health"): {PUBLIC},
@@ -70,11 +78,16 @@ READS_ALLOWED = [(m, p, r) for (m, p), allowed in ENDPOINTS.items() if m == "GET
 def matrix(world):
     """Real ids for the path parameters, and valid bodies: a missing role check must show up
     as a success, not hide behind a 422."""
-    token = world.pledge("bank-a")  # held by bank-a, live; nobody in these tests moves it
+    # held by bank-a, live, carrying its profile (default parameters); nobody in these tests moves it
+    pledged = {"terms": {**world.terms(lender="bank-a"), "profile": {}}}
+    pledged_id = world.ok("POST", "/v1/pledges/consents", "acme", 201, json=pledged)["consent_id"]
+    token = world.ok("POST", "/v1/pledges", "bank-a", 201, json={"consent_id": pledged_id})["token_id"]
     consent_id = world.consent("acme", lender="bank-a")  # names bank-a, not issued
     spare_key = world.app_parties().new_key("aud")
     sample_id = world.records[7]["id"]
-    params = {"log_id": world.log_id, "index": "7", "token_id": str(token), "name": "acme",
+    disclosure = world.ok("POST", f"/v1/logs/{world.log_id}/disclosures", "acme", 201,
+                          json={"lender": "bank-a", "from": 0, "to": 10})  # names bank-a, live
+    params = {"disclosure_id": str(disclosure["id"]), "log_id": world.log_id, "index": "7", "token_id": str(token), "name": "acme",
               "prefix": spare_key.split("_")[1], "address": world.addresses["bank-a"]}
     query = {"/v1/logs/{log_id}/records": {"id": sample_id},
              "/v1/logs/{log_id}/proofs/inclusion": {"index": 7},
@@ -84,6 +97,8 @@ def matrix(world):
         ("POST", "/v1/logs/{log_id}/records"): [record("forbidden-1")],
         ("POST", "/v1/logs/{log_id}/checkpoints/signatures"): {"size": 1, "signature": "0x" + "11" * 65},
         ("POST", "/v1/assets"): {"log_id": world.log_id, "from": 0, "to": 10},
+        ("POST", "/v1/logs/{log_id}/profile"): {"from": 0, "to": 10},
+        ("POST", "/v1/logs/{log_id}/disclosures"): {"lender": "bank-a", "from": 0, "to": 10},
         ("POST", "/v1/pledges/consents/draft"): world.terms(rng=(3000, 3010)),
         ("POST", "/v1/pledges/consents"): {"terms": world.terms(rng=(3000, 3010))},
         ("POST", "/v1/pledges"): {"consent_id": consent_id},

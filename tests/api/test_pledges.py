@@ -865,3 +865,108 @@ def test_a_custodial_extension_is_the_same_document_from_the_cli_and_the_api(wor
                   terms["deadline"], "--nonce", terms["nonce"], "--key", "dev1", "--out", str(out))
     assert result.exit_code == 0, (result.output, result.exception)
     assert canonicalize(json.loads(out.read_bytes())) == canonicalize(api_doc)
+
+
+# --- pledges that carry the range's production profile (dpl-asset/2) -------------------------------
+
+
+def test_a_custodial_consent_pledges_the_profile_and_its_parties_read_it(world):
+    terms = {**world.terms(lender="bank-a", samples=8), "profile": {"tz": "+08:00"}}
+    preview = world.ok("POST", f"/v1/logs/{world.log_id}/profile", "acme",
+                       json={"from": terms["from"], "to": terms["to"], "tz": "+08:00"})
+    doc = world.ok("POST", "/v1/pledges/consents", "acme", 201, json={"terms": terms})["consent"]
+    manifest = doc["manifest"]
+    assert manifest["format"] == "dpl-asset/2" and manifest["profile"] == preview  # what the factory previewed
+    from ledger.assets import asset_digest
+
+    assert "0x" + asset_digest(manifest).hex() == doc["terms"]["asset_digest"]
+    consent_id = world.ok("GET", "/v1/pledges/consents", "acme")[-1]["consent_id"]
+    token = world.ok("POST", "/v1/pledges", "bank-a", 201, json={"consent_id": consent_id})["token_id"]
+    for who in ("bank-a", "acme", "aud"):  # the holder, the log's factory, an auditor
+        assert world.ok("GET", f"/v1/pledges/{token}/profile", who) == preview, who
+    for who in ("bank-b", "globex"):  # one answer for another's pledge and a missing one
+        _refused(world.get(f"/v1/pledges/{token}/profile", who), 404)
+    _refused(world.get("/v1/pledges/999999/profile", "bank-a"), 404)
+    # the bundle carries the v2 manifest; the lender's check lists the declared figures
+    bundle = world.ok("GET", f"/v1/pledges/{token}/bundle", "bank-a")
+    assert bundle["manifest"] == manifest
+    report = verify_against_chain(bundle, token, world.rpc_url, world.home)
+    assert report.sound, [c for c in report.checks if not c.ok]
+    names = [c.name for c in report.checks]
+    assert "figure mes.qty_good" in names and names[-1] == "sampling"
+    assert sum(n.endswith("agrees with its day's figures") for n in names) == 8
+    lie = json.loads(json.dumps(bundle))
+    lie["manifest"]["profile"]["mes"]["qty_good"] += 1
+    assert [c.name for c in verify_against_chain(lie, token, world.rpc_url, world.home).checks if not c.ok] == \
+        ["manifest digest"]
+
+
+def test_a_pledge_without_a_profile_has_none_to_read(world):
+    token = world.pledge("bank-a")
+    body = _refused(world.get(f"/v1/pledges/{token}/profile", "bank-a"), 404)
+    assert "carries no production profile" in body["detail"]
+
+
+def test_a_wallet_factory_signs_a_consent_with_a_profile(world):
+    log_id = world.new_log("selfco", records=[
+        {"id": f"w-{i}", "ts": f"2026-01-0{1 + i // 5}T0{i % 5}:00:00Z", "type": "mes.work_order",
+         "data": {"product": "P", "qty_good": 10 + i, "qty_scrap": 1, "qty_planned": 12}} for i in range(10)],
+        anchor=True)
+    terms = {**world.terms(lender="bank-a", rng=(0, 10), log_id=log_id), "profile": {"thresholds": {"max_gap_s": 60}}}
+    draft = world.ok("POST", "/v1/pledges/consents/draft", "selfco", json=terms)
+    assert draft["consent"]["manifest"]["format"] == "dpl-asset/2"
+    assert draft["consent"]["manifest"]["profile"]["mes"]["qty_good"] == sum(10 + i for i in range(10))
+    signed = Account.sign_typed_data(world.keyring.account("dev5", CHAIN_ID).key, full_message=draft["typed_data"])
+    consent = {**draft["consent"], "signature": "0x" + signed.signature.hex()}
+    out = world.ok("POST", "/v1/pledges/consents", "selfco", 201, json={"consent": consent})
+    assert out["consent"]["manifest"] == draft["consent"]["manifest"]  # rebuilt from the store, same digest
+    # other parameters than those signed give another digest: refused, nothing kept
+    changed = json.loads(json.dumps(consent))
+    changed["manifest"]["profile"]["thresholds"]["max_gap_s"] = 61
+    r = world.post("/v1/pledges/consents", "selfco", json={"consent": changed})
+    assert "asset_digest" in _refused(r, 422)["detail"]
+
+
+@pytest.mark.parametrize("profile, words", [
+    ({"tz": "+25:00"}, "tz"),
+    ({"thresholds": {"max_gap": 1}}, "thresholds.max_gap"),
+    ({"mapping": {"format": "dpl-mapping/9"}}, "mapping"),
+    ({"colour": "red"}, None),
+])
+def test_bad_profile_parameters_are_422(world, profile, words):
+    r = world.post("/v1/pledges/consents/draft", "acme", json={**world.terms(), "profile": profile})
+    body = _refused(r, 422)
+    if words:
+        assert words in json.dumps(body), body
+
+
+def test_the_cli_pledges_a_profile_only_if_the_records_give_every_figure(world, tmp_path):
+    """``dpl pledge consent --profile FILE``: the profile (as ``dpl profile build`` writes it) is
+    recomputed from the store with its own tz, mapping and thresholds; a figure the records do
+    not give is refused by name and nothing is signed."""
+    terms = world.terms(lender=world.addresses["bank-a"])
+    rng = {"from": terms["from"], "to": terms["to"]}
+    profile = world.ok("POST", f"/v1/logs/{world.log_id}/profile", "acme", json={**rng, "tz": "+08:00"})
+    good, out = tmp_path / "profile.json", tmp_path / "consent.json"
+    good.write_text(json.dumps(profile))
+    inflated = json.loads(json.dumps(profile))
+    inflated["mes"]["qty_good"] += 5000
+    inflated["daily"][0]["mes_good"] += 5000
+    cases = [(inflated, [f"mes.qty_good: claimed {profile['mes']['qty_good'] + 5000}, recomputed "
+                         f"{profile['mes']['qty_good']}", "daily[0].mes_good: claimed", "2 figure(s) differ"]),
+             ({**profile, "range": {"from": rng["from"] + 1, "to": rng["to"]}}, ["the profile is of records"]),
+             ({**profile, "format": "dpl-profile/0"}, ["not a production profile: profile format"])]
+    for claimed, words in cases:
+        bad = tmp_path / "bad.json"
+        bad.write_text(json.dumps(claimed))
+        result = _dpl(world, *_consent_args(terms, str(out), profile=str(bad)))
+        assert result.exit_code == 1, result.output
+        for w in words:
+            assert w in str(result.exception), (w, str(result.exception))
+        assert "--profile: " in str(result.exception)
+        assert not out.exists()
+    result = _dpl(world, *_consent_args(terms, str(out), profile=str(good)))
+    assert result.exit_code == 0, (result.output, result.exception)
+    doc = json.loads(out.read_text())
+    assert doc["manifest"]["format"] == "dpl-asset/2" and doc["manifest"]["profile"] == profile
+    assert "with its production profile" in result.output

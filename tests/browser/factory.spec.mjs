@@ -50,20 +50,20 @@ test('the factory sees its log, anchors, chart and pledge', async () => {
   await signIn(page, 'factory');
   assert.equal(new URL(page.url()).pathname, '/factory');
   const card = page.locator('article.log[data-log="acme/line-a"]');
-  assert.equal(await card.getByTestId('size').textContent(), '3198');
+  assert.equal(await card.getByTestId('size').textContent(), '3495');
   assert.equal(await card.getByTestId('root').textContent(), log.root);
 
   // the newest checkpoint's anchor is included or final, with a block number
   const newest = card.locator('table.checkpoints tbody tr').first();
   await newest.locator('td[data-state="final"], td[data-state="included"]').waitFor();
-  assert.equal(await newest.getAttribute('data-size'), '3198');
+  assert.equal(await newest.getAttribute('data-size'), '3495');
   assert.match(await newest.locator('td').nth(4).textContent(), /^\d+$/);
   assert.match(await newest.locator('td').nth(3).textContent(), /^0x[0-9a-f]{10}…/);
 
   // "Anchor now": nothing new, the answer is reported and the timeline stays
   await card.getByRole('button', { name: 'Anchor now' }).click();
   // (409 next to the button when the background anchoring holds the lock right then)
-  await card.locator('[role=status], [role=alert]').filter({ hasText: /size 3198|Nothing to anchor|another worker is anchoring/ }).first().waitFor();
+  await card.locator('[role=status], [role=alert]').filter({ hasText: /size 3495|Nothing to anchor|another worker is anchoring/ }).first().waitFor();
 
   // the chart: bars and a legend naming the types the API counts
   const activity = await bearer('GET', `/v1/logs/${log.log_id}/activity`);
@@ -162,7 +162,7 @@ test('a bad form shows the API error next to the control', async () => {
 
   await page.getByLabel('To (exclusive)', { exact: true }).fill('999999');
   await page.getByRole('button', { name: 'Prepare' }).click();
-  await page.locator('#c-to-error').filter({ hasText: /goes past the end of acme\/line-a, which has 3198 records/ }).waitFor();
+  await page.locator('#c-to-error').filter({ hasText: /goes past the end of acme\/line-a, which has 3495 records/ }).waitFor();
 
   await fillConsent(page, { from: 1200, to: 1400, lender: 'no-such-bank' });
   await page.getByRole('button', { name: 'Prepare' }).click();

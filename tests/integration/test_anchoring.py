@@ -115,8 +115,8 @@ def test_ingest_anchor_prove_verify_against_the_chain(env):
     dpl(env, "ingest", "--log", STREAM, str(extra))
     dpl(env, "anchor")
     sizes = [e["size"] for e in _anchor_events(env)]
-    assert sizes == [3198, 3248]
-    assert [e["previousSize"] for e in _anchor_events(env)] == [0, 3198]
+    assert sizes == [3495, 3545]
+    assert [e["previousSize"] for e in _anchor_events(env)] == [0, 3495]
 
 
 def test_verify_says_so_when_the_node_is_down(env):
@@ -134,7 +134,7 @@ def test_audit_is_clean_then_names_a_tampered_row(env):
     dpl(env, "anchor")
     _, out, _ = dpl(env, "audit", "--json")
     report = json.loads(out)
-    assert report["clean"] and report["records"] == 3198 and report["anchor_events"] == 1
+    assert report["clean"] and report["records"] == 3495 and report["anchor_events"] == 1
 
     db = sqlite3.connect(env["home"] / "ledger.db")
     sealed = db.execute("SELECT sealed FROM records WHERE idx = 17").fetchone()[0]
@@ -145,7 +145,7 @@ def test_audit_is_clean_then_names_a_tampered_row(env):
     code, out, _ = dpl(env, "audit", ok=False)
     assert code == 1
     assert "record 17 was altered" in out
-    assert "record 1000 was altered" in out or "size 3198" in out
+    assert "record 1000 was altered" in out or "size 3495" in out
     assert "the stored leaf hashes give" in out  # the tampered leaf no longer yields the anchored root
     # One audit use case for the command line and the API: both keep their report (sealed), so
     # the auditor's page shows the latest whoever ran it (before: only the API's were kept).
@@ -171,7 +171,7 @@ def test_a_killed_anchorer_never_anchors_twice_and_loses_nothing(env, point):
     assert json.loads(out)[0]["state"] in ("included", "final")
     dpl(env, "anchor")
     events = _anchor_events(env)
-    assert [e["size"] for e in events] == [3198]  # exactly one anchor of the checkpoint
+    assert [e["size"] for e in events] == [3495]  # exactly one anchor of the checkpoint
 
 
 def test_an_anchor_dropped_by_a_reorg_is_sent_again(env):
@@ -187,7 +187,7 @@ def test_an_anchor_dropped_by_a_reorg_is_sent_again(env):
     _, out, _ = dpl(env, "anchor", "--json")
     [again] = json.loads(out)
     assert again["state"] in ("included", "final") and again["tx_hash"] == report["tx_hash"]
-    assert [e["size"] for e in _anchor_events(env)] == [3198]
+    assert [e["size"] for e in _anchor_events(env)] == [3495]
 
 
 def test_a_block_the_node_does_not_have_has_no_hash(env):
@@ -257,13 +257,13 @@ def test_a_nonce_gap_left_by_an_unrecorded_transaction_is_filled(env):
     [report] = json.loads(dpl(env, "anchor", "--json")[1])
     assert report["state"] in ("included", "final")
     _drop_blocks_from(env, _tx_block(env, behind))
-    assert [e["size"] for e in _anchor_events(env)] == [3198]
+    assert [e["size"] for e in _anchor_events(env)] == [3495]
     gap = _relayer_nonces(env)[0]  # the dropped transaction's nonce: nobody holds it now
 
     [again] = json.loads(dpl(env, "anchor", "--json")[1])
     assert again["state"] in ("included", "final"), again  # was: "pending", for ever
     assert again["tx_hash"] == report["tx_hash"]  # the same signed anchor, not a second one
-    assert [e["size"] for e in _anchor_events(env)] == [3198, 3248]
+    assert [e["size"] for e in _anchor_events(env)] == [3495, 3545]
     latest, pending = _relayer_nonces(env)
     assert latest == pending == gap + 2  # the filler and the anchor are mined
 
@@ -323,7 +323,7 @@ def test_a_gap_that_cannot_be_filled_is_reported_stuck_by_anchor_audit_and_healt
     _drop_blocks_from(env, _tx_block(env, behind))
     gap = _relayer_nonces(env)[0]
     db = sqlite3.connect(env["home"] / "ledger.db")
-    [raw] = db.execute("SELECT raw_tx FROM anchors WHERE size = 3248").fetchone()
+    [raw] = db.execute("SELECT raw_tx FROM anchors WHERE size = 3545").fetchone()
     db.close()
     node.rpc_call(env["rpc"], "eth_sendRawTransaction", ["0x" + raw.hex()])  # back in the pool, behind the gap
     balance = node.rpc_call(env["rpc"], "eth_getBalance", [relayer.address, "latest"])
@@ -333,35 +333,35 @@ def test_a_gap_that_cannot_be_filled_is_reported_stuck_by_anchor_audit_and_healt
     assert first["state"] == "pending"  # not stuck yet: it has waited no block
     node.rpc_call(env["rpc"], "anvil_mine", [21])
     _, out, _ = dpl(env, "anchor")
-    assert f"line-a/mes size 3248: stuck tx {report['tx_hash']}" in out, out  # was: "pending"
+    assert f"line-a/mes size 3545: stuck tx {report['tx_hash']}" in out, out  # was: "pending"
     assert "pending for 21 blocks" in out and f"nonce gap: the node's next nonce for {relayer.address} is {gap}" in out
     assert f"filling nonce {gap} failed" in out and "insufficient funds" in out.lower()
 
     code, out, _ = dpl(env, "audit", ok=False)  # was: exit 0, "clean"
     assert code == 1
-    assert f"FINDING: log line-a/mes: anchor of size 3248 (tx {report['tx_hash']}, nonce {gap + 1}) is stuck" in out
+    assert f"FINDING: log line-a/mes: anchor of size 3545 (tx {report['tx_hash']}, nonce {gap + 1}) is stuck" in out
     health = _health(env)  # was: "ok", logs_behind 0
     assert health["status"] == "degraded" and health["anchoring"]["logs_behind"] == 0
     [stuck] = health["anchoring"]["stuck"]
-    assert stuck["stream"] == STREAM and stuck["size"] == 3248 and stuck["nonce"] == gap + 1
+    assert stuck["stream"] == STREAM and stuck["size"] == 3545 and stuck["nonce"] == gap + 1
     assert stuck["pending_blocks"] > 20 and "nonce gap" in stuck["reason"]
 
     # a newer checkpoint is not queued behind the gap as well: refused, saying why, nothing sent
     _more_records(env, prefix="y")
     pool = node.rpc_call(env["rpc"], "txpool_content")
     [newer] = json.loads(dpl(env, "anchor", "--json")[1])
-    assert newer["size"] == 3298 and newer["state"] == "stuck" and newer["tx_hash"] is None
+    assert newer["size"] == 3595 and newer["state"] == "stuck" and newer["tx_hash"] is None
     assert newer["note"].startswith(f"not sent: nonce gap: the node's next nonce for {relayer.address} is {gap}")
     assert node.rpc_call(env["rpc"], "txpool_content") == pool
 
     node.rpc_call(env["rpc"], "anvil_setBalance", [relayer.address, balance])
     [landed] = json.loads(dpl(env, "anchor", "--json")[1])
-    assert landed["size"] == 3298 and landed["state"] in ("included", "final"), landed
-    assert [e["size"] for e in _anchor_events(env)] == [3198, 3248, 3298]
+    assert landed["size"] == 3595 and landed["state"] in ("included", "final"), landed
+    assert [e["size"] for e in _anchor_events(env)] == [3495, 3545, 3595]
     assert [a["tx_hash"] for a in json.loads(dpl(env, "anchor", "--json")[1])] == [landed["tx_hash"]]
     db = sqlite3.connect(env["home"] / "ledger.db")
-    assert db.execute("SELECT state FROM anchors WHERE size = 3248").fetchone()[0] in ("included", "final")
-    assert db.execute("SELECT '0x' || lower(hex(tx_hash)) FROM anchors WHERE size = 3248").fetchone()[0] == report["tx_hash"]
+    assert db.execute("SELECT state FROM anchors WHERE size = 3545").fetchone()[0] in ("included", "final")
+    assert db.execute("SELECT '0x' || lower(hex(tx_hash)) FROM anchors WHERE size = 3545").fetchone()[0] == report["tx_hash"]
     db.close()
     assert json.loads(dpl(env, "audit", "--json")[1])["clean"]
     health = _health(env)
@@ -420,7 +420,7 @@ def test_anchor_every_waits_for_a_node_that_is_down_and_anchors_once_it_is_back(
         assert all("not answering" in s and s.endswith("; retrying in 1 s\n") for s in err.lines), err.lines
         assert proc.poll() is None, err.lines  # still waiting, not exited
         node.up(env["home"], port=port)
-        line = out.wait_for(lambda s: s.startswith(f"{STREAM} size 3198: "), 60)
+        line = out.wait_for(lambda s: s.startswith(f"{STREAM} size 3495: "), 60)
         assert line and ("included" in line or "final" in line), (out.lines, err.lines)
         proc.send_signal(signal.SIGINT)  # Ctrl-C
         assert proc.wait(timeout=30) == 130
@@ -430,7 +430,7 @@ def test_anchor_every_waits_for_a_node_that_is_down_and_anchors_once_it_is_back(
         if proc.poll() is None:
             proc.kill()
             proc.wait()
-    assert [e["size"] for e in _anchor_events(env)] == [3198]
+    assert [e["size"] for e in _anchor_events(env)] == [3495]
 
 
 def test_a_node_killed_before_saving_its_state_loses_nothing_of_ours(env):
@@ -466,11 +466,11 @@ def test_a_node_killed_before_saving_its_state_loses_nothing_of_ours(env):
         anvil.wait()
         log.close()
     node.up(env["home"], port=port)
-    assert _relayer_nonces(env)[0] == saved and [e["size"] for e in _anchor_events(env)] == [3198]
+    assert _relayer_nonces(env)[0] == saved and [e["size"] for e in _anchor_events(env)] == [3495]
 
     [again] = json.loads(dpl(env, "anchor", "--json")[1])
     assert again["state"] in ("included", "final") and again["tx_hash"] == report["tx_hash"], again
-    assert [e["size"] for e in _anchor_events(env)] == [3198, 3248]
+    assert [e["size"] for e in _anchor_events(env)] == [3495, 3545]
     assert json.loads(dpl(env, "lenders", "list", "--json")[1]) == [_dev_account(2).address]
     assert _relayer_nonces(env) == (saved + 3, saved + 3)
 
@@ -505,8 +505,8 @@ def _app_client(env, database_url):
 
 
 def _front_run_world(env, database_url=None) -> dict:
-    """A factory party (acme, custodial dev1) whose log acme/line-a is anchored at 3198 and has
-    3248 records; our anchor of 3248 is front-run by dev5 with ten times the fee, and mined after
+    """A factory party (acme, custodial dev1) whose log acme/line-a is anchored at 3495 and has
+    3545 records; our anchor of 3545 is front-run by dev5 with ten times the fee, and mined after
     the rival's in one block: ours reverts, the rival's anchors it."""
     if database_url:
         env["env"]["DATABASE_URL"] = database_url
@@ -520,7 +520,7 @@ def _front_run_world(env, database_url=None) -> dict:
         assert made.status_code == 201, made.text
     stream = "acme/line-a"
     dpl(env, "ingest", "--log", stream, str(SAMPLE))
-    dpl(env, "anchor")  # registers the log and anchors size 3198
+    dpl(env, "anchor")  # registers the log and anchors size 3495
     extra = env["tmp"] / "more.jsonl"
     extra.write_text("".join(json.dumps({"id": f"x-{i}", "ts": "2026-11-01T08:00:00+08:00",
                                          "type": "iot.telemetry", "data": {"v": i}}) + "\n" for i in range(50)))
@@ -559,7 +559,7 @@ def test_a_front_run_anchor_is_adopted_not_failed(env, db, request):
     _mine(env)
     [final] = json.loads(dpl(env, "anchor", "--json")[1])
     assert final["state"] == "final" and final["tx_hash"] == rival
-    assert [e["size"] for e in _anchor_events(env)] == [3198, 3248]  # nothing sent again
+    assert [e["size"] for e in _anchor_events(env)] == [3495, 3545]  # nothing sent again
 
     bundle = env["tmp"] / "x.json"
     dpl(env, "prove", "--log", stream, "--id", "x-7", "--out", str(bundle))
@@ -573,14 +573,14 @@ def test_a_front_run_anchor_is_adopted_not_failed(env, db, request):
         health = client.get("/health").json()
         assert health["status"] == "ok", health
         now = int(node.rpc_call(env["rpc"], "eth_getBlockByNumber", ["latest", False])["timestamp"], 16)
-        terms = {"log_id": w["log_id"], "from": 3100, "to": 3248, "lender": _dev_account(2).address,
+        terms = {"log_id": w["log_id"], "from": 3100, "to": 3545, "lender": _dev_account(2).address,
                  "principal": 1000, "currency": "CNY", "maturity": str(now + 30 * 86400),
                  "lien_end": str(now + 400 * 86400), "samples": 4, "loan_ref": "LN-1"}
         draft = client.post("/v1/pledges/consents/draft", json=terms, headers=w["auth"])
         assert draft.status_code == 200, draft.text  # was: 404 "no anchored checkpoint covering index 3247"
-        assert draft.json()["consent"]["terms"]["checkpoint_size"] == 3248
+        assert draft.json()["consent"]["terms"]["checkpoint_size"] == 3545
         checkpoints = client.get(f"/v1/logs/{w['log_id']}/checkpoints", headers=w["auth"]).json()
-        [anchored] = [c["anchor"] for c in checkpoints if c["size"] == 3248]
+        [anchored] = [c["anchor"] for c in checkpoints if c["size"] == 3545]
         assert anchored["state"] == "final" and anchored["tx_hash"] == rival
 
 
@@ -600,7 +600,7 @@ def test_a_row_left_failed_by_a_front_run_is_adopted_and_an_adopted_anchor_a_reo
     ours): the adopted row goes back to pending/failed, and the checkpoint is anchored again by
     a transaction of ours, which the row then holds with its raw bytes."""
     w = _front_run_world(env)
-    store, row = _anchor_row(env, 3248)
+    store, row = _anchor_row(env, 3545)
     try:  # what the code before the fix left: failed, our reverted transaction, no block
         from ledger.store.anchors import AnchorStore
 
@@ -610,17 +610,17 @@ def test_a_row_left_failed_by_a_front_run_is_adopted_and_an_adopted_anchor_a_reo
     [adopted] = json.loads(dpl(env, "anchor", "--json")[1])
     assert adopted["state"] in ("included", "final") and adopted["tx_hash"] == w["rival"], adopted
     assert adopted["block_number"] == w["block"] and w["ours"] in adopted["note"]
-    store, row = _anchor_row(env, 3248)
+    store, row = _anchor_row(env, 3545)
     store.close()
     assert row.raw_tx == b"" and row.sender == _dev_account(5).address  # another sender's: not ours to re-send
 
     _drop_blocks_from(env, w["block"])  # both transactions gone; anvil does not re-queue them
-    assert [e["size"] for e in _anchor_events(env)] == [3198]
+    assert [e["size"] for e in _anchor_events(env)] == [3495]
     [again] = json.loads(dpl(env, "anchor", "--json")[1])
     assert again["state"] in ("included", "final"), again
     assert again["tx_hash"] != w["rival"] and again["note"].startswith("anchored by our transaction"), again
-    assert [e["size"] for e in _anchor_events(env)] == [3198, 3248]
-    store, row = _anchor_row(env, 3248)
+    assert [e["size"] for e in _anchor_events(env)] == [3495, 3545]
+    store, row = _anchor_row(env, 3545)
     store.close()
     assert row.sender == _dev_account(0).address and row.raw_tx  # ours now, re-broadcastable
     assert json.loads(dpl(env, "audit", "--json")[1])["clean"]
@@ -645,22 +645,22 @@ def test_another_root_at_our_size_is_a_conflict_said_by_anchor_audit_and_health(
     store = LogStore.open(Settings(home=env["home"], database_url=None))
     try:
         info = store.get_log(STREAM)
-        leaves = [r.leaf_hash for r in store.iter_sealed(STREAM, 0, 3198)]
+        leaves = [r.leaf_hash for r in store.iter_sealed(STREAM, 0, 3495)]
     finally:
         store.close()
     leaves += [merkle.leaf_hash(b"\x00" * 32 + b'{"other":%d}' % i) for i in range(50)]
     other_root = merkle.root(leaves)
-    proof = merkle.consistency_proof(leaves, 3198)
+    proof = merkle.consistency_proof(leaves, 3495)
     chain = Chain(env["rpc"], load_deployment(env["home"], 31337)["address"])
-    signature = chain.sign_checkpoint(_dev_account(1), info.log_id, 3248, other_root)  # the factory's key
+    signature = chain.sign_checkpoint(_dev_account(1), info.log_id, 3545, other_root)  # the factory's key
 
     node.rpc_call(env["rpc"], "evm_setAutomine", [False])
     [sent] = json.loads(dpl(env, "anchor", "--json")[1])
-    assert sent["state"] == "pending" and sent["size"] == 3248
+    assert sent["state"] == "pending" and sent["size"] == 3545
     rival = _dev_account(5)
     ours = node.rpc_call(env["rpc"], "eth_getTransactionByHash", [sent["tx_hash"]])
     tip = 10 * max(int(ours["maxPriorityFeePerGas"], 16), 10**9)
-    tx = chain.registry.functions.anchor(info.log_id, 3248, other_root, proof, signature).build_transaction(
+    tx = chain.registry.functions.anchor(info.log_id, 3545, other_root, proof, signature).build_transaction(
         {"from": rival.address, "gas": 1_000_000, "maxPriorityFeePerGas": tip,
          "maxFeePerGas": 10 * int(ours["maxFeePerGas"], 16) + tip,
          "nonce": int(node.rpc_call(env["rpc"], "eth_getTransactionCount", [rival.address, "pending"]), 16)})
@@ -672,7 +672,7 @@ def test_another_root_at_our_size_is_a_conflict_said_by_anchor_audit_and_health(
     assert int(node.rpc_call(env["rpc"], "eth_getTransactionReceipt", [sent["tx_hash"]])["status"], 16) == 0
     node.rpc_call(env["rpc"], "evm_setAutomine", [True])
 
-    expected = f"conflict: the registry holds root 0x{other_root.hex()} at size 3248, ours is {info.root and '0x' + info.root.hex()}"
+    expected = f"conflict: the registry holds root 0x{other_root.hex()} at size 3545, ours is {info.root and '0x' + info.root.hex()}"
     [report] = json.loads(dpl(env, "anchor", "--json")[1])
     assert report["state"] == "conflict", report  # was: "failed" / "stale"
     assert report["note"].startswith(expected), report
@@ -685,7 +685,7 @@ def test_another_root_at_our_size_is_a_conflict_said_by_anchor_audit_and_health(
     health = _health(env)  # was: "ok"
     assert health["status"] == "degraded"
     [conflict] = health["anchoring"]["conflicts"]
-    assert conflict["stream"] == STREAM and conflict["size"] == 3248 and conflict["reason"].startswith(expected)
+    assert conflict["stream"] == STREAM and conflict["size"] == 3545 and conflict["reason"].startswith(expected)
 
 
 # --- an error the node answers is a ChainError, said in one line --------------------------------
@@ -728,4 +728,4 @@ def test_a_node_error_answer_is_one_line_and_the_services_failed_run_makes_healt
             time.sleep(0.1)
         assert loop.last_error is None
         assert client.get("/health").json()["status"] == "ok"
-    assert [e["size"] for e in _anchor_events(env)] == [3198]
+    assert [e["size"] for e in _anchor_events(env)] == [3495]

@@ -34,3 +34,10 @@ def test_demo_story_runs_clean(tmp_path):
     assert "factory: factory 0x70997970C51812dc3A010C7d01b50e0d17dc79C8 (registered as ACME Precision Co.)" in first
     assert "PASS  factory: factory 0x70997970C51812dc3A010C7d01b50e0d17dc79C8 (registered as ACME Precision Co.)" in first
     assert "(from the pinned deployment record " in first
+    # the second factory (dev4), whose MES over-reports: its own log, anchored, listed
+    assert "bolt/line-1 size 3495: " in first
+    assert "listed 0x15d34AAf54267DB7D7c367839AAf71A00a2C6A65 as 'Bolt Fasteners Ltd.'" in first
+    # its profile names the over-reported machine-day, and lender A's check of the full disclosure
+    # is SOUND: the records are genuine, and that is what they say
+    assert "cross_source_mismatch: Machine press-07 on 2026-10-09" in first
+    assert "PASS  figures: all " in first and "profile SOUND" in first

@@ -77,7 +77,7 @@ def test_pledge_story_through_the_cli(env):
 
     # The asset: a manifest whose digest goes on chain.
     asset = json.loads(dpl(env, "asset", "create", "--log", STREAM, "--from", "0", "--to", "1000", "--json")[1])
-    assert asset["manifest"]["records"] == 1000 and asset["manifest"]["checkpoint"]["size"] == 3198
+    assert asset["manifest"]["records"] == 1000 and asset["manifest"]["checkpoint"]["size"] == 3495
     assert set(asset["manifest"]["types"]) >= {"iot.telemetry", "mes.work_order"}
 
     # Terms the registry would refuse are refused before anything is signed (no file written):
@@ -245,7 +245,7 @@ def test_audit_checks_pledges_against_the_chain_and_the_records(env):
         db.execute("UPDATE records SET leaf_hash = ? WHERE idx = 500", (b"\x11" * 32,))
     code, out, _ = dpl(env, "audit", ok=False)
     assert f"pledge {token}: holder is 0x{'00' * 20} in our database" in out
-    assert f"pledge {token} covers [100, 900) of checkpoint 3198, which our records cannot describe" in out
+    assert f"pledge {token} covers [100, 900) of checkpoint 3495, which our records cannot describe" in out
 
 
 def test_the_factory_directory_through_the_cli(env):

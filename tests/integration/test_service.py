@@ -86,8 +86,8 @@ def test_the_story_over_http_against_a_served_process(tmp_path, pg_url):
         body = SAMPLE.read_bytes()
         out = call("POST", f"/v1/logs/{log_id}/records", "factory", content=body,
                    headers={"Content-Type": "application/x-ndjson", "Idempotency-Key": "month-1"})
-        assert out["appended"] == 3198
-        assert call("GET", "/v1/logs", "factory")[0]["size"] == 3198
+        assert out["appended"] == 3495
+        assert call("GET", "/v1/logs", "factory")[0]["size"] == 3495
         call("GET", f"/v1/logs/{log_id}", "a", 403)  # a lender sees no logs
 
         # The background anchoring (every second, two workers, one lock) anchors it.
@@ -122,7 +122,7 @@ def test_the_story_over_http_against_a_served_process(tmp_path, pg_url):
         call("POST", f"/v1/pledges/{token}/release", "b")
         assert call("GET", f"/v1/pledges/{token}", "auditor")["status"] == "released"
         audit = call("POST", "/v1/audit", "auditor")
-        assert audit["clean"] and audit["records"] == 3198 and audit["pledges"] == 1
+        assert audit["clean"] and audit["records"] == 3495 and audit["pledges"] == 1
     finally:
         if server is not None:
             os.killpg(server.pid, signal.SIGINT)
@@ -142,14 +142,21 @@ def test_make_run_serves_the_demo_stops_on_ctrl_c_and_reuses_everything(tmp_path
         try:
             _wait_http(f"http://127.0.0.1:{api_port}/health", proc, 180)
             keys = json.loads((home / "demo-keys.json").read_text())
-            assert set(keys) == {"factory", "lender_a", "lender_b", "auditor", "admin"}
+            assert set(keys) == {"factory", "factory_b", "lender_a", "lender_b", "auditor", "admin"}
             assert (home / "demo-keys.json").stat().st_mode & 0o777 == 0o600
-            logs = httpx.get(f"http://127.0.0.1:{api_port}/v1/logs",
-                             headers={"Authorization": f"Bearer {keys['factory']}"}).json()
-            assert logs[0]["stream"] == "acme/line-a" and logs[0]["size"] == 3198
+            for slot, stream in (("factory", "acme/line-a"), ("factory_b", "bolt/line-1")):
+                logs = httpx.get(f"http://127.0.0.1:{api_port}/v1/logs",
+                                 headers={"Authorization": f"Bearer {keys[slot]}"}).json()
+                assert [(log["stream"], log["size"]) for log in logs] == [(stream, 3495)]
             listed = httpx.get(f"http://127.0.0.1:{api_port}/v1/factories",
                                headers={"Authorization": f"Bearer {keys['lender_a']}"}).json()
-            assert [f["name"] for f in listed] == ["ACME Precision Co."]  # a verifier names the demo factory
+            # a verifier names the demo factories
+            assert sorted(f["name"] for f in listed) == ["ACME Precision Co.", "Bolt Fasteners Ltd."]
+            # each factory disclosed its log to bank-a: the lender page has two profiles to read
+            disclosed = httpx.get(f"http://127.0.0.1:{api_port}/v1/disclosures",
+                                  headers={"Authorization": f"Bearer {keys['lender_a']}"}).json()
+            assert sorted((d["stream"], d["range"]["to"]) for d in disclosed) == [("acme/line-a", 3495),
+                                                                                   ("bolt/line-1", 3495)]
             assert 'action="/signin"' in httpx.get(f"http://127.0.0.1:{api_port}/").text
             signed_in = httpx.post(f"http://127.0.0.1:{api_port}/signin", data={"api_key": keys["auditor"]})
             assert signed_in.status_code == 303 and signed_in.headers["location"] == "/auditor"
@@ -162,10 +169,13 @@ def test_make_run_serves_the_demo_stops_on_ctrl_c_and_reuses_everything(tmp_path
 
     first = run_once()
     keys = json.loads((home / "demo-keys.json").read_text())
-    assert "new API key" in first and "appended 3198" in first
+    assert "new API key" in first and "appended 3495" in first
     second = run_once()
-    assert "new API key" not in second and "already stored 3198" in second
+    assert "new API key" not in second and "already stored 3495" in second
     assert "listed in the directory as 'ACME Precision Co.'" in first and "listed in the directory" not in second
+    assert "listed in the directory as 'Bolt Fasteners Ltd.'" in first
+    assert "bolt/line-1: appended 3495" in first and "bolt/line-1: appended 0, already stored 3495" in second
+    assert "disclosed in full to bank-a" in first and "disclosed in full" not in second
     assert json.loads((home / "demo-keys.json").read_text()) == keys
     for key in keys.values():  # printed on every run, to sign in with
         assert key in first and key in second

@@ -293,7 +293,8 @@ def test_check_manifest_accepts_a_good_manifest_and_extra_fields():
 
 
 @pytest.mark.parametrize("tamper, field", [
-    (lambda m: m.update(format="dpl-asset/2"), "format"),
+    (lambda m: m.update(format="dpl-asset/3"), "format"),
+    (lambda m: m.update(format="dpl-asset/2"), "profile is missing"),
     (lambda m: m.pop("log_id"), "log_id is missing"),
     (lambda m: m.update(log_id="0x" + "AB" * 32), "log_id"),
     (lambda m: m.update(log_id="0x" + "ab" * 31), "log_id"),
@@ -373,3 +374,85 @@ def test_string_bounds_compare_exactly_with_floats():
     assert assets.record_disagreements(m, _sample(data={"temp_c": 70.99999999999999})) == []
     assert assets.record_disagreements(m, _sample(data={"temp_c": 71.0})) != []
     assert assets.record_disagreements(m, _sample(data={"temp_c": 60.5})) == []
+
+
+# --- dpl-asset/2: the manifest carries the range's production profile ------------------
+
+def _profile(store, stream, start, end, size, tz="+08:00", thresholds=None):
+    from ledger.profile import build_profile
+
+    return build_profile(((s.index, s.record) for s in store.iter_records(stream, start, end)),
+                         log_id=LOG_ID, stream=stream, start=start, end=end, checkpoint_size=size,
+                         checkpoint_root=store.root_at(stream, size), tz=tz, thresholds=thresholds)
+
+
+@pytest.fixture
+def month(sqlite_store):
+    from ledger.synthetic import factory_month
+
+    return _log(sqlite_store, list(factory_month(days=10)))
+
+
+def test_v2_carries_the_profile_and_round_trips(sqlite_store, month):
+    n = sqlite_store.get_log(month).size
+    profile = _profile(sqlite_store, month, 5, n - 5, n)
+    v1 = _manifest(sqlite_store, month, 5, n - 5, n)
+    v2 = assets.build_manifest(sqlite_store, month, 5, n - 5, n, sqlite_store.root_at(month, n), profile=profile)
+    assert v2["format"] == "dpl-asset/2" and v1["format"] == "dpl-asset/1"
+    assert {k: v for k, v in v2.items() if k not in ("format", "profile")} == \
+        {k: v for k, v in v1.items() if k != "format"}
+    assert v2["profile"] == profile and profile["mes"]["qty_good"] > 0
+    read = json.loads(json.dumps(v2))  # as a lender reads it from a file
+    assert assets.check_manifest(read) == v2
+    assert assets.asset_digest(read) == assets.asset_digest(v2) != assets.asset_digest(v1)
+    assert assets.check_manifest(json.loads(json.dumps(v1))) == v1  # v1 still reads
+
+
+def test_the_v2_digest_covers_every_figure_of_the_profile(sqlite_store, month):
+    n = sqlite_store.get_log(month).size
+    v2 = assets.build_manifest(sqlite_store, month, 0, n, n, sqlite_store.root_at(month, n),
+                               profile=_profile(sqlite_store, month, 0, n, n))
+    digest = assets.asset_digest(v2)
+    for path in (("mes", "qty_good"), ("mes", "scrap_rate"), ("coverage", "days"), ("thresholds", "max_gap_s")):
+        edited = copy.deepcopy(v2)
+        target = edited["profile"]
+        for key in path[:-1]:
+            target = target[key]
+        target[path[-1]] = target[path[-1]] + 1 if type(target[path[-1]]) is int else "0.999999"
+        assets.check_manifest(edited)  # still well formed: only the digest tells
+        assert assets.asset_digest(edited) != digest, path
+
+
+def test_a_profile_of_another_range_or_checkpoint_is_refused(sqlite_store, month):
+    n = sqlite_store.get_log(month).size
+    root = sqlite_store.root_at(month, n)
+    other = _profile(sqlite_store, month, 0, n - 1, n)
+    with pytest.raises(InvalidArgumentError, match=r"range \[0, \d+\) is not the manifest's \[0, \d+\)"):
+        assets.build_manifest(sqlite_store, month, 0, n, n, root, profile=other)
+    smaller = _profile(sqlite_store, month, 0, n - 1, n - 1)
+    with pytest.raises(InvalidArgumentError, match="checkpoint .* is not the manifest's"):
+        assets.build_manifest(sqlite_store, month, 0, n - 1, n, root, profile=smaller)
+    good = assets.build_manifest(sqlite_store, month, 0, n, n, root, profile=_profile(sqlite_store, month, 0, n, n))
+    for key, value, said in (("stream", "line-b/x", "stream 'line-b/x' is not the manifest's"),
+                             ("log_id", "0x" + "33" * 32, "log_id 0x3333"),
+                             ("range", {"from": 1, "to": n}, f"range \\[1, {n}\\)")):
+        bad = copy.deepcopy(good)
+        bad["profile"][key] = value
+        with pytest.raises(BundleError, match=said):
+            assets.check_manifest(bad)
+
+
+@pytest.mark.parametrize("tamper, said", [
+    (lambda m: m.pop("profile"), "profile is missing"),
+    (lambda m: m.update(profile=None), "profile"),
+    (lambda m: m["profile"].pop("mes"), "profile mes"),
+    (lambda m: m["profile"].update(format="dpl-profile/9"), "profile format"),
+    (lambda m: m.update(format="dpl-asset/3"), "expected 'dpl-asset/1' or 'dpl-asset/2'"),
+])
+def test_check_manifest_v2_names_what_is_wrong(sqlite_store, month, tamper, said):
+    n = sqlite_store.get_log(month).size
+    v2 = assets.build_manifest(sqlite_store, month, 0, n, n, sqlite_store.root_at(month, n),
+                               profile=_profile(sqlite_store, month, 0, n, n))
+    tamper(v2)
+    with pytest.raises(BundleError, match=said):
+        assets.check_manifest(v2)

@@ -351,3 +351,242 @@ def test_never_raises_and_any_change_is_unsound(pledge, data):
     # chain_id and registry name where to look; the caller checks it asked that chain.
     if changed and path[0] not in ("chain_id", "registry"):
         assert not report.sound, (path, old)
+
+
+# --- dpl-asset/2: sampled records against their day's figures; the figures' lines ----------
+
+V2_STREAM = "plant/month"
+V2_K = 40
+
+
+def _pledge_v2(store, k=V2_K, days=10, lie=None, stream=V2_STREAM):
+    """A pledge over a month-like log of all three record types, its manifest dpl-asset/2 (the
+    profile in +08:00); ``lie(profile)`` edits the profile before the pledge commits to it."""
+    from ledger.profile import build_profile
+    from ledger.synthetic import factory_month
+
+    store.create_log(stream)
+    store.append(stream, enumerate(factory_month(days=days)))
+    store.bind_log(stream, FACTORY, LOG_ID)
+    n = store.get_log(stream).size
+    start, end, size = 3, n - 3, n - 1
+    root = store.root_at(stream, size)
+    profile = build_profile(((s.index, s.record) for s in store.iter_records(stream, start, end)),
+                            log_id=LOG_ID, stream=stream, start=start, end=end, checkpoint_size=size,
+                            checkpoint_root=root, tz="+08:00")
+    if lie is not None:
+        lie(profile)
+    manifest = assets.build_manifest(store, stream, start, end, size, root, profile=profile)
+    terms = Terms(LOG_ID, start, end, size, assets.asset_digest(manifest), principal=5_000_000, currency="EUR",
+                  maturity=1_800_000_000, lien_end=1_900_000_000, max_lien_end=1_900_000_000, samples=k,
+                  loan_ref_digest=b"\x11" * 32, lender=FACTORY)
+    indices = sample_indices(sample_seed(BLOCK_HASH, TOKEN_ID), start, end, k)
+    entries = []
+    for i in indices:
+        r = store.record_at(stream, i)
+        entries.append(bundles.make_entry(i, r.record, r.salt, r.leaf_hash,
+                                          store.inclusion_proof(stream, i, size).proof))
+    bundle = make_collateral_bundle(token_id=TOKEN_ID, chain_id=31337, registry=REGISTRY, issue_block_number=ISSUE_BLOCK,
+                                    issue_block_hash=BLOCK_HASH, manifest=manifest, entries=entries)
+    return Pledge(store, manifest, terms, root, json.loads(json.dumps(bundle)))
+
+
+@pytest.fixture
+def pledge_v2(sqlite_store):
+    return _pledge_v2(sqlite_store)
+
+
+def test_a_sound_v2_bundle_lists_each_headline_figure_as_declared(pledge_v2):
+    from ledger.pledge.collateral import headline_figures
+
+    report = pledge_v2.verify()
+    assert report.sound, [c for c in report.checks if not c.ok]
+    names = [c.name for c in report.checks]
+    indices = [e["index"] for e in pledge_v2.bundle["entries"]]
+    expected = ["format", "manifest digest", "manifest terms", "anchored root", "seed", "sample indices"]
+    for i in indices:
+        expected += [f"entry {i}: leaf hash", f"entry {i}: inclusion", f"entry {i}: agrees with manifest",
+                     f"entry {i}: agrees with its day's figures"]
+    profile = pledge_v2.manifest["profile"]
+    figures = headline_figures(profile)
+    expected += [f"figure {path}" for path, _ in figures] + ["sampling"]
+    assert names == expected
+    paths = [p for p, _ in figures]
+    assert paths[:6] == ["coverage.records", "coverage.days", "mes.qty_good", "mes.qty_scrap", "mes.scrap_rate",
+                         "mes.plan_attainment"]
+    currency = sorted(profile["sales"]["by_currency"])[0]
+    assert "cross_source.mismatch" in paths and f"sales.by_currency.{currency}.top1_share" in paths
+    machine = sorted(profile["iot"]["machines"])[0]
+    assert f"iot.machines.{machine}.utilization" in paths
+    assert _detail(report, "figure mes.qty_good") == \
+        f"{profile['mes']['qty_good']}: declared by the factory; {V2_K} sampled records agree with it"
+    assert _detail(report, "figure mes.scrap_rate").startswith(profile["mes"]["scrap_rate"] + ": declared")
+    assert _detail(report, "sampling").startswith(
+        f"if at least 5 % of the range's records disagreed with their day's figures, {V2_K} samples would miss "
+        "every one of them with probability at most 13 %")  # 0.95^40 = 0.1285
+    assert "records left out of the log" in _detail(report, "sampling")
+
+
+def test_a_v1_bundle_gets_no_day_checks_and_no_figure_lines(pledge):
+    names = [c.name for c in pledge.verify().checks]
+    assert not [n for n in names if n.endswith("day's figures") or n.startswith("figure ") or n == "sampling"]
+
+
+def test_a_bundle_whose_profile_was_altered_fails_the_digest(pledge_v2):
+    bad = copy.deepcopy(pledge_v2.bundle)
+    bad["manifest"]["profile"]["mes"]["qty_good"] += 1000
+    report = pledge_v2.verify(bad)
+    assert _failed(report) == {"manifest digest"}
+    assert "the manifest was edited" in _detail(report, "manifest digest")
+
+
+def _sampled(p, type_):
+    return [e for e in p.bundle["entries"] if e["record"]["type"] == type_]
+
+
+def test_a_sampled_work_order_above_its_days_output_is_named(sqlite_store):
+    # The factory pledges a profile in which one day's good output is lower than a sampled
+    # work order of that day reports (a figure the records do not give), and commits to it.
+    probe = _pledge_v2(sqlite_store)
+    order = _sampled(probe, "mes.work_order")[0]
+    day = order["record"]["ts"][:10]  # the records' offset is the profile's +08:00
+    good = order["record"]["data"]["qty_good"]
+
+    def lie(profile):
+        for d in profile["daily"]:
+            if d["day"] == day:
+                d["mes_good"] = good - 1
+
+    # the same records (factory_month is seeded), in a second log
+    p = _pledge_v2(sqlite_store, lie=lie, stream="plant/lying")
+    report = p.verify()
+    same_day = {e["index"] for e in _sampled(p, "mes.work_order")
+                if e["record"]["ts"][:10] == day and e["record"]["data"]["qty_good"] > good - 1}
+    assert order["index"] in same_day
+    day_failures = {f"entry {i}: agrees with its day's figures" for i in same_day}
+    figure_lines = {c.name for c in report.checks if c.name.startswith("figure ")}
+    assert _failed(report) == day_failures | figure_lines  # nothing else: digest, terms, proofs hold
+    assert (f"work order {order['index']} has qty_good {good}, more than the {good - 1} good units of {day}"
+            in _detail(report, f"entry {order['index']}: agrees with its day's figures"))
+    agreeing = V2_K - len(same_day)
+    assert _detail(report, "figure mes.qty_good").endswith(
+        f"declared by the factory; only {agreeing} of {V2_K} sampled records agree with their day's figures")
+
+
+def test_a_sampled_reading_of_an_unlisted_machine_is_named(sqlite_store):
+    def lie(profile):
+        machines = profile["iot"]["machines"]
+        name = sorted(machines)[0]
+        machines["zz-" + name] = machines.pop(name)
+
+    p = _pledge_v2(sqlite_store, lie=lie)
+    report = p.verify()
+    machine = sorted(p.manifest["profile"]["iot"]["machines"])[-1][3:]
+    readings = [e["index"] for e in _sampled(p, "iot.telemetry") if e["record"]["data"]["machine"] == machine]
+    assert readings
+    assert {f"entry {i}: agrees with its day's figures" for i in readings} <= _failed(report)
+    assert f"reading {readings[0]} is from machine {machine}, which the profile does not list" in \
+        _detail(report, f"entry {readings[0]}: agrees with its day's figures")
+
+
+@pytest.mark.parametrize("k, percent", [(1, "95"), (2, "91"), (14, "49"), (20, "36"), (45, "10"), (100, "0.60"),
+                                        (300, "0.000021")])
+def test_the_sampling_statement_is_exact(k, percent):
+    from fractions import Fraction
+
+    from ledger.pledge.collateral import ceil_percent, miss_probability, sampling_statement
+
+    p = miss_probability(k)
+    assert p == Fraction(19, 20) ** k
+    assert ceil_percent(p) == percent
+    # two significant digits, rounded up: the stated bound is above the exact value, by less than one unit
+    stated = Fraction(percent) if "." not in percent else Fraction(percent)
+    unit = Fraction(1, 10 ** (len(percent.split(".")[1]) if "." in percent else 0))
+    assert stated - unit < 100 * p <= stated
+    assert f"{k} sample{'s' if k > 1 else ''} would miss every one of them with probability at most {percent} %" \
+        in sampling_statement(k)
+
+
+def test_ceil_percent_at_the_edges():
+    from fractions import Fraction
+
+    from ledger.pledge.collateral import ceil_percent
+
+    assert ceil_percent(Fraction(1)) == "100"
+    assert ceil_percent(Fraction(99, 1000)) == "9.9"
+    assert ceil_percent(Fraction(9941, 100000)) == "10"  # 9.941 % rounds up to 10, not 9.95
+    assert ceil_percent(Fraction(1, 10**9)) == "0.00000010"
+
+
+# --- with a full disclosure of the pledged range: the figures recomputed -------------------------
+
+
+def _disclosure(store, stream, start, end, size, log_id=LOG_ID):
+    from ledger import jsonio
+    from ledger.disclosure import disclosure_chunks
+
+    left, right = store.range_proof(stream, start, end, size)
+    chunks = disclosure_chunks(log_id=log_id, stream=stream, start=start, end=end, size=size,
+                               root=store.root_at(stream, size), anchor=None, left=left, right=right,
+                               entries=((s.index, s.salt, s.canonical) for s in store.iter_records(stream, start, end)))
+    return jsonio.loads(b"".join(chunks), what="the disclosure")
+
+
+def _with_disclosure(p, disclosure, bundle=None, terms=None):
+    from ledger.pledge.collateral import figures_from_disclosure
+
+    bundle = p.bundle if bundle is None else bundle
+    return figures_from_disclosure(p.verify(bundle, terms=terms), bundle, disclosure, terms or p.terms)
+
+
+def test_a_full_disclosure_recomputes_every_headline_figure(pledge_v2):
+    t = pledge_v2.terms
+    d = _disclosure(pledge_v2.store, V2_STREAM, t.start, t.end, t.checkpoint_size)
+    report = _with_disclosure(pledge_v2, d)
+    assert report.sound, [c for c in report.checks if not c.ok]
+    names = [c.name for c in report.checks]
+    assert "sampling" not in names
+    n = t.end - t.start
+    tail = [c for c in report.checks if c.name.startswith("figure ")]
+    assert tail and all(c.detail.endswith(f": recomputed from {n} disclosed records") for c in tail)
+    assert _detail(report, "figure mes.qty_good") == \
+        f"{pledge_v2.manifest['profile']['mes']['qty_good']}: recomputed from {n} disclosed records"
+    for name in ("disclosure: profile", "disclosure: disclosure", "disclosure: same range", "disclosure: figures",
+                 "disclosure range"):
+        assert name in names, name
+    # the sampled records are still checked: the samples' checks come first, unchanged
+    assert names[:6] == ["format", "manifest digest", "manifest terms", "anchored root", "seed", "sample indices"]
+
+
+def test_a_disclosure_names_the_figures_the_records_do_not_give(sqlite_store):
+    # A total no sampled record can contradict: the samples pass, the disclosure does not.
+    def lie(profile):
+        profile["mes"]["qty_good"] += 777
+
+    p = _pledge_v2(sqlite_store, lie=lie)
+    declared = p.verify()
+    assert declared.sound  # sampling cannot see it (the statement says so)
+    assert "totals inflated" in _detail(declared, "sampling")
+    t = p.terms
+    report = _with_disclosure(p, _disclosure(sqlite_store, V2_STREAM, t.start, t.end, t.checkpoint_size))
+    assert _failed(report) == {"disclosure: figures", "figure mes.qty_good"}
+    good = p.manifest["profile"]["mes"]["qty_good"]
+    assert f"mes.qty_good: claimed {good}, recomputed {good - 777}" in _detail(report, "disclosure: figures")
+    assert _detail(report, "figure mes.qty_good").endswith("disclosed records: it differs from the records")
+
+
+def test_a_disclosure_of_another_range_or_a_v1_pledge(sqlite_store):
+    p = _pledge_v2(sqlite_store)
+    t = p.terms
+    other = _disclosure(sqlite_store, V2_STREAM, t.start + 1, t.end, t.checkpoint_size)
+    report = _with_disclosure(p, other)
+    assert {"disclosure: same range", "disclosure range"} <= _failed(report)
+    assert f"range [{t.start + 1}, {t.end}) is not the pledge's [{t.start}, {t.end})" in _detail(report, "disclosure range")
+    assert not [c for c in report.checks if c.name.startswith("figure ")]
+    broken = copy.deepcopy(_disclosure(sqlite_store, V2_STREAM, t.start, t.end, t.checkpoint_size))
+    broken["records"][5]["record"]["data"]["qty_good"] = 1
+    assert "disclosure: disclosure" in _failed(_with_disclosure(p, broken))
+    v1 = _pledge(sqlite_store)
+    report = _with_disclosure(v1, other)
+    assert _failed(report) == {"disclosure"}
+    assert "dpl-asset/1: it declares no profile" in _detail(report, "disclosure")

@@ -509,6 +509,117 @@ def _collateral_cases() -> list[tuple[dict, dict]]:
     return out
 
 
+def _collateral_world_v2(days=10, start=3, cut=3, k=30, lie=None):
+    """A pledge over a log of all three record types whose manifest is dpl-asset/2 (the range's
+    profile in +08:00); ``lie(profile)`` edits the profile before the pledge commits to it."""
+    from ledger.profile import build_profile
+    from ledger.synthetic import factory_month
+
+    log = _Log(list(factory_month(days=days)), seed=days)
+    n = len(log.records)
+    end, size = n - cut, n - 1
+    root = merkle.root(log.leaves[:size])
+    profile = build_profile(((i, json.loads(prepare_record(log.records[i], i).canonical)) for i in range(start, end)),
+                            log_id=LOG_ID, stream=STREAM, start=start, end=end, checkpoint_size=size,
+                            checkpoint_root=root, tz="+08:00")
+    if lie is not None:
+        lie(profile)
+    manifest = assets.build_manifest(log, STREAM, start, end, size, root, profile=profile)
+    terms = _Pledged(TOKEN_ID, ISSUE_BLOCK, Terms(
+        LOG_ID, start, end, size, assets.asset_digest(manifest), principal=5_000_000, currency="EUR",
+        maturity=1_800_000_000, lien_end=1_900_000_000, max_lien_end=1_900_000_000, samples=k,
+        loan_ref_digest=b"\x11" * 32, lender=FACTORY))
+    indices = sample_indices(sample_seed(BLOCK_HASH, TOKEN_ID), start, end, k)
+    bundle = make_collateral_bundle(token_id=TOKEN_ID, chain_id=31337, registry=REGISTRY,
+                                    issue_block_number=ISSUE_BLOCK, issue_block_hash=BLOCK_HASH,
+                                    manifest=manifest, entries=[log.entry(i, size) for i in indices])
+    return log, root, terms, json.loads(json.dumps(bundle))
+
+
+def _collateral_cases_v2() -> list[tuple[dict, dict]]:
+    """dpl-asset/2 bundles: sound ones (k = 1, 30, 100), lies the samples catch (a day's output or
+    sales below a sampled record's, an unlisted machine, product or day), and manifests whose
+    profile is malformed or of another asset."""
+    out = []
+    for k in (1, 30, 100):
+        _, root, terms, good = _collateral_world_v2(k=k)
+        out.append(_collateral_case(good, terms, root, BLOCK_HASH))
+    _, root, terms, good = _collateral_world_v2()
+    entries = good["entries"]
+
+    def first(type_):
+        return next((e["record"] for e in entries if e["record"]["type"] == type_), None)
+
+    order, sale, reading = first("mes.work_order"), first("erp.sales_order"), first("iot.telemetry")
+    assert order and sale and reading, "the sample must hold every record type"
+
+    def day_of(rec, key, value):
+        return lambda p: [d.update({key: value}) for d in p["daily"] if d["day"] == rec["ts"][:10]]
+
+    def at(*path, value):
+        def lie(p):
+            target = p
+            for key in path[:-1]:
+                target = target[key]
+            if value is None:
+                target.pop(path[-1])
+            else:
+                target[path[-1]] = value
+        return lie
+
+    lies = [
+        day_of(order, "mes_good", order["data"]["qty_good"] - 1),
+        day_of(sale, "sales_minor", {sale["data"]["currency"]: sale["data"]["amount_minor"] - 1}),
+        day_of(sale, "sales_minor", {}),
+        lambda p: p["daily"].pop(0),
+        at("iot", "machines", reading["data"]["machine"], value=None),
+        at("mes", "by_product", order["data"]["product"], value=None),
+        at("mes", "by_product", order["data"]["product"], "qty_good", value=order["data"]["qty_good"] - 1),
+        at("sales", "by_currency", sale["data"]["currency"], "by_customer", sale["data"]["customer"], value=1),
+        at("mes", "qty_good", value=1),  # a total no sampled record can contradict
+    ]
+    for lie in lies:
+        _, root_, terms_, lying = _collateral_world_v2(lie=lie)
+        out.append(_collateral_case(lying, terms_, root_, BLOCK_HASH))
+
+    def variant(fn):
+        d = copy.deepcopy(good)
+        fn(d)
+        out.append(_collateral_case(d, terms, root, BLOCK_HASH))
+
+    prof = lambda d: d["manifest"]["profile"]  # noqa: E731
+    variant(lambda d: prof(d)["mes"].update(qty_good=prof(d)["mes"]["qty_good"] + 1))  # the digest catches it
+    variant(lambda d: d["manifest"].pop("profile"))
+    variant(lambda d: d["manifest"].update(profile=None))
+    variant(lambda d: d["manifest"].update(format="dpl-asset/1"))  # v1 with an extra field: no day checks
+    variant(lambda d: d["manifest"].update(format="dpl-asset/3"))
+    variant(lambda d: prof(d).pop("mes"))
+    variant(lambda d: prof(d).update(format="dpl-profile/2"))
+    variant(lambda d: prof(d).update(stream="other/stream"))
+    variant(lambda d: prof(d).update(log_id="0x" + "33" * 32))
+    variant(lambda d: prof(d)["range"].update({"from": prof(d)["range"]["from"] + 1}))
+    variant(lambda d: prof(d)["checkpoint"].update(size=prof(d)["checkpoint"]["size"] + 1))
+    variant(lambda d: prof(d)["checkpoint"].update(root="0x" + "55" * 32))
+    variant(lambda d: prof(d).update(tz="+25:00"))
+    variant(lambda d: prof(d)["thresholds"].pop("max_gap_s"))
+    variant(lambda d: prof(d).update(daily=[]))
+    variant(lambda d: entries_record(d).update(ts="not a time"))
+    # odd bodies a well-formed profile may hold: both verifiers list (or skip) the same figures
+    odd = [lambda p: p.update(mes={}), lambda p: p["iot"].update(machines=[]),
+           lambda p: p.update(sales={"by_currency": {"😀": {"amount_minor": 2**52, "top1_share": None},
+                                                     "Z": {"amount_minor": 1.5}, "a": 7}}),
+           lambda p: p.update(cross_source=None), lambda p: p["coverage"].update(records="9007199254740993"),
+           lambda p: [d.update(mes_good=str(d["mes_good"])) for d in p["daily"]]]
+    for lie in odd:
+        _, root_, terms_, doc = _collateral_world_v2(lie=lie)
+        out.append(_collateral_case(doc, terms_, root_, BLOCK_HASH))
+    return out
+
+
+def entries_record(d, i=0):
+    return d["entries"][i]["record"]
+
+
 # --------------------------------------------------------------------------- random values
 
 
@@ -699,6 +810,7 @@ def _all_cases() -> list[tuple[dict, dict]]:
         text = str(doc) if isinstance(doc, _Raw) else _text(doc, ascii_only=len(cases) % 2 == 0)
         cases.append(({"kind": "proof", "text": text}, _python_proof(text)))
     cases += _collateral_cases()
+    cases += _collateral_cases_v2()
     rnd = random.Random(20260)
     cases += _factory_cases(rnd)
     for _ in range(700):

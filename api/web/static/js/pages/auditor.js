@@ -1,6 +1,7 @@
 // Auditor page: every log's checkpoints checked against the registry from this browser
 // (eth_call rootAt at a JSON-RPC URL the auditor chooses), the service's latest audit and a
-// run of a new one with its progress streamed (NDJSON), and every pledge, read-only.
+// run of a new one with its progress streamed (NDJSON), every pledge, read-only, and the
+// production profile of a range of any log (auditor_profile.js).
 import { readConfig } from '../config.js';
 import { api, ApiError, errorText } from '../api.js';
 import { addressOf, badge, clearError, copyable, download, focusOn, h, short, showError, table, txLink } from '../dom.js';
@@ -8,6 +9,7 @@ import { fmtAmount, fmtDate, fmtTime } from '../format.js';
 import { RpcClient, RpcError } from '../verify/rpc.js';
 import { rootAt } from '../verify/chain.js';
 import { fromHex, toHex } from '../verify/hex.js';
+import { offerLogs, wireProfile } from './auditor_profile.js';
 
 const config = readConfig();
 
@@ -168,6 +170,7 @@ async function loadLogs() {
       log, checkpoints: log.log_id ? await api('GET', `/v1/logs/${log.log_id}/checkpoints`) : [],
     })));
     renderLogs();
+    offerLogs(list);
   } catch (e) {
     logsEl.replaceChildren(h('p', { class: 'error', role: 'alert' }, 'Could not load the logs: ', errorText(e)));
   } finally {
@@ -298,6 +301,7 @@ downloadBtn.addEventListener('click', () => {
   if (latest) download(`dpl-audit-${String(latest.ran_at || 'latest').replace(/[^0-9A-Za-z-]/g, '')}.json`, latest);
 });
 if (!rpcInput.value) rpcInput.value = config.rpcUrl || '';
+wireProfile();
 
 (async () => {
   await Promise.all([loadLogs(), loadReport()]);

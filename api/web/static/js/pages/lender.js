@@ -3,11 +3,13 @@
 // it; without a custodial key the API answers 409 with the transaction to send, shown as such.
 // The lien end moves later on the lender's word only up to the max lien end the factory
 // signed; past it only with an extension the factory signed (listed here, used by its id).
+// The disclosures naming the lender (reports, verified in the browser) are lender/disclosures.js.
 import { readConfig } from '../config.js';
 import { api, ApiError, errorText } from '../api.js';
 import { addressOf, badge, clearError, copyable, download, focusOn, h, short, showError, txLink } from '../dom.js';
 import { fmtAmount, fmtDate } from '../format.js';
 import { browserWallet, walletAccount, walletSend } from '../wallet.js';
+import { wireDisclosures } from './lender/disclosures.js';
 
 const config = readConfig();
 
@@ -349,3 +351,4 @@ const reload = document.getElementById('reload');
 reload.addEventListener('click', async () => { reload.disabled = true; await load(); reload.disabled = false; });
 if (!config.address) pledgesEl.before(h('p', { class: 'error' }, 'This lender party has no chain address: it can hold no pledge.'));
 load();
+wireDisclosures();

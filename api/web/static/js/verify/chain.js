@@ -224,38 +224,51 @@ export async function verifyCollateralOnChain(bundle, tokenId, { rpcUrl, registr
  * @param opts.registryCode, opts.registrySource, opts.factory as for verifyCollateralOnChain
  * @returns Promise of verifyBundle's report with the chain checks added (when the math holds).
  */
-export async function verifyProofBundleOnChain(bundle, { rpcUrl, registry, registryCode, registrySource, factory, fetch } = {}) {
-  const expected = expectedFactory(factory);
+export async function verifyProofBundleOnChain(bundle, opts = {}) {
+  const expected = expectedFactory(opts.factory);
   const r = await verifyBundle(bundle);
   if (!r.sound) return r;
+  return finish(r, await anchorChecks(r, { ...opts, factory: expected }));
+}
+
+/**
+ * The chain checks of a checkpoint that verified offline (ledger.chain.check.proof_checks), in
+ * order, up to the first that fails: "registry", "bundle names this registry", "factory",
+ * "expected factory" (when opts.factory is given), "anchor", "anchor transaction" (when cited).
+ * @param r {logId, stream, size, root, anchor}: bytes, string, BigInt or Number, bytes, the
+ *   bundle's anchor object (or null)
+ * @param opts as for verifyProofBundleOnChain
+ * @returns Promise of the checks (a list)
+ */
+export async function anchorChecks(r, { rpcUrl, registry, registryCode, registrySource, factory, fetch } = {}) {
+  const expected = expectedFactory(factory);
   const chain = [];
-  const done = () => finish(r, chain);
   const anchor = r.anchor;
   if (!r.logId || !anchor) {
     chain.push(check('anchor', false, 'the bundle names no anchored checkpoint (log_id or anchor is null): nothing to check on chain'));
-    return done();
+    return chain;
   }
   const rpc = new RpcClient(rpcUrl, { fetch });
   const chainId = await rpc.chainId();
   if (!pyEq(get(anchor, 'chain_id'), chainId)) {
     chain.push(check('anchor', false, `${rpcUrl} is chain ${chainId}, but the bundle's anchor is on chain ${get(anchor, 'chain_id')}`));
-    return done();
+    return chain;
   }
   const trusted = await trustedRegistry(rpc, chainId, { registry, registryCode, registrySource });
-  if (trusted.failed) { chain.push(trusted.failed); return done(); }
+  if (trusted.failed) { chain.push(trusted.failed); return chain; }
   const { address } = trusted;
   chain.push(trusted.registryCheck);
   const named = get(anchor, 'registry');
   const same = named.toLowerCase() === address.toLowerCase();
   chain.push(check('bundle names this registry', same, same ? `the anchor names ${address}`
     : `the bundle's anchor names registry ${named}, not the trusted registry ${address} of chain ${chainId}`));
-  if (!same) return done();
+  if (!same) return chain;
   const [owner, listing] = await readFactory(rpc, address, r.logId);
   chain.push(factoryCheck(r.logId, r.stream, owner, listing));
-  if (!chain.at(-1).ok) return done();
+  if (!chain.at(-1).ok) return chain;
   if (expected) {
     chain.push(expectedFactoryCheck(owner, listing, expected));
-    if (!chain.at(-1).ok) return done();
+    if (!chain.at(-1).ok) return chain;
   }
   const anchored = await rootAt(rpc, address, r.logId, r.size);
   const [root, anchoredAt] = anchored || [];
@@ -271,7 +284,7 @@ export async function verifyProofBundleOnChain(bundle, { rpcUrl, registry, regis
     const tx = get(anchor, 'tx_hash');
     if (tx !== null && tx !== undefined) chain.push(await anchorTransactionCheck(rpc, address, chainId, r, tx, get(anchor, 'block_number')));
   }
-  return done();
+  return chain;
 }
 
 /**

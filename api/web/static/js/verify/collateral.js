@@ -7,7 +7,10 @@ import { keccak256 } from './keccak.js';
 import { pyRepr } from './pyfmt.js';
 import { prepareRecord, RecordError } from './records.js';
 import { leafHash, verifyInclusion, ProofError } from './merkle.js';
-import { checkManifest, assetDigest, recordDisagreements } from './manifest.js';
+import { checkManifest, assetDigest, recordDisagreements, ASSET_FORMAT_V2 } from './manifest.js';
+import { recordDisagreements as dayDisagreements } from './profile.js';
+import { compareCodePoints } from './exact.js';
+import { canonicalText } from './jcs.js';
 import { sampleSeed, sampleIndices, InvalidArgumentError } from './sampling.js';
 import { BundleError } from './errors.js';
 
@@ -142,8 +145,105 @@ export async function verifyCollateral(bundle, { terms, anchoredRoot, issueBlock
   checks.push(checkIndices(b, t, chainHash));
   const root = anchored ?? fromHex(m.checkpoint.root);
   const against = anchored ? 'the anchored root' : "the manifest's root (none anchored)";
-  for (const e of b.entries) checks.push(...await checkEntry(e, m, t.checkpointSize, root, against));
+  const profile = m.format === ASSET_FORMAT_V2 ? m.profile : null;
+  for (const e of b.entries) checks.push(...await checkEntry(e, m, t.checkpointSize, root, against, profile));
+  if (profile) {
+    const agreeing = checks.filter((c) => c.name.endsWith(DAY_CHECK) && c.ok).length;
+    checks.push(...declaredFigures(profile, agreeing, b.entries.length));
+    checks.push(check('sampling', true, samplingStatement(b.entries.length)));
+  }
   return report(t.tokenId, checks);
+}
+
+// ------------------------------------------------ the figures of a dpl-asset/2 manifest
+
+export const DAY_CHECK = ": agrees with its day's figures";
+
+const isDict = (v) => pyType(v) === 'dict';
+
+/**
+ * The figures a collateral report lists, [path, value] (ledger.pledge.collateral.headline_figures):
+ * coverage.records, coverage.days; mes.qty_good, qty_scrap, scrap_rate, plan_attainment; per
+ * machine iot.machines.M.parts and .utilization; per currency sales.by_currency.C.amount_minor and
+ * .top1_share; cross_source.mismatch.
+ */
+export function headlineFigures(profile) {
+  const out = [];
+  const add = (path, o, key) => { if (isDict(o) && has(o, key)) out.push([`${path}.${key}`, o[key]]); };
+  const cov = get(profile, 'coverage');
+  add('coverage', cov, 'records');
+  add('coverage', cov, 'days');
+  const mes = get(profile, 'mes');
+  for (const key of ['qty_good', 'qty_scrap', 'scrap_rate', 'plan_attainment']) add('mes', mes, key);
+  const iot = get(profile, 'iot');
+  const machines = isDict(iot) ? get(iot, 'machines') : undefined;
+  if (isDict(machines)) {
+    for (const name of Object.keys(machines).sort(compareCodePoints)) {
+      add(`iot.machines.${name}`, machines[name], 'parts');
+      add(`iot.machines.${name}`, machines[name], 'utilization');
+    }
+  }
+  const sales = get(profile, 'sales');
+  const currencies = isDict(sales) ? get(sales, 'by_currency') : undefined;
+  if (isDict(currencies)) {
+    for (const name of Object.keys(currencies).sort(compareCodePoints)) {
+      add(`sales.by_currency.${name}`, currencies[name], 'amount_minor');
+      add(`sales.by_currency.${name}`, currencies[name], 'top1_share');
+    }
+  }
+  add('cross_source', get(profile, 'cross_source'), 'mismatch');
+  return out;
+}
+
+/** A figure as a report line writes it: digits, a decimal string as is, null as "none". */
+export function figureText(value) {
+  if (value === null || value === undefined) return 'none';
+  if (typeof value === 'string') return value;
+  return canonicalText(value);
+}
+
+function declaredFigures(profile, agreeing, k) {
+  const said = agreeing === k
+    ? `${k} sampled record${k !== 1 ? 's' : ''} agree${k === 1 ? 's' : ''} with it`
+    : `only ${agreeing} of ${k} sampled records agree with their day's figures`;
+  return headlineFigures(profile).map(([path, value]) => check(`figure ${path}`, agreeing === k,
+    `${figureText(value)}: declared by the factory; ${said}`));
+}
+
+/**
+ * 100 * (19/20)^k rounded up to two significant digits, as a decimal string ("36", "0.60"):
+ * the bound on the chance that k samples miss every record when >= 5 % of them disagree
+ * (ledger.pledge.collateral.ceil_percent(miss_probability(k))). Exact BigInt arithmetic.
+ */
+export function missPercent(k) {
+  const n = BigInt(k);
+  let num = 100n * 19n ** n, den = 20n ** n; // x = num / den
+  let e = 0n;
+  const pow = (q) => 10n ** q;
+  // scale by 10^e until 10 <= x * 10^e < 100
+  const scaled = () => (e >= 0n ? [num * pow(e), den] : [num, den * pow(-e)]);
+  for (;;) {
+    const [a, b] = scaled();
+    if (a < 10n * b) e += 1n;
+    else if (a >= 100n * b) e -= 1n;
+    else break;
+  }
+  const [a, b] = scaled();
+  let m = (a + b - 1n) / b; // ceil
+  if (m === 100n) { m = 10n; e -= 1n; }
+  if (e <= 0n) return String(m * pow(-e));
+  const digits = String(m).padStart(Number(e) + 1, '0');
+  const cut = digits.length - Number(e);
+  return `${digits.slice(0, cut)}.${digits.slice(cut)}`;
+}
+
+/** What k sampled records can and cannot tell about the declared figures (same words as Python). */
+export function samplingStatement(k) {
+  const samples = `${k} sample${k !== 1 ? 's' : ''}`;
+  return `if at least 5 % of the range's records disagreed with their day's figures, ${samples} `
+    + `would miss every one of them with probability at most ${missPercent(k)} % (0.95^${k}, rounded up to two `
+    + 'significant digits); sampling cannot detect records left out of the log, nor totals inflated '
+    + "without any single record exceeding its day's figures: only a full disclosure recomputes them";
 }
 
 async function checkDigest(m, t) {
@@ -214,11 +314,12 @@ function checkIndices(b, t, chainHash) {
   return check('sample indices', false, problems.join('; '));
 }
 
-async function checkEntry(e, m, size, root, against) {
+async function checkEntry(e, m, size, root, against, profile) {
   const name = `entry ${e.index}`;
   let leaf;
+  let canonical = null;
   try {
-    const canonical = prepareRecord(e.record);
+    canonical = prepareRecord(e.record);
     leaf = equalBytes(await leafHash(concatBytes(e.salt, canonical)), e.leaf)
       ? check(`${name}: leaf hash`, true, 'record and salt hash to leaf_hash')
       : check(`${name}: leaf hash`, false, 'record and salt do not hash to leaf_hash (record or salt was altered)');
@@ -237,5 +338,14 @@ async function checkEntry(e, m, size, root, against) {
   const reasons = recordDisagreements(m, e.record);
   const agrees = check(`${name}: agrees with manifest`, !reasons.length,
     reasons.length ? reasons.join('; ') : 'type, time and figures within the manifest');
-  return [leaf, inclusion, agrees];
+  if (!profile) return [leaf, inclusion, agrees];
+  let day;
+  if (canonical === null) day = check(name + DAY_CHECK, false, 'not a valid record (see its leaf hash)');
+  else {
+    // read back from its canonical bytes, as a profile reads every record (5.0 is 5)
+    const why = dayDisagreements(profile, e.index, JSON.parse(new TextDecoder().decode(canonical)));
+    day = check(name + DAY_CHECK, !why.length, why.length ? why.join('; ')
+      : "within its day's figures and its product's, machine's and customer's totals");
+  }
+  return [leaf, inclusion, agrees, day];
 }

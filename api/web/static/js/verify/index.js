@@ -1,6 +1,6 @@
 // The browser verifier's public API. Plain ES modules, no dependencies: import this file.
 export { verifyBundle, verifyProofBundle, verifyConsistencyBundle, PROOF_FORMAT, CONSISTENCY_FORMAT } from './proof_bundle.js';
-export { verifyCollateral, COLLATERAL_FORMAT, toChecksumAddress, isAddress } from './collateral.js';
+export { verifyCollateral, COLLATERAL_FORMAT, toChecksumAddress, isAddress, headlineFigures, figureText, samplingStatement, missPercent } from './collateral.js';
 export { verifyCollateralOnChain, verifyProofBundleOnChain, runtimeMatches, readPledge, factoryCheck, expectedFactoryCheck, describeFactory,
   logIdOf } from './chain.js';
 export { RpcClient, RpcError } from './rpc.js';
@@ -9,7 +9,7 @@ export { canonicalize, canonicalText, CanonicalError } from './jcs.js';
 export { shown, pyRepr } from './pyfmt.js';
 export { prepareRecord, RecordError } from './records.js';
 export { leafHash, nodeHash, verifyInclusion, verifyConsistency, rootFromInclusionProof, rootFromRange, verifyRange, ProofError } from './merkle.js';
-export { checkManifest, assetDigest, recordDisagreements } from './manifest.js';
+export { checkManifest, assetDigest, recordDisagreements, ASSET_FORMAT, ASSET_FORMAT_V2 } from './manifest.js';
 export { sampleSeed, sampleIndices } from './sampling.js';
 export { keccak256 } from './keccak.js';
 export { sha256 } from './sha256.js';

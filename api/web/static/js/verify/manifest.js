@@ -1,5 +1,6 @@
-// dpl-asset/1 manifests as ledger/assets.py reads them back: checkManifest, assetDigest,
-// recordDisagreements. Figures are ints, finite floats or decimal strings, compared exactly.
+// dpl-asset/1 and dpl-asset/2 manifests as ledger/assets.py reads them back: checkManifest,
+// assetDigest, recordDisagreements. Figures are ints, finite floats or decimal strings, compared
+// exactly. A dpl-asset/2 manifest also carries the range's dpl-profile/1 (verify/profile.js).
 import { pyType, isInt, isNumber, floatValue, has, get, keysOf } from './json.js';
 import { canonicalize, check, CanonicalError } from './jcs.js';
 import { sha256 } from './sha256.js';
@@ -8,8 +9,10 @@ import { pyRepr, pyStr } from './pyfmt.js';
 import { parseTimestamp, compareInstants } from './records.js';
 import { DECIMAL, decimalFits, lessExact } from './numbers.js';
 import { BundleError } from './errors.js';
+import { checkProfile } from './profile.js';
 
 export const ASSET_FORMAT = 'dpl-asset/1';
+export const ASSET_FORMAT_V2 = 'dpl-asset/2';
 
 function field(obj, key, where) {
   if (!has(obj, key)) throw new BundleError(`${where}${key} is missing`);
@@ -47,7 +50,9 @@ function timestamp(value, where) {
 export function checkManifest(manifest) {
   const m = obj(manifest, 'the manifest');
   const fmt = field(m, 'format', '');
-  if (fmt !== ASSET_FORMAT) throw new BundleError(`format is ${pyRepr(fmt)}, expected ${pyRepr(ASSET_FORMAT)}`);
+  if (fmt !== ASSET_FORMAT && fmt !== ASSET_FORMAT_V2) {
+    throw new BundleError(`format is ${pyRepr(fmt)}, expected ${pyRepr(ASSET_FORMAT)} or ${pyRepr(ASSET_FORMAT_V2)}`);
+  }
   const logId = field(m, 'log_id', '');
   if (typeof logId !== 'string' || !HEX32.test(logId)) throw new BundleError('log_id must be 0x followed by 64 lowercase hex digits');
   const stream = field(m, 'stream', '');
@@ -85,6 +90,10 @@ export function checkManifest(manifest) {
     }
   }
   if (total !== records) throw new BundleError(`the type counts add up to ${total}, not records (${records})`);
+  if (fmt === ASSET_FORMAT_V2) {
+    checkProfile(field(m, 'profile', '')); // its BundleError names the field ("profile mes: …")
+    sameAsset(m.profile, logId, stream, lo, hi, size, root);
+  }
   try {
     check(m);
   } catch (e) {
@@ -92,6 +101,21 @@ export function checkManifest(manifest) {
     throw e;
   }
   return m;
+}
+
+// ledger.assets._same_asset on a profile checkProfile accepted: each of log_id, stream, range,
+// checkpoint in which it differs from the manifest's.
+function sameAsset(p, logId, stream, lo, hi, size, root) {
+  const problems = [];
+  if (p.log_id !== logId) problems.push(`log_id ${p.log_id} is not the manifest's ${logId}`);
+  if (p.stream !== stream) problems.push(`stream ${pyRepr(p.stream)} is not the manifest's ${pyRepr(stream)}`);
+  if (BigInt(p.range.from) !== lo || BigInt(p.range.to) !== hi) {
+    problems.push(`range [${p.range.from}, ${p.range.to}) is not the manifest's [${lo}, ${hi})`);
+  }
+  if (BigInt(p.checkpoint.size) !== size || p.checkpoint.root !== root) {
+    problems.push(`checkpoint (size ${p.checkpoint.size} root ${p.checkpoint.root}) is not the manifest's (size ${size} root ${root})`);
+  }
+  if (problems.length) throw new BundleError(`the profile does not describe this asset: ${problems.join('; ')}`);
 }
 
 /** SHA-256 of the manifest's RFC 8785 bytes (what a pledge commits to): a Promise of 32 bytes. */

@@ -1,6 +1,7 @@
 // Factory page: its logs (size, root, anchor timeline, "Anchor now"), records per day and
 // type as a stacked-bar chart, its pledges and consents, the consent form and the extension
-// form, and "Add records". One module per feature; this one reads the logs and starts them.
+// form, "Add records", and the production profile (preview, disclose, revoke: profile.js). One
+// module per feature; this one reads the logs and starts them.
 import { api, errorText } from '../../api.js';
 import { h } from '../../dom.js';
 import { refresh, state } from './state.js';
@@ -10,6 +11,7 @@ import { renderConsents, renderExtensions, renderPledges } from './pledges.js';
 import { fillDefaults, wireConsentForm } from './consent.js';
 import { offerPledges, wireExtensionForm } from './extension.js';
 import { wireRecords } from './records.js';
+import { fillProfileForm, renderDisclosures, wireProfile } from './profile.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -24,17 +26,20 @@ async function start() {
   logsBox.replaceChildren(...(state.logs.length ? state.logs.map(logCard)
     : [h('p', { class: 'muted' }, 'No logs yet: create one under "Add records".')]));
   fillDefaults();
+  fillProfileForm();
   refresh($('activity'), renderActivity, 'Activity');
   // the live ones are offered to the extension form
   refresh($('pledges'), async (box) => offerPledges((await renderPledges(box)).filter((p) => p.status === 'live')), 'Pledges');
   refresh($('consents'), renderConsents, 'Consents');
   refresh($('extensions'), renderExtensions, 'Extensions');
+  refresh($('disclosures'), renderDisclosures, 'Disclosures');
 }
 
 
 wireConsentForm();
 wireExtensionForm();
 wireRecords();
+wireProfile();
 start();
 // a log was created or records appended (records.js): show the new sizes, roots, charts
 document.addEventListener('dpl:logs-changed', () => start());
