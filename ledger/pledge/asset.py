@@ -57,7 +57,8 @@ def manifest_at(store, info, start: int, end: int, size: int, root: bytes, param
     if params is not None:
         from ledger.profile import build_profile
 
-        profile = build_profile(((s.index, s.record) for s in store.iter_records(info.stream, start, end)),
+        # a callable: streamed in flat memory, read again only if the records are out of time order
+        profile = build_profile(lambda: ((s.index, s.record) for s in store.iter_records(info.stream, start, end)),
                                 log_id=info.log_id, stream=info.stream, start=start, end=end, checkpoint_size=size,
                                 checkpoint_root=root, tz=params.tz, mapping=params.mapping,
                                 thresholds=params.thresholds)
