@@ -74,6 +74,9 @@ DEFAULT_THRESHOLDS: dict = {
     "min_product_ratio": "0.800000",
 }
 _INT_THRESHOLDS = ("max_gap_s", "stoppage_s", "worst_min_units")
+#: The longest threshold string (a decimal or a ratio): exact comparison reads it as a rational,
+#: and a 5,000-digit one would pass the shape check and fail or stall every build that uses it.
+MAX_THRESHOLD_TEXT = 40
 _DECIMAL_THRESHOLDS = ("temp_c_max", "vibration_mm_s_max")
 
 MES, IOT, ERP = "mes.work_order", "iot.telemetry", "erp.sales_order"
@@ -193,6 +196,8 @@ def check_thresholds(value) -> dict:
         elif type(v) is not str or not _RATIO.fullmatch(v):
             raise InvalidArgumentError(
                 f"thresholds.{key}: must be a ratio with 6 decimals like \"0.050000\", not {v!r}")
+        if type(v) is str and len(v) > MAX_THRESHOLD_TEXT:
+            raise InvalidArgumentError(f"thresholds.{key}: must be at most {MAX_THRESHOLD_TEXT} characters long")
         out[key] = v
     return out
 

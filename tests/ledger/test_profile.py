@@ -344,6 +344,9 @@ def test_good_mapping():
     ({"max_scrap_rate": "0.05"}, "thresholds.max_scrap_rate"),
     ({"max_scrap_rate": 0.05}, "thresholds.max_scrap_rate"),
     ("x", "thresholds must be a JSON object"),
+    # read as exact rationals: a 5,000-digit one failed every build (int() digit limit) after passing
+    ({"temp_c_max": "1" * 5000}, "thresholds.temp_c_max: must be at most 40 characters"),
+    ({"min_utilization": "9" * 5000 + ".000000"}, "thresholds.min_utilization: must be at most 40"),
 ])
 def test_bad_thresholds(thresholds, field):
     with pytest.raises(InvalidArgumentError, match=field.replace(".", r"\.")):

@@ -392,6 +392,8 @@ def _all_cases():
     for bad in ({"tz": "+24:00"}, {"tz": "08:00"}, {"thresholds": {"max_gap_s": -1}},
                 {"thresholds": {"max_mismatch": "0.05"}}, {"thresholds": {"nope": 1}},
                 {"thresholds": {"temp_c_max": "1e3"}},
+                {"thresholds": {"temp_c_max": "1" * 5000}}, {"thresholds": {"max_mismatch": "9" * 5000 + ".000000"}},
+                {"thresholds": {"vibration_mm_s_max": "0." + "0" * 38 + "1"}},
                 {"mapping": {"format": "dpl-mapping/1", "types": {"mes.work_order": {"type": "iot.telemetry"}}}},
                 {"mapping": {"format": "dpl-mapping/1", "types": {"x.y": {}}}},
                 {"mapping": {"format": "dpl-mapping/1", "types": {"mes.work_order": {"fields": {"qty_good": "a", "qty_scrap": "a"}}}}},

@@ -94,6 +94,9 @@ def _corpus() -> list[tuple[str, bytes, bytes]]:
         ("mismatched range", text(profile(40, 249)), d_part),
         ("another stream", text(profile(40, 250, stream="line-b/all")), d_part),
         ("another offset", _changed(part, lambda p: p.update(tz="+00:00")), d_part),
+        ("a threshold of 5,000 digits", _changed(part, lambda p: p["thresholds"].update(temp_c_max="1" * 5000)), d_part),
+        ("a ratio threshold of 5,000 digits",
+         _changed(part, lambda p: p["thresholds"].update(min_utilization="9" * 5000 + ".000000")), d_part),
         ("not a profile", b'{"format": "dpl-profile/0"}', d_part),
         ("profile not JSON", b"[1, 2", d_part),
     ]
@@ -128,6 +131,7 @@ def test_js_gives_pythons_verdicts_words_and_figures(tmp_path):
     assert "(and " in verdicts["many figures changed"]["checks"][-1]["detail"]
     assert verdicts["altered record"]["checks"][-1]["name"] == "disclosure"
     assert verdicts["mismatched range"]["checks"][-1]["name"] == "same range"
+    assert "at most 40 characters" in verdicts["a threshold of 5,000 digits"]["checks"][0]["detail"]
     for (name, _, _), got in zip(corpus, js):
         if "unreadable" in verdicts[name]:
             assert not got["sound"] and got["checks"][0]["name"] == "profile", name

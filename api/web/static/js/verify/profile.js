@@ -31,6 +31,8 @@ export const DEFAULT_THRESHOLDS = Object.freeze({
 });
 const INT_THRESHOLDS = ['max_gap_s', 'stoppage_s', 'worst_min_units'];
 const DECIMAL_THRESHOLDS = ['temp_c_max', 'vibration_mm_s_max'];
+/** The longest threshold string (ledger.profile.MAX_THRESHOLD_TEXT): it is read as an exact rational. */
+const MAX_THRESHOLD_TEXT = 40;
 
 const MES = 'mes.work_order', IOT = 'iot.telemetry', ERP = 'erp.sales_order';
 export const PROFILED_FIELDS = Object.freeze({
@@ -133,6 +135,7 @@ export function checkThresholds(thresholds) {
     } else if (typeof v !== 'string' || !RATIO_TEXT.test(v)) {
       fail(`thresholds.${key}: must be a ratio with 6 decimals like "0.050000", not ${pyRepr(v)}`);
     }
+    if (typeof v === 'string' && v.length > MAX_THRESHOLD_TEXT) fail(`thresholds.${key}: must be at most ${MAX_THRESHOLD_TEXT} characters long`);
     out[key] = v;
   }
   return out;
