@@ -947,6 +947,12 @@ def _int(v) -> int:
     return int(v) if type(v) is str and _COUNT_TEXT.fullmatch(v) else 0
 
 
+def _get(obj, key):
+    """``obj[key]`` when ``obj`` is an object that has ``key``, else None: a tampered profile's
+    section of the wrong kind (a list, a string, a number) lists nothing, as in the browser."""
+    return obj.get(key) if type(obj) is dict else None
+
+
 def record_disagreements(profile: dict, index: int, record: dict) -> list[str]:
     """How ``record`` (at ``index``) contradicts the figures of its day in ``profile``
     (`docs/PROFILE.md` §5), in words; empty when it agrees. ``profile`` has passed
@@ -980,16 +986,16 @@ def record_disagreements(profile: dict, index: int, record: dict) -> list[str]:
         if entry is not None and good > _int(entry.get("mes_good")):
             out.append(f"work order {index} has qty_good {good}, more than the {entry.get('mes_good')} "
                        f"good units of {day}")
-        mes = profile.get("mes") or {}
-        p = (mes.get("by_product") or {}).get(product)
+        p = _get(_get(profile.get("mes"), "by_product"), product)
         if p is None:
             out.append(f"work order {index} is for product {product}, which the profile does not list")
-        elif good > _int(p.get("qty_good")):
-            out.append(f"work order {index} has qty_good {good}, more than the {p.get('qty_good')} "
+        elif good > _int(_get(p, "qty_good")):
+            out.append(f"work order {index} has qty_good {good}, more than the {_get(p, 'qty_good')} "
                        f"good units of product {product}")
     elif name == IOT:
         machine = data.get(keys[0])
-        if type(machine) is str and machine not in ((profile.get("iot") or {}).get("machines") or {}):
+        machines = _get(profile.get("iot"), "machines")
+        if type(machine) is str and not (type(machines) is dict and machine in machines):
             out.append(f"reading {index} is from machine {machine}, which the profile does not list")
     else:
         customer, currency = data.get(keys[0]), data.get(keys[1])
@@ -1001,8 +1007,8 @@ def record_disagreements(profile: dict, index: int, record: dict) -> list[str]:
             if amount > day_amount:
                 out.append(f"sales order {index} is for {amount} {currency} (minor units), more than the "
                            f"{day_amount} of {day}")
-        c = ((profile.get("sales") or {}).get("by_currency") or {}).get(currency) or {}
-        known = _int((c.get("by_customer") or {}).get(customer, 0))
+        by_customer = _get(_get(_get(profile.get("sales"), "by_currency"), currency), "by_customer")
+        known = _int(by_customer.get(customer, 0) if type(by_customer) is dict else 0)
         if amount > known:
             out.append(f"sales order {index} is for {amount} {currency} (minor units), more than the "
                        f"{known} the profile gives customer {customer}")

@@ -510,3 +510,52 @@ def test_tampered_counts_are_no_counts_in_both(tmp_path):
     assert got["disagreements"][0] == [
         "work order 0 has qty_good 5, more than the abc good units of 2026-01-01",
         "work order 0 has qty_good 5, more than the abc good units of product P"]
+
+
+def test_tampered_sections_list_nothing_in_both(tmp_path):
+    """record_disagreements on a profile whose sections are of the wrong kind (check_profile checks
+    only that mes, iot and sales are objects): machines as a list or a string, by_product,
+    by_currency or by_customer as a list, a product's or currency's entry a number. Such a section
+    lists nothing, so the record disagrees, in the same words on both sides. Python raised
+    AttributeError on most, and found machine "m" in the string "m2m" (a sampled reading agreed)."""
+    rnd = random.Random(4)
+    records = [
+        {"id": "a", "ts": "2026-01-01T08:00:00Z", "type": "mes.work_order",
+         "data": {"product": "P", "qty_good": 5, "qty_scrap": 0, "qty_planned": 5}},
+        {"id": "b", "ts": "2026-01-01T09:00:00Z", "type": "erp.sales_order",
+         "data": {"customer": "C", "currency": "EUR", "amount_minor": 40}},
+        {"id": "c", "ts": "2026-01-01T10:00:00Z", "type": "iot.telemetry",
+         "data": {"machine": "m", "state": "running", "parts_total": 3}},
+    ]
+    case, values = _case(records, rnd, alter=False)
+    p = prof.build_profile(list(enumerate(values)), log_id=LOG_ID, checkpoint_root=ROOT_HASH, **case["py_opts"])
+    edits = [
+        lambda d: d["iot"].update(machines=["m"]),
+        lambda d: d["iot"].update(machines="m2m"),
+        lambda d: d["mes"].update(by_product=["P"]),
+        lambda d: d["mes"]["by_product"].update(P=5),
+        lambda d: d["sales"].update(by_currency=["EUR"]),
+        lambda d: d["sales"]["by_currency"].update(EUR=7),
+        lambda d: d["sales"]["by_currency"]["EUR"].update(by_customer=["C"]),
+    ]
+    for edit in edits:
+        doc = copy.deepcopy(p)
+        edit(doc)
+        prof.check_profile(doc)  # the shape is a profile's
+        case["altered"].append(json.dumps(doc))
+    case["probes"] = [[k, i, json.dumps(values[i])] for k in range(len(edits)) for i in (0, 1, 2)]
+    expected = _python(case, values)
+    path = tmp_path / "cases.json"
+    path.write_text(json.dumps([case]))
+    runner = tmp_path / "runner.mjs"
+    runner.write_text(RUNNER.replace("'./api/", f"'{ROOT.as_posix()}/api/"))
+    proc = subprocess.run([_node(), str(runner), str(path)], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    got = json.loads(proc.stdout)[0]
+    assert got["disagreements"] == expected["disagreements"]
+    by_probe = expected["disagreements"]
+    assert by_probe[1 * 3 + 2] == ["reading 2 is from machine m, which the profile does not list"]
+    assert by_probe[2 * 3 + 0] == ["work order 0 is for product P, which the profile does not list"]
+    assert by_probe[3 * 3 + 0] == ["work order 0 has qty_good 5, more than the None good units of product P"]
+    assert by_probe[6 * 3 + 1] == ["sales order 1 is for 40 EUR (minor units), more than the 0 the profile gives "
+                                   "customer C"]
