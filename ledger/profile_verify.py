@@ -93,7 +93,8 @@ def verify_profile(profile: object, disclosure: object) -> ProfileVerdict:
                                             f"proof rebuild root {to_hex(d.root)} at size {d.size}"))
     verified = Verified("dpl-disclosure/1", d.stream, checks[-1].detail, d.log_id, d.size, d.root, d.anchor)
     mismatched = [name for name, mine, theirs in (
-        ("log_id", p["log_id"], to_hex(d.log_id)), ("stream", p["stream"], d.stream),
+        # a disclosure of a log not yet bound has log_id null (section 7): never the profile's
+        ("log_id", p["log_id"], to_hex(d.log_id) if d.log_id is not None else None), ("stream", p["stream"], d.stream),
         ("range", (p["range"]["from"], p["range"]["to"]), (d.start, d.end)),
         ("checkpoint", (p["checkpoint"]["size"], p["checkpoint"]["root"]), (d.size, to_hex(d.root))),
     ) if mine != theirs]

@@ -97,6 +97,8 @@ def _corpus() -> list[tuple[str, bytes, bytes]]:
         ("a threshold of 5,000 digits", _changed(part, lambda p: p["thresholds"].update(temp_c_max="1" * 5000)), d_part),
         ("a ratio threshold of 5,000 digits",
          _changed(part, lambda p: p["thresholds"].update(min_utilization="9" * 5000 + ".000000")), d_part),
+        ("a disclosure of a log not yet bound", text(part),
+         d_part.replace(b'"log_id":"0x' + LOG_ID.hex().encode() + b'"', b'"log_id":null', 1)),
         ("not a profile", b'{"format": "dpl-profile/0"}', d_part),
         ("profile not JSON", b"[1, 2", d_part),
     ]
@@ -131,6 +133,8 @@ def test_js_gives_pythons_verdicts_words_and_figures(tmp_path):
     assert "(and " in verdicts["many figures changed"]["checks"][-1]["detail"]
     assert verdicts["altered record"]["checks"][-1]["name"] == "disclosure"
     assert verdicts["mismatched range"]["checks"][-1]["name"] == "same range"
+    assert verdicts["a disclosure of a log not yet bound"]["checks"][-1]["detail"].startswith(
+        "the profile and the disclosure differ in log_id:")  # was an AttributeError (to_hex(None))
     assert "at most 40 characters" in verdicts["a threshold of 5,000 digits"]["checks"][0]["detail"]
     for (name, _, _), got in zip(corpus, js):
         if "unreadable" in verdicts[name]:
