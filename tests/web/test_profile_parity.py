@@ -559,3 +559,35 @@ def test_tampered_sections_list_nothing_in_both(tmp_path):
     assert by_probe[3 * 3 + 0] == ["work order 0 has qty_good 5, more than the None good units of product P"]
     assert by_probe[6 * 3 + 1] == ["sales order 1 is for 40 EUR (minor units), more than the 0 the profile gives "
                                    "customer C"]
+
+
+def test_names_like_proto_are_ordinary_keys_in_both(tmp_path):
+    """A machine, product, customer, currency or sku named "__proto__" (or
+    "constructor") is a key like any other: the browser wrote machines["__proto__"] = …, which sets
+    the object's prototype instead, so the machine vanished from its profile (Python kept it): an
+    honest profile was NOT SOUND in the browser, and one hiding that machine SOUND there only."""
+    rnd = random.Random(5)
+    records = []
+    for i, name in enumerate(["__proto__", "constructor", "__proto__", "constructor"]):
+        records += [
+            {"id": f"r{i}", "ts": f"2026-01-0{i + 1}T08:00:00Z", "type": "iot.telemetry",
+             "data": {"machine": name, "state": "idle", "parts_total": 10 * i}},
+            {"id": f"w{i}", "ts": f"2026-01-0{i + 1}T09:00:00Z", "type": "mes.work_order",
+             "data": {"product": name, "qty_good": 5, "qty_scrap": 1, "qty_planned": 9, "machine": name}},
+            {"id": f"s{i}", "ts": f"2026-01-0{i + 1}T10:00:00Z", "type": "erp.sales_order",
+             "data": {"customer": name, "currency": name, "amount_minor": 40,
+                      "lines": [{"sku": name, "qty": 3}]}},
+        ]
+    case, values = _case(records, rnd, alter=False)
+    expected = _python(case, values)
+    p = json.loads(expected["profile"])
+    assert set(p["iot"]["machines"]) == set(p["sales"]["by_currency"]) == {"__proto__", "constructor"}
+    assert set(p["mes"]["by_product"]) == set(p["cross_source"]["by_machine_day"]) == {"__proto__", "constructor"}
+    path = tmp_path / "cases.json"
+    path.write_text(json.dumps([case]))
+    runner = tmp_path / "runner.mjs"
+    runner.write_text(RUNNER.replace("'./api/", f"'{ROOT.as_posix()}/api/"))
+    proc = subprocess.run([_node(), str(runner), str(path)], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    got = json.loads(proc.stdout)[0]
+    assert got["profile"] == expected["profile"]
