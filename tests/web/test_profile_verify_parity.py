@@ -54,10 +54,17 @@ def disclosure(start: int, end: int, stream: str = STREAM) -> bytes:
         left=left, right=right, entries=((i, SALTS[i], CANON[i]) for i in range(start, end))))
 
 
-def profile(start: int, end: int, *, stream: str = STREAM, tz: str = "+08:00") -> dict:
+def profile(start: int, end: int, *, stream: str = STREAM, tz: str = "+08:00", **params) -> dict:
     records = ((i, jsonio.loads(CANON[i])) for i in range(start, end))
     return build_profile(records, log_id=LOG_ID, stream=stream, start=start, end=end, checkpoint_size=N,
-                         checkpoint_root=merkle.root(LEAVES), tz=tz)
+                         checkpoint_root=merkle.root(LEAVES), tz=tz, **params)
+
+
+#: A mapping that reads the planned quantity as the good one, and thresholds that silence the
+#: cross-source flags: the figures recompute identically (SOUND), so the verdict must say so.
+CHOSEN = {"mapping": {"format": "dpl-mapping/1", "types": {"mes.work_order": {"fields": {"qty_good": "qty_planned"}},
+                                                          "erp.sales_order": {"type": "erp.order\u202e"}}},
+          "thresholds": {"max_mismatch": "0.999999", "max_worst_mismatch": "1.000000", "max_gap_s": 600}}
 
 
 def _changed(p: dict, change) -> bytes:
@@ -84,6 +91,7 @@ def _corpus() -> list[tuple[str, bytes, bytes]]:
     return [
         ("good, whole log", text(whole), d_whole),
         ("good, part of the log", text(part), d_part),
+        ("good, with a mapping and thresholds the factory chose", text(profile(40, 250, **CHOSEN)), d_part),
         ("inflated output", _changed(part, lambda p: p["mes"].update(qty_good=p["mes"]["qty_good"] + 1000)), d_part),
         ("inflated sales", _changed(part, lambda p: next(iter(p["sales"]["by_currency"].values())).update(amount_minor=10**9)), d_part),
         ("many figures changed", _changed(part, _many), d_part),
@@ -126,6 +134,13 @@ def test_js_gives_pythons_verdicts_words_and_figures(tmp_path):
     verdicts = {name: _python(p, d) for name, p, d in corpus}
     # the corpus means what it says (Python's side)
     assert verdicts["good, whole log"]["sound"] and verdicts["good, part of the log"]["sound"]
+    chosen = verdicts["good, with a mapping and thresholds the factory chose"]
+    assert chosen["sound"]  # the verdict recomputes with them: it must name them
+    assert chosen["checks"][0]["detail"].endswith(
+        "; read with the factory's mapping: erp.sales_order (type 'erp.order\\u202e'); mes.work_order "
+        "(qty_good <- 'qty_planned'); flags at thresholds the factory chose: max_gap_s 600 (default 21600), "
+        "max_worst_mismatch 1.000000 (default 0.100000), max_mismatch 0.999999 (default 0.050000)")
+    assert verdicts["good, part of the log"]["checks"][0]["detail"].endswith("at size 1165")
     assert [c["name"] for c in verdicts["good, part of the log"]["checks"]] == ["profile", "disclosure", "same range", "figures"]
     for name in [n for n, _, _ in corpus if not n.startswith("good") and n != "profile not JSON"]:
         assert not verdicts[name]["sound"], name
