@@ -62,14 +62,16 @@ def _leaves(value: object) -> int:
 
 
 def figure_text(value: object) -> str:
-    """A figure as a report line shows it: its JSON text, cut at 80 characters."""
+    """A figure as a report line shows it: its JSON text (object keys in code point order, as the
+    browser writes them: JS would put integer-like keys such as a customer "10" first), cut at 80
+    characters."""
     from ledger.profile import MISSING
 
     if value is MISSING:
         return "(absent)"
     import orjson
 
-    text = orjson.dumps(value).decode()
+    text = orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
     return text if len(text) <= 80 else text[:77] + "..."
 
 

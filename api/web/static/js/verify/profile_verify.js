@@ -26,7 +26,8 @@ import { compareCodePoints } from './exact.js';
 /** How many differing figures the "figures" check names in its line (all are in `differences`). */
 export const SHOWN_DIFFERENCES = 20;
 
-/** A value as orjson.dumps writes it (compact JSON); "(absent)" for a figure on one side only. */
+/** A value as orjson.dumps(option=OPT_SORT_KEYS) writes it (compact JSON, object keys in code point
+ * order: never JS's own order, which puts integer-like keys first); "(absent)" for a figure on one side only. */
 export function dumps(value) {
   if (value === MISSING) return '(absent)';
   switch (pyType(value)) {
@@ -36,7 +37,7 @@ export function dumps(value) {
     case 'float': return pyFloatRepr(value instanceof JsonFloat ? value.value : value);
     case 'str': return JSON.stringify(value);
     case 'list': return `[${value.map(dumps).join(',')}]`;
-    default: return `{${Object.keys(value).map((k) => `${JSON.stringify(k)}:${dumps(value[k])}`).join(',')}}`;
+    default: return `{${Object.keys(value).sort(compareCodePoints).map((k) => `${JSON.stringify(k)}:${dumps(value[k])}`).join(',')}}`;
   }
 }
 
