@@ -110,7 +110,7 @@ export function chosenParameters(p) {
 export async function verifyProfile(profile, disclosure, { onProgress } = {}) {
   let p;
   try {
-    const model = toModel(profile);
+    const model = toModel(profile, 'the profile');
     if (model.error) throw new BundleError(model.error);
     p = checkProfile(model.value);
   } catch (e) {
