@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from bisect import bisect_left
 from array import array
 from dataclasses import dataclass
 from collections.abc import Iterable
@@ -903,6 +904,11 @@ def check_profile(value) -> dict:
     for i, d in enumerate(value["daily"]):
         if type(d.get("day")) is not str or type(d.get("sales_minor")) is not dict:
             bad(f"daily[{i}]", "must have a day and sales_minor")
+        # ascending, each once (§4): a sampled record's day is then found by bisection, and a
+        # declared profile with millions of entries cannot make every sample scan them all
+        if i and not value["daily"][i - 1]["day"] < d["day"]:
+            bad(f"daily[{i}]", f"day {d['day']!r} does not come after {value['daily'][i - 1]['day']!r} "
+                               "(days are ascending, each once)")
     return value
 
 
@@ -970,7 +976,9 @@ def record_disagreements(profile: dict, index: int, record: dict) -> list[str]:
     if not exact.FIRST_DAY <= day_number <= exact.LAST_DAY:
         return [f"record {index} falls on a day outside the years 0001-9999"]
     day = exact.day_name(day_number)
-    entry = next((d for d in profile["daily"] if d.get("day") == day), None)
+    daily = profile["daily"]  # ascending, each day once (check_profile)
+    at = bisect_left(daily, day, key=lambda d: d["day"])
+    entry = daily[at] if at < len(daily) and daily[at]["day"] == day else None
     if entry is None:
         out.append(f"record {index} falls on {day}, a day the profile does not list")
     builder = ProfileBuilder(profile["tz"], profile["mapping"])

@@ -1,6 +1,7 @@
 """ledger.profile: known answers (tests/ledger/profile_cases.py), exact number rules, comparison,
 sampling checks and argument errors."""
 
+import copy
 from fractions import Fraction
 
 import pytest
@@ -469,3 +470,18 @@ def test_time_ordered_figures_match_the_reference(records, tz):
         k: v for k, v in per_day.items() if v}
     assert p["coverage"]["longest_gap_s"] == gap
     assert (p["coverage"]["first_ts"], p["coverage"]["last_ts"]) == (first_ts, last_ts)
+
+
+def test_check_profile_wants_each_day_once_ascending():
+    p = build(cases.case_factory())
+    assert len(p["daily"]) >= 2
+    twice = copy.deepcopy(p)
+    twice["daily"].append(copy.deepcopy(twice["daily"][-1]))
+    with pytest.raises(BundleError, match=rf"profile daily\[{len(p['daily'])}\]: day .* does not come after"):
+        check_profile(twice)
+    backwards = copy.deepcopy(p)
+    backwards["daily"].reverse()
+    with pytest.raises(BundleError, match=r"profile daily\[1\]: .*\(days are ascending, each once\)"):
+        check_profile(backwards)
+    for index, record in enumerate(cases.case_factory()["records"]):  # bisection finds every record's day
+        assert not any("a day the profile does not list" in r for r in record_disagreements(p, index, record))

@@ -591,3 +591,33 @@ def test_names_like_proto_are_ordinary_keys_in_both(tmp_path):
     assert proc.returncode == 0, proc.stderr
     got = json.loads(proc.stdout)[0]
     assert got["profile"] == expected["profile"]
+
+
+def test_daily_must_ascend_in_both(tmp_path):
+    """A profile read from outside lists each day once, ascending (so a sampled record's day is
+    found by bisection, not by scanning a declared list of millions): both refuse a repeated or
+    reordered day in the same words, and still find the day of every record of a good one."""
+    rnd = random.Random(6)
+    records = [{"id": f"w{i}", "ts": f"2026-01-0{i + 1}T09:00:00Z", "type": "mes.work_order",
+                "data": {"product": "P", "qty_good": 5, "qty_scrap": 1, "qty_planned": 9}} for i in range(4)]
+    case, values = _case(records, rnd, alter=False)
+    p = prof.build_profile(list(enumerate(values)), log_id=LOG_ID, checkpoint_root=ROOT_HASH, **case["py_opts"])
+    repeated, reordered = copy.deepcopy(p), copy.deepcopy(p)
+    repeated["daily"].insert(2, copy.deepcopy(repeated["daily"][1]))
+    reordered["daily"][1], reordered["daily"][2] = reordered["daily"][2], reordered["daily"][1]
+    case["altered"] = [json.dumps(repeated), json.dumps(reordered), json.dumps(p)]
+    case["probes"] = [[2, i, json.dumps(values[i])] for i in range(4)] + [[None, 3, json.dumps(values[3])]]
+    expected = _python(case, values)
+    assert [c["check"] for c in expected["compared"]] == [
+        "profile daily[2]: day '2026-01-02' does not come after '2026-01-02' (days are ascending, each once)",
+        "profile daily[2]: day '2026-01-02' does not come after '2026-01-03' (days are ascending, each once)",
+        None]
+    assert expected["disagreements"] == [[], [], [], [], []]
+    path = tmp_path / "cases.json"
+    path.write_text(json.dumps([case]))
+    runner = tmp_path / "runner.mjs"
+    runner.write_text(RUNNER.replace("'./api/", f"'{ROOT.as_posix()}/api/"))
+    proc = subprocess.run([_node(), str(runner), str(path)], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    got = json.loads(proc.stdout)[0]
+    assert got["compared"] == expected["compared"] and got["disagreements"] == expected["disagreements"]

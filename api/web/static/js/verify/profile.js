@@ -732,6 +732,10 @@ export function checkProfile(value) {
   }
   value.daily.forEach((d, i) => {
     if (typeof d.day !== 'string' || !own(d, 'day') || !isObject(d.sales_minor) || !own(d, 'sales_minor')) bad(`daily[${i}]`, 'must have a day and sales_minor');
+    // ascending, each once: a sampled record's day is found by bisection (recordDisagreements)
+    if (i && compareCodePoints(value.daily[i - 1].day, d.day) >= 0) {
+      bad(`daily[${i}]`, `day ${pyRepr(d.day)} does not come after ${pyRepr(value.daily[i - 1].day)} (days are ascending, each once)`);
+    }
   });
   return value;
 }
@@ -801,7 +805,13 @@ export function recordDisagreements(profile, index, record) {
   const dayNumber = dayOf(ms, tzOffsetMs(profile.tz));
   if (dayNumber < FIRST_DAY || dayNumber > LAST_DAY) return [`record ${index} falls on a day outside the years 0001-9999`];
   const day = dayText(dayNumber);
-  const entry = profile.daily.find((d) => own(d, 'day') && d.day === day);
+  const daily = profile.daily; // ascending, each day once (checkProfile)
+  let lo = 0, hi = daily.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (compareCodePoints(daily[mid].day, day) < 0) lo = mid + 1; else hi = mid;
+  }
+  const entry = lo < daily.length && daily[lo].day === day ? daily[lo] : undefined;
   if (entry === undefined) out.push(`record ${index} falls on ${day}, a day the profile does not list`);
   const kind = compileMapping(checkMapping(profile.mapping)).get(record.type);
   const data = record.data;
