@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from bisect import bisect_left
 from array import array
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -86,6 +87,9 @@ DEFAULT_THRESHOLDS: dict = {
     "min_product_ratio": "0.800000",
 }
 _INT_THRESHOLDS = ("max_gap_s", "stoppage_s", "worst_min_units")
+#: The longest threshold string (a decimal or a ratio): exact comparison reads it as a rational,
+#: and a 5,000-digit one would pass the shape check and fail or stall every build that uses it.
+MAX_THRESHOLD_TEXT = 40
 _DECIMAL_THRESHOLDS = ("temp_c_max", "vibration_mm_s_max")
 
 MES, IOT, ERP = "mes.work_order", "iot.telemetry", "erp.sales_order"
@@ -205,6 +209,8 @@ def check_thresholds(value) -> dict:
         elif type(v) is not str or not _RATIO.fullmatch(v):
             raise InvalidArgumentError(
                 f"thresholds.{key}: must be a ratio with 6 decimals like \"0.050000\", not {v!r}")
+        if type(v) is str and len(v) > MAX_THRESHOLD_TEXT:
+            raise InvalidArgumentError(f"thresholds.{key}: must be at most {MAX_THRESHOLD_TEXT} characters long")
         out[key] = v
     return out
 
@@ -994,6 +1000,11 @@ def check_profile(value) -> dict:
     for i, d in enumerate(value["daily"]):
         if type(d.get("day")) is not str or type(d.get("sales_minor")) is not dict:
             bad(f"daily[{i}]", "must have a day and sales_minor")
+        # ascending, each once (§4): a sampled record's day is then found by bisection, and a
+        # declared profile with millions of entries cannot make every sample scan them all
+        if i and not value["daily"][i - 1]["day"] < d["day"]:
+            bad(f"daily[{i}]", f"day {d['day']!r} does not come after {value['daily'][i - 1]['day']!r} "
+                               "(days are ascending, each once)")
     return value
 
 
@@ -1038,6 +1049,12 @@ def _int(v) -> int:
     return int(v) if type(v) is str and _COUNT_TEXT.fullmatch(v) else 0
 
 
+def _get(obj, key):
+    """``obj[key]`` when ``obj`` is an object that has ``key``, else None: a tampered profile's
+    section of the wrong kind (a list, a string, a number) lists nothing, as in the browser."""
+    return obj.get(key) if type(obj) is dict else None
+
+
 def record_disagreements(profile: dict, index: int, record: dict) -> list[str]:
     """How ``record`` (at ``index``) contradicts the figures of its day in ``profile``
     (`docs/PROFILE.md` §5), in words; empty when it agrees. ``profile`` has passed
@@ -1055,7 +1072,9 @@ def record_disagreements(profile: dict, index: int, record: dict) -> list[str]:
     if not exact.FIRST_DAY <= day_number <= exact.LAST_DAY:
         return [f"record {index} falls on a day outside the years 0001-9999"]
     day = exact.day_name(day_number)
-    entry = next((d for d in profile["daily"] if d.get("day") == day), None)
+    daily = profile["daily"]  # ascending, each day once (check_profile)
+    at = bisect_left(daily, day, key=lambda d: d["day"])
+    entry = daily[at] if at < len(daily) and daily[at]["day"] == day else None
     if entry is None:
         out.append(f"record {index} falls on {day}, a day the profile does not list")
     builder = ProfileBuilder(profile["tz"], profile["mapping"])
@@ -1071,16 +1090,16 @@ def record_disagreements(profile: dict, index: int, record: dict) -> list[str]:
         if entry is not None and good > _int(entry.get("mes_good")):
             out.append(f"work order {index} has qty_good {good}, more than the {entry.get('mes_good')} "
                        f"good units of {day}")
-        mes = profile.get("mes") or {}
-        p = (mes.get("by_product") or {}).get(product)
+        p = _get(_get(profile.get("mes"), "by_product"), product)
         if p is None:
             out.append(f"work order {index} is for product {product}, which the profile does not list")
-        elif good > _int(p.get("qty_good")):
-            out.append(f"work order {index} has qty_good {good}, more than the {p.get('qty_good')} "
+        elif good > _int(_get(p, "qty_good")):
+            out.append(f"work order {index} has qty_good {good}, more than the {_get(p, 'qty_good')} "
                        f"good units of product {product}")
     elif name == IOT:
         machine = data.get(keys[0])
-        if type(machine) is str and machine not in ((profile.get("iot") or {}).get("machines") or {}):
+        machines = _get(profile.get("iot"), "machines")
+        if type(machine) is str and not (type(machines) is dict and machine in machines):
             out.append(f"reading {index} is from machine {machine}, which the profile does not list")
     else:
         customer, currency = data.get(keys[0]), data.get(keys[1])
@@ -1092,8 +1111,8 @@ def record_disagreements(profile: dict, index: int, record: dict) -> list[str]:
             if amount > day_amount:
                 out.append(f"sales order {index} is for {amount} {currency} (minor units), more than the "
                            f"{day_amount} of {day}")
-        c = ((profile.get("sales") or {}).get("by_currency") or {}).get(currency) or {}
-        known = _int((c.get("by_customer") or {}).get(customer, 0))
+        by_customer = _get(_get(_get(profile.get("sales"), "by_currency"), currency), "by_customer")
+        known = _int(by_customer.get(customer, 0) if type(by_customer) is dict else 0)
         if amount > known:
             out.append(f"sales order {index} is for {amount} {currency} (minor units), more than the "
                        f"{known} the profile gives customer {customer}")

@@ -86,8 +86,10 @@ def profile_verify(
     else:
         for check in verdict.checks:
             say(f"{'PASS' if check.ok else 'FAIL'}  {check.name}: {check.detail}")
-        for path, claimed, recomputed in verdict.differences[20:]:
-            say(f"FAIL  figure {path}: claimed {claimed!r}, recomputed {recomputed!r}")
+        from ledger.profile_verify import SHOWN_DIFFERENCES, figure_text
+
+        for path, claimed, recomputed in verdict.differences[SHOWN_DIFFERENCES:]:  # the figures line names the first
+            say(f"FAIL  figure {path}: claimed {figure_text(claimed)}, recomputed {figure_text(recomputed)}")
         if rpc is None and verdict.sound:
             say("note  anchor: not checked (offline); give --rpc to check the root against the chain")
         say(f"profile {'SOUND' if verdict.sound else 'NOT SOUND'}")

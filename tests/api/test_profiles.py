@@ -34,6 +34,8 @@ def test_bad_profile_requests_are_named(world):
     assert "mapping" in _profile(world, status=422, mapping={"format": "dpl-mapping/9"})["detail"]
     assert "past the end" in _profile(world, status=422, to=world.size + 1)["detail"]
     assert "empty" in _profile(world, status=422, **{"from": 5, "to": 5})["detail"]
+    # a threshold is read as an exact rational: a 5,000-digit one was a 500 (int() digit limit)
+    assert "at most 40 characters" in _profile(world, status=422, thresholds={"temp_c_max": "1" * 5000})["detail"]
     # a checkpoint size that was never anchored: not found, naming it
     assert "no anchored checkpoint" in _profile(world, status=404, checkpoint=601)["detail"]
 

@@ -1,6 +1,7 @@
 """ledger.profile: known answers (tests/ledger/profile_cases.py), exact number rules, comparison,
 sampling checks and argument errors."""
 
+import copy
 from fractions import Fraction
 
 import pytest
@@ -380,6 +381,9 @@ def test_good_mapping():
     ({"max_scrap_rate": "0.05"}, "thresholds.max_scrap_rate"),
     ({"max_scrap_rate": 0.05}, "thresholds.max_scrap_rate"),
     ("x", "thresholds must be a JSON object"),
+    # read as exact rationals: a 5,000-digit one failed every build (int() digit limit) after passing
+    ({"temp_c_max": "1" * 5000}, "thresholds.temp_c_max: must be at most 40 characters"),
+    ({"min_utilization": "9" * 5000 + ".000000"}, "thresholds.min_utilization: must be at most 40"),
 ])
 def test_bad_thresholds(thresholds, field):
     with pytest.raises(InvalidArgumentError, match=field.replace(".", r"\.")):
@@ -620,3 +624,18 @@ def test_a_callable_meets_the_same_errors():
         build(case, reread=True, end=99, checkpoint_size=99)
     with pytest.raises(InvalidArgumentError, match="range ended"):
         build(case, reread=True, end=2, checkpoint_size=2)
+
+
+def test_check_profile_wants_each_day_once_ascending():
+    p = build(cases.case_factory())
+    assert len(p["daily"]) >= 2
+    twice = copy.deepcopy(p)
+    twice["daily"].append(copy.deepcopy(twice["daily"][-1]))
+    with pytest.raises(BundleError, match=rf"profile daily\[{len(p['daily'])}\]: day .* does not come after"):
+        check_profile(twice)
+    backwards = copy.deepcopy(p)
+    backwards["daily"].reverse()
+    with pytest.raises(BundleError, match=r"profile daily\[1\]: .*\(days are ascending, each once\)"):
+        check_profile(backwards)
+    for index, record in enumerate(cases.case_factory()["records"]):  # bisection finds every record's day
+        assert not any("a day the profile does not list" in r for r in record_disagreements(p, index, record))
