@@ -35,7 +35,7 @@ def describe_asset(store, chain: Chain, stream: str, start: int, end: int, check
     the newest anchored checkpoint covering them (exactly ``checkpoint`` if given). With
     ``params`` (``ProfileParams``: tz, mapping, thresholds) the manifest is ``dpl-asset/2``,
     carrying the range's profile computed from the store with them."""
-    from ledger.assets import asset_digest, build_manifest
+    from ledger.assets import asset_digest
 
     info = store.get_log(stream)
     if not 0 <= start < end:
