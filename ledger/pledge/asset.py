@@ -77,3 +77,33 @@ def profile_params_of(manifest: object):
     if type(p) is not dict:
         return None
     return ProfileParams.checked(p.get("tz"), p.get("mapping"), p.get("thresholds"))
+
+
+def _digest(manifest: object) -> bytes | None:
+    """The asset digest of a manifest read from a consent, None if it has none."""
+    from ledger.assets import asset_digest
+    from ledger.canonical import CanonicalError
+
+    try:
+        return asset_digest(manifest) if type(manifest) is dict else None
+    except CanonicalError:
+        return None
+
+
+def pledged_manifest(store, stream: str, terms, root: bytes, manifests=()) -> dict | None:
+    """The manifest pledge ``terms`` committed to, rebuilt from the store: the ``dpl-asset/1``
+    of its range, or the ``dpl-asset/2`` recomputed with the profile parameters of the first
+    of ``manifests`` (the consents' manifests) whose digest is the pledged asset digest. None
+    when neither is known; the caller compares the result's digest with the chain's (a store
+    that changed since the consent gives another digest)."""
+    from ledger.assets import asset_digest, build_manifest
+
+    t = terms
+    manifest = build_manifest(store, stream, t.start, t.end, t.checkpoint_size, root)
+    if asset_digest(manifest) == t.asset_digest:
+        return manifest
+    pledged = next((m for m in manifests if _digest(m) == t.asset_digest and profile_params_of(m) is not None), None)
+    if pledged is None:
+        return None
+    return manifest_at(store, store.get_log(stream), t.start, t.end, t.checkpoint_size, root,
+                       profile_params_of(pledged))

@@ -107,3 +107,15 @@ def test_a_range_out_of_time_order_is_read_again_and_profiled_as_a_lender_recomp
     assert [(c.name, c.ok) for c in verdict.checks][-1] == ("figures", True), verdict.as_json()
     monkeypatch.undo()
     assert world.ok("POST", f"/v1/logs/{log_id}/profile", "acme", json={"from": 0, "to": 6000}) == profile
+
+
+def test_the_audit_recomputes_a_pledge_that_carries_a_profile(world):
+    """A dpl-asset/2 pledge (the consent carries profile parameters) is audited against its
+    manifest recomputed with them. Before: the audit rebuilt a dpl-asset/1 manifest and reported
+    'pledge N commits to asset …, but our records … describe …' for every such pledge."""
+    terms = {**world.terms(lender="bank-a"), "profile": {"tz": "+08:00"}}
+    consent_id = world.ok("POST", "/v1/pledges/consents", "acme", 201, json={"terms": terms})["consent_id"]
+    token = world.ok("POST", "/v1/pledges", "bank-a", 201, json={"consent_id": consent_id})["token_id"]
+    assert world.ok("GET", f"/v1/pledges/{token}/profile", "aud")["tz"] == "+08:00"
+    report = world.ok("POST", "/v1/audit", "aud")
+    assert not [f for f in report["findings"] if f"pledge {token} " in f], report["findings"]
