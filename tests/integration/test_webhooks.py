@@ -40,6 +40,8 @@ class Receiver:
         self.seen: set[str] = set()
         self.clock = T0
         self.delay = 0.0
+        self.inflight = self.max_inflight = 0
+        lock = threading.Lock()
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -47,8 +49,18 @@ class Receiver:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 headers = dict(self.headers.items())
                 receiver.requests.append((self.path, headers, body))
-                if receiver.delay:
-                    time.sleep(receiver.delay)
+                with lock:
+                    receiver.inflight += 1
+                    receiver.max_inflight = max(receiver.max_inflight, receiver.inflight)
+                try:
+                    if receiver.delay:
+                        time.sleep(receiver.delay)
+                    self._handle(headers, body)
+                finally:
+                    with lock:
+                        receiver.inflight -= 1
+
+            def _handle(self, headers, body):
                 if self.path == "/redirected":
                     return self._answer(200)
                 if receiver.script:
@@ -222,6 +234,27 @@ def test_several_workers_at_once_send_each_delivery_once(settings, ctx, receiver
     sent = Counter(h["DPL-Delivery-Id"] for _, h, _ in receiver.requests)
     assert set(sent) == ids and set(sent.values()) == {1}
     assert {d.status for d in _log(ctx, party).values()} == {"delivered"}
+
+
+@pytest.mark.parametrize("concurrency", [1, 4])
+def test_a_pass_sends_several_at_once_so_a_slow_receiver_holds_up_one_sender(ctx, receiver, concurrency):
+    party, _ = _hook(ctx, receiver)
+    for k in range(8):
+        Webhooks(ctx).enqueue(party.id, "covenant.warning", {"n": k}, f"k{k}", now=T0)
+    receiver.delay = 0.1
+    done = deliver_due(ctx, T0, concurrency=concurrency)
+    assert (done.attempted, done.delivered) == (8, 8)
+    assert len(receiver.accepted) == len({e["id"] for e in receiver.accepted}) == 8
+    assert receiver.max_inflight == 1 if concurrency == 1 else receiver.max_inflight >= 2
+
+
+def test_a_pass_stops_at_its_limit(ctx, receiver):
+    party, _ = _hook(ctx, receiver)
+    for k in range(5):
+        Webhooks(ctx).enqueue(party.id, "covenant.warning", {"n": k}, f"k{k}", now=T0)
+    assert deliver_due(ctx, T0, limit=3).attempted == 3
+    assert deliver_due(ctx, T0, limit=3).attempted == 2
+    assert len(receiver.accepted) == 5
 
 
 def test_each_webhook_of_the_party_gets_the_event_and_other_parties_see_nothing(ctx, receiver):
