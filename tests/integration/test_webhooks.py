@@ -299,6 +299,19 @@ def test_deleting_a_webhook_cancels_its_pending_deliveries(ctx, receiver):
     assert Webhooks(ctx).enqueue(party.id, "covenant.warning", WARNING, "k2", now=T0) == []  # no webhook left
 
 
+def test_a_delivery_enqueued_while_its_webhook_was_deleted_is_cancelled_not_sent(ctx, receiver):
+    """The race: an enqueue read the webhook as live, the delete committed, then the enqueue."""
+    from sqlalchemy import text
+
+    party, hook = _hook(ctx, receiver)
+    [delivery_id] = Webhooks(ctx).enqueue(party.id, "covenant.warning", WARNING, "k1", now=T0)
+    with ctx.store.engine.begin() as conn:  # the delete, without its cancelling (it ran first)
+        conn.execute(text("UPDATE webhooks SET deleted_at = created_at WHERE id = :i"), {"i": hook.id})
+    assert deliver_due(ctx, T0).attempted == 0 and receiver.requests == []
+    row = _log(ctx, party)[delivery_id]
+    assert (row.status, row.attempts, row.last_error) == ("cancelled", 0, "the webhook was deleted")
+
+
 def test_the_ssrf_guard_is_checked_again_at_delivery(settings, ctx, receiver):
     party, _ = _hook(ctx, receiver)  # registered while private addresses were allowed
     [delivery_id] = Webhooks(ctx).enqueue(party.id, "covenant.warning", WARNING, "k1", now=T0)
