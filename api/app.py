@@ -5,7 +5,8 @@
 Parties call it with ``Authorization: Bearer KEY``, or sign in to the web UI at ``/`` (``api.web``);
 OpenAPI at ``/docs``; ``/health`` reports
 the database, the chain and the anchoring backlog. With ``DPL_ANCHOR_INTERVAL`` > 0 each
-worker runs the anchoring loop; a lock makes one anchor at a time.
+worker runs the anchoring loop; a lock makes one anchor at a time. With ``DPL_WEBHOOKS_INTERVAL``
+> 0 (default 10 s) each worker runs webhook delivery passes; leased claims send each once.
 """
 
 from __future__ import annotations
@@ -18,15 +19,16 @@ from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 from starlette.datastructures import MutableHeaders
 
-from api import errors, routes_admin, routes_directory, routes_logs, routes_pledges, routes_profiles
-from api.background import AnchoringLoop
+from api import errors, routes_admin, routes_directory, routes_logs, routes_pledges, routes_profiles, routes_webhooks
+from api.background import AnchoringLoop, WebhookLoop
 from api.edge import Edge
 from api.web import routes as web_routes
 from api.services import Services
 from ledger.settings import Settings
 
 
-def create_app(settings: Settings | None = None, *, anchoring: bool | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, *, anchoring: bool | None = None,
+               webhooks: bool | None = None) -> FastAPI:
     settings = settings or Settings()
 
     @asynccontextmanager
@@ -38,9 +40,15 @@ def create_app(settings: Settings | None = None, *, anchoring: bool | None = Non
         if run_loop:
             svc.loop = AnchoringLoop(svc, settings.anchor_interval)
             svc.loop.start()
+        svc.webhook_loop = None
+        if settings.webhooks_interval > 0 if webhooks is None else webhooks:
+            svc.webhook_loop = WebhookLoop(svc, settings.webhooks_interval or 10.0)
+            svc.webhook_loop.start()
         try:
             yield
         finally:
+            if svc.webhook_loop:
+                svc.webhook_loop.stop()
             if svc.loop:
                 svc.loop.stop()
             svc.close()
@@ -62,7 +70,7 @@ def create_app(settings: Settings | None = None, *, anchoring: bool | None = Non
                                    swagger_favicon_url="/static/favicon.svg")
 
     routers = [routes_logs.router, routes_pledges.router, routes_profiles.router, routes_admin.router,
-               routes_directory.router, web_routes.router]
+               routes_directory.router, routes_webhooks.router, web_routes.router]
     for router in routers:
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=web_routes.STATIC_DIR), name="static")

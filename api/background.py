@@ -48,3 +48,37 @@ class AnchoringLoop:
             log.warning("anchoring failed: %s", self.last_error)
             return
         self.last_run, self.last_error = done.reports, None
+
+
+class WebhookLoop:
+    """A daemon thread that runs a webhook delivery pass (``ledger.service.webhooks.deliver_due``)
+    every ``interval`` seconds until stopped. Every worker may run one: deliveries are claimed
+    one at a time under a lease, so each is sent by one worker."""
+
+    def __init__(self, svc, interval: float):
+        self.svc, self.interval = svc, interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="dpl-webhooks", daemon=True)
+        self.last_error: str | None = None
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=30)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            self.run_pass()
+
+    def run_pass(self) -> None:
+        """One pass; never raises (the database may be down for a moment: retry next pass)."""
+        from ledger.service.webhooks import deliver_due
+
+        try:
+            deliver_due(self.svc)
+            self.last_error = None
+        except Exception as e:  # noqa: BLE001 (keep the loop alive; the error is logged)
+            self.last_error = f"{type(e).__name__}: {e}"
+            logging.getLogger("dpl.webhooks").warning("webhook delivery pass failed: %s", self.last_error)

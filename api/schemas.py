@@ -403,3 +403,27 @@ class DisclosureDoc(Out):
     anchor: Document | None
     proof: Document = Field(description="left and right: the hashes of the range proof")
     records: list[Document] = Field(description="index, salt and record of every record of the range")
+
+
+# --- webhooks -------------------------------------------------------------------------------------
+
+
+class WebhookOut(Out):
+    id: int
+    url: str
+    created_at: str
+    secret: str | None = Field(default=None, description="The secret the service made; shown once, at creation")
+
+
+class WebhookDeliveryOut(Out):
+    id: str = Field(description="The delivery id (DPL-Delivery-Id): the same on every retry")
+    webhook_id: int
+    event_type: str
+    event_key: str
+    status: str = Field(description="pending, delivered, failed (gave up after a day) or cancelled (webhook deleted)")
+    attempts: int
+    next_attempt_at: str | None = Field(description="When a pending delivery is tried next")
+    last_status: int | None = Field(description="The receiver's last HTTP status (none: it could not be reached)")
+    last_error: str | None
+    created_at: str
+    delivered_at: str | None

@@ -3,7 +3,8 @@
 Environment variables: ``DPL_HOME`` (default ``.dpl``), ``DPL_DATA_KEY``, ``DATABASE_URL``
 (default: SQLite file ``DPL_HOME/ledger.db``), ``DPL_RPC_URL``, ``DPL_RELAYER_KEY``,
 ``DPL_FACTORY_KEY``, ``DPL_CONFIRMATIONS``, ``DPL_ANCHOR_INTERVAL``, ``DPL_STUCK_AFTER_BLOCKS``,
-``DPL_KEY_PASSPHRASE``, ``DPL_SQLITE_BUSY_TIMEOUT``.
+``DPL_KEY_PASSPHRASE``, ``DPL_SQLITE_BUSY_TIMEOUT``, ``DPL_WEBHOOKS_INTERVAL``,
+``DPL_WEBHOOKS_ALLOW_PRIVATE``.
 """
 
 from __future__ import annotations
@@ -44,6 +45,12 @@ class Settings(BaseSettings):
     #: Passphrase of the keystores under ``DPL_HOME/keys`` (the only place it is read from the
     #: environment; the command line asks for it on a terminal when it is not set).
     key_passphrase: SecretStr | None = None
+    #: Seconds between the service's webhook delivery passes (0: the service does not deliver;
+    #: ``dpl webhooks deliver`` does).
+    webhooks_interval: float = Field(default=10.0, ge=0)
+    #: Let webhooks name hosts that resolve to loopback, private or link-local addresses
+    #: (tests, a receiver on the same network); off, such URLs are refused (an SSRF guard).
+    webhooks_allow_private: bool = False
 
     def resolved_database_url(self) -> str:
         """The SQLAlchemy URL: ``DATABASE_URL`` when given, else SQLite under ``home``."""

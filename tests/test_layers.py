@@ -11,7 +11,8 @@ ROOT = Path(__file__).resolve().parent.parent
 PURE = ["ledger.merkle", "ledger.canonical", "ledger.records", "ledger.bundles", "ledger.tiles",
         "ledger.assets", "ledger.sampling", "ledger.pledge.collateral", "ledger.pledge.terms",
         "ledger.profile", "ledger.exact", "ledger.disclosure", "ledger.profile_verify", "ledger.checks",
-        "ledger.covenants"]
+        "ledger.covenants",
+        "ledger.webhooks"]
 
 
 def test_pure_modules_import_no_storage_or_settings():

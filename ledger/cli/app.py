@@ -23,6 +23,7 @@ from ledger.cli.profile import disclose, profile_app
 from ledger.cli.proofs import consistency, prove, verify
 from ledger.cli.registry import factories_app, lenders_app
 from ledger.cli.serve import serve
+from ledger.cli.webhooks import webhooks_app
 from ledger.errors import BundleError, LedgerError
 
 app = typer.Typer(
@@ -58,6 +59,7 @@ app.add_typer(factories_app, name="factories")
 app.add_typer(pledge_app, name="pledge")
 app.add_typer(profile_app, name="profile")
 app.add_typer(covenants_app, name="covenants")
+app.add_typer(webhooks_app, name="webhooks")
 
 
 def main() -> None:

@@ -385,3 +385,51 @@ class PledgeExtensionRow(SQLModel, table=True):
     created_at: datetime = Field(
         default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False)
     )
+
+
+class Webhook(SQLModel, table=True):
+    """A party's webhook: where its events are POSTed. ``secret`` (the HMAC key the receiver
+    checks signatures with) is sealed (``ledger.store.webhooks``); deleting sets ``deleted_at``
+    (the delivery log keeps naming the row)."""
+
+    __tablename__ = "webhooks"
+
+    id: int | None = Field(default=None, sa_column=Column(Integer, primary_key=True, autoincrement=True))
+    party_id: int = Field(sa_column=Column(Integer, ForeignKey("parties.id"), nullable=False, index=True))
+    url: str = Field(max_length=2048, nullable=False)
+    secret: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False)
+    )
+    deleted_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
+
+
+class WebhookDelivery(SQLModel, table=True):
+    """One event for one webhook: at most one per (webhook, event key), so enqueuing an event
+    twice delivers it once. ``body`` (the JSON POSTed) is sealed. ``status``: ``pending``,
+    ``delivered``, ``failed`` (gave up) or ``cancelled`` (webhook deleted). A worker claims a
+    due row by setting ``lease_until`` (``ledger.store.webhooks``)."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (
+        Index("ux_webhook_deliveries_event", "webhook_id", "event_key", unique=True),
+        Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),
+    )
+
+    id: int | None = Field(default=None, sa_column=Column(Integer, primary_key=True, autoincrement=True))
+    delivery_id: str = Field(max_length=64, nullable=False, unique=True)
+    webhook_id: int = Field(sa_column=Column(Integer, ForeignKey("webhooks.id"), nullable=False))
+    party_id: int = Field(sa_column=Column(Integer, ForeignKey("parties.id"), nullable=False, index=True))
+    event_type: str = Field(max_length=64, nullable=False)
+    event_key: str = Field(max_length=200, nullable=False)
+    body: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    status: str = Field(max_length=16, nullable=False)
+    attempts: int = Field(default=0, sa_column=Column(Integer, nullable=False))
+    next_attempt_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    lease_until: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
+    last_status: int | None = Field(default=None, sa_column=Column(Integer, nullable=True))
+    last_error: str | None = Field(default=None, max_length=500, nullable=True)
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False)
+    )
+    delivered_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))

@@ -233,7 +233,8 @@ def _build_world(backend: str, home: Path, database_url: str | None):
     from ledger.settings import Settings
 
     with chain_home(home) as (rpc_url, keyring, deployment):
-        settings = Settings(home=home, rpc_url=rpc_url, anchor_interval=0, database_url=database_url)
+        settings = Settings(home=home, rpc_url=rpc_url, anchor_interval=0, webhooks_interval=0,
+                            database_url=database_url)
         app = create_app(settings)
         with TestClient(app) as client:
             w = World(backend, home, rpc_url, deployment["address"], client, keyring)

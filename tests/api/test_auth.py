@@ -65,6 +65,10 @@ ENDPOINTS: dict[tuple[str, str], set[str]] = {
     ("POST", "/v1/disclosures/{disclosure_id}/revoke"): {"factory"},
     ("POST", "/v1/audit"): {"auditor"},
     ("GET", "/v1/audit/latest"): {"auditor"},
+    ("POST", "/v1/webhooks"): {"admin", "auditor", "lender", "factory"},
+    ("GET", "/v1/webhooks"): {"admin", "auditor", "lender", "factory"},
+    ("GET", "/v1/webhooks/deliveries"): {"admin", "auditor", "lender", "factory"},
+    ("DELETE", "/v1/webhooks/{webhook_id}"): {"admin", "auditor", "lender", "factory"},
     ("GET", "/health"): {PUBLIC},
 }
 
@@ -88,7 +92,7 @@ def matrix(world):
     disclosure = world.ok("POST", f"/v1/logs/{world.log_id}/disclosures", "acme", 201,
                           json={"lender": "bank-a", "from": 0, "to": 10})  # names bank-a, live
     params = {"disclosure_id": str(disclosure["id"]), "log_id": world.log_id, "index": "7", "token_id": str(token), "name": "acme",
-              "prefix": spare_key.split("_")[1], "address": world.addresses["bank-a"]}
+              "prefix": spare_key.split("_")[1], "address": world.addresses["bank-a"], "webhook_id": "1"}
     query = {"/v1/logs/{log_id}/records": {"id": sample_id},
              "/v1/logs/{log_id}/proofs/inclusion": {"index": 7},
              "/v1/logs/{log_id}/proofs/consistency": {"from": 10, "to": 100}}
@@ -109,6 +113,7 @@ def matrix(world):
         ("POST", "/v1/parties"): {"name": "intruder", "role": "admin"},
         ("POST", "/v1/lenders"): {"address": "bank-c"},
         ("PUT", "/v1/factories/{address}"): {"name": "Intruder Ltd.", "registration": "INTRUDER-1"},
+        ("POST", "/v1/webhooks"): {"url": "https://93.184.216.34/hooks"},
     }
     return {"params": params, "query": query, "bodies": bodies, "token": token}
 

@@ -76,6 +76,9 @@ BODIES = {
     ("POST", "/v1/parties"): {"name": "hostile", "role": "lender"},
     ("POST", "/v1/lenders"): {"address": "bank-a"},
     ("PUT", "/v1/factories/{address}"): {"name": "Hostile Works", "registration": "H-1"},
+    ("POST", "/v1/logs/{log_id}/profile"): {"from": 0, "to": 2},
+    ("POST", "/v1/logs/{log_id}/disclosures"): {"lender": "bank-a", "from": 0, "to": 2},
+    ("POST", "/v1/webhooks"): {"url": "https://93.184.216.34/hostile"},
 }
 #: Integers no route may take: below 0, beyond 256 bits (uint256 is the widest of the chain), and
 #: beyond what Python converts.
