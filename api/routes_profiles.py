@@ -21,7 +21,6 @@ from pydantic import BaseModel, ConfigDict, Field
 from api.deps import Factory, LogId, LogReader, PledgeHolderOrFactory, Svc, find_log, lender_address
 from api.errors import PROBLEM_RESPONSES
 from api.schemas import DisclosureDoc, DisclosureOut, ProfileDoc
-from ledger.bundles import to_hex
 from ledger.limits import MAX_INDEX
 from ledger.service.profiles import DisclosureView, ProfileParams, Profiles
 

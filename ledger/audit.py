@@ -18,7 +18,7 @@ Checks, each failure a finding that names what is wrong and where:
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from ledger import merkle
@@ -83,7 +83,10 @@ def chain_events(chain: Chain, from_block: int) -> list[dict]:
 
 def run_audit(store: LogStore, chain: Chain, deployment: dict,
               on_record: Callable[[int], None] | None = None,
-              stuck_after: int = DEFAULT_STUCK_AFTER_BLOCKS) -> AuditReport:
+              stuck_after: int = DEFAULT_STUCK_AFTER_BLOCKS,
+              kept_manifests: Callable[[], Iterable] | None = None) -> AuditReport:
+    """``kept_manifests()``: the manifests of the consents kept here (a pledge of a
+    ``dpl-asset/2`` is recomputed with its consent's profile parameters)."""
     report = AuditReport(chain.chain_id, chain.registry.address)
     add = report.findings.append
     if not runtime_matches(chain, chain.registry.address):
@@ -139,12 +142,13 @@ def run_audit(store: LogStore, chain: Chain, deployment: dict,
                 if size not in expected:
                     expected.setdefault(size, []).append(("root anchored on chain", root))
         _check_records(store, log, expected, report, on_record)
-    _check_pledges(store, chain, logs, report)
+    _check_pledges(store, chain, logs, report, kept_manifests or (lambda: ()))
     return report
 
 
-def _check_pledges(store, chain: Chain, logs, report: AuditReport) -> None:
-    from ledger.assets import asset_digest, build_manifest
+def _check_pledges(store, chain: Chain, logs, report: AuditReport, kept_manifests) -> None:
+    from ledger.assets import asset_digest
+    from ledger.pledge.asset import pledged_manifest
     from ledger.pledge.chain import read_pledge
     from ledger.pledge.terms import recorded_status
     from ledger.store.pledges import PledgeMirror
@@ -175,7 +179,13 @@ def _check_pledges(store, chain: Chain, logs, report: AuditReport) -> None:
             t = read_pledge(chain, token).terms
             try:
                 root = store.root_at(log.stream, t.checkpoint_size)
-                digest = asset_digest(build_manifest(store, log.stream, t.start, t.end, t.checkpoint_size, root))
+                manifest = pledged_manifest(store, log.stream, t, root, kept_manifests())
+                if manifest is None:  # a dpl-asset/2 whose profile parameters no kept consent gives
+                    add(f"log {log.stream}: pledge {token} commits to asset 0x{t.asset_digest.hex()}, which is not "
+                        f"the dpl-asset/1 manifest of our records [{t.start}, {t.end}), and no consent kept here "
+                        "gives the profile parameters of a dpl-asset/2 one: it cannot be checked")
+                    continue
+                digest = asset_digest(manifest)
             except LedgerError as e:  # e.g. a pledged record that no longer opens
                 add(f"log {log.stream}: pledge {token} covers [{t.start}, {t.end}) of checkpoint "
                     f"{t.checkpoint_size}, which our records cannot describe ({e})")

@@ -533,7 +533,7 @@ def _stoppage(c, cp, pledged, figures, machines, warnings, met):
                 found.append((str(r.index[-1]), (r.index[-1], cp[0]), tail, False))
         for key_start, window, gap, ended in found:
             began = "the end of the pledged range" if key_start == "range" else f"its reading {key_start}"
-            how = (f"then reported again" if ended else "and has not reported since (up to the newest record)")
+            how = ("then reported again" if ended else "and has not reported since (up to the newest record)")
             warnings.append(Warning(
                 f"stoppage/{name}/{key_start}", "stoppage", window, None, cp, str(gap // 1000), str(limit // 1000),
                 f"Machine {name} sent no telemetry for {_hours_text(gap)} after {began} {how}: "

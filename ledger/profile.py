@@ -4,33 +4,45 @@ computed from the records of a range of one log. Pure: records in, a JSON-ready 
 Every figure is exact (integers, rationals rounded half-even by ``ledger.exact``), so the
 browser's ``api/web/static/js/verify/profile.js`` prints the same RFC 8785 bytes.
 
-Use ``build_profile(records, ...)`` on an iterable of ``(index, record)``, or feed a
-``ProfileBuilder`` one record at a time (``add``) and call ``result``.
+Use ``build_profile(records, ...)`` on an iterable of ``(index, record)`` or on a callable
+returning a fresh such iterable, or feed a ``ProfileBuilder`` one record at a time (``add``) and
+call ``result``.
 
 Time order and memory. Records come in index order, which is usually but not always time
-order ``(instant, index)``. The builder keeps, per record, only what time order needs:
-- one ``array('q')`` of instants (8 bytes per record) for ``coverage.longest_gap_s``;
-- per IoT machine, compact arrays of its counted readings (instant, ``parts_total``, a
-  running bit and the id of its ``power_kw`` value: 21 bytes per reading);
-everything else is bounded by distinct days, machines, products, customers, currencies and
-distinct ``temp_c`` / ``vibration_mm_s`` / ``power_kw`` values, not by records. When a
-machine's readings (or the range) came in time order, its arrays are walked as they are;
-otherwise they are sorted by ``(instant, arrival)`` first (a list of positions, transiently).
-So memory is not flat in the number of records: it grows by about 29 bytes per reading (8 per
-other record); at 1,000,000 records (99.4% telemetry) the arrays hold 27.5 MiB and the process
-grows from 22 to 53 MiB (91 MiB peak when readings came out of order and are sorted), against
-7.3 s for the whole profile (``bench/bench_profile.py``). Flat memory for in-order data would
-need those arrays spilled to disk or a second read of the records when order breaks: exact
-figures over out-of-order readings need every reading's neighbours in time order.
+order ``(instant, index)``; the machines' figures and ``coverage.longest_gap_s`` follow time
+order. Two modes give the same profile, byte for byte:
+- streaming (``ProfileBuilder(in_order=True)``): while each record's instant is at or after the
+  one before it, nothing is kept per record: per machine the previous reading (instant,
+  ``parts_total``, running, power) and the running sums (parts, resets, energy per power value,
+  longest stop), for the gap the previous instant. At the first record earlier in time than one
+  before it, ``add`` raises ``OutOfOrder``;
+- arrays (the default): one ``array('q')`` of instants (8 bytes per record) and, per IoT
+  machine, compact arrays of its counted readings (instant, ``parts_total``, a running bit and
+  the id of its ``power_kw`` value: 21 bytes per reading), walked at ``result`` in time order.
+  Instants or readings that did not come in time order are sorted at ``result``, transiently:
+  the instants as a list of ints (about 40 bytes per record), each such machine's readings as a
+  list of positions (sorted by ``(instant, arrival)``).
+``build_profile`` given a callable streams, and on ``OutOfOrder`` calls it again and reads the
+records once more in array mode; given an iterable, it uses array mode from the start.
+In both modes everything else is bounded not by the number of records but by the number of
+distinct: days (and the ISO weeks and (machine, day) pairs within them), record types,
+machines, products, SKUs, customers and currencies; ``temp_c`` and ``vibration_mm_s`` values
+per machine and ``power_kw`` values (exact percentiles and energy need them); timestamp dates
+(a cache, at most 100,000) and offsets. So streaming memory is flat in the number of records;
+array mode adds about 29 bytes per reading and 8 per other record. Measured
+(``bench/bench_profile.py``, 1,000,000 records, 99.4% telemetry, tracemalloc peak of the build,
+the records' reading included): streamed 2.8 MiB (2.5 MiB at 100,000 records: the new distinct
+values), arrays 30.8 MiB in time order and 48.8 MiB out of it.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
+from bisect import bisect_left
 from array import array
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from collections.abc import Iterable
 from fractions import Fraction
 
 from ledger import exact
@@ -44,6 +56,7 @@ __all__ = [
     "DEFAULT_THRESHOLDS",
     "MISSING",
     "ProfileBuilder",
+    "OutOfOrder",
     "ProfileParams",
     "build_profile",
     "check_tz",
@@ -74,6 +87,9 @@ DEFAULT_THRESHOLDS: dict = {
     "min_product_ratio": "0.800000",
 }
 _INT_THRESHOLDS = ("max_gap_s", "stoppage_s", "worst_min_units")
+#: The longest threshold string (a decimal or a ratio): exact comparison reads it as a rational,
+#: and a 5,000-digit one would pass the shape check and fail or stall every build that uses it.
+MAX_THRESHOLD_TEXT = 40
 _DECIMAL_THRESHOLDS = ("temp_c_max", "vibration_mm_s_max")
 
 MES, IOT, ERP = "mes.work_order", "iot.telemetry", "erp.sales_order"
@@ -193,6 +209,8 @@ def check_thresholds(value) -> dict:
         elif type(v) is not str or not _RATIO.fullmatch(v):
             raise InvalidArgumentError(
                 f"thresholds.{key}: must be a ratio with 6 decimals like \"0.050000\", not {v!r}")
+        if type(v) is str and len(v) > MAX_THRESHOLD_TEXT:
+            raise InvalidArgumentError(f"thresholds.{key}: must be at most {MAX_THRESHOLD_TEXT} characters long")
         out[key] = v
     return out
 
@@ -221,18 +239,84 @@ def _number_of(v):
 
 
 class _Machine:
-    __slots__ = ("inst", "parts", "run", "power", "ordered", "last", "running", "temp", "vib")
+    """One machine's readings. ``step`` walks them in time order (``docs/PROFILE.md`` §4):
+    called from ``add`` when the builder streams (``in_order``), else from ``result`` over the
+    arrays sorted by ``(instant, arrival)``. The walk keeps only the previous reading."""
 
-    def __init__(self):
-        self.inst = array("q")
-        self.parts = array("q")
-        self.run = array("b")
-        self.power = array("i")  # id of the power_kw value, -1 for none
+    __slots__ = ("name", "days", "pairs", "tz_ms", "inst", "parts", "run", "power", "ordered", "last",
+                 "readings", "running", "temp", "vib",
+                 "first", "prev_t", "prev_p", "prev_pow", "total", "resets", "dt_by_power", "stop", "last_run")
+
+    def __init__(self, name: str, days: dict, pairs: dict, tz_ms: int, arrays: bool):
+        self.name = name
+        self.days = days
+        self.pairs = pairs
+        self.tz_ms = tz_ms
+        if arrays:
+            self.inst = array("q")
+            self.parts = array("q")
+            self.run = array("b")
+            self.power = array("i")  # id of the power_kw value, -1 for none
+        else:
+            self.inst = self.parts = self.run = self.power = None
         self.ordered = True
         self.last = None
+        self.readings = 0
         self.running = 0
         self.temp: dict = {}
         self.vib: dict = {}
+        self.first = self.prev_t = self.prev_p = self.prev_pow = self.last_run = None
+        self.total = self.resets = self.stop = 0
+        self.dt_by_power: dict[int, int] = {}
+
+    def step(self, t: int, p: int, running, pid: int) -> None:
+        """The next reading in time order: instant, ``parts_total``, running or not, power id."""
+        prev_t = self.prev_t
+        if prev_t is None:
+            self.first = t
+        else:
+            prev_p = self.prev_p
+            if p >= prev_p:
+                inc = p - prev_p
+            else:
+                inc = p
+                self.resets += 1
+            if inc:
+                self.total += inc
+                day = (t + self.tz_ms) // DAY_MS
+                self.days[day].iot_parts += inc
+                k = (self.name, day)
+                pairs = self.pairs
+                pairs[k] = pairs.get(k, 0) + inc
+            prev_pow = self.prev_pow
+            if prev_pow >= 0:
+                dt = self.dt_by_power
+                dt[prev_pow] = dt.get(prev_pow, 0) + t - prev_t
+        if running:
+            last_run = self.last_run
+            gap = t - (self.first if last_run is None else last_run)
+            if gap > self.stop:
+                self.stop = gap
+            self.last_run = t
+        self.prev_t = t
+        self.prev_p = p
+        self.prev_pow = pid
+
+    def walk_arrays(self) -> None:
+        """``step`` over the stored readings in time order (array mode, at ``result``), once:
+        the arrays are then dropped."""
+        inst, parts, run, power = self.inst, self.parts, self.run, self.power
+        self.inst = self.parts = self.run = self.power = None
+        n = len(inst)
+        order = range(n) if self.ordered else sorted(range(n), key=inst.__getitem__)
+        step = self.step
+        for i in order:
+            step(inst[i], parts[i], run[i], power[i])
+
+    def longest_stop(self) -> int:
+        """Milliseconds, once every reading was walked (the tail after the last running one too)."""
+        tail = self.prev_t - (self.first if self.last_run is None else self.last_run)
+        return max(self.stop, tail)
 
 
 class _Day:
@@ -246,13 +330,25 @@ class _Day:
         self.sales: dict = {}
 
 
+class OutOfOrder(Exception):
+    """A ``ProfileBuilder(in_order=True)`` was given a record earlier in time than one before it
+    (``index``: that record's). The builder is then unusable: start again in array mode."""
+
+    def __init__(self, index: int):
+        super().__init__(f"record {index} is earlier in time than a record before it")
+        self.index = index
+
+
 class ProfileBuilder:
     """Accumulates the records of a range (``add``, in index order) into a profile (``result``).
 
     ``tz``, ``mapping`` and ``thresholds`` are checked as ``check_tz``, ``check_mapping`` and
-    ``check_thresholds`` do (``InvalidArgumentError``)."""
+    ``check_thresholds`` do (``InvalidArgumentError``). By default (array mode) the records may
+    come in any time order. With ``in_order=True`` the builder keeps nothing per record and
+    ``add`` raises ``OutOfOrder`` at the first record earlier in time than one before it."""
 
-    def __init__(self, tz: str = "+00:00", mapping: dict | None = None, thresholds: dict | None = None):
+    def __init__(self, tz: str = "+00:00", mapping: dict | None = None, thresholds: dict | None = None,
+                 *, in_order: bool = False):
         self.tz = check_tz(tz)
         self.mapping = check_mapping(mapping)
         self.thresholds = check_thresholds(thresholds)
@@ -268,9 +364,11 @@ class ProfileBuilder:
         self._next_index = None
         self._dates: dict[str, int] = {}
         self._offsets: dict[str, int] = {}
-        self._instants = array("q")
+        self._arrays = not in_order
+        self._instants = array("q") if self._arrays else None
         self._ordered = True
         self._last = None
+        self._gap = 0  # longest gap so far while the instants came in time order
         self._first = None  # (instant, ts) first in time order
         self._final = None  # (instant, ts) last in time order
         self._types: dict[str, int] = {}
@@ -280,6 +378,7 @@ class ProfileBuilder:
         self._products: dict[str, list] = {}  # product -> [orders, good, scrap, planned]
         self._mes_units: dict[tuple[str, int], int] = {}  # (machine, day) -> units
         self._machines: dict[str, _Machine] = {}
+        self._iot_pairs: dict[tuple[str, int], int] = {}  # (machine, day) -> iot parts
         self._powers: dict = {}  # power_kw value -> id
         self._currencies: dict[str, list] = {}  # currency -> [orders, amount, {customer: amount}]
         self._erp_qty: dict[str, int] = {}
@@ -303,14 +402,20 @@ class ProfileBuilder:
             instant = self._instant(ts)
         except (KeyError, TypeError, ValueError) as e:
             raise InvalidArgumentError(f"record {index} is not a record (ts, type): {e}") from None
-        self._next_index = index + 1
-
-        self._instants.append(instant)
         last = self._last
-        if last is not None and instant < last:
+        if last is None:
+            self._last = instant
+        elif instant < last:
+            if not self._arrays:
+                raise OutOfOrder(index)
             self._ordered = False
         else:
+            if instant - last > self._gap:
+                self._gap = instant - last
             self._last = instant
+        self._next_index = index + 1
+        if self._arrays:
+            self._instants.append(instant)
         if self._first is None or instant < self._first[0]:
             self._first = (instant, ts)
         if self._final is None or instant >= self._final[0]:
@@ -402,23 +507,28 @@ class ProfileBuilder:
             return
         m = self._machines.get(machine)
         if m is None:
-            m = self._machines[machine] = _Machine()
-        if m.last is not None and instant < m.last:
-            m.ordered = False
-        else:
-            m.last = instant
-        m.inst.append(instant)
-        m.parts.append(parts)
+            m = self._machines[machine] = _Machine(machine, self._days, self._iot_pairs, self._tz_ms,
+                                                   self._arrays)
         running = state == "running"
-        m.run.append(running)
+        m.readings += 1
         m.running += running
         power = _number_of(data.get(keys[3]))
         if power is None:
-            m.power.append(-1)
+            pid = -1
         else:
             pid = self._powers.get(power)
             if pid is None:  # ints and non-integral floats only: 1 and 1.0 never meet
                 pid = self._powers[power] = len(self._powers)
+        if m.inst is None:
+            m.step(instant, parts, running, pid)  # in time order: add() refuses one out of it
+        else:
+            if m.last is not None and instant < m.last:
+                m.ordered = False
+            else:
+                m.last = instant
+            m.inst.append(instant)
+            m.parts.append(parts)
+            m.run.append(running)
             m.power.append(pid)
         for key, counts in ((keys[4], m.temp), (keys[5], m.vib)):
             v = _number_of(data.get(key))
@@ -472,9 +582,8 @@ class ProfileBuilder:
             shown = "no record" if got[0] is None else f"records {got[0]}..{got[1] - 1}"
             raise InvalidArgumentError(f"the range is [{start}, {end}) but {shown} came")
 
-        tz_ms = self._tz_ms
         days = self._days
-        iot, cross_pairs = self._iot(tz_ms)
+        iot, cross_pairs = self._iot()
         profile = {
             "format": PROFILE_FORMAT,
             "log_id": "0x" + log_id.hex(),
@@ -503,17 +612,15 @@ class ProfileBuilder:
         return profile
 
     def _coverage(self, records: int) -> dict:
-        instants = self._instants
-        if self._ordered:
-            seq = instants
-        else:
-            seq = sorted(instants)
-        gap = 0
-        prev = seq[0]
-        for t in seq:
-            if t - prev > gap:
-                gap = t - prev
-            prev = t
+        gap = self._gap
+        if not self._ordered:
+            seq = sorted(self._instants)
+            gap = 0
+            prev = seq[0]
+            for t in seq:
+                if t - prev > gap:
+                    gap = t - prev
+                prev = t
         first, last = min(self._days), max(self._days)
         return {"records": records, "first_ts": self._first[1], "last_ts": self._final[1],
                 "days": len(self._days), "days_without_records": last - first + 1 - len(self._days),
@@ -537,62 +644,29 @@ class ProfileBuilder:
                 "plan_attainment": ratio(tg, tp), "skipped": self._skipped[MES],
                 "by_product": by_product}
 
-    def _iot(self, tz_ms):
+    def _iot(self):
         """(the iot section, {(machine, day): iot parts})."""
-        pairs: dict[tuple[str, int], int] = {}
+        pairs = self._iot_pairs
         if not self._seen[IOT]:
             return None, pairs
         th = self.thresholds
         temp_max = Fraction(th["temp_c_max"])
         vib_max = Fraction(th["vibration_mm_s_max"])
         power_values = [exact.decimal_value(v) for v in self._powers]
-        days = self._days
         machines = {}
         readings = 0
         for name, m in self._machines.items():
-            n = len(m.inst)
+            if m.inst is not None:
+                m.walk_arrays()
+            n = m.readings
             readings += n
-            order = range(n) if m.ordered else sorted(range(n), key=m.inst.__getitem__)
-            inst, parts_a, run, power = m.inst, m.parts, m.run, m.power
-            first = prev_t = prev_p = prev_pow = None
-            total = resets = 0
-            dt_by_power: dict[int, int] = {}
-            stop = 0
-            last_run = None
-            for i in order:
-                t = inst[i]
-                p = parts_a[i]
-                if prev_t is None:
-                    first = t
-                else:
-                    if p >= prev_p:
-                        inc = p - prev_p
-                    else:
-                        inc = p
-                        resets += 1
-                    if inc:
-                        total += inc
-                        day = (t + tz_ms) // DAY_MS
-                        days[day].iot_parts += inc
-                        k = (name, day)
-                        pairs[k] = pairs.get(k, 0) + inc
-                    if prev_pow >= 0:
-                        dt_by_power[prev_pow] = dt_by_power.get(prev_pow, 0) + t - prev_t
-                if run[i]:
-                    gap = t - (first if last_run is None else last_run)
-                    if gap > stop:
-                        stop = gap
-                    last_run = t
-                prev_t, prev_p, prev_pow = t, p, power[i]
-            tail = prev_t - (first if last_run is None else last_run)
-            if tail > stop:
-                stop = tail
-            energy = sum((power_values[pid] * dt for pid, dt in dt_by_power.items()), Fraction(0))
+            total = m.total
+            energy = sum((power_values[pid] * dt for pid, dt in m.dt_by_power.items()), Fraction(0))
             energy /= 3_600_000
             machines[name] = {
                 "readings": n, "running": m.running, "utilization": ratio(m.running, n),
-                "parts": count(total), "resets": resets, "energy_kwh": ratio(energy, 1),
-                "energy_per_part": ratio(energy, total), "longest_stop_s": stop // 1000,
+                "parts": count(total), "resets": m.resets, "energy_kwh": ratio(energy, 1),
+                "energy_per_part": ratio(energy, total), "longest_stop_s": m.longest_stop() // 1000,
                 "temp_c": _distribution(m.temp, temp_max),
                 "vibration_mm_s": _distribution(m.vib, vib_max),
             }
@@ -811,22 +885,50 @@ def _flags(p: dict) -> list[dict]:
     return [f[2] for f in out]
 
 
-def build_profile(records: Iterable[tuple[int, dict]], *, log_id: bytes, stream: str, start: int, end: int,
-                  checkpoint_size: int, checkpoint_root: bytes, tz: str = "+00:00",
-                  mapping: dict | None = None, thresholds: dict | None = None) -> dict:
+def build_profile(records: Iterable[tuple[int, dict]] | Callable[[], Iterable[tuple[int, dict]]], *,
+                  log_id: bytes, stream: str, start: int, end: int, checkpoint_size: int, checkpoint_root: bytes,
+                  tz: str = "+00:00", mapping: dict | None = None, thresholds: dict | None = None) -> dict:
     """The profile of ``records``: ``(index, record)`` pairs that must be exactly indices
-    ``start..end-1`` in order (``InvalidArgumentError`` otherwise)."""
-    builder = ProfileBuilder(tz, mapping, thresholds)
-    expected = start
-    for index, record in records:
-        if index != expected or index >= end:
-            raise InvalidArgumentError(
-                f"expected the record at index {expected if expected < end else 'none (range ended)'}, "
-                f"got index {index!r}")
-        builder.add(index, record)
-        expected += 1
+    ``start..end-1`` in order (``InvalidArgumentError`` otherwise).
+
+    ``records`` is an iterable (read once, in array mode), or a zero-argument callable that
+    returns a fresh iterable of the same records at each call: then the records are streamed
+    (``ProfileBuilder(in_order=True)``, memory flat in their number), and only if one is earlier
+    in time than one before it is the callable called a second time, and the records read again
+    in array mode. The first iterable is closed (``close()``, if it has one) before the second
+    is asked for. Either way the profile is the same."""
+    builder = ProfileBuilder(tz, mapping, thresholds)  # checks the parameters before any read
+    if not callable(records):
+        _feed(builder, iter(records), start, end)
+    else:
+        streamed = ProfileBuilder(tz, mapping, thresholds, in_order=True)
+        try:
+            _feed(streamed, iter(records()), start, end, close=True)
+        except OutOfOrder:
+            streamed = None  # freed, with the traceback's frames, before the second read
+        if streamed is not None:
+            builder = streamed
+        else:
+            _feed(builder, iter(records()), start, end, close=True)
     return builder.result(log_id=log_id, stream=stream, start=start, end=end,
                           checkpoint_size=checkpoint_size, checkpoint_root=checkpoint_root)
+
+
+def _feed(builder: ProfileBuilder, records, start: int, end: int, close: bool = False) -> None:
+    """``builder.add`` each of ``records`` (an iterator), checking indices ``start..end-1``;
+    with ``close``, ``records.close()`` (if it has one) however this ends."""
+    expected = start
+    try:
+        for index, record in records:
+            if index != expected or index >= end:
+                raise InvalidArgumentError(
+                    f"expected the record at index {expected if expected < end else 'none (range ended)'}, "
+                    f"got index {index!r}")
+            builder.add(index, record)
+            expected += 1
+    finally:
+        if close and hasattr(records, "close"):
+            records.close()
 
 
 def profile_digest(profile: dict) -> bytes:
@@ -898,6 +1000,11 @@ def check_profile(value) -> dict:
     for i, d in enumerate(value["daily"]):
         if type(d.get("day")) is not str or type(d.get("sales_minor")) is not dict:
             bad(f"daily[{i}]", "must have a day and sales_minor")
+        # ascending, each once (§4): a sampled record's day is then found by bisection, and a
+        # declared profile with millions of entries cannot make every sample scan them all
+        if i and not value["daily"][i - 1]["day"] < d["day"]:
+            bad(f"daily[{i}]", f"day {d['day']!r} does not come after {value['daily'][i - 1]['day']!r} "
+                               "(days are ascending, each once)")
     return value
 
 
@@ -942,6 +1049,12 @@ def _int(v) -> int:
     return int(v) if type(v) is str and _COUNT_TEXT.fullmatch(v) else 0
 
 
+def _get(obj, key):
+    """``obj[key]`` when ``obj`` is an object that has ``key``, else None: a tampered profile's
+    section of the wrong kind (a list, a string, a number) lists nothing, as in the browser."""
+    return obj.get(key) if type(obj) is dict else None
+
+
 def record_disagreements(profile: dict, index: int, record: dict) -> list[str]:
     """How ``record`` (at ``index``) contradicts the figures of its day in ``profile``
     (`docs/PROFILE.md` §5), in words; empty when it agrees. ``profile`` has passed
@@ -959,7 +1072,9 @@ def record_disagreements(profile: dict, index: int, record: dict) -> list[str]:
     if not exact.FIRST_DAY <= day_number <= exact.LAST_DAY:
         return [f"record {index} falls on a day outside the years 0001-9999"]
     day = exact.day_name(day_number)
-    entry = next((d for d in profile["daily"] if d.get("day") == day), None)
+    daily = profile["daily"]  # ascending, each day once (check_profile)
+    at = bisect_left(daily, day, key=lambda d: d["day"])
+    entry = daily[at] if at < len(daily) and daily[at]["day"] == day else None
     if entry is None:
         out.append(f"record {index} falls on {day}, a day the profile does not list")
     builder = ProfileBuilder(profile["tz"], profile["mapping"])
@@ -975,16 +1090,16 @@ def record_disagreements(profile: dict, index: int, record: dict) -> list[str]:
         if entry is not None and good > _int(entry.get("mes_good")):
             out.append(f"work order {index} has qty_good {good}, more than the {entry.get('mes_good')} "
                        f"good units of {day}")
-        mes = profile.get("mes") or {}
-        p = (mes.get("by_product") or {}).get(product)
+        p = _get(_get(profile.get("mes"), "by_product"), product)
         if p is None:
             out.append(f"work order {index} is for product {product}, which the profile does not list")
-        elif good > _int(p.get("qty_good")):
-            out.append(f"work order {index} has qty_good {good}, more than the {p.get('qty_good')} "
+        elif good > _int(_get(p, "qty_good")):
+            out.append(f"work order {index} has qty_good {good}, more than the {_get(p, 'qty_good')} "
                        f"good units of product {product}")
     elif name == IOT:
         machine = data.get(keys[0])
-        if type(machine) is str and machine not in ((profile.get("iot") or {}).get("machines") or {}):
+        machines = _get(profile.get("iot"), "machines")
+        if type(machine) is str and not (type(machines) is dict and machine in machines):
             out.append(f"reading {index} is from machine {machine}, which the profile does not list")
     else:
         customer, currency = data.get(keys[0]), data.get(keys[1])
@@ -996,8 +1111,8 @@ def record_disagreements(profile: dict, index: int, record: dict) -> list[str]:
             if amount > day_amount:
                 out.append(f"sales order {index} is for {amount} {currency} (minor units), more than the "
                            f"{day_amount} of {day}")
-        c = ((profile.get("sales") or {}).get("by_currency") or {}).get(currency) or {}
-        known = _int((c.get("by_customer") or {}).get(customer, 0))
+        by_customer = _get(_get(_get(profile.get("sales"), "by_currency"), currency), "by_customer")
+        known = _int(by_customer.get(customer, 0) if type(by_customer) is dict else 0)
         if amount > known:
             out.append(f"sales order {index} is for {amount} {currency} (minor units), more than the "
                        f"{known} the profile gives customer {customer}")

@@ -5,7 +5,8 @@ with the same names.
 
 Checks, in order, up to the first that fails:
 
-- ``profile``: the profile is a ``dpl-profile/1`` document (structure);
+- ``profile``: the profile is a ``dpl-profile/1`` document (structure); its line names the
+  mapping and the thresholds the factory chose (``chosen_parameters``): SOUND is relative to them;
 - ``disclosure``: every record of ``[from, to)`` with its salt, in index order, and the range
   proof rebuild the disclosure's root at its size (``ledger.disclosure.verify_disclosure``);
 - ``same range``: the profile names the disclosure's log, stream, range and checkpoint;
@@ -61,15 +62,39 @@ def _leaves(value: object) -> int:
 
 
 def figure_text(value: object) -> str:
-    """A figure as a report line shows it: its JSON text, cut at 80 characters."""
+    """A figure as a report line shows it: its JSON text (object keys in code point order, as the
+    browser writes them: JS would put integer-like keys such as a customer "10" first), cut at 80
+    characters."""
     from ledger.profile import MISSING
 
     if value is MISSING:
         return "(absent)"
     import orjson
 
-    text = orjson.dumps(value).decode()
+    text = orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
     return text if len(text) <= 80 else text[:77] + "..."
+
+
+def chosen_parameters(p: dict) -> str:
+    """What the factory chose besides the records, that the figures and flags rest on: its
+    mapping and the thresholds that are not the defaults, in words ("" when neither). A verdict
+    recomputes with them, so SOUND says nothing about them: the lender must see them (a mapping
+    can read qty_good from the qty_planned field; raised thresholds silence every flag)."""
+    from ledger.profile import DEFAULT_THRESHOLDS
+
+    parts = []
+    if p["mapping"] is not None:
+        entries = []
+        for name, entry in sorted(p["mapping"]["types"].items()):
+            items = [f"type {entry['type']!r}"] if "type" in entry else []
+            items += [f"{field} <- {key!r}" for field, key in sorted(entry.get("fields", {}).items())]
+            entries.append(f"{name} ({', '.join(items)})" if items else name)
+        parts.append("read with the factory's mapping: " + "; ".join(entries))
+    changed = [f"{key} {p['thresholds'][key]} (default {default})" for key, default in DEFAULT_THRESHOLDS.items()
+               if p["thresholds"][key] != default]
+    if changed:
+        parts.append("flags at thresholds the factory chose: " + ", ".join(changed))
+    return "".join(f"; {part}" for part in parts)
 
 
 def verify_profile(profile: object, disclosure: object) -> ProfileVerdict:
@@ -82,7 +107,7 @@ def verify_profile(profile: object, disclosure: object) -> ProfileVerdict:
     except BundleError as e:
         return ProfileVerdict([Check("profile", False, f"not a production profile: {e}")])
     checks = [Check("profile", True, f"dpl-profile/1 of {p['stream']!r} records [{p['range']['from']}, "
-                                     f"{p['range']['to']}) at size {p['checkpoint']['size']}")]
+                                     f"{p['range']['to']}) at size {p['checkpoint']['size']}{chosen_parameters(p)}")]
     try:
         d = verify_disclosure(disclosure)
     except BundleError as e:
@@ -93,7 +118,8 @@ def verify_profile(profile: object, disclosure: object) -> ProfileVerdict:
                                             f"proof rebuild root {to_hex(d.root)} at size {d.size}"))
     verified = Verified("dpl-disclosure/1", d.stream, checks[-1].detail, d.log_id, d.size, d.root, d.anchor)
     mismatched = [name for name, mine, theirs in (
-        ("log_id", p["log_id"], to_hex(d.log_id)), ("stream", p["stream"], d.stream),
+        # a disclosure of a log not yet bound has log_id null (section 7): never the profile's
+        ("log_id", p["log_id"], to_hex(d.log_id) if d.log_id is not None else None), ("stream", p["stream"], d.stream),
         ("range", (p["range"]["from"], p["range"]["to"]), (d.start, d.end)),
         ("checkpoint", (p["checkpoint"]["size"], p["checkpoint"]["root"]), (d.size, to_hex(d.root))),
     ) if mine != theirs]

@@ -99,7 +99,8 @@ def verify_delivery(secret: str, headers: Mapping[str, str], body: bytes, *, now
     if not any(hmac.compare_digest(expected, s) for s in signatures):
         raise SignatureError("the signature does not match the body (wrong secret or altered body)")
     if abs(now - timestamp) > tolerance:
-        raise SignatureError(f"the signature's timestamp is {abs(now - timestamp)} s from now (tolerance {tolerance} s)")
+        raise SignatureError(f"the signature's timestamp is {abs(now - timestamp)} s from now "
+                             f"(tolerance {tolerance} s)")
     if delivery_id in seen:
         raise SignatureError(f"delivery {delivery_id} was received already (a replay)")
     seen.add(delivery_id)

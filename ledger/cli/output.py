@@ -57,15 +57,26 @@ def write_output(document: dict, out: str | None) -> None:
         sys.stdout.buffer.write(data)
         sys.stdout.flush()
         return
+    with whole_file(out) as f:
+        f.write(data)
+    typer.echo(f"wrote {out}", err=True)
+
+
+@contextmanager
+def whole_file(out: str, mode: int = 0o666):
+    """A file opened for writing that appears at ``out`` only once it is whole: written to
+    ``out.tmp`` and renamed; an error (or an exception in the block) leaves nothing behind.
+    ``mode``: the permissions it is created with (before the umask), e.g. 0o600 for records."""
     tmp = Path(out + ".tmp")
     try:
-        tmp.write_bytes(data)
-        os.replace(tmp, out)  # never leave a half-written bundle behind
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+        with os.fdopen(fd, "wb") as f:
+            yield f
+        os.replace(tmp, out)  # never leave a half-written file behind
     except OSError as e:
         raise LedgerError(f"cannot write {out}: {e.strerror}") from None
     finally:
         tmp.unlink(missing_ok=True)
-    typer.echo(f"wrote {out}", err=True)
 
 
 def one_line(e: Exception) -> str:

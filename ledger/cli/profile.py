@@ -3,17 +3,14 @@ disclosure, and a lender's check of one against the other (``docs/PROFILE.md``).
 
 from __future__ import annotations
 
-import os
 import sys
-from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
 from ledger.cli.common import read_json
 from ledger.cli.context import context
-from ledger.cli.output import JsonFlag, LogOption, RpcOption, print_json, progress, say, write_output
-from ledger.errors import LedgerError
+from ledger.cli.output import JsonFlag, LogOption, RpcOption, print_json, progress, say, whole_file, write_output
 from ledger.limits import MAX_INDEX
 
 profile_app = typer.Typer(help="Production profiles (docs/PROFILE.md): what a range of a log says, "
@@ -89,8 +86,10 @@ def profile_verify(
     else:
         for check in verdict.checks:
             say(f"{'PASS' if check.ok else 'FAIL'}  {check.name}: {check.detail}")
-        for path, claimed, recomputed in verdict.differences[20:]:
-            say(f"FAIL  figure {path}: claimed {claimed!r}, recomputed {recomputed!r}")
+        from ledger.profile_verify import SHOWN_DIFFERENCES, figure_text
+
+        for path, claimed, recomputed in verdict.differences[SHOWN_DIFFERENCES:]:  # the figures line names the first
+            say(f"FAIL  figure {path}: claimed {figure_text(claimed)}, recomputed {figure_text(recomputed)}")
         if rpc is None and verdict.sound:
             say("note  anchor: not checked (offline); give --rpc to check the root against the chain")
         say(f"profile {'SOUND' if verdict.sound else 'NOT SOUND'}")
@@ -114,19 +113,12 @@ def disclose(
             sys.stdout.buffer.write(chunk)
         sys.stdout.flush()
         return
-    tmp = Path(out + ".tmp")
     written = 0
-    try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # records in clear: owner only
-        with os.fdopen(fd, "wb") as f, progress(end - start, sys.stderr.isatty(), unit="records",
+    # records in clear: the owner's only
+    with whole_file(out, 0o600) as f, progress(end - start, sys.stderr.isatty(), unit="records",
                                                 label="disclose") as (advance, _):
-            for chunk in chunks:
-                f.write(chunk)
-                written += len(chunk)
-                advance(chunk.count(b"\n"))
-        os.replace(tmp, out)  # never leave a half-written disclosure behind
-    except OSError as e:
-        raise LedgerError(f"cannot write {out}: {e.strerror}") from None
-    finally:
-        tmp.unlink(missing_ok=True)
+        for chunk in chunks:
+            f.write(chunk)
+            written += len(chunk)
+            advance(chunk.count(b"\n"))
     typer.echo(f"wrote {out} ({written} bytes, {end - start} records)", err=True)

@@ -35,7 +35,7 @@ def describe_asset(store, chain: Chain, stream: str, start: int, end: int, check
     the newest anchored checkpoint covering them (exactly ``checkpoint`` if given). With
     ``params`` (``ProfileParams``: tz, mapping, thresholds) the manifest is ``dpl-asset/2``,
     carrying the range's profile computed from the store with them."""
-    from ledger.assets import asset_digest, build_manifest
+    from ledger.assets import asset_digest
 
     info = store.get_log(stream)
     if not 0 <= start < end:
@@ -57,7 +57,8 @@ def manifest_at(store, info, start: int, end: int, size: int, root: bytes, param
     if params is not None:
         from ledger.profile import build_profile
 
-        profile = build_profile(((s.index, s.record) for s in store.iter_records(info.stream, start, end)),
+        # a callable: streamed in flat memory, read again only if the records are out of time order
+        profile = build_profile(lambda: ((s.index, s.record) for s in store.iter_records(info.stream, start, end)),
                                 log_id=info.log_id, stream=info.stream, start=start, end=end, checkpoint_size=size,
                                 checkpoint_root=root, tz=params.tz, mapping=params.mapping,
                                 thresholds=params.thresholds)
@@ -76,3 +77,33 @@ def profile_params_of(manifest: object):
     if type(p) is not dict:
         return None
     return ProfileParams.checked(p.get("tz"), p.get("mapping"), p.get("thresholds"))
+
+
+def _digest(manifest: object) -> bytes | None:
+    """The asset digest of a manifest read from a consent, None if it has none."""
+    from ledger.assets import asset_digest
+    from ledger.canonical import CanonicalError
+
+    try:
+        return asset_digest(manifest) if type(manifest) is dict else None
+    except CanonicalError:
+        return None
+
+
+def pledged_manifest(store, stream: str, terms, root: bytes, manifests=()) -> dict | None:
+    """The manifest pledge ``terms`` committed to, rebuilt from the store: the ``dpl-asset/1``
+    of its range, or the ``dpl-asset/2`` recomputed with the profile parameters of the first
+    of ``manifests`` (the consents' manifests) whose digest is the pledged asset digest. None
+    when neither is known; the caller compares the result's digest with the chain's (a store
+    that changed since the consent gives another digest)."""
+    from ledger.assets import asset_digest, build_manifest
+
+    t = terms
+    manifest = build_manifest(store, stream, t.start, t.end, t.checkpoint_size, root)
+    if asset_digest(manifest) == t.asset_digest:
+        return manifest
+    pledged = next((m for m in manifests if _digest(m) == t.asset_digest and profile_params_of(m) is not None), None)
+    if pledged is None:
+        return None
+    return manifest_at(store, store.get_log(stream), t.start, t.end, t.checkpoint_size, root,
+                       profile_params_of(pledged))

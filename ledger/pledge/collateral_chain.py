@@ -13,7 +13,7 @@ from pathlib import Path
 
 from eth_utils import to_checksum_address
 
-from ledger.assets import asset_digest, build_manifest
+from ledger.assets import asset_digest
 from ledger.bundles import make_entry
 from ledger.chain.client import Chain
 from ledger.errors import ChainError, InvariantError, LedgerError, NotFoundError
@@ -22,16 +22,6 @@ from ledger.pledge.collateral import (Check, CollateralReport, figures_from_disc
                                       make_collateral_bundle, verify_collateral)
 from ledger.pledge.terms import TOKEN_ID_MAX
 from ledger.sampling import sample_indices, sample_seed
-
-
-def _digest(manifest: object) -> bytes | None:
-    """The asset digest of a manifest read from a consent, None if it has none."""
-    from ledger.canonical import CanonicalError
-
-    try:
-        return asset_digest(manifest) if type(manifest) is dict else None
-    except CanonicalError:
-        return None
 
 
 def _stream_of(store, log_id: bytes) -> str:
@@ -49,7 +39,7 @@ def build_bundle(store, chain: Chain, token_id: int, manifests=None) -> dict:
     with the profile recomputed with the parameters of the first manifest ``manifests(terms)``
     yields whose digest is the pledged asset digest (the consent's); either way its digest
     must be the pledge's."""
-    from ledger.pledge.asset import manifest_at, profile_params_of
+    from ledger.pledge.asset import pledged_manifest
 
     view = read_pledge(chain, token_id)
     t = view.terms
@@ -57,17 +47,12 @@ def build_bundle(store, chain: Chain, token_id: int, manifests=None) -> dict:
     root = store.root_at(stream, t.checkpoint_size)
     if anchored_root(chain, t.log_id, t.checkpoint_size) != root:
         raise LedgerError(f"the chain does not hold this store's root at size {t.checkpoint_size}: run dpl audit")
-    manifest = build_manifest(store, stream, t.start, t.end, t.checkpoint_size, root)
-    if asset_digest(manifest) != t.asset_digest:
-        pledged = next((m for m in (manifests(t) if manifests is not None else ())
-                        if _digest(m) == t.asset_digest and profile_params_of(m) is not None), None)
-        if pledged is None:
-            raise NotFoundError(
-                f"the records of {stream} [{t.start}, {t.end}) do not hash to the pledged asset digest "
-                f"0x{t.asset_digest.hex()} as a dpl-asset/1 manifest, and no consent with a profile for it is known: "
-                "give the consent the pledge was issued from (dpl pledge bundle --consent FILE), or run dpl audit")
-        manifest = manifest_at(store, store.get_log(stream), t.start, t.end, t.checkpoint_size, root,
-                               profile_params_of(pledged))
+    manifest = pledged_manifest(store, stream, t, root, manifests(t) if manifests is not None else ())
+    if manifest is None:
+        raise NotFoundError(
+            f"the records of {stream} [{t.start}, {t.end}) do not hash to the pledged asset digest "
+            f"0x{t.asset_digest.hex()} as a dpl-asset/1 manifest, and no consent with a profile for it is known: "
+            "give the consent the pledge was issued from (dpl pledge bundle --consent FILE), or run dpl audit")
     if asset_digest(manifest) != t.asset_digest:
         raise InvariantError(f"the records of {stream} [{t.start}, {t.end}) do not hash to the pledged asset digest "
                              f"0x{t.asset_digest.hex()}: the store changed since the consent (run dpl audit)")

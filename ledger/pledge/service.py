@@ -675,6 +675,13 @@ class Pledges:
             return doc["covenants"], manifest["profile"]
         return None
 
+    def kept_manifests(self):
+        """The manifests of every consent this service keeps (for the audit)."""
+        from ledger.store.consents import ConsentStore
+
+        for row in ConsentStore(self.ctx.store.engine, self.ctx.store.key).list():
+            yield orjson.loads(row.document).get("manifest")
+
     def profile(self, token_id: int, party) -> dict:
         """The ``dpl-profile/1`` pledge ``token_id`` committed to (its ``dpl-asset/2`` manifest's,
         as kept in the consent the pledge was issued from; its digest checked against the

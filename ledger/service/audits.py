@@ -30,10 +30,12 @@ class Audits:
         """Audit every anchor and record against ``target`` (default: ``self.target()``), keep
         the report (sealed), return it."""
         from ledger.audit import run_audit
+        from ledger.pledge.service import Pledges
 
         chain, deployment = target or self.target()
         report = run_audit(self.ctx.store, chain, deployment, on_record,
-                           stuck_after=self.ctx.settings.stuck_after_blocks).as_json()
+                           stuck_after=self.ctx.settings.stuck_after_blocks,
+                           kept_manifests=Pledges(self.ctx).kept_manifests).as_json()
         AuditRunStore(self.ctx.store.engine, self.ctx.store.key).add(report["clean"], orjson.dumps(report))
         return report
 

@@ -86,13 +86,23 @@ class Profiles:
 
     def build(self, stream: str, start: int, end: int, params: ProfileParams | None = None,
               checkpoint: int | None = None, progress=None) -> dict:
-        """The ``dpl-profile/1`` of records ``[start, end)`` of ``stream``. ``progress(n)`` is
-        called with the records done so far, every few thousand."""
+        """The ``dpl-profile/1`` of records ``[start, end)`` of ``stream``, streamed from the store
+        (read a second time if the records are out of time order: ``build_profile``).
+        ``progress(n)`` is called with the records done so far, every few thousand, never
+        going back nor past ``end - start`` (during a second read it waits until it passes
+        the first)."""
         from ledger.profile import build_profile
 
         params = params or ProfileParams.checked()
         info, row = self._range(stream, start, end, checkpoint)
-        return build_profile(self._records(stream, start, end, progress), log_id=info.log_id, stream=info.stream,
+        shown = [0]
+
+        def forward(n: int) -> None:
+            if progress is not None and n > shown[0]:
+                shown[0] = n
+                progress(n)
+
+        return build_profile(lambda: self._records(stream, start, end, forward), log_id=info.log_id, stream=info.stream,
                              start=start, end=end, checkpoint_size=row.size, checkpoint_root=row.root,
                              tz=params.tz, mapping=params.mapping, thresholds=params.thresholds)
 

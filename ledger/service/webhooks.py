@@ -222,26 +222,32 @@ class Webhooks:
         return self.store.enqueue(party_id, event_type, event_key, body, now, conn)
 
 
-def deliver_due(ctx, now: datetime | None = None, *, limit: int = 100,
+def deliver_due(ctx, now: datetime | None = None, *, limit: int = 100, concurrency: int = 4,
                 send: Callable[..., tuple[int | None, str | None]] = post,
                 rand: Callable[[], float] = random.random) -> DeliveryPass:
-    """One pass of the delivery worker: send each due delivery (at most ``limit``), one claim
-    at a time, and record the outcome: a 2xx is delivered; anything else is retried after
-    ``ledger.webhooks.retry_delay`` while within ``GIVE_UP_AFTER`` of the event, then failed.
-    ``now`` fixes the clock (tests); by default each delivery is signed at the time it is sent.
-    Safe with several workers: see ``ledger.store.webhooks``."""
+    """One pass of the delivery worker: send the due deliveries (at most ``limit``), each
+    claimed on its own, ``concurrency`` at a time (a receiver that times out holds up one
+    sender, not the pass), and record each outcome: a 2xx is delivered; anything else is
+    retried after ``ledger.webhooks.retry_delay`` while within ``GIVE_UP_AFTER`` of the event,
+    then failed. ``now`` fixes the clock (tests); by default each delivery is signed at the
+    time it is sent. Safe with several workers: see ``ledger.store.webhooks``."""
     store = _store(ctx)
     clock = (lambda: now) if now is not None else utcnow
     allow_private = bool(getattr(ctx.settings, "webhooks_allow_private", False))
     if not store.any_due(clock()):
         return DeliveryPass()
-    attempted = delivered = retrying = failed = 0
-    for _ in range(limit):
+    lock = threading.Lock()
+    counts = {"budget": limit, "attempted": 0, "delivered": 0, "retrying": 0, "failed": 0}
+
+    def one() -> bool:
+        with lock:
+            if counts["budget"] <= 0:
+                return False
+            counts["budget"] -= 1
         at = clock()
         claim = store.claim(at, LEASE)
         if claim is None:
-            break
-        attempted += 1
+            return False
         headers = delivery_headers(claim.secret, int(at.timestamp()), claim.body, claim.delivery_id, claim.event_type)
         try:
             status, error = send(claim.url, claim.body, headers, allow_private=allow_private)
@@ -254,11 +260,29 @@ def deliver_due(ctx, now: datetime | None = None, *, limit: int = 100,
             retry_at = done + timedelta(seconds=retry_delay(claim.attempts, rand()))
             if retry_at > claim.created_at + timedelta(seconds=GIVE_UP_AFTER):
                 retry_at = None
-        if store.finish(claim, now=done, delivered=ok, status=status, error=error, retry_at=retry_at):
-            if ok:
-                delivered += 1
-            elif retry_at is None:
-                failed += 1
-            else:
-                retrying += 1
-    return DeliveryPass(attempted, delivered, retrying, failed)
+        recorded = store.finish(claim, now=done, delivered=ok, status=status, error=error, retry_at=retry_at)
+        with lock:
+            counts["attempted"] += 1
+            if recorded:
+                counts["delivered" if ok else "failed" if retry_at is None else "retrying"] += 1
+        return True
+
+    errors: list[BaseException] = []
+
+    def sender() -> None:
+        try:
+            while one():
+                pass
+        except BaseException as e:  # noqa: BLE001 (raised by the pass once every sender is done)
+            errors.append(e)
+
+    threads = [threading.Thread(target=sender, name=f"dpl-webhook-sender-{n}", daemon=True)
+               for n in range(max(1, concurrency) - 1)]
+    for t in threads:
+        t.start()
+    sender()  # this thread is a sender too
+    for t in threads:
+        t.join()
+    if errors:
+        raise errors[0]
+    return DeliveryPass(counts["attempted"], counts["delivered"], counts["retrying"], counts["failed"])

@@ -188,7 +188,16 @@ class WebhookStore:
             return conn.execute(select(WebhookDelivery.id).where(self._due(now)).limit(1)).first() is not None
 
     def claim(self, now: datetime, lease: timedelta) -> Claim | None:
-        """Take the most overdue due delivery for ``lease`` (see the module docstring)."""
+        """Take the most overdue due delivery for ``lease`` (see the module docstring). A due
+        row that cannot be sent is closed on the way: its webhook deleted meanwhile (an enqueue
+        that raced the delete) is ``cancelled``; a sealed secret or body that does not open (a
+        row altered at rest; the store itself opened with the right key) is ``failed``."""
+        while True:
+            claimed = self._claim_one(now, lease)
+            if claimed is None or isinstance(claimed, Claim):
+                return claimed
+
+    def _claim_one(self, now: datetime, lease: timedelta) -> Claim | None | bool:
         d = WebhookDelivery
         query = (select(d.id, d.delivery_id, d.webhook_id, d.event_type, d.body, d.attempts, d.created_at)
                  .where(self._due(now)).order_by(d.next_attempt_at, d.id).limit(1))
@@ -198,8 +207,12 @@ class WebhookStore:
             row = conn.execute(query).first()
             if row is None:
                 return None
-            hook = conn.execute(select(Webhook.url, Webhook.secret, Webhook.party_id)
+            hook = conn.execute(select(Webhook.url, Webhook.secret, Webhook.party_id, Webhook.deleted_at)
                                 .where(Webhook.id == row.webhook_id)).one()
+            if hook.deleted_at is not None:
+                conn.execute(update(d).where(d.id == row.id).values(status=CANCELLED, lease_until=None,
+                                                                    last_error="the webhook was deleted"))
+                return False
             until = now + lease
             conn.execute(update(d).where(d.id == row.id).values(attempts=row.attempts + 1, lease_until=until))
         try:
@@ -208,12 +221,10 @@ class WebhookStore:
             body = self.key.open_document(body_aad(row.delivery_id, row.webhook_id), bytes(row.body),
                                           f"delivery {row.delivery_id}")
         except DataKeyError as e:
-            # a row altered at rest: never sent; failed for good (the store opened with the right
-            # key, or it would not have opened at all), and the next due one is taken
             with write_transaction(self.engine) as conn:
                 conn.execute(update(d).where(d.id == row.id).values(status=FAILED, lease_until=None,
                                                                     last_error=str(e)[:500]))
-            return self.claim(now, lease)
+            return False
         return Claim(row.id, row.delivery_id, row.webhook_id, row.event_type, hook.url, secret, body,
                      row.attempts + 1, _aware(row.created_at), until)
 

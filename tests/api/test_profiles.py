@@ -34,6 +34,8 @@ def test_bad_profile_requests_are_named(world):
     assert "mapping" in _profile(world, status=422, mapping={"format": "dpl-mapping/9"})["detail"]
     assert "past the end" in _profile(world, status=422, to=world.size + 1)["detail"]
     assert "empty" in _profile(world, status=422, **{"from": 5, "to": 5})["detail"]
+    # a threshold is read as an exact rational: a 5,000-digit one was a 500 (int() digit limit)
+    assert "at most 40 characters" in _profile(world, status=422, thresholds={"temp_c_max": "1" * 5000})["detail"]
     # a checkpoint size that was never anchored: not found, naming it
     assert "no anchored checkpoint" in _profile(world, status=404, checkpoint=601)["detail"]
 
@@ -80,3 +82,40 @@ def test_disclosing_to_a_party_that_is_not_a_lender_is_refused(world):
     r = world.post(f"/v1/logs/{world.log_id}/disclosures", "bank-a",
                    json={"lender": "bank-a", "from": 0, "to": 10})
     assert r.status_code == 403, r.text
+
+
+def test_a_range_out_of_time_order_is_read_again_and_profiled_as_a_lender_recomputes_it(world, monkeypatch):
+    """The service streams the range; at the first record back in time it reads the range again
+    (array mode). The profile is the one a lender recomputes from the disclosed records, and
+    progress never goes back nor past the range."""
+    from ledger.service.profiles import Profiles
+    from ledger.synthetic import telemetry
+
+    records = list(telemetry(6000, seed=13))
+    records[5000]["ts"] = records[4000]["ts"]  # after the first progress report (4096)
+    log_id = world.new_log("acme", records, anchor=True)
+    stream = world.ok("GET", f"/v1/logs/{log_id}", "acme")["stream"]
+    reads, real = [], Profiles._records
+    monkeypatch.setattr(Profiles, "_records", lambda self, *a: reads.append(a[:3]) or real(self, *a))
+    shown = []
+    profile = Profiles(world.client.app.state.services).build(stream, 0, 6000, progress=shown.append)
+    assert len(reads) == 2 and shown == [4096, 6000]
+    made = world.ok("POST", f"/v1/logs/{log_id}/disclosures", "acme", 201,
+                    json={"lender": "bank-a", "from": 0, "to": 6000})
+    document = orjson.loads(world.get(f"/v1/disclosures/{made['id']}/document", "bank-a").content)
+    verdict = verify(profile, document)
+    assert [(c.name, c.ok) for c in verdict.checks][-1] == ("figures", True), verdict.as_json()
+    monkeypatch.undo()
+    assert world.ok("POST", f"/v1/logs/{log_id}/profile", "acme", json={"from": 0, "to": 6000}) == profile
+
+
+def test_the_audit_recomputes_a_pledge_that_carries_a_profile(world):
+    """A dpl-asset/2 pledge (the consent carries profile parameters) is audited against its
+    manifest recomputed with them. Before: the audit rebuilt a dpl-asset/1 manifest and reported
+    'pledge N commits to asset …, but our records … describe …' for every such pledge."""
+    terms = {**world.terms(lender="bank-a"), "profile": {"tz": "+08:00"}}
+    consent_id = world.ok("POST", "/v1/pledges/consents", "acme", 201, json={"terms": terms})["consent_id"]
+    token = world.ok("POST", "/v1/pledges", "bank-a", 201, json={"consent_id": consent_id})["token_id"]
+    assert world.ok("GET", f"/v1/pledges/{token}/profile", "aud")["tz"] == "+08:00"
+    report = world.ok("POST", "/v1/audit", "aud")
+    assert not [f for f in report["findings"] if f"pledge {token} " in f], report["findings"]

@@ -218,6 +218,9 @@ test('text from a profile is only ever text: markup in names and messages is sho
     const cur = Object.keys(p.sales.by_currency)[0];
     p.sales.by_currency[cur].by_customer[hostile] = 1;
     p.flags.unshift({ code: 'gap', message: `${hostile} \u202emessage`, figure: hostile, value: '1', threshold: '0' });
+    const [someDay] = Object.keys(Object.values(p.cross_source.by_machine_day)[0]);
+    p.cross_source.by_machine_day[`${hostile}\u202e`] = { [someDay]: [1, 2] };
+    p.sales.by_currency[`${cur}\u202e no-print`] = p.sales.by_currency[cur];
     await route.fulfill({ response, body: JSON.stringify(p) });
   });
   const { page, report } = await lenderReport(WIDTHS.desktop, hostileProfile);
@@ -227,6 +230,10 @@ test('text from a profile is only ever text: markup in names and messages is sho
   assert.ok(flag.includes('<img src=x onerror="window.pwned=1"> \\u202emessage'), flag);
   assert.ok((await report.textContent()).includes(`${hostile}\\u202e`), 'the machine name as text, its control escaped');
   assert.ok(await report.locator('svg text', { hasText: '<img src=x' }).count() > 0, 'in the charts too, as text');
+  // a heat-map cell's tooltip and a currency's chart and amount: the control escaped there too, and a
+  // name never becomes a class (a currency "EUR no-print" hid its chart from the printed report)
+  assert.ok(!(await report.textContent()).includes('\u202e'), 'no raw bidi control anywhere in the report');
+  assert.equal(await report.locator('svg.no-print').count(), 0, 'a currency is no class');
   assert.deepEqual(page.problems, []);
   await page.context().close();
 });

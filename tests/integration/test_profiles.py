@@ -58,6 +58,23 @@ def test_profile_build_disclose_and_verify_against_the_chain(env):
     code, out, _ = _verify(env, _write(env, "inflated.json", inflated), tmp / "d.json")
     assert code == 1 and "mes.qty_good: claimed" in out and out.rstrip().endswith("profile NOT SOUND")
 
+    # more than 20 figures differ: the figures line names 20, one line each for the rest, in the same
+    # words ("(absent)" and JSON, not Python's MISSING and repr)
+    many = json.loads(json.dumps(profile))
+    for day in many["daily"][:25]:
+        day["records"] += 1
+    del many["daily"][-1]["mes_scrap"]
+    code, out, _ = _verify(env, _write(env, "many.json", many), tmp / "d.json")
+    assert code == 1 and "(and 6 more)" in out
+    assert f"FAIL  figure daily[{len(many['daily']) - 1}].mes_scrap: claimed (absent), recomputed " in out, out
+    assert "MISSING" not in out
+
+    # a disclosure of a log not yet bound (log_id null): the profile is of another log, not a traceback
+    unbound = json.loads(json.dumps(disclosure))
+    unbound["log_id"] = None
+    code, out, _ = _verify(env, tmp / "p.json", _write(env, "unbound.json", unbound))
+    assert code == 1 and "FAIL  same range: the profile and the disclosure differ in log_id" in out
+
     # a record altered, or dropped: the disclosure itself fails (an altered record breaks the range proof)
     altered = json.loads(json.dumps(disclosure))
     altered["records"][10]["record"]["data"]["machine"] = "cnc-99"

@@ -40,6 +40,8 @@ class Receiver:
         self.seen: set[str] = set()
         self.clock = T0
         self.delay = 0.0
+        self.inflight = self.max_inflight = 0
+        lock = threading.Lock()
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -47,8 +49,18 @@ class Receiver:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 headers = dict(self.headers.items())
                 receiver.requests.append((self.path, headers, body))
-                if receiver.delay:
-                    time.sleep(receiver.delay)
+                with lock:
+                    receiver.inflight += 1
+                    receiver.max_inflight = max(receiver.max_inflight, receiver.inflight)
+                try:
+                    if receiver.delay:
+                        time.sleep(receiver.delay)
+                    self._handle(headers, body)
+                finally:
+                    with lock:
+                        receiver.inflight -= 1
+
+            def _handle(self, headers, body):
                 if self.path == "/redirected":
                     return self._answer(200)
                 if receiver.script:
@@ -156,7 +168,8 @@ def test_500_then_200_arrives_once_across_a_restart_and_replays_are_refused(sett
     path, headers, body = receiver.requests[-1]
     assert path == "/hooks/dpl" and headers["DPL-Delivery-Id"] == delivery_id
     assert headers["DPL-Event"] == "covenant.warning" and headers["Content-Type"] == "application/json"
-    assert headers["DPL-Signature"] == f"t={int(receiver.clock.timestamp())},v1=" + wh.sign(receiver.secret, int(receiver.clock.timestamp()), body)
+    t = int(receiver.clock.timestamp())
+    assert headers["DPL-Signature"] == f"t={t},v1=" + wh.sign(receiver.secret, t, body)
     assert receiver.requests[0][2] == body  # every retry carries the same body and id
 
     # a replay of the genuine delivery and a tampered copy are refused by the receiver
@@ -224,6 +237,27 @@ def test_several_workers_at_once_send_each_delivery_once(settings, ctx, receiver
     assert {d.status for d in _log(ctx, party).values()} == {"delivered"}
 
 
+@pytest.mark.parametrize("concurrency", [1, 4])
+def test_a_pass_sends_several_at_once_so_a_slow_receiver_holds_up_one_sender(ctx, receiver, concurrency):
+    party, _ = _hook(ctx, receiver)
+    for k in range(8):
+        Webhooks(ctx).enqueue(party.id, "covenant.warning", {"n": k}, f"k{k}", now=T0)
+    receiver.delay = 0.1
+    done = deliver_due(ctx, T0, concurrency=concurrency)
+    assert (done.attempted, done.delivered) == (8, 8)
+    assert len(receiver.accepted) == len({e["id"] for e in receiver.accepted}) == 8
+    assert receiver.max_inflight == 1 if concurrency == 1 else receiver.max_inflight >= 2
+
+
+def test_a_pass_stops_at_its_limit(ctx, receiver):
+    party, _ = _hook(ctx, receiver)
+    for k in range(5):
+        Webhooks(ctx).enqueue(party.id, "covenant.warning", {"n": k}, f"k{k}", now=T0)
+    assert deliver_due(ctx, T0, limit=3).attempted == 3
+    assert deliver_due(ctx, T0, limit=3).attempted == 2
+    assert len(receiver.accepted) == 5
+
+
 def test_each_webhook_of_the_party_gets_the_event_and_other_parties_see_nothing(ctx, receiver):
     party, _ = _hook(ctx, receiver)
     other = Receiver(secret="o" * 32)
@@ -263,6 +297,19 @@ def test_deleting_a_webhook_cancels_its_pending_deliveries(ctx, receiver):
     row = _log(ctx, party)[delivery_id]
     assert row.status == "cancelled" and row.last_error == "the webhook was deleted"
     assert Webhooks(ctx).enqueue(party.id, "covenant.warning", WARNING, "k2", now=T0) == []  # no webhook left
+
+
+def test_a_delivery_enqueued_while_its_webhook_was_deleted_is_cancelled_not_sent(ctx, receiver):
+    """The race: an enqueue read the webhook as live, the delete committed, then the enqueue."""
+    from sqlalchemy import text
+
+    party, hook = _hook(ctx, receiver)
+    [delivery_id] = Webhooks(ctx).enqueue(party.id, "covenant.warning", WARNING, "k1", now=T0)
+    with ctx.store.engine.begin() as conn:  # the delete, without its cancelling (it ran first)
+        conn.execute(text("UPDATE webhooks SET deleted_at = created_at WHERE id = :i"), {"i": hook.id})
+    assert deliver_due(ctx, T0).attempted == 0 and receiver.requests == []
+    row = _log(ctx, party)[delivery_id]
+    assert (row.status, row.attempts, row.last_error) == ("cancelled", 0, "the webhook was deleted")
 
 
 def test_the_ssrf_guard_is_checked_again_at_delivery(settings, ctx, receiver):

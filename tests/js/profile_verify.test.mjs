@@ -21,7 +21,7 @@ test('not a profile: the first check fails and says why; nothing else is checked
   assert.deepEqual(verdictJson(v).checks.map((c) => [c.name, c.ok]), [['profile', false]]);
   assert.match(v.checks[0].detail, /^not a production profile: profile /);
   const unreadable = await verifyProfile('{"format": 1, "format": 2}', '{}');
-  assert.match(unreadable.checks[0].detail, /duplicate key 'format'/);
+  assert.match(unreadable.checks[0].detail, /^not a production profile: the profile: duplicate key 'format'/);
 });
 
 test('a good profile with a broken disclosure: the disclosure check names the failure', async () => {
@@ -30,4 +30,7 @@ test('a good profile with a broken disclosure: the disclosure check names the fa
   assert.deepEqual(v.checks.map((c) => [c.name, c.ok]), [['profile', true], ['disclosure', false]]);
   assert.equal(v.checks[0].detail, "dpl-profile/1 of 'line-a/all' records [0, 261) at size 261");
   assert.match(v.checks[1].detail, /unknown disclosure format 'dpl-disclosure\/0'/);
+  // a download cut short: the words name the disclosure, not "the bundle"
+  const cut = await verifyProfile(profile, '{"format": "dpl-disclosure/1", "records": [');
+  assert.match(cut.checks[1].detail, /^the disclosure: invalid JSON/);
 });

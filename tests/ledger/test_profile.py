@@ -1,6 +1,7 @@
 """ledger.profile: known answers (tests/ledger/profile_cases.py), exact number rules, comparison,
 sampling checks and argument errors."""
 
+import copy
 from fractions import Fraction
 
 import pytest
@@ -10,19 +11,54 @@ from hypothesis import strategies as st
 from ledger import exact
 from ledger.canonical import canonicalize
 from ledger.errors import BundleError, InvalidArgumentError
-from ledger.profile import (DEFAULT_THRESHOLDS, MISSING, PROFILE_FORMAT, ProfileBuilder, build_profile,
+from ledger.profile import (DEFAULT_THRESHOLDS, MISSING, PROFILE_FORMAT, OutOfOrder, ProfileBuilder, build_profile,
                             check_mapping, check_profile, check_thresholds, check_tz, compare_profiles,
                             profile_digest, record_disagreements)
 from tests.ledger import profile_cases as cases
 
 
-def build(case, **over):
+def build(case, reread=False, **over):
+    """The profile of ``case``'s records, given as an iterable (array mode) or, with ``reread``,
+    as a callable (streamed; read again in array mode if out of time order)."""
     records = case["records"]
     args = dict(log_id=cases.LOG_ID, stream=cases.STREAM, start=0, end=len(records),
                 checkpoint_size=len(records), checkpoint_root=cases.ROOT, tz=case["tz"],
                 mapping=case["mapping"], thresholds=case["thresholds"])
     args.update(over)
-    return build_profile(enumerate(records), **args)
+    return build_profile((lambda: enumerate(records)) if reread else enumerate(records), **args)
+
+
+class Reads:
+    """A callable giving ``records`` as fresh generators, counting the calls and whether each
+    generator was closed before the next call."""
+
+    def __init__(self, records):
+        self.records = records
+        self.calls = 0
+        self.open = 0
+        self.closed_before_next = []
+
+    def __call__(self):
+        self.closed_before_next.append(self.open == 0)
+        self.calls += 1
+        return self._gen()
+
+    def _gen(self):
+        self.open += 1
+        try:
+            yield from enumerate(self.records)
+        finally:
+            self.open -= 1
+
+
+def in_time_order(records):
+    """The records stably sorted by instant (ties keep their order): time order = index order."""
+    return sorted(records, key=lambda r: exact.instant_ms(r["ts"]))
+
+
+def is_in_time_order(records):
+    instants = [exact.instant_ms(r["ts"]) for r in records]
+    return all(a <= b for a, b in zip(instants, instants[1:]))
 
 
 def same(a, b):
@@ -30,9 +66,10 @@ def same(a, b):
     return compare_profiles({"v": a}, {"v": b}) == []
 
 
+@pytest.mark.parametrize("reread", [False, True], ids=["iterable", "callable"])
 @pytest.mark.parametrize("case", cases.known_cases(), ids=lambda c: c["name"])
-def test_known_answers(case):
-    profile = build(case)
+def test_known_answers(case, reread):
+    profile = build(case, reread)
     canonicalize(profile)  # canonicalizable I-JSON
     wrong = {path: (cases.lookup(profile, path), want) for path, want in case["expected"].items()
              if not same(cases.lookup(profile, path), want)}
@@ -344,6 +381,9 @@ def test_good_mapping():
     ({"max_scrap_rate": "0.05"}, "thresholds.max_scrap_rate"),
     ({"max_scrap_rate": 0.05}, "thresholds.max_scrap_rate"),
     ("x", "thresholds must be a JSON object"),
+    # read as exact rationals: a 5,000-digit one failed every build (int() digit limit) after passing
+    ({"temp_c_max": "1" * 5000}, "thresholds.temp_c_max: must be at most 40 characters"),
+    ({"min_utilization": "9" * 5000 + ".000000"}, "thresholds.min_utilization: must be at most 40"),
 ])
 def test_bad_thresholds(thresholds, field):
     with pytest.raises(InvalidArgumentError, match=field.replace(".", r"\.")):
@@ -466,3 +506,136 @@ def test_time_ordered_figures_match_the_reference(records, tz):
         k: v for k, v in per_day.items() if v}
     assert p["coverage"]["longest_gap_s"] == gap
     assert (p["coverage"]["first_ts"], p["coverage"]["last_ts"]) == (first_ts, last_ts)
+
+
+@settings(max_examples=100, deadline=None)
+@given(records=_readings(), tz=st.sampled_from(["+00:00", "+08:00", "-09:30"]))
+def test_streamed_figures_match_the_reference(records, tz):
+    """The same reference, for the streaming path: records in time order, given as a callable."""
+    records = in_time_order(records)
+    reads = Reads(records)
+    p = build_profile(reads, log_id=cases.LOG_ID, stream=cases.STREAM, start=0, end=len(records),
+                      checkpoint_size=len(records), checkpoint_root=cases.ROOT, tz=tz)
+    assert reads.calls == 1
+    machines, per_day, gap, first_ts, last_ts = _reference_machines(records, exact.offset_ms(tz))
+    got = {name: {k: m[k] for k in ("parts", "resets", "longest_stop_s", "energy_kwh", "readings")}
+           for name, m in p["iot"]["machines"].items()}
+    assert got == machines
+    assert {d["day"]: d["iot_parts"] for d in p["daily"] if d["iot_parts"]} == {
+        k: v for k, v in per_day.items() if v}
+    assert p["coverage"]["longest_gap_s"] == gap
+    assert (p["coverage"]["first_ts"], p["coverage"]["last_ts"]) == (first_ts, last_ts)
+
+
+# --- streamed (callable) against array mode (iterable) ----------------------------------------
+
+
+def _all_cases():
+    """Every known case as written, and in time order (so the streaming path sees each)."""
+    out = []
+    for case in cases.known_cases():
+        out.append(case)
+        out.append(dict(case, name=case["name"] + "-in-time-order", records=in_time_order(case["records"])))
+    return out
+
+
+@pytest.mark.parametrize("case", _all_cases(), ids=lambda c: c["name"])
+def test_a_callable_gives_the_same_bytes_and_reads_twice_only_out_of_order(case):
+    records = case["records"]
+    reads = Reads(records)
+    args = dict(log_id=cases.LOG_ID, stream=cases.STREAM, start=0, end=len(records), checkpoint_size=len(records),
+                checkpoint_root=cases.ROOT, tz=case["tz"], mapping=case["mapping"], thresholds=case["thresholds"])
+    streamed = build_profile(reads, **args)
+    arrays = build_profile(enumerate(records), **args)
+    assert canonicalize(streamed) == canonicalize(arrays)
+    assert reads.calls == (1 if is_in_time_order(records) else 2)
+    assert reads.closed_before_next == [True] * reads.calls and reads.open == 0
+
+
+def test_the_known_cases_include_both_paths():
+    """Not vacuous: some known cases come out of time order (read twice), and sorting changes them."""
+    orders = [is_in_time_order(c["records"]) for c in cases.known_cases()]
+    assert False in orders
+
+
+@st.composite
+def _mixed(draw):
+    """Records of every type, a few of them moved back in time, some with bad or absent fields."""
+    records = draw(_readings())
+    n = draw(st.integers(0, 12))
+    for i in range(n):
+        ts = draw(st.sampled_from([r["ts"] for r in records]))
+        kind = draw(st.sampled_from(["mes", "erp", "other"]))
+        if kind == "mes":
+            data = {"product": draw(st.sampled_from(["P1", "P2"])), "qty_good": draw(st.integers(0, 50)),
+                    "qty_scrap": draw(st.integers(0, 5)), "qty_planned": draw(st.integers(0, 60)),
+                    "machine": draw(st.sampled_from(["a", "b", "c"]))}
+            rec = {"id": f"w{i}", "ts": ts, "type": "mes.work_order", "data": data}
+        elif kind == "erp":
+            data = {"customer": draw(st.sampled_from(["C1", "C2"])), "currency": "EUR",
+                    "amount_minor": draw(st.integers(0, 10**6)), "lines": [{"sku": "P1", "qty": 3}]}
+            rec = {"id": f"s{i}", "ts": ts, "type": "erp.sales_order", "data": data}
+        else:
+            rec = {"id": f"o{i}", "ts": ts, "type": "note", "data": draw(st.sampled_from([{}, None]))}
+        records.insert(draw(st.integers(0, len(records))), rec)
+    if draw(st.booleans()):
+        records = in_time_order(records)
+    return records
+
+
+@settings(max_examples=150, deadline=None)
+@given(records=_mixed(), tz=st.sampled_from(["+00:00", "+08:00", "-09:30"]))
+def test_streamed_and_array_profiles_are_byte_identical(records, tz):
+    args = dict(log_id=cases.LOG_ID, stream=cases.STREAM, start=0, end=len(records), checkpoint_size=len(records),
+                checkpoint_root=cases.ROOT, tz=tz)
+    reads = Reads(records)
+    streamed = build_profile(reads, **args)
+    assert canonicalize(streamed) == canonicalize(build_profile(enumerate(records), **args))
+    assert reads.calls == (1 if is_in_time_order(records) else 2)
+
+
+def test_the_in_order_builder_keeps_no_arrays_and_refuses_a_record_back_in_time():
+    records = in_time_order(cases.case_factory()["records"])
+    b = ProfileBuilder(in_order=True)
+    for i, r in enumerate(records):
+        b.add(i, r)
+    assert b._instants is None and all(m.inst is None for m in b._machines.values())
+    late = dict(records[0], ts="2000-01-01T00:00:00Z")
+    with pytest.raises(OutOfOrder, match=f"record {len(records)} is earlier in time") as e:
+        b.add(len(records), late)
+    assert e.value.index == len(records)
+    tie = ProfileBuilder(in_order=True)  # an equal instant is in order (ties keep arrival order)
+    tie.add(0, records[0])
+    tie.add(1, records[0])
+
+
+def test_a_callable_meets_the_same_errors():
+    case = cases.case_trend()
+    records = list(reversed(case["records"])) + [{"ts": "yesterday", "type": "x"}]
+    with pytest.raises(InvalidArgumentError, match=f"record {len(records) - 1} is not a record"):
+        build_profile(Reads(records), log_id=cases.LOG_ID, stream="s", start=0, end=len(records),
+                      checkpoint_size=len(records), checkpoint_root=cases.ROOT)
+    reads = Reads(case["records"])
+    with pytest.raises(InvalidArgumentError, match="tz must be"):
+        build_profile(reads, log_id=cases.LOG_ID, stream="s", start=0, end=1, checkpoint_size=1,
+                      checkpoint_root=cases.ROOT, tz="+8")
+    assert reads.calls == 0  # parameters are checked before any read
+    with pytest.raises(InvalidArgumentError, match=r"the range is \[0, 99\)"):
+        build(case, reread=True, end=99, checkpoint_size=99)
+    with pytest.raises(InvalidArgumentError, match="range ended"):
+        build(case, reread=True, end=2, checkpoint_size=2)
+
+
+def test_check_profile_wants_each_day_once_ascending():
+    p = build(cases.case_factory())
+    assert len(p["daily"]) >= 2
+    twice = copy.deepcopy(p)
+    twice["daily"].append(copy.deepcopy(twice["daily"][-1]))
+    with pytest.raises(BundleError, match=rf"profile daily\[{len(p['daily'])}\]: day .* does not come after"):
+        check_profile(twice)
+    backwards = copy.deepcopy(p)
+    backwards["daily"].reverse()
+    with pytest.raises(BundleError, match=r"profile daily\[1\]: .*\(days are ascending, each once\)"):
+        check_profile(backwards)
+    for index, record in enumerate(cases.case_factory()["records"]):  # bisection finds every record's day
+        assert not any("a day the profile does not list" in r for r in record_disagreements(p, index, record))

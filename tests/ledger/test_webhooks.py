@@ -135,6 +135,9 @@ def _snippet(lang: str) -> str:
     return re.findall(rf"```{lang}\n(.*?)```", DOC.read_text(), re.S)[0]
 
 
+ARABIC_DIGITS = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")
+
+
 def _cases() -> list[tuple[str, dict, bytes, int]]:
     good = headers()
     sig = good["DPL-Signature"]
@@ -152,7 +155,7 @@ def _cases() -> list[tuple[str, dict, bytes, int]]:
         ("garbage", {**good, "DPL-Signature": "garbage"}, BODY, T),
         ("upper-case hex", {**good, "DPL-Signature": f"t={T},v1={v1.upper()}"}, BODY, T),
         ("short hex", {**good, "DPL-Signature": f"t={T},v1={v1[:-2]}"}, BODY, T),
-        ("non-ascii digits", {**good, "DPL-Signature": f"t={str(T).translate(str.maketrans('0123456789', '٠١٢٣٤٥٦٧٨٩'))},v1={v1}"}, BODY, T),
+        ("non-ascii digits", {**good, "DPL-Signature": f"t={str(T).translate(ARABIC_DIGITS)},v1={v1}"}, BODY, T),
         ("spaces", {**good, "DPL-Signature": f" t = {T} , v1 = {v1} "}, BODY, T),
         ("two v1", {**good, "DPL-Signature": f"t={T},v1={'0' * 64},v1={v1}"}, BODY, T),
         ("v1 first", {**good, "DPL-Signature": f"v1={v1},t={T}"}, BODY, T),

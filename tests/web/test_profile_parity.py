@@ -392,6 +392,8 @@ def _all_cases():
     for bad in ({"tz": "+24:00"}, {"tz": "08:00"}, {"thresholds": {"max_gap_s": -1}},
                 {"thresholds": {"max_mismatch": "0.05"}}, {"thresholds": {"nope": 1}},
                 {"thresholds": {"temp_c_max": "1e3"}},
+                {"thresholds": {"temp_c_max": "1" * 5000}}, {"thresholds": {"max_mismatch": "9" * 5000 + ".000000"}},
+                {"thresholds": {"vibration_mm_s_max": "0." + "0" * 38 + "1"}},
                 {"mapping": {"format": "dpl-mapping/1", "types": {"mes.work_order": {"type": "iot.telemetry"}}}},
                 {"mapping": {"format": "dpl-mapping/1", "types": {"x.y": {}}}},
                 {"mapping": {"format": "dpl-mapping/1", "types": {"mes.work_order": {"fields": {"qty_good": "a", "qty_scrap": "a"}}}}},
@@ -508,3 +510,114 @@ def test_tampered_counts_are_no_counts_in_both(tmp_path):
     assert got["disagreements"][0] == [
         "work order 0 has qty_good 5, more than the abc good units of 2026-01-01",
         "work order 0 has qty_good 5, more than the abc good units of product P"]
+
+
+def test_tampered_sections_list_nothing_in_both(tmp_path):
+    """record_disagreements on a profile whose sections are of the wrong kind (check_profile checks
+    only that mes, iot and sales are objects): machines as a list or a string, by_product,
+    by_currency or by_customer as a list, a product's or currency's entry a number. Such a section
+    lists nothing, so the record disagrees, in the same words on both sides. Python raised
+    AttributeError on most, and found machine "m" in the string "m2m" (a sampled reading agreed)."""
+    rnd = random.Random(4)
+    records = [
+        {"id": "a", "ts": "2026-01-01T08:00:00Z", "type": "mes.work_order",
+         "data": {"product": "P", "qty_good": 5, "qty_scrap": 0, "qty_planned": 5}},
+        {"id": "b", "ts": "2026-01-01T09:00:00Z", "type": "erp.sales_order",
+         "data": {"customer": "C", "currency": "EUR", "amount_minor": 40}},
+        {"id": "c", "ts": "2026-01-01T10:00:00Z", "type": "iot.telemetry",
+         "data": {"machine": "m", "state": "running", "parts_total": 3}},
+    ]
+    case, values = _case(records, rnd, alter=False)
+    p = prof.build_profile(list(enumerate(values)), log_id=LOG_ID, checkpoint_root=ROOT_HASH, **case["py_opts"])
+    edits = [
+        lambda d: d["iot"].update(machines=["m"]),
+        lambda d: d["iot"].update(machines="m2m"),
+        lambda d: d["mes"].update(by_product=["P"]),
+        lambda d: d["mes"]["by_product"].update(P=5),
+        lambda d: d["sales"].update(by_currency=["EUR"]),
+        lambda d: d["sales"]["by_currency"].update(EUR=7),
+        lambda d: d["sales"]["by_currency"]["EUR"].update(by_customer=["C"]),
+    ]
+    for edit in edits:
+        doc = copy.deepcopy(p)
+        edit(doc)
+        prof.check_profile(doc)  # the shape is a profile's
+        case["altered"].append(json.dumps(doc))
+    case["probes"] = [[k, i, json.dumps(values[i])] for k in range(len(edits)) for i in (0, 1, 2)]
+    expected = _python(case, values)
+    path = tmp_path / "cases.json"
+    path.write_text(json.dumps([case]))
+    runner = tmp_path / "runner.mjs"
+    runner.write_text(RUNNER.replace("'./api/", f"'{ROOT.as_posix()}/api/"))
+    proc = subprocess.run([_node(), str(runner), str(path)], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    got = json.loads(proc.stdout)[0]
+    assert got["disagreements"] == expected["disagreements"]
+    by_probe = expected["disagreements"]
+    assert by_probe[1 * 3 + 2] == ["reading 2 is from machine m, which the profile does not list"]
+    assert by_probe[2 * 3 + 0] == ["work order 0 is for product P, which the profile does not list"]
+    assert by_probe[3 * 3 + 0] == ["work order 0 has qty_good 5, more than the None good units of product P"]
+    assert by_probe[6 * 3 + 1] == ["sales order 1 is for 40 EUR (minor units), more than the 0 the profile gives "
+                                   "customer C"]
+
+
+def test_names_like_proto_are_ordinary_keys_in_both(tmp_path):
+    """A machine, product, customer, currency or sku named "__proto__" (or
+    "constructor") is a key like any other: the browser wrote machines["__proto__"] = …, which sets
+    the object's prototype instead, so the machine vanished from its profile (Python kept it): an
+    honest profile was NOT SOUND in the browser, and one hiding that machine SOUND there only."""
+    rnd = random.Random(5)
+    records = []
+    for i, name in enumerate(["__proto__", "constructor", "__proto__", "constructor"]):
+        records += [
+            {"id": f"r{i}", "ts": f"2026-01-0{i + 1}T08:00:00Z", "type": "iot.telemetry",
+             "data": {"machine": name, "state": "idle", "parts_total": 10 * i}},
+            {"id": f"w{i}", "ts": f"2026-01-0{i + 1}T09:00:00Z", "type": "mes.work_order",
+             "data": {"product": name, "qty_good": 5, "qty_scrap": 1, "qty_planned": 9, "machine": name}},
+            {"id": f"s{i}", "ts": f"2026-01-0{i + 1}T10:00:00Z", "type": "erp.sales_order",
+             "data": {"customer": name, "currency": name, "amount_minor": 40,
+                      "lines": [{"sku": name, "qty": 3}]}},
+        ]
+    case, values = _case(records, rnd, alter=False)
+    expected = _python(case, values)
+    p = json.loads(expected["profile"])
+    assert set(p["iot"]["machines"]) == set(p["sales"]["by_currency"]) == {"__proto__", "constructor"}
+    assert set(p["mes"]["by_product"]) == set(p["cross_source"]["by_machine_day"]) == {"__proto__", "constructor"}
+    path = tmp_path / "cases.json"
+    path.write_text(json.dumps([case]))
+    runner = tmp_path / "runner.mjs"
+    runner.write_text(RUNNER.replace("'./api/", f"'{ROOT.as_posix()}/api/"))
+    proc = subprocess.run([_node(), str(runner), str(path)], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    got = json.loads(proc.stdout)[0]
+    assert got["profile"] == expected["profile"]
+
+
+def test_daily_must_ascend_in_both(tmp_path):
+    """A profile read from outside lists each day once, ascending (so a sampled record's day is
+    found by bisection, not by scanning a declared list of millions): both refuse a repeated or
+    reordered day in the same words, and still find the day of every record of a good one."""
+    rnd = random.Random(6)
+    records = [{"id": f"w{i}", "ts": f"2026-01-0{i + 1}T09:00:00Z", "type": "mes.work_order",
+                "data": {"product": "P", "qty_good": 5, "qty_scrap": 1, "qty_planned": 9}} for i in range(4)]
+    case, values = _case(records, rnd, alter=False)
+    p = prof.build_profile(list(enumerate(values)), log_id=LOG_ID, checkpoint_root=ROOT_HASH, **case["py_opts"])
+    repeated, reordered = copy.deepcopy(p), copy.deepcopy(p)
+    repeated["daily"].insert(2, copy.deepcopy(repeated["daily"][1]))
+    reordered["daily"][1], reordered["daily"][2] = reordered["daily"][2], reordered["daily"][1]
+    case["altered"] = [json.dumps(repeated), json.dumps(reordered), json.dumps(p)]
+    case["probes"] = [[2, i, json.dumps(values[i])] for i in range(4)] + [[None, 3, json.dumps(values[3])]]
+    expected = _python(case, values)
+    assert [c["check"] for c in expected["compared"]] == [
+        "profile daily[2]: day '2026-01-02' does not come after '2026-01-02' (days are ascending, each once)",
+        "profile daily[2]: day '2026-01-02' does not come after '2026-01-03' (days are ascending, each once)",
+        None]
+    assert expected["disagreements"] == [[], [], [], [], []]
+    path = tmp_path / "cases.json"
+    path.write_text(json.dumps([case]))
+    runner = tmp_path / "runner.mjs"
+    runner.write_text(RUNNER.replace("'./api/", f"'{ROOT.as_posix()}/api/"))
+    proc = subprocess.run([_node(), str(runner), str(path)], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    got = json.loads(proc.stdout)[0]
+    assert got["compared"] == expected["compared"] and got["disagreements"] == expected["disagreements"]

@@ -54,10 +54,17 @@ def disclosure(start: int, end: int, stream: str = STREAM) -> bytes:
         left=left, right=right, entries=((i, SALTS[i], CANON[i]) for i in range(start, end))))
 
 
-def profile(start: int, end: int, *, stream: str = STREAM, tz: str = "+08:00") -> dict:
+def profile(start: int, end: int, *, stream: str = STREAM, tz: str = "+08:00", **params) -> dict:
     records = ((i, jsonio.loads(CANON[i])) for i in range(start, end))
     return build_profile(records, log_id=LOG_ID, stream=stream, start=start, end=end, checkpoint_size=N,
-                         checkpoint_root=merkle.root(LEAVES), tz=tz)
+                         checkpoint_root=merkle.root(LEAVES), tz=tz, **params)
+
+
+#: A mapping that reads the planned quantity as the good one, and thresholds that silence the
+#: cross-source flags: the figures recompute identically (SOUND), so the verdict must say so.
+CHOSEN = {"mapping": {"format": "dpl-mapping/1", "types": {"mes.work_order": {"fields": {"qty_good": "qty_planned"}},
+                                                          "erp.sales_order": {"type": "erp.order\u202e"}}},
+          "thresholds": {"max_mismatch": "0.999999", "max_worst_mismatch": "1.000000", "max_gap_s": 600}}
 
 
 def _changed(p: dict, change) -> bytes:
@@ -75,6 +82,25 @@ def _many(p: dict) -> None:
         machine["running"] += 1
 
 
+def _numbered_names() -> tuple[bytes, bytes]:
+    """A profile whose customers of EUR are named "b", "10" and "a", with their object removed,
+    and the disclosure of its records: the differing figure is that object, written the same way
+    by both (the browser put "10" first, as JS orders integer-like keys; Python in arrival order)."""
+    records = [{"id": f"s{i}", "ts": f"2026-01-0{i + 1}T10:00:00Z", "type": "erp.sales_order",
+                "data": {"customer": name, "currency": "EUR", "amount_minor": 40 + i}}
+               for i, name in enumerate(["b", "10", "a"])]
+    salts = [hashlib.sha256(b"n/%d" % i).digest() for i in range(3)]
+    canon = [prepare_record(r, i).canonical for i, r in enumerate(records)]
+    leaves = [merkle.leaf_hash(s + c) for s, c in zip(salts, canon)]
+    left, right = merkle.range_proof(leaves, 0, 3)
+    doc = b"".join(disclosure_chunks(log_id=LOG_ID, stream=STREAM, start=0, end=3, size=3, root=merkle.root(leaves),
+                                     anchor=ANCHOR, left=left, right=right,
+                                     entries=((i, salts[i], canon[i]) for i in range(3))))
+    p = build_profile(((i, jsonio.loads(canon[i])) for i in range(3)), log_id=LOG_ID, stream=STREAM, start=0, end=3,
+                      checkpoint_size=3, checkpoint_root=merkle.root(leaves))
+    return _changed(p, lambda q: q["sales"]["by_currency"]["EUR"].pop("by_customer")), doc
+
+
 def _corpus() -> list[tuple[str, bytes, bytes]]:
     whole, part = profile(0, N), profile(40, 250)
     d_whole, d_part = disclosure(0, N), disclosure(40, 250)
@@ -84,6 +110,7 @@ def _corpus() -> list[tuple[str, bytes, bytes]]:
     return [
         ("good, whole log", text(whole), d_whole),
         ("good, part of the log", text(part), d_part),
+        ("good, with a mapping and thresholds the factory chose", text(profile(40, 250, **CHOSEN)), d_part),
         ("inflated output", _changed(part, lambda p: p["mes"].update(qty_good=p["mes"]["qty_good"] + 1000)), d_part),
         ("inflated sales", _changed(part, lambda p: next(iter(p["sales"]["by_currency"].values())).update(amount_minor=10**9)), d_part),
         ("many figures changed", _changed(part, _many), d_part),
@@ -94,6 +121,12 @@ def _corpus() -> list[tuple[str, bytes, bytes]]:
         ("mismatched range", text(profile(40, 249)), d_part),
         ("another stream", text(profile(40, 250, stream="line-b/all")), d_part),
         ("another offset", _changed(part, lambda p: p.update(tz="+00:00")), d_part),
+        ("a threshold of 5,000 digits", _changed(part, lambda p: p["thresholds"].update(temp_c_max="1" * 5000)), d_part),
+        ("a ratio threshold of 5,000 digits",
+         _changed(part, lambda p: p["thresholds"].update(min_utilization="9" * 5000 + ".000000")), d_part),
+        ("a disclosure of a log not yet bound", text(part),
+         d_part.replace(b'"log_id":"0x' + LOG_ID.hex().encode() + b'"', b'"log_id":null', 1)),
+        ("an object of integer-like names removed", *_numbered_names()),
         ("not a profile", b'{"format": "dpl-profile/0"}', d_part),
         ("profile not JSON", b"[1, 2", d_part),
     ]
@@ -121,6 +154,16 @@ def test_js_gives_pythons_verdicts_words_and_figures(tmp_path):
     verdicts = {name: _python(p, d) for name, p, d in corpus}
     # the corpus means what it says (Python's side)
     assert verdicts["good, whole log"]["sound"] and verdicts["good, part of the log"]["sound"]
+    chosen = verdicts["good, with a mapping and thresholds the factory chose"]
+    assert chosen["sound"]  # the verdict recomputes with them: it must name them
+    assert chosen["checks"][0]["detail"].endswith(
+        "; read with the factory's mapping: erp.sales_order (type 'erp.order\\u202e'); mes.work_order "
+        "(qty_good <- 'qty_planned'); flags at thresholds the factory chose: max_gap_s 600 (default 21600), "
+        "max_worst_mismatch 1.000000 (default 0.100000), max_mismatch 0.999999 (default 0.050000)")
+    assert verdicts["good, part of the log"]["checks"][0]["detail"].endswith("at size 1165")
+    assert verdicts["an object of integer-like names removed"]["checks"][-1]["detail"] == (
+        '1 figure(s) differ from the records: sales.by_currency.EUR.by_customer: claimed (absent), '
+        'recomputed {"10":41,"a":42,"b":40}')  # keys in code point order, on both sides
     assert [c["name"] for c in verdicts["good, part of the log"]["checks"]] == ["profile", "disclosure", "same range", "figures"]
     for name in [n for n, _, _ in corpus if not n.startswith("good") and n != "profile not JSON"]:
         assert not verdicts[name]["sound"], name
@@ -128,6 +171,9 @@ def test_js_gives_pythons_verdicts_words_and_figures(tmp_path):
     assert "(and " in verdicts["many figures changed"]["checks"][-1]["detail"]
     assert verdicts["altered record"]["checks"][-1]["name"] == "disclosure"
     assert verdicts["mismatched range"]["checks"][-1]["name"] == "same range"
+    assert verdicts["a disclosure of a log not yet bound"]["checks"][-1]["detail"].startswith(
+        "the profile and the disclosure differ in log_id:")  # was an AttributeError (to_hex(None))
+    assert "at most 40 characters" in verdicts["a threshold of 5,000 digits"]["checks"][0]["detail"]
     for (name, _, _), got in zip(corpus, js):
         if "unreadable" in verdicts[name]:
             assert not got["sound"] and got["checks"][0]["name"] == "profile", name

@@ -167,7 +167,7 @@ function headline(p, fig) {
   }
   if (p.sales) {
     for (const [cur, v] of Object.entries(p.sales.by_currency || {})) {
-      tiles.push(tile(`Sales in ${shown(cur)}`, fig(`sales.by_currency.${cur}.amount_minor`, fmtAmount(v.amount_minor, cur)),
+      tiles.push(tile(`Sales in ${shown(cur)}`, fig(`sales.by_currency.${cur}.amount_minor`, fmtAmount(v.amount_minor, shown(cur))),
         h('span', {}, 'top-1 share ', fig(`sales.by_currency.${cur}.top1_share`, percent(v.top1_share))),
         h('span', {}, 'HHI ', fig(`sales.by_currency.${cur}.hhi`, decimal(v.hhi)))));
     }
@@ -175,7 +175,7 @@ function headline(p, fig) {
   const x = p.cross_source;
   if (x) {
     const worst = x.worst ? h('span', {}, 'worst: ', fig('cross_source.worst',
-      `${shown(x.worst.machine)} on ${x.worst.day}: IoT ${fmtCount(x.worst.iot_parts)}, MES ${fmtCount(x.worst.mes_units)} (${percent(x.worst.mismatch)})`)) : null;
+      `${shown(x.worst.machine)} on ${shown(String(x.worst.day))}: IoT ${fmtCount(x.worst.iot_parts)}, MES ${fmtCount(x.worst.mes_units)} (${percent(x.worst.mismatch)})`)) : null;
     tiles.push(tile('Cross-source mismatch (IoT vs MES)', fig('cross_source.mismatch', percent(x.mismatch)), worst));
   }
   if (p.trend) {
@@ -211,7 +211,8 @@ const INK = '#5b6570', GRID = '#d8dde3', GOOD = '#0b57d0', SCRAP = '#b3261e', IO
 
 function svgRoot(width, height, titleText, descText, kind) {
   const id = `chart-${Math.random().toString(36).slice(2)}`;
-  return s('svg', { class: `report-chart ${kind}`, width, height, viewBox: `0 0 ${width} ${height}`, role: 'img',
+  // the kind names a currency for a sales chart: an attribute value only, never a class ("EUR no-print")
+  return s('svg', { class: 'report-chart', width, height, viewBox: `0 0 ${width} ${height}`, role: 'img',
     'aria-labelledby': `${id}-t ${id}-d`, 'data-chart': kind },
   s('title', { id: `${id}-t` }, titleText), s('desc', { id: `${id}-d` }, descText));
 }
@@ -298,7 +299,8 @@ export function utilisationChart(iot, thresholds, provenance) {
 const TOP_CUSTOMERS = 10;
 
 export function salesChart(sales, provenance) {
-  const figures = Object.entries(sales.by_currency || {}).map(([cur, v]) => {
+  const figures = Object.entries(sales.by_currency || {}).map(([code, v]) => {
+    const cur = shown(code); // a currency as written in the records: any text
     const total = BigInt(v.amount_minor ?? 0);
     const customers = Object.entries(v.by_customer || {}).map(([name, amount]) => [name, BigInt(amount)])
       .sort((a, b) => (a[1] === b[1] ? (a[0] < b[0] ? -1 : 1) : a[1] > b[1] ? -1 : 1));
@@ -309,7 +311,7 @@ export function salesChart(sales, provenance) {
       fraction: total > 0n ? Number((amount * 1000000n) / total) / 1e6 : 0 }));
     const svg = barsChart(`sales-${cur}`, `Sales by customer in ${cur}`, rows, {
       valueText: (r) => fmtAmount(r.amount, cur), colour: '#137333' });
-    return chartFigure(`sales-${cur}`, `Sales by customer, ${shown(cur)} (share of ${fmtAmount(total, cur)})`, provenance, svg);
+    return chartFigure(`sales-${cur}`, `Sales by customer, ${cur} (share of ${fmtAmount(total, cur)})`, provenance, svg);
   });
   return figures;
 }
@@ -327,14 +329,15 @@ export function heatMap(cross, daily, provenance) {
     svg.append(s('text', { x: left - 6, y: top + r * cell + 15, 'text-anchor': 'end', 'font-size': 12, fill: '#1b1f24' }, shown(m)));
     days.forEach((day, c) => {
       const pair = byMachine[m]?.[day];
+      const label = `${shown(m)} · ${shown(String(day))}`;
       const attrs = { x: left + c * cell + 1, y: top + r * cell + 1, width: cell - 2, height: cell - 2, 'data-machine': m, 'data-day': day };
       if (!pair) {
-        svg.append(s('rect', { ...attrs, fill: '#eef1f4' }, s('title', {}, `${m} · ${day}: nothing counted`)));
+        svg.append(s('rect', { ...attrs, fill: '#eef1f4' }, s('title', {}, `${label}: nothing counted`)));
         return;
       }
       const f = dayMismatch(pair[0], pair[1]);
       svg.append(s('rect', { ...attrs, fill: heatColour(f), 'data-mismatch': f.toFixed(6) },
-        s('title', {}, `${m} · ${day}: IoT ${fmtCount(pair[0])} parts, MES ${fmtCount(pair[1])} units (${(f * 100).toFixed(1)} % apart)`)));
+        s('title', {}, `${label}: IoT ${fmtCount(pair[0])} parts, MES ${fmtCount(pair[1])} units (${(f * 100).toFixed(1)} % apart)`)));
     });
   });
   const every = Math.max(2, Math.ceil(days.length / 14));

@@ -52,7 +52,7 @@ const pause = () => new Promise((resolve) => setTimeout(resolve, 0));
  * `onProgress({done, total})` is called after each batch of records.
  */
 export async function verifyDisclosure(input, { onProgress } = {}) {
-  const model = toModel(input);
+  const model = toModel(input, 'the disclosure');
   if (model.error) throw new BundleError(model.error);
   const d = obj(model.value, 'the disclosure');
   const fmt = get(d, 'format');

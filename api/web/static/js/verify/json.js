@@ -323,19 +323,20 @@ export function pyEq(a, b) {
  * A value to verify: JSON text or bytes are read with parseJson (exact, jsonio's rules); an
  * object (say from JSON.parse) is taken as it is, unless it holds an integral Number beyond
  * 2**53 - 1, which JSON.parse may have rounded: then `{error}` says so (pass the JSON text instead).
- * A refused text gives `{error}` in ledger.jsonio's words: "the bundle: <reason> (at <path>)".
+ * A refused text gives `{error}` in ledger.jsonio's words: "the bundle: <reason> (at <path>)"
+ * (`what` names the document: "the disclosure", "the profile").
  */
-export function toModel(input) {
+export function toModel(input, what = 'the bundle') {
   if (typeof input === 'string' || input instanceof Uint8Array || input instanceof ArrayBuffer) {
     try { return { value: parseJson(input) }; } catch (e) {
-      if (e instanceof JsonInputError) return { error: `the bundle: ${e.message}` };
+      if (e instanceof JsonInputError) return { error: `${what}: ${e.message}` };
       throw e;
     }
   }
   const bad = findUnfaithful(input, []);
   if (bad) {
     return { error: `${bad.join('.') || '(value)'} is a number beyond +-(2^53 - 1) that JSON.parse may have rounded: `
-      + 'pass the bundle as JSON text so its integers keep their exact value' };
+      + `pass ${what} as JSON text so its integers keep their exact value` };
   }
   return { value: input };
 }

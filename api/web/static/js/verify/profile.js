@@ -31,6 +31,8 @@ export const DEFAULT_THRESHOLDS = Object.freeze({
 });
 const INT_THRESHOLDS = ['max_gap_s', 'stoppage_s', 'worst_min_units'];
 const DECIMAL_THRESHOLDS = ['temp_c_max', 'vibration_mm_s_max'];
+/** The longest threshold string (ledger.profile.MAX_THRESHOLD_TEXT): it is read as an exact rational. */
+const MAX_THRESHOLD_TEXT = 40;
 
 const MES = 'mes.work_order', IOT = 'iot.telemetry', ERP = 'erp.sales_order';
 export const PROFILED_FIELDS = Object.freeze({
@@ -61,6 +63,12 @@ function numberOf(v) {
   return null;
 }
 const fail = (msg) => { throw new BundleError(msg); };
+/** obj[key] = value as an own key even for a name from the records such as "__proto__" (an
+ * assignment would set the object's prototype instead, and the machine or customer would vanish). */
+const setOwn = (obj, key, value) => {
+  Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
+  return value;
+};
 const own = (o, k) => Object.prototype.hasOwnProperty.call(o, k);
 
 // ------------------------------------------------------------------ inputs
@@ -133,6 +141,7 @@ export function checkThresholds(thresholds) {
     } else if (typeof v !== 'string' || !RATIO_TEXT.test(v)) {
       fail(`thresholds.${key}: must be a ratio with 6 decimals like "0.050000", not ${pyRepr(v)}`);
     }
+    if (typeof v === 'string' && v.length > MAX_THRESHOLD_TEXT) fail(`thresholds.${key}: must be at most ${MAX_THRESHOLD_TEXT} characters long`);
     out[key] = v;
   }
   return out;
@@ -323,7 +332,7 @@ export class ProfileBuilder {
     const dayNums = [...this.days.keys()];
     const span = dayNums.length ? Math.max(...dayNums) - Math.min(...dayNums) + 1 : 0;
     const types = {};
-    for (const [t, c] of this.types) types[t] = c;
+    for (const [t, c] of this.types) setOwn(types, t, c);
     return {
       records: this.n, first_ts: this.first ? this.first[2] : null, last_ts: this.last ? this.last[2] : null,
       days: dayNums.length, days_without_records: span - dayNums.length, longest_gap_s: Math.floor(gap / 1000), types,
@@ -334,8 +343,8 @@ export class ProfileBuilder {
     const m = this.mes;
     const by = {};
     for (const [product, p] of m.products) {
-      by[product] = { orders: p.orders, qty_good: intOut(p.good), qty_scrap: intOut(p.scrap), qty_planned: intOut(p.planned),
-        scrap_rate: ratio(p.scrap, addInt(p.good, p.scrap)), plan_attainment: ratio(p.good, p.planned) };
+      setOwn(by, product, { orders: p.orders, qty_good: intOut(p.good), qty_scrap: intOut(p.scrap), qty_planned: intOut(p.planned),
+        scrap_rate: ratio(p.scrap, addInt(p.good, p.scrap)), plan_attainment: ratio(p.good, p.planned) });
     }
     return { orders: m.orders, qty_good: intOut(m.good), qty_scrap: intOut(m.scrap), qty_planned: intOut(m.planned),
       scrap_rate: ratio(m.scrap, addInt(m.good, m.scrap)), plan_attainment: ratio(m.good, m.planned), skipped: m.skipped, by_product: by };
@@ -392,12 +401,12 @@ export class ProfileBuilder {
         if (emin < 0) den *= 10n ** BigInt(-emin); else num *= 10n ** BigInt(emin);
       }
       const bigParts = BigInt(parts);
-      machines[name] = {
+      setOwn(machines, name, {
         readings: n, running, utilization: ratio(running, n), parts: intOut(parts), resets,
         energy_kwh: ratio(num, den), energy_per_part: bigParts === 0n ? null : ratio(num, den * bigParts),
         longest_stop_s: Math.floor(stop / 1000),
         temp_c: health(m.temp, tempMax), vibration_mm_s: health(m.vib, vibMax),
-      };
+      });
     }
     return { readings: this.iot.readings, skipped: this.iot.skipped, machines };
   }
@@ -410,14 +419,14 @@ export class ProfileBuilder {
       const top5 = amounts.slice(0, 5).reduce((a, b) => a + b, 0n);
       const squares = amounts.reduce((a, b) => a + b * b, 0n);
       const customers = {};
-      for (const [name, v] of c.customers) customers[name] = intOut(v);
-      by[currency] = {
+      for (const [name, v] of c.customers) setOwn(customers, name, intOut(v));
+      setOwn(by, currency, {
         orders: c.orders, amount_minor: intOut(c.amount), customers: c.customers.size,
         top1_share: total === 0n ? null : ratio(amounts[0], total),
         top5_share: total === 0n ? null : ratio(top5, total),
         hhi: total === 0n ? null : ratio(squares, total * total),
         by_customer: customers,
-      };
+      });
     }
     return { orders: this.sales.orders, skipped: this.sales.skipped, by_currency: by };
   }
@@ -439,7 +448,7 @@ export class ProfileBuilder {
     const minUnits = BigInt(th.worst_min_units);
     const heat = {};
     for (const [machine, byDay] of pairs) {
-      const row = heat[machine] = {};
+      const row = setOwn(heat, machine, {});
       for (const [z, [a, b]] of byDay) {
         const x = BigInt(a), y = BigInt(b);
         const d = x > y ? x - y : y - x, mx = x > y ? x : y;
@@ -460,7 +469,7 @@ export class ProfileBuilder {
     const names = new Set([...(this.mes ? this.mes.products.keys() : []), ...(this.sales ? this.sales.skus.keys() : [])]);
     for (const name of names) {
       const good = this.mes?.products.get(name)?.good ?? 0, qty = this.sales?.skus.get(name) ?? 0;
-      byProduct[name] = { mes_good: intOut(good), erp_qty: intOut(qty), ratio: ratio(good, qty) };
+      setOwn(byProduct, name, { mes_good: intOut(good), erp_qty: intOut(qty), ratio: ratio(good, qty) });
     }
     return {
       pairs: count, iot_parts: intOut(iotSum), mes_units: intOut(mesSum), mismatch: ratio(diff, most),
@@ -495,8 +504,8 @@ export class ProfileBuilder {
     const salesCv = {}, salesGrowth = {};
     for (const c of currencies) {
       const get = (d) => d.sales.get(c) ?? 0;
-      salesCv[c] = cv(series(get));
-      salesGrowth[c] = growth(dayNums, (z) => BigInt(get(this.days.get(z))));
+      setOwn(salesCv, c, cv(series(get)));
+      setOwn(salesGrowth, c, growth(dayNums, (z) => BigInt(get(this.days.get(z)))));
     }
     return {
       output_cv: cv(series((d) => d.mesGood)),
@@ -508,7 +517,7 @@ export class ProfileBuilder {
 
 function salesOut(map) {
   const out = {};
-  for (const [c, v] of map) out[c] = intOut(v);
+  for (const [c, v] of map) setOwn(out, c, intOut(v));
   return out;
 }
 
@@ -723,6 +732,10 @@ export function checkProfile(value) {
   }
   value.daily.forEach((d, i) => {
     if (typeof d.day !== 'string' || !own(d, 'day') || !isObject(d.sales_minor) || !own(d, 'sales_minor')) bad(`daily[${i}]`, 'must have a day and sales_minor');
+    // ascending, each once: a sampled record's day is found by bisection (recordDisagreements)
+    if (i && compareCodePoints(value.daily[i - 1].day, d.day) >= 0) {
+      bad(`daily[${i}]`, `day ${pyRepr(d.day)} does not come after ${pyRepr(value.daily[i - 1].day)} (days are ascending, each once)`);
+    }
   });
   return value;
 }
@@ -792,7 +805,13 @@ export function recordDisagreements(profile, index, record) {
   const dayNumber = dayOf(ms, tzOffsetMs(profile.tz));
   if (dayNumber < FIRST_DAY || dayNumber > LAST_DAY) return [`record ${index} falls on a day outside the years 0001-9999`];
   const day = dayText(dayNumber);
-  const entry = profile.daily.find((d) => own(d, 'day') && d.day === day);
+  const daily = profile.daily; // ascending, each day once (checkProfile)
+  let lo = 0, hi = daily.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (compareCodePoints(daily[mid].day, day) < 0) lo = mid + 1; else hi = mid;
+  }
+  const entry = lo < daily.length && daily[lo].day === day ? daily[lo] : undefined;
   if (entry === undefined) out.push(`record ${index} falls on ${day}, a day the profile does not list`);
   const kind = compileMapping(checkMapping(profile.mapping)).get(record.type);
   const data = record.data;

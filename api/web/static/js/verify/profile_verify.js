@@ -4,7 +4,8 @@
 // (verify/chain.js anchorChecks, against the registry the lender trusts).
 //
 // Checks, in order, up to the first that fails:
-// - "profile": the profile is a dpl-profile/1 document (structure);
+// - "profile": the profile is a dpl-profile/1 document (structure); its line names the mapping and
+//   the thresholds the factory chose (chosenParameters): SOUND is relative to them;
 // - "disclosure": every record of [from, to) with its salt, in index order, and the range proof
 //   rebuild the disclosure's root at its size (verify/disclosure.js verifyDisclosure);
 // - "same range": the profile names the disclosure's log, stream, range and checkpoint;
@@ -19,12 +20,14 @@ import { canonicalText } from './jcs.js';
 import { pyRepr, pyFloatRepr } from './pyfmt.js';
 import { check } from './collateral.js';
 import { verifyDisclosure } from './disclosure.js';
-import { buildProfile, checkProfile, compareProfiles, MISSING } from './profile.js';
+import { buildProfile, checkProfile, compareProfiles, MISSING, DEFAULT_THRESHOLDS } from './profile.js';
+import { compareCodePoints } from './exact.js';
 
 /** How many differing figures the "figures" check names in its line (all are in `differences`). */
 export const SHOWN_DIFFERENCES = 20;
 
-/** A value as orjson.dumps writes it (compact JSON); "(absent)" for a figure on one side only. */
+/** A value as orjson.dumps(option=OPT_SORT_KEYS) writes it (compact JSON, object keys in code point
+ * order: never JS's own order, which puts integer-like keys first); "(absent)" for a figure on one side only. */
 export function dumps(value) {
   if (value === MISSING) return '(absent)';
   switch (pyType(value)) {
@@ -34,7 +37,7 @@ export function dumps(value) {
     case 'float': return pyFloatRepr(value instanceof JsonFloat ? value.value : value);
     case 'str': return JSON.stringify(value);
     case 'list': return `[${value.map(dumps).join(',')}]`;
-    default: return `{${Object.keys(value).map((k) => `${JSON.stringify(k)}:${dumps(value[k])}`).join(',')}}`;
+    default: return `{${Object.keys(value).sort(compareCodePoints).map((k) => `${JSON.stringify(k)}:${dumps(value[k])}`).join(',')}}`;
   }
 }
 
@@ -74,6 +77,29 @@ export function verdictJson(v) {
 }
 
 /**
+ * What the factory chose besides the records, that the figures and flags rest on: its mapping and
+ * the thresholds that are not the defaults, in words ('' when neither); ledger.profile_verify.chosen_parameters.
+ */
+export function chosenParameters(p) {
+  const parts = [];
+  if (p.mapping !== null) {
+    const types = p.mapping.types;
+    const entries = Object.keys(types).sort(compareCodePoints).map((name) => {
+      const entry = types[name];
+      const items = Object.prototype.hasOwnProperty.call(entry, 'type') ? [`type ${pyRepr(entry.type)}`] : [];
+      const fields = entry.fields || {};
+      for (const field of Object.keys(fields).sort(compareCodePoints)) items.push(`${field} <- ${pyRepr(fields[field])}`);
+      return items.length ? `${name} (${items.join(', ')})` : name;
+    });
+    parts.push(`read with the factory's mapping: ${entries.join('; ')}`);
+  }
+  const changed = Object.entries(DEFAULT_THRESHOLDS).filter(([key, d]) => p.thresholds[key] !== d)
+    .map(([key, d]) => `${key} ${p.thresholds[key]} (default ${d})`);
+  if (changed.length) parts.push(`flags at thresholds the factory chose: ${changed.join(', ')}`);
+  return parts.map((part) => `; ${part}`).join('');
+}
+
+/**
  * Check `profile` against `disclosure`.
  * @param profile the factory's profile: JSON text or bytes (read exactly, by ledger.jsonio's rules) or a parsed object
  * @param disclosure the dpl-disclosure/1: JSON text or bytes, or a parsed object
@@ -84,7 +110,7 @@ export function verdictJson(v) {
 export async function verifyProfile(profile, disclosure, { onProgress } = {}) {
   let p;
   try {
-    const model = toModel(profile);
+    const model = toModel(profile, 'the profile');
     if (model.error) throw new BundleError(model.error);
     p = checkProfile(model.value);
   } catch (e) {
@@ -92,7 +118,7 @@ export async function verifyProfile(profile, disclosure, { onProgress } = {}) {
     return verdict([check('profile', false, `not a production profile: ${e.message}`)]);
   }
   const checks = [check('profile', true, `dpl-profile/1 of ${pyRepr(p.stream)} records [${p.range.from}, ${p.range.to}) `
-    + `at size ${p.checkpoint.size}`)];
+    + `at size ${p.checkpoint.size}${chosenParameters(p)}`)];
   let d;
   try {
     d = await verifyDisclosure(disclosure, { onProgress });

@@ -3,6 +3,7 @@
 import { pyType, has, keysOf } from './json.js';
 import { canonicalize, CanonicalError } from './jcs.js';
 import { isPrintableChar } from './pyfmt.js';
+import { daysFromCivil } from './exact.js';
 
 export const MAX_ID_LENGTH = 128;
 export const MAX_DEPTH = 32;
@@ -157,11 +158,3 @@ export function compareInstants(a, b) {
   return a[0] !== b[0] ? Math.sign(a[0] - b[0]) : Math.sign(a[1] - b[1]);
 }
 
-function daysFromCivil(y, m, d) { // Howard Hinnant's algorithm
-  y -= m <= 2 ? 1 : 0;
-  const era = Math.floor(y / 400);
-  const yoe = y - era * 400;
-  const doy = Math.floor((153 * (m + (m > 2 ? -3 : 9)) + 2) / 5) + d - 1;
-  const doe = yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy;
-  return era * 146097 + doe - 719468;
-}
