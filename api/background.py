@@ -16,15 +16,17 @@ from ledger.service.anchoring import anchor_round
 log = logging.getLogger("dpl.anchoring")
 
 
-class AnchoringLoop:
-    """A daemon thread that anchors every ``interval`` seconds until stopped."""
+class _Loop:
+    """A daemon thread that calls ``run_round`` every ``interval`` seconds until stopped."""
+
+    name = "dpl-loop"
 
     def __init__(self, svc, interval: float):
         self.svc, self.interval = svc, interval
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="dpl-anchoring", daemon=True)
+        self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
         self.last_error: str | None = None
-        self.last_run: list | None = None
+        self.last_run = None
 
     def start(self) -> None:
         self._thread.start()
@@ -36,6 +38,15 @@ class AnchoringLoop:
     def _run(self) -> None:
         while not self._stop.wait(self.interval):
             self.run_round()
+
+    def run_round(self) -> None:
+        raise NotImplementedError
+
+
+class AnchoringLoop(_Loop):
+    """A daemon thread that anchors every ``interval`` seconds until stopped."""
+
+    name = "dpl-anchoring"
 
     def run_round(self) -> None:
         """One round: anchor, or skip it if another worker holds the lock; never raises (the
@@ -50,27 +61,15 @@ class AnchoringLoop:
         self.last_run, self.last_error = done.reports, None
 
 
-class WebhookLoop:
+class WebhookLoop(_Loop):
     """A daemon thread that runs a webhook delivery pass (``ledger.service.webhooks.deliver_due``)
     every ``interval`` seconds until stopped. Every worker may run one: deliveries are claimed
     one at a time under a lease, so each is sent by one worker."""
 
-    def __init__(self, svc, interval: float):
-        self.svc, self.interval = svc, interval
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="dpl-webhooks", daemon=True)
-        self.last_error: str | None = None
+    name = "dpl-webhooks"
 
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=30)
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.interval):
-            self.run_pass()
+    def run_round(self) -> None:
+        self.run_pass()
 
     def run_pass(self) -> None:
         """One pass; never raises (the database may be down for a moment: retry next pass)."""
@@ -84,29 +83,13 @@ class WebhookLoop:
             logging.getLogger("dpl.webhooks").warning("webhook delivery pass failed: %s", self.last_error)
 
 
-class MonitorLoop:
+class MonitorLoop(_Loop):
     """A daemon thread that judges the pledges' covenants every ``interval`` seconds
     (``DPL_MONITOR_INTERVAL``; off unless set) until stopped. Each worker may run one: the
     monitor's writes are idempotent (one warning per pledge and key, one transaction per pledge),
     so two runs at once raise nothing twice."""
 
-    def __init__(self, svc, interval: float):
-        self.svc, self.interval = svc, interval
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="dpl-monitor", daemon=True)
-        self.last_error: str | None = None
-        self.last_run = None
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=30)
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.interval):
-            self.run_round()
+    name = "dpl-monitor"
 
     def run_round(self) -> None:
         """One run; never raises (the chain may be down: keep serving, retry next round)."""
