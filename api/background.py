@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import logging
 import threading
+from abc import ABC, abstractmethod
 
 from ledger.service.anchoring import anchor_round
 
 log = logging.getLogger("dpl.anchoring")
 
 
-class _Loop:
+class _Loop(ABC):
     """A daemon thread that calls ``run_round`` every ``interval`` seconds until stopped."""
 
     name = "dpl-loop"
@@ -39,8 +40,9 @@ class _Loop:
         while not self._stop.wait(self.interval):
             self.run_round()
 
+    @abstractmethod
     def run_round(self) -> None:
-        raise NotImplementedError
+        """One round of the loop's work; never raises (the loop must keep going)."""
 
 
 class AnchoringLoop(_Loop):
