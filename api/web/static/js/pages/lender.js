@@ -12,7 +12,7 @@ import { addressOf, badge, clearError, copyable, download, focusOn, h, short, sh
 import { fmtAmount, fmtDate } from '../format.js';
 import { browserWallet, walletAccount, walletSend } from '../wallet.js';
 import { wireDisclosures } from './lender/disclosures.js';
-import { countWarnings, renderWarnings, warningsBadge } from './warnings.js';
+import { countWarnings, renderWarnings, unresolved, warningsBadge } from './warnings.js';
 
 const config = readConfig();
 
@@ -286,7 +286,7 @@ function warningsPart(p) {
   if (!list?.length) return null;
   const box = h('div', { id: `warnings-${p.token_id}`, 'data-testid': `warnings-${p.token_id}`, 'aria-live': 'polite' });
   renderWarnings(box, list, { actions: (w) => ackAction(p, w) });
-  return h('details', { class: 'warnings-part', open: countWarnings(list).open > 0 },
+  return h('details', { class: 'warnings-part', open: unresolved(list) },
     h('summary', {}, warningsSummary(list)), box);
 }
 

@@ -107,6 +107,12 @@ export function badgeOf(counts) {
   return { text: 'no warnings', kind: 'warning-none' };
 }
 
+/** Is any of `warnings` still to be dealt with (open or acknowledged)? Their timeline starts unfolded. */
+export function unresolved(warnings) {
+  const c = countWarnings(warnings);
+  return c.open + c.acknowledged > 0;
+}
+
 /** Counts as a line: "1 open · 0 acknowledged · 2 resolved". */
 export function countsText(counts) {
   return STATES.map((s) => `${counts?.[s] ?? 0} ${s}`).join(' · ');

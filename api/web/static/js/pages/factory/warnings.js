@@ -7,7 +7,7 @@
 import { api } from '../../api.js';
 import { busy, focusOn, h } from '../../dom.js';
 import { fmtCount } from '../profile_report.js';
-import { renderWarnings, countWarnings } from '../warnings.js';
+import { countWarnings, renderWarnings, unresolved } from '../warnings.js';
 import { renderDisclosures } from './profile.js';
 import { refresh, streamOf } from './state.js';
 
@@ -68,7 +68,7 @@ export async function renderFactoryWarnings(box, pledges, raised) {
     const list = byToken.get(p.token_id);
     const timeline = h('div', { 'data-testid': `warnings-${p.token_id}` });
     renderWarnings(timeline, list, { actions: (w) => discloseAction(p, w, covenants) });
-    return h('details', { class: 'warnings-part', open: countWarnings(list).open > 0 },
+    return h('details', { class: 'warnings-part', open: unresolved(list) },
       h('summary', {}, `Pledge #${p.token_id}: covenant warnings (${list.length})`), timeline);
   });
   box.replaceChildren(...(parts.length ? [h('h3', {}, 'Covenant warnings'),
