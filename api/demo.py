@@ -22,6 +22,7 @@ import json
 import os
 import random
 import sys
+import time
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -161,7 +162,6 @@ def _disclose(ctx: Context, existing: dict, say) -> None:
 def _covenanted_pledge(ctx: Context, existing: dict, say) -> None:
     """Bolt's pledge of 1-4 October to bank-a with ``COVENANTS`` (once), judged by the monitor;
     then Saturday 31 October appended and anchored, and judged again (see the module docstring)."""
-    from ledger.pledge.chain import chain_time
     from ledger.pledge.service import ConsentRequest, Pledges
     from ledger.service.anchoring import anchor_once
     from ledger.sources import read_jsonl
@@ -174,7 +174,7 @@ def _covenanted_pledge(ctx: Context, existing: dict, say) -> None:
     pledges = Pledges(ctx)
     kept = [c for c in pledges.consents(bolt) if c["consent"].get("loan_ref") == BOLT_LOAN]
     if not kept:
-        today = chain_time(ctx.chain()) // 86400 * 86400  # dates (midnight UTC), like a loan's terms
+        today = int(time.time()) // 86400 * 86400  # dates (midnight UTC), like a loan's terms
         request = ConsentRequest(stream, 0, end, bank.address, 180_000_000, "CNY", str(today + 180 * 86400),
                                  str(today + 270 * 86400), 8, BOLT_LOAN, profile_params={"tz": "+08:00"},
                                  covenants=COVENANTS)
