@@ -265,6 +265,9 @@ function ackAction(p, w) {
   return [button];
 }
 
+/** What the holder can do with a warning, in its entry's button row (a re-check of the evidence joins here). */
+const warningActions = (p, w) => [...ackAction(p, w)];
+
 /** (Re)draws pledge `p`'s warnings badge and timeline, where its card has them. */
 function showWarnings(p) {
   const list = warnings.get(p.token_id);
@@ -274,7 +277,7 @@ function showWarnings(p) {
   if (!box) return;
   const summary = box.closest('details')?.querySelector('summary');
   if (summary) summary.textContent = warningsSummary(list);
-  renderWarnings(box, list, { actions: (w) => ackAction(p, w) });
+  renderWarnings(box, list, { actions: (w) => warningActions(p, w) });
 }
 
 const warningsSummary = (list) => `Covenant warnings (${list?.length ?? 0})`;
@@ -285,7 +288,7 @@ function warningsPart(p) {
   if (list === null) return h('p', { class: 'error', role: 'alert' }, 'The covenant warnings could not be read: press Reload.');
   if (!list?.length) return null;
   const box = h('div', { id: `warnings-${p.token_id}`, 'data-testid': `warnings-${p.token_id}`, 'aria-live': 'polite' });
-  renderWarnings(box, list, { actions: (w) => ackAction(p, w) });
+  renderWarnings(box, list, { actions: (w) => warningActions(p, w) });
   return h('details', { class: 'warnings-part', open: unresolved(list) },
     h('summary', {}, warningsSummary(list)), box);
 }

@@ -56,6 +56,9 @@ function discloseAction(p, w, covenants) {
   return [h('div', { class: 'stack' }, trigger, panel, result)];
 }
 
+/** What the factory can do with a warning, in its entry's button row (more actions join here). */
+const warningActions = (p, w, covenants) => [...discloseAction(p, w, covenants)];
+
 /**
  * The warnings of each of `pledges` that has any, one timeline per pledge in `box`; resolves to
  * token id -> counts (for the pledges table's badges). `raised`: GET /v1/warnings.
@@ -67,7 +70,7 @@ export async function renderFactoryWarnings(box, pledges, raised) {
   const parts = pledges.filter((p) => byToken.has(p.token_id)).map((p) => {
     const list = byToken.get(p.token_id);
     const timeline = h('div', { 'data-testid': `warnings-${p.token_id}` });
-    renderWarnings(timeline, list, { actions: (w) => discloseAction(p, w, covenants) });
+    renderWarnings(timeline, list, { actions: (w) => warningActions(p, w, covenants) });
     return h('details', { class: 'warnings-part', open: unresolved(list) },
       h('summary', {}, `Pledge #${p.token_id}: covenant warnings (${list.length})`), timeline);
   });
