@@ -78,7 +78,8 @@ def saturday(month: list[dict]) -> list[dict]:
         t = start + slot * i
         out.append({"id": f"tel-{m}-{i:09d}", "ts": t.isoformat(timespec="milliseconds"), "type": "iot.telemetry",
                     "data": {"machine": m, "state": "running", "temp_c": round(rnd.gauss(68.0, 4.0), 2),
-                             "spindle_rpm": rnd.randint(1400, 1600), "vibration_mm_s": round(abs(rnd.gauss(2.2, 0.6)), 3),
+                             "spindle_rpm": rnd.randint(1400, 1600),
+                             "vibration_mm_s": round(abs(rnd.gauss(2.2, 0.6)), 3),
                              "power_kw": round(rnd.uniform(9.0, 18.5), 2), "parts_total": counters[m]}})
     return out
 
