@@ -29,6 +29,7 @@ The warning stands only if every check passes.
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass
 
 from ledger.bundles import Verified, to_hex
@@ -61,15 +62,6 @@ def _nat(v) -> bool:
     return type(v) is int and 0 <= v <= 2**53 - 1
 
 
-def _json(v) -> str:
-    import orjson
-
-    try:
-        return orjson.dumps(v).decode()
-    except TypeError:
-        return "(not JSON)"
-
-
 def _warning(w) -> str | None:
     """Why ``w`` is not a covenant warning, or None."""
     from ledger.covenants import CODES
@@ -77,8 +69,8 @@ def _warning(w) -> str | None:
     if type(w) is not dict:
         return "must be a JSON object"
     code = w.get("code")
-    if code not in CODES:
-        return f"code {_json(code)} is not a covenant"
+    if type(code) is not str or code not in CODES:
+        return f"code {code!r} is not a covenant"
     window = w.get("window")
     if type(window) is not dict or not _nat(window.get("from")) or not _nat(window.get("to")) \
             or window["from"] > window["to"]:
@@ -102,15 +94,15 @@ def _warning(w) -> str | None:
     elif type(week) is not str:
         return f"week must be the ISO week (like 2026-W41) for {code}"
     elif key is not None and key != f"{code}/{week}":
-        return f"key {_json(key)} is not {code}/{week}"
+        return f"key {key!r} is not {code}/{week}"
     if code == "stoppage":
         if key is None:
             return ("a stoppage warning needs its key (stoppage/MACHINE/START, as dpl monitor warnings --json, "
                     "the API and the webhooks give it): it names the machine")
         head, _, rest = key.partition("/")
         machine, _, start = rest.rpartition("/")
-        if head != "stoppage" or not machine or not (start == "range" or start.isdigit()):
-            return f"key {_json(key)} is not stoppage/MACHINE/START"
+        if head != "stoppage" or not machine or not (start == "range" or re.fullmatch("[0-9]+", start)):
+            return f"key {key!r} is not stoppage/MACHINE/START"
     return None
 
 
@@ -173,16 +165,16 @@ def recheck_evidence(warning: object, disclosure: object, *, covenants: object,
     except BundleError as e:
         checks.append(Check("disclosure", False, str(e)))
         return Recheck(checks)
-    checks.append(Check("disclosure", True, f"{d.end - d.start} record(s) [{d.start}, {d.end}) of '{d.stream}' and "
+    checks.append(Check("disclosure", True, f"{d.end - d.start} record(s) [{d.start}, {d.end}) of {d.stream!r} and "
                                             f"the range proof rebuild root {to_hex(d.root)} at size {d.size}"))
     verified = Verified("dpl-disclosure/1", d.stream, checks[-1].detail, d.log_id, d.size, d.root, d.anchor)
 
     log_id = to_hex(d.log_id) if d.log_id is not None else None
     if (log_id, d.stream) != (p["log_id"], p["stream"]):
-        checks.append(Check("same log", False, f"the disclosure is of '{d.stream}' (log {log_id}), the pledge of "
-                                               f"'{p['stream']}' (log {p['log_id']})"))
+        checks.append(Check("same log", False, f"the disclosure is of {d.stream!r} (log {log_id}), the pledge of "
+                                               f"{p['stream']!r} (log {p['log_id']})"))
         return Recheck(checks, verified)
-    checks.append(Check("same log", True, f"the disclosure is of the pledged log '{p['stream']}'"))
+    checks.append(Check("same log", True, f"the disclosure is of the pledged log {p['stream']!r}"))
 
     if d.size == size and to_hex(d.root) == root:
         checks.append(Check("checkpoint", True, f"the disclosure is at the warning's checkpoint (size {size})"))

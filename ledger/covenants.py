@@ -111,7 +111,7 @@ def check_covenants(obj) -> dict:
         if type(item) is not dict:
             raise InvalidArgumentError(f"{where}: must be an object")
         code = item.get("code")
-        if code not in CODES:
+        if type(code) is not str or code not in CODES:  # a list or object as code is not hashable
             known = ", ".join(CODES)
             raise InvalidArgumentError(f"{where}.code: {code!r} is not a covenant (known: {known})")
         if code in seen:

@@ -100,3 +100,16 @@ def test_bad_covenants_or_profile_fail_the_covenant_check():
     assert (checks[-1].name, checks[-1].ok) == ("covenant", False)
     checks = recheck(warning, disclosure, covenants=COVENANTS, pledged_profile={"format": "x"})
     assert (checks[-1].name, checks[-1].ok) == ("covenant", False)
+
+
+@pytest.mark.parametrize("code", [[], {}, ["stoppage"]])
+def test_a_code_that_is_a_list_or_object_is_named_not_a_type_error(code):
+    """check_covenants compared the code with the known ones by hashing it: a list raised TypeError."""
+    from ledger.covenants import check_covenants
+    from ledger.errors import InvalidArgumentError
+
+    with pytest.raises(InvalidArgumentError, match=r"covenants\[0\]\.code: .* is not a covenant"):
+        check_covenants({"format": "dpl-covenants/1", "tz": "+00:00", "covenants": [{"code": code}]})
+    warning, disclosure, covenants, profile = CASES["output floor stands"]
+    checks = recheck({**warning, "code": code}, disclosure, covenants=covenants, pledged_profile=profile)
+    assert checks[-1].name == "warning" and "is not a covenant" in checks[-1].detail
