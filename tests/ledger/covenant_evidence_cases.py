@@ -135,4 +135,17 @@ def cases() -> list[tuple[str, dict, object, dict, dict]]:
              slog.disclosure(sf, st), COVENANTS, sprofile),
             ("stoppage without key", {k: v for k, v in stop.items() if k != "key"},
              slog.disclosure(sf, st), COVENANTS, sprofile)]
+    for name, records in (("stoppage going on", factory(22, silence=("m1", 20 * 24, 48))),
+                          ("stoppage from the range", factory(17, silence=("m2", 14 * 24, 72)))):
+        other, oend = Log(records, name), split(records, 14)
+        warning = next(w for w in other.warnings(oend) if w["code"] == "stoppage")
+        wf, wt = warning["window"]["from"], warning["window"]["to"]
+        out.append((name, warning, other.disclosure(wf, wt), COVENANTS, other.profile(oend)))
+    scrap = Log(factory(22, scrap=24), "scrap")  # 24 of 240 units a day: 0.100000 > 0.050000
+    send = split(scrap.records, 14)
+    warning = next(w for w in scrap.warnings(send) if w["code"] == "scrap_ceiling")
+    wf, wt = warning["window"]["from"], warning["window"]["to"]
+    out += [("scrap ceiling stands", warning, scrap.disclosure(wf, wt + 1), COVENANTS, scrap.profile(send)),
+            ("scrap ceiling, forged value", {**warning, "value": "0.200000"}, scrap.disclosure(wf, wt + 1), COVENANTS,
+             scrap.profile(send))]
     return out

@@ -37,6 +37,10 @@ EXPECTED = {
     "stoppage, forged length": ("figure", "the warning says value 43200, the records give value 39600"),
     "stoppage, another machine": ("figure", "the records give no silence of machine m1 longer than 8 hours"),
     "stoppage without key": ("warning", "needs its key"),
+    "stoppage going on": None,
+    "stoppage from the range": None,
+    "scrap ceiling stands": None,
+    "scrap ceiling, forged value": ("figure", "the warning says value 0.200000, the records give value 0.100000"),
 }
 
 
