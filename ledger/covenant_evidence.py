@@ -32,9 +32,13 @@ from __future__ import annotations
 import re
 from dataclasses import asdict, dataclass
 
+from ledger import exact, jsonio
 from ledger.bundles import Verified, to_hex
 from ledger.checks import Check
+from ledger.covenants import CODES, WeeklyFigures, check_covenants, describe, judge_week, silences, week_basis
+from ledger.disclosure import verify_disclosure
 from ledger.errors import BundleError, InvalidArgumentError
+from ledger.profile import check_profile
 
 __all__ = ["Recheck", "recheck", "recheck_evidence"]
 
@@ -64,8 +68,6 @@ def _nat(v) -> bool:
 
 def _warning(w) -> str | None:
     """Why ``w`` is not a covenant warning, or None."""
-    from ledger.covenants import CODES
-
     if type(w) is not dict:
         return "must be a JSON object"
     code = w.get("code")
@@ -118,11 +120,6 @@ def recheck_evidence(warning: object, disclosure: object, *, covenants: object,
     """Re-check ``warning`` (a dict: DESIGN.md §9's warning JSON, as the CLI, API or a webhook
     gave it) against ``disclosure`` (parsed JSON, or its bytes) with the pledge's ``covenants``
     and ``pledged_profile`` (the consent's: the baseline, the range's end and the mapping)."""
-    from ledger import exact, jsonio
-    from ledger.covenants import WeeklyFigures, check_covenants, describe, judge_week, silences, week_basis
-    from ledger.disclosure import verify_disclosure
-    from ledger.profile import check_profile
-
     problem = _warning(warning)
     if problem:
         return Recheck([Check("warning", False, f"not a covenant warning: {problem}")])
