@@ -1,6 +1,6 @@
 """Re-checking a covenant warning's evidence from a disclosure (``docs/COVENANTS.md`` §5): the
 lender asks the factory for a ``dpl-disclosure/1`` of the warning's window and recomputes the
-figure with the monitor's own rules (``ledger.covenants.judge_week``, ``silences``). Pure: maths
+figure with the monitor's own rules (``ledger.covenants.judge_weeks``, ``silences``). Pure: maths
 only; the chain checks of the disclosure's checkpoint are the caller's
 (``ledger.service.evidence``). The browser's ``verify/covenant_evidence.js`` reaches the same
 checks with the same names and words.
@@ -35,7 +35,7 @@ from dataclasses import asdict, dataclass
 from ledger import exact, jsonio
 from ledger.bundles import Verified, to_hex
 from ledger.checks import Check
-from ledger.covenants import CODES, WeeklyFigures, check_covenants, describe, judge_week, silences, week_basis
+from ledger.covenants import CODES, WeeklyFigures, check_covenants, describe, judge_weeks, silences, week_basis
 from ledger.disclosure import verify_disclosure
 from ledger.errors import BundleError, InvalidArgumentError
 from ledger.profile import check_profile
@@ -245,10 +245,12 @@ def recheck_evidence(warning: object, disclosure: object, *, covenants: object,
             checks.append(Check("figure", False, (
                 f"the pledged range made no MES good output: {code} is not judged, the warning cannot stand")))
             return Recheck(checks, verified)
-        mine = judge_week(c, basis, cp, wk)
-        if mine is None or not hasattr(mine, "message"):
-            gives = ("no figure (no such records that week): not judged" if mine is None else
-                     f"value {mine.value}: the covenant is met")
+        raised, met = [], []
+        judge_weeks(c, basis, cp, [wk], raised, met, with_value=True)
+        mine = raised[0] if raised else None
+        if mine is None:
+            gives = ("no figure (no such records that week): not judged" if not met else
+                     f"value {met[0].value}: the covenant is met")
             checks.append(Check("figure", False, (
                 f"recomputed from {n} disclosed record(s) of {w['week']}, the warning differs: the warning says "
                 f"{_shown(claimed)}, the records give {gives}")))

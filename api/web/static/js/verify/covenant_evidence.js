@@ -4,7 +4,7 @@
 // disclosure's checkpoint are the caller's (verify/chain.js anchorChecks, against the registry the
 // lender trusts). What it ports from ledger/covenants.py is only what a re-check needs: the set's
 // check, a covenant in words, the week figures of a window (WeeklyFigures.build), the judgement of
-// one week (week_basis, judge_week) and a machine's silences (silences).
+// one week (week_basis, judge_weeks) and a machine's silences (silences).
 //
 // Checks, in order, up to the first that fails: "warning", "covenant", "disclosure", "same log",
 // "checkpoint", "window", "week closed" (weekly codes), "figure". The warning stands only if
@@ -242,7 +242,7 @@ const weekMessage = (code, week, value, limit, subject) => {
   return `In ${week}, the largest customer had a share of ${value} of the ${subject} sales, more than ${limit}.`;
 };
 
-/** ledger.covenants.judge_week: {warning} or {met, value}, or null when the week's figure is null. */
+/** ledger.covenants.judge_weeks, for one week: {warning} or {met, value}, or null when the week's figure is null. */
 export function judgeWeek(c, basis, cp, w) {
   const code = c.code, p = w.profile, window = [w.first, w.last + 1];
   if (code === 'output_floor') {
