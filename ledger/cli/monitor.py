@@ -134,6 +134,9 @@ def monitor_recheck(
     covenants, profile = pledge_covenants(read_json(consent, "consent document"))
     if warning is not None:
         found = read_json(warning, "warning")
+        if type(found) is list:  # dpl monitor warnings --json writes a list
+            raise InvalidArgumentError(f"{warning} holds a list of {len(found)} warning(s): give one warning's "
+                                       "JSON object, or its WARNING_ID")
     else:
         from ledger.service.monitor import Monitor
 

@@ -81,6 +81,8 @@ def test_a_lender_rechecks_a_warning_from_a_disclosure_made_by_the_service(env):
                         (("7", "--warning", w, "--disclosure", "d.json", "--consent", consent), "one of them"),
                         (("--warning", w, "--disclosure", "nowhere.json", "--consent", consent), "nowhere.json"),
                         (("--warning", w, "--disclosure", "d.json", "--consent", w), "carries no covenants"),
+                        (("--warning", _write(env, "list.json", [drop]), "--disclosure", "d.json", "--consent", consent),
+                         "holds a list of 1 warning(s)"),
                         (("1", "--disclosure", "d.json", "--consent", consent), "no warning #1 in this service's store")):
         code, out, err = dpl(env, "monitor", "recheck", *args, ok=False)
         assert code == 1 and out == "" and len(err.strip().splitlines()) == 1 and words in err, err
