@@ -15,3 +15,4 @@ export { keccak256 } from './keccak.js';
 export { sha256 } from './sha256.js';
 export { toHex, fromHex } from './hex.js';
 export { verifyDisclosure, DISCLOSURE_FORMAT } from './disclosure.js';
+export { recheckEvidence, recheckJson, checkCovenants } from './covenant_evidence.js';
