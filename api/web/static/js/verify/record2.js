@@ -39,6 +39,9 @@ export class PartialRecordError extends BundleError {
   }
 }
 
+/** The caller broke a precondition of disclose or fieldSalt (ledger.errors.InvalidArgumentError). */
+export class InvalidArgumentError extends Error {}
+
 const fail = (message, field = null) => { throw new PartialRecordError(message, field); };
 
 /** -1, 0, 1: byte order of two Uint8Arrays (shorter first on a common prefix). */
@@ -62,7 +65,7 @@ export async function hmacSha256(key, message) {
 /** HMAC-SHA256(recordSalt, "dpl-record/2 field salt" || 0x00 || UTF-8 name): a field's salt. */
 export function fieldSalt(recordSalt, name) {
   if (!(recordSalt instanceof Uint8Array) || recordSalt.length !== SALT_SIZE) {
-    throw new Error(`a record salt must be ${SALT_SIZE} bytes`);
+    throw new InvalidArgumentError(`a record salt must be ${SALT_SIZE} bytes`);
   }
   return hmacSha256(recordSalt, concatBytes(SALT_LABEL, utf8(name)));
 }
@@ -121,9 +124,9 @@ export async function disclose(record, recordSalt, fields, { index }) {
   const pairs = recordFields(record);
   const known = new Set(pairs.map(([n]) => n));
   const unknown = [...wanted].filter((n) => !known.has(n)).sort(nameOrder);
-  if (unknown.length) throw new Error(`the record has no field ${pyRepr(unknown[0])}`);
+  if (unknown.length) throw new InvalidArgumentError(`the record has no field ${pyRepr(unknown[0])}`);
   for (const name of ALWAYS_DISCLOSED) {
-    if (!wanted.has(name)) throw new Error(`field ${pyRepr(name)} must be disclosed: a partial record always discloses ts and type`);
+    if (!wanted.has(name)) throw new InvalidArgumentError(`field ${pyRepr(name)} must be disclosed: a partial record always discloses ts and type`);
   }
   const shown = [], hidden = [];
   for (const [name, value] of pairs.sort((a, b) => nameOrder(a[0], b[0]))) {
