@@ -287,20 +287,21 @@ def verify_partial(doc: object) -> VerifiedPartial:
         if name not in shown:
             _fail(f"field {name!r} is not disclosed: a partial record always discloses ts and type", name)
 
+    # Names sort data.* before id, ts and type: the data values are checked first, then the
+    # record rules for id, ts and type (on a stand-in record: a hidden id stands in as "-").
     record = {"ts": None, "type": None, "data": {}}
-    canonical = []
     for name, value in zip(names, values):
-        canonical.append(_checked_value(name, value))
         if name.startswith(_DATA):
             record["data"][name[len(_DATA):]] = value
         else:
             record[name] = value
-    # The record rules for id, ts and type (a hidden id stands in as a valid one).
+    canonical = [_checked_value(name, value) for name, value in zip(names, values) if name.startswith(_DATA)]
     standin = {"id": record.get("id", "-"), "ts": record["ts"], "type": record["type"], "data": {}}
     try:
         prepare_record(standin, 0)
     except RecordError as e:
         _fail(f"field {e.field!r}: {e.reason}", e.field)
+    canonical += [_value_canonical(value) for name, value in zip(names, values) if not name.startswith(_DATA)]
 
     hidden = []
     for n, h in enumerate(raw_hidden):
@@ -326,21 +327,17 @@ def verify_partial(doc: object) -> VerifiedPartial:
 
 
 def _checked_value(name: str, value: object) -> bytes:
-    """The canonical bytes of a disclosed value, by the record rules for its field."""
-    if name.startswith(_DATA):
-        try:
-            canonical = _value_canonical(value)
-        except CanonicalError as e:
-            reason = f"nested deeper than {MAX_DEPTH} levels" if e.reason == "nested too deep" else e.reason
-            at = f" (at {'.'.join(e.path)})" if e.path else ""
-            _fail(f"field {name!r}{at}: {reason}", name)
-        if len(canonical) > MAX_CANONICAL_BYTES:
-            _fail(f"field {name!r}: canonical form is {len(canonical)} bytes, "
-                  f"more than {MAX_CANONICAL_BYTES} (64 KiB)", name)
-        return canonical
-    if not isinstance(value, str):  # id, ts, type: strings (their rules are checked after)
-        return b""
-    return _value_canonical(value)
+    """The canonical bytes of a disclosed ``data.<key>`` value, by the record rules."""
+    try:
+        canonical = _value_canonical(value)
+    except CanonicalError as e:
+        reason = f"nested deeper than {MAX_DEPTH} levels" if e.reason == "nested too deep" else e.reason
+        at = f" (at {'.'.join(e.path)})" if e.path else ""
+        _fail(f"field {name!r}{at}: {reason}", name)
+    if len(canonical) > MAX_CANONICAL_BYTES:
+        _fail(f"field {name!r}: canonical form is {len(canonical)} bytes, "
+              f"more than {MAX_CANONICAL_BYTES} (64 KiB)", name)
+    return canonical
 
 
 def verify_partial_inclusion(doc: object, size: int, proof: Sequence[bytes], root: bytes) -> VerifiedPartial:

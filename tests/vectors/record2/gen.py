@@ -233,6 +233,7 @@ def build() -> dict[str, object]:
     bad("type a number", alt(lambda d: d["fields"][4].update(value=7)))
     bad("id empty", alt(lambda d: d["fields"][2].update(value="")))
     bad("id with a newline", alt(lambda d: d["fields"][2].update(value="WO-1\n")))
+    bad("id with a lone surrogate", text(base).replace('"value":"WO-2026-00001"', '"value":"WO-\\ud800"'))
     bad("a value beyond 2^53", alt(lambda d: d["fields"][1].update(value=2**53)))
     bad("a value that overflows to infinity", text(base).replace('"value":6,', '"value":1e400,'))
     bad("a value nested too deep", alt(lambda d: d["fields"][0].update(value=json.loads("[" * 31 + "]" * 31))))
