@@ -207,3 +207,14 @@ def test_a_hidden_id_verifies_and_the_field_at_fault_is_named():
     with pytest.raises(record2.PartialRecordError) as e:
         record2.verify_partial(doc)
     assert e.value.field == "ts" and isinstance(e.value, BundleError)
+
+
+def test_record2_is_pure():
+    # As tests/test_layers.py requires of the pure modules: no storage, settings, chain or api.
+    code = ("import sys, ledger.record2\n"
+            "print(','.join(sorted(m for m in sys.modules if m.split('.')[0] in "
+            "('sqlalchemy', 'sqlmodel', 'alembic', 'psycopg', 'pydantic_settings', 'api', 'web3') "
+            "or m.startswith(('ledger.store', 'ledger.chain', 'ledger.service')) or m == 'ledger.settings')))\n")
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env, timeout=60)
+    assert out.stdout.strip() == ""
