@@ -106,9 +106,16 @@ def field_salt(record_salt: bytes, name: str) -> bytes:
     Requires a 32-byte ``record_salt``. A PRF: one field's salt says nothing about another's
     or about the record salt.
     """
-    if type(record_salt) is not bytes or len(record_salt) != SALT_SIZE:
+    return hmac.digest(_record_salt(record_salt), _SALT_LABEL + name.encode("utf-8"), "sha256")
+
+
+def _record_salt(value: object) -> bytes:
+    """The record salt as bytes (a database driver may give a memoryview); 32 bytes or refused."""
+    if isinstance(value, (bytearray, memoryview)):
+        value = bytes(value)
+    if type(value) is not bytes or len(value) != SALT_SIZE:
         raise InvalidArgumentError(f"a record salt must be {SALT_SIZE} bytes")
-    return hmac.digest(record_salt, _SALT_LABEL + name.encode("utf-8"), "sha256")
+    return value
 
 
 def field_commitment(name: str, canonical_value: bytes, salt: bytes) -> bytes:
@@ -169,9 +176,7 @@ def _name_parts(name: str) -> tuple[bytes, bytes]:
 
 
 def _leaf_data(fields: Sequence[tuple[str, bytes]], record_salt: bytes) -> bytes:
-    if type(record_salt) is not bytes or len(record_salt) != SALT_SIZE:
-        raise InvalidArgumentError(f"a record salt must be {SALT_SIZE} bytes")
-    key = record_salt + bytes(32)
+    key = _record_salt(record_salt) + bytes(32)
     inner, outer = _sha256(key.translate(_IPAD)), _sha256(key.translate(_OPAD))
     commitments = []
     for name, value in fields:

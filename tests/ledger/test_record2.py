@@ -153,6 +153,12 @@ def test_record_salt_and_field_salts_are_independent_of_each_other():
     assert record2.field_salt(other, "id") != salts["id"]
     with pytest.raises(InvalidArgumentError):
         record2.field_salt(salt[:31], "id")
+    with pytest.raises(InvalidArgumentError):
+        record2.leaf_data_v2(_records(1)[0], "00" * 32)
+    # A database driver's memoryview is the same salt.
+    record = _records(1)[0]
+    assert record2.leaf_hash_v2(record, memoryview(salt)) == record2.leaf_hash_v2(record, salt)
+    assert record2.field_salt(bytearray(salt), "id") == salts["id"]
 
 
 def test_equal_values_commit_differently_across_records_and_fields():
