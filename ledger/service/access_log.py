@@ -23,7 +23,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 from ledger.bundles import to_hex
@@ -272,6 +272,139 @@ class AccessLog:
         from ledger.service.proofs import Proofs
 
         return Proofs(self.ctx.store).consistency_bundle(self._existing(factory).stream, old, new)
+
+
+    # --- verifying against the chain ------------------------------------------------------
+
+    def streams(self, factory: PartyInfo | str | None = None) -> list[LogInfo]:
+        """The access logs (of ``factory`` only, when given), by stream name."""
+        if factory is not None:
+            info = self.log(factory)
+            return [info] if info is not None else []
+        return [i for i in self.ctx.store.list_logs() if is_reserved(i.stream)]
+
+    def verify(self, rpc_url: str | None = None, registry: str | None = None,
+               factory: PartyInfo | str | None = None) -> list[LogCheck]:
+        """Check each access log (of ``factory``, or all) against the chain through the registry
+        this verifier trusts (``registry``, else the pinned deployment record): the registry holds
+        our code; the log's factory on chain is the service's address the log is bound to and the
+        log id is that address's stream; at every size the registry holds a checkpoint of (our
+        anchored sizes and the registry's latest), its root is ours; each anchored checkpoint is
+        proven consistent with the one before (RFC 9162, against the chain's roots); and every
+        entry below the newest anchored size, its leaf recomputed from its salt and bytes, is
+        proven included under the chain's root at that size."""
+        from ledger import merkle
+        from ledger.chain.check import factory_check, read_factory, registry_check
+        from ledger.chain.client import Chain
+        from ledger.chain.deploy import trusted_registry
+        from ledger.store.anchors import FINAL, INCLUDED, AnchorStore
+
+        chain = Chain(rpc_url or self.ctx.settings.rpc_url)
+        trusted = trusted_registry(chain.chain_id, self.ctx.settings.home, registry)
+        chain.use_registry(trusted.address)
+        code = registry_check(chain, trusted)
+        if not code.ok:
+            raise InvalidArgumentError(code.detail)
+        fns, store = chain.registry.functions, self.ctx.store
+        out = []
+        for info in self.streams(factory):
+            report = LogCheck(info.stream, to_hex(info.log_id) if info.log_id else None, info.size)
+            out.append(report)
+            bound = store.factory_of(info.stream)
+            on_chain, listing = read_factory(chain, info.log_id)
+            check = factory_check(info.log_id, info.stream, on_chain, listing)
+            if not check.ok or on_chain.lower() != (bound or "").lower():
+                report.failures.append(check.detail if not check.ok else
+                                       f"the registry names {on_chain} as the log's owner, not the service's {bound}")
+                continue
+            report.owner = on_chain
+            sizes = {r.size for r in AnchorStore(store.engine).all_for_log(info.pk) if r.state in (INCLUDED, FINAL)}
+            latest = chain.call(fns.latestCheckpoint(info.log_id).call)[0]
+            if latest:
+                sizes.add(latest)
+            roots = {}
+            for size in sorted(sizes):
+                root, at = chain.call(fns.rootAt(info.log_id, size).call)
+                if not at:
+                    continue  # our row says anchored, the chain holds nothing there (a reorg?): not counted
+                if size > info.size:
+                    report.failures.append(f"the registry holds a checkpoint of size {size}, beyond our {info.size}")
+                    continue
+                if bytes(root) != store.root_at(info.stream, size):
+                    report.failures.append(f"the registry's root at size {size} is {to_hex(bytes(root))}, not ours")
+                    continue
+                roots[size] = bytes(root)
+            anchored = sorted(roots)
+            report.checkpoints = len(anchored)
+            for old, new in zip(anchored, anchored[1:]):
+                p = store.consistency_proof(info.stream, old, new)
+                try:
+                    merkle.verify_consistency(old, new, p.proof, roots[old], roots[new])
+                    report.consistent += 1
+                except merkle.ProofError as e:
+                    report.failures.append(f"checkpoint {new} is not consistent with checkpoint {old}: {e}")
+            if not anchored:
+                report.unanchored = info.size
+                continue
+            top = anchored[-1]
+            for r in store.iter_records(info.stream, 0, top):  # unsealing recomputes each leaf
+                p = store.inclusion_proof(info.stream, r.index, top)
+                try:
+                    merkle.verify_inclusion(merkle.leaf_hash(r.salt + r.canonical), r.index, top, p.proof, roots[top])
+                    report.included += 1
+                except merkle.ProofError as e:
+                    report.failures.append(f"entry {r.index} is not included under the anchored root at size {top}: {e}")
+            report.unanchored = info.size - top
+        return out
+
+
+@dataclass
+class LogCheck:
+    """What ``AccessLog.verify`` found for one access log."""
+
+    stream: str
+    log_id: str | None
+    size: int
+    owner: str | None = None
+    checkpoints: int = 0  # anchored checkpoints whose root is ours
+    consistent: int = 0  # consecutive anchored checkpoints proven consistent
+    included: int = 0  # entries proven included under the newest anchored root
+    unanchored: int = 0  # entries no anchored checkpoint covers yet
+    failures: list[str] = field(default_factory=list)
+
+    def as_json(self) -> dict:
+        return {"stream": self.stream, "log_id": self.log_id, "size": self.size, "owner": self.owner,
+                "checkpoints": self.checkpoints, "consistent": self.consistent, "included": self.included,
+                "unanchored": self.unanchored, "failures": list(self.failures)}
+
+
+def check_receipt(receipt: object, bundle: dict) -> dict:
+    """The entry a receipt names, from a ``dpl-proof/1`` bundle that verified offline
+    (``ledger.bundles.verify``): the bundle is of an access log (its stream), proves exactly one
+    entry, at the receipt's index, with the receipt's leaf hash, in the receipt's access log,
+    and that entry is a ``dpl.access`` record. Returns the entry's record; ``BundleError``
+    saying what differs otherwise. (The chain checks are ``ledger.chain.check``'s.)"""
+    from ledger.errors import BundleError
+
+    if not (isinstance(receipt, dict) and set(receipt) >= {"access_log", "index", "leaf_hash"}):
+        raise BundleError("a receipt is {\"access_log\", \"index\", \"leaf_hash\"}")
+    if not (isinstance(bundle.get("stream"), str) and is_reserved(bundle["stream"])):
+        raise BundleError(f"the proof is of log {str(bundle.get('stream'))[:80]!r}, not of an access log")
+    if str(bundle.get("log_id")).lower() != str(receipt["access_log"]).lower():
+        raise BundleError(f"the proof is of log {bundle.get('log_id')}, the receipt names {receipt['access_log']}")
+    entries = bundle.get("entries") or []
+    if len(entries) != 1:
+        raise BundleError("the proof must prove exactly the receipt's entry")
+    entry = entries[0]
+    if entry.get("index") != receipt["index"] or type(receipt["index"]) is not int:
+        raise BundleError(f"the proof is of entry {entry.get('index')}, the receipt names {receipt['index']}")
+    if str(entry.get("leaf_hash")).lower() != str(receipt["leaf_hash"]).lower():
+        raise BundleError(f"entry {entry.get('index')} has leaf hash {entry.get('leaf_hash')}, the receipt names "
+                          f"{receipt['leaf_hash']}")
+    record = entry.get("record")
+    if not isinstance(record, dict) or record.get("type") != ENTRY_TYPE:
+        raise BundleError(f"entry {entry.get('index')} is not a {ENTRY_TYPE} record")
+    return record
 
 
 class NotAnchoredYet(ConflictError):
