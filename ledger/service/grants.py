@@ -237,14 +237,13 @@ class Grants:
         """The fields of ``types`` the grant shows, as the access log names them."""
         return {t: (rules.ALL if grant["types"][t] == [rules.ALL] else list(grant["types"][t])) for t in sorted(types)}
 
-    def _record_access(self, row, party, key_prefix, log_id, indices, fields, outcome, reason):
-        """Write the read (or the refusal) to the factory's access log before answering; its
-        receipt (JSON), or None while the access log is not part of this service.
-        ACCESS LOG CALL SITE: the only one (``ledger.service.access_log``)."""
-        try:
-            from ledger.service.access_log import AccessLog
-        except ImportError:  # the access log is not merged yet
-            return None
+    def _record_access(self, row, party, key_prefix, log_id, indices, fields, outcome, reason) -> dict:
+        """Write the read (or the refusal) to the factory's access log before answering; the
+        receipt (``{"access_log", "index", "leaf_hash"}``). If the entry cannot be written this
+        raises, and the read fails with it: no answer leaves unrecorded."""
+        from ledger.service.access_log import AccessLog
+
         return AccessLog(self.ctx).record(
-            factory_party=row.factory_party, reader_party=party.id, key_prefix=key_prefix, grant_id=row.id,
-            log_id=log_id, indices=indices, fields=fields, outcome=outcome, reason=reason).as_json()
+            factory_party=self.ctx.parties.by_id(row.factory_party), reader_party=party, key_prefix=key_prefix,
+            grant_id=row.id, log_id=log_id, indices=indices, fields=fields, outcome=outcome,
+            reason=reason).as_json()

@@ -54,6 +54,19 @@ def _read(world, gid, log_id, who="bank-a", start=0, end=30):
     return world.get(f"/v1/grants/{gid}/records", who, params={"log": log_id, "from": start, "to": end})
 
 
+def _access_entries(world, factory="acme") -> list[dict]:
+    from ledger.service.access_log import AccessLog
+
+    return AccessLog(world.client.app.state.services).entries(world.app_parties().get(factory))
+
+
+def _entry_of(world, receipt: dict) -> dict:
+    """The access log entry a receipt names (its leaf hash checked)."""
+    entry = next(e for e in _access_entries(world) if e["index"] == receipt["index"])
+    assert entry["leaf_hash"] == receipt["leaf_hash"]
+    return entry
+
+
 def test_create_list_get_revoke(world, granted_log):
     made = _make(world, granted_log)
     gid = made["id"]
@@ -99,9 +112,18 @@ def test_the_lender_reads_only_the_granted_records_and_fields(world, granted_log
         else:
             assert rec == originals[e["index"]] and e["proven"] is True
     assert "cannot prove a record with hidden fields" in doc["notice"]
+    # the read is in acme's access log before the answer: who, which grant, which records and fields
+    receipt = doc["receipt"]
+    assert set(receipt) == {"access_log", "index", "leaf_hash"}
+    entry = _entry_of(world, receipt)
+    assert entry["outcome"] == "read" and entry["party"] == "bank-a" and entry["grant_id"] == gid
+    assert entry["key_prefix"] == world.keys["bank-a"].split("_")[1] and entry["log_id"] == granted_log
+    assert entry["records"]["count"] == 16  # not every index of [0, 30): a digest of the list returned
+    assert entry["fields"] == {"iot.telemetry": "*", "mes.work_order": ["product", "qty_good"]}
     # a sub-range: only its records
     doc = orjson.loads(_read(world, gid, granted_log, start=3, end=7).content)
     assert [e["index"] for e in doc["records"]] == [3, 4, 6] and doc["range"] == {"from": 3, "to": 7}
+    assert doc["receipt"]["index"] > receipt["index"]
 
 
 def test_whole_type_records_verify_against_the_anchored_root(world, granted_log):
@@ -133,8 +155,10 @@ def test_a_period_grant_covers_records_by_instant(world, granted_log):
 
 def test_another_lender_gets_404_and_other_roles_are_refused(world, granted_log):
     gid = _make(world, granted_log)["id"]
+    before = len(_access_entries(world))
     r = _read(world, gid, granted_log, who="bank-b")
     assert r.status_code == 404 and SECRET.encode() not in r.content
+    assert len(_access_entries(world)) == before  # a grant that does not name the caller: nothing to log
     assert _read(world, gid, granted_log, who="acme").status_code == 403
     assert _read(world, gid, granted_log, who="aud").status_code == 403
     assert _read(world, gid, granted_log, who=None).status_code == 401
@@ -144,9 +168,13 @@ def test_a_revoked_grant_is_refused_on_the_next_read(world, granted_log):
     gid = _make(world, granted_log)["id"]
     assert _read(world, gid, granted_log).status_code == 200
     world.ok("POST", f"/v1/grants/{gid}/revoke", "acme")
+    before = len(_access_entries(world))
     r = _read(world, gid, granted_log)
     assert r.status_code == 403 and "revoked" in r.json()["detail"], r.text
     assert b"BRK-220" not in r.content
+    refused = [e for e in _access_entries(world)[before:] if e["grant_id"] == gid]
+    assert [(e["outcome"], e["party"], e["records"]) for e in refused] == [("refused", "bank-a", {"from": 0, "to": 30})]
+    assert "revoked" in refused[0]["reason"]
 
 
 def test_an_expired_grant_is_refused(world, granted_log, monkeypatch):
@@ -159,6 +187,7 @@ def test_an_expired_grant_is_refused(world, granted_log, monkeypatch):
     monkeypatch.setattr(grants, "_now_ms", lambda: 1893456000000)  # 2030-01-01T00:00:00Z: at expiry
     r = _read(world, gid, granted_log)
     assert r.status_code == 403 and "expired" in r.json()["detail"], r.text
+    assert [(e["outcome"], e["grant_id"]) for e in _access_entries(world)[-1:]] == [("refused", gid)]
     assert world.ok("GET", f"/v1/grants/{gid}", "bank-a")["state"] == "expired"
 
 
@@ -211,3 +240,17 @@ def test_read_bounds_are_checked_before_any_work(world, granted_log):
     # past the end of the log: clipped, nothing invented
     doc = orjson.loads(_read(world, gid, granted_log, start=20, end=900).content)
     assert doc["range"] == {"from": 20, "to": 30} and [e["index"] for e in doc["records"]] == [21, 22]
+
+
+def test_a_read_that_cannot_be_recorded_fails_and_shows_nothing(world, granted_log, monkeypatch):
+    from ledger.errors import StoreError
+    from ledger.service.access_log import AccessLog
+
+    gid = _make(world, granted_log)["id"]
+
+    def broken(self, **kw):
+        raise StoreError("the access log cannot be written")
+
+    monkeypatch.setattr(AccessLog, "record", broken)
+    r = _read(world, gid, granted_log)
+    assert r.status_code == 503 and b"BRK-220" not in r.content and b"cnc-01" not in r.content, r.text

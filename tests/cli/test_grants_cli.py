@@ -1,6 +1,7 @@
 """dpl grants create|list|revoke|read on the local store, acting as the party whose API key is in
 DPL_API_KEY: the factory grants and revokes, the lender reads only the granted fields (the file
-holds no hidden value), another lender and a revoked grant are refused in one line."""
+holds no hidden value), another lender and a revoked grant are refused in one line; reads and the
+refusal are in the factory's access log, and a read that cannot be recorded fails."""
 
 from __future__ import annotations
 
@@ -61,6 +62,12 @@ def test_grant_read_revoke(dpl):
     assert [g["id"] for g in listed] == [1] and listed[0]["state"] == "live"
     assert json.loads(dpl("grants", "list", "--json", extra_env=as_(other))[1]) == []
 
+    # no service key to bind the access log to: the read cannot be recorded, so it fails and writes nothing
+    _, out, err = dpl("grants", "read", "1", "--log", log_id, "--from", "0", "--to", "12", "--out", "read.json",
+                      ok=False, extra_env=as_(bank))
+    assert "no read through a grant can be recorded" in err and not (dpl.tmp / "read.json").exists()
+    dpl("keys", "import-dev")  # the service's key (DPL_RELAYER_KEY: dev0) owns the access logs
+
     dpl("grants", "read", "1", "--log", log_id, "--from", "0", "--to", "12", "--out", "read.json", extra_env=as_(bank))
     path = dpl.tmp / "read.json"
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
@@ -69,6 +76,7 @@ def test_grant_read_revoke(dpl):
     doc = json.loads(raw)
     assert [e["index"] for e in doc["records"]] == list(range(10))
     assert doc["records"][1]["record"]["data"] == {"qty_good": 1} and doc["records"][1]["proven"] is False
+    assert doc["receipt"]["index"] == 0 and doc["receipt"]["leaf_hash"].startswith("0x")
     # by stream name too
     _, out, _ = dpl("grants", "read", "1", "--log", "acme/line-a", "--from", "2", "--to", "4", extra_env=as_(bank))
     assert [e["index"] for e in json.loads(out)["records"]] == [2, 3] and SECRET not in out
@@ -83,3 +91,19 @@ def test_grant_read_revoke(dpl):
     assert out.startswith("grant 1  revoked")
     _, _, err = dpl("grants", "read", "1", "--log", log_id, "--from", "0", "--to", "5", ok=False, extra_env=as_(bank))
     assert err.startswith("error: grant 1 was revoked by the factory on ")
+    entries = _entries(dpl.home, "acme")
+    assert [(e["outcome"], e["party"], e["key_prefix"]) for e in entries] == [
+        ("read", "bank", bank.split("_")[1]), ("read", "bank", bank.split("_")[1]),
+        ("refused", "bank", bank.split("_")[1])]
+
+
+def _entries(home, factory_party: str) -> list[dict]:
+    from ledger.service.access_log import AccessLog
+    from ledger.service.context import Context
+    from ledger.settings import Settings
+
+    ctx = Context(Settings(home=home, database_url=None))
+    try:
+        return AccessLog(ctx).entries(ctx.parties.get(factory_party))
+    finally:
+        ctx.close()
