@@ -186,17 +186,7 @@ class Grants:
                                        "read the range in pages")
         row = self._row(party, grant_id)
         grant = orjson.loads(row.document)
-        refused = None
-        if row.revoked_at is not None:
-            refused = f"grant {grant_id} was revoked by the factory on {row.revoked_at.isoformat(timespec='seconds')}"
-        elif rules.expired(grant, _now_ms()):
-            refused = f"grant {grant_id} expired at {grant['expires']}"
-        elif log_id not in grant["logs"]:
-            refused = f"grant {grant_id} does not name log {log_id}"
-        if refused is not None:
-            self._record_access(row, party, key_prefix, log_id, (start, end), self._fields(grant, grant["types"]),
-                                "refused", refused)
-            raise ForbiddenError(refused)
+        self._refuse_if_dead(row, grant, party, key_prefix, log_id, (start, end))
 
         from ledger.bundles import make_anchor
         from ledger.service.proofs import Proofs
@@ -218,6 +208,8 @@ class Grants:
                 proof = proofs.inclusion(info.stream, stored.index, checkpoint.size).proof
             entries.append(render_entry(grant, stored, proof))
             types.add(stored.record["type"])
+        # revoked (or expired) while the page was read: refused, so no read passes after revoke returns
+        self._refuse_if_dead(self._row(party, grant_id), grant, party, key_prefix, log_id, (start, end))
         indices = [e["index"] for e in entries]
         span = (start, max(start, end))
         receipt = self._record_access(row, party, key_prefix, log_id,
@@ -231,6 +223,21 @@ class Grants:
                                        checkpoint.block_number) if checkpoint is not None else None),
                 "notice": UNPROVEN if any(not e["proven"] and "proof" not in e for e in entries) else None,
                 "records": entries, "receipt": receipt}
+
+    def _refuse_if_dead(self, row, grant: dict, party, key_prefix, log_id: str, span: tuple[int, int]) -> None:
+        """``ForbiddenError`` (recorded as refused) for a revoked or expired grant, or a log it
+        does not name."""
+        refused = None
+        if row.revoked_at is not None:
+            refused = f"grant {row.id} was revoked by the factory on {row.revoked_at.isoformat(timespec='seconds')}"
+        elif rules.expired(grant, _now_ms()):
+            refused = f"grant {row.id} expired at {grant['expires']}"
+        elif log_id not in grant["logs"]:
+            refused = f"grant {row.id} does not name log {log_id}"
+        if refused is not None:
+            self._record_access(row, party, key_prefix, log_id, span, self._fields(grant, grant["types"]),
+                                "refused", refused)
+            raise ForbiddenError(refused)
 
     @staticmethod
     def _fields(grant: dict, types) -> dict:

@@ -254,3 +254,25 @@ def test_a_read_that_cannot_be_recorded_fails_and_shows_nothing(world, granted_l
     monkeypatch.setattr(AccessLog, "record", broken)
     r = _read(world, gid, granted_log)
     assert r.status_code == 503 and b"BRK-220" not in r.content and b"cnc-01" not in r.content, r.text
+
+
+def test_a_grant_revoked_while_a_page_is_read_is_refused(world, granted_log, monkeypatch):
+    """The grant is checked again after the page is read: a revocation that lands meanwhile
+    refuses the read (and it is logged as refused). Before, the page was answered."""
+    from ledger.service import grants
+
+    gid = _make(world, granted_log)["id"]
+    real = grants.render_entry
+    revoked = []
+
+    def revoking(*a):
+        if not revoked:
+            revoked.append(world.ok("POST", f"/v1/grants/{gid}/revoke", "acme"))
+        return real(*a)
+
+    monkeypatch.setattr(grants, "render_entry", revoking)
+    r = _read(world, gid, granted_log)
+    assert revoked and r.status_code == 403 and "revoked" in r.json()["detail"], r.text
+    assert b"BRK-220" not in r.content
+    last = _access_entries(world)[-1]
+    assert (last["outcome"], last["grant_id"]) == ("refused", gid)
