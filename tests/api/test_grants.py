@@ -276,3 +276,22 @@ def test_a_grant_revoked_while_a_page_is_read_is_refused(world, granted_log, mon
     assert b"BRK-220" not in r.content
     last = _access_entries(world)[-1]
     assert (last["outcome"], last["grant_id"]) == ("refused", gid)
+
+
+def test_records_past_the_anchored_checkpoint_come_without_proof(world):
+    log_id = world.new_log("acme", _records()[:6])  # not anchored
+    gid = _make(world, log_id)["id"]
+    doc = orjson.loads(_read(world, gid, log_id).content)
+    assert doc["checkpoint"] is None and doc["anchor"] is None
+    whole = [e for e in doc["records"] if e["record"]["type"] == "iot.telemetry"]
+    assert [e["index"] for e in whole] == [1, 4]
+    assert all(e["proven"] is False and e["proof"] is None and e["salt"].startswith("0x") for e in whole)
+
+
+def test_a_grant_body_that_is_not_an_object_or_too_large_is_refused(world, granted_log):
+    r = world.post("/v1/grants", "acme", json=[_grant(world, granted_log)])
+    assert r.status_code == 422, r.text
+    big = _grant(world, granted_log, types={f"t{i}.x": [f"f{j}" * 10 for j in range(200)] for i in range(64)})
+    r = world.post("/v1/grants", "acme", json=big)
+    assert r.status_code == 413, r.text
+    assert not any(len(g["grant"]["types"]) == 64 for g in world.ok("GET", "/v1/grants", "acme"))
