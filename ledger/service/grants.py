@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -70,16 +71,18 @@ class GrantView:
                 "revoked_at": self.revoked_at.isoformat() if self.revoked_at else None}
 
 
-def render_entry(grant: dict, stored, proof: list[bytes] | None) -> dict:
+def render_entry(grant: dict, stored, prove: Callable[[int], list[bytes] | None]) -> dict:
     """One record of a read, as the lender sees it (``dpl-record/1``): the record with only its
     granted ``data`` fields; a type granted whole (``["*"]``) also with its salt, leaf hash and
-    ``proof`` (the inclusion proof against the read's checkpoint, None if the record is past
-    it); a record with hidden fields with ``"proven": false`` and nothing else that could
-    reveal them. The one place a record is rendered: ``dpl-record/2`` logs (per-field
-    commitments) render a hidden-field record with its proof here."""
+    inclusion proof (``prove(index)``: the audit path against the read's checkpoint, None if
+    the record is past it); a record with hidden fields with ``"proven": false`` and nothing
+    else that could reveal them. The one place a record is rendered: on a ``dpl-record/2`` log
+    (per-field commitments, ``docs/RECORDS.md``) a hidden-field record is rendered here as a
+    ``dpl-partial-record/1`` with ``prove(index)``."""
     record = rules.shown(grant, stored.record)
     if rules.visible_fields(grant, stored.record["type"]) != rules.ALL:
         return {"index": stored.index, "record": record, "proven": False}
+    proof = prove(stored.index)
     return {"index": stored.index, "record": record, "proven": proof is not None,
             "salt": "0x" + stored.salt.hex(), "leaf_hash": "0x" + stored.leaf_hash.hex(),
             "proof": ["0x" + h.hex() for h in proof] if proof is not None else None}
@@ -198,15 +201,17 @@ class Grants:
         end = min(end, info.size)
         checkpoint = AnchorStore(self.ctx.store.engine).newest_anchored(info.pk, above=-1)
         proofs = Proofs(self.ctx.store)
+
+        def prove(index: int) -> list[bytes] | None:
+            if checkpoint is None or index >= checkpoint.size:
+                return None
+            return proofs.inclusion(info.stream, index, checkpoint.size).proof
+
         entries, types = [], set()
         for stored in (self.ctx.store.iter_records(info.stream, start, end) if start < end else ()):
             if not rules.covers(grant, log_id, stored.index, stored.record):
                 continue
-            proof = None
-            if (rules.visible_fields(grant, stored.record["type"]) == rules.ALL and checkpoint is not None
-                    and stored.index < checkpoint.size):
-                proof = proofs.inclusion(info.stream, stored.index, checkpoint.size).proof
-            entries.append(render_entry(grant, stored, proof))
+            entries.append(render_entry(grant, stored, prove))
             types.add(stored.record["type"])
         # revoked (or expired) while the page was read: refused, so no read passes after revoke returns
         self._refuse_if_dead(self._row(party, grant_id), grant, party, key_prefix, log_id, (start, end))
