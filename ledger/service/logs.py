@@ -125,8 +125,10 @@ class Logs:
         ``keccak256(abi.encode(factory, stream))``, or (None) at its first anchor; owned by party
         id ``owner`` when given (in the same transaction)."""
         from ledger.chain.client import log_id_of
+        from ledger.service.access_log import refuse_reserved
 
         validate_stream_name(stream)
+        refuse_reserved(stream, "create")
         log_id = log_id_of(factory, stream) if factory else None
         return self.store.create_log(stream, factory, log_id, owner=owner)
 
@@ -187,7 +189,11 @@ class Logs:
                on_progress: Callable[[int], None] | None = None) -> AppendResult:
         """Append ``records`` to ``stream`` in one transaction: all or nothing (a bad record or
         an id stored with other content stores nothing), idempotent by record id (a record
-        already stored is reported to ``on_duplicate`` with its index, not stored again)."""
+        already stored is reported to ``on_duplicate`` with its index, not stored again).
+        An access log (``ledger.service.access_log``) is refused: only the service appends to it."""
+        from ledger.service.access_log import refuse_reserved
+
+        refuse_reserved(stream, "append to")
         return self.store.append(stream, records, on_duplicate=on_duplicate, on_progress=on_progress)
 
     # --- checkpoints --------------------------------------------------------------------------

@@ -1,0 +1,75 @@
+"""The access log on a real anvil, on SQLite and PostgreSQL: the anchoring run anchors it like any
+other log, signed by the service's key; every entry's proof verifies against the anchored root
+through the pinned registry (``dpl verify --rpc``'s checks), a receipt matches its entry, and
+``AccessLog.verify`` proves every entry's inclusion and the checkpoints' consistency."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import SecretStr
+
+from ledger import bundles
+from ledger.chain.check import verify_on_chain
+from ledger.errors import BundleError
+from ledger.service.access_log import AccessLog, NotAnchoredYet, access_stream, check_receipt
+from ledger.service.anchoring import anchor_once
+from ledger.service.context import Context
+from tests.api.conftest import PASSPHRASE, chain_home
+
+LOG = "0x" + "33" * 32
+
+
+@pytest.fixture
+def world(backend):
+    with chain_home(backend.home) as (rpc_url, keyring, record):
+        settings = backend.model_copy(update={"rpc_url": rpc_url, "key_passphrase": SecretStr(PASSPHRASE)})
+        ctx = Context(settings)
+        acme = ctx.parties.create("acme", "factory", keyring.info("dev1").address, "dev1")
+        bank = ctx.parties.create("bank-a", "lender", keyring.info("dev2").address, "dev2")
+        try:
+            yield ctx, acme, bank, rpc_url, keyring
+        finally:
+            ctx.close()
+
+
+def _read(access, acme, bank, i, outcome="read"):
+    return access.record(factory_party=acme, reader_party=bank, key_prefix="0a1b2c3d", grant_id=1, log_id=LOG,
+                         indices=(i, i + 10), fields={"mes.work_order": ["qty_good"]}, outcome=outcome,
+                         reason="the grant was revoked" if outcome == "refused" else None)
+
+
+def test_every_read_is_proven_against_an_anchored_root_of_the_service_s_own_log(world):
+    ctx, acme, bank, rpc_url, keyring = world
+    access = AccessLog(ctx)
+    receipts = [_read(access, acme, bank, i) for i in range(3)] + [_read(access, acme, bank, 3, "refused")]
+    with pytest.raises(NotAnchoredYet):
+        access.proof(acme, 0)
+
+    reports = {r.stream: r for r in anchor_once(ctx)}
+    assert reports[access_stream(acme.address)].state in ("included", "final")
+    service = keyring.info("dev0").address  # DPL_RELAYER_KEY: the log's owner on chain
+    for receipt in receipts:
+        bundle = access.proof(acme, receipt.index)
+        record = check_receipt(receipt.as_json(), bundle)
+        assert record["data"]["party"] == "bank-a"
+        checks = verify_on_chain(bundles.verify(bundle), rpc_url, ctx.settings.home, factory=service)
+        assert [c.name for c in checks] == ["registry", "bundle names this registry", "factory", "expected factory",
+                                            "anchor", "anchor transaction"]
+    assert record["data"]["outcome"] == "refused"
+    with pytest.raises(BundleError, match="leaf hash"):  # a receipt for another entry does not match
+        check_receipt({**receipts[1].as_json(), "index": 0}, access.proof(acme, 0))
+
+    [report] = access.verify()
+    assert (report.owner, report.checkpoints, report.consistent, report.included, report.unanchored,
+            report.failures) == (service, 1, 0, 4, 0, [])
+
+    more = [_read(access, acme, bank, i) for i in range(4, 6)]
+    [report] = access.verify()
+    assert (report.included, report.unanchored) == (4, 2)  # not anchored yet: counted, not proven
+    anchor_once(ctx)
+    [report] = access.verify(factory=acme)
+    assert (report.checkpoints, report.consistent, report.included, report.unanchored, report.failures) == \
+        (2, 1, 6, 0, [])
+    assert access.proof(acme, more[-1].index)["checkpoint"]["size"] == 6
+    consistency = access.consistency(acme, 4, 6)
+    assert bundles.verify(consistency).format == "dpl-consistency/1"
