@@ -10,6 +10,10 @@ warning raised and resolved). Then Saturday 31 October is appended and anchored 
 every machine reports but press-07, silent since the 30th) and the monitor judges again: a
 ``stoppage`` warning on press-07 stays open, for the lender page to show.
 
+ACME grants bank-a reads of its log (``DEMO_GRANT``, docs/GRANTS.md): its work orders' product and
+good quantity only, its telemetry whole (with inclusion proofs), for 180 days from the day the demo
+is first made: the lender page's "Granted data" has something to read.
+
 Idempotent: a second run reuses everything (and the keys saved in ``DPL_HOME/demo-keys.json``,
 mode 0600; ``make run`` prints them for signing in).
 
@@ -23,7 +27,7 @@ import os
 import random
 import sys
 import time
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from ledger.errors import NotFoundError
@@ -58,6 +62,9 @@ COVENANTS = {"format": "dpl-covenants/1", "tz": "+08:00", "covenants": [
 #: The pledged range ends at the first record of this instant (Monday 5 October, 00:00 at +08:00).
 BOLT_PLEDGE_END = datetime.fromisoformat("2026-10-05T00:00:00+08:00")
 SILENT = "press-07"
+#: ACME's grant to bank-a: the records and the types and fields granted (the log and expiry are added).
+DEMO_GRANT = {"records": {"from": 0, "to": 3495},
+              "types": {"mes.work_order": ["product", "qty_good"], "iot.telemetry": ["*"]}}
 
 
 def saturday(month: list[dict]) -> list[dict]:
@@ -142,7 +149,24 @@ def _setup(ctx: Context, say) -> dict:
         say(f"lender {name} ({who}) approved")
     _disclose(ctx, existing, say)
     _covenanted_pledge(ctx, existing, say)
+    _grant(ctx, existing, say)
     return keys
+
+
+def _grant(ctx: Context, existing: dict, say) -> None:
+    """ACME's ``DEMO_GRANT`` to bank-a (once: a second run, or a grant since revoked, makes none)."""
+    from ledger.service.grants import Grants
+
+    grants, acme, bank = Grants(ctx), existing["acme"], existing["bank-a"]
+    if any(v.grant["lender"] == bank.address for v in grants.list(acme)):
+        return
+    stream = FACTORIES["acme"][0]
+    today = int(time.time()) // 86400 * 86400  # midnight UTC, like the pledge's dates
+    expires = datetime.fromtimestamp(today + 180 * 86400, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    made = grants.create(acme, {"format": "dpl-grant/1", "lender": bank.address,
+                                "logs": ["0x" + ctx.store.get_log(stream).log_id.hex()], **DEMO_GRANT,
+                                "expires": expires})
+    say(f"{stream}: acme grants bank-a reads of work orders (product, qty_good) and telemetry (grant {made.id})")
 
 
 def _disclose(ctx: Context, existing: dict, say) -> None:

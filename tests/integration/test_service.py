@@ -182,6 +182,11 @@ def test_make_run_serves_the_demo_stops_on_ctrl_c_and_reuses_everything(tmp_path
                                   headers={"Authorization": f"Bearer {keys['lender_a']}"}).json()
             assert sorted((d["stream"], d["range"]["to"]) for d in disclosed) == [("acme/line-a", 3495),
                                                                                    ("bolt/line-1", 3495)]
+            # acme granted bank-a reads of its log: the lender page's "Granted data" has one to read
+            granted = httpx.get(f"http://127.0.0.1:{api_port}/v1/grants",
+                                headers={"Authorization": f"Bearer {keys['lender_a']}"}).json()
+            assert [(g["factory"], g["state"], g["grant"]["types"]) for g in granted] == [
+                ("acme", "live", {"iot.telemetry": ["*"], "mes.work_order": ["product", "qty_good"]})]
             assert 'action="/signin"' in httpx.get(f"http://127.0.0.1:{api_port}/").text
             signed_in = httpx.post(f"http://127.0.0.1:{api_port}/signin", data={"api_key": keys["auditor"]})
             assert signed_in.status_code == 303 and signed_in.headers["location"] == "/auditor"
@@ -201,6 +206,7 @@ def test_make_run_serves_the_demo_stops_on_ctrl_c_and_reuses_everything(tmp_path
     assert "listed in the directory as 'Bolt Fasteners Ltd.'" in first
     assert "bolt/line-1: appended 3495" in first and "bolt/line-1: appended 0, already stored 3495" in second
     assert "disclosed in full to bank-a" in first and "disclosed in full" not in second
+    assert "acme grants bank-a reads" in first and "grants bank-a" not in second
     # the covenanted pledge is made and judged once; a second run judges nothing new
     assert "bolt consents to pledge records [0, 467) to bank-a with covenants" in first
     assert "monitor: pledge 1: warning stoppage/press-07/3487 raised" in first

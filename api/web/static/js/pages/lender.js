@@ -3,7 +3,8 @@
 // it; without a custodial key the API answers 409 with the transaction to send, shown as such.
 // The lien end moves later on the lender's word only up to the max lien end the factory
 // signed; past it only with an extension the factory signed (listed here, used by its id).
-// The disclosures naming the lender (reports, verified in the browser) are lender/disclosures.js.
+// The disclosures naming the lender (reports, verified in the browser) are lender/disclosures.js;
+// the data-access grants naming it (granted records, verified in the browser) lender/grants.js.
 // Each pledge carries the badge of its covenant warnings and their timeline (pages/warnings.js);
 // the holder acknowledges an open one here.
 import { readConfig } from '../config.js';
@@ -12,6 +13,7 @@ import { addressOf, badge, clearError, copyable, download, focusOn, h, short, sh
 import { fmtAmount, fmtDate } from '../format.js';
 import { browserWallet, walletAccount, walletSend } from '../wallet.js';
 import { wireDisclosures } from './lender/disclosures.js';
+import { wireGrants } from './lender/grants.js';
 import { countWarnings, renderWarnings, unresolved, warningsBadge } from './warnings.js';
 
 const config = readConfig();
@@ -406,3 +408,4 @@ reload.addEventListener('click', async () => { reload.disabled = true; await loa
 if (!config.address) pledgesEl.before(h('p', { class: 'error' }, 'This lender party has no chain address: it can hold no pledge.'));
 load();
 wireDisclosures();
+wireGrants();

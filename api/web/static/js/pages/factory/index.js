@@ -1,6 +1,7 @@
 // Factory page: its logs (size, root, anchor timeline, "Anchor now"), records per day and
 // type as a stacked-bar chart, its pledges and consents, the consent form and the extension
-// form, "Add records", and the production profile (preview, disclose, revoke: profile.js). One
+// form, "Add records", the production profile (preview, disclose, revoke: profile.js), data-access
+// grants (grants.js) and the access log (access_log.js). One
 // module per feature; this one reads the logs and starts them.
 import { api, errorText } from '../../api.js';
 import { h } from '../../dom.js';
@@ -12,6 +13,8 @@ import { fillDefaults, wireConsentForm } from './consent.js';
 import { offerPledges, wireExtensionForm } from './extension.js';
 import { wireRecords } from './records.js';
 import { fillProfileForm, renderDisclosures, wireProfile } from './profile.js';
+import { fillGrantForm, wireGrants } from './grants.js';
+import { loadAccessLog } from './access_log.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -27,6 +30,8 @@ async function start() {
     : [h('p', { class: 'muted' }, 'No logs yet: create one under "Add records".')]));
   fillDefaults();
   fillProfileForm();
+  fillGrantForm();
+  loadAccessLog();
   refresh($('activity'), renderActivity, 'Activity');
   // the live ones are offered to the extension form
   refresh($('pledges'), async (box) => offerPledges((await renderPledges(box)).filter((p) => p.status === 'live')), 'Pledges');
@@ -40,6 +45,7 @@ wireConsentForm();
 wireExtensionForm();
 wireRecords();
 wireProfile();
+wireGrants();
 start();
 // a log was created or records appended (records.js): show the new sizes, roots, charts
 document.addEventListener('dpl:logs-changed', () => start());

@@ -1,0 +1,198 @@
+// Lender page, "Granted data": the data-access grants naming this lender (dpl-grant/1,
+// docs/GRANTS.md), live ones first; through a live grant, read a page of a granted log's records
+// (GET /v1/grants/{id}/records, a dpl-grant-read/1) shown as a table of the granted fields only —
+// the fields a grant leaves out are marked hidden and never reach the page. A record granted whole
+// comes with its salt and inclusion proof: those are checked in this browser (the page's records
+// as one dpl-proof/1, verify/proof_bundle.js: leaf hash and RFC 9162 inclusion under the read's
+// checkpoint, then that root on chain through the JSON-RPC URL and registry of the Disclosures
+// section, verify/chain.js) and marked "verified"; a record with hidden fields is labelled "the
+// service's word", as the answer's notice says. Each read's receipt (its access-log entry) is shown.
+import { readConfig } from '../../config.js';
+import { api, errorText } from '../../api.js';
+import { badge, busy, h, short, table } from '../../dom.js';
+import { fmtTime } from '../../format.js';
+import { shown } from '../../verify/pyfmt.js';
+import { isAddress } from '../../verify/collateral.js';
+import { parseJson, get } from '../../verify/json.js';
+import { verifyProofBundleOnChain } from '../../verify/chain.js';
+
+const $ = (id) => document.getElementById(id);
+/** The page a read asks for by default (the API allows up to 1,000). */
+const PAGE = 50;
+
+/**
+ * The proven records of a dpl-grant-read/1 (`read`: parsed by verify/json.js, so numbers keep
+ * Python's view) as one dpl-proof/1 bundle against the read's checkpoint, or null when none is
+ * proven. Only the fields a dpl-proof/1 has are taken.
+ */
+export function proofBundleOf(read) {
+  const proven = (get(read, 'records') || []).filter((e) => get(e, 'proven') === true && get(e, 'proof'));
+  if (!proven.length || !get(read, 'checkpoint')) return null;
+  return {
+    format: 'dpl-proof/1', log_id: get(read, 'log_id'), stream: get(read, 'stream'),
+    checkpoint: get(read, 'checkpoint'), anchor: get(read, 'anchor') ?? null,
+    entries: proven.map((e) => ({ index: get(e, 'index'), record: get(e, 'record'), salt: get(e, 'salt'),
+      leaf_hash: get(e, 'leaf_hash'), proof: get(e, 'proof') })),
+  };
+}
+
+async function registryCode() {
+  const r = await fetch('/web/registry-code.json');
+  if (!r.ok) throw new Error(`the registry's expected code could not be loaded (HTTP ${r.status})`);
+  return r.json();
+}
+
+/** The chain to check against: the Disclosures section's fields (or the service's defaults). */
+function trust() {
+  const config = readConfig();
+  const rpcUrl = ($('d-rpc')?.value || config.rpcUrl || '').trim();
+  const registry = ($('d-registry')?.value || config.registry || '').trim();
+  if (!/^https?:\/\/\S+$/.test(rpcUrl)) throw new Error('no JSON-RPC URL to check the proofs against (under Disclosures, "The chain to check against")');
+  if (!isAddress(registry)) throw new Error('no registry address to trust (under Disclosures, "The chain to check against")');
+  return { rpcUrl, registry, registrySource: registry.toLowerCase() === (config.registry || '').toLowerCase()
+    ? "the registry field (this service's pinned registry)" : 'the registry field (an address you typed)' };
+}
+
+/**
+ * Checks the proven records of `read` here: resolves to index -> {ok, detail} (every proven record
+ * gets a verdict; a failed chain check fails them all, with its reason).
+ */
+async function checkProven(read) {
+  const bundle = proofBundleOf(read);
+  const verdicts = new Map();
+  if (!bundle) return verdicts;
+  const r = await verifyProofBundleOnChain(bundle, { ...trust(), registryCode: await registryCode() });
+  const byName = new Map(r.checks.map((c) => [c.name, c]));
+  const general = r.checks.filter((c) => !c.name.startsWith('entry ') && !c.ok);
+  for (const e of bundle.entries) {
+    const index = Number(e.index);
+    const own = [byName.get(`entry ${index}: leaf hash`), byName.get(`entry ${index}: inclusion`)];
+    const bad = [...own.filter((c) => c && !c.ok), ...general];
+    verdicts.set(index, bad.length || own.some((c) => !c) || !r.sound
+      ? { ok: false, detail: bad.length ? `${bad[0].name}: ${bad[0].detail}` : (r.error || 'not checked') }
+      : { ok: true, detail: `leaf at index ${index} of size ${r.size}, root anchored on chain` });
+  }
+  return verdicts;
+}
+
+const cellValue = (v) => h('code', {}, shown(typeof v === 'string' ? v : JSON.stringify(v)));
+
+/** The read as a table: id, ts, type, the granted fields (others marked hidden), the proof's state. */
+function recordsTable(read, grant, verdicts) {
+  const fields = [];
+  const add = (f) => { if (!fields.includes(f)) fields.push(f); };
+  for (const e of read.records) {
+    const granted = grant.types[e.record.type] || [];
+    if (granted.length === 1 && granted[0] === '*') Object.keys(e.record.data || {}).forEach(add);
+    else granted.forEach(add);
+  }
+  const rows = read.records.map((e) => {
+    const granted = grant.types[e.record.type] || [];
+    const whole = granted.length === 1 && granted[0] === '*';
+    const data = e.record.data || {};
+    const cells = fields.map((f) => (Object.prototype.hasOwnProperty.call(data, f) ? h('td', { 'data-field': f }, cellValue(data[f]))
+      : h('td', { 'data-field': f, class: 'muted' }, '—')));
+    const verdict = verdicts.get(e.index);
+    let proof;
+    if (!e.proven) proof = h('span', { class: 'badge pending', 'data-proof': 'word' }, "the service's word");
+    else if (verdict?.ok) proof = h('span', { class: 'badge ok', 'data-proof': 'verified', title: verdict.detail }, 'verified');
+    else if (verdict) proof = [h('span', { class: 'badge bad', 'data-proof': 'failed' }, 'NOT verified'), ' ', shown(verdict.detail)];
+    else proof = h('span', { class: 'badge pending', 'data-proof': 'unchecked' }, 'not checked');
+    return h('tr', { 'data-index': e.index, 'data-type': e.record.type },
+      h('td', {}, String(e.index)), h('td', {}, cellValue(e.record.id)), h('td', {}, fmtTime(e.record.ts)),
+      h('td', {}, h('code', {}, shown(e.record.type))), ...cells,
+      whole ? h('td', { 'data-field': '(other)' }, 'none') : h('td', { 'data-field': '(other)', class: 'hidden-field' }, 'hidden'),
+      h('td', { 'data-field': '(proof)' }, proof));
+  });
+  return table(['Index', 'Id', 'ts', 'Type', ...fields.map(shown), 'Other data fields', 'Proof'], rows, { class: 'grant-records' });
+}
+
+/** The receipt of a read: the access-log entry the service wrote before answering. */
+function receiptOf(read) {
+  const r = read.receipt;
+  if (!r) return h('p', { class: 'muted' }, 'No receipt came with this read.');
+  return h('p', { class: 'receipt', 'data-testid': 'grant-receipt' }, 'Receipt: access-log entry ',
+    h('b', { 'data-field': 'index' }, `#${r.index}`), ', leaf hash ', short(r.leaf_hash, 8), ' in access log ', short(r.access_log, 6),
+    ' — keep it to prove this read was logged.');
+}
+
+/** A live grant's read form: a granted log, a range, "Read records"; the page of records below. */
+function readForm(g) {
+  const id = `gr-${g.id}`;
+  const log = h('select', { id: `${id}-log` }, g.grant.logs.map((l) => h('option', { value: l }, l)));
+  const start = 'from' in g.grant.records ? g.grant.records.from : 0;
+  const from = h('input', { id: `${id}-from`, type: 'number', min: 0, step: 1, inputmode: 'numeric', value: start });
+  const to = h('input', { id: `${id}-to`, type: 'number', min: 1, step: 1, inputmode: 'numeric',
+    value: 'to' in g.grant.records ? Math.min(g.grant.records.to, start + PAGE) : PAGE });
+  const button = h('button', { type: 'button', id: `${id}-read` }, 'Read records');
+  const out = h('div', { class: 'stack', 'data-testid': `grant-read-${g.id}`, 'aria-live': 'polite' });
+  button.addEventListener('click', () => busy(button, async () => {
+    out.replaceChildren(h('p', { class: 'muted', role: 'status' }, 'Reading…'));
+    const query = `log=${encodeURIComponent(log.value)}&from=${encodeURIComponent(from.value)}&to=${encodeURIComponent(to.value)}`;
+    let response;
+    try {
+      response = await api('GET', `/v1/grants/${g.id}/records?${query}`, undefined, { raw: true });
+    } catch (e) {
+      out.replaceChildren(h('p', { class: 'error', role: 'alert', 'data-testid': `grant-refused-${g.id}` },
+        `The read was refused: ${errorText(e)}`));
+      return;
+    }
+    const bytes = new Uint8Array(await response.arrayBuffer());
+    const read = JSON.parse(new TextDecoder().decode(bytes)); // for display; checked from its exact reading below
+    let verdicts = new Map(), chainError = null;
+    try { verdicts = await checkProven(parseJson(bytes)); } catch (e) { chainError = errorText(e); }
+    const proven = read.records.filter((e) => e.proven).length;
+    const verified = [...verdicts.values()].filter((v) => v.ok).length;
+    out.replaceChildren(
+      h('p', {}, h('b', {}, `${read.records.length} record(s)`), ` of ${shown(read.stream)} in [${read.range.from}, ${read.range.to})`,
+        read.checkpoint ? `, against checkpoint ${read.checkpoint.size.toLocaleString('en')} (root ` : '',
+        read.checkpoint ? short(read.checkpoint.root, 6) : '', read.checkpoint ? ')' : ', no anchored checkpoint yet', '.'),
+      read.notice ? h('p', { class: 'muted', 'data-testid': 'grant-notice' }, shown(read.notice)) : '',
+      proven ? h('p', { 'data-testid': 'grant-verified' }, `${verified} of ${proven} proven record(s) verified in this browser`
+        + (chainError ? ` (not checked: ${chainError})` : '.')) : '',
+      recordsTable(read, g.grant, verdicts), receiptOf(read));
+  }, out));
+  return h('div', { class: 'stack' },
+    h('div', { class: 'row' }, h('div', { class: 'stack' }, h('label', { for: log.id }, 'Log'), log),
+      h('div', { class: 'stack' }, h('label', { for: from.id }, 'From'), from),
+      h('div', { class: 'stack' }, h('label', { for: to.id }, 'To (exclusive)'), to),
+      h('div', {}, button)),
+    out);
+}
+
+function grantCard(g) {
+  const records = 'from' in g.grant.records ? `[${g.grant.records.from}, ${g.grant.records.to})`
+    : `ts in [${g.grant.records.since}, ${g.grant.records.until})`;
+  const state = g.state === 'live' ? badge('live', 'live') : g.state === 'revoked'
+    ? badge(g.revoked_at ? `revoked ${fmtTime(g.revoked_at)}` : 'revoked', 'lapsed') : badge('expired', 'lapsed');
+  return h('article', { class: 'item grant', 'data-testid': `grant-${g.id}`, 'data-state': g.state },
+    h('h3', {}, `Grant #${g.id} from ${shown(g.factory)} `, state),
+    h('dl', { class: 'terms' },
+      h('dt', {}, 'Logs'), h('dd', {}, g.grant.logs.map((l) => h('div', {}, short(l, 6)))),
+      h('dt', {}, 'Records'), h('dd', {}, records),
+      h('dt', {}, 'Types and fields'), h('dd', {}, Object.entries(g.grant.types).map(([t, f]) => h('div', {},
+        h('code', {}, shown(t)), ': ', f.length === 1 && f[0] === '*' ? 'every field' : f.map(shown).join(', ')))),
+      h('dt', {}, 'Expires'), h('dd', {}, fmtTime(g.grant.expires)),
+      h('dt', {}, 'Digest'), h('dd', {}, short(g.digest, 8))),
+    g.state === 'live' ? readForm(g) : null);
+}
+
+export async function loadGrants() {
+  const box = $('grants');
+  box.setAttribute('aria-busy', 'true');
+  try {
+    const list = await api('GET', '/v1/grants');
+    list.sort((a, b) => (a.state === 'live') === (b.state === 'live') ? b.id - a.id : a.state === 'live' ? -1 : 1);
+    box.replaceChildren(...(list.length ? list.map(grantCard)
+      : [h('p', { class: 'muted', 'data-testid': 'no-grants' }, 'No factory has granted you reads of its data yet.')]));
+  } catch (e) {
+    box.replaceChildren(h('p', { class: 'error', role: 'alert' }, 'Could not load the grants: ', errorText(e)));
+  }
+  box.setAttribute('aria-busy', 'false');
+}
+
+export function wireGrants() {
+  const reload = $('reload-grants');
+  reload.addEventListener('click', async () => { reload.disabled = true; await loadGrants(); reload.disabled = false; });
+  return loadGrants();
+}
