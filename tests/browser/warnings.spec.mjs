@@ -214,6 +214,19 @@ test('bank-a re-checks a warning\'s evidence from the disclosure: it stands; unc
   const failed = await result.locator('li[data-ok="false"]').evaluateAll((els) => els.map((e) => [e.dataset.check, e.textContent]));
   assert.deepEqual(failed.map(([name]) => name), ['disclosure'], JSON.stringify(failed));
   assert.match(failed[0][1], /root/, 'the check says the root is not rebuilt');
+
+  // an anchoring_cadence warning (judged on block time: the demo has none, so one is added to the list read): no button, the reason
+  await page.route('**/v1/warnings', async (route) => {
+    const response = await route.fetch();
+    const stale = { ...stoppage, id: 999999, code: 'anchoring_cadence', key: 'anchoring_cadence/3575', state: 'open',
+      window: { from: 3575, to: 3575 }, value: '90000', threshold: '86400', acknowledged_at: null, acknowledged_by: null };
+    await route.fulfill({ response, json: [...await response.json(), stale] });
+  }, { times: 1 });
+  await page.locator('#reload').click();
+  const stale = page.getByTestId('warning-999999');
+  await stale.waitFor();
+  assert.equal(await stale.getByRole('button', { name: 'Re-check evidence' }).count(), 0);
+  assert.match(await page.getByTestId('recheck-999999-none').textContent(), /^Judged on block time, not on records: no disclosure re-checks it/);
   assert.deepEqual(page.problems, []);
   await page.context().close();
 });
