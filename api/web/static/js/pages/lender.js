@@ -6,7 +6,7 @@
 // The disclosures naming the lender (reports, verified in the browser) are lender/disclosures.js;
 // the data-access grants naming it (granted records, verified in the browser) lender/grants.js.
 // Each pledge carries the badge of its covenant warnings and their timeline (pages/warnings.js);
-// the holder acknowledges an open one here.
+// the holder acknowledges an open one here and re-checks its evidence (lender/recheck.js).
 import { readConfig } from '../config.js';
 import { api, ApiError, errorText } from '../api.js';
 import { addressOf, badge, clearError, copyable, download, focusOn, h, short, showError, txLink } from '../dom.js';
@@ -14,6 +14,7 @@ import { fmtAmount, fmtDate } from '../format.js';
 import { browserWallet, walletAccount, walletSend } from '../wallet.js';
 import { wireDisclosures } from './lender/disclosures.js';
 import { wireGrants } from './lender/grants.js';
+import { recheckAction } from './lender/recheck.js';
 import { countWarnings, renderWarnings, unresolved, warningsBadge } from './warnings.js';
 
 const config = readConfig();
@@ -28,6 +29,8 @@ let extensions = new Map();
 let factoryNames = new Map();
 /** token id -> the covenant warnings of that pledge (GET /v1/warnings), as last read or acknowledged. */
 let warnings = new Map();
+/** token id -> the consent document the pledge was issued from (its covenants and pledged profile), when it named this lender. */
+let issuedFrom = new Map();
 
 /** Unix seconds as the YYYY-MM-DD (UTC) a date input takes. */
 const day = (seconds) => new Date(Number(seconds) * 1000).toISOString().slice(0, 10);
@@ -267,8 +270,8 @@ function ackAction(p, w) {
   return [button];
 }
 
-/** What the holder can do with a warning, in its entry's button row (a re-check of the evidence joins here). */
-const warningActions = (p, w) => [...ackAction(p, w)];
+/** What the holder can do with a warning, in its entry's button row: acknowledge it, re-check its evidence. */
+const warningActions = (p, w) => [...ackAction(p, w), ...recheckAction(p, w, issuedFrom.get(String(p.token_id)) ?? null)];
 
 /** (Re)draws pledge `p`'s warnings badge and timeline, where its card has them. */
 function showWarnings(p) {
@@ -364,6 +367,7 @@ async function loadConsents() {
   for (const c of consents) {
     if (c.consent?.terms?.log_id && c.consent.stream) streams.set(c.consent.terms.log_id.toLowerCase(), c.consent.stream);
   }
+  issuedFrom = new Map(consents.filter((c) => c.token_id).map((c) => [String(c.token_id), c.consent]));
   const open = consents.filter((c) => !c.token_id);
   const issued = consents.filter((c) => c.token_id);
   consentsEl.replaceChildren(...[
