@@ -122,6 +122,17 @@ def test_the_command_line_lists_verifies_and_checks_a_receipt(world, tmp_path):
     _, err = _dpl(ctx, "access-log", "check-receipt", str(receipt), str(proof), "--service", acme.address, ok=False)
     assert f"not to the expected factory {acme.address}" in err  # the access log is the service's, not acme's
 
+    # an entry changed in the database (its leaf hash and payload swapped for entry 1's) is found
+    from sqlalchemy import text
+
+    pk = ctx.store.get_log(stream).pk
+    with ctx.store.engine.begin() as conn:
+        one = conn.execute(text("SELECT leaf_hash, sealed FROM records WHERE log_pk = :p AND idx = 1"), {"p": pk}).one()
+        conn.execute(text("UPDATE records SET leaf_hash = :l, sealed = :s WHERE log_pk = :p AND idx = 0"),
+                     {"l": one.leaf_hash, "s": one.sealed, "p": pk})
+    out, err = _dpl(ctx, "access-log", "verify", ok=False)
+    assert "entry 0 is not included under the anchored root at size 2" in out and "1 problem(s)" in err
+
     _, err = _dpl(ctx, "log", "create", "dpl-access/mine", ok=False)
     assert "reserved" in err
     forged = tmp_path / "forged.jsonl"
