@@ -122,6 +122,9 @@ def test_the_command_line_lists_verifies_and_checks_a_receipt(world, tmp_path):
     _, err = _dpl(ctx, "access-log", "check-receipt", str(receipt), str(proof), "--service", acme.address, ok=False)
     assert f"not to the expected factory {acme.address}" in err  # the access log is the service's, not acme's
 
+    out, _ = _dpl(ctx, "audit")  # the ordinary audit takes the access log as any log: no finding
+    assert "audited 1 log(s), 2 record(s)" in out and out.strip().endswith("clean")
+
     # an entry changed in the database (its leaf hash and payload swapped for entry 1's) is found
     from sqlalchemy import text
 
