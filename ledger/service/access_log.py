@@ -198,9 +198,15 @@ class AccessLog:
 
     def proof_for(self, party: PartyInfo, factory: str, index: int, size: int | None = None) -> dict:
         """``proof`` for ``party``: a lender only of an entry that names it as the reader (any
-        other is "no such entry", as a missing one)."""
-        bundle = self.proof(factory, index, size, anchored=False)
-        if party.role == "lender" and self.reader_of(bundle) != party.name:
+        other, a missing one, an index beyond the log or a log with no entries are all "no such
+        entry": the size of the log and other lenders' reads stay hidden)."""
+        if party.role != "lender":
+            return self.proof(factory, index, size)
+        try:  # one answer for absent and not-its-own: a lender learns nothing of others' reads
+            bundle = self.proof(factory, index, size, anchored=False)
+        except (NotFoundError, InvalidArgumentError):
+            bundle = None
+        if bundle is None or self.reader_of(bundle) != party.name:
             raise NotFoundError("no such entry")
         return self._anchored(bundle, index)
 

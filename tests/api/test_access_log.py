@@ -76,6 +76,12 @@ def test_an_entry_s_proof_verifies_against_the_anchored_root_for_whom_may_see_it
     assert world.get(path, "bank-b").status_code == 404
     assert world.get(path, "globex").status_code == 404
     assert world.get(f"/v1/access-log/{10**9}/proof?factory=acme", "acme").status_code == 404
+    # a lender learns nothing of the log's size or of others' reads: one answer for all
+    beyond = world.get(f"/v1/access-log/{10**9}/proof?access_log={receipt.log_id}", "bank-b")
+    other = world.get(path, "bank-b")
+    assert beyond.status_code == other.status_code == 404 and beyond.json()["detail"] == other.json()["detail"]
+    none = world.get("/v1/access-log/0/proof?factory=selfco", "bank-b")  # a factory with no reads at all
+    assert none.status_code == 404 and none.json()["detail"] == other.json()["detail"]
     old = reads["before"] + 1
     consistency = world.ok("GET", f"/v1/access-log/consistency?factory=acme&from={old}", "aud")
     assert bundles.verify(consistency).format == "dpl-consistency/1" and consistency["old"]["size"] == old
