@@ -36,8 +36,9 @@ test: $(STAMP) $(NPM_STAMP)
 	@url="$${DPL_TEST_DATABASE_URL:-$$(bash scripts/test-postgres.sh)}" && \
 	  DPL_TEST_DATABASE_URL="$$url" $(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
-# The service on embedded defaults (SQLite + anvil) with a demo factory, lenders, auditor and
-# their API keys: http://127.0.0.1:8000 (Ctrl-C stops it and the chain).
+# The service on embedded defaults (SQLite + anvil) with demo factories, lenders, auditor and
+# their API keys, and a pledge with covenants and an open warning (api/demo.py):
+# http://127.0.0.1:8000 (Ctrl-C stops it and the chain).
 run: $(STAMP) $(NPM_STAMP)
 	@DPL="$(DPL)" PY="$(PY)" bash scripts/run.sh
 

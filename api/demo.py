@@ -1,9 +1,17 @@
 """The demo `make run` serves: parties with API keys, two factories each with a log holding a month
 of data, anchored, both listed in the registry's directory, and two approved lenders. ACME's month
 is coherent across sources; Bolt's MES over-reports press-07 by 40 % on 8-10 October, so its
-profile raises the cross-source flag (both from ``ledger.synthetic.factory_month``). Idempotent:
-a second run reuses everything (and the keys saved in ``DPL_HOME/demo-keys.json``, mode 0600;
-``make run`` prints them for signing in).
+profile raises the cross-source flag (both from ``ledger.synthetic.factory_month``).
+
+Bolt has pledged its first four days (1-4 October) to bank-a with covenants (``COVENANTS``,
+docs/COVENANTS.md), judged by the monitor once at the month's checkpoint: the week of the
+over-report (2026-W41) breaks the cross-source covenant and the next week meets it again (a
+warning raised and resolved). Then Saturday 31 October is appended and anchored (``saturday``:
+every machine reports but press-07, silent since the 30th) and the monitor judges again: a
+``stoppage`` warning on press-07 stays open, for the lender page to show.
+
+Idempotent: a second run reuses everything (and the keys saved in ``DPL_HOME/demo-keys.json``,
+mode 0600; ``make run`` prints them for signing in).
 
     python -m api.demo        # after: dpl chain up, dpl keys import-dev, dpl deploy
 """
@@ -12,7 +20,10 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import sys
+import time
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from ledger.errors import NotFoundError
@@ -36,6 +47,41 @@ FACTORIES = {
     "bolt": ("bolt/line-1", SAMPLES / "factory-month-overreport.jsonl", "Bolt Fasteners Ltd.",
              "91440300MA5G2B7K4Y"),
 }
+
+#: Bolt's pledge to bank-a: its loan reference (how a second run finds it), the covenants agreed.
+BOLT_LOAN = "LOAN-DEMO-BOLT-1"
+COVENANTS = {"format": "dpl-covenants/1", "tz": "+08:00", "covenants": [
+    {"code": "output_floor", "min_percent": 70},
+    {"code": "stoppage", "max_hours": 8},
+    {"code": "cross_source_mismatch", "max_ratio": "0.030000"},
+    {"code": "scrap_ceiling", "max_ratio": "0.050000"}]}
+#: The pledged range ends at the first record of this instant (Monday 5 October, 00:00 at +08:00).
+BOLT_PLEDGE_END = datetime.fromisoformat("2026-10-05T00:00:00+08:00")
+SILENT = "press-07"
+
+
+def saturday(month: list[dict]) -> list[dict]:
+    """Saturday 31 October after ``month`` (``factory_month``'s records of October, in time order):
+    the telemetry of every machine but press-07, in the month's 15-minute round-robin slots, each
+    counter going on from its last reading. Deterministic (its own seed)."""
+    from ledger.synthetic import MACHINES, RATES, TZ
+
+    rnd = random.Random(31)
+    counters = {r["data"]["machine"]: r["data"]["parts_total"] for r in month if r["type"] == "iot.telemetry"}
+    start, slot, day = datetime(2026, 10, 1, tzinfo=TZ), timedelta(minutes=15), 30
+    out = []
+    for i in range(day * 96, (day + 1) * 96):
+        m = MACHINES[i % len(MACHINES)]
+        if m == SILENT:
+            continue
+        counters[m] += round(RATES[m] * rnd.uniform(0.9, 1.1))
+        t = start + slot * i
+        out.append({"id": f"tel-{m}-{i:09d}", "ts": t.isoformat(timespec="milliseconds"), "type": "iot.telemetry",
+                    "data": {"machine": m, "state": "running", "temp_c": round(rnd.gauss(68.0, 4.0), 2),
+                             "spindle_rpm": rnd.randint(1400, 1600),
+                             "vibration_mm_s": round(abs(rnd.gauss(2.2, 0.6)), 3),
+                             "power_kw": round(rnd.uniform(9.0, 18.5), 2), "parts_total": counters[m]}})
+    return out
 
 
 def _keys_file(home: Path) -> Path:
@@ -95,6 +141,7 @@ def _setup(ctx: Context, say) -> dict:
         Lenders(ctx).set(who, True, admin)
         say(f"lender {name} ({who}) approved")
     _disclose(ctx, existing, say)
+    _covenanted_pledge(ctx, existing, say)
     return keys
 
 
@@ -111,6 +158,54 @@ def _disclose(ctx: Context, existing: dict, say) -> None:
             continue
         made = profiles.disclose(factory, stream, lender, 0, size, ProfileParams.checked("+08:00"))
         say(f"{stream}: records [0, {size}) disclosed in full to bank-a (disclosure {made.id})")
+
+
+def _covenanted_pledge(ctx: Context, existing: dict, say) -> None:
+    """Bolt's pledge of 1-4 October to bank-a with ``COVENANTS`` (once), judged by the monitor;
+    then Saturday 31 October appended and anchored, and judged again (see the module docstring)."""
+    from ledger.pledge.service import ConsentRequest, Pledges
+    from ledger.service.anchoring import anchor_once
+    from ledger.sources import read_jsonl
+
+    stream, sample = FACTORIES["bolt"][0], FACTORIES["bolt"][1]
+    bolt, bank = existing["bolt"], existing["bank-a"]
+    with sample.open("rb") as f:
+        month = [r for _, r in read_jsonl(f)]
+    end = next(i for i, r in enumerate(month) if datetime.fromisoformat(r["ts"]) >= BOLT_PLEDGE_END)
+    pledges = Pledges(ctx)
+    kept = [c for c in pledges.consents(bolt) if c["consent"].get("loan_ref") == BOLT_LOAN]
+    if not kept:
+        today = int(time.time()) // 86400 * 86400  # dates (midnight UTC), like a loan's terms
+        request = ConsentRequest(stream, 0, end, bank.address, 180_000_000, "CNY", str(today + 180 * 86400),
+                                 str(today + 270 * 86400), 8, BOLT_LOAN, profile_params={"tz": "+08:00"},
+                                 covenants=COVENANTS)
+        document = pledges.sign_consent(bolt, request, lambda v: v)
+        consent_id = pledges.keep_consent(bolt, document)
+        say(f"{stream}: bolt consents to pledge records [0, {end}) to bank-a with covenants (consent {consent_id})")
+        kept = [{"consent_id": consent_id, "token_id": None}]
+    if kept[0]["token_id"] is None:
+        issued = pledges.issue_kept(bank, kept[0]["consent_id"])
+        say(f"pledge {issued.token_id} issued to bank-a: {stream} records [0, {end}) with covenants")
+    _judge(ctx, say)  # at the month's checkpoint
+    result = ctx.store.append(stream, [(len(month) + k, r) for k, r in enumerate(saturday(month))])
+    say(f"{stream}: Saturday 31 October (press-07 silent) appended {result.appended}, already stored "
+        f"{result.duplicates}; size {result.size}")
+    for report in anchor_once(ctx, stream):
+        say(f"{report.stream} size {report.size}: {report.state}")
+    _judge(ctx, say)
+
+
+def _judge(ctx: Context, say) -> None:
+    """One run of the monitor (``dpl monitor --once``), its outcome said."""
+    from ledger.service.monitor import Monitor, webhook_hook
+
+    report = Monitor(ctx, webhook_hook(ctx)).run_once()
+    for token, key in report.raised:
+        say(f"monitor: pledge {token}: warning {key} raised")
+    for token, key in report.resolved:
+        say(f"monitor: pledge {token}: warning {key} resolved")
+    for error in report.errors:
+        say(f"monitor: {error}")
 
 
 def main() -> None:

@@ -9,16 +9,18 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends
+from fastapi import Depends, Request
 from fastapi import Path as PathParam
+from fastapi.security.utils import get_authorization_scheme_param
 
-from api.auth import caller, not_found, role, services
+from api.auth import caller, not_found, role, services, session_of
 from api.errors import ApiProblem
 from api.services import Services
 from ledger.store.parties import PartyInfo
 
 __all__ = ["not_found", "Admin", "AdminOrAuditor", "Auditor", "Caller", "Factory", "LogId", "LogReader", "Lender",
-           "PledgeParty", "PledgeHolderOrFactory", "AnyRole", "Svc", "admin_account", "admin_signer", "find_log", "lender_address"]
+           "PledgeParty", "PledgeHolderOrFactory", "AnyRole", "Svc", "admin_account", "admin_signer", "find_log", "lender_address",
+           "caller_key_prefix"]
 
 #: The worker's services (``app.state.services``).
 Svc = Annotated[Services, Depends(services)]
@@ -72,3 +74,15 @@ def admin_signer(svc: Services, party: PartyInfo):
     """The admin's signer for a registry change (``ledger.service.admin``): its custodial key,
     asked for only when there is something to send."""
     return lambda chain: admin_account(svc, party, chain)
+
+
+def caller_key_prefix(request: Request) -> str | None:
+    """The prefix of the API key the caller authenticated with (a Bearer key, or the key its web
+    session stands for): who read what, in the access log."""
+    from ledger.store.parties import key_prefix
+
+    scheme, token = get_authorization_scheme_param(request.headers.get("Authorization"))
+    if scheme.lower() == "bearer" and token:
+        return key_prefix(token)
+    session = session_of(request)
+    return session.key_prefix if session is not None else None

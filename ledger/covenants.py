@@ -42,6 +42,9 @@ __all__ = [
     "Met",
     "Evaluation",
     "evaluate",
+    "week_basis",
+    "judge_weeks",
+    "silences",
 ]
 
 COVENANTS_FORMAT = "dpl-covenants/1"
@@ -108,7 +111,7 @@ def check_covenants(obj) -> dict:
         if type(item) is not dict:
             raise InvalidArgumentError(f"{where}: must be an object")
         code = item.get("code")
-        if code not in CODES:
+        if type(code) is not str or code not in CODES:  # a list or object as code is not hashable
             known = ", ".join(CODES)
             raise InvalidArgumentError(f"{where}.code: {code!r} is not a covenant (known: {known})")
         if code in seen:
@@ -323,6 +326,7 @@ class Met:
     week: str | None = None
     machine: str | None = None
     after: int = 0  # stoppage: the machine's newest reading index; anchoring_cadence: the checkpoint size
+    value: str | None = field(default=None, compare=False)  # a weekly code: the week's figure, as printed
 
     def resolves(self, key: str) -> bool:
         """Whether the warning with ``key`` (of the same pledge) is resolved by this window."""
@@ -435,23 +439,49 @@ def _cadence(c, cp, anchored_at, chain_now, warnings, met):
 
 
 def _weekly(c, cp, pledged, figures, warnings, met):
-    code = c["code"]
+    basis = week_basis(c, pledged)
+    if basis is None:
+        return  # no baseline: the pledged range made no MES good output to compare with
     newest = figures.newest_ms
-    if code == "output_floor":
+    closed = []
+    for w in figures.weeks:
+        if newest is None or newest < w.end_ms:
+            break  # weeks come in order: this one and the later ones are not closed yet
+        closed.append(w)
+    judge_weeks(c, basis, cp, closed, warnings, met)
+
+
+def week_basis(c: dict, pledged: dict):
+    """What a weekly covenant ``c`` (checked) compares each week with, from the pledged profile:
+    for ``output_floor`` (the range's good units, its days, the floor per day), None when the
+    range made no MES good output (not judged); else the limit (as printed, exact)."""
+    if c["code"] == "output_floor":
         base_mes = pledged.get("mes") or {}
         base_good = _int(base_mes.get("qty_good"))
         base_days = pledged["coverage"]["days"]
         if not base_good or not base_days:
-            return  # no baseline: the pledged range made no MES good output to compare with
-        floor = Fraction(c["min_percent"] * base_good, 100 * base_days)
+            return None
+        return base_good, base_days, Fraction(c["min_percent"] * base_good, 100 * base_days)
+    limit = c["max_top1_share" if c["code"] == "customer_concentration" else "max_ratio"]
+    return limit, Fraction(limit)
+
+
+def judge_weeks(c: dict, basis, cp: tuple[int, str], weeks: Iterable[_Week], warnings: list, met: list, *,
+                with_value: bool = False) -> None:
+    """Judge closed weeks of ``WeeklyFigures`` by the weekly covenant ``c`` with its ``week_basis``:
+    each week appends a ``Warning`` to ``warnings`` or a ``Met`` to ``met`` (with the week's figure as
+    ``value`` if ``with_value``: the monitor does not print it), or nothing when the week's figure
+    is null (not judged). The monitor and the evidence re-check (``ledger.covenant_evidence``) both
+    judge with this (one loop, not a call per week: the monitor runs it for 1,000 pledges)."""
+    code = c["code"]
+    if code == "output_floor":
+        base_good, base_days, floor = basis
     else:
-        limit = c["max_top1_share" if code == "customer_concentration" else "max_ratio"]
-        limit_value = Fraction(limit)
-    for w in figures.weeks:
-        if newest is None or newest < w.end_ms:
-            break  # weeks come in order: this one and the later ones are not closed yet
+        limit, limit_value = basis
+    for w in weeks:
         p = w.profile
         window = (w.first, w.last + 1)
+        value = None
         if code == "output_floor":
             good = _int((p["mes"] or {}).get("qty_good"))
             days = p["coverage"]["days"]
@@ -463,6 +493,8 @@ def _weekly(c, cp, pledged, figures, warnings, met):
                     f"{ratio(per_day, 1)} a day: less than {c['min_percent']} % of the pledged range's "
                     f"{base_good} units over {base_days} day(s) ({ratio(floor, 1)} a day)."))
                 continue
+            if with_value:
+                value = ratio(per_day, 1)
         else:
             value, exact_value, subject = w.figures[code]
             if value is None:
@@ -471,7 +503,7 @@ def _weekly(c, cp, pledged, figures, warnings, met):
                 warnings.append(Warning(f"{code}/{w.name}", code, window, w.name, cp, value, limit,
                                         _week_message(code, w.name, value, limit, subject)))
                 continue
-        met.append(Met(code, window, week=w.name))
+        met.append(Met(code, window, week=w.name, value=value))
 
 
 def _week_figure(code, p):
@@ -506,7 +538,6 @@ def _stoppage(c, cp, pledged, figures, machines, warnings, met):
     """Per machine: the range's last instant counts as its reading, then its readings after the
     range in time order, then the newest record instant (a silence still going on)."""
     limit = c["max_hours"] * HOUR_MS
-    start = figures.start
     since = exact.instant_ms(pledged["coverage"]["last_ts"])
     newest = figures.newest_ms
     if machines is None:
@@ -515,31 +546,43 @@ def _stoppage(c, cp, pledged, figures, machines, warnings, met):
         return  # no record after the range: no time has passed in record time
     for name in sorted(machines):
         r = figures.machines.get(name)
-        found = []  # (key start, window, gap_ms, ended)
-        if r is None:
-            gap = newest - since
-            if gap > limit:
-                found.append(("range", (start, cp[0]), gap, False))
-        else:
-            first = r.inst[0] - since
-            if first > limit:
-                found.append(("range", (start, r.index[0] + 1), first, True))
-            k = bisect_left(r.gap_lengths, -limit)  # the gaps longer than the limit
-            for gap, i in sorted(r.gaps[:k], key=lambda g: g[1]):
-                a, b = r.index[i - 1], r.index[i]
-                found.append((str(a), (min(a, b), max(a, b) + 1), gap, True))
-            tail = newest - r.inst[-1]
-            if tail > limit:
-                found.append((str(r.index[-1]), (r.index[-1], cp[0]), tail, False))
-        for key_start, window, gap, ended in found:
-            began = "the end of the pledged range" if key_start == "range" else f"its reading {key_start}"
-            how = ("then reported again" if ended else "and has not reported since (up to the newest record)")
-            warnings.append(Warning(
-                f"stoppage/{name}/{key_start}", "stoppage", window, None, cp, str(gap // 1000), str(limit // 1000),
-                f"Machine {name} sent no telemetry for {_hours_text(gap)} after {began} {how}: "
-                f"more than {c['max_hours']} hours."))
+        warnings.extend(silences(c, cp, name, r, since=since, start=figures.start, newest=newest))
         if r is not None and newest - r.inst[-1] <= limit:
             met.append(Met("stoppage", (r.index[-1], cp[0]), machine=name, after=r.index[-1]))
+
+
+def silences(c: dict, cp: tuple[int, str], name: str, r: _Readings | None, *, since: int, start: int,
+             newest: int) -> list[Warning]:
+    """The ``stoppage`` warnings of machine ``name`` (its readings ``r`` of ``WeeklyFigures``,
+    None for none), in time order: from ``since`` (the pledged range's last instant; ``start``
+    its end index) through its readings to ``newest`` (the newest record instant), every step
+    longer than ``c["max_hours"]``. The monitor and the evidence re-check both judge with this."""
+    limit = c["max_hours"] * HOUR_MS
+    found = []  # (key start, window, gap_ms, ended)
+    if r is None:
+        gap = newest - since
+        if gap > limit:
+            found.append(("range", (start, cp[0]), gap, False))
+    else:
+        first = r.inst[0] - since
+        if first > limit:
+            found.append(("range", (start, r.index[0] + 1), first, True))
+        k = bisect_left(r.gap_lengths, -limit)  # the gaps longer than the limit
+        for gap, i in sorted(r.gaps[:k], key=lambda g: g[1]):
+            a, b = r.index[i - 1], r.index[i]
+            found.append((str(a), (min(a, b), max(a, b) + 1), gap, True))
+        tail = newest - r.inst[-1]
+        if tail > limit:
+            found.append((str(r.index[-1]), (r.index[-1], cp[0]), tail, False))
+    out = []
+    for key_start, window, gap, ended in found:
+        began = "the end of the pledged range" if key_start == "range" else f"its reading {key_start}"
+        how = ("then reported again" if ended else "and has not reported since (up to the newest record)")
+        out.append(Warning(
+            f"stoppage/{name}/{key_start}", "stoppage", window, None, cp, str(gap // 1000), str(limit // 1000),
+            f"Machine {name} sent no telemetry for {_hours_text(gap)} after {began} {how}: "
+            f"more than {c['max_hours']} hours."))
+    return out
 
 
 def _int(v) -> int:

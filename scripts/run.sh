@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make run`: a local chain (anvil, state kept under DPL_HOME), the registry, two demo factories
 # with a month of production data anchored (bolt's MES over-reports one machine), two approved
-# lenders, an auditor and an admin with API keys (DPL_HOME/demo-keys.json, 0600), then the web
+# lenders, an auditor and an admin with API keys (DPL_HOME/demo-keys.json, 0600), bolt's pledge to
+# bank-a with covenants and an open warning (api/demo.py), then the web
 # UI and the API on http://127.0.0.1:8000. Ctrl-C stops the service and the chain; running again reuses all.
 set -euo pipefail
 DPL="${DPL:-dpl}"

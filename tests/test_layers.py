@@ -11,7 +11,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PURE = ["ledger.merkle", "ledger.canonical", "ledger.records", "ledger.bundles", "ledger.tiles",
         "ledger.assets", "ledger.sampling", "ledger.pledge.collateral", "ledger.pledge.terms",
         "ledger.profile", "ledger.exact", "ledger.disclosure", "ledger.profile_verify", "ledger.checks",
-        "ledger.covenants",
+        "ledger.covenants", "ledger.covenant_evidence",
         "ledger.webhooks", "ledger.grants"]
 
 

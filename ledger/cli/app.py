@@ -16,6 +16,7 @@ from ledger.cli.assets import asset_app
 from ledger.cli.chain import chain_app, deploy
 from ledger.cli.context import new_context
 from ledger.cli.covenants import covenants_app
+from ledger.cli.grants import grants_app
 from ledger.cli.keys import keys_app
 from ledger.cli.logs import ingest, log_app
 from ledger.cli.monitor import monitor_app
@@ -63,6 +64,7 @@ app.add_typer(profile_app, name="profile")
 app.add_typer(covenants_app, name="covenants")
 app.add_typer(monitor_app, name="monitor")
 app.add_typer(webhooks_app, name="webhooks")
+app.add_typer(grants_app, name="grants")
 app.add_typer(access_log_app, name="access-log")
 
 

@@ -98,3 +98,60 @@ def monitor_ack(
     holder = ctx.keyring.account(key, ctx.chain().chain_id).address  # opening the key proves its custody
     w = Monitor(ctx).acknowledge(warning_id, holder)
     say(f"warning #{w['id']} of pledge {w['token_id']} ({w['code']}) is {w['state']}")
+
+
+@monitor_app.command("recheck")
+def monitor_recheck(
+    warning_id: Annotated[Optional[int], typer.Argument(
+        help="The warning's id in this service's store (dpl monitor warnings); or give --warning.", min=1,
+        max=2**63 - 1)] = None,
+    warning: Annotated[Optional[str], typer.Option(
+        "--warning", help="A warning's JSON file (as dpl monitor warnings --json, the API or a webhook gave it).")] = None,
+    disclosure: Annotated[str, typer.Option("--disclosure", help="The factory's dpl-disclosure/1 of the window.")] = "",
+    consent: Annotated[str, typer.Option(
+        "--consent", help="The consent document the pledge was issued from (its covenants and pledged profile).")] = "",
+    rpc: Annotated[Optional[str], typer.Option(
+        "--rpc", help="Also check the disclosure's checkpoint against the chain at this JSON-RPC URL.")] = None,
+    registry: Annotated[Optional[str], typer.Option(
+        "--registry", help="With --rpc: the registry address to trust (default: the deployment record pinned "
+                           "for the chain; never an address the files name).")] = None,
+    factory: Annotated[Optional[str], typer.Option("--factory", help="With --rpc: the factory address you expect.")] = None,
+    json: JsonFlag = False,
+) -> None:
+    """(Lender) Re-check a warning's evidence: recompute its figure from a disclosure of its window
+    with the monitor's rules (docs/COVENANTS.md, "Re-checking a warning"). Exit 0 when the
+    warning stands, 1 otherwise."""
+    from ledger.cli.common import read_json
+    from ledger.service.evidence import pledge_covenants, recheck
+
+    if (warning_id is None) == (warning is None):
+        raise InvalidArgumentError("give a WARNING_ID or --warning FILE (one of them)")
+    if not disclosure or not consent:
+        raise InvalidArgumentError(f"{'--disclosure' if not disclosure else '--consent'} FILE is required")
+    if (registry or factory) and not rpc:
+        raise InvalidArgumentError(f"{'--registry' if registry else '--factory'} is for checks against the chain: "
+                                   "give --rpc too")
+    covenants, profile = pledge_covenants(read_json(consent, "consent document"))
+    if warning is not None:
+        found = read_json(warning, "warning")
+        if type(found) is list:  # dpl monitor warnings --json writes a list
+            raise InvalidArgumentError(f"{warning} holds a list of {len(found)} warning(s): give one warning's "
+                                       "JSON object, or its WARNING_ID")
+    else:
+        from ledger.service.monitor import Monitor
+
+        found = next((w for w in Monitor(context()).warnings() if w["id"] == warning_id), None)
+        if found is None:
+            raise InvalidArgumentError(f"no warning #{warning_id} in this service's store")
+    verdict = recheck(found, read_json(disclosure, "disclosure"), covenants=covenants, pledged_profile=profile,
+                      rpc_url=rpc, home=context().settings.home, registry=registry, factory=factory)
+    if json:
+        print_json(verdict.as_json() | {"chain_checked": rpc is not None})
+    else:
+        for check in verdict.checks:
+            say(f"{'PASS' if check.ok else 'FAIL'}  {check.name}: {check.detail}")
+        if rpc is None and verdict.stands:
+            say("note  anchor: not checked (offline); give --rpc to check the root against the chain")
+        say(f"warning {'STANDS' if verdict.stands else 'DOES NOT STAND'}")
+    if not verdict.stands:
+        raise typer.Exit(1)

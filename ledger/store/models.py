@@ -486,3 +486,20 @@ class CovenantEvaluation(SQLModel, table=True):
     evaluated_at: datetime = Field(
         default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False)
     )
+
+
+class Grant(SQLModel, table=True):
+    """A data-access grant (``dpl-grant/1``) a factory gave a lender: the checked grant document
+    is sealed (``ledger.store.grants``); its digest and the lender stay clear for lookups."""
+
+    __tablename__ = "grants"
+
+    id: int | None = Field(default=None, sa_column=Column(Integer, primary_key=True, autoincrement=True))
+    factory_party: int = Field(sa_column=Column(Integer, ForeignKey("parties.id"), nullable=False))
+    lender: str = Field(max_length=42, nullable=False, index=True)
+    document: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    digest: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False)
+    )
+    revoked_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))

@@ -72,6 +72,11 @@ ENDPOINTS: dict[tuple[str, str], set[str]] = {
     ("GET", "/v1/webhooks"): {"admin", "auditor", "lender", "factory"},
     ("GET", "/v1/webhooks/deliveries"): {"admin", "auditor", "lender", "factory"},
     ("DELETE", "/v1/webhooks/{webhook_id}"): {"admin", "auditor", "lender", "factory"},
+    ("POST", "/v1/grants"): {"factory"},
+    ("GET", "/v1/grants"): {"factory", "lender", "auditor"},
+    ("GET", "/v1/grants/{grant_id}"): {"factory", "lender", "auditor"},
+    ("POST", "/v1/grants/{grant_id}/revoke"): {"factory"},
+    ("GET", "/v1/grants/{grant_id}/records"): {"lender"},
     ("GET", "/health"): {PUBLIC},
 }
 
@@ -94,11 +99,16 @@ def matrix(world):
     sample_id = world.records[7]["id"]
     disclosure = world.ok("POST", f"/v1/logs/{world.log_id}/disclosures", "acme", 201,
                           json={"lender": "bank-a", "from": 0, "to": 10})  # names bank-a, live
+    grant = {"format": "dpl-grant/1", "lender": world.addresses["bank-a"], "logs": [world.log_id],
+             "records": {"from": 0, "to": 10}, "types": {"iot.telemetry": ["*"]}, "expires": "2099-01-01T00:00:00Z"}
+    grant_id = world.ok("POST", "/v1/grants", "acme", 201, json=grant)["id"]  # names bank-a, live
     params = {"disclosure_id": str(disclosure["id"]), "log_id": world.log_id, "index": "7", "token_id": str(token), "name": "acme",
-              "prefix": spare_key.split("_")[1], "address": world.addresses["bank-a"], "warning_id": "1", "webhook_id": "1"}
+              "prefix": spare_key.split("_")[1], "address": world.addresses["bank-a"], "warning_id": "1", "webhook_id": "1",
+              "grant_id": str(grant_id)}
     query = {"/v1/logs/{log_id}/records": {"id": sample_id},
              "/v1/logs/{log_id}/proofs/inclusion": {"index": 7},
-             "/v1/logs/{log_id}/proofs/consistency": {"from": 10, "to": 100}}
+             "/v1/logs/{log_id}/proofs/consistency": {"from": 10, "to": 100},
+             "/v1/grants/{grant_id}/records": {"log": world.log_id, "from": 0, "to": 10}}
     bodies = {
         ("POST", "/v1/logs"): {"stream": "forbidden"},
         ("POST", "/v1/logs/{log_id}/records"): [record("forbidden-1")],
@@ -117,6 +127,7 @@ def matrix(world):
         ("POST", "/v1/lenders"): {"address": "bank-c"},
         ("PUT", "/v1/factories/{address}"): {"name": "Intruder Ltd.", "registration": "INTRUDER-1"},
         ("POST", "/v1/webhooks"): {"url": "https://93.184.216.34/hooks"},
+        ("POST", "/v1/grants"): grant,
     }
     return {"params": params, "query": query, "bodies": bodies, "token": token}
 

@@ -5,7 +5,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
-import { RPC, launch, openPage, signIn, atBothWidths, assertOnlyExpected } from './harness.mjs';
+import { RPC, TOKEN_ID, launch, openPage, signIn, atBothWidths, assertOnlyExpected } from './harness.mjs';
 
 // Chrome logs every failed fetch as a console error. Let through, at their URLs only: the
 // refused connection the wrong-URL check causes on purpose, and the 404 of
@@ -47,7 +47,7 @@ test('the anchored checkpoints of acme/line-a match the chain; a wrong RPC URL i
   assert.equal(await count(page, 'mismatch'), 0);
   assert.equal(await count(page, 'missing'), 0);
   // every pledge, its factory by its directory name, its holder's address copied whole
-  const pledge = page.locator('[data-testid^="pledge-"]').first();
+  const pledge = page.getByTestId(`pledge-${TOKEN_ID}`);
   assert.match(await pledge.locator('td').nth(8).textContent(), /^ACME Precision Co\. 0x[0-9a-fA-F]{6}…/);
   assert.equal(await pledge.getByRole('button', { name: /^Copy the holder of pledge #\d+$/ }).count(), 1);
 

@@ -130,6 +130,29 @@ def test_the_story_over_http_against_a_served_process(tmp_path, pg_url):
         node.down(home)
 
 
+def _assert_demo_warnings(base: str, keys: dict) -> None:
+    """The demo's covenanted pledge (api.demo): bolt's [0, 467) held by bank-a, with an OPEN
+    stoppage warning on press-07 and the cross-source warning of 2026-W41 resolved by 2026-W42;
+    the factory sees the same warnings, the auditor their counts."""
+    def get(path, slot):
+        r = httpx.get(base + path, headers={"Authorization": f"Bearer {keys[slot]}"})
+        assert r.status_code == 200, (path, r.text)
+        return r.json()
+
+    [pledge] = [p for p in get("/v1/pledges", "lender_a") if p["stream"] == "bolt/line-1"]
+    assert (pledge["from"], pledge["to"], pledge["status"]) == (0, 467, "live")
+    found = {w["key"]: w for w in get("/v1/warnings", "lender_a")}
+    assert {k: w["state"] for k, w in found.items()} == {"cross_source_mismatch/2026-W41": "resolved",
+                                                         "stoppage/press-07/3487": "open"}
+    stoppage = found["stoppage/press-07/3487"]
+    assert stoppage["token_id"] == pledge["token_id"] and stoppage["window"] == {"from": 3487, "to": 3575}
+    assert stoppage["checkpoint"]["size"] == 3575 and "press-07" in stoppage["message"]
+    assert found["cross_source_mismatch/2026-W41"]["evidence"]["week"] == "2026-W42"
+    assert get("/v1/warnings", "factory_b") == list(found.values())  # no surprises between the parties
+    counts = get(f"/v1/pledges/{pledge['token_id']}/warnings", "auditor")
+    assert counts["counts"] == {"open": 1, "acknowledged": 0, "resolved": 1} and counts["warnings"] is None
+
+
 def test_make_run_serves_the_demo_stops_on_ctrl_c_and_reuses_everything(tmp_path):
     home, chain_port, api_port = tmp_path / "home", _free_port(), _free_port()
     env = _env(home, f"http://127.0.0.1:{chain_port}", DPL_DEMO_PORT=str(chain_port), DPL_API_PORT=str(api_port),
@@ -144,10 +167,12 @@ def test_make_run_serves_the_demo_stops_on_ctrl_c_and_reuses_everything(tmp_path
             keys = json.loads((home / "demo-keys.json").read_text())
             assert set(keys) == {"factory", "factory_b", "lender_a", "lender_b", "auditor", "admin"}
             assert (home / "demo-keys.json").stat().st_mode & 0o777 == 0o600
-            for slot, stream in (("factory", "acme/line-a"), ("factory_b", "bolt/line-1")):
+            # bolt's month, then its Saturday 31 October (80 readings, press-07 silent)
+            for slot, stream, size in (("factory", "acme/line-a", 3495), ("factory_b", "bolt/line-1", 3575)):
                 logs = httpx.get(f"http://127.0.0.1:{api_port}/v1/logs",
                                  headers={"Authorization": f"Bearer {keys[slot]}"}).json()
-                assert [(log["stream"], log["size"]) for log in logs] == [(stream, 3495)]
+                assert [(log["stream"], log["size"]) for log in logs] == [(stream, size)]
+            _assert_demo_warnings(f"http://127.0.0.1:{api_port}", keys)
             listed = httpx.get(f"http://127.0.0.1:{api_port}/v1/factories",
                                headers={"Authorization": f"Bearer {keys['lender_a']}"}).json()
             # a verifier names the demo factories
@@ -176,6 +201,10 @@ def test_make_run_serves_the_demo_stops_on_ctrl_c_and_reuses_everything(tmp_path
     assert "listed in the directory as 'Bolt Fasteners Ltd.'" in first
     assert "bolt/line-1: appended 3495" in first and "bolt/line-1: appended 0, already stored 3495" in second
     assert "disclosed in full to bank-a" in first and "disclosed in full" not in second
+    # the covenanted pledge is made and judged once; a second run judges nothing new
+    assert "bolt consents to pledge records [0, 467) to bank-a with covenants" in first
+    assert "monitor: pledge 1: warning stoppage/press-07/3487 raised" in first
+    assert "bolt consents" not in second and "issued to bank-a" not in second and "monitor:" not in second
     assert json.loads((home / "demo-keys.json").read_text()) == keys
     for key in keys.values():  # printed on every run, to sign in with
         assert key in first and key in second

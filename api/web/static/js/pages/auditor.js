@@ -1,7 +1,8 @@
 // Auditor page: every log's checkpoints checked against the registry from this browser
 // (eth_call rootAt at a JSON-RPC URL the auditor chooses), the service's latest audit and a
-// run of a new one with its progress streamed (NDJSON), every pledge, read-only, and the
-// production profile of a range of any log (auditor_profile.js).
+// run of a new one with its progress streamed (NDJSON), every pledge, read-only, with the counts of
+// its covenant warnings by state (an auditor sees counts, not the warnings), and the production
+// profile of a range of any log (auditor_profile.js).
 import { readConfig } from '../config.js';
 import { api, ApiError, errorText } from '../api.js';
 import { addressOf, badge, clearError, copyable, download, focusOn, h, short, showError, table, txLink } from '../dom.js';
@@ -10,6 +11,7 @@ import { RpcClient, RpcError } from '../verify/rpc.js';
 import { rootAt } from '../verify/chain.js';
 import { fromHex, toHex } from '../verify/hex.js';
 import { offerLogs, wireProfile } from './auditor_profile.js';
+import { STATES } from './warnings.js';
 
 const config = readConfig();
 
@@ -266,6 +268,17 @@ async function runAudit() {
 
 // --- pledges -------------------------------------------------------------------------------
 
+/** The counts of a pledge's covenant warnings by state (GET /v1/pledges/{token}/warnings), into `cell`. */
+async function warningCounts(token, cell) {
+  try {
+    const { counts } = await api('GET', `/v1/pledges/${token}/warnings`);
+    cell.replaceChildren(...STATES.flatMap((s, i) => [i ? ' ' : '',
+      h('span', { class: `badge ${counts[s] ? `warning-${s}` : 'todo'}`, 'data-state': s }, `${counts[s]} ${s}`)]));
+  } catch (e) {
+    cell.replaceChildren(h('span', { class: 'error' }, `not read: ${errorText(e)}`));
+  }
+}
+
 async function loadPledges() {
   try {
     const [pledges, listed] = await Promise.all([api('GET', '/v1/pledges'),
@@ -276,8 +289,10 @@ async function loadPledges() {
       pledgesEl.replaceChildren(h('p', { class: 'muted', 'data-testid': 'no-pledges' }, 'No pledges yet.'));
       return;
     }
+    const cells = new Map(pledges.map((p) => [p.token_id, h('td', { 'data-testid': `warning-counts-${p.token_id}` },
+      h('span', { class: 'muted' }, 'reading…'))]));
     pledgesEl.replaceChildren(table(
-      ['Token', 'Status', 'Log', 'Records', 'Principal', 'Maturity', 'Lien end', 'Holder', 'Factory', ''],
+      ['Token', 'Status', 'Log', 'Records', 'Principal', 'Maturity', 'Lien end', 'Holder', 'Factory', 'Warnings', ''],
       pledges.map((p) => h('tr', { 'data-testid': `pledge-${p.token_id}` },
         h('td', {}, `#${p.token_id}`), h('td', {}, badge(p.status)),
         h('td', {}, streams.get(p.log_id.toLowerCase()) || short(p.log_id, 6)),
@@ -285,7 +300,9 @@ async function loadPledges() {
         h('td', {}, fmtDate(p.maturity)), h('td', {}, fmtDate(p.lien_end)),
         h('td', {}, addressOf(p.holder, { what: `the holder of pledge #${p.token_id}` })),
         h('td', {}, addressOf(p.factory, { name: names.get(String(p.factory).toLowerCase()), what: `the factory of pledge #${p.token_id}` })),
+        cells.get(p.token_id),
         h('td', {}, h('a', { href: `/verify?token=${p.token_id}` }, 'Verify')))), { class: 'nowrap' }));
+    await pool(pledges, (p) => warningCounts(p.token_id, cells.get(p.token_id)));
   } catch (e) {
     pledgesEl.replaceChildren(h('p', { class: 'error', role: 'alert' }, 'Could not load the pledges: ', errorText(e)));
   } finally {

@@ -4,12 +4,16 @@
 // The lien end moves later on the lender's word only up to the max lien end the factory
 // signed; past it only with an extension the factory signed (listed here, used by its id).
 // The disclosures naming the lender (reports, verified in the browser) are lender/disclosures.js.
+// Each pledge carries the badge of its covenant warnings and their timeline (pages/warnings.js);
+// the holder acknowledges an open one here and re-checks its evidence (lender/recheck.js).
 import { readConfig } from '../config.js';
 import { api, ApiError, errorText } from '../api.js';
 import { addressOf, badge, clearError, copyable, download, focusOn, h, short, showError, txLink } from '../dom.js';
 import { fmtAmount, fmtDate } from '../format.js';
 import { browserWallet, walletAccount, walletSend } from '../wallet.js';
 import { wireDisclosures } from './lender/disclosures.js';
+import { recheckAction } from './lender/recheck.js';
+import { countWarnings, renderWarnings, unresolved, warningsBadge } from './warnings.js';
 
 const config = readConfig();
 
@@ -21,6 +25,10 @@ const streams = new Map();
 let extensions = new Map();
 /** factory address (lower case) -> its name in the registry's directory. */
 let factoryNames = new Map();
+/** token id -> the covenant warnings of that pledge (GET /v1/warnings), as last read or acknowledged. */
+let warnings = new Map();
+/** token id -> the consent document the pledge was issued from (its covenants and pledged profile), when it named this lender. */
+let issuedFrom = new Map();
 
 /** Unix seconds as the YYYY-MM-DD (UTC) a date input takes. */
 const day = (seconds) => new Date(Number(seconds) * 1000).toISOString().slice(0, 10);
@@ -245,10 +253,55 @@ function extendActions(p) {
   return h('div', { class: 'stack' }, extend, ...offers);
 }
 
+// --- covenant warnings: a badge on the card, the timeline below its terms, Acknowledge for the holder ---
+
+/** The Acknowledge button of an open warning: the state changes in place, an error shows beside it. */
+function ackAction(p, w) {
+  if (w.state !== 'open') return [];
+  const button = h('button', { type: 'button', class: 'secondary', id: `ack-${w.id}` }, 'Acknowledge');
+  button.addEventListener('click', () => act(button, async () => {
+    const updated = await api('POST', `/v1/pledges/${p.token_id}/warnings/${w.id}/ack`);
+    warnings.set(p.token_id, (warnings.get(p.token_id) || []).map((x) => (x.id === updated.id ? updated : x)));
+    showWarnings(p);
+    flash(`Pledge #${p.token_id}: warning #${w.id} acknowledged; it stays until a later window meets the covenant again.`);
+  }));
+  return [button];
+}
+
+/** What the holder can do with a warning, in its entry's button row: acknowledge it, re-check its evidence. */
+const warningActions = (p, w) => [...ackAction(p, w), ...recheckAction(p, w, issuedFrom.get(String(p.token_id)) ?? null)];
+
+/** (Re)draws pledge `p`'s warnings badge and timeline, where its card has them. */
+function showWarnings(p) {
+  const list = warnings.get(p.token_id);
+  const counts = countWarnings(list);
+  document.querySelector(`[data-testid="warnings-badge-${p.token_id}"]`)?.replaceWith(warningsBadge(counts, p.token_id));
+  const box = document.getElementById(`warnings-${p.token_id}`);
+  if (!box) return;
+  const summary = box.closest('details')?.querySelector('summary');
+  if (summary) summary.textContent = warningsSummary(list);
+  renderWarnings(box, list, { actions: (w) => warningActions(p, w) });
+}
+
+const warningsSummary = (list) => `Covenant warnings (${list?.length ?? 0})`;
+
+/** The card's warnings part: a timeline, open when a warning is open; unread warnings say so. */
+function warningsPart(p) {
+  const list = warnings.get(p.token_id);
+  if (list === null) return h('p', { class: 'error', role: 'alert' }, 'The covenant warnings could not be read: press Reload.');
+  if (!list?.length) return null;
+  const box = h('div', { id: `warnings-${p.token_id}`, 'data-testid': `warnings-${p.token_id}`, 'aria-live': 'polite' });
+  renderWarnings(box, list, { actions: (w) => warningActions(p, w) });
+  return h('details', { class: 'warnings-part', open: unresolved(list) },
+    h('summary', {}, warningsSummary(list)), box);
+}
+
 function pledgeCard(p) {
   if (p.stream) streams.set(p.log_id.toLowerCase(), p.stream);
+  const list = warnings.get(p.token_id);
   return h('article', { class: 'item', 'data-testid': `pledge-${p.token_id}`, 'data-token': p.token_id },
     h('h3', {}, `Pledge #${p.token_id} `, badge(p.status)),
+    list === null ? null : h('p', { class: 'warning-line' }, warningsBadge(countWarnings(list), p.token_id)),
     terms([
       ['Log', logName(p.log_id)],
       ['Records', `[${p.from}, ${p.to}) · ${(p.to - p.from).toLocaleString('en')} records`],
@@ -262,6 +315,7 @@ function pledgeCard(p) {
       ['Factory', addressOf(p.factory, { name: factoryNames.get(String(p.factory).toLowerCase()),
         what: `pledge #${p.token_id}'s factory address`, keep: 10 })],
     ]),
+    warningsPart(p),
     pledgeActions(p));
 }
 
@@ -311,6 +365,7 @@ async function loadConsents() {
   for (const c of consents) {
     if (c.consent?.terms?.log_id && c.consent.stream) streams.set(c.consent.terms.log_id.toLowerCase(), c.consent.stream);
   }
+  issuedFrom = new Map(consents.filter((c) => c.token_id).map((c) => [String(c.token_id), c.consent]));
   const open = consents.filter((c) => !c.token_id);
   const issued = consents.filter((c) => c.token_id);
   consentsEl.replaceChildren(...[
@@ -321,12 +376,15 @@ async function loadConsents() {
 }
 
 async function loadPledges() {
-  const [pledges, offered] = await Promise.all([api('GET', '/v1/pledges'), api('GET', '/v1/pledges/extensions')]);
+  const [pledges, offered, raised] = await Promise.all([api('GET', '/v1/pledges'), api('GET', '/v1/pledges/extensions'),
+    api('GET', '/v1/warnings').catch(() => null)]); // without them, each card says they could not be read
   extensions = new Map();
   for (const e of offered.filter((x) => !x.used && !x.expired)) {
     extensions.set(e.token_id, [...(extensions.get(e.token_id) || []), e]);
   }
   const held = pledges.filter((p) => p.held !== false);
+  warnings = new Map(held.map((p) => [p.token_id, raised === null ? null : []]));
+  for (const w of raised || []) warnings.get(w.token_id)?.push(w);
   pledgesEl.replaceChildren(...[
     held.length === 0 ? h('p', { class: 'muted', 'data-testid': 'no-pledges' }, 'You hold no pledges.') : [],
     held.map(pledgeCard)].flat());

@@ -15,3 +15,6 @@ export { keccak256 } from './keccak.js';
 export { sha256 } from './sha256.js';
 export { toHex, fromHex } from './hex.js';
 export { verifyDisclosure, DISCLOSURE_FORMAT } from './disclosure.js';
+export { recheckEvidence, recheckJson, checkCovenants } from './covenant_evidence.js';
+export { FORMAT as RECORD2_FORMAT, PARTIAL_FORMAT, PartialRecordError, fieldSalt, fieldCommitment, fieldNames, recordFields,
+  leafDataFromCommitments, leafDataV2, leafHashV2, disclose, verifyPartial, verifyPartialInclusion } from './record2.js';

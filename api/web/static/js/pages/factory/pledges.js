@@ -1,18 +1,28 @@
-// The factory's pledges, the extensions it signed and its consents, as tables.
+// The factory's pledges (each with the badge of its covenant warnings, their timelines below:
+// factory/warnings.js), the extensions it signed and its consents, as tables.
 import { api } from '../../api.js';
 import { badge, h, short, table } from '../../dom.js';
 import { fmtAmount, fmtDate } from '../../format.js';
+import { warningsBadge } from '../warnings.js';
 import { party, streamOf } from './state.js';
+import { renderFactoryWarnings } from './warnings.js';
 
-/** The pledges over the factory's logs, shown in `box`; resolves to them. */
-export async function renderPledges(box) {
-  const pledges = await api('GET', '/v1/pledges');
-  box.replaceChildren(pledges.length ? table(['Token', 'Status', 'Log', 'Records', 'Principal', 'Maturity', 'Lien end', 'Max lien end', 'Holder'],
+/** The pledges over the factory's logs, shown in `box` (their warnings' timelines in `warningsBox`); resolves to them. */
+export async function renderPledges(box, warningsBox = document.getElementById('pledge-warnings')) {
+  const [pledges, raised] = await Promise.all([api('GET', '/v1/pledges'), api('GET', '/v1/warnings').catch(() => null)]);
+  let counts = new Map();
+  if (raised === null) {
+    warningsBox?.replaceChildren(h('p', { class: 'error', role: 'alert' }, 'The covenant warnings could not be read.'));
+  } else if (warningsBox) {
+    counts = await renderFactoryWarnings(warningsBox, pledges, raised);
+  }
+  const warningCell = (p) => h('td', { 'data-field': 'warnings' }, raised === null ? '—' : warningsBadge(counts.get(p.token_id), p.token_id));
+  box.replaceChildren(pledges.length ? table(['Token', 'Status', 'Log', 'Records', 'Principal', 'Maturity', 'Lien end', 'Max lien end', 'Holder', 'Warnings'],
     pledges.map((p) => h('tr', { 'data-token': p.token_id },
       h('td', {}, `#${p.token_id}`), h('td', {}, badge(p.status)), h('td', {}, streamOf(p.log_id)),
       h('td', {}, `[${p.from}, ${p.to})`), h('td', {}, fmtAmount(p.principal, p.currency)),
       h('td', {}, fmtDate(p.maturity)), h('td', {}, fmtDate(p.lien_end)), h('td', { 'data-field': 'max_lien_end' }, fmtDate(p.max_lien_end)),
-      h('td', {}, party(p.holder_party, p.holder)))),
+      h('td', {}, party(p.holder_party, p.holder)), warningCell(p))),
     { class: 'pledges' }) : h('p', { class: 'muted' }, 'No pledges over these logs yet.'));
   return pledges;
 }
