@@ -99,3 +99,35 @@ def test_nobody_appends_to_an_access_log_or_makes_one(world, reads):
         Logs(svc).create("dpl-access/" + world.addresses["globex"].lower(), world.addresses["globex"])
     size = AccessLog(svc).log(world.addresses["acme"]).size
     assert world.ok("GET", "/v1/access-log", "acme")["size"] == size
+
+
+def test_done_when_every_grant_read_is_proven_against_an_anchored_root_and_a_revoked_grant_is_logged(world, reads):
+    """Issue 15's "done when", over HTTP: reads through a grant, then a read after its revocation
+    (403), each an entry whose proof the lender (or the factory) verifies on chain."""
+    records = [{"id": f"al-{i}", "ts": "2026-11-01T08:00:00+08:00", "type": "mes.work_order",
+                "data": {"product": "BRK-220", "qty_good": i}} for i in range(6)]
+    log_id = world.new_log("acme", records, anchor=True)
+    grant = {"format": "dpl-grant/1", "lender": world.addresses["bank-a"], "logs": [log_id],
+             "records": {"from": 0, "to": 6}, "types": {"mes.work_order": ["qty_good"]}, "expires": "2099-01-01T00:00:00Z"}
+    gid = world.ok("POST", "/v1/grants", "acme", 201, json=grant)["id"]
+    read = lambda: world.get(f"/v1/grants/{gid}/records", "bank-a", params={"log": log_id, "from": 0, "to": 6})  # noqa: E731
+    first, second = read(), read()
+    assert first.status_code == second.status_code == 200
+    world.ok("POST", f"/v1/grants/{gid}/revoke", "acme")
+    refused = read()
+    assert refused.status_code == 403
+    mine = world.ok("GET", "/v1/access-log", "acme")["entries"]
+    ours = [e for e in mine if e["grant_id"] == gid and e["log_id"] == log_id.lower()]
+    assert [e["outcome"] for e in ours] == ["read", "read", "refused"] and ours[-1]["reason"]
+    assert [e["index"] for e in ours[:2]] == [first.json()["receipt"]["index"], second.json()["receipt"]["index"]]
+
+    anchor_once(reads["svc"])
+    for entry in ours:
+        receipt = {"access_log": world.ok("GET", "/v1/access-log", "acme")["access_log"], "index": entry["index"],
+                   "leaf_hash": entry["leaf_hash"]}
+        bundle = world.ok("GET", f"/v1/access-log/{entry['index']}/proof?access_log={receipt['access_log']}",
+                          "bank-a")  # the lender: its reads and its refusal name it
+        assert check_receipt(receipt, bundle)["data"]["grant_id"] == gid
+        verified = bundles.verify(bundle)
+        checks = verify_on_chain(verified, world.rpc_url, world.home, world.registry, factory=world.addresses["admin"])
+        assert all(c.ok for c in checks) and verified.size > entry["index"]
