@@ -10,6 +10,7 @@ import typer
 from pydantic import ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 
+from ledger.cli.access_log import access_log_app
 from ledger.cli.anchoring import anchor, audit
 from ledger.cli.assets import asset_app
 from ledger.cli.chain import chain_app, deploy
@@ -64,6 +65,7 @@ app.add_typer(covenants_app, name="covenants")
 app.add_typer(monitor_app, name="monitor")
 app.add_typer(webhooks_app, name="webhooks")
 app.add_typer(grants_app, name="grants")
+app.add_typer(access_log_app, name="access-log")
 
 
 def main() -> None:
