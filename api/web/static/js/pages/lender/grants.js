@@ -99,7 +99,7 @@ function recordsTable(read, grant, verdicts) {
     else if (verdict) proof = [h('span', { class: 'badge bad', 'data-proof': 'failed' }, 'NOT verified'), ' ', shown(verdict.detail)];
     else proof = h('span', { class: 'badge pending', 'data-proof': 'unchecked' }, 'not checked');
     return h('tr', { 'data-index': e.index, 'data-type': e.record.type },
-      h('td', {}, String(e.index)), h('td', {}, cellValue(e.record.id)), h('td', {}, fmtTime(e.record.ts)),
+      h('td', {}, String(e.index)), h('td', {}, cellValue(e.record.id)), h('td', {}, cellValue(e.record.ts)),
       h('td', {}, h('code', {}, shown(e.record.type))), ...cells,
       whole ? h('td', { 'data-field': '(other)' }, 'none') : h('td', { 'data-field': '(other)', class: 'hidden-field' }, 'hidden'),
       h('td', { 'data-field': '(proof)' }, proof));
