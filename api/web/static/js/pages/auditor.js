@@ -11,6 +11,7 @@ import { RpcClient, RpcError } from '../verify/rpc.js';
 import { rootAt } from '../verify/chain.js';
 import { fromHex, toHex } from '../verify/hex.js';
 import { offerLogs, wireProfile } from './auditor_profile.js';
+import { renderAccessCounts } from './auditor_access.js';
 import { STATES } from './warnings.js';
 
 const config = readConfig();
@@ -173,6 +174,8 @@ async function loadLogs() {
     })));
     renderLogs();
     offerLogs(list);
+    api('GET', '/v1/factories').catch(() => [])
+      .then((listed) => renderAccessCounts(list, new Map(listed.filter((f) => f.name).map((f) => [f.address.toLowerCase(), f.name]))));
   } catch (e) {
     logsEl.replaceChildren(h('p', { class: 'error', role: 'alert' }, 'Could not load the logs: ', errorText(e)));
   } finally {

@@ -36,10 +36,10 @@ export function grantTypes(types) {
     h('code', {}, type), ': ', fields.length === 1 && fields[0] === '*' ? h('b', {}, 'every field') : fields.join(', ')));
 }
 
-const lenderName = (address) => lenders.get(String(address).toLowerCase());
+export const lenderName = (address) => lenders.get(String(address).toLowerCase());
 
 /** The lender as typed: a known lender's name or an address; resolves to its address or throws. */
-function lenderAddress(typed) {
+export function lenderAddress(typed) {
   if (isAddress(typed)) return typed;
   for (const [address, name] of lenders) if (name === typed) return address;
   const known = [...new Set(lenders.values())].join(', ');
@@ -47,22 +47,25 @@ function lenderAddress(typed) {
 }
 
 /** Learns the lenders' names from the factory's consents and pledges; offers them in the lender field. */
-async function learnLenders() {
+export async function learnLenders() {
   const [consents, pledges] = await Promise.all([api('GET', '/v1/pledges/consents').catch(() => []),
     api('GET', '/v1/pledges').catch(() => [])]);
   for (const c of consents) if (c.lender_party && c.consent?.terms?.lender) lenders.set(c.consent.terms.lender.toLowerCase(), c.lender_party);
   for (const p of pledges) if (p.holder_party && p.holder) lenders.set(p.holder.toLowerCase(), p.holder_party);
-  $('g-lenders').replaceChildren(...[...new Set(lenders.values())].sort().map((name) => h('option', { value: name })));
+  const names = [...new Set(lenders.values())].filter(Boolean).sort();
+  for (const list of document.querySelectorAll('datalist.lenders')) list.replaceChildren(...names.map((name) => h('option', { value: name })));
 }
 
-/** The type rows of the form: one per record type counted in the chosen logs (activity), with fields seen. */
-async function offerTypes() {
-  const box = $('g-types');
-  const chosen = [...document.querySelectorAll('#g-logs input:checked')].map((el) => el.value);
-  if (!chosen.length) { box.replaceChildren(h('p', { class: 'muted' }, 'Choose a log to see its record types.')); return; }
+/**
+ * The type rows of a grant form in `box`: one per record type counted in the logs `logIds`
+ * (activity), each with a checkbox and its fields, the fields seen in the newest records offered.
+ * `prefix` names the controls' ids.
+ */
+export async function offerTypes(box, logIds, prefix = 'g-type') {
+  if (!logIds.length) { box.replaceChildren(h('p', { class: 'muted' }, 'Choose a log to see its record types.')); return; }
   box.replaceChildren(h('p', { class: 'muted', role: 'status' }, 'Reading the record types of the chosen logs…'));
   const types = new Set();
-  for (const logId of chosen) {
+  for (const logId of logIds) {
     const activity = await api('GET', `/v1/logs/${logId}/activity`).catch(() => null);
     for (const t of activity?.types || []) types.add(t);
     const size = state.logs.find((l) => l.log_id === logId)?.size || 0;
@@ -81,7 +84,7 @@ async function offerTypes() {
   }
   const rows = [...types].sort().map((type, k) => {
     const seen = [...(seenFields.get(type) || [])].sort();
-    const id = `g-type-${k}`;
+    const id = `${prefix}-${k}`;
     return h('div', { class: 'row grant-type', 'data-type': type },
       h('div', {}, h('label', { class: 'check' }, h('input', { type: 'checkbox', id, value: type }), ' ', h('code', {}, type))),
       h('div', { class: 'stack' }, h('label', { for: `${id}-fields` }, `Fields of ${type}`),
@@ -91,6 +94,26 @@ async function offerTypes() {
           : 'Data field names, separated by commas; * = every field.')));
   });
   box.replaceChildren(...(rows.length ? rows : [h('p', { class: 'muted' }, 'These logs hold no records yet.')]));
+}
+
+/**
+ * The types and fields chosen in `box`'s type rows (offerTypes), or null after showing an error
+ * next to what is missing (`legend`: where "choose a type" goes).
+ */
+export function typedTypes(box, legend) {
+  const fail = (el, text) => { showError(el, new Error(text)); focusOn(el); return null; };
+  const types = {};
+  for (const row of box.querySelectorAll('.grant-type')) {
+    const check = row.querySelector('input[type=checkbox]');
+    const input = row.querySelector('input:not([type])');
+    clearError(input);
+    if (!check.checked) continue;
+    const fields = input.value.split(',').map((x) => x.trim()).filter(Boolean);
+    if (!fields.length) return fail(input, `name the fields of ${check.value} the lender may see, or * for every field`);
+    types[check.value] = fields;
+  }
+  if (!Object.keys(types).length) return fail(legend, 'choose at least one record type');
+  return types;
 }
 
 /** The grant as typed, checked here (an error next to its field), or null. */
@@ -116,16 +139,8 @@ function typedGrant() {
     if (!until || until <= since) return fail($('g-until'), 'the day after the period: later than its first day');
     records = { since: `${since}T00:00:00Z`, until: `${until}T00:00:00Z` };
   }
-  const types = {};
-  for (const row of document.querySelectorAll('#g-types .grant-type')) {
-    const box = row.querySelector('input[type=checkbox]');
-    if (!box.checked) continue;
-    const input = row.querySelector('input:not([type])');
-    const fields = input.value.split(',').map((s) => s.trim()).filter(Boolean);
-    if (!fields.length) return fail(input, `name the fields of ${box.value} the lender may see, or * for every field`);
-    types[box.value] = fields;
-  }
-  if (!Object.keys(types).length) return fail($('g-types-legend'), 'choose at least one record type');
+  const types = typedTypes($('g-types'), $('g-types-legend'));
+  if (!types) return null;
   const expires = $('g-expires').value;
   if (!expires) return fail($('g-expires'), 'the day the grant ends');
   return { format: 'dpl-grant/1', lender, logs, records, types, expires: `${expires}T00:00:00Z` };
@@ -139,7 +154,11 @@ function wireGrantForm() {
     const byIndex = $('g-by').value === 'index';
     $('g-range').hidden = !byIndex; $('g-period').hidden = byIndex;
   });
-  $('g-logs').addEventListener('change', () => { close(); offerTypes().catch((e) => showError($('g-types-legend'), e)); });
+  $('g-logs').addEventListener('change', () => {
+    close();
+    const chosen = [...document.querySelectorAll('#g-logs input:checked')].map((el) => el.value);
+    offerTypes($('g-types'), chosen).catch((e) => showError($('g-types-legend'), e));
+  });
   form.addEventListener('input', (ev) => { if (ev.target.closest('#g-logs') === null) close(); });
   form.addEventListener('submit', (ev) => {
     ev.preventDefault();
