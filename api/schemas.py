@@ -235,6 +235,7 @@ class PledgeTermsOut(Out):
     samples: int
     loan_ref_digest: str
     lender: str
+    covenants_digest: str = Field(description="SHA-256 of the dpl-covenants/1 set agreed with the loan; zero: none")
 
 
 class PledgeOut(Out):
