@@ -99,6 +99,18 @@ def test_monitor_raises_output_floor_then_anchoring_cadence_by_the_chain_clock(e
     assert (f"pledge {other}: not judged: covenants: the kept consent's covenants hash to {forged['covenants_digest']}, "
             f"the pledge commits to {genuine['covenants_digest']}: they were edited or are another loan's") in out
     assert f"pledge {other}: warning" not in out
+
+    # the lender's check: the bundle carries the pledged set, and a forged one is not sound
+    dpl(env, "pledge", "bundle", str(token), "--out", "bundle.json", extra=db)
+    bundle = json.loads((tmp / "bundle.json").read_text())
+    assert bundle["covenants"] == COVENANTS
+    _, out, _ = dpl(env, "pledge", "verify", str(token), "--bundle", "bundle.json", "--factory", address)
+    assert f"PASS  covenants: sha256 {doc['covenants_digest']} is the pledge's covenants digest" in out
+    (tmp / "forged.json").write_text(json.dumps({**bundle, "covenants": forged["covenants"]}))
+    _, out, _ = dpl(env, "pledge", "verify", str(token), "--bundle", "forged.json", ok=False)
+    assert (f"FAIL  covenants: the bundle's covenants hash to {forged['covenants_digest']}, the pledge commits to "
+            f"{doc['covenants_digest']}: they were edited or are another loan's") in out
+    assert f"pledge {token}: collateral NOT SOUND" in out
     assert "anchoring_cadence" not in out
     assert "0 raised" in _monitor(env, db)  # the same checkpoint: nothing twice
 
