@@ -30,7 +30,7 @@ def test_downgrade_and_upgrade_again(backend):
     db.migrate(engine)
     with engine.connect() as conn:
         head = ScriptDirectory.from_config(db._alembic_config(conn)).get_current_head()
-    assert head == "0015" and db.schema_revision(engine) == head  # 0015: covenant warnings
+    assert head == "0016" and db.schema_revision(engine) == head  # 0016: the mirror's covenants digest
     engine.dispose()
 
 
