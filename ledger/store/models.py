@@ -175,6 +175,8 @@ class Pledge(SQLModel, table=True):
     samples: int = Field(sa_column=Column(Integer, nullable=False))
     loan_ref_digest: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     lender: str = Field(max_length=42, nullable=False)
+    #: None in a row mirrored before terms carried covenantsDigest (migration 0016)
+    covenants_digest: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
     factory: str = Field(max_length=42, nullable=False)
     holder: str | None = Field(default=None, max_length=42)
     status: str = Field(max_length=16, nullable=False)
