@@ -11,6 +11,7 @@ from pydantic import ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 
 from ledger.cli.anchoring import anchor, audit
+from ledger.cli.applications import applications_app, apply
 from ledger.cli.assets import asset_app
 from ledger.cli.chain import chain_app, deploy
 from ledger.cli.context import new_context
@@ -64,6 +65,8 @@ app.add_typer(covenants_app, name="covenants")
 app.add_typer(monitor_app, name="monitor")
 app.add_typer(webhooks_app, name="webhooks")
 app.add_typer(grants_app, name="grants")
+app.command()(apply)
+app.add_typer(applications_app, name="applications")
 
 
 def main() -> None:
