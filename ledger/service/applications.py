@@ -16,7 +16,9 @@
   with the granted records (``GET /v1/grants/{id}/records``).
 
 An application moves to ``pledged`` on its own, when read (``list``/``get``), once the pledge
-issued from its consent through the service (``POST /v1/pledges {consent_id}``) exists.
+issued from its consent exists: issued through the service (``POST /v1/pledges {consent_id}``,
+which records the token with the consent), or from the lender's own wallet (found in the pledge
+mirror by the consent's log, range, asset digest and loan reference digest).
 
 Who may move what from where is ``ledger.applications.MOVES``; a party that may not see an
 application gets ``NotFoundError`` (404, as if absent), a role that never makes a move
@@ -288,8 +290,11 @@ class Applications:
             return row
         from ledger.store.consents import ConsentStore
 
-        token = next((c.token_id for c in ConsentStore(self.ctx.store.engine, self.ctx.store.key)
-                      .list(factory_party=row.factory_party) if c.id == row.consent_id), None)
+        kept = next((c for c in ConsentStore(self.ctx.store.engine, self.ctx.store.key)
+                     .list(factory_party=row.factory_party) if c.id == row.consent_id), None)
+        if kept is None:
+            return row
+        token = kept.token_id if kept.token_id is not None else self._mirrored(orjson.loads(kept.document))
         if token is None:
             return row
         lender = self.ctx.parties.by_address(row.lender)
@@ -298,6 +303,23 @@ class Applications:
         self._store().move(row.id, "consented", "pledged", lender.id, "pledge", canonicalize({"token_id": str(token)}),
                            token_id=token)  # False: another reader moved it first
         return self._store().get(row.id)
+
+    def _mirrored(self, consent: dict) -> int | None:
+        """The token of the pledge the chain holds for ``consent`` (issued from the lender's own
+        wallet, so the service never recorded it): the pledge mirror's row of the same log,
+        range, asset digest, loan reference digest and lender; None if there is none yet or the
+        chain cannot be asked now (the next read tries again)."""
+        from ledger.errors import LedgerError
+        from ledger.pledge.service import Pledges
+
+        t = consent["terms"]
+        key = (t["log_id"], t["from"], t["to"], t["asset_digest"], t["loan_ref_digest"])
+        try:
+            pledges = Pledges(self.ctx).list()
+        except LedgerError:
+            return None
+        return next((p["token_id"] for p in pledges
+                     if (p["log_id"], p["from"], p["to"], p["asset_digest"], p["loan_ref_digest"]) == key), None)
 
     def list(self, party) -> list[ApplicationView]:
         """A factory's applications, a lender's inbox, every application for an auditor; none

@@ -207,3 +207,61 @@ def test_end_to_end_apply_review_approve_consent_pledge(world):
     assert [e["party"] for e in done["events"]] == ["acme", "bank-a", "bank-a", "acme", "bank-a"]
     assert world.ok("GET", f"/v1/applications/{app_id}", "acme") == done
     assert world.ok("GET", f"/v1/pledges/{token}", "bank-a")["holder"] == world.addresses["bank-a"]
+
+
+def _consented(world) -> tuple[int, dict]:
+    """An application approved and consented (the consent signed by the service for acme)."""
+    app = _apply(world, rng=world.next_range())
+    _decide(world, app["id"], _approve(world, app))
+    draft = world.ok("GET", f"/v1/applications/{app['id']}/draft", "acme")
+    kept = world.ok("POST", "/v1/pledges/consents", "acme", 201, json={"terms": draft["terms"]})
+    world.ok("POST", f"/v1/applications/{app['id']}/consent", "acme", json={"consent_id": kept["consent_id"]})
+    return app["id"], kept
+
+
+def test_pledged_when_the_lender_issued_from_its_own_wallet(world):
+    """A pledge the service never recorded with the consent (the lender sent the issue
+    transaction itself) is found in the pledge mirror."""
+    from ledger.pledge.service import Pledges
+    from ledger.pledge.terms import read_consent
+
+    app_id, kept = _consented(world)
+    assert world.ok("GET", f"/v1/applications/{app_id}", "bank-a")["state"] == "consented"
+    svc = world.client.app.state.services
+    # the issue transaction, sent as a lender's wallet would: the service keeps no token for the consent
+    issued = Pledges(svc).issue(world.app_parties().get("bank-a"), read_consent(kept["consent"]))
+    assert [c["token_id"] for c in world.ok("GET", "/v1/pledges/consents", "acme")
+            if c["consent_id"] == kept["consent_id"]] == [None]
+    done = world.ok("GET", f"/v1/applications/{app_id}", "acme")
+    assert done["state"] == "pledged" and done["token_id"] == str(issued.token_id)
+    assert done["events"][-1]["action"] == "pledge" and done["events"][-1]["party"] == "bank-a"
+
+
+def test_a_consent_links_once_and_only_to_its_own_factorys_application(world):
+    app_id, kept = _consented(world)
+    other = _apply(world, rng=world.next_range())
+    _decide(world, other["id"], _approve(world, other))
+    # already linked to an application (and not of these terms either): refused
+    r = world.post(f"/v1/applications/{other['id']}/consent", "acme", json={"consent_id": kept["consent_id"]})
+    assert r.status_code in (409, 422), r.text
+    assert world.ok("GET", f"/v1/applications/{other['id']}", "acme")["state"] == "approved"
+
+
+def test_the_application_and_its_steps_are_sealed_in_the_database(world):
+    from sqlalchemy import text
+
+    purpose, reason = "PURPOSE-SECRET-5e0c1d", "REASON-SECRET-a77b90"
+    app_id = _apply(world, purpose=purpose)["id"]
+    _decide(world, app_id, {"format": "dpl-decision/1", "decision": "decline", "reason": "other", "text": reason})
+    seen = world.ok("GET", f"/v1/applications/{app_id}", "acme")
+    assert seen["application"]["purpose"] == purpose and seen["decision"]["text"] == reason
+    engine = world.client.app.state.services.store.engine
+    with engine.connect() as conn:
+        stored = b"".join(bytes(v) if isinstance(v, (bytes, memoryview)) else str(v).encode()
+                          for table in ("applications", "application_events")
+                          for row in conn.execute(text(f"SELECT * FROM {table}")) for v in row if v is not None)
+    if world.backend == "sqlite":
+        for name in ("ledger.db", "ledger.db-wal"):
+            if (world.home / name).exists():
+                stored += (world.home / name).read_bytes()
+    assert purpose.encode() not in stored and reason.encode() not in stored
