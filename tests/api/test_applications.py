@@ -265,3 +265,29 @@ def test_the_application_and_its_steps_are_sealed_in_the_database(world):
             if (world.home / name).exists():
                 stored += (world.home / name).read_bytes()
     assert purpose.encode() not in stored and reason.encode() not in stored
+
+
+def test_a_wallet_factory_signs_the_draft_itself(world):
+    """selfco (no key at the service) signs the draft's typed data in its wallet; the consent
+    kept from that signature links to the application, and the pledge follows."""
+    from eth_account import Account
+
+    from tests.api.conftest import CHAIN_ID, record
+
+    log_id = world.new_log("selfco", records=[record(f"w-{i}") for i in range(20)], anchor=True)
+    grant = {**_grant(world, 0, 20), "logs": [log_id], "types": {"test.event": ["*"]}}
+    app = world.ok("POST", "/v1/applications", "selfco", 201,
+                   json={**_application(world), "collateral": [{"log_id": log_id, "from": 0, "to": 20}],
+                         "grant": grant})
+    decision = _approve(world, app)
+    decision["terms"] = {**decision["terms"], "log_id": log_id, "from": 0, "to": 20}
+    _decide(world, app["id"], decision)
+    draft = world.ok("GET", f"/v1/applications/{app['id']}/draft", "selfco")
+    signed = Account.sign_typed_data(world.keyring.account("dev5", CHAIN_ID).key, full_message=draft["typed_data"])
+    kept = world.ok("POST", "/v1/pledges/consents", "selfco", 201,
+                    json={"consent": {**draft["consent"], "signature": "0x" + signed.signature.hex()}})
+    linked = world.ok("POST", f"/v1/applications/{app['id']}/consent", "selfco", json={"consent_id": kept["consent_id"]})
+    assert linked["state"] == "consented"
+    token = world.ok("POST", "/v1/pledges", "bank-a", 201, json={"consent_id": kept["consent_id"]})["token_id"]
+    done = world.ok("GET", f"/v1/applications/{app['id']}", "bank-a")
+    assert done["state"] == "pledged" and done["token_id"] == str(token)
