@@ -122,10 +122,10 @@ def link_consent(application_id: ApplicationId, body: ConsentLinkIn, party: Fact
 
 
 @router.get("/applications/{application_id}/profile", response_model=ProfileDoc,
-            summary="The production profile of a range offered as collateral (figures, never records)")
+            summary="The production profile of a range offered as collateral (figures, never records; the lender: "
+                    "only if the application offers it)")
 def collateral_profile(application_id: ApplicationId, party: PledgeParty, svc: Svc,
                        collateral: int = Query(default=0, ge=0, le=15, description="Which collateral range (0-based)"),
-                       tz: str | None = Query(default=None, max_length=6, description="±HH:MM naming days (default +00:00)"),
                        ) -> Response:
-    document = Applications(svc).profile(party, application_id, collateral, tz)
+    document = Applications(svc).profile(party, application_id, collateral)
     return Response(orjson.dumps(document), media_type="application/json")

@@ -10,10 +10,15 @@ An application (a factory asks one lender for a loan)::
      "currency": "CNY",                                 # ISO 4217
      "purpose": "Working capital for the Q1 BRK-220 order",   # 1-500 printable characters
      "collateral": [{"log_id": "0x…", "from": 0, "to": 2000}],  # 1-16 ranges offered as collateral
-     "grant": {"format": "dpl-grant/1", …}}             # what the lender may read to decide
+     "grant": {"format": "dpl-grant/1", …},             # what the lender may read to decide
+     "profile": {"tz": "+08:00"}}                       # optional: show the lender the collateral's
+                                                        # production profile, with these parameters
 
 The grant (``ledger.grants.check_grant``) must name the same lender and every log offered as
-collateral.
+collateral. ``profile`` (``{tz, mapping, thresholds}``, each optional) is the factory's choice to
+let the lender read the production profile of each collateral range: figures of every record of
+the range, including aggregates of fields the grant may hide (a sales order's customer appears
+in ``sales.by_currency.*.by_customer``); without it the lender sees no profile before a consent.
 
 A decision (the lender's answer), one of::
 
@@ -173,7 +178,8 @@ def _fields(where: str, obj, required: tuple, optional: tuple = ()) -> None:
 def check_application(obj) -> dict:
     """The checked ``dpl-application/1`` (module docstring), else ``InvalidArgumentError`` naming
     the field. The amount comes out as a decimal string."""
-    _fields("application", obj, ("format", "lender", "amount", "currency", "purpose", "collateral", "grant"))
+    _fields("application", obj, ("format", "lender", "amount", "currency", "purpose", "collateral", "grant"),
+            ("profile",))
     if obj["format"] != APPLICATION_FORMAT:
         raise InvalidArgumentError(f"application.format: must be {APPLICATION_FORMAT!r}")
     lender = _address("application.lender", obj["lender"])
@@ -199,8 +205,23 @@ def check_application(obj) -> dict:
         if r["log_id"] not in grant["logs"]:
             raise InvalidArgumentError(f"application.collateral[{i}].log_id: the grant must name every log "
                                        "offered as collateral")
-    return {"format": APPLICATION_FORMAT, "lender": lender, "amount": str(amount), "currency": currency,
-            "purpose": purpose, "collateral": ranges, "grant": grant}
+    out = {"format": APPLICATION_FORMAT, "lender": lender, "amount": str(amount), "currency": currency,
+           "purpose": purpose, "collateral": ranges, "grant": grant}
+    if obj.get("profile") is not None:
+        out["profile"] = _profile_params("application.profile", obj["profile"])
+    return out
+
+
+def _profile_params(where: str, p) -> dict:
+    """Profile parameters ``{tz, mapping, thresholds}`` (each optional), checked; as given."""
+    from ledger.profile import ProfileParams
+
+    _fields(where, p, (), ("tz", "mapping", "thresholds"))
+    try:
+        ProfileParams.checked(p.get("tz"), p.get("mapping"), p.get("thresholds"))
+    except InvalidArgumentError as e:
+        raise InvalidArgumentError(f"{where}: {e}") from None
+    return {k: p[k] for k in ("tz", "mapping", "thresholds") if p.get(k) is not None}
 
 
 _TERMS = ("log_id", "from", "to", "principal", "currency", "maturity", "lien_end", "samples", "loan_ref")
@@ -210,7 +231,6 @@ _TERMS_OPTIONAL = ("max_lien_end", "profile", "covenants")
 def _terms(obj, application: dict) -> dict:
     from ledger.covenants import check_covenants
     from ledger.pledge.terms import consent_dates
-    from ledger.profile import ProfileParams
 
     _fields("decision.terms", obj, _TERMS, _TERMS_OPTIONAL)
     pledged = _range("decision.terms", {k: obj[k] for k in ("log_id", "from", "to")})
@@ -234,13 +254,7 @@ def _terms(obj, application: dict) -> dict:
     if obj.get("max_lien_end") is not None:
         out["max_lien_end"] = obj["max_lien_end"]
     if obj.get("profile") is not None:
-        p = obj["profile"]
-        _fields("decision.terms.profile", p, (), ("tz", "mapping", "thresholds"))
-        try:
-            ProfileParams.checked(p.get("tz"), p.get("mapping"), p.get("thresholds"))
-        except InvalidArgumentError as e:
-            raise InvalidArgumentError(f"decision.terms.profile: {e}") from None
-        out["profile"] = {k: p[k] for k in ("tz", "mapping", "thresholds") if p.get(k) is not None}
+        out["profile"] = _profile_params("decision.terms.profile", obj["profile"])
     if obj.get("covenants") is not None:
         if "profile" not in out:
             raise InvalidArgumentError("decision.terms.covenants: covenants are judged against the pledged production "

@@ -81,6 +81,11 @@ def apply(
     collateral: Annotated[list[str], typer.Option("--collateral", help="LOG:FROM:TO offered as collateral (a log "
                                                                        "id or stream; repeat for more ranges).")],
     grant: Annotated[str, typer.Option("--grant", help="The dpl-grant/1 JSON file: what the lender may read.")],
+    profile: Annotated[Optional[str], typer.Option("--profile", help="Let the lender read the collateral's production "
+                                                                     "profile, computed with these parameters (JSON "
+                                                                     "file {tz, mapping, thresholds}; {} for the "
+                                                                     "defaults). Its figures aggregate every record "
+                                                                     "of the range, hidden fields too.")] = None,
     json: JsonFlag = False,
 ) -> None:
     """(Factory) Apply to a lender for a loan; the grant is created and linked to the application."""
@@ -88,6 +93,8 @@ def apply(
     document = {"format": "dpl-application/1", "lender": _lender(lender), "amount": amount, "currency": currency,
                 "purpose": purpose, "collateral": [_collateral(c) for c in collateral],
                 "grant": read_json(grant, "grant")}
+    if profile is not None:
+        document["profile"] = read_json(profile, "profile parameters")
     _show(_applications().apply(party, document), json)
 
 
@@ -189,3 +196,13 @@ def applications_consent(
     """(Factory) Link the consent you gave for the approved terms."""
     party, _ = _party(api_key)
     _show(_applications().consent(party, application_id, consent_id), json)
+
+
+@applications_app.command("profile")
+def applications_profile(
+    application_id: ApplicationId, api_key: ApiKey,
+    collateral: Annotated[int, typer.Option("--collateral", min=0, max=15, help="Which collateral range (0-based).")] = 0,
+) -> None:
+    """The production profile (dpl-profile/1) of a collateral range: the lender, if the application offers it."""
+    party, _ = _party(api_key)
+    print_json(_applications().profile(party, application_id, collateral))

@@ -13,7 +13,7 @@
   the existing consent flow (``POST /v1/pledges/consents``); ``consent``: the factory links the
   consent it gave (checked against the approved terms);
 - ``profile``: the production profile of a range offered as collateral, for the lender to review
-  with the granted records (``GET /v1/grants/{id}/records``).
+  with the granted records (``GET /v1/grants/{id}/records``), if the factory offered it.
 
 An application moves to ``pledged`` on its own, when read (``list``/``get``), once the pledge
 issued from its consent exists: issued through the service (``POST /v1/pledges {consent_id}``,
@@ -262,24 +262,32 @@ class Applications:
         self._move(party, row, checked["decision"], checked)
         return self.get(party, application_id)
 
-    def profile(self, party, application_id: int, index: int = 0, tz: str | None = None) -> dict:
+    def profile(self, party, application_id: int, index: int = 0) -> dict:
         """The ``dpl-profile/1`` of collateral range ``index`` of the application (figures, never
-        records), at the newest anchored checkpoint covering it; for the lender while the
-        application is open (not declined or withdrawn), the factory and auditors always."""
+        records), with the parameters the application's ``profile`` gives, at the newest anchored
+        checkpoint covering it. The lender reads it only if the factory offered it (the
+        application has ``profile``: the figures aggregate fields the grant may hide) and while
+        the application is not declined or withdrawn; the factory and auditors always."""
         from ledger.profile import ProfileParams
         from ledger.service.profiles import Profiles
 
         row = self._row(party, application_id)
-        if party.role == "lender" and row.state in ("declined", "withdrawn"):
-            raise ForbiddenError(f"application {row.id} is {row.state}: its collateral's profile is no longer yours "
-                                 "to read")
-        collateral = orjson.loads(row.document)["collateral"]
+        doc = orjson.loads(row.document)
+        if party.role == "lender":
+            if "profile" not in doc:
+                raise ForbiddenError(f"application {row.id} does not offer the production profile of its collateral "
+                                     "(the factory applies with \"profile\" to show it)")
+            if row.state in ("declined", "withdrawn"):
+                raise ForbiddenError(f"application {row.id} is {row.state}: its collateral's profile is no longer "
+                                     "yours to read")
+        collateral = doc["collateral"]
         if not 0 <= index < len(collateral):
             raise InvalidArgumentError(f"collateral: the application offers {len(collateral)} range(s): "
                                        f"0 to {len(collateral) - 1}")
-        c = collateral[index]
+        c, p = collateral[index], doc.get("profile", {})
         info = self.ctx.store.find_by_log_id(bytes.fromhex(c["log_id"][2:]))
-        return Profiles(self.ctx).build(info.stream, c["from"], c["to"], ProfileParams.checked(tz))
+        return Profiles(self.ctx).build(info.stream, c["from"], c["to"],
+                                        ProfileParams.checked(p.get("tz"), p.get("mapping"), p.get("thresholds")))
 
     # --- seeing ------------------------------------------------------------------------
 

@@ -126,8 +126,28 @@ def test_who_may_move_and_from_where(world):
              "the application is declined")
 
 
+def test_the_lender_reads_the_collateral_profile_only_if_the_factory_offered_it(world):
+    """The profile aggregates every record of the range, fields the grant hides too (a sales
+    order's customer is named in sales.by_currency.*.by_customer): the factory opts in."""
+    rng = (2000, 2400)  # with sales orders
+    hidden = {r["data"]["customer"] for r in world.records[rng[0]:rng[1]] if r["type"] == "erp.sales_order"}
+    assert hidden
+    app_id = _apply(world, rng=rng)["id"]  # its grant shows two telemetry fields, no sales order
+    r = world.get(f"/v1/applications/{app_id}/profile", "bank-a")
+    _problem(r, 403, "does not offer the production profile")
+    assert not any(name.encode() in r.content for name in hidden)
+    mine = world.ok("GET", f"/v1/applications/{app_id}/profile", "acme")  # the factory: its own figures
+    assert {c for v in mine["sales"]["by_currency"].values() for c in v["by_customer"]} == hidden
+    offered = _apply(world, rng=rng, profile={})["id"]
+    seen = world.ok("GET", f"/v1/applications/{offered}/profile", "bank-a", params={"collateral": 0})
+    assert seen == world.ok("GET", f"/v1/applications/{offered}/profile", "acme") and seen["tz"] == "+00:00"
+    _problem(world.get(f"/v1/applications/{offered}/profile", "bank-a", params={"collateral": 1}), 422, "collateral")
+    _problem(world.post("/v1/applications", "acme", json=_application(world, profile={"tz": "mars"})), 422,
+             "application.profile")
+
+
 def test_decline_path_is_timestamped_and_visible_to_both(world):
-    app_id = _apply(world)["id"]
+    app_id = _apply(world, profile={})["id"]
     out = _decide(world, app_id, {"format": "dpl-decision/1", "decision": "decline", "reason": "data-quality",
                                   "text": "too many stops in the granted telemetry"})
     assert out["state"] == "declined" and out["decision"]["reason"] == "data-quality"
@@ -168,7 +188,7 @@ def test_end_to_end_apply_review_approve_consent_pledge(world):
     """The whole flow over HTTP: apply → the lender reviews the granted fields and the profile →
     approve → the factory takes the draft and signs the consent → links it → the lender issues the
     pledge → the application reads pledged."""
-    app = _apply(world, rng=world.next_range())
+    app = _apply(world, rng=world.next_range(), profile={"tz": "+08:00"})  # the lender may read the profile
     app_id, [grant_id] = app["id"], app["grant_ids"]
     c = app["application"]["collateral"][0]
     assert world.ok("POST", f"/v1/applications/{app_id}/review", "bank-a")["state"] == "under-review"
@@ -180,7 +200,7 @@ def test_end_to_end_apply_review_approve_consent_pledge(world):
     # ... and the collateral's profile (figures of the offered range)
     profile = world.ok("GET", f"/v1/applications/{app_id}/profile", "bank-a")
     assert profile["format"] == "dpl-profile/1" and profile["log_id"] == world.log_id
-    assert (profile["range"]["from"], profile["range"]["to"]) == (c["from"], c["to"])
+    assert (profile["range"]["from"], profile["range"]["to"]) == (c["from"], c["to"]) and profile["tz"] == "+08:00"
     world.ok("GET", f"/v1/applications/{app_id}/profile", "bank-b", 404)
     approved = _decide(world, app_id, _approve(world, app))
     assert approved["state"] == "approved" and approved["decision"]["terms"]["principal"] == "1250000"

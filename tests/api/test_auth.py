@@ -117,7 +117,7 @@ def matrix(world):
     application = {"format": "dpl-application/1", "lender": world.addresses["bank-a"], "amount": "1250000",
                    "currency": "CNY", "purpose": "matrix", "collateral": [{"log_id": world.log_id, "from": t["from"],
                                                                           "to": t["to"]}],
-                   "grant": {**grant, "records": {"from": t["from"], "to": t["to"]}}}
+                   "grant": {**grant, "records": {"from": t["from"], "to": t["to"]}}, "profile": {}}
     application_id = world.ok("POST", "/v1/applications", "acme", 201, json=application)["id"]
     decision = {"format": "dpl-decision/1", "decision": "approve",
                 "terms": {k: t[k] for k in ("log_id", "from", "to", "principal", "currency", "maturity", "lien_end",

@@ -36,7 +36,8 @@ def test_a_good_application_is_checked_into_its_canonical_form():
     out = rules.check_application(_app())
     assert out["amount"] == "1250000" and out["lender"] == to_checksum_address(LENDER)
     assert rules.check_application({**_app(), "amount": "1250000"}) == out  # integer or decimal string: one form
-    assert out["grant"]["format"] == "dpl-grant/1"
+    assert out["grant"]["format"] == "dpl-grant/1" and "profile" not in out
+    assert rules.check_application(_app(profile={"tz": "+08:00"}))["profile"] == {"tz": "+08:00"}
 
 
 @pytest.mark.parametrize("over,field", [
@@ -59,6 +60,9 @@ def test_a_good_application_is_checked_into_its_canonical_form():
     ({"grant": _grant(lender="0x" + "cd" * 20)}, "application.grant.lender"),
     ({"grant": _grant(expires="soon")}, "application.grant expires"),
     ({"extra": 1}, "application.extra"),
+    ({"profile": {"tz": "+25:00"}}, "application.profile"),
+    ({"profile": {"days": 7}}, "application.profile.days"),
+    ({"profile": []}, "application.profile"),
 ])
 def test_a_bad_application_is_refused_naming_the_field(over, field):
     with pytest.raises(InvalidArgumentError) as e:
