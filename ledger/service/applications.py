@@ -184,20 +184,13 @@ class Applications:
         service signs exactly what the draft shows — ``"typed_data"`` (EIP-712, to sign in a
         wallet) and ``"consent"`` (the unsigned ``dpl-consent/2``). Checked as the consent flow
         checks it (``Pledges.draft_consent``): the chain's refusals come now."""
-        from ledger.pledge.service import ConsentRequest, Pledges
-
         row = self._row(party, application_id)
         if party.role != "factory":
             raise ForbiddenError("only the factory that applied signs the consent: the draft is its")
         if row.state != "approved":
             raise ConflictError(f"the application is {row.state}: a consent draft exists only for approved terms")
         t = self._view(row).decision["terms"]
-        info = self.ctx.store.find_by_log_id(bytes.fromhex(t["log_id"][2:]))
-        request = ConsentRequest(info.stream, t["from"], t["to"], row.lender, int(t["principal"]), t["currency"],
-                                 t["maturity"], t["lien_end"], t["samples"], t["loan_ref"],
-                                 max_lien_end=t.get("max_lien_end"), profile_params=t.get("profile"),
-                                 covenants=t.get("covenants"))
-        draft = Pledges(self.ctx).draft_consent(party.address, request, lambda v: v)
+        draft = self._draft(row, t, party.address)
         terms = {"log_id": t["log_id"], "from": t["from"], "to": t["to"], "lender": row.lender,
                  "principal": int(t["principal"]), "currency": t["currency"], "maturity": t["maturity"],
                  "lien_end": t["lien_end"], "samples": t["samples"], "loan_ref": t["loan_ref"],
@@ -207,6 +200,20 @@ class Applications:
                 terms[k] = t[k]
         return {"application_id": row.id, "terms": terms, "typed_data": draft.typed_data,
                 "consent": draft.document()}
+
+    def _draft(self, row, terms: dict, factory: str | None, name=lambda f: f):
+        """The ``ConsentDraft`` of approved ``terms`` for the application's factory (its address),
+        with every check of the consent flow (``Pledges.draft_consent``: the store's and the
+        chain's)."""
+        from ledger.pledge.service import ConsentRequest, Pledges
+
+        t = terms
+        info = self.ctx.store.find_by_log_id(bytes.fromhex(t["log_id"][2:]))
+        request = ConsentRequest(info.stream, t["from"], t["to"], row.lender, int(t["principal"]), t["currency"],
+                                 t["maturity"], t["lien_end"], t["samples"], t["loan_ref"],
+                                 max_lien_end=t.get("max_lien_end"), profile_params=t.get("profile"),
+                                 covenants=t.get("covenants"))
+        return Pledges(self.ctx).draft_consent(factory or "", request, lambda v: v, name)
 
     def consent(self, party, application_id: int, consent_id: int) -> ApplicationView:
         """Link the consent the factory gave (kept by the service) to its approved application:
@@ -253,12 +260,19 @@ class Applications:
 
     def decide(self, party, application_id: int, decision) -> ApplicationView:
         """The lender's ``dpl-decision/1``: approve (with terms), request-more (a wider grant) or
-        decline (a reason code)."""
+        decline (a reason code). Approved terms are checked as the factory's consent draft will
+        be (the store's and the chain's checks: the lender approved on the registry, the range
+        anchored and not pledged, the dates ahead of the chain's time), so an approval is one the
+        factory can sign."""
         row = self._row(party, application_id)
         kind = decision.get("decision") if isinstance(decision, dict) else None
         if kind in ("approve", "request-more", "decline"):
             rules.move(row.state, kind, party.role)  # who and when before what
         checked = rules.check_decision(decision, orjson.loads(row.document))
+        if checked["decision"] == "approve":
+            # terms the factory could not sign (the chain would refuse them) are refused now, not at its draft
+            self._draft(row, checked["terms"], self.ctx.parties.by_id(row.factory_party).address,
+                        lambda f: f"decision.terms.{f}")
         self._move(party, row, checked["decision"], checked)
         return self.get(party, application_id)
 

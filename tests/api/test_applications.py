@@ -311,3 +311,19 @@ def test_a_wallet_factory_signs_the_draft_itself(world):
     token = world.ok("POST", "/v1/pledges", "bank-a", 201, json={"consent_id": kept["consent_id"]})["token_id"]
     done = world.ok("GET", f"/v1/applications/{app['id']}", "bank-a")
     assert done["state"] == "pledged" and done["token_id"] == str(token)
+
+
+def test_an_approval_the_factory_could_not_sign_is_refused_now(world):
+    """Approved terms get every check of the factory's consent draft (the chain's too): a lender
+    not approved on the registry, or a maturity already past, is refused at the decision, and the
+    application stays where it was."""
+    app = _apply(world, rng=world.next_range())
+    past = _approve(world, app)
+    past["terms"] = {**past["terms"], "maturity": str(world.chain_time() - 86400)}
+    _problem(world.post(f"/v1/applications/{app['id']}/decision", "bank-a", json=past), 422, "maturity")
+    to_c = _apply(world, rng=world.next_range(), to="bank-c")  # a lender party, not approved on the registry
+    _problem(world.post(f"/v1/applications/{to_c['id']}/decision", "bank-c", json=_approve(world, to_c)), 422,
+             "is not an approved lender")
+    for a, lender in ((app, "bank-a"), (to_c, "bank-c")):
+        seen = world.ok("GET", f"/v1/applications/{a['id']}", lender)
+        assert seen["state"] == "submitted" and [e["action"] for e in seen["events"]] == ["submit"]

@@ -69,3 +69,27 @@ def test_links_are_kept_and_a_document_opens_only_in_its_row(apps):
                      {"d": ev, "i": second})
     with pytest.raises(DataKeyError, match="does not open"):
         a.events(second)
+
+
+def test_two_moves_at_once_one_passes(apps):
+    """Eight threads each try to move the same submitted application (approve or decline): exactly
+    one passes, and exactly one event follows the submission."""
+    import threading
+
+    store, acme, bank, grant, a = apps
+    app_id = a.add(acme, LENDER, b"{}", b"\x01" * 32, grant, b"{}")
+    results, start = [], threading.Barrier(8)
+
+    def attempt(n: int) -> None:
+        start.wait()
+        target = "approved" if n % 2 else "declined"
+        results.append((target, a.move(app_id, "submitted", target, bank, target[:-1], b"{}")))
+
+    threads = [threading.Thread(target=attempt, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert len(results) == 8 and sum(ok for _, ok in results) == 1
+    [won] = [target for target, ok in results if ok]
+    assert a.get(app_id).state == won and [e.state for e in a.events(app_id)] == ["submitted", won]
