@@ -14,16 +14,17 @@ allowed from the current state a 409.
 
 from __future__ import annotations
 
+import hashlib
 from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Body, Query
+from fastapi import APIRouter, Body, Header, Query
 from fastapi import Path as PathParam
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import Factory, Lender, PledgeParty, Svc
-from api.errors import PROBLEM_RESPONSES
+from api.errors import PROBLEM_RESPONSES, ApiProblem
 from api.schemas import Document, Out, ProfileDoc
 from ledger.service.applications import Applications, ApplicationView
 
@@ -67,9 +68,32 @@ def _out(view: ApplicationView) -> ApplicationOut:
 
 
 @router.post("/applications", response_model=ApplicationOut, status_code=201,
-             summary="Apply to a lender (factory; body: a dpl-application/1; its grant is created and linked)")
-def apply(party: Factory, svc: Svc, body: Annotated[dict[str, Any], Body()]) -> ApplicationOut:
-    return _out(Applications(svc).apply(party, body))
+             summary="Apply to a lender (factory; body: a dpl-application/1; its grant is created and linked)",
+             description="With an `Idempotency-Key` header a retry of the same request answers the application the "
+                         "first one made (as it is now, `Idempotent-Replayed: true`) instead of making another.")
+def apply(party: Factory, svc: Svc, body: Annotated[dict[str, Any], Body()],
+          idempotency_key: str | None = Header(default=None, max_length=200)) -> Response:
+    from ledger.service.idempotency import IdempotencyKeyReused, Replays
+
+    applications = Applications(svc)
+    digest = hashlib.sha256(b"/v1/applications\n" + orjson.dumps(body, option=orjson.OPT_SORT_KEYS)).digest()
+    if idempotency_key:
+        try:
+            answered = Replays(svc).answered(party.id, idempotency_key, digest)
+        except IdempotencyKeyReused as e:
+            raise ApiProblem(422, "idempotency-key-reused", str(e)) from None
+        if answered is not None:  # only the id is kept (the application is sealed at rest): read it again
+            view = applications.get(party, orjson.loads(answered.body)["id"])
+            return _json(_out(view), 201, {"Idempotent-Replayed": "true"})
+    view = applications.apply(party, body)
+    if idempotency_key:
+        Replays(svc).keep(party.id, idempotency_key, digest, 201, orjson.dumps({"id": view.id}))
+    return _json(_out(view), 201)
+
+
+def _json(out: ApplicationOut, status: int, headers: dict | None = None) -> Response:
+    return Response(orjson.dumps(out.model_dump()), status_code=status, media_type="application/json",
+                    headers=headers)
 
 
 @router.get("/applications", response_model=list[ApplicationOut],

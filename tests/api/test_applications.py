@@ -327,3 +327,18 @@ def test_an_approval_the_factory_could_not_sign_is_refused_now(world):
     for a, lender in ((app, "bank-a"), (to_c, "bank-c")):
         seen = world.ok("GET", f"/v1/applications/{a['id']}", lender)
         assert seen["state"] == "submitted" and [e["action"] for e in seen["events"]] == ["submit"]
+
+
+def test_a_retried_application_with_an_idempotency_key_makes_one(world):
+    body = _application(world, purpose="retried after a timeout")
+    key = {"Idempotency-Key": "apply-7f3a"}
+    first = world.post("/v1/applications", "acme", json=body, headers=key)
+    assert first.status_code == 201 and "idempotent-replayed" not in first.headers
+    again = world.post("/v1/applications", "acme", json=body, headers=key)
+    assert again.status_code == 201 and again.headers["idempotent-replayed"] == "true"
+    assert again.json() == first.json()
+    assert [a["application"]["purpose"] for a in world.ok("GET", "/v1/applications", "acme")].count(
+        "retried after a timeout") == 1
+    assert len([g for g in world.ok("GET", "/v1/grants", "acme") if g["id"] in first.json()["grant_ids"]]) == 1
+    _problem(world.post("/v1/applications", "acme", json={**body, "amount": "7"}, headers=key), 422,
+             "different request body")
