@@ -77,6 +77,16 @@ ENDPOINTS: dict[tuple[str, str], set[str]] = {
     ("GET", "/v1/grants/{grant_id}"): {"factory", "lender", "auditor"},
     ("POST", "/v1/grants/{grant_id}/revoke"): {"factory"},
     ("GET", "/v1/grants/{grant_id}/records"): {"lender"},
+    ("POST", "/v1/applications"): {"factory"},
+    ("GET", "/v1/applications"): {"factory", "lender", "auditor"},
+    ("GET", "/v1/applications/{application_id}"): {"factory", "lender", "auditor"},
+    ("POST", "/v1/applications/{application_id}/review"): {"lender"},
+    ("POST", "/v1/applications/{application_id}/decision"): {"lender"},
+    ("POST", "/v1/applications/{application_id}/more-data"): {"factory"},
+    ("POST", "/v1/applications/{application_id}/withdraw"): {"factory"},
+    ("GET", "/v1/applications/{application_id}/draft"): {"factory"},
+    ("POST", "/v1/applications/{application_id}/consent"): {"factory"},
+    ("GET", "/v1/applications/{application_id}/profile"): {"factory", "lender", "auditor"},
     ("GET", "/health"): {PUBLIC},
 }
 
@@ -102,9 +112,20 @@ def matrix(world):
     grant = {"format": "dpl-grant/1", "lender": world.addresses["bank-a"], "logs": [world.log_id],
              "records": {"from": 0, "to": 10}, "types": {"iot.telemetry": ["*"]}, "expires": "2099-01-01T00:00:00Z"}
     grant_id = world.ok("POST", "/v1/grants", "acme", 201, json=grant)["id"]  # names bank-a, live
+    # acme's application to bank-a, approved (so its draft exists); nobody in these tests moves it
+    t = world.terms(lender="bank-a")
+    application = {"format": "dpl-application/1", "lender": world.addresses["bank-a"], "amount": "1250000",
+                   "currency": "CNY", "purpose": "matrix", "collateral": [{"log_id": world.log_id, "from": t["from"],
+                                                                          "to": t["to"]}],
+                   "grant": {**grant, "records": {"from": t["from"], "to": t["to"]}}, "profile": {}}
+    application_id = world.ok("POST", "/v1/applications", "acme", 201, json=application)["id"]
+    decision = {"format": "dpl-decision/1", "decision": "approve",
+                "terms": {k: t[k] for k in ("log_id", "from", "to", "principal", "currency", "maturity", "lien_end",
+                                            "samples", "loan_ref")}}
+    world.ok("POST", f"/v1/applications/{application_id}/decision", "bank-a", json=decision)
     params = {"disclosure_id": str(disclosure["id"]), "log_id": world.log_id, "index": "7", "token_id": str(token), "name": "acme",
               "prefix": spare_key.split("_")[1], "address": world.addresses["bank-a"], "warning_id": "1", "webhook_id": "1",
-              "grant_id": str(grant_id)}
+              "grant_id": str(grant_id), "application_id": str(application_id)}
     query = {"/v1/logs/{log_id}/records": {"id": sample_id},
              "/v1/logs/{log_id}/proofs/inclusion": {"index": 7},
              "/v1/logs/{log_id}/proofs/consistency": {"from": 10, "to": 100},
@@ -128,6 +149,11 @@ def matrix(world):
         ("PUT", "/v1/factories/{address}"): {"name": "Intruder Ltd.", "registration": "INTRUDER-1"},
         ("POST", "/v1/webhooks"): {"url": "https://93.184.216.34/hooks"},
         ("POST", "/v1/grants"): grant,
+        ("POST", "/v1/applications"): application,
+        ("POST", "/v1/applications/{application_id}/decision"): {"format": "dpl-decision/1", "decision": "decline",
+                                                                 "reason": "other", "text": "no"},
+        ("POST", "/v1/applications/{application_id}/more-data"): grant,
+        ("POST", "/v1/applications/{application_id}/consent"): {"consent_id": consent_id},
     }
     return {"params": params, "query": query, "bodies": bodies, "token": token}
 
@@ -223,6 +249,8 @@ def test_nothing_moved_while_forbidden_roles_knocked(world, matrix):
     names = [p["name"] for p in world.ok("GET", "/v1/parties", "admin")]
     assert "intruder" not in names
     assert not any(log["stream"].endswith("/forbidden") for log in world.ok("GET", "/v1/logs", "aud"))
+    application = world.ok("GET", f"/v1/applications/{matrix['params']['application_id']}", "aud")
+    assert application["state"] == "approved" and len(application["events"]) == 2
 
 
 @pytest.mark.parametrize("method,template,role", READS_ALLOWED)
