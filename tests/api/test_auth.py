@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from ledger.service.anchoring import anchor_once
 from tests.api.conftest import ROLE_PARTY, record
 
 ROLES = ("factory", "lender", "auditor", "admin")
@@ -87,6 +88,9 @@ ENDPOINTS: dict[tuple[str, str], set[str]] = {
     ("GET", "/v1/applications/{application_id}/draft"): {"factory"},
     ("POST", "/v1/applications/{application_id}/consent"): {"factory"},
     ("GET", "/v1/applications/{application_id}/profile"): {"factory", "lender", "auditor"},
+    ("GET", "/v1/access-log"): {"factory", "auditor"},
+    ("GET", "/v1/access-log/consistency"): {"factory", "auditor"},
+    ("GET", "/v1/access-log/{index}/proof"): {"factory", "lender", "auditor"},
     ("GET", "/health"): {PUBLIC},
 }
 
@@ -112,6 +116,11 @@ def matrix(world):
     grant = {"format": "dpl-grant/1", "lender": world.addresses["bank-a"], "logs": [world.log_id],
              "records": {"from": 0, "to": 10}, "types": {"iot.telemetry": ["*"]}, "expires": "2099-01-01T00:00:00Z"}
     grant_id = world.ok("POST", "/v1/grants", "acme", 201, json=grant)["id"]  # names bank-a, live
+    # bank-a reads through it until acme's access log holds entry 7 (``index`` below), then it is anchored
+    while (receipt := world.ok("GET", f"/v1/grants/{grant_id}/records", "bank-a",
+                               params={"log": world.log_id, "from": 0, "to": 1})["receipt"])["index"] < 7:
+        pass
+    anchor_once(world.client.app.state.services)  # the service's own run: no party owns an access log
     # acme's application to bank-a, approved (so its draft exists); nobody in these tests moves it
     t = world.terms(lender="bank-a")
     application = {"format": "dpl-application/1", "lender": world.addresses["bank-a"], "amount": "1250000",
@@ -129,7 +138,10 @@ def matrix(world):
     query = {"/v1/logs/{log_id}/records": {"id": sample_id},
              "/v1/logs/{log_id}/proofs/inclusion": {"index": 7},
              "/v1/logs/{log_id}/proofs/consistency": {"from": 10, "to": 100},
-             "/v1/grants/{grant_id}/records": {"log": world.log_id, "from": 0, "to": 10}}
+             "/v1/grants/{grant_id}/records": {"log": world.log_id, "from": 0, "to": 10},
+             "/v1/access-log": {"access_log": receipt["access_log"]},
+             "/v1/access-log/consistency": {"access_log": receipt["access_log"], "from": 1, "to": 8},
+             "/v1/access-log/{index}/proof": {"access_log": receipt["access_log"]}}
     bodies = {
         ("POST", "/v1/logs"): {"stream": "forbidden"},
         ("POST", "/v1/logs/{log_id}/records"): [record("forbidden-1")],
