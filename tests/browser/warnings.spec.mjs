@@ -169,6 +169,8 @@ test('bank-a re-checks a warning\'s evidence from the disclosure: it stands; unc
   assert.deepEqual(checks.filter(([, ok]) => ok !== 'true'), [], 'every check passes');
   assert.ok(checks[6][2].includes('recomputed from 88 disclosed record(s): value 89100, threshold 28800 — the warning stands'), checks[6][2]);
   assert.ok(checks.some(([name, , text]) => name === 'checkpoint anchored' || /anchored/.test(text)), JSON.stringify(checks.slice(7)));
+  // the consent's covenants and pledged profile are held to the pledge's terms on chain
+  assert.deepEqual(checks.slice(-2).map(([name, ok]) => [name, ok]), [['covenants', 'true'], ['pledged profile', 'true']]);
   assert.match(await page.getByTestId(`recheck-${stoppage.id}-progress`).textContent(),
     new RegExp(`^From disclosure #${disclosure.id} \\(records \\[3487, 3575\\), checkpoint 3575\\), checked against http`));
   await shot(page, 'warnings-lender-recheck');
@@ -227,6 +229,24 @@ test('bank-a re-checks a warning\'s evidence from the disclosure: it stands; unc
   await stale.waitFor();
   assert.equal(await stale.getByRole('button', { name: 'Re-check evidence' }).count(), 0);
   assert.match(await page.getByTestId('recheck-999999-none').textContent(), /^Judged on block time, not on records: no disclosure re-checks it/);
+
+  // the service hands over a consent whose covenants were loosened (stoppage after 80 h, not 8 h): the records
+  // still give the warning's figure against the consent's limit, but the set is not the one the pledge signed
+  await page.route('**/v1/pledges/consents', async (route) => {
+    const response = await route.fetch();
+    const consents = (await response.json()).map((c) => (String(c.token_id) !== String(token) ? c : { ...c, consent: { ...c.consent,
+      covenants: { ...c.consent.covenants, covenants: c.consent.covenants.covenants.map((k) => (k.code === 'stoppage'
+        ? { ...k, max_hours: 80 } : k)) } } }));
+    await route.fulfill({ response, json: consents });
+  }, { times: 1 });
+  await page.locator('#reload').click();
+  await page.waitForFunction(() => !document.getElementById('reload').disabled); // the lists drawn again
+  await page.getByTestId(`warning-${stoppage.id}`).getByRole('button', { name: 'Re-check evidence' }).click();
+  const loosened = page.getByTestId(`recheck-${stoppage.id}-verdict`);
+  await loosened.getByText(/^the warning does not stand/).waitFor({ timeout: 60_000 });
+  const wrong = await page.getByTestId(`recheck-${stoppage.id}-result`).locator('li[data-ok="false"]')
+    .evaluateAll((els) => els.map((e) => [e.dataset.check, e.textContent]));
+  assert.ok(wrong.some(([name, text]) => name === 'covenants' && /the pledge commits to/.test(text)), JSON.stringify(wrong));
   assert.deepEqual(page.problems, []);
   await page.context().close();
 });

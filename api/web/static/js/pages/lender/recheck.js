@@ -3,12 +3,22 @@
 // downloaded, the warning recomputed from its records with the monitor's rules
 // (verify/covenant_evidence.js, the covenants and pledged profile of the consent the lender issued
 // the pledge from), then its checkpoint checked on chain through the lender's JSON-RPC URL and the
-// registry it trusts (the Disclosures section's fields; verify/profile_chain.js). Every check is
-// printed in the verifier's words; the warning stands only if all pass.
+// registry it trusts (the Disclosures section's fields; verify/profile_chain.js). The consent comes
+// from the service, so its covenants and pledged profile are held to the pledge's terms read on
+// chain through the same registry (`covenantsDigest`, `assetDigest`), as `dpl monitor recheck`
+// holds them to the consent's own digests. Every check is printed in the verifier's words; the
+// warning stands only if all pass.
 import { api } from '../../api.js';
 import { busy, h } from '../../dom.js';
+import { readPledge } from '../../verify/chain.js';
+import { check, checkCovenantsDigest } from '../../verify/collateral.js';
 import { recheckEvidence } from '../../verify/covenant_evidence.js';
+import { toHex } from '../../verify/hex.js';
+import { canonicalize } from '../../verify/jcs.js';
+import { assetDigest } from '../../verify/manifest.js';
 import { disclosureChainChecks } from '../../verify/profile_chain.js';
+import { RpcClient } from '../../verify/rpc.js';
+import { sha256 } from '../../verify/sha256.js';
 import { registryCode, trustInputs } from './disclosures.js';
 
 const WEEKLY = ['output_floor', 'cross_source_mismatch', 'scrap_ceiling', 'customer_concentration'];
@@ -24,6 +34,22 @@ export function coveringDisclosure(w, logId, list) {
   const fits = (d) => !d.revoked_at && String(d.log_id).toLowerCase() === String(logId).toLowerCase()
     && d.range.from <= need.from && d.range.to >= need.to && d.checkpoint_size >= w.checkpoint.size;
   return list.filter(fits).sort((a, b) => (a.range.to - a.range.from) - (b.range.to - b.range.from))[0] ?? null;
+}
+
+/**
+ * The consent's covenants and pledged profile against pledge `tokenId`'s terms on chain (the
+ * registry `trust` names): [covenants, pledged profile] checks, or one failed `pledge` check.
+ */
+export async function pledgeTermsChecks(tokenId, consent, trust) {
+  const pledge = await readPledge(new RpcClient(trust.rpcUrl, { fetch: trust.fetch }), trust.registry, tokenId);
+  if (!pledge) return [check('pledge', false, `registry ${trust.registry} has no pledge ${tokenId}`)];
+  const digest = toHex(await assetDigest(consent.manifest)), pledged = toHex(pledge.terms.assetDigest);
+  return [
+    checkCovenantsDigest(await sha256(canonicalize(consent.covenants)), pledge.terms.covenantsDigest, 'the consent'),
+    check('pledged profile', digest === pledged, digest === pledged
+      ? `the consent's manifest (its profile the baseline) is the asset pledge ${tokenId} pledges: ${digest}`
+      : `the consent's manifest hashes to ${digest}, pledge ${tokenId} pledges ${pledged}: not the pledged profile`),
+  ];
 }
 
 function checksList(checks) {
@@ -68,8 +94,8 @@ export function recheckAction(p, w, consent) {
     const v = await recheckEvidence(w, bytes, { covenants, pledgedProfile, onProgress: ({ done, total }) => {
       progress.textContent = `Disclosure #${d.id}: ${done.toLocaleString('en')} of ${total.toLocaleString('en')} records checked`;
     } });
-    const checks = v.verified ? [...v.checks, ...await disclosureChainChecks(v.verified, { ...trust, registryCode: await registryCode() })]
-      : v.checks;
+    const chain = v.verified ? await disclosureChainChecks(v.verified, { ...trust, registryCode: await registryCode() }) : [];
+    const checks = [...v.checks, ...chain, ...await pledgeTermsChecks(p.token_id, consent, trust)];
     const stands = checks.every((c) => c.ok);
     progress.textContent = `From disclosure #${d.id} (records [${d.range.from}, ${d.range.to}), checkpoint ${d.checkpoint_size}), `
       + `checked against ${trust.rpcUrl}, trusting registry ${trust.registry}.`;
