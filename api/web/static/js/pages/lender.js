@@ -4,7 +4,8 @@
 // The lien end moves later on the lender's word only up to the max lien end the factory
 // signed; past it only with an extension the factory signed (listed here, used by its id).
 // The disclosures naming the lender (reports, verified in the browser) are lender/disclosures.js;
-// the data-access grants naming it (granted records, verified in the browser) lender/grants.js.
+// the data-access grants naming it (granted records, verified in the browser) lender/grants.js;
+// the loan applications sent to it (review, decide) lender/applications.js.
 // Each pledge carries the badge of its covenant warnings and their timeline (pages/warnings.js);
 // the holder acknowledges an open one here and re-checks its evidence (lender/recheck.js).
 import { readConfig } from '../config.js';
@@ -14,6 +15,7 @@ import { fmtAmount, fmtDate } from '../format.js';
 import { browserWallet, walletAccount, walletSend } from '../wallet.js';
 import { wireDisclosures } from './lender/disclosures.js';
 import { wireGrants } from './lender/grants.js';
+import { wireApplications } from './lender/applications.js';
 import { recheckAction } from './lender/recheck.js';
 import { countWarnings, renderWarnings, unresolved, warningsBadge } from './warnings.js';
 
@@ -413,3 +415,4 @@ if (!config.address) pledgesEl.before(h('p', { class: 'error' }, 'This lender pa
 load();
 wireDisclosures();
 wireGrants();
+wireApplications();

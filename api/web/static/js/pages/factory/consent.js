@@ -83,14 +83,21 @@ function consentSummary(answer, typed) {
     `${extendable}. ${m.samples} sampled records will be disclosed to the lender.`);
 }
 
-function showPrepared(answer) {
+/**
+ * Shows in `container` what will be signed (`answer`: a consent draft, {typed_data, consent}) for
+ * `terms` (as typed: names the lender, the loan reference), with "Sign and submit" (custody), the
+ * browser wallet or a pasted signature. `id` prefixes the controls' ids; `current()` says whether
+ * the draft still stands (a changed form discards it); `onDone(out)` runs once the consent is kept
+ * (`out`: {consent_id, consent}). Used by the consent form and by an approved loan application.
+ */
+export function renderDraft(container, answer, terms, { id = 'c', current = () => true, onDone = async () => {} } = {}) {
   const td = answer.typed_data;
-  const submit = h('button', { type: 'button', id: 'c-submit' }, 'Sign and submit');
+  const submit = h('button', { type: 'button', id: `${id}-submit` }, 'Sign and submit');
   const result = h('div', { class: 'stack', 'aria-live': 'polite' });
   const external = h('div', { class: 'stack', hidden: true });
-  const signature = h('input', { id: 'c-signature', autocomplete: 'off', spellcheck: 'false', placeholder: '0x… (65 bytes)' });
-  const sendSignature = h('button', { type: 'button', id: 'c-send-signature' }, 'Submit signature');
-  const walletSign = h('button', { type: 'button', id: 'c-wallet-sign' }, 'Sign with your browser wallet');
+  const signature = h('input', { id: `${id}-signature`, autocomplete: 'off', spellcheck: 'false', placeholder: '0x… (65 bytes)' });
+  const sendSignature = h('button', { type: 'button', id: `${id}-send-signature` }, 'Submit signature');
+  const walletSign = h('button', { type: 'button', id: `${id}-wallet-sign` }, 'Sign with your browser wallet');
   external.append(
     h('p', {}, 'The service holds no key for this factory. Sign the typed data above with your own wallet '
       + '(eth_signTypedData_v4, from ', h('code', {}, readConfig().address || 'your factory address'), ') and paste the signature.'),
@@ -98,10 +105,9 @@ function showPrepared(answer) {
       : h('p', { class: 'muted' }, 'No browser wallet (e.g. MetaMask) in this browser: sign elsewhere and paste below.'),
     h('div', {}, h('button', { type: 'button', class: 'secondary', onclick: () => download('consent-typed-data.json', td) },
       'Download the typed data')),
-    h('label', { for: 'c-signature' }, 'Signature'), signature, h('div', {}, sendSignature));
+    h('label', { for: `${id}-signature` }, 'Signature'), signature, h('div', {}, sendSignature));
 
   const done = async (out) => {
-    draft = null;
     clearError(submit); // a "not custodial" refusal is answered now
     submit.disabled = true;
     external.hidden = true;
@@ -118,13 +124,13 @@ function showPrepared(answer) {
       changed.length ? h('p', { class: 'error', role: 'alert' }, `The signed terms differ from the prepared ones in: ${changed.join(', ')}`)
         : h('p', {}, 'The signed message is exactly the prepared one (every field, nonce and deadline included). '
           + 'The lender named can now issue the pledge.')));
-    await refresh($('consents'), renderConsents, 'Consents');
+    await onDone(out);
   };
 
   submit.addEventListener('click', () => busy(submit, async () => {
-    if (!draft) throw new Error('the form changed: prepare again');
+    if (!current()) throw new Error('the form changed: prepare again');
     // The service signs the draft's own nonce and deadline: exactly the message shown above.
-    const t = { ...draft.terms, deadline: String(answer.consent.deadline), nonce: String(answer.consent.nonce) };
+    const t = { ...terms, deadline: String(answer.consent.deadline), nonce: String(answer.consent.nonce) };
     try {
       await done(await api('POST', '/v1/pledges/consents', { terms: t }));
     } catch (e) {
@@ -133,29 +139,36 @@ function showPrepared(answer) {
     }
   }));
   walletSign.addEventListener('click', () => busy(walletSign, async () => {
-    if (!draft) throw new Error('the form changed: prepare again');
+    if (!current()) throw new Error('the form changed: prepare again');
     const account = await walletAccount(readConfig().address, td.domain.chainId);
     const sig = await walletSignTypedData(account, td); // the wallet shows the same fields as the table above
     await done(await api('POST', '/v1/pledges/consents', { consent: { ...answer.consent, signature: sig } }));
   }));
   sendSignature.addEventListener('click', () => busy(sendSignature, async () => {
-    if (!draft) throw new Error('the form changed: prepare again');
+    if (!current()) throw new Error('the form changed: prepare again');
     const sig = signature.value.trim();
     if (!/^0x[0-9a-fA-F]{130}$/.test(sig)) throw new Error('a signature is 0x and 130 hex digits (65 bytes)');
     await done(await api('POST', '/v1/pledges/consents', { consent: { ...answer.consent, signature: sig } }));
   }, signature));
 
-  prepared.replaceChildren(
+  container.replaceChildren(
     h('h3', {}, 'What will be signed (EIP-712)'),
-    consentSummary(answer, draft?.terms),
+    consentSummary(answer, terms),
     h('p', {}, `Primary type `, h('code', {}, td.primaryType), `; ${answer.consent.stream}, records `
       + `[${answer.consent.terms.from}, ${answer.consent.terms.to}) of checkpoint ${answer.consent.terms.checkpoint_size}.`),
     h('h4', {}, 'Domain'),
-    table(['Field', 'Type', 'Value'], fieldRows(td.types.EIP712Domain, td.domain, draft?.terms.loan_ref), { class: 'typed domain' }),
+    table(['Field', 'Type', 'Value'], fieldRows(td.types.EIP712Domain, td.domain, terms?.loan_ref), { class: 'typed domain' }),
     h('h4', {}, 'Message'),
-    table(['Field', 'Type', 'Value'], fieldRows(td.types[td.primaryType], td.message, draft?.terms.loan_ref), { class: 'typed message' }),
+    table(['Field', 'Type', 'Value'], fieldRows(td.types[td.primaryType], td.message, terms?.loan_ref), { class: 'typed message' }),
     h('details', {}, h('summary', {}, 'The raw typed data (JSON)'), h('pre', {}, JSON.stringify(td, null, 2))),
     h('div', {}, submit), external, result);
+}
+
+function showPrepared(answer) {
+  renderDraft(prepared, answer, draft.terms, {
+    current: () => draft !== null,
+    onDone: async () => { draft = null; await refresh($('consents'), renderConsents, 'Consents'); },
+  });
 }
 
 async function prepareConsent(event) {

@@ -4,10 +4,11 @@
 // made (live, revoked, expired) and revoke one at once. The factory's access log (who read what)
 // is factory/access_log.js.
 import { api } from '../../api.js';
-import { badge, busy, clearError, focusOn, h, short, showError, table } from '../../dom.js';
+import { busy, clearError, focusOn, h, short, showError, table } from '../../dom.js';
 import { fmtTime } from '../../format.js';
 import { isAddress } from '../../verify/collateral.js';
 import { refresh, state, streamOf } from './state.js';
+import { grantRecords, grantState, grantTypes } from '../grants_common.js';
 
 const $ = (id) => document.getElementById(id);
 /** How many of a log's newest records are read to offer their data fields (one request each). */
@@ -17,24 +18,6 @@ const SAMPLED = 24;
 const lenders = new Map();
 /** record type -> data field names seen in the sampled records of the chosen logs. */
 const seenFields = new Map();
-
-/** A grant's state as a badge: live, revoked (when) or expired. */
-export function grantState(g) {
-  if (g.state === 'revoked') return badge(g.revoked_at ? `revoked ${fmtTime(g.revoked_at)}` : 'revoked', 'lapsed');
-  if (g.state === 'expired') return badge('expired', 'lapsed');
-  return badge('live', 'live');
-}
-
-/** A grant's records in words: an index range or a period. */
-export function grantRecords(records) {
-  return 'from' in records ? `records [${records.from}, ${records.to})` : `records with ts in [${records.since}, ${records.until})`;
-}
-
-/** A grant's types and fields in words, one line per type: "mes.work_order: product, qty_good". */
-export function grantTypes(types) {
-  return Object.entries(types).map(([type, fields]) => h('div', { 'data-type': type },
-    h('code', {}, type), ': ', fields.length === 1 && fields[0] === '*' ? h('b', {}, 'every field') : fields.join(', ')));
-}
 
 export const lenderName = (address) => lenders.get(String(address).toLowerCase());
 

@@ -1,7 +1,7 @@
 // Factory page: its logs (size, root, anchor timeline, "Anchor now"), records per day and
 // type as a stacked-bar chart, its pledges and consents, the consent form and the extension
 // form, "Add records", the production profile (preview, disclose, revoke: profile.js), data-access
-// grants (grants.js) and the access log (access_log.js). One
+// grants (grants.js), the access log (access_log.js) and loan applications (applications.js). One
 // module per feature; this one reads the logs and starts them.
 import { api, errorText } from '../../api.js';
 import { h } from '../../dom.js';
@@ -15,6 +15,7 @@ import { wireRecords } from './records.js';
 import { fillProfileForm, renderDisclosures, wireProfile } from './profile.js';
 import { fillGrantForm, wireGrants } from './grants.js';
 import { loadAccessLog } from './access_log.js';
+import { fillApplyForm, wireApplications } from './applications.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -31,6 +32,7 @@ async function start() {
   fillDefaults();
   fillProfileForm();
   fillGrantForm();
+  fillApplyForm();
   loadAccessLog();
   refresh($('activity'), renderActivity, 'Activity');
   // the live ones are offered to the extension form
@@ -46,6 +48,7 @@ wireExtensionForm();
 wireRecords();
 wireProfile();
 wireGrants();
+wireApplications();
 start();
 // a log was created or records appended (records.js): show the new sizes, roots, charts
 document.addEventListener('dpl:logs-changed', () => start());

@@ -125,7 +125,7 @@ function receiptOf(read) {
 }
 
 /** A live grant's read form: a granted log, a range, "Read records"; the page of records below. */
-function readForm(g) {
+export function readForm(g) {
   const id = `gr-${g.id}`;
   const log = h('select', { id: `${id}-log` }, g.grant.logs.map((l) => h('option', { value: l }, l)));
   const start = 'from' in g.grant.records ? g.grant.records.from : 0;
