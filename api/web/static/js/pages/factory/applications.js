@@ -8,7 +8,7 @@ import { api } from '../../api.js';
 import { busy, clearError, focusOn, h, short, showError } from '../../dom.js';
 import { fmtAmount, parseAmount } from '../../format.js';
 import { renderDraft } from './consent.js';
-import { lenderAddress, lenderName, offerTypes, typedTypes } from './grants.js';
+import { lenderAddress, lenderName, offerTypes, renderGrants, typedTypes } from './grants.js';
 import { applicationTerms, decisionText, eventsList, stateBadge } from '../applications.js';
 import { refresh, state, streamOf } from './state.js';
 
@@ -81,9 +81,10 @@ function applicationCard(a, box) {
     ...actions.filter((x) => x.tagName !== 'BUTTON'));
 }
 
-/** The factory's applications, newest first. */
+/** The factory's applications, newest first (and the grants table: applying, more data and withdrawing change grants). */
 export async function renderApplications(box = $('applications')) {
   const list = await api('GET', '/v1/applications');
+  if ($('grants')) refresh($('grants'), renderGrants, 'Grants');
   list.sort((x, y) => y.id - x.id);
   box.replaceChildren(...(list.length ? list.map((a) => applicationCard(a, box))
     : [h('p', { class: 'muted' }, 'No applications yet: apply above.')]));
