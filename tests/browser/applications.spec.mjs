@@ -105,6 +105,14 @@ test('bank-a reviews the granted fields and the profile, then approves with term
     ['Index', 'Id', 'ts', 'Type', 'product', 'qty_good', 'Other data fields', 'Proof']);
   assert.ok(await table.locator('tbody tr').count() > 0, 'work orders in [3000, 3100)');
   assert.ok(!(await page.content()).includes('product_name'), 'the hidden fields never reach the page');
+  // the grant is shown twice (here and under Granted data): its controls keep distinct ids, so each label names one field
+  const twice = await page.evaluate(() => {
+    const seen = new Map();
+    for (const el of document.querySelectorAll('[id]')) seen.set(el.id, (seen.get(el.id) || 0) + 1);
+    return [...seen].filter(([, n]) => n > 1).map(([id]) => id);
+  });
+  assert.deepEqual(twice, [], 'no id twice on the page');
+  assert.equal(await page.getByTestId(`grant-${grantId}`).count(), 1, 'listed under Granted data too');
 
   // the collateral's production profile, as the report
   await card.getByRole('button', { name: "Open the collateral's profile" }).click();

@@ -161,7 +161,7 @@ async function grantsPart(a) {
   const live = grants.filter((g) => g && g.state === 'live');
   return [h('div', { class: 'stack' }, live.length ? live.map((g) => h('div', { class: 'stack', 'data-testid': `ap-${a.id}-grant-${g.id}` },
     h('p', {}, h('b', {}, `Grant #${g.id}`), ': ', Object.entries(g.grant.types).map(([t, f]) => `${t} (${f.join(', ')})`).join('; ')),
-    readForm(g))) : h('p', { class: 'muted' }, 'No live grant: the factory revoked it or it expired.')), live[live.length - 1]?.grant];
+    readForm(g, { prefix: `ap-${a.id}-gr`, testid: `ap-${a.id}-grant` }))) : h('p', { class: 'muted' }, 'No live grant: the factory revoked it or it expired.')), live[live.length - 1]?.grant];
 }
 
 async function applicationCard(a, reload) {

@@ -124,16 +124,20 @@ function receiptOf(read) {
     ' — keep it to prove this read was logged.');
 }
 
-/** A live grant's read form: a granted log, a range, "Read records"; the page of records below. */
-export function readForm(g) {
-  const id = `gr-${g.id}`;
+/**
+ * A live grant's read form: a granted log, a range, "Read records"; the page of records below.
+ * `prefix` names its controls' ids and `testid` its test ids, distinct where one grant is shown twice
+ * (under Granted data and in an application).
+ */
+export function readForm(g, { prefix = 'gr', testid = 'grant' } = {}) {
+  const id = `${prefix}-${g.id}`;
   const log = h('select', { id: `${id}-log` }, g.grant.logs.map((l) => h('option', { value: l }, l)));
   const start = 'from' in g.grant.records ? g.grant.records.from : 0;
   const from = h('input', { id: `${id}-from`, type: 'number', min: 0, step: 1, inputmode: 'numeric', value: start });
   const to = h('input', { id: `${id}-to`, type: 'number', min: 1, step: 1, inputmode: 'numeric',
     value: 'to' in g.grant.records ? Math.min(g.grant.records.to, start + PAGE) : PAGE });
   const button = h('button', { type: 'button', id: `${id}-read` }, 'Read records');
-  const out = h('div', { class: 'stack', 'data-testid': `grant-read-${g.id}`, 'aria-live': 'polite' });
+  const out = h('div', { class: 'stack', 'data-testid': `${testid}-read-${g.id}`, 'aria-live': 'polite' });
   button.addEventListener('click', () => busy(button, async () => {
     out.replaceChildren(h('p', { class: 'muted', role: 'status' }, 'Reading…'));
     const query = `log=${encodeURIComponent(log.value)}&from=${encodeURIComponent(from.value)}&to=${encodeURIComponent(to.value)}`;
@@ -141,7 +145,7 @@ export function readForm(g) {
     try {
       response = await api('GET', `/v1/grants/${g.id}/records?${query}`, undefined, { raw: true });
     } catch (e) {
-      out.replaceChildren(h('p', { class: 'error', role: 'alert', 'data-testid': `grant-refused-${g.id}` },
+      out.replaceChildren(h('p', { class: 'error', role: 'alert', 'data-testid': `${testid}-refused-${g.id}` },
         `The read was refused: ${errorText(e)}`));
       return;
     }
