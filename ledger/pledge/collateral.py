@@ -35,6 +35,7 @@ from ledger.assets import ASSET_FORMAT_V2, asset_digest, check_manifest, record_
 from ledger.canonical import canonicalize
 from ledger.checks import Check
 from ledger.errors import BundleError, InvalidArgumentError, ProofError, RecordError
+from ledger.leaves import RECORD_V1, bundle_field, bundle_record_format, leaf_hash_of
 from ledger.pledge.terms import Terms
 from ledger.records import prepare_record
 from ledger.sampling import sample_indices, sample_seed
@@ -49,11 +50,13 @@ def _hex(data: bytes) -> str:
 
 def make_collateral_bundle(
     *, token_id: int, chain_id: int, registry: str, issue_block_number: int,
-    issue_block_hash: bytes, manifest: dict, entries: list[dict],
+    issue_block_hash: bytes, manifest: dict, entries: list[dict], record_format: str = RECORD_V1,
 ) -> dict:
-    """A ``dpl-collateral/1`` bundle; ``entries`` as ``ledger.bundles.make_entry`` makes them."""
+    """A ``dpl-collateral/1`` bundle; ``entries`` as ``ledger.bundles.make_entry`` makes them; a
+    pledged ``dpl-record/2`` log's bundle says so (``record_format``, as ``dpl-proof/1`` does)."""
     return {
         "format": COLLATERAL_FORMAT,
+        **bundle_field(record_format),
         "token_id": token_id,
         "chain_id": chain_id,
         "registry": to_checksum_address(registry),
@@ -98,6 +101,7 @@ class _Bundle:
     seed: bytes
     manifest: dict
     entries: list[_Entry]
+    record_format: str = RECORD_V1
 
 
 def _obj(value: object, where: str) -> dict:
@@ -132,6 +136,7 @@ def _parse(bundle: object) -> _Bundle:
     b = _obj(bundle, "the bundle")
     if b.get("format") != COLLATERAL_FORMAT:
         raise BundleError(f"format is {b.get('format')!r}, expected {COLLATERAL_FORMAT!r}")
+    record_format = bundle_record_format(b)
     token_id = _uint(b.get("token_id"), "token_id")
     _uint(b.get("chain_id"), "chain_id")
     registry = b.get("registry")
@@ -163,7 +168,7 @@ def _parse(bundle: object) -> _Bundle:
             _hash(e.get("leaf_hash"), f"{where}.leaf_hash"),
             [_hash(h, f"{where}.proof[{i}]") for i, h in enumerate(proof)],
         ))
-    return _Bundle(token_id, block_number, block_hash, seed, manifest, entries)
+    return _Bundle(token_id, block_number, block_hash, seed, manifest, entries, record_format)
 
 
 def verify_collateral(
@@ -199,7 +204,7 @@ def verify_collateral(
     against = "the anchored root" if anchored_root is not None else "the manifest's root (none anchored)"
     profile = m.get("profile") if m["format"] == ASSET_FORMAT_V2 else None
     for n, e in enumerate(b.entries):
-        checks.extend(_check_entry(n, e, m, terms.checkpoint_size, root, against, profile))
+        checks.extend(_check_entry(n, e, m, terms.checkpoint_size, root, against, profile, b.record_format))
     if profile is not None:
         agreeing = sum(c.ok for c in checks if c.name.endswith(DAY_CHECK))
         checks.extend(_declared_figures(profile, agreeing, len(b.entries)))
@@ -389,7 +394,7 @@ def _few(xs: list[int]) -> str:
 
 
 def _check_entry(n: int, e: _Entry, m: dict, size: int, root: bytes, against: str,
-                 profile: dict | None = None) -> list[Check]:
+                 profile: dict | None = None, record_format: str = RECORD_V1) -> list[Check]:
     name = f"entry {e.index}"
     canonical = None
     try:
@@ -397,7 +402,7 @@ def _check_entry(n: int, e: _Entry, m: dict, size: int, root: bytes, against: st
     except RecordError as err:
         leaf = Check(f"{name}: leaf hash", False, f"not a valid record: {err.reason}")
     else:
-        if merkle.leaf_hash(e.salt + canonical) == e.leaf:
+        if leaf_hash_of(record_format, e.salt, canonical) == e.leaf:
             leaf = Check(f"{name}: leaf hash", True, "record and salt hash to leaf_hash")
         else:
             leaf = Check(f"{name}: leaf hash", False,
