@@ -19,3 +19,4 @@ export { recheckEvidence, recheckJson, checkCovenants } from './covenant_evidenc
 export { FORMAT as RECORD2_FORMAT, PARTIAL_FORMAT, PartialRecordError, fieldSalt, fieldCommitment, fieldNames, recordFields,
   leafDataFromCommitments, leafDataV2, leafHashV2, disclose, verifyPartial, verifyPartialInclusion } from './record2.js';
 export { RECORD_V1, RECORD_V2, bundleRecordFormat, leafHashOf } from './leaves.js';
+export { verifyGrantRead, READ_FORMAT as GRANT_READ_FORMAT } from './grant_read.js';
