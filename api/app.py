@@ -20,7 +20,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.datastructures import MutableHeaders
 
 from api import errors, routes_admin, routes_directory, routes_logs, routes_pledges, routes_profiles, routes_webhooks
-from api import routes_grants, routes_warnings
+from api import routes_access_log, routes_applications, routes_grants, routes_warnings
 from api.background import AnchoringLoop, MonitorLoop, WebhookLoop
 from api.edge import Edge
 from api.web import routes as web_routes
@@ -77,7 +77,7 @@ def create_app(settings: Settings | None = None, *, anchoring: bool | None = Non
 
     routers = [routes_logs.router, routes_pledges.router, routes_profiles.router, routes_admin.router,
                routes_directory.router, routes_warnings.router, routes_webhooks.router, routes_grants.router,
-               web_routes.router]
+               routes_access_log.router, routes_applications.router, web_routes.router]
     for router in routers:
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=web_routes.STATIC_DIR), name="static")

@@ -208,6 +208,8 @@ class PledgeListed(Out):
     factory: str
     loan_ref_digest: str
     issue_block: int
+    covenants_digest: str | None = Field(None, description="SHA-256 of the agreed dpl-covenants/1 set (zero: none); "
+                                                           "None in a mirror row kept before pledges carried it")
     stream: str | None
     holder_party: str | None
     factory_party: str | None
@@ -237,6 +239,7 @@ class PledgeTermsOut(Out):
     samples: int
     loan_ref_digest: str
     lender: str
+    covenants_digest: str = Field(description="SHA-256 of the dpl-covenants/1 set agreed with the loan; zero: none")
 
 
 class PledgeOut(Out):

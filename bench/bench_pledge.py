@@ -159,12 +159,12 @@ class GasChain:
         return log_id
 
     def issue_fn(self, log_id: bytes, start: int, end: int, *, lien_end: int, maturity: int,
-                 hint: int | None = None, lender=None):
+                 hint: int | None = None, lender=None, covenants_digest: bytes = bytes(32)):
         """The ``issue`` call for a fresh consent over ``[start, end)``; ``hint=None`` asks
         ``issueHint``. Returns (fn, lender, hint)."""
         lender = lender or self.lender
         terms = Terms(log_id, start, end, CHECKPOINT, self.rng.randbytes(32), 50_000_000, "CNY", maturity,
-                      lien_end, lien_end + 30 * DAY, 100, self.rng.randbytes(32), lender.address)
+                      lien_end, lien_end + 30 * DAY, 100, self.rng.randbytes(32), lender.address, covenants_digest)
         self.nonce += 1
         message = {**terms.message(), "nonce": self.nonce, "deadline": self.deadline}
         signature = bytes(self.factory.sign_typed_data(self._domain(), PLEDGE_CONSENT_TYPES, message).signature)
@@ -221,6 +221,11 @@ def phase_gas(sizes: list[int], lapsed_counts: list[int]) -> dict:
     warm = c.new_log()
     _, out["first_issue_on_chain_gas"] = c.issue(warm, 0, 10, **live)
     c.issue(warm, 10, 20, **live, lender=c.lender2)
+    # the same place (the end of the warm-up log's list, correct hint) without and with covenants
+    with c.scratch():
+        _, out["issue_without_covenants_gas"] = c.issue(warm, 20, 30, **live)
+    with c.scratch():
+        _, out["issue_with_covenants_gas"] = c.issue(warm, 20, 30, **live, covenants_digest=rng.randbytes(32))
 
     t_build = time.perf_counter()
     logs: dict[int, dict] = {}
@@ -328,6 +333,8 @@ def gas_summary(g: dict) -> str:
     lines.append(f"per unlinked pledge (least-squares slope): {g['lapsed_slope']:,.0f} gas")
     lines.append(f"first pledge ever on the chain (zero-to-non-zero token counter and balance): "
                  f"{g['first_issue_on_chain_gas']:,} gas; grantRole(LENDER_ROLE): {g['grant_role_gas'][0]:,} gas")
+    lines.append(f"issue at the end of a list, correct hint: {g['issue_without_covenants_gas']:,} gas without covenants "
+                 f"(covenantsDigest zero), {g['issue_with_covenants_gas']:,} with (a non-zero covenantsDigest)")
     return "\n".join(lines)
 
 

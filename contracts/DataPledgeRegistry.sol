@@ -55,7 +55,7 @@ contract DataPledgeRegistry is IDataPledgeRegistry, IDataPledges, IFactoryDirect
     bytes32 private constant PLEDGE_CONSENT_TYPEHASH = keccak256(
         "PledgeConsent(bytes32 logId,uint64 start,uint64 end,uint64 checkpointSize,bytes32 assetDigest,"
         "uint256 principal,bytes3 currency,uint64 maturity,uint64 lienEnd,uint64 maxLienEnd,uint32 samples,"
-        "bytes32 loanRefDigest,address lender,uint256 nonce,uint256 deadline)"
+        "bytes32 loanRefDigest,address lender,bytes32 covenantsDigest,uint256 nonce,uint256 deadline)"
     );
 
     /// @dev EIP-712 type hash of `PledgeExtension(uint256 tokenId,uint64 newLienEnd,uint256 nonce,uint256 deadline)`.

@@ -36,6 +36,8 @@ interface IDataPledges {
     /// @param samples how many records a collateral check samples (k)
     /// @param loanRefDigest SHA-256 of the lender's loan reference text
     /// @param lender the approved lender who may issue the pledge and will hold it
+    /// @param covenantsDigest SHA-256 of the `dpl-covenants/1` set agreed with the loan (RFC 8785
+    /// canonical JSON); zero: no covenants
     struct PledgeTerms {
         bytes32 logId;
         uint64 start;
@@ -50,6 +52,7 @@ interface IDataPledges {
         uint32 samples;
         bytes32 loanRefDigest;
         address lender;
+        bytes32 covenantsDigest;
     }
 
     /// @notice A pledge's state. `Lapsed` is never stored: a `Live` pledge past its lien end reads as `Lapsed`.

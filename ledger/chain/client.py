@@ -46,7 +46,7 @@ PLEDGE_TERMS_FIELDS = [
     {"name": "principal", "type": "uint256"}, {"name": "currency", "type": "bytes3"},
     {"name": "maturity", "type": "uint64"}, {"name": "lienEnd", "type": "uint64"},
     {"name": "maxLienEnd", "type": "uint64"}, {"name": "samples", "type": "uint32"}, {"name": "loanRefDigest", "type": "bytes32"},
-    {"name": "lender", "type": "address"},
+    {"name": "lender", "type": "address"}, {"name": "covenantsDigest", "type": "bytes32"},
 ]
 PLEDGE_CONSENT_TYPES = {"PledgeConsent": [
     *PLEDGE_TERMS_FIELDS, {"name": "nonce", "type": "uint256"}, {"name": "deadline", "type": "uint256"},

@@ -10,7 +10,9 @@ import typer
 from pydantic import ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 
+from ledger.cli.access_log import access_log_app
 from ledger.cli.anchoring import anchor, audit
+from ledger.cli.applications import applications_app, apply
 from ledger.cli.assets import asset_app
 from ledger.cli.chain import chain_app, deploy
 from ledger.cli.context import new_context
@@ -64,6 +66,9 @@ app.add_typer(covenants_app, name="covenants")
 app.add_typer(monitor_app, name="monitor")
 app.add_typer(webhooks_app, name="webhooks")
 app.add_typer(grants_app, name="grants")
+app.add_typer(access_log_app, name="access-log")
+app.command()(apply)
+app.add_typer(applications_app, name="applications")
 
 
 def main() -> None:

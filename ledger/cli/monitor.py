@@ -28,6 +28,8 @@ def _run(rpc: str | None) -> None:
         say(f"pledge {token_id}: warning {key} raised")
     for token_id, key in report.resolved:
         say(f"pledge {token_id}: warning {key} resolved")
+    for token_id, reason in report.refused:
+        say(f"pledge {token_id}: not judged: {reason}", err=True)
     for error in report.errors:
         say(f"error: {error}", err=True)
     say(f"judged {report.judged} pledge(s) at a new checkpoint, {report.cadence_only} for the anchoring cadence "

@@ -46,7 +46,9 @@ def pledge_show(token: Token, rpc: RpcOption = None, json: JsonFlag = False) -> 
                f"of checkpoint {t['checkpoint_size']}\nasset       {view['asset_digest']}\n"
                f"principal   {t['principal']} {t['currency']} (minor units)\nmaturity    {t['maturity_utc']}\n"
                f"lien end    {t['lien_end_utc']}\nmax lien end {t['max_lien_end_utc']} (later only with the factory's "
-               f"signed extension)\nsamples     {t['samples']}\nissued in   block {view['issue_block']}")
+               f"signed extension)\nsamples     {t['samples']}\ncovenants   "
+               f"{t['covenants_digest'] if int(t['covenants_digest'], 16) else '(none)'}\n"
+               f"issued in   block {view['issue_block']}")
 
 
 def pledge_list(log: Annotated[Optional[str], typer.Option("--log", help="Only pledges over this log (stream name or 0x log id).")] = None,

@@ -7,7 +7,12 @@
      "issue": {"block_number": 1234, "block_hash": "0x…"},
      "seed": "0x…", "manifest": {…dpl-asset/1…},
      "entries": [{"index": …, "record": {…}, "salt": "0x…", "leaf_hash": "0x…",
-                  "proof": ["0x…"]}]}
+                  "proof": ["0x…"]}],
+     "covenants": {…dpl-covenants/1…}}
+
+``covenants`` (present when the pledge's terms carry a non-zero ``covenantsDigest``) is the set
+agreed with the loan: the "covenants" check holds it to the on-chain digest (SHA-256 of its
+RFC 8785 bytes), so a lender is never given a set other than the one the factory signed.
 
 ``entries`` are the records at the indices ``ledger.sampling`` derives from the issue
 block's hash and the token id, ascending, each with its inclusion proof at the manifest's
@@ -24,6 +29,7 @@ the chain has the answer.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import asdict, dataclass
 from fractions import Fraction
@@ -32,11 +38,11 @@ from eth_utils import is_checksum_address, is_hex_address, to_checksum_address
 
 from ledger import merkle
 from ledger.assets import ASSET_FORMAT_V2, asset_digest, check_manifest, record_disagreements
-from ledger.canonical import canonicalize
+from ledger.canonical import CanonicalError, canonicalize
 from ledger.checks import Check
 from ledger.errors import BundleError, InvalidArgumentError, ProofError, RecordError
 from ledger.leaves import RECORD_V1, bundle_field, bundle_record_format, leaf_hash_of
-from ledger.pledge.terms import Terms
+from ledger.pledge.terms import Terms, check_covenants_digest
 from ledger.records import prepare_record
 from ledger.sampling import sample_indices, sample_seed
 
@@ -50,11 +56,13 @@ def _hex(data: bytes) -> str:
 
 def make_collateral_bundle(
     *, token_id: int, chain_id: int, registry: str, issue_block_number: int,
-    issue_block_hash: bytes, manifest: dict, entries: list[dict], record_format: str = RECORD_V1,
+    issue_block_hash: bytes, manifest: dict, entries: list[dict], covenants: dict | None = None,
+    record_format: str = RECORD_V1,
 ) -> dict:
-    """A ``dpl-collateral/1`` bundle; ``entries`` as ``ledger.bundles.make_entry`` makes them; a
-    pledged ``dpl-record/2`` log's bundle says so (``record_format``, as ``dpl-proof/1`` does)."""
-    return {
+    """A ``dpl-collateral/1`` bundle; ``entries`` as ``ledger.bundles.make_entry`` makes them;
+    ``covenants``: the pledge's ``dpl-covenants/1`` set, if its terms commit to one; a pledged
+    ``dpl-record/2`` log's bundle says so (``record_format``, as ``dpl-proof/1`` does)."""
+    bundle = {
         "format": COLLATERAL_FORMAT,
         **bundle_field(record_format),
         "token_id": token_id,
@@ -65,6 +73,9 @@ def make_collateral_bundle(
         "manifest": manifest,
         "entries": entries,
     }
+    if covenants is not None:
+        bundle["covenants"] = covenants
+    return bundle
 
 
 @dataclass
@@ -101,6 +112,8 @@ class _Bundle:
     seed: bytes
     manifest: dict
     entries: list[_Entry]
+    #: SHA-256 of the RFC 8785 bytes of the bundle's ``covenants``; None: the bundle has none
+    covenants_digest: bytes | None = None
     record_format: str = RECORD_V1
 
 
@@ -168,7 +181,16 @@ def _parse(bundle: object) -> _Bundle:
             _hash(e.get("leaf_hash"), f"{where}.leaf_hash"),
             [_hash(h, f"{where}.proof[{i}]") for i, h in enumerate(proof)],
         ))
-    return _Bundle(token_id, block_number, block_hash, seed, manifest, entries, record_format)
+    covenants = b.get("covenants")
+    digest = None
+    if covenants is not None:
+        if type(covenants) is not dict:
+            raise BundleError("covenants must be a JSON object (a dpl-covenants/1 set)")
+        try:
+            digest = hashlib.sha256(canonicalize(covenants)).digest()
+        except CanonicalError:
+            raise BundleError("covenants are not canonical JSON (RFC 8785)") from None
+    return _Bundle(token_id, block_number, block_hash, seed, manifest, entries, digest, record_format)
 
 
 def verify_collateral(
@@ -182,7 +204,7 @@ def verify_collateral(
     ``terms.checkpoint_size`` (None if none); ``issue_block_hash`` the chain's hash of
     block ``issue_block`` (None if the chain has none). Never raises on a bad
     bundle: each problem is a failed ``Check`` with its reason, in the order
-    format, manifest digest, manifest terms, anchored root, seed, sample indices, then
+    format, manifest digest, manifest terms, covenants, anchored root, seed, sample indices, then
     per entry: leaf hash, inclusion, agrees with manifest (and, for a ``dpl-asset/2``
     manifest, agrees with its day's figures), then for ``dpl-asset/2`` one ``figure …`` line
     per headline figure and ``sampling``. A malformed bundle gives one failed "format" check.
@@ -195,6 +217,7 @@ def verify_collateral(
     checks = [Check("format", True, f"{COLLATERAL_FORMAT}, {len(b.entries)} entries")]
     checks.append(_check_digest(m, terms))
     checks.append(_check_terms(m, terms))
+    checks.append(check_covenants_digest(b.covenants_digest, terms.covenants_digest, "the bundle"))
     checks.append(_check_root(m, terms, anchored_root))
     checks.append(_check_seed(b, token_id, issue_block, issue_block_hash))
     checks.append(_check_indices(b, token_id, terms, issue_block_hash))

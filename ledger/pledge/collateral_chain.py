@@ -16,11 +16,11 @@ from eth_utils import to_checksum_address
 from ledger.assets import asset_digest
 from ledger.bundles import make_entry
 from ledger.chain.client import Chain
-from ledger.errors import ChainError, InvariantError, LedgerError, NotFoundError
+from ledger.errors import ChainError, InvalidArgumentError, InvariantError, LedgerError, NotFoundError
 from ledger.pledge.chain import PledgeView, anchored_root, read_pledge
 from ledger.pledge.collateral import (Check, CollateralReport, figures_from_disclosure, is_valid_address,
                                       make_collateral_bundle, verify_collateral)
-from ledger.pledge.terms import TOKEN_ID_MAX
+from ledger.pledge.terms import TOKEN_ID_MAX, covenants_digest_of
 from ledger.sampling import sample_indices, sample_seed
 
 
@@ -31,14 +31,22 @@ def _stream_of(store, log_id: bytes) -> str:
     raise NotFoundError(f"this store has no log 0x{log_id.hex()}: build the bundle where the factory's records are")
 
 
-def build_bundle(store, chain: Chain, token_id: int, manifests=None) -> dict:
+def _digest_or_none(covenants: object) -> bytes | None:
+    try:
+        return covenants_digest_of(covenants)
+    except InvalidArgumentError:  # a malformed set is no candidate
+        return None
+
+
+def build_bundle(store, chain: Chain, token_id: int, manifests=None, covenant_sets=None) -> dict:
     """The factory's ``dpl-collateral/1`` bundle for pledge ``token_id``: the manifest and the
     records at the sampled indices, with salts and inclusion proofs at the pledged checkpoint.
 
     The manifest is rebuilt from the store: ``dpl-asset/1``, or (a pledge of a ``dpl-asset/2``)
     with the profile recomputed with the parameters of the first manifest ``manifests(terms)``
     yields whose digest is the pledged asset digest (the consent's); either way its digest
-    must be the pledge's."""
+    must be the pledge's. A pledge whose terms commit to covenants carries the first set
+    ``covenant_sets(terms)`` yields that hashes to their ``covenantsDigest``."""
     from ledger.pledge.asset import pledged_manifest
 
     view = read_pledge(chain, token_id)
@@ -56,6 +64,14 @@ def build_bundle(store, chain: Chain, token_id: int, manifests=None) -> dict:
     if asset_digest(manifest) != t.asset_digest:
         raise InvariantError(f"the records of {stream} [{t.start}, {t.end}) do not hash to the pledged asset digest "
                              f"0x{t.asset_digest.hex()}: the store changed since the consent (run dpl audit)")
+    covenants = None
+    if t.covenants_digest != bytes(32):
+        covenants = next((c for c in (covenant_sets(t) if covenant_sets is not None else ())
+                          if _digest_or_none(c) == t.covenants_digest), None)
+        if covenants is None:
+            raise NotFoundError(
+                f"pledge {token_id} commits to covenants with digest 0x{t.covenants_digest.hex()} and no consent "
+                "known here carries them: give the consent the pledge was issued from (dpl pledge bundle --consent FILE)")
     block_hash = chain.block_hash(view.issue_block)
     if block_hash is None:
         raise ChainError(f"the node does not have block {view.issue_block} (where pledge {token_id} was issued)")
@@ -66,7 +82,7 @@ def build_bundle(store, chain: Chain, token_id: int, manifests=None) -> dict:
         entries.append(make_entry(index, stored.record, stored.salt, stored.leaf_hash, proof.proof))
     return make_collateral_bundle(token_id=token_id, chain_id=chain.chain_id, registry=chain.registry.address,
                                   issue_block_number=view.issue_block, issue_block_hash=block_hash,
-                                  manifest=manifest, entries=entries,
+                                  manifest=manifest, entries=entries, covenants=covenants,
                                   record_format=store.get_log(stream).record_format)
 
 

@@ -72,4 +72,5 @@ def mirror_row_json(row: dict, now: int) -> dict:
             "asset_digest": to_hex(row["asset_digest"]), "principal": row["principal"], "currency": row["currency"],
             "maturity": row["maturity"], "lien_end": row["lien_end"], "max_lien_end": row["max_lien_end"],
             "factory": row["factory"],
-            "loan_ref_digest": to_hex(row["loan_ref_digest"]), "issue_block": row["issue_block"]}
+            "loan_ref_digest": to_hex(row["loan_ref_digest"]), "issue_block": row["issue_block"],
+            "covenants_digest": None if row.get("covenants_digest") is None else to_hex(row["covenants_digest"])}

@@ -25,7 +25,7 @@ from eth_utils import to_checksum_address
 
 from ledger.bundles import to_hex
 from ledger.errors import ConflictError, InvalidArgumentError, LedgerError, NotFoundError
-from ledger.pledge.terms import Consent, Extension, Terms
+from ledger.pledge.terms import Consent, CovenantsNotPledged, Extension, Terms, check_pledged_covenants
 
 
 class NotCustodial(ConflictError):
@@ -115,8 +115,8 @@ class ConsentRequest:
     #: identical, figure by figure, to the profile the store gives (else refused, naming each).
     claimed_profile: object | None = None
     #: The ``dpl-covenants/1`` set agreed with the consent (``docs/COVENANTS.md``), as read; it is
-    #: checked and kept in the consent document with its digest (off chain until the on-chain
-    #: ``covenantsDigest`` lands).
+    #: checked, its digest is the signed terms' ``covenantsDigest`` (on chain once issued), and the
+    #: set is kept in the consent document with that digest.
     covenants: object | None = None
 
 
@@ -256,7 +256,8 @@ class Pledges:
         everything the registry would refuse at issue (``check_consent``) for the ``factory()``."""
         from ledger.pledge.chain import chain_time, typed_data
         from ledger.pledge.consent import check_consent
-        from ledger.pledge.terms import DEFAULT_VALIDITY, check_terms, consent_dates, loan_ref_digest, parse_nonce
+        from ledger.pledge.terms import (DEFAULT_VALIDITY, check_terms, consent_dates, covenants_digest_of,
+                                         loan_ref_digest, parse_nonce)
 
         r = request
         nonce = parse_nonce(r.nonce)
@@ -277,7 +278,7 @@ class Pledges:
         signer = factory()
         terms = Terms(asset.info.log_id, r.start, r.end, asset.manifest["checkpoint"]["size"], asset.digest,
                       r.principal, r.currency.upper(), dates.maturity, dates.lien_end, dates.max_lien_end, r.samples,
-                      ref_digest, lender(r.lender))
+                      ref_digest, lender(r.lender), covenants_digest_of(r.covenants))
         check_terms(terms)
         chain = self.chain
         now = chain_time(chain)
@@ -318,8 +319,8 @@ class Pledges:
         from ledger.pledge.terms import read_consent
 
         consent = read_consent(document)
-        # the covenants are agreed off chain (no covenantsDigest in the signed terms yet): the
-        # factory's authenticated word, checked and kept with the document
+        # read_consent refused covenants other than those the signed terms commit to
+        # (covenantsDigest; zero: none): a set swapped in beside a signature
         covenants = document.get("covenants")
         with_covenants({}, covenants)
         stream = stream_of(consent.terms.log_id)
@@ -630,7 +631,8 @@ class Pledges:
         if party is not None:
             self.show(token_id, party)
         return build_bundle(self.ctx.store, self.chain, token_id,
-                            lambda terms: self._kept_manifests(consent, terms.lender))
+                            lambda terms: self._kept_manifests(consent, terms.lender),
+                            lambda terms: self._kept_covenant_sets(consent, terms.lender))
 
     def _kept_manifests(self, consent: object, lender: str):
         """Manifests a pledge whose consent named ``lender`` may have committed to: the given
@@ -641,6 +643,19 @@ class Pledges:
             yield consent.get("manifest")
         for row in ConsentStore(self.ctx.store.engine, self.ctx.store.key).list(lender=to_checksum_address(lender)):
             yield orjson.loads(row.document).get("manifest")
+
+    def _kept_covenant_sets(self, consent: object, lender: str):
+        """Covenant sets a pledge whose consent named ``lender`` may have committed to: the given
+        consent's, then those of the consents kept that name that lender (``build_bundle`` takes
+        the one that hashes to the pledge's ``covenantsDigest``)."""
+        from ledger.store.consents import ConsentStore
+
+        if type(consent) is dict and type(consent.get("covenants")) is dict:
+            yield consent["covenants"]
+        for row in ConsentStore(self.ctx.store.engine, self.ctx.store.key).list(lender=to_checksum_address(lender)):
+            covenants = orjson.loads(row.document).get("covenants")
+            if type(covenants) is dict:
+                yield covenants
 
     def kept_covenants(self) -> dict[tuple[str, str], list[dict]]:
         """The kept consent documents that carry covenants, by (factory address lowercased, nonce):
@@ -674,6 +689,15 @@ class Pledges:
                 continue  # not the set its digest names: judge nothing rather than the wrong set
             return doc["covenants"], manifest["profile"]
         return None
+
+    def check_covenants_pledged(self, token_id: int, covenants: dict) -> None:
+        """Refuse (``CovenantsNotPledged``) ``covenants`` (a kept consent's) unless they hash to
+        the ``covenantsDigest`` of pledge ``token_id``'s terms on chain: only the set the
+        factory signed and the registry holds is judged."""
+        from ledger.pledge.chain import read_pledge
+
+        pledged = read_pledge(self.chain, token_id).terms.covenants_digest
+        check_pledged_covenants(covenants, pledged, "the kept consent")
 
     def kept_manifests(self):
         """The manifests of every consent this service keeps (for the audit)."""

@@ -29,6 +29,8 @@ from datetime import date, datetime, timezone
 from eth_utils import is_address, to_checksum_address
 
 from ledger.bundles import to_hex
+from ledger.canonical import CanonicalError, canonicalize
+from ledger.checks import Check
 from ledger.errors import InvalidArgumentError
 from ledger.limits import MAX_SAMPLES
 
@@ -65,6 +67,9 @@ class Terms:
     samples: int
     loan_ref_digest: bytes
     lender: str
+    #: SHA-256 of the ``dpl-covenants/1`` set agreed with the loan (``ledger.covenants.covenants_digest``);
+    #: zero: no covenants.
+    covenants_digest: bytes = bytes(32)
 
     def __post_init__(self):
         if not _CURRENCY.fullmatch(self.currency):
@@ -80,6 +85,8 @@ class Terms:
             raise InvalidArgumentError(f"samples must be from 1 to {2**32 - 1} (a uint32), not {self.samples}")
         if not is_address(self.lender):
             raise InvalidArgumentError(f"lender {self.lender!r} is not an address")
+        if not isinstance(self.covenants_digest, bytes) or len(self.covenants_digest) != 32:
+            raise InvalidArgumentError("covenants_digest must be 32 bytes")
 
     def message(self) -> dict:
         """The EIP-712 ``PledgeConsent`` fields of these terms (without nonce and deadline)."""
@@ -87,7 +94,8 @@ class Terms:
                 "assetDigest": self.asset_digest, "principal": self.principal, "currency": self.currency.encode(),
                 "maturity": self.maturity, "lienEnd": self.lien_end, "maxLienEnd": self.max_lien_end,
                 "samples": self.samples,
-                "loanRefDigest": self.loan_ref_digest, "lender": to_checksum_address(self.lender)}
+                "loanRefDigest": self.loan_ref_digest, "lender": to_checksum_address(self.lender),
+                "covenantsDigest": self.covenants_digest}
 
     def as_tuple(self) -> tuple:
         return tuple(self.message().values())
@@ -101,7 +109,8 @@ class Terms:
         v = dict(value) if hasattr(value, "keys") else dict(zip(fields, value))
         return cls(bytes(v["logId"]), v["start"], v["end"], v["checkpointSize"], bytes(v["assetDigest"]),
                    v["principal"], bytes(v["currency"]).decode("ascii", "replace"), v["maturity"], v["lienEnd"],
-                   v["maxLienEnd"], v["samples"], bytes(v["loanRefDigest"]), to_checksum_address(v["lender"]))
+                   v["maxLienEnd"], v["samples"], bytes(v["loanRefDigest"]), to_checksum_address(v["lender"]),
+                   bytes(v["covenantsDigest"]))
 
     def as_json(self) -> dict:
         return {"log_id": to_hex(self.log_id), "from": self.start, "to": self.end,
@@ -109,7 +118,8 @@ class Terms:
                 "principal": str(self.principal), "currency": self.currency, "maturity": self.maturity,
                 "maturity_utc": utc_text(self.maturity), "lien_end": self.lien_end, "lien_end_utc": utc_text(self.lien_end),
                 "max_lien_end": self.max_lien_end, "max_lien_end_utc": utc_text(self.max_lien_end),
-                "samples": self.samples, "loan_ref_digest": to_hex(self.loan_ref_digest), "lender": self.lender}
+                "samples": self.samples, "loan_ref_digest": to_hex(self.loan_ref_digest), "lender": self.lender,
+                "covenants_digest": to_hex(self.covenants_digest)}
 
     @classmethod
     def from_json(cls, d: dict) -> Terms:
@@ -119,7 +129,8 @@ class Terms:
                        _bytes32(d["asset_digest"], "asset_digest"), _uint(d["principal"], "principal", _UINT256_MAX),
                        str(d["currency"]), _moment(d["maturity"], "maturity"), _moment(d["lien_end"], "lien_end"),
                        _moment(d["max_lien_end"], "max_lien_end"), _uint(d["samples"], "samples", 2**32 - 1),
-                       _bytes32(d["loan_ref_digest"], "loan_ref_digest"), _address_of(d["lender"], "lender"))
+                       _bytes32(d["loan_ref_digest"], "loan_ref_digest"), _address_of(d["lender"], "lender"),
+                       _bytes32(d.get("covenants_digest", to_hex(bytes(32))), "covenants_digest"))
         except (KeyError, TypeError, ValueError) as e:
             if isinstance(e, InvalidArgumentError):
                 raise
@@ -177,6 +188,56 @@ def utc_text(seconds: int) -> str:
         return datetime.fromtimestamp(seconds, timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
     except (OverflowError, OSError, ValueError):
         return "(out of range)"
+
+
+def covenants_digest_of(covenants: object) -> bytes:
+    """The ``covenantsDigest`` of terms agreeing ``covenants`` (a ``dpl-covenants/1`` set, checked:
+    ``ledger.covenants.covenants_digest``); zero for None (no covenants). A bad set raises
+    ``InvalidArgumentError``."""
+    from ledger.covenants import covenants_digest
+
+    return bytes(32) if covenants is None else covenants_digest(covenants)
+
+
+def check_covenants_digest(given: bytes | None, pledged: bytes, holder: str) -> Check:
+    """The "covenants" check: do the covenants ``holder`` (``the bundle``, ``the consent``)
+    carries, hashing to ``given`` (None: it carries none), hash to the digest the pledge's terms
+    commit to (``pledged``; zero: no covenants)? A set the terms do not commit to is refused,
+    and so is a set missing where the terms commit to one."""
+    none = bytes(32)
+    if given is None and pledged == none:
+        return Check("covenants", True, "the pledge commits to no covenants")
+    if given is None:
+        return Check("covenants", False, f"the pledge commits to covenants with digest {to_hex(pledged)}, "
+                                         f"{holder} carries none: ask the factory for the agreed set")
+    if pledged == none:
+        return Check("covenants", False, f"{holder}'s covenants hash to {to_hex(given)}, the pledge commits to "
+                                         "none: they were never agreed on chain")
+    if given != pledged:
+        return Check("covenants", False, f"{holder}'s covenants hash to {to_hex(given)}, the pledge commits to "
+                                         f"{to_hex(pledged)}: they were edited or are another loan's")
+    return Check("covenants", True, f"sha256 {to_hex(given)} is the pledge's covenants digest")
+
+
+class CovenantsNotPledged(InvalidArgumentError):
+    """A covenants set that is not the one the terms commit to (their ``covenantsDigest``)."""
+
+
+def check_pledged_covenants(covenants: object, pledged: bytes, holder: str) -> None:
+    """Refuse (``CovenantsNotPledged``, in the words of the collateral "covenants" check)
+    ``covenants`` that ``holder`` carries (None: none) unless they hash to ``pledged``, the
+    terms' ``covenantsDigest`` (zero: no covenants)."""
+    given = None
+    if covenants is not None:
+        if type(covenants) is not dict:
+            raise CovenantsNotPledged(f"covenants: {holder}'s covenants must be a JSON object (a dpl-covenants/1 set)")
+        try:
+            given = hashlib.sha256(canonicalize(covenants)).digest()
+        except CanonicalError:
+            raise CovenantsNotPledged(f"covenants: {holder}'s covenants are not canonical JSON (RFC 8785)") from None
+    verdict = check_covenants_digest(given, pledged, holder)
+    if not verdict.ok:
+        raise CovenantsNotPledged(f"covenants: {verdict.detail}")
 
 
 def loan_ref_digest(text: str) -> bytes:
@@ -304,9 +365,11 @@ def read_consent(doc: object) -> Consent:
         signature = _signature(doc["signature"])
         if not isinstance(doc["terms"], dict):
             raise InvalidArgumentError("terms must be an object")
-        return Consent(_uint(doc["chain_id"], "chain_id", _UINT256_MAX), _address_of(doc["registry"], "registry"),
-                       _address_of(doc["factory"], "factory"), Terms.from_json(doc["terms"]),
-                       _uint(doc["nonce"], "nonce", _UINT256_MAX), _moment(doc["deadline"], "deadline"), signature)
+        consent = Consent(_uint(doc["chain_id"], "chain_id", _UINT256_MAX), _address_of(doc["registry"], "registry"),
+                          _address_of(doc["factory"], "factory"), Terms.from_json(doc["terms"]),
+                          _uint(doc["nonce"], "nonce", _UINT256_MAX), _moment(doc["deadline"], "deadline"), signature)
+        check_pledged_covenants(doc.get("covenants"), consent.terms.covenants_digest, "the consent")
+        return consent
     except (KeyError, TypeError, ValueError) as e:
         if isinstance(e, InvalidArgumentError):
             raise

@@ -26,9 +26,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
+from eth_utils import to_checksum_address
+
 from ledger.bundles import to_hex
 from ledger.canonical import canonicalize
-from ledger.errors import ConflictError, ForbiddenError, InvalidArgumentError, InvariantError, NotFoundError
+from ledger.errors import (ConflictError, ForbiddenError, InvalidArgumentError, InvariantError, LedgerError,
+                           NotFoundError)
 from ledger.service.context import Context
 from ledger.store.logstore import LogInfo
 from ledger.store.parties import PartyInfo
@@ -142,13 +145,13 @@ class AccessLog:
             if not factory.address:
                 raise ConflictError(f"the factory {factory.name!r} has no chain address: it has no access log")
             return factory.address
-        return factory
+        access_stream(factory)  # checks the shape
+        return to_checksum_address(factory)
 
     def factory(self, value: str) -> str:
         """The factory address named by ``value``: an 0x address, or a factory party's name."""
         if value.startswith(("0x", "0X")):
-            access_stream(value)  # checks the shape
-            return value
+            return self.address_of(value)
         try:
             party = self.ctx.parties.get(value)
         except NotFoundError:
@@ -156,6 +159,56 @@ class AccessLog:
         if party is None or party.role != "factory" or not party.address:
             raise NotFoundError(f"no factory named {value[:80]!r} (give a factory party's name or its 0x address)")
         return party.address
+
+    def factory_for(self, party: PartyInfo, factory: str | None = None, access_log: str | None = None) -> str:
+        """Whose access log ``party`` asks for (the edges' one rule), as a factory address: a
+        factory its own (naming another is "no such access log", as a missing one); an auditor or
+        a lender the one named by ``factory`` (a factory's name or address) or ``access_log``
+        (its on-chain id, as a receipt names it). Which entries a lender may see is ``proof_for``'s
+        rule; which roles may list at all is the edge's."""
+        if factory is not None and access_log is not None:
+            raise InvalidArgumentError("name the factory or the access log, not both")
+        if access_log is not None:
+            named = self.by_log_id(access_log)
+        elif factory is not None:
+            named = self.factory(factory)
+        else:
+            named = None
+        if party.role == "factory":
+            own = self.address_of(party)
+            if named is not None and named.lower() != own.lower():
+                raise NotFoundError("no such access log")
+            return own
+        if named is None:
+            raise InvalidArgumentError("name the factory whose access log you ask for (factory=NAME or ADDRESS)")
+        return named
+
+    def by_log_id(self, log_id: str) -> str:
+        """The factory address of the access log with on-chain id ``log_id`` (0x hex)."""
+        try:
+            wanted = bytes.fromhex(log_id[2:]) if log_id[:2] == "0x" and len(log_id) == 66 else None
+        except ValueError:
+            wanted = None
+        if wanted is None:
+            raise InvalidArgumentError("access_log must be 0x and 64 hex digits")
+        info = self.ctx.store.find_by_log_id(wanted)
+        if info is None or not is_reserved(info.stream):
+            raise NotFoundError("no such access log")
+        return self.address_of(info.stream.split("/", 1)[1])
+
+    def proof_for(self, party: PartyInfo, factory: str, index: int, size: int | None = None) -> dict:
+        """``proof`` for ``party``: a lender only of an entry that names it as the reader (any
+        other, a missing one, an index beyond the log or a log with no entries are all "no such
+        entry": the size of the log and other lenders' reads stay hidden)."""
+        if party.role != "lender":
+            return self.proof(factory, index, size)
+        try:  # one answer for absent and not-its-own: a lender learns nothing of others' reads
+            bundle = self.proof(factory, index, size, anchored=False)
+        except (NotFoundError, InvalidArgumentError):
+            bundle = None
+        if bundle is None or self.reader_of(bundle) != party.name:
+            raise NotFoundError("no such entry")
+        return self._anchored(bundle, index)
 
     def service_address(self) -> str:
         """The address of the service's own key (``DPL_RELAYER_KEY``): the access logs' owner on chain."""
@@ -258,7 +311,11 @@ class AccessLog:
 
         info = self._existing(factory)
         bundle = Proofs(self.ctx.store).record_bundle(info.stream, index, size)
-        if anchored and bundle["anchor"] is None:
+        return self._anchored(bundle, index) if anchored else bundle
+
+    @staticmethod
+    def _anchored(bundle: dict, index: int) -> dict:
+        if bundle["anchor"] is None:
             raise NotAnchoredYet(f"entry {index} is not covered by an anchored checkpoint yet: ask again after the "
                                  "next anchoring round")
         return bundle
@@ -347,10 +404,16 @@ class AccessLog:
                 report.unanchored = info.size
                 continue
             top = anchored[-1]
-            for r in store.iter_records(info.stream, 0, top):  # unsealing recomputes each leaf
+            for r in store.iter_sealed(info.stream, 0, top):
+                try:  # the leaf recomputed from the entry's salt and bytes, not the stored hash
+                    salt, canonical = store.key.open(r.leaf_hash, r.sealed)
+                    leaf = merkle.leaf_hash(salt + canonical)
+                except LedgerError as e:
+                    report.failures.append(f"entry {r.index} cannot be read: {e}")
+                    continue
                 p = store.inclusion_proof(info.stream, r.index, top)
                 try:
-                    merkle.verify_inclusion(merkle.leaf_hash(r.salt + r.canonical), r.index, top, p.proof, roots[top])
+                    merkle.verify_inclusion(leaf, r.index, top, p.proof, roots[top])
                     report.included += 1
                 except merkle.ProofError as e:
                     report.failures.append(f"entry {r.index} is not included under the anchored root at size {top}: {e}")

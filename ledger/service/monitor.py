@@ -3,7 +3,9 @@ the service's background loop (judging), and for ``dpl monitor warnings|ack`` an
 warning routes (reading, acknowledging).
 
 ``Monitor(ctx).run_once()`` judges every live or defaulted pledge of the pledge mirror whose
-consent (kept by this service) carries covenants and a production profile:
+consent (kept by this service) carries covenants and a production profile, and whose covenants
+hash to the ``covenantsDigest`` of the pledge's terms on chain (else the pledge is not judged:
+``MonitorReport.refused`` says why, and no warning is raised):
 
 - at a newer anchored checkpoint than the pledge's evaluation point: the records after the
   pledged range up to that checkpoint, their ``WeeklyFigures`` built once per group (log, range
@@ -64,12 +66,16 @@ class MonitorReport:
     resolved: list[tuple[int, str]] = field(default_factory=list)
     notified: int = 0
     errors: list[str] = field(default_factory=list)
+    #: (token id, why): pledges not judged because the kept consent's covenants are not those
+    #: the pledge's on-chain terms commit to (``covenantsDigest``); never a warning
+    refused: list[tuple[int, str]] = field(default_factory=list)
 
     def as_json(self) -> dict:
         return {"judged": self.judged, "cadence_only": self.cadence_only,
                 "raised": [{"token_id": t, "key": k} for t, k in self.raised],
                 "resolved": [{"token_id": t, "key": k} for t, k in self.resolved],
-                "notified": self.notified, "errors": self.errors}
+                "notified": self.notified, "errors": self.errors,
+                "refused": [{"token_id": t, "reason": r} for t, r in self.refused]}
 
 
 def event_key(chain_id: int, registry: str, token_id: int, key: str, state: str) -> str:
@@ -118,7 +124,7 @@ class Monitor:
         """Judge every watched pledge once (see the module docstring); ``now``: the chain's clock
         to judge ``anchoring_cadence`` by (default: the latest block's timestamp)."""
         from ledger.pledge.chain import chain_time
-        from ledger.pledge.service import Pledges
+        from ledger.pledge.service import CovenantsNotPledged, Pledges
 
         chain = self.ctx.chain()
         pledges = Pledges(self.ctx)
@@ -144,6 +150,10 @@ class Monitor:
             except NotFoundError as e:  # a pledge of a log this service does not hold, not anchored here
                 log.debug("pledge %s not judged: %s", r["token_id"], e)
                 continue
+            except CovenantsNotPledged as e:  # judge nothing rather than covenants the chain does not hold
+                log.warning("pledge %s not judged: %s", r["token_id"], e)
+                report.refused.append((r["token_id"], str(e)))
+                continue
             if item is not None:
                 watched.append(item)
         self.judge(watched, chain_now, chain.chain_id, chain.registry.address, report)
@@ -159,6 +169,7 @@ class Monitor:
         if found is None:
             return None
         covenants, profile = found
+        pledges.check_covenants_pledged(row["token_id"], covenants)
         info = self.ctx.store.find_by_log_id(bytes(row["log_id"]))
         if info is None:
             return None

@@ -179,6 +179,8 @@ class Pledge(SQLModel, table=True):
     samples: int = Field(sa_column=Column(Integer, nullable=False))
     loan_ref_digest: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     lender: str = Field(max_length=42, nullable=False)
+    #: None in a row mirrored before terms carried covenantsDigest (migration 0016)
+    covenants_digest: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
     factory: str = Field(max_length=42, nullable=False)
     holder: str | None = Field(default=None, max_length=42)
     status: str = Field(max_length=16, nullable=False)
@@ -507,3 +509,43 @@ class Grant(SQLModel, table=True):
         default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False)
     )
     revoked_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
+
+
+class Application(SQLModel, table=True):
+    """A loan application (``dpl-application/1``) a factory made to a lender: the checked document
+    is sealed (``ledger.store.applications``); the state and the links (its first grant, the kept
+    consent, the pledge token) stay clear for lookups."""
+
+    __tablename__ = "applications"
+
+    id: int | None = Field(default=None, sa_column=Column(Integer, primary_key=True, autoincrement=True))
+    factory_party: int = Field(sa_column=Column(Integer, ForeignKey("parties.id"), nullable=False, index=True))
+    lender: str = Field(max_length=42, nullable=False, index=True)
+    state: str = Field(max_length=32, nullable=False)
+    document: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    digest: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    grant_id: int = Field(sa_column=Column(Integer, ForeignKey("grants.id"), nullable=False))
+    consent_id: int | None = Field(default=None, sa_column=Column(Integer, ForeignKey("consents.id"), nullable=True))
+    token_id: str | None = Field(default=None, max_length=80, nullable=True)
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False)
+    )
+    updated_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False)
+    )
+
+
+class ApplicationEvent(SQLModel, table=True):
+    """One step of an application: when, by which party, which move, the state it reached, and
+    the step's document (a decision, a grant id, a consent id) sealed."""
+
+    __tablename__ = "application_events"
+
+    id: int | None = Field(default=None, sa_column=Column(Integer, primary_key=True, autoincrement=True))
+    application_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("applications.id"), nullable=False, index=True))
+    party: int = Field(sa_column=Column(Integer, ForeignKey("parties.id"), nullable=False))
+    action: str = Field(max_length=32, nullable=False)
+    state: str = Field(max_length=32, nullable=False)
+    document: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    at: datetime = Field(default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False))

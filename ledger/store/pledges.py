@@ -27,7 +27,8 @@ def issued_row(event: dict) -> dict:
     return {"log_id": t.log_id, "start": t.start, "end": t.end, "checkpoint_size": t.checkpoint_size,
             "asset_digest": t.asset_digest, "principal": str(t.principal), "currency": t.currency,
             "maturity": t.maturity, "lien_end": t.lien_end, "max_lien_end": t.max_lien_end, "samples": t.samples,
-            "loan_ref_digest": t.loan_ref_digest, "lender": t.lender, "factory": event["factory"],
+            "loan_ref_digest": t.loan_ref_digest, "lender": t.lender, "covenants_digest": t.covenants_digest,
+            "factory": event["factory"],
             "holder": event["holder"], "nonce": str(event["nonce"]), "issue_tx": event["issue_tx"]}
 
 

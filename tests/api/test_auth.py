@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from ledger.service.anchoring import anchor_once
 from tests.api.conftest import ROLE_PARTY, record
 
 ROLES = ("factory", "lender", "auditor", "admin")
@@ -77,6 +78,19 @@ ENDPOINTS: dict[tuple[str, str], set[str]] = {
     ("GET", "/v1/grants/{grant_id}"): {"factory", "lender", "auditor"},
     ("POST", "/v1/grants/{grant_id}/revoke"): {"factory"},
     ("GET", "/v1/grants/{grant_id}/records"): {"lender"},
+    ("POST", "/v1/applications"): {"factory"},
+    ("GET", "/v1/applications"): {"factory", "lender", "auditor"},
+    ("GET", "/v1/applications/{application_id}"): {"factory", "lender", "auditor"},
+    ("POST", "/v1/applications/{application_id}/review"): {"lender"},
+    ("POST", "/v1/applications/{application_id}/decision"): {"lender"},
+    ("POST", "/v1/applications/{application_id}/more-data"): {"factory"},
+    ("POST", "/v1/applications/{application_id}/withdraw"): {"factory"},
+    ("GET", "/v1/applications/{application_id}/draft"): {"factory"},
+    ("POST", "/v1/applications/{application_id}/consent"): {"factory"},
+    ("GET", "/v1/applications/{application_id}/profile"): {"factory", "lender", "auditor"},
+    ("GET", "/v1/access-log"): {"factory", "auditor"},
+    ("GET", "/v1/access-log/consistency"): {"factory", "auditor"},
+    ("GET", "/v1/access-log/{index}/proof"): {"factory", "lender", "auditor"},
     ("GET", "/health"): {PUBLIC},
 }
 
@@ -102,13 +116,32 @@ def matrix(world):
     grant = {"format": "dpl-grant/1", "lender": world.addresses["bank-a"], "logs": [world.log_id],
              "records": {"from": 0, "to": 10}, "types": {"iot.telemetry": ["*"]}, "expires": "2099-01-01T00:00:00Z"}
     grant_id = world.ok("POST", "/v1/grants", "acme", 201, json=grant)["id"]  # names bank-a, live
+    # bank-a reads through it until acme's access log holds entry 7 (``index`` below), then it is anchored
+    while (receipt := world.ok("GET", f"/v1/grants/{grant_id}/records", "bank-a",
+                               params={"log": world.log_id, "from": 0, "to": 1})["receipt"])["index"] < 7:
+        pass
+    anchor_once(world.client.app.state.services)  # the service's own run: no party owns an access log
+    # acme's application to bank-a, approved (so its draft exists); nobody in these tests moves it
+    t = world.terms(lender="bank-a")
+    application = {"format": "dpl-application/1", "lender": world.addresses["bank-a"], "amount": "1250000",
+                   "currency": "CNY", "purpose": "matrix", "collateral": [{"log_id": world.log_id, "from": t["from"],
+                                                                          "to": t["to"]}],
+                   "grant": {**grant, "records": {"from": t["from"], "to": t["to"]}}, "profile": {}}
+    application_id = world.ok("POST", "/v1/applications", "acme", 201, json=application)["id"]
+    decision = {"format": "dpl-decision/1", "decision": "approve",
+                "terms": {k: t[k] for k in ("log_id", "from", "to", "principal", "currency", "maturity", "lien_end",
+                                            "samples", "loan_ref")}}
+    world.ok("POST", f"/v1/applications/{application_id}/decision", "bank-a", json=decision)
     params = {"disclosure_id": str(disclosure["id"]), "log_id": world.log_id, "index": "7", "token_id": str(token), "name": "acme",
               "prefix": spare_key.split("_")[1], "address": world.addresses["bank-a"], "warning_id": "1", "webhook_id": "1",
-              "grant_id": str(grant_id)}
+              "grant_id": str(grant_id), "application_id": str(application_id)}
     query = {"/v1/logs/{log_id}/records": {"id": sample_id},
              "/v1/logs/{log_id}/proofs/inclusion": {"index": 7},
              "/v1/logs/{log_id}/proofs/consistency": {"from": 10, "to": 100},
-             "/v1/grants/{grant_id}/records": {"log": world.log_id, "from": 0, "to": 10}}
+             "/v1/grants/{grant_id}/records": {"log": world.log_id, "from": 0, "to": 10},
+             "/v1/access-log": {"access_log": receipt["access_log"]},
+             "/v1/access-log/consistency": {"access_log": receipt["access_log"], "from": 1, "to": 8},
+             "/v1/access-log/{index}/proof": {"access_log": receipt["access_log"]}}
     bodies = {
         ("POST", "/v1/logs"): {"stream": "forbidden"},
         ("POST", "/v1/logs/{log_id}/records"): [record("forbidden-1")],
@@ -128,6 +161,11 @@ def matrix(world):
         ("PUT", "/v1/factories/{address}"): {"name": "Intruder Ltd.", "registration": "INTRUDER-1"},
         ("POST", "/v1/webhooks"): {"url": "https://93.184.216.34/hooks"},
         ("POST", "/v1/grants"): grant,
+        ("POST", "/v1/applications"): application,
+        ("POST", "/v1/applications/{application_id}/decision"): {"format": "dpl-decision/1", "decision": "decline",
+                                                                 "reason": "other", "text": "no"},
+        ("POST", "/v1/applications/{application_id}/more-data"): grant,
+        ("POST", "/v1/applications/{application_id}/consent"): {"consent_id": consent_id},
     }
     return {"params": params, "query": query, "bodies": bodies, "token": token}
 
@@ -223,6 +261,8 @@ def test_nothing_moved_while_forbidden_roles_knocked(world, matrix):
     names = [p["name"] for p in world.ok("GET", "/v1/parties", "admin")]
     assert "intruder" not in names
     assert not any(log["stream"].endswith("/forbidden") for log in world.ok("GET", "/v1/logs", "aud"))
+    application = world.ok("GET", f"/v1/applications/{matrix['params']['application_id']}", "aud")
+    assert application["state"] == "approved" and len(application["events"]) == 2
 
 
 @pytest.mark.parametrize("method,template,role", READS_ALLOWED)

@@ -3,8 +3,10 @@
 // warning raised and resolved by 2026-W42, then press-07's stoppage left open). bank-a sees the
 // badge and the timeline, an acknowledgement refused is said in words beside the button, then
 // acknowledges: the state changes in place; bolt sees the same warnings on its own pledge (no
-// Acknowledge) and discloses the stoppage's window to the holder; the auditor sees the counts by
-// state; the lender page with its timeline fits both widths.
+// Acknowledge) and discloses the stoppage's window to the holder; bank-a re-checks the stoppage's
+// evidence from that disclosure (the warning stands, every check passes) and the mismatch's from the
+// demo's whole-log disclosure, is told what to ask the factory for when no disclosure covers a
+// window, and sees a tampered disclosure fail its named check; the auditor sees the counts by state; the lender page with its timeline fits both widths.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { BASE, KEYS, TOKEN_ID, launch, openPage, signIn, shot, atBothWidths, assertOnlyExpected } from './harness.mjs';
@@ -142,6 +144,109 @@ test('bolt sees the same warnings on its pledge, read-only, and discloses a wind
   const windowless = (await call('GET', '/v1/warnings', 'factory_b')).filter((w) => w.window.from === w.window.to);
   for (const w of windowless) assert.equal(await page.locator(`#disclose-warning-${w.id}`).count(), 0);
   await shot(page, 'warnings-factory');
+  assert.deepEqual(page.problems, []);
+  await page.context().close();
+});
+
+test('bank-a re-checks a warning\'s evidence from the disclosure: it stands; uncovered or tampered, it says why', async () => {
+  const mine = Object.fromEntries((await call('GET', '/v1/warnings', 'lender_a')).filter((w) => w.token_id === token)
+    .map((w) => [w.key, w]));
+  const stoppage = mine['stoppage/press-07/3487'];
+  const mismatch = mine['cross_source_mismatch/2026-W41'];
+  const disclosure = (await call('GET', '/v1/disclosures', 'lender_a'))
+    .find((d) => d.stream === 'bolt/line-1' && d.range.from === 3487 && d.range.to === 3575 && !d.revoked_at);
+  assert.ok(disclosure, 'bolt disclosed the stoppage\'s window to bank-a (previous test)');
+  const page = await signedIn('lender_a');
+  const item = page.getByTestId(`warning-${stoppage.id}`);
+  await item.getByRole('button', { name: 'Re-check evidence' }).click();
+  const verdict = page.getByTestId(`recheck-${stoppage.id}-verdict`);
+  await verdict.waitFor({ timeout: 60_000 });
+  const result = page.getByTestId(`recheck-${stoppage.id}-result`);
+  const checks = await result.locator('li').evaluateAll((els) => els.map((e) => [e.dataset.check, e.dataset.ok, e.textContent]));
+  assert.equal(await verdict.textContent(), 'the warning stands', JSON.stringify(checks));
+  assert.deepEqual(checks.slice(0, 7).map(([name]) => name), ['warning', 'covenant', 'disclosure', 'same log', 'checkpoint', 'window', 'figure']);
+  assert.ok(checks.length > 7, `the chain checks follow: ${JSON.stringify(checks)}`);
+  assert.deepEqual(checks.filter(([, ok]) => ok !== 'true'), [], 'every check passes');
+  assert.ok(checks[6][2].includes('recomputed from 88 disclosed record(s): value 89100, threshold 28800 — the warning stands'), checks[6][2]);
+  assert.ok(checks.some(([name, , text]) => name === 'checkpoint anchored' || /anchored/.test(text)), JSON.stringify(checks.slice(7)));
+  // the consent's covenants and pledged profile are held to the pledge's terms on chain
+  assert.deepEqual(checks.slice(-2).map(([name, ok]) => [name, ok]), [['covenants', 'true'], ['pledged profile', 'true']]);
+  assert.match(await page.getByTestId(`recheck-${stoppage.id}-progress`).textContent(),
+    new RegExp(`^From disclosure #${disclosure.id} \\(records \\[3487, 3575\\), checkpoint 3575\\), checked against http`));
+  await shot(page, 'warnings-lender-recheck');
+
+  // the resolved W41 mismatch: re-checked from the demo's disclosure of the whole log (the smallest that holds
+  // its week and the record after it), at a later checkpoint than the warning's
+  const whole = (await call('GET', '/v1/disclosures', 'lender_a'))
+    .find((d) => d.stream === 'bolt/line-1' && d.range.from === 0 && !d.revoked_at);
+  await page.getByTestId(`warning-${mismatch.id}`).getByRole('button', { name: 'Re-check evidence' }).click();
+  const weekly = page.getByTestId(`recheck-${mismatch.id}-verdict`);
+  await weekly.waitFor({ timeout: 60_000 });
+  const weeklyChecks = await page.getByTestId(`recheck-${mismatch.id}-result`).locator('li')
+    .evaluateAll((els) => els.map((e) => [e.dataset.check, e.dataset.ok, e.textContent]));
+  assert.equal(await weekly.textContent(), 'the warning stands', JSON.stringify(weeklyChecks));
+  assert.ok(weeklyChecks.some(([name, ok]) => name === 'week closed' && ok === 'true'), JSON.stringify(weeklyChecks));
+  assert.match(await page.getByTestId(`recheck-${mismatch.id}-progress`).textContent(), new RegExp(`^From disclosure #${whole.id} `));
+
+  // a lender given only the stoppage's window (the list as it would be without the whole log): what to ask for
+  await page.route('**/v1/disclosures', async (route) => {
+    const response = await route.fetch();
+    await route.fulfill({ response, json: (await response.json()).filter((d) => d.id === disclosure.id) });
+  }, { times: 1 });
+  await page.getByTestId(`warning-${mismatch.id}`).getByRole('button', { name: 'Re-check evidence' }).click();
+  const ask = page.getByTestId(`recheck-${mismatch.id}-ask`);
+  await ask.waitFor();
+  assert.equal(await ask.textContent(), `No disclosure you have covers this warning: ask the factory to disclose records `
+    + `[${mismatch.window.from}, ${mismatch.window.to + 1}) of log bolt/line-1 ${disclosure.log_id} at checkpoint `
+    + `${mismatch.checkpoint.size} or later (its "Disclose this window to the lender…").`);
+  assert.equal(await weekly.count(), 0, 'the previous verdict is gone');
+
+  // the same disclosure with one record's salt altered on its way: the range proof no longer rebuilds the root
+  await page.route(`**/v1/disclosures/${disclosure.id}/document`, async (route) => {
+    const response = await route.fetch();
+    const lines = (await response.text()).split('\n');
+    const at = lines.findIndex((l) => /"index":\s*3500\b/.test(l));
+    assert.ok(at > 0, 'record 3500 is in the disclosure');
+    lines[at] = lines[at].replace(/("salt":\s*"0x)([0-9a-f])/, (m, head, digit) => head + (digit === '0' ? '1' : '0'));
+    await route.fulfill({ response, body: lines.join('\n') });
+  }, { times: 1 });
+  await item.getByRole('button', { name: 'Re-check evidence' }).click();
+  await verdict.getByText(/^the warning does not stand/).waitFor({ timeout: 60_000 });
+  assert.equal(await verdict.textContent(), 'the warning does not stand: disclosure');
+  const failed = await result.locator('li[data-ok="false"]').evaluateAll((els) => els.map((e) => [e.dataset.check, e.textContent]));
+  assert.deepEqual(failed.map(([name]) => name), ['disclosure'], JSON.stringify(failed));
+  assert.match(failed[0][1], /root/, 'the check says the root is not rebuilt');
+
+  // an anchoring_cadence warning (judged on block time: the demo has none, so one is added to the list read): no button, the reason
+  await page.route('**/v1/warnings', async (route) => {
+    const response = await route.fetch();
+    const stale = { ...stoppage, id: 999999, code: 'anchoring_cadence', key: 'anchoring_cadence/3575', state: 'open',
+      window: { from: 3575, to: 3575 }, value: '90000', threshold: '86400', acknowledged_at: null, acknowledged_by: null };
+    await route.fulfill({ response, json: [...await response.json(), stale] });
+  }, { times: 1 });
+  await page.locator('#reload').click();
+  const stale = page.getByTestId('warning-999999');
+  await stale.waitFor();
+  assert.equal(await stale.getByRole('button', { name: 'Re-check evidence' }).count(), 0);
+  assert.match(await page.getByTestId('recheck-999999-none').textContent(), /^Judged on block time, not on records: no disclosure re-checks it/);
+
+  // the service hands over a consent whose covenants were loosened (stoppage after 80 h, not 8 h): the records
+  // still give the warning's figure against the consent's limit, but the set is not the one the pledge signed
+  await page.route('**/v1/pledges/consents', async (route) => {
+    const response = await route.fetch();
+    const consents = (await response.json()).map((c) => (String(c.token_id) !== String(token) ? c : { ...c, consent: { ...c.consent,
+      covenants: { ...c.consent.covenants, covenants: c.consent.covenants.covenants.map((k) => (k.code === 'stoppage'
+        ? { ...k, max_hours: 80 } : k)) } } }));
+    await route.fulfill({ response, json: consents });
+  }, { times: 1 });
+  await page.locator('#reload').click();
+  await page.waitForFunction(() => !document.getElementById('reload').disabled); // the lists drawn again
+  await page.getByTestId(`warning-${stoppage.id}`).getByRole('button', { name: 'Re-check evidence' }).click();
+  const loosened = page.getByTestId(`recheck-${stoppage.id}-verdict`);
+  await loosened.getByText(/^the warning does not stand/).waitFor({ timeout: 60_000 });
+  const wrong = await page.getByTestId(`recheck-${stoppage.id}-result`).locator('li[data-ok="false"]')
+    .evaluateAll((els) => els.map((e) => [e.dataset.check, e.textContent]));
+  assert.ok(wrong.some(([name, text]) => name === 'covenants' && /the pledge commits to/.test(text)), JSON.stringify(wrong));
   assert.deepEqual(page.problems, []);
   await page.context().close();
 });

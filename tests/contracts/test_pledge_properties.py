@@ -352,7 +352,7 @@ class PledgeMachine(RuleBasedStateMachine):
             "logId": self.world.logs[log], "start": start, "end": end, "checkpointSize": SIZE,
             "assetDigest": b"\x5a" * 32, "principal": 1000, "currency": b"CNY",
             "maturity": maturity, "lienEnd": lien_end, "maxLienEnd": max_lien_end, "samples": 4,
-            "loanRefDigest": b"\x17" * 32, "lender": lender,
+            "loanRefDigest": b"\x17" * 32, "lender": lender, "covenantsDigest": b"\x00" * 32,
         }
         signature = sign(self.factory, pledge_consent_message(self.registry, terms, nonce, deadline))
         fn = self.registry.functions.issue(tuple(terms[f["name"]] for f in PLEDGE_TERMS_FIELDS),

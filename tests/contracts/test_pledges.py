@@ -137,7 +137,7 @@ class Desk:
             "lienEnd": now + 30 * DAY if lien_end is None else lien_end,
             "maxLienEnd": (now + 30 * DAY if lien_end is None else lien_end) + 90 * DAY,
             "samples": 16, "loanRefDigest": keccak(text="loan 2024-17"),
-            "lender": (lender or self.env.lender).address,
+            "lender": (lender or self.env.lender).address, "covenantsDigest": ZERO32,
         }
         terms.update(fields)
         assert list(terms) == [f["name"] for f in PLEDGE_TERMS_FIELDS]
@@ -275,11 +275,12 @@ def test_consent_digest_matches_eth_account(env, desk):
     for name, value in [("start", 4), ("end", 18), ("checkpointSize", 64), ("principal", 1),
                         ("currency", b"USD"), ("maturity", 1), ("lienEnd", 2), ("samples", 3),
                         ("assetDigest", b"\x01" * 32), ("loanRefDigest", b"\x02" * 32),
-                        ("logId", env.log_b), ("lender", env.other.address)]:
+                        ("logId", env.log_b), ("lender", env.other.address),
+                        ("covenantsDigest", b"\x03" * 32)]:
         digests.add(env.registry.functions.pledgeConsentDigest({**terms, name: value}, 42, 1_900_000_000).call())
     digests.add(env.registry.functions.pledgeConsentDigest(terms, 43, 1_900_000_000).call())
     digests.add(env.registry.functions.pledgeConsentDigest(terms, 42, 1_900_000_001).call())
-    assert len(digests) == 15
+    assert len(digests) == 16
 
 
 # ---------------------------------------------------------------------------------- issue
@@ -309,6 +310,29 @@ def test_issue_mints_to_the_lender_with_its_event_and_views(env, desk):
     assert desk.liens(env.log_b) == []
 
 
+def test_the_covenants_digest_is_signed_and_round_trips_in_the_event_and_the_view(env, desk):
+    """The terms commit to the covenants agreed with the loan (covenantsDigest): the factory
+    signs it, the event and pledge() give it back; a signature over other covenants (or none)
+    does not issue; zero (no covenants) issues as before."""
+    registry, lender, factory = env.registry, env.lender, env.factory
+    digest = keccak(text="dpl-covenants/1 set")  # any 32 bytes: the registry only carries it
+    terms = desk.terms(5, 25, covenantsDigest=digest)
+    nonce = desk.nonce()
+    deadline = desk.now() + HOUR
+    # the factory signed other covenants (or none): the lender's terms with this digest do not verify
+    for signed_digest in (keccak(text="another set"), ZERO32):
+        forged = desk.sign({**terms, "covenantsDigest": signed_digest}, nonce, deadline)
+        with reverts_with(registry, "PledgeInvalidSignature", factory.address):
+            desk.issue_call(terms, nonce=nonce, deadline=deadline, signature=forged)
+    receipt = desk.send(desk.issue_fn(terms, nonce=nonce, deadline=deadline), lender)
+    (issued,) = [args for name, args in emitted(registry, receipt) if name == "PledgeIssued"]
+    assert issued["terms"]["covenantsDigest"] == digest and issued["terms"] == terms
+    view = registry.functions.pledge(1).call()
+    assert view[0] == as_tuple(terms) and view[0][-1] == digest
+    plain = desk.issue(desk.terms(30, 40))  # an old-style pledge: no covenants
+    assert registry.functions.pledge(plain).call()[0][-1] == ZERO32
+
+
 def test_token_ids_count_up_and_disjoint_ranges_coexist(env, desk):
     first = desk.issue(desk.terms(0, 10))
     second = desk.issue(desk.terms(10, 20, lender=env.other))  # adjacent: [0,10) and [10,20)
@@ -324,7 +348,7 @@ def test_token_ids_count_up_and_disjoint_ranges_coexist(env, desk):
 def test_unknown_pledge_views_are_empty(env, desk):
     assert desk.status(1) == NONE
     assert env.registry.functions.pledge(1).call() == [
-        (ZERO32, 0, 0, 0, ZERO32, 0, b"\x00\x00\x00", 0, 0, 0, 0, ZERO32, ZERO_ADDRESS), NONE, ZERO_ADDRESS, 0]
+        (ZERO32, 0, 0, 0, ZERO32, 0, b"\x00\x00\x00", 0, 0, 0, 0, ZERO32, ZERO_ADDRESS, ZERO32), NONE, ZERO_ADDRESS, 0]
     assert desk.liens() == []
     assert env.registry.functions.issueHint(env.log, 10).call() == 0
 

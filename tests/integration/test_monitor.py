@@ -9,8 +9,11 @@ from __future__ import annotations
 import json
 
 import orjson
+import pytest
 
 from ledger.chain import node
+from ledger.pledge.service import with_covenants
+from ledger.pledge.terms import CovenantsNotPledged
 from tests.integration.test_anchoring import STREAM, dpl, env  # noqa: F401 (fixture)
 from tests.integration.test_pledges import DAY, _issue, _now
 from tests.ledger.test_covenants import factory, split
@@ -58,9 +61,23 @@ def test_monitor_raises_output_floor_then_anchoring_cadence_by_the_chain_clock(e
         "--covenants", "covenants.json", "--out", "consent.json", extra=db)
     doc = json.loads((tmp / "consent.json").read_text())
     assert doc["covenants"] == COVENANTS and doc["covenants_digest"].startswith("0x")
+    assert doc["terms"]["covenants_digest"] == doc["covenants_digest"]  # the signed terms commit to them
+    assert doc["typed_data"]["message"]["covenantsDigest"] == doc["covenants_digest"]
+    # a second pledge, whose kept consent carries another set than the one signed (a forged set,
+    # consistent with its own digest): the monitor refuses to judge it and says so, never warns
+    dpl(env, "profile", "build", "--log", STREAM, "--from", str(end), "--to", str(end + 5), "--tz", "+08:00",
+        "--out", "profile2.json", extra=db)
+    dpl(env, "pledge", "consent", "--log", STREAM, "--from", str(end), "--to", str(end + 5), "--lender", "dev2",
+        "--principal", "100", "--currency", "CNY", "--maturity", str(now + 30 * DAY),
+        "--lien-end", str(now + 60 * DAY), "--samples", "2", "--loan-ref", "LOAN-F", "--profile", "profile2.json",
+        "--covenants", "covenants.json", "--out", "consent2.json", extra=db)
+    genuine = json.loads((tmp / "consent2.json").read_text())
+    forged = with_covenants({k: v for k, v in genuine.items() if k not in ("covenants", "covenants_digest")},
+                            {**COVENANTS, "covenants": COVENANTS["covenants"][:1]})
+    assert forged["covenants_digest"] != genuine["terms"]["covenants_digest"]
 
-    # the service keeps the consent as the API does for one signed elsewhere (the factory's word
-    # for the covenants: they are agreed off chain until the on-chain covenantsDigest lands)
+    # the service keeps the consent as the API does for one signed elsewhere (its covenants checked
+    # against the signed terms' covenantsDigest)
     ctx = Context(Settings(home=env["home"], rpc_url=env["rpc"], database_url=pg_url))
     try:
         address = ctx.keyring.info("dev1").address
@@ -69,12 +86,31 @@ def test_monitor_raises_output_floor_then_anchoring_cadence_by_the_chain_clock(e
         kept = pledges.accept_consent(acme, doc, lambda log_id: STREAM)
         assert kept["covenants"] == COVENANTS
         pledges.keep_consent(acme, kept)
+        with pytest.raises(CovenantsNotPledged, match="edited or are another loan's"):  # accepting checks them
+            pledges.accept_consent(acme, forged, lambda log_id: STREAM)
+        pledges.keep_consent(acme, forged)  # kept anyway (a store written before the check, or tampered)
     finally:
         ctx.close()
     token = _issue(env, tmp / "consent.json")
+    other = _issue(env, tmp / "consent2.json")
 
     out = _monitor(env, db)
     assert f"pledge {token}: warning output_floor/2026-W43 raised" in out and "1 raised" in out
+    assert (f"pledge {other}: not judged: covenants: the kept consent's covenants hash to {forged['covenants_digest']}, "
+            f"the pledge commits to {genuine['covenants_digest']}: they were edited or are another loan's") in out
+    assert f"pledge {other}: warning" not in out
+
+    # the lender's check: the bundle carries the pledged set, and a forged one is not sound
+    dpl(env, "pledge", "bundle", str(token), "--out", "bundle.json", extra=db)
+    bundle = json.loads((tmp / "bundle.json").read_text())
+    assert bundle["covenants"] == COVENANTS
+    _, out, _ = dpl(env, "pledge", "verify", str(token), "--bundle", "bundle.json", "--factory", address)
+    assert f"PASS  covenants: sha256 {doc['covenants_digest']} is the pledge's covenants digest" in out
+    (tmp / "forged.json").write_text(json.dumps({**bundle, "covenants": forged["covenants"]}))
+    _, out, _ = dpl(env, "pledge", "verify", str(token), "--bundle", "forged.json", ok=False)
+    assert (f"FAIL  covenants: the bundle's covenants hash to {forged['covenants_digest']}, the pledge commits to "
+            f"{doc['covenants_digest']}: they were edited or are another loan's") in out
+    assert f"pledge {token}: collateral NOT SOUND" in out
     assert "anchoring_cadence" not in out
     assert "0 raised" in _monitor(env, db)  # the same checkpoint: nothing twice
 

@@ -3,6 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { createServer } from 'node:http';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,7 +21,7 @@ const edit = (fn) => { const b = structuredClone(FIX.bundle); fn(b); return JSON
 test('the fixture bundle is sound, checks in Python\'s order', async () => {
   const r = await verifyCollateral(JSON.stringify(FIX.bundle), opts);
   assert.equal(r.sound, true, JSON.stringify(failed(r)));
-  const names = ['format', 'manifest digest', 'manifest terms', 'anchored root', 'seed', 'sample indices'];
+  const names = ['format', 'manifest digest', 'manifest terms', 'covenants', 'anchored root', 'seed', 'sample indices'];
   for (const e of FIX.bundle.entries) names.push(`entry ${e.index}: leaf hash`, `entry ${e.index}: inclusion`, `entry ${e.index}: agrees with manifest`);
   assert.deepEqual(r.checks.map((c) => c.name), names);
   assert.ok(r.checks.every((c) => c.detail));
@@ -64,10 +65,11 @@ function listingWords(name) {
   return w(64) + '01'.repeat(32) + w(bytes.length) + Buffer.from(bytes).toString('hex').padEnd(Math.ceil(bytes.length / 32) * 64, '0');
 }
 
-function pledgeWords({ status = 1 } = {}) {
+function pledgeWords({ status = 1, covenantsDigest = '0x' + '00'.repeat(32) } = {}) {
   const t = FIX.terms;
   return [hx(t.logId), w(t.start), w(t.end), w(t.checkpointSize), hx(t.assetDigest), w(1000), hx('0x455552'), w(2e9), w(3e9),
-    w(3e9), w(t.samples), w(0), w('0x' + '42'.repeat(20)), w(status), w('0x' + '11'.repeat(20)), w(t.issueBlock)].join('');
+    w(3e9), w(t.samples), w(0), w('0x' + '42'.repeat(20)), hx(covenantsDigest), w(status), w('0x' + '11'.repeat(20)),
+    w(t.issueBlock)].join('');
 }
 
 /** A JSON-RPC node answering what the verifiers ask (state overrides: code, status, root, factory, listing, receipts, raw). */
@@ -214,6 +216,30 @@ async function beyondUint64(size) {
   for (const h of proof) root = await nodeHash(root, fromHex(h));
   return { ...PROOF, checkpoint: { size: 'SIZE', root: toHex(root) }, entries: [{ ...PROOF.entries[0], index: 0, proof }] };
 }
+
+test('on chain: the covenants the bundle carries must hash to the pledge\'s covenantsDigest', async () => {
+  const trust = { registryCode: CODE, registry: REGISTRY };
+  const covenants = { format: 'dpl-covenants/1', tz: '+08:00', covenants: [{ code: 'anchoring_cadence', max_hours: 48 }] };
+  // sha256 of the RFC 8785 bytes, as ledger.covenants.covenants_digest gives it
+  const digest = '0x' + createHash('sha256')
+    .update('{"covenants":[{"code":"anchoring_cadence","max_hours":48}],"format":"dpl-covenants/1","tz":"+08:00"}').digest('hex');
+  const withSet = (set) => JSON.stringify({ ...FIX.bundle, covenants: set });
+  await withNode({ covenantsDigest: digest }, async (rpcUrl) => {
+    const r = await verifyCollateralOnChain(withSet(covenants), 7, { rpcUrl, ...trust });
+    assert.equal(r.sound, true, JSON.stringify(failed(r)));
+    assert.equal(r.checks.find((c) => c.name === 'covenants').detail, `sha256 ${digest} is the pledge's covenants digest`);
+    const forged = await verifyCollateralOnChain(withSet({ ...covenants, covenants: [{ code: 'anchoring_cadence', max_hours: 480 }] }), 7,
+      { rpcUrl, ...trust });
+    assert.deepEqual(failed(forged), ['covenants']);
+    assert.match(forged.checks.find((c) => c.name === 'covenants').detail, /edited or are another loan's$/);
+    assert.deepEqual(failed(await verifyCollateralOnChain(JSON.stringify(FIX.bundle), 7, { rpcUrl, ...trust })), ['covenants']);
+  });
+  await withNode({}, async (rpcUrl) => {  // an old-style pledge (zero digest): no covenants, sound; a set it never agreed to fails
+    const r = await verifyCollateralOnChain(JSON.stringify(FIX.bundle), 7, { rpcUrl, ...trust });
+    assert.equal(r.checks.find((c) => c.name === 'covenants').detail, 'the pledge commits to no covenants');
+    assert.deepEqual(failed(await verifyCollateralOnChain(withSet(covenants), 7, { rpcUrl, ...trust })), ['covenants']);
+  });
+});
 
 test('the factory the lender expects: another factory\'s log is not sound', async () => {
   const trust = { registryCode: CODE, registry: REGISTRY };

@@ -96,6 +96,41 @@ def _detail(report, name):
     return next(c.detail for c in report.checks if c.name == name)
 
 
+COVENANTS = {"format": "dpl-covenants/1", "tz": "+08:00",
+             "covenants": [{"code": "anchoring_cadence", "max_hours": 48}, {"code": "output_floor", "min_percent": 70}]}
+
+
+def _covenanted(pledge, covenants=COVENANTS):
+    """The pledge's terms committing to ``COVENANTS`` and a bundle carrying ``covenants``."""
+    from ledger.covenants import covenants_digest
+
+    terms = replace(pledge.terms, covenants_digest=covenants_digest(COVENANTS))
+    return terms, {**pledge.bundle, "covenants": covenants}
+
+
+def test_the_covenants_check_holds_the_bundles_set_to_the_pledged_digest(pledge):
+    from ledger.covenants import covenants_digest
+
+    digest = "0x" + covenants_digest(COVENANTS).hex()
+    assert _detail(pledge.verify(), "covenants") == "the pledge commits to no covenants"
+    terms, bundle = _covenanted(pledge)
+    report = pledge.verify(bundle, terms)
+    assert report.sound and _detail(report, "covenants") == f"sha256 {digest} is the pledge's covenants digest"
+    # the same set in another key order is the same set (RFC 8785)
+    reordered = {"covenants": COVENANTS["covenants"], "tz": "+08:00", "format": "dpl-covenants/1"}
+    assert pledge.verify({**bundle, "covenants": reordered}, terms).sound
+    # a forged set (a looser floor) fails, and so do a missing set and a set the pledge never agreed to
+    forged = copy.deepcopy(COVENANTS)
+    forged["covenants"][1]["min_percent"] = 10
+    report = pledge.verify({**bundle, "covenants": forged}, terms)
+    assert _failed(report) == {"covenants"} and "edited or are another loan's" in _detail(report, "covenants")
+    report = pledge.verify(pledge.bundle, terms)
+    assert _failed(report) == {"covenants"} and "the bundle carries none" in _detail(report, "covenants")
+    report = pledge.verify(bundle)
+    assert _failed(report) == {"covenants"} and "never agreed on chain" in _detail(report, "covenants")
+    assert _failed(pledge.verify({**bundle, "covenants": [1]}, terms)) == {"format"}
+
+
 def test_the_bundle_format(pledge):
     b = pledge.bundle
     assert set(b) == {"format", "token_id", "chain_id", "registry", "issue", "seed", "manifest", "entries"}
@@ -112,7 +147,7 @@ def test_a_sound_bundle_passes_every_check_in_order(pledge):
     report = pledge.verify()
     assert report.sound and _failed(report) == set()
     indices = [e["index"] for e in pledge.bundle["entries"]]
-    expected = ["format", "manifest digest", "manifest terms", "anchored root", "seed", "sample indices"]
+    expected = ["format", "manifest digest", "manifest terms", "covenants", "anchored root", "seed", "sample indices"]
     for i in indices:
         expected += [f"entry {i}: leaf hash", f"entry {i}: inclusion", f"entry {i}: agrees with manifest"]
     assert [c.name for c in report.checks] == expected
@@ -300,7 +335,7 @@ def test_an_invalid_record_fails_its_leaf_hash_with_the_reason(pledge):
 def test_many_samples(sqlite_store):
     p = _pledge(sqlite_store, k=150, n=700, start=0, end=600, size=650)
     report = p.verify()
-    assert report.sound and len(report.checks) == 6 + 3 * 150
+    assert report.sound and len(report.checks) == 7 + 3 * 150
 
 
 def _paths(value, path=()):
@@ -403,7 +438,7 @@ def test_a_sound_v2_bundle_lists_each_headline_figure_as_declared(pledge_v2):
     assert report.sound, [c for c in report.checks if not c.ok]
     names = [c.name for c in report.checks]
     indices = [e["index"] for e in pledge_v2.bundle["entries"]]
-    expected = ["format", "manifest digest", "manifest terms", "anchored root", "seed", "sample indices"]
+    expected = ["format", "manifest digest", "manifest terms", "covenants", "anchored root", "seed", "sample indices"]
     for i in indices:
         expected += [f"entry {i}: leaf hash", f"entry {i}: inclusion", f"entry {i}: agrees with manifest",
                      f"entry {i}: agrees with its day's figures"]
@@ -555,7 +590,7 @@ def test_a_full_disclosure_recomputes_every_headline_figure(pledge_v2):
                  "disclosure range"):
         assert name in names, name
     # the sampled records are still checked: the samples' checks come first, unchanged
-    assert names[:6] == ["format", "manifest digest", "manifest terms", "anchored root", "seed", "sample indices"]
+    assert names[:7] == ["format", "manifest digest", "manifest terms", "covenants", "anchored root", "seed", "sample indices"]
 
 
 def test_a_disclosure_names_the_figures_the_records_do_not_give(sqlite_store):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from ledger.errors import InvalidArgumentError
@@ -167,6 +169,33 @@ def test_malformed_consents_are_refused(changes, words):
         read_consent(consent_doc(**changes))
     with pytest.raises(InvalidArgumentError):
         read_consent(["not", "a", "document"])
+
+
+COVENANTS = {"format": "dpl-covenants/1", "tz": "+08:00", "covenants": [{"code": "stoppage", "max_hours": 12}]}
+
+
+def test_a_consent_carries_the_covenants_its_terms_commit_to():
+    """The signed terms' covenantsDigest is the covenants' SHA-256 (zero: none): a consent whose
+    covenants are not those (a forged or dropped set, or a set beside zero) is refused."""
+    from ledger.covenants import covenants_digest
+    from ledger.pledge.terms import CovenantsNotPledged, covenants_digest_of
+
+    assert covenants_digest_of(None) == bytes(32) and covenants_digest_of(COVENANTS) == covenants_digest(COVENANTS)
+    pledged = replace(terms(), covenants_digest=covenants_digest(COVENANTS))
+    doc = consent_doc(terms=pledged.as_json(), covenants=COVENANTS)
+    assert read_consent(doc).terms == pledged and doc["terms"]["covenants_digest"] == "0x" + covenants_digest(COVENANTS).hex()
+    forged = {**COVENANTS, "covenants": [{"code": "stoppage", "max_hours": 120}]}
+    for changes, words in [({"covenants": forged}, "edited or are another loan's"),
+                           ({"covenants": None}, "the consent carries none"),
+                           ({"covenants": [COVENANTS]}, "must be a JSON object")]:
+        with pytest.raises(CovenantsNotPledged, match=words):
+            read_consent({**doc, **changes})
+    with pytest.raises(CovenantsNotPledged, match="never agreed on chain"):
+        read_consent(consent_doc(covenants=COVENANTS))
+    # a consent written before terms carried the digest: no covenants, zero
+    old = consent_doc()
+    del old["terms"]["covenants_digest"]
+    assert read_consent(old).terms.covenants_digest == bytes(32)
 
 
 def extension_doc(**changes) -> dict:

@@ -29,6 +29,7 @@ from ledger import assets, bundles, jsonio, merkle
 from ledger.canonical import CanonicalError, canonicalize
 from ledger.chain.check import expected_factory, expected_factory_check, factory_check
 from ledger.chain.client import log_id_of
+from ledger.covenants import covenants_digest
 from ledger.pledge.collateral import Check, CollateralReport, make_collateral_bundle, verify_collateral
 from ledger.pledge.terms import Terms
 from ledger.directory import Listing
@@ -363,7 +364,8 @@ def _collateral_case(doc, terms: _Pledged, anchored_root, issue_block_hash) -> d
     case = {"kind": "collateral", "text": text,
             "terms": {"tokenId": terms.token_id, "logId": _hex(terms.log_id), "start": terms.start, "end": terms.end,
                       "checkpointSize": terms.checkpoint_size, "assetDigest": _hex(terms.asset_digest),
-                      "samples": terms.samples, "issueBlock": terms.issue_block},
+                      "samples": terms.samples, "issueBlock": terms.issue_block,
+                      "covenantsDigest": _hex(terms.covenants_digest)},
             "anchored_root": _hex(anchored_root), "issue_block_hash": _hex(issue_block_hash)}
     expected = {"sound": report.sound, "token_id": str(report.token_id),
                 "checks": [[c.name, c.ok, c.detail] for c in report.checks]}
@@ -409,6 +411,21 @@ def _collateral_cases() -> list[tuple[dict, dict]]:
                    {"asset_digest": b"\x00" * 32}, {"samples": 13}, {"samples": 11}, {"samples": 0}, {"issue_block": 1},
                    {"start": 240}, {"samples": 500}):
         variant(same, terms_=terms.changed(**change))
+    # the covenants the bundle carries against the terms' covenantsDigest (zero: none)
+    covenants = {"format": "dpl-covenants/1", "tz": "+08:00",
+                 "covenants": [{"code": "anchoring_cadence", "max_hours": 48},
+                               {"code": "scrap_ceiling", "max_ratio": "0.050000"}]}
+    pledged = terms.changed(covenants_digest=covenants_digest(covenants))
+    forged = copy.deepcopy(covenants)
+    forged["covenants"][1]["max_ratio"] = "0.500000"
+    variant(lambda d: d.update(covenants=covenants), terms_=pledged)  # the agreed set: sound
+    variant(lambda d: d.update(covenants=dict(reversed(list(covenants.items())))), terms_=pledged)  # same set
+    variant(lambda d: d.update(covenants=forged), terms_=pledged)  # a forged set
+    variant(same, terms_=pledged)  # the set left out
+    variant(lambda d: d.update(covenants=covenants))  # a set the pledge never agreed to
+    variant(lambda d: d.update(covenants=None))  # null: none
+    variant(lambda d: d.update(covenants=[covenants]), terms_=pledged)
+    variant(lambda d: d.update(covenants={"n": 2**60}), terms_=pledged)  # not canonical I-JSON
     # the bundle's top level
     variant(lambda d: d.update(format="dpl-collateral/2"))
     variant(lambda d: d.pop("format"))

@@ -5,13 +5,14 @@
 // signed; past it only with an extension the factory signed (listed here, used by its id).
 // The disclosures naming the lender (reports, verified in the browser) are lender/disclosures.js.
 // Each pledge carries the badge of its covenant warnings and their timeline (pages/warnings.js);
-// the holder acknowledges an open one here.
+// the holder acknowledges an open one here and re-checks its evidence (lender/recheck.js).
 import { readConfig } from '../config.js';
 import { api, ApiError, errorText } from '../api.js';
 import { addressOf, badge, clearError, copyable, download, focusOn, h, short, showError, txLink } from '../dom.js';
 import { fmtAmount, fmtDate } from '../format.js';
 import { browserWallet, walletAccount, walletSend } from '../wallet.js';
 import { wireDisclosures } from './lender/disclosures.js';
+import { recheckAction } from './lender/recheck.js';
 import { countWarnings, renderWarnings, unresolved, warningsBadge } from './warnings.js';
 
 const config = readConfig();
@@ -26,6 +27,8 @@ let extensions = new Map();
 let factoryNames = new Map();
 /** token id -> the covenant warnings of that pledge (GET /v1/warnings), as last read or acknowledged. */
 let warnings = new Map();
+/** token id -> the consent document the pledge was issued from (its covenants and pledged profile), when it named this lender. */
+let issuedFrom = new Map();
 
 /** Unix seconds as the YYYY-MM-DD (UTC) a date input takes. */
 const day = (seconds) => new Date(Number(seconds) * 1000).toISOString().slice(0, 10);
@@ -265,8 +268,8 @@ function ackAction(p, w) {
   return [button];
 }
 
-/** What the holder can do with a warning, in its entry's button row (a re-check of the evidence joins here). */
-const warningActions = (p, w) => [...ackAction(p, w)];
+/** What the holder can do with a warning, in its entry's button row: acknowledge it, re-check its evidence. */
+const warningActions = (p, w) => [...ackAction(p, w), ...recheckAction(p, w, issuedFrom.get(String(p.token_id)) ?? null)];
 
 /** (Re)draws pledge `p`'s warnings badge and timeline, where its card has them. */
 function showWarnings(p) {
@@ -362,6 +365,7 @@ async function loadConsents() {
   for (const c of consents) {
     if (c.consent?.terms?.log_id && c.consent.stream) streams.set(c.consent.terms.log_id.toLowerCase(), c.consent.stream);
   }
+  issuedFrom = new Map(consents.filter((c) => c.token_id).map((c) => [String(c.token_id), c.consent]));
   const open = consents.filter((c) => !c.token_id);
   const issued = consents.filter((c) => c.token_id);
   consentsEl.replaceChildren(...[

@@ -35,20 +35,20 @@ export function runtimeMatches(code, registryCode) {
 /** The pledge as the registry has it (IDataPledges.pledge), or null if it was never issued. */
 export async function readPledge(rpc, registry, tokenId) {
   const d = await rpc.call(registry, 'pledge(uint256)', [BigInt(tokenId)]);
-  // (PledgeTerms: 13 static words, then status, factory, issueBlock)
-  const status = Number(uintAt(d, 13));
+  // (PledgeTerms: 14 static words, then status, factory, issueBlock)
+  const status = Number(uintAt(d, 14));
   if (status === 0) return null;
   const terms = {
     logId: word(d, 0), start: uintAt(d, 1), end: uintAt(d, 2), checkpointSize: uintAt(d, 3), assetDigest: word(d, 4),
     principal: uintAt(d, 5), currency: new TextDecoder().decode(word(d, 6).slice(0, 3)), maturity: uintAt(d, 7),
     lienEnd: uintAt(d, 8), maxLienEnd: uintAt(d, 9), samples: uintAt(d, 10), loanRefDigest: word(d, 11),
-    lender: toChecksumAddress(addressAt(d, 12)),
+    lender: toChecksumAddress(addressAt(d, 12)), covenantsDigest: word(d, 13),
   };
   const statusName = STATUS_NAMES[status] ?? `unknown (${status})`;
   const holder = statusName === 'released'
     ? null : toChecksumAddress(addressAt(await rpc.call(registry, 'ownerOf(uint256)', [BigInt(tokenId)]), 0));
-  return { tokenId: BigInt(tokenId), terms, status: statusName, factory: toChecksumAddress(addressAt(d, 14)),
-    issueBlock: uintAt(d, 15), holder };
+  return { tokenId: BigInt(tokenId), terms, status: statusName, factory: toChecksumAddress(addressAt(d, 15)),
+    issueBlock: uintAt(d, 16), holder };
 }
 
 /** The registry counts sizes and token ids in uint64 (ledger.chain.check.UINT64_MAX). */
@@ -208,7 +208,7 @@ export async function verifyCollateralOnChain(bundle, tokenId, { rpcUrl, registr
   const blockHash = await rpc.blockHash(view.issueBlock);
   const pure = await verifyCollateral(model.error ? bundle : b, {
     terms: { tokenId: id, logId: t.logId, start: t.start, end: t.end, checkpointSize: t.checkpointSize,
-      assetDigest: t.assetDigest, samples: t.samples, issueBlock: view.issueBlock },
+      assetDigest: t.assetDigest, samples: t.samples, issueBlock: view.issueBlock, covenantsDigest: t.covenantsDigest },
     anchoredRoot: anchoredAt ? root : null, issueBlockHash: blockHash,
   });
   return report(id, [...checks, ...pure.checks]);

@@ -11,7 +11,8 @@ import { bundleRecordFormat, leafHashOf } from './leaves.js';
 import { checkManifest, assetDigest, recordDisagreements, ASSET_FORMAT_V2 } from './manifest.js';
 import { recordDisagreements as dayDisagreements } from './profile.js';
 import { compareCodePoints } from './exact.js';
-import { canonicalText } from './jcs.js';
+import { canonicalText, canonicalize, CanonicalError } from './jcs.js';
+import { sha256 } from './sha256.js';
 import { sampleSeed, sampleIndices, InvalidArgumentError } from './sampling.js';
 import { BundleError } from './errors.js';
 
@@ -101,7 +102,18 @@ function parse(b) {
     const leaf = hash(get(e, 'leaf_hash'), `${where}.leaf_hash`);
     return { index, record: e.record, salt, leaf, proof: proof.map((h, i) => hash(h, `${where}.proof[${i}]`)) };
   });
-  return { tokenId, blockNumber, blockHash, seed, manifest, entries, recordFormat };
+  const covenants = get(b, 'covenants');
+  let covenantsBytes = null;
+  if (covenants !== undefined && covenants !== null) {
+    if (pyType(covenants) !== 'dict') throw new BundleError('covenants must be a JSON object (a dpl-covenants/1 set)');
+    try {
+      covenantsBytes = canonicalize(covenants);
+    } catch (e) {
+      if (e instanceof CanonicalError) throw new BundleError('covenants are not canonical JSON (RFC 8785)');
+      throw e;
+    }
+  }
+  return { tokenId, blockNumber, blockHash, seed, manifest, entries, covenantsBytes, recordFormat };
 }
 
 /** The pledge terms a caller passes, normalised: ints as BigInts, hashes as bytes. */
@@ -110,6 +122,8 @@ export function normaliseTerms(t) {
     tokenId: BigInt(t.tokenId), logId: bytes32(t.logId, 'terms.logId'), start: BigInt(t.start), end: BigInt(t.end),
     checkpointSize: BigInt(t.checkpointSize), assetDigest: bytes32(t.assetDigest, 'terms.assetDigest'),
     samples: BigInt(t.samples), issueBlock: BigInt(t.issueBlock),
+    covenantsDigest: t.covenantsDigest === undefined || t.covenantsDigest === null
+      ? new Uint8Array(32) : bytes32(t.covenantsDigest, 'terms.covenantsDigest'),
   };
 }
 
@@ -119,8 +133,9 @@ const optionalHash = (v, what) => (v === null || v === undefined ? null : bytes3
  * Check a dpl-collateral/1 bundle against the pledge's on-chain facts.
  *
  * @param bundle JSON text (exact: big integers and floats keep their kind) or a parsed object
- * @param opts.terms {tokenId, logId, start, end, checkpointSize, assetDigest, samples, issueBlock}
- *   (ints as Number or BigInt, hashes as 0x-hex or Uint8Array)
+ * @param opts.terms {tokenId, logId, start, end, checkpointSize, assetDigest, samples, issueBlock,
+ *   covenantsDigest} (ints as Number or BigInt, hashes as 0x-hex or Uint8Array; covenantsDigest
+ *   optional: absent is zero, no covenants)
  * @param opts.anchoredRoot the root the registry holds at terms.checkpointSize, or null if none
  * @param opts.issueBlockHash the chain's hash of block terms.issueBlock, or null if it has none
  * @returns Promise of {tokenId, sound, checks: [{name, ok, detail}]}; never rejects on a bad bundle.
@@ -142,6 +157,7 @@ export async function verifyCollateral(bundle, { terms, anchoredRoot, issueBlock
   const checks = [check('format', true, `${COLLATERAL_FORMAT}, ${b.entries.length} entries`)];
   checks.push(await checkDigest(m, t));
   checks.push(checkTerms(m, t));
+  checks.push(checkCovenantsDigest(b.covenantsBytes ? await sha256(b.covenantsBytes) : null, t.covenantsDigest, 'the bundle'));
   checks.push(checkRoot(m, t, anchored));
   checks.push(checkSeed(b, t, chainHash));
   checks.push(checkIndices(b, t, chainHash));
@@ -253,6 +269,29 @@ async function checkDigest(m, t) {
   if (equalBytes(digest, t.assetDigest)) return check('manifest digest', true, `sha256 ${toHex(digest)} is the pledge's asset digest`);
   return check('manifest digest', false, `the manifest hashes to ${toHex(digest)}, the pledge commits to `
     + `${toHex(t.assetDigest)}: the manifest was edited or is another asset's`);
+}
+
+/**
+ * The "covenants" check (ledger.pledge.terms.check_covenants_digest): do the covenants `holder`
+ * carries, hashing to `given` (null: it carries none), hash to the digest the pledge's terms
+ * commit to (`pledged`; zero: no covenants)?
+ */
+export function checkCovenantsDigest(given, pledged, holder) {
+  const none = pledged.every((x) => x === 0);
+  if (!given && none) return check('covenants', true, 'the pledge commits to no covenants');
+  if (!given) {
+    return check('covenants', false, `the pledge commits to covenants with digest ${toHex(pledged)}, `
+      + `${holder} carries none: ask the factory for the agreed set`);
+  }
+  if (none) {
+    return check('covenants', false, `${holder}'s covenants hash to ${toHex(given)}, the pledge commits to `
+      + 'none: they were never agreed on chain');
+  }
+  if (!equalBytes(given, pledged)) {
+    return check('covenants', false, `${holder}'s covenants hash to ${toHex(given)}, the pledge commits to `
+      + `${toHex(pledged)}: they were edited or are another loan's`);
+  }
+  return check('covenants', true, `sha256 ${toHex(given)} is the pledge's covenants digest`);
 }
 
 function checkTerms(m, t) {

@@ -23,7 +23,8 @@ export async function verifyProfileOnChain(profile, disclosure, { onProgress, ..
   return { ...verdict, checks, sound: checks.every((c) => c.ok) };
 }
 
-async function disclosureChainChecks(verified, trust) {
+/** The chain checks of a verified disclosure's checkpoint (none possible: one failed `anchor` check saying why). */
+export async function disclosureChainChecks(verified, trust) {
   const anchor = verified.anchor;
   if (anchor === null || anchor === undefined) return [check('anchor', false, 'the disclosure names no anchor: nothing to check on chain')];
   const chainId = await new RpcClient(trust.rpcUrl, { fetch: trust.fetch }).chainId();

@@ -21,6 +21,8 @@ function explain(name, value, values, loanRef) {
     tokenId: () => `pledge #${value}`,
     nonce: () => 'random, chosen for this draft: the one that gets signed',
     principal: () => `${fmtAmount(value, currencyText(values.currency))} (in minor units: ${value})`, loanRefDigest: () => `SHA-256 of "${loanRef ?? ''}"`,
+    covenantsDigest: () => (/^0x0{64}$/.test(String(value)) ? 'zero: no covenants'
+      : 'SHA-256 of the covenants agreed with this loan (dpl-covenants/1): the monitor judges exactly these'),
   }[name];
   return extra ? extra() : null;
 }

@@ -22,14 +22,14 @@ const $ = (id) => document.getElementById(id);
 /** How many differing figures the table lists (the check's line names 20; the count is always given). */
 const LISTED_DIFFERENCES = 500;
 
-async function registryCode() {
+export async function registryCode() {
   const r = await fetch('/web/registry-code.json');
   if (!r.ok) throw new Error(`the registry's expected code could not be loaded (HTTP ${r.status})`);
   return r.json();
 }
 
 /** The chain inputs, checked (an error next to its field, the details opened), or null. */
-function trustInputs() {
+export function trustInputs() {
   const rpc = $('d-rpc'), registry = $('d-registry'), factory = $('d-factory');
   [rpc, registry, factory].forEach(clearError);
   const fail = (el, text) => { $('d-chain').open = true; showError(el, new Error(text)); focusOn(el); return null; };
