@@ -126,3 +126,30 @@ def test_a_v2_log_end_to_end(env, db, request):
     report = json.loads(dpl(env, "audit", "--json")[1])
     assert report["clean"], report["findings"]
     assert report["records"] == 2 * 3495
+
+
+def test_a_pledge_of_a_v2_log_is_sampled_and_verified_by_its_format(env):
+    """The pledge story's collateral check on a ``dpl-record/2`` log (SQLite): the collateral
+    bundle names the format, ``dpl pledge verify`` rebuilds v2 leaves and says SOUND; the same
+    bundle read as v1 fails every sample's leaf; the audit, pledges included, is clean."""
+    from tests.integration.test_pledges import DAY, _consent, _issue, _now, _verify
+
+    dpl(env, "keys", "import-dev")
+    dpl(env, "deploy")
+    dpl(env, "log", "create", "line-a/mes", "--format", "dpl-record/2")
+    dpl(env, "ingest", "--log", "line-a/mes", str(SAMPLE))
+    dpl(env, "anchor")
+    dpl(env, "lenders", "add", "dev2")
+    now = _now(env)
+    token = _issue(env, _consent(env, "v2", 100, 900, maturity=now + 30 * DAY, lien_end=now + 60 * DAY, samples=12))
+    path = env["tmp"] / "collateral.json"
+    dpl(env, "pledge", "bundle", str(token), "--out", str(path))
+    bundle = json.loads(path.read_text())
+    assert bundle["record_format"] == "dpl-record/2" and len(bundle["entries"]) == 12
+    code, out = _verify(env, token, bundle, "sound")
+    assert code == 0 and "collateral SOUND" in out and "FAIL" not in out, out
+    as_v1 = {k: v for k, v in bundle.items() if k != "record_format"}
+    code, out = _verify(env, token, as_v1, "as-v1")
+    assert code == 1 and out.count(": leaf hash") >= 12 and "record and salt do not hash to leaf_hash" in out
+    report = json.loads(dpl(env, "audit", "--json")[1])
+    assert report["clean"] and report["pledges"] == 1, report
