@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import io
-from typing import Annotated
+from typing import Annotated, Literal
 
 import orjson
 from fastapi import APIRouter, Header, Query, Request
@@ -40,18 +40,22 @@ class NewLog(BaseModel):
     model_config = ConfigDict(extra="forbid")
     stream: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)*$",
                         description="e.g. line-a/telemetry (namespaced by the factory)")
+    format: Literal["dpl-record/1", "dpl-record/2"] = Field(
+        default="dpl-record/1",
+        description="The record format of the log's leaves, for good: dpl-record/2 commits to each "
+                    "field apart, so records can be shown with fields hidden (docs/RECORDS.md)")
 
 
 def _out(log: LogView) -> LogOut:
     return LogOut(log_id=to_hex(log.log_id) if log.log_id else None, stream=log.stream, size=log.size,
-                  root=to_hex(log.root), factory=log.factory)
+                  root=to_hex(log.root), factory=log.factory, format=log.record_format)
 
 
 @router.post("", status_code=201, response_model=LogOut, summary="Create a log (factory)")
 def create_log(body: NewLog, party: Factory, svc: Svc) -> LogOut:
     logs = Logs(svc)
     try:
-        info = logs.create_for_party(party, body.stream)
+        info = logs.create_for_party(party, body.stream, body.format)
     except NoFactoryAddress as e:
         raise ApiProblem(409, "no-factory-address", str(e)) from None
     return _out(logs.view(info))

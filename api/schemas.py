@@ -28,6 +28,8 @@ class LogOut(BaseModel):
     size: int
     root: str
     factory: str | None = None
+    format: str = Field(default="dpl-record/1",
+                        description="The log's record format, dpl-record/1 or dpl-record/2 (docs/RECORDS.md), fixed at creation")
 
 
 class AppendOut(BaseModel):

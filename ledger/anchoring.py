@@ -25,7 +25,7 @@ pending for more than ``stuck_after`` blocks is reported ``stuck``, with the rea
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from eth_account.signers.local import LocalAccount
 from eth_utils import to_checksum_address
@@ -259,7 +259,7 @@ class Anchorer:
             if signed is None:
                 return AnchorReport(log.stream, log.size, AWAITING_SIGNATURE,
                                     note=f"the factory {bound} signs its checkpoints with its own wallet: none signed yet")
-            log = LogInfo(log.pk, log.stream, log.log_id, signed.size, signed.root)
+            log = replace(log, size=signed.size, root=signed.root)
             wallet_signature = signed.signature
         try:
             return self._anchor(log, bound, wallet_signature)

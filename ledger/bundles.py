@@ -8,6 +8,11 @@ checkpoints are anchored on chain.
 
 Hashes and salts are 0x-prefixed lowercase hex. Unknown extra fields are allowed (a
 newer writer may add some); the named fields keep their meaning.
+
+A bundle of a ``dpl-record/2`` log says so (``"record_format": "dpl-record/2"``): its entries'
+leaves are rebuilt with that format's rule from the record and its record salt. Absent, the
+format is ``dpl-record/1``, as in every bundle written before formats existed (``ledger.leaves``
+says why the bundle may name it: no leaf opens in both formats).
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from dataclasses import dataclass
 
 from ledger import merkle
 from ledger.errors import BundleError, ProofError, RecordError
+from ledger.leaves import RECORD_V1, bundle_field, bundle_record_format, leaf_hash_of
 from ledger.records import prepare_record
 
 PROOF_FORMAT = "dpl-proof/1"
@@ -63,10 +69,11 @@ def make_anchor(chain_id: int, registry: str, tx_hash: bytes, block_number: int 
 
 def make_proof_bundle(
     stream: str, log_id: bytes | None, size: int, root: bytes, entries: list[dict],
-    anchor: dict | None = None,
+    anchor: dict | None = None, record_format: str = RECORD_V1,
 ) -> dict:
     return {
         "format": PROOF_FORMAT,
+        **bundle_field(record_format),
         "log_id": to_hex(log_id) if log_id else None,
         "stream": stream,
         "checkpoint": {"size": size, "root": to_hex(root)},
@@ -100,6 +107,7 @@ class Verified:
     size: int | None = None
     root: bytes | None = None
     anchor: dict | None = None
+    record_format: str = RECORD_V1
 
 
 def _log_id(b: dict) -> bytes | None:
@@ -142,6 +150,7 @@ def verify_proof_bundle(b: dict) -> Verified:
     stream = b.get("stream")
     if not isinstance(stream, str):
         raise BundleError("stream must be a string")
+    record_format = bundle_record_format(b)
     cp = _obj(b.get("checkpoint"), "checkpoint")
     size = _size(cp.get("size"), "checkpoint.size")
     root = _hash(cp.get("root"), "checkpoint.root")
@@ -169,7 +178,7 @@ def verify_proof_bundle(b: dict) -> Verified:
             canonical = prepare_record(record, n).canonical
         except RecordError as err:
             raise BundleError(f"{where}: record is not a valid record: {err.reason}") from None
-        if merkle.leaf_hash(salt + canonical) != leaf:
+        if leaf_hash_of(record_format, salt, canonical) != leaf:
             raise BundleError(
                 f"{where}: record and salt do not hash to leaf_hash (record or salt was altered)"
             )
@@ -185,7 +194,7 @@ def verify_proof_bundle(b: dict) -> Verified:
         PROOF_FORMAT, stream,
         f"{len(entries)} record(s) at index {indices} are in {stream!r} "
         f"at size {size}, root 0x{root.hex()}",
-        log_id, size, root, anchor,
+        log_id, size, root, anchor, record_format,
     )
 
 

@@ -8,6 +8,10 @@ parsed object with math only. Neither checks the chain: the caller compares the 
 the one anchored for ``(log_id, size)`` in the pinned registry, which is also what binds
 the size (a range proof alone does not always fix it, as with inclusion proofs).
 
+A disclosure of a ``dpl-record/2`` log names it (``"record_format": "dpl-record/2"``, after
+``format``); its leaves are rebuilt by that format from each record and its record salt
+(``ledger.leaves``). Absent: ``dpl-record/1``.
+
 The writer puts every other field first and the records last, one per line, in index
 order, so a disclosure of 100,000 records is written with one record in memory at a time.
 """
@@ -22,6 +26,7 @@ import orjson
 from ledger import jsonio, merkle
 from ledger.bundles import _anchor, _hash, _log_id, _obj, _size, to_hex
 from ledger.errors import BundleError, InvalidArgumentError, ProofError, RecordError
+from ledger.leaves import RECORD_V1, bundle_field, bundle_record_format, leaf_hash_of
 from ledger.records import prepare_record, record_from_canonical
 
 DISCLOSURE_FORMAT = "dpl-disclosure/1"
@@ -39,6 +44,7 @@ def disclosure_chunks(
     left: list[bytes],
     right: list[bytes],
     entries: Iterable[tuple[int, bytes, bytes]],
+    record_format: str = RECORD_V1,
 ) -> Iterator[bytes]:
     """The disclosure's UTF-8 text, in pieces: the header, then one line per record.
 
@@ -50,6 +56,7 @@ def disclosure_chunks(
         raise InvalidArgumentError(f"a disclosure needs 0 <= from < to <= size (got [{start}, {end}) of {size})")
     header = {
         "format": DISCLOSURE_FORMAT,
+        **bundle_field(record_format),
         "log_id": to_hex(log_id) if log_id else None,
         "stream": stream,
         "range": {"from": start, "to": end},
@@ -83,6 +90,7 @@ class VerifiedDisclosure:
     root: bytes
     anchor: dict | None
     records: list[tuple[int, dict]]
+    record_format: str = RECORD_V1
 
 
 def _hashes(value: object, where: str) -> list[bytes]:
@@ -128,6 +136,7 @@ def verify_disclosure(obj: object) -> VerifiedDisclosure:
     stream = d.get("stream")
     if not isinstance(stream, str):
         raise BundleError("stream must be a string")
+    record_format = bundle_record_format(d)
     rng = _obj(d.get("range"), "range")
     start, end = _size(rng.get("from"), "range.from"), _size(rng.get("to"), "range.to")
     if start >= end:
@@ -153,7 +162,6 @@ def verify_disclosure(obj: object) -> VerifiedDisclosure:
     if problem:
         raise BundleError(problem)
     leaves, records = [], []
-    leaf_hash = merkle.leaf_hash
     for n, (entry, salt) in enumerate(zip(raw, salts)):
         try:
             canonical = prepare_record(entry.get("record"), n).canonical
@@ -161,7 +169,7 @@ def verify_disclosure(obj: object) -> VerifiedDisclosure:
             raise BundleError(
                 f"records[{n}] (index {start + n}): record is not a valid record: {err.reason}"
             ) from None
-        leaves.append(leaf_hash(salt + canonical))
+        leaves.append(leaf_hash_of(record_format, salt, canonical))
         records.append((start + n, record_from_canonical(canonical)))
     try:
         merkle.verify_range(left, leaves, right, start, size, root)
@@ -170,7 +178,7 @@ def verify_disclosure(obj: object) -> VerifiedDisclosure:
             "range proof does not lead to the checkpoint root "
             f"(a record, salt, proof hash, range, size or root was altered): {err}"
         ) from None
-    return VerifiedDisclosure(log_id, stream, start, end, size, root, anchor, records)
+    return VerifiedDisclosure(log_id, stream, start, end, size, root, anchor, records, record_format)
 
 
 def read_disclosure(path: str) -> object:

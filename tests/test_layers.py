@@ -12,7 +12,8 @@ PURE = ["ledger.merkle", "ledger.canonical", "ledger.records", "ledger.bundles",
         "ledger.assets", "ledger.sampling", "ledger.pledge.collateral", "ledger.pledge.terms",
         "ledger.profile", "ledger.exact", "ledger.disclosure", "ledger.profile_verify", "ledger.checks",
         "ledger.covenants", "ledger.covenant_evidence",
-        "ledger.webhooks", "ledger.grants", "ledger.applications"]
+        "ledger.webhooks", "ledger.grants", "ledger.applications", "ledger.record2", "ledger.leaves",
+        "ledger.grant_read"]
 
 
 def test_pure_modules_import_no_storage_or_settings():

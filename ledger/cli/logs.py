@@ -33,6 +33,7 @@ def _log_json(info) -> dict:
         "log_id": bundles.to_hex(info.log_id) if info.log_id else None,
         "size": info.size,
         "root": bundles.to_hex(info.root),
+        "format": info.record_format,
     }
 
 
@@ -41,13 +42,16 @@ def log_create(stream: Annotated[str, typer.Argument(help="Stream name, e.g. lin
                factory: Annotated[Optional[str], typer.Option(
                    "--factory", help="Key (from dpl keys) of the factory that owns the log; "
                                      "default: bound at its first anchor to DPL_FACTORY_KEY.")] = None,
+               record_format: Annotated[str, typer.Option(
+                   "--format", help="Record format, for good: dpl-record/1, or dpl-record/2 (each field "
+                                    "committed apart, so records can be shown with fields hidden).")] = "dpl-record/1",
                json: JsonFlag = False) -> None:
     """Create an empty log for STREAM."""
-    info = _logs().create_with_key(stream, factory)
+    info = _logs().create_with_key(stream, factory, record_format)
     if json:
         print_json(_log_json(info))
     else:
-        typer.echo(f"created log {info.stream} (size 0)")
+        typer.echo(f"created log {info.stream} (size 0, {info.record_format})")
 
 
 @log_app.command("show")
@@ -59,7 +63,7 @@ def log_show(stream: str, json: JsonFlag = False) -> None:
     else:
         d = _log_json(info)
         typer.echo(f"stream  {d['stream']}\nlog id  {d['log_id'] or '(not bound on chain yet)'}\n"
-                   f"size    {d['size']}\nroot    {d['root']}")
+                   f"size    {d['size']}\nroot    {d['root']}\nformat  {d['format']}")
 
 
 @log_app.command("list")
@@ -72,7 +76,7 @@ def log_list(json: JsonFlag = False) -> None:
         typer.echo("no logs yet (create one with: dpl log create STREAM)")
     else:
         for d in logs:
-            typer.echo(f"{d['stream']}\tsize {d['size']}\troot {d['root']}")
+            typer.echo(f"{d['stream']}\tsize {d['size']}\troot {d['root']}\t{d['format']}")
 
 
 @log_app.command("checkpoints")

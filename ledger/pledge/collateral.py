@@ -41,6 +41,7 @@ from ledger.assets import ASSET_FORMAT_V2, asset_digest, check_manifest, record_
 from ledger.canonical import CanonicalError, canonicalize
 from ledger.checks import Check
 from ledger.errors import BundleError, InvalidArgumentError, ProofError, RecordError
+from ledger.leaves import RECORD_V1, bundle_field, bundle_record_format, leaf_hash_of
 from ledger.pledge.terms import Terms, check_covenants_digest
 from ledger.records import prepare_record
 from ledger.sampling import sample_indices, sample_seed
@@ -56,11 +57,14 @@ def _hex(data: bytes) -> str:
 def make_collateral_bundle(
     *, token_id: int, chain_id: int, registry: str, issue_block_number: int,
     issue_block_hash: bytes, manifest: dict, entries: list[dict], covenants: dict | None = None,
+    record_format: str = RECORD_V1,
 ) -> dict:
     """A ``dpl-collateral/1`` bundle; ``entries`` as ``ledger.bundles.make_entry`` makes them;
-    ``covenants``: the pledge's ``dpl-covenants/1`` set, if its terms commit to one."""
+    ``covenants``: the pledge's ``dpl-covenants/1`` set, if its terms commit to one; a pledged
+    ``dpl-record/2`` log's bundle says so (``record_format``, as ``dpl-proof/1`` does)."""
     bundle = {
         "format": COLLATERAL_FORMAT,
+        **bundle_field(record_format),
         "token_id": token_id,
         "chain_id": chain_id,
         "registry": to_checksum_address(registry),
@@ -110,6 +114,7 @@ class _Bundle:
     entries: list[_Entry]
     #: SHA-256 of the RFC 8785 bytes of the bundle's ``covenants``; None: the bundle has none
     covenants_digest: bytes | None = None
+    record_format: str = RECORD_V1
 
 
 def _obj(value: object, where: str) -> dict:
@@ -144,6 +149,7 @@ def _parse(bundle: object) -> _Bundle:
     b = _obj(bundle, "the bundle")
     if b.get("format") != COLLATERAL_FORMAT:
         raise BundleError(f"format is {b.get('format')!r}, expected {COLLATERAL_FORMAT!r}")
+    record_format = bundle_record_format(b)
     token_id = _uint(b.get("token_id"), "token_id")
     _uint(b.get("chain_id"), "chain_id")
     registry = b.get("registry")
@@ -184,7 +190,7 @@ def _parse(bundle: object) -> _Bundle:
             digest = hashlib.sha256(canonicalize(covenants)).digest()
         except CanonicalError:
             raise BundleError("covenants are not canonical JSON (RFC 8785)") from None
-    return _Bundle(token_id, block_number, block_hash, seed, manifest, entries, digest)
+    return _Bundle(token_id, block_number, block_hash, seed, manifest, entries, digest, record_format)
 
 
 def verify_collateral(
@@ -221,7 +227,7 @@ def verify_collateral(
     against = "the anchored root" if anchored_root is not None else "the manifest's root (none anchored)"
     profile = m.get("profile") if m["format"] == ASSET_FORMAT_V2 else None
     for n, e in enumerate(b.entries):
-        checks.extend(_check_entry(n, e, m, terms.checkpoint_size, root, against, profile))
+        checks.extend(_check_entry(n, e, m, terms.checkpoint_size, root, against, profile, b.record_format))
     if profile is not None:
         agreeing = sum(c.ok for c in checks if c.name.endswith(DAY_CHECK))
         checks.extend(_declared_figures(profile, agreeing, len(b.entries)))
@@ -411,7 +417,7 @@ def _few(xs: list[int]) -> str:
 
 
 def _check_entry(n: int, e: _Entry, m: dict, size: int, root: bytes, against: str,
-                 profile: dict | None = None) -> list[Check]:
+                 profile: dict | None = None, record_format: str = RECORD_V1) -> list[Check]:
     name = f"entry {e.index}"
     canonical = None
     try:
@@ -419,7 +425,7 @@ def _check_entry(n: int, e: _Entry, m: dict, size: int, root: bytes, against: st
     except RecordError as err:
         leaf = Check(f"{name}: leaf hash", False, f"not a valid record: {err.reason}")
     else:
-        if merkle.leaf_hash(e.salt + canonical) == e.leaf:
+        if leaf_hash_of(record_format, e.salt, canonical) == e.leaf:
             leaf = Check(f"{name}: leaf hash", True, "record and salt hash to leaf_hash")
         else:
             leaf = Check(f"{name}: leaf hash", False,

@@ -82,7 +82,8 @@ def build_bundle(store, chain: Chain, token_id: int, manifests=None, covenant_se
         entries.append(make_entry(index, stored.record, stored.salt, stored.leaf_hash, proof.proof))
     return make_collateral_bundle(token_id=token_id, chain_id=chain.chain_id, registry=chain.registry.address,
                                   issue_block_number=view.issue_block, issue_block_hash=block_hash,
-                                  manifest=manifest, entries=entries, covenants=covenants)
+                                  manifest=manifest, entries=entries, covenants=covenants,
+                                  record_format=store.get_log(stream).record_format)
 
 
 def verify_against_chain(bundle: object, token_id: int, rpc_url: str, home: Path | None = None,

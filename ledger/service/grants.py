@@ -14,7 +14,10 @@ API's grant routes.
 
 On a ``dpl-record/1`` log a record is provable only whole: a type granted with ``["*"]`` comes
 with its salt and an inclusion proof against the newest anchored checkpoint; a record shown
-with hidden fields comes without proof, and the answer says so (``UNPROVEN``).
+with hidden fields comes without proof, and the answer says so (``UNPROVEN``). On a
+``dpl-record/2`` log every record comes as a ``dpl-partial-record/1`` disclosing ``id``, ``ts``,
+``type`` and its granted ``data`` fields (every other field a commitment, no record salt) with
+its inclusion proof: provable whatever the grant hides (``ledger.grant_read`` verifies it).
 """
 
 from __future__ import annotations
@@ -28,6 +31,8 @@ from datetime import datetime
 import orjson
 
 from ledger import grants as rules
+from ledger import record2
+from ledger.leaves import RECORD_V1, RECORD_V2, bundle_field
 from ledger.canonical import canonicalize
 from ledger.errors import ForbiddenError, InvalidArgumentError, NotFoundError
 from ledger.limits import MAX_INDEX
@@ -71,15 +76,28 @@ class GrantView:
                 "revoked_at": self.revoked_at.isoformat() if self.revoked_at else None}
 
 
-def render_entry(grant: dict, stored, prove: Callable[[int], list[bytes] | None]) -> dict:
+def render_entry(grant: dict, stored, prove: Callable[[int], list[bytes] | None],
+                 record_format: str = RECORD_V1) -> dict:
     """One record of a read, as the lender sees it (``dpl-record/1``): the record with only its
     granted ``data`` fields; a type granted whole (``["*"]``) also with its salt, leaf hash and
     inclusion proof (``prove(index)``: the audit path against the read's checkpoint, None if
     the record is past it); a record with hidden fields with ``"proven": false`` and nothing
     else that could reveal them. The one place a record is rendered: on a ``dpl-record/2`` log
     (per-field commitments, ``docs/RECORDS.md``) a hidden-field record is rendered here as a
-    ``dpl-partial-record/1`` with ``prove(index)``."""
+    ``dpl-partial-record/1`` with ``prove(index)``.
+
+    On a ``dpl-record/2`` log (``record_format``) every record is ``partial``: the
+    ``dpl-partial-record/1`` disclosing ``id``, ``ts``, ``type`` and the granted ``data`` fields,
+    with its leaf hash and inclusion proof (``"proven"``: a proof against the read's checkpoint
+    was given). Never the record salt, nor a hidden field's salt (docs/RECORDS.md section 8)."""
     record = rules.shown(grant, stored.record)
+    if record_format == RECORD_V2:
+        names = ["id", "ts", "type", *("data." + k for k in record["data"])]
+        proof = prove(stored.index)
+        return {"index": stored.index, "record": record,
+                "partial": record2.disclose(stored.record, stored.salt, names, index=stored.index),
+                "proven": proof is not None, "leaf_hash": "0x" + stored.leaf_hash.hex(),
+                "proof": ["0x" + h.hex() for h in proof] if proof is not None else None}
     if rules.visible_fields(grant, stored.record["type"]) != rules.ALL:
         return {"index": stored.index, "record": record, "proven": False}
     proof = prove(stored.index)
@@ -211,7 +229,7 @@ class Grants:
         for stored in (self.ctx.store.iter_records(info.stream, start, end) if start < end else ()):
             if not rules.covers(grant, log_id, stored.index, stored.record):
                 continue
-            entries.append(render_entry(grant, stored, prove))
+            entries.append(render_entry(grant, stored, prove, info.record_format))
             types.add(stored.record["type"])
         # revoked (or expired) while the page was read: refused, so no read passes after revoke returns
         self._refuse_if_dead(self._row(party, grant_id), grant, party, key_prefix, log_id, (start, end))
@@ -220,7 +238,8 @@ class Grants:
         receipt = self._record_access(row, party, key_prefix, log_id,
                                       span if indices == list(range(*span)) else indices,
                                       self._fields(grant, types), "read", None)
-        return {"format": READ_FORMAT, "grant": {"id": row.id, "digest": "0x" + row.digest.hex()},
+        return {"format": READ_FORMAT, **bundle_field(info.record_format),
+                "grant": {"id": row.id, "digest": "0x" + row.digest.hex()},
                 "log_id": log_id, "stream": info.stream, "range": {"from": start, "to": span[1]},
                 "checkpoint": ({"size": checkpoint.size, "root": "0x" + checkpoint.root.hex()}
                                if checkpoint is not None else None),

@@ -24,6 +24,7 @@ from typing import BinaryIO
 
 from ledger import sources
 from ledger.bundles import to_hex
+from ledger.leaves import RECORD_V1, check_record_format
 from ledger.errors import ConflictError, InvalidArgumentError, NotFoundError, RecordError
 from ledger.pledge.terms import SignatureMismatch
 from ledger.records import parse_json_line
@@ -57,6 +58,8 @@ class LogView:
     size: int
     root: bytes
     factory: str | None
+    #: ``dpl-record/1`` or ``dpl-record/2`` (``ledger.leaves``).
+    record_format: str = RECORD_V1
 
 
 @dataclass(frozen=True)
@@ -120,27 +123,33 @@ class Logs:
 
     # --- creating ---------------------------------------------------------------------------
 
-    def create(self, stream: str, factory: str | None = None, owner: int | None = None) -> LogInfo:
+    def create(self, stream: str, factory: str | None = None, owner: int | None = None,
+               record_format: str = RECORD_V1) -> LogInfo:
         """An empty log for ``stream``; bound now to ``factory`` (an address) with its on-chain id
         ``keccak256(abi.encode(factory, stream))``, or (None) at its first anchor; owned by party
-        id ``owner`` when given (in the same transaction)."""
+        id ``owner`` when given (in the same transaction); its records made in ``record_format``
+        (``dpl-record/1`` or ``dpl-record/2``, for good)."""
         from ledger.chain.client import log_id_of
         from ledger.service.access_log import refuse_reserved
 
         validate_stream_name(stream)
+        check_record_format(record_format)
         refuse_reserved(stream, "create")
         log_id = log_id_of(factory, stream) if factory else None
-        return self.store.create_log(stream, factory, log_id, owner=owner)
+        return self.store.create_log(stream, factory, log_id, owner=owner, record_format=record_format)
 
-    def create_with_key(self, stream: str, key: str | None) -> LogInfo:
-        """``dpl log create [--factory KEY]``: bound to the address of keyring key ``key``."""
-        return self.create(stream, self.ctx.keyring.info(key).address if key else None)
+    def create_with_key(self, stream: str, key: str | None, record_format: str = RECORD_V1) -> LogInfo:
+        """``dpl log create [--factory KEY] [--format F]``: bound to the address of keyring key ``key``."""
+        check_record_format(record_format)  # before the keyring is asked
+        return self.create(stream, self.ctx.keyring.info(key).address if key else None,
+                           record_format=record_format)
 
-    def create_for_party(self, party: PartyInfo, stream: str) -> LogInfo:
+    def create_for_party(self, party: PartyInfo, stream: str, record_format: str = RECORD_V1) -> LogInfo:
         """A factory party's log ``<party>/<stream>``, bound to its address and owned by it."""
+        check_record_format(record_format)
         if not party.address:
             raise NoFactoryAddress("this factory party has no chain address (an admin sets it)")
-        return self.create(f"{party.name}/{stream}", party.address, owner=party.id)
+        return self.create(f"{party.name}/{stream}", party.address, owner=party.id, record_format=record_format)
 
     # --- seeing -----------------------------------------------------------------------------
 
@@ -173,7 +182,8 @@ class Logs:
         """The log (or the log named ``info``) with its factory address."""
         if isinstance(info, str):
             info = self.store.get_log(info)
-        return LogView(info.pk, info.stream, info.log_id, info.size, info.root, self.store.factory_of(info.stream))
+        return LogView(info.pk, info.stream, info.log_id, info.size, info.root, self.store.factory_of(info.stream),
+                       info.record_format)
 
     # --- ingesting --------------------------------------------------------------------------
 

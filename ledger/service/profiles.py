@@ -127,7 +127,7 @@ class Profiles:
         entries = ((s.index, s.salt, s.canonical) for s in self.ctx.store.iter_records(stream, start, end))
         return _batched(disclosure_chunks(log_id=info.log_id, stream=info.stream, start=start, end=end,
                                           size=row.size, root=row.root, anchor=anchor, left=left, right=right,
-                                          entries=entries))
+                                          entries=entries, record_format=info.record_format))
 
     # --- disclosures to a lender -------------------------------------------------------
 

@@ -36,7 +36,8 @@ class Proofs:
         entry = bundles.make_entry(index, stored.record, stored.salt, stored.leaf_hash, proof.proof)
         anchor = (bundles.make_anchor(row.chain_id, row.registry, row.tx_hash, row.block_number)
                   if row is not None and row.size == proof.size else None)
-        return bundles.make_proof_bundle(info.stream, info.log_id, proof.size, proof.root, [entry], anchor)
+        return bundles.make_proof_bundle(info.stream, info.log_id, proof.size, proof.root, [entry], anchor,
+                                         info.record_format)
 
     def record_bundle_by_id(self, stream: str, record_id: str, size: int | None = None) -> dict:
         return self.record_bundle(stream, self.store.index_of(stream, record_id), size)

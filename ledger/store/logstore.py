@@ -20,8 +20,9 @@ from itertools import islice
 from sqlalchemy import Connection, Engine, bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 
-from ledger import merkle, tiles
+from ledger import merkle, record2, tiles
 from ledger.crypto import NONCE_SIZE, SALT_SIZE, DataKey
+from ledger.leaves import RECORD_V1, RECORD_V2, check_record_format, leaf_hash_of
 from ledger.errors import (
     ConflictError,
     DataKeyError,
@@ -57,6 +58,8 @@ class LogInfo:
     log_id: bytes | None
     size: int
     root: bytes
+    #: ``dpl-record/1`` or ``dpl-record/2`` (``ledger.leaves``), fixed at creation.
+    record_format: str = RECORD_V1
 
 
 @dataclass(frozen=True)
@@ -115,7 +118,7 @@ class LogStore:
         self.key = key
         self._sqlite = db.is_sqlite(engine)
         self._ph = ph = "?" if engine.dialect.paramstyle == "qmark" else "%s"
-        self._select_log = select(Log.id, Log.stream, Log.log_id, Log.size, Log.root).where(
+        self._select_log = select(*_LOG_COLUMNS).where(
             Log.stream == bindparam("stream")
         )
         self._insert_records_sql = (
@@ -174,11 +177,14 @@ class LogStore:
     # --- logs -------------------------------------------------------------------------
 
     def create_log(self, stream: str, factory_address: str | None = None,
-                   log_id: bytes | None = None, owner: int | None = None) -> LogInfo:
+                   log_id: bytes | None = None, owner: int | None = None,
+                   record_format: str = RECORD_V1) -> LogInfo:
         """Create an empty log; bound to ``factory_address`` (and its on-chain ``log_id``)
         now, or at its first anchor; owned by party ``owner`` (a ``log_owners`` row written in
-        the same transaction: never a log without the owner it was made for)."""
+        the same transaction: never a log without the owner it was made for); its records'
+        leaves made by ``record_format`` (``ledger.leaves``), for good."""
         validate_stream_name(stream)
+        check_record_format(record_format)
         inserted = False
         try:
             with db.write_transaction(self.engine) as conn:
@@ -187,7 +193,7 @@ class LogStore:
                 conn.execute(
                     Log.__table__.insert().values(
                         stream=stream, size=0, root=merkle.EMPTY_ROOT, created_at=utcnow(),
-                        factory_address=factory_address, log_id=log_id,
+                        factory_address=factory_address, log_id=log_id, record_format=record_format,
                     )
                 )
                 inserted = True
@@ -207,7 +213,7 @@ class LogStore:
         row = conn.execute(self._select_log, {"stream": stream}).first()
         if row is None:
             raise NotFoundError(f"no log named {stream!r} (create it with: dpl log create {stream})")
-        return LogInfo(row.id, row.stream, row.log_id, row.size, row.root)
+        return _log_info(row)
 
     def bind_log(self, stream: str, factory_address: str, log_id: bytes) -> LogInfo:
         """Bind an unbound log to its factory and on-chain id (once; a bound log keeps its)."""
@@ -228,17 +234,15 @@ class LogStore:
 
     def list_logs(self) -> list[LogInfo]:
         with self.engine.connect() as conn:
-            rows = conn.execute(
-                select(Log.id, Log.stream, Log.log_id, Log.size, Log.root).order_by(Log.stream)
-            ).all()
-        return [LogInfo(r.id, r.stream, r.log_id, r.size, r.root) for r in rows]
+            rows = conn.execute(select(*_LOG_COLUMNS).order_by(Log.stream)).all()
+        return [_log_info(r) for r in rows]
 
     def find_by_log_id(self, log_id: bytes) -> LogInfo | None:
         """The log bound to this on-chain id, or None (an indexed lookup, not a scan)."""
         with self.engine.connect() as conn:
-            r = conn.execute(select(Log.id, Log.stream, Log.log_id, Log.size, Log.root)
+            r = conn.execute(select(*_LOG_COLUMNS)
                              .where(Log.log_id == log_id).order_by(Log.stream).limit(1)).first()
-        return None if r is None else LogInfo(r.id, r.stream, r.log_id, r.size, r.root)
+        return None if r is None else _log_info(r)
 
     def _lock_log(self, conn: Connection, stream: str) -> LogInfo:
         # SQLite: BEGIN IMMEDIATE already holds the write lock. PostgreSQL: lock the row.
@@ -271,7 +275,7 @@ class LogStore:
             for chunk in _chunks(values, chunk_size):
                 prepared = [prepare_record(value, position) for position, value in chunk]
                 consumed += len(prepared)
-                rows, dups = self._stage_chunk(conn, log.pk, size, prepared)
+                rows, dups = self._stage_chunk(conn, log.pk, size, prepared, log.record_format)
                 for position, rid, index in dups:
                     if on_duplicate:
                         on_duplicate(position, rid, index)
@@ -293,8 +297,9 @@ class LogStore:
                 )
         return AppendResult(appended, duplicates, size, root)
 
-    def _stage_chunk(self, conn, log_pk, size, prepared: list[PreparedRecord]):
+    def _stage_chunk(self, conn, log_pk, size, prepared: list[PreparedRecord], record_format: str):
         """Seal a chunk into rows; split off records already in the log (or earlier in it).
+        Leaves are made by the log's ``record_format``: this is where ingest makes every leaf.
 
         Returns (rows, duplicates): rows ``(log_pk, idx, id_digest, leaf, sealed)`` and
         duplicates ``(position, id, existing index)``.
@@ -303,6 +308,10 @@ class LogStore:
         id_digest, seal = key.id_digest, key.seal
         step = SALT_SIZE + NONCE_SIZE
         randomness = os.urandom(step * len(prepared))
+        v2 = record_format == RECORD_V2
+        if not v2 and record_format != RECORD_V1:
+            check_record_format(record_format)
+        leaf_data_v2 = record2.leaf_data_v2_from_canonical
         rows, dups, seen = [], [], {}
         append = rows.append
         for i, rec in enumerate(prepared):
@@ -319,8 +328,10 @@ class LogStore:
                 dups.append((rec.position, rec.record_id, first_index))
                 continue
             off = i * step
-            body = randomness[off:off + SALT_SIZE] + rec.canonical
-            leaf = sha256(_LEAF_PREFIX + body).digest()
+            salt = randomness[off:off + SALT_SIZE]
+            body = salt + rec.canonical
+            # v2: the leaf from the canonical bytes, as every rebuild from the stored bytes makes it
+            leaf = sha256(_LEAF_PREFIX + (leaf_data_v2(rec.canonical, salt) if v2 else body)).digest()
             index = size + len(rows)
             seen[digest] = (rec, index)
             append((log_pk, index, digest, leaf, seal(leaf, body, randomness[off + SALT_SIZE:off + step])))
@@ -484,7 +495,7 @@ class LogStore:
             ).first()
         if row is None:
             raise NotFoundError(f"log {stream!r} has no record at index {index} (size {log.size})")
-        return self._unseal(index, bytes(row.leaf_hash), bytes(row.sealed))
+        return self._unseal(index, bytes(row.leaf_hash), bytes(row.sealed), log.record_format)
 
     def index_of(self, stream: str, record_id: str) -> int:
         with self.engine.connect() as conn:
@@ -519,13 +530,15 @@ class LogStore:
                 pos += 1
 
     def iter_records(self, stream: str, start: int = 0, end: int | None = None) -> Iterator[StoredRecord]:
-        """Records ``[start, end)`` in index order, unsealed."""
+        """Records ``[start, end)`` in index order, unsealed (each checked against its leaf, made
+        by the log's record format)."""
+        record_format = self.get_log(stream).record_format
         for r in self.iter_sealed(stream, start, end):
-            yield self._unseal(r.index, r.leaf_hash, r.sealed)
+            yield self._unseal(r.index, r.leaf_hash, r.sealed, record_format)
 
-    def _unseal(self, index: int, leaf: bytes, sealed: bytes) -> StoredRecord:
+    def _unseal(self, index: int, leaf: bytes, sealed: bytes, record_format: str) -> StoredRecord:
         salt, canonical = self.key.open(leaf, sealed)
-        if merkle.leaf_hash(salt + canonical) != leaf:
+        if leaf_hash_of(record_format, salt, canonical) != leaf:
             raise InvariantError(f"record {index}: sealed payload does not hash to its leaf")
         return StoredRecord(index, record_from_canonical(canonical), salt, leaf, canonical)
 
@@ -538,6 +551,13 @@ class LogStore:
                 .order_by(Checkpoint.size)
             ).all()
         return [(r.size, bytes(r.root)) for r in rows]
+
+
+_LOG_COLUMNS = (Log.id, Log.stream, Log.log_id, Log.size, Log.root, Log.record_format)
+
+
+def _log_info(row) -> LogInfo:
+    return LogInfo(row.id, row.stream, row.log_id, row.size, row.root, row.record_format)
 
 
 def _conflict(rec: PreparedRecord, index: int) -> ConflictError:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from sqlalchemy import BigInteger, Column, DateTime, ForeignKey, Index, Integer, LargeBinary, SmallInteger, Text
-from sqlmodel import Field, SQLModel
+from sqlmodel import AutoString, Field, SQLModel
 
 
 def utcnow() -> datetime:
@@ -34,6 +34,10 @@ class Log(SQLModel, table=True):
     created_at: datetime = Field(
         default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False)
     )
+    #: ``dpl-record/1`` or ``dpl-record/2`` (``ledger.leaves``): how its leaves are made; set at
+    #: creation, never changed (migration 0019).
+    record_format: str = Field(default="dpl-record/1", sa_column=Column(
+        AutoString(length=32), nullable=False, server_default="dpl-record/1"))
 
 
 class Record(SQLModel, table=True):

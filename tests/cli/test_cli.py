@@ -60,7 +60,8 @@ def test_the_whole_story(dpl):
     assert again == {"appended": 0, "duplicates": first["appended"], "size": first["size"], "root": first["root"]}
 
     _, out, _ = dpl("log", "show", "line-a/mes", "--json")
-    assert json.loads(out) == {"stream": "line-a/mes", "log_id": None, "size": first["size"], "root": first["root"]}
+    assert json.loads(out) == {"stream": "line-a/mes", "log_id": None, "size": first["size"], "root": first["root"],
+                               "format": "dpl-record/1"}
 
     bundle = dpl.tmp / "so.json"
     dpl("prove", "--log", "line-a/mes", "--id", "SO-2026-00003", "--out", str(bundle))

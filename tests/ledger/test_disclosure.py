@@ -13,6 +13,7 @@ import pytest
 from ledger import disclosure, jsonio, merkle
 from ledger.disclosure import DISCLOSURE_FORMAT, disclosure_chunks, read_disclosure, verify_disclosure
 from ledger.errors import BundleError, InvalidArgumentError
+from ledger.leaves import leaf_hash_of
 from ledger.records import prepare_record
 from ledger.synthetic import telemetry
 
@@ -20,22 +21,23 @@ LOG_ID = bytes(range(32))
 ANCHOR = {"chain_id": 31337, "registry": "0x" + "ab" * 20, "tx_hash": "0x" + "cd" * 32, "block_number": 9}
 
 
-def _log(n: int, seed: int = 3):
+def _log(n: int, seed: int = 3, record_format: str = "dpl-record/1"):
     records = list(telemetry(n, seed=seed))
     salts = [hashlib.sha256(b"salt/%d/%d" % (seed, i)).digest() for i in range(n)]
     canon = [prepare_record(r, i).canonical for i, r in enumerate(records)]
-    leaves = [merkle.leaf_hash(s + c) for s, c in zip(salts, canon)]
+    leaves = [leaf_hash_of(record_format, s, c) for s, c in zip(salts, canon)]
     return records, salts, canon, leaves
 
 
-def make_disclosure(n: int, start: int, end: int, *, seed: int = 3, anchor=ANCHOR) -> bytes:
+def make_disclosure(n: int, start: int, end: int, *, seed: int = 3, anchor=ANCHOR,
+                    record_format: str = "dpl-record/1") -> bytes:
     """The text of a good disclosure of [start, end) of a log of n synthetic records."""
-    _, salts, canon, leaves = _log(n, seed)
+    _, salts, canon, leaves = _log(n, seed, record_format)
     left, right = merkle.range_proof(leaves, start, end)
     chunks = disclosure_chunks(
         log_id=LOG_ID, stream="line-a/telemetry", start=start, end=end, size=n,
         root=merkle.root(leaves), anchor=anchor, left=left, right=right,
-        entries=((i, salts[i], canon[i]) for i in range(start, end)),
+        entries=((i, salts[i], canon[i]) for i in range(start, end)), record_format=record_format,
     )
     return b"".join(chunks)
 
@@ -170,3 +172,35 @@ def test_read_disclosure_uses_jsonio(tmp_path):
     with pytest.raises(jsonio.JsonInputError, match="duplicate"):
         read_disclosure(str(dup))
     assert disclosure.jsonio.MAX_FILE_BYTES >= 64 * 1024 * 1024  # a 100k-record disclosure (~40 MB) fits
+
+
+# --- a dpl-record/2 log's disclosure ----------------------------------------------------------
+
+
+def test_a_v2_disclosure_names_its_format_and_verifies_by_it():
+    raw = make_disclosure(20, 4, 15, record_format="dpl-record/2")
+    doc = jsonio.loads(raw)
+    assert list(doc)[:2] == ["format", "record_format"] and doc["record_format"] == "dpl-record/2"
+    v = verify_disclosure(doc)
+    assert (v.start, v.end, v.record_format) == (4, 15, "dpl-record/2")
+    assert "record_format" not in jsonio.loads(make_disclosure(20, 4, 15))  # v1 disclosures as before
+
+
+@pytest.mark.parametrize("change, words", [
+    (lambda d: d.pop("record_format"), "range proof does not lead to the checkpoint root"),  # read as v1
+    (lambda d: d.update(record_format="dpl-record/3"), "record_format must be 'dpl-record/1' or 'dpl-record/2', not 'dpl-record/3'"),
+    (lambda d: d.update(record_format=None), "record_format must be 'dpl-record/1' or 'dpl-record/2', not None"),
+    (lambda d: d["records"][3]["record"]["data"].update(parts_total=1), "range proof does not lead"),
+])
+def test_a_v2_disclosure_read_by_another_format_or_altered_fails(change, words):
+    doc = jsonio.loads(make_disclosure(20, 4, 15, record_format="dpl-record/2"))
+    change(doc)
+    with pytest.raises(BundleError, match=words.replace("(", r"\(").replace(")", r"\)")):
+        verify_disclosure(doc)
+
+
+def test_a_v1_disclosure_said_to_be_v2_fails():
+    doc = jsonio.loads(make_disclosure(20, 4, 15))
+    doc["record_format"] = "dpl-record/2"
+    with pytest.raises(BundleError, match="range proof does not lead"):
+        verify_disclosure(doc)

@@ -36,6 +36,17 @@ def _python(raw: bytes) -> dict:
 
 def _corpus() -> list[tuple[str, bytes]]:
     cases = [(f"good {shape}", make_disclosure(*shape)) for shape in GOOD_SHAPES]
+    cases += [(f"good v2 {shape}", make_disclosure(*shape, record_format="dpl-record/2")) for shape in GOOD_SHAPES[:8]]
+    v2 = make_disclosure(12, 3, 9, record_format="dpl-record/2")
+    cases += [
+        ("v2 read as v1", v2.replace(b'"record_format":"dpl-record/2",', b"", 1)),
+        ("v2 unknown format", v2.replace(b'"record_format":"dpl-record/2"', b'"record_format":"dpl-record/7"', 1)),
+        ("v2 format null", v2.replace(b'"record_format":"dpl-record/2"', b'"record_format":null', 1)),
+        ("v2 format a number", v2.replace(b'"record_format":"dpl-record/2"', b'"record_format":2.0', 1)),
+        ("v2 record altered", v2.replace(b'"parts_total":', b'"parts_total":1,"z":', 1)),
+        ("v1 said to be v2", make_disclosure(12, 3, 9).replace(b'"format":"dpl-disclosure/1",',
+                                                               b'"format":"dpl-disclosure/1","record_format":"dpl-record/2",', 1)),
+    ]
     cases += [(name, altered(name)) for name in ALTERATIONS]
     good = make_disclosure(12, 3, 9)
     cases += [

@@ -35,6 +35,7 @@ from ledger.pledge.terms import Terms
 from ledger.directory import Listing
 from ledger.errors import BundleError, InvalidArgumentError, RecordError
 from ledger.records import prepare_record
+from ledger.leaves import leaf_hash_of
 from ledger.sampling import sample_indices, sample_seed
 from ledger.synthetic import telemetry
 from ledger.text import shown
@@ -67,11 +68,11 @@ def test_node_unit_tests_pass():
 class _Log:
     """Records in memory with salts and leaves: what build_manifest and the bundles need."""
 
-    def __init__(self, records: list[dict], seed: int = 1):
+    def __init__(self, records: list[dict], seed: int = 1, record_format: str = "dpl-record/1"):
         rnd = random.Random(seed)
         self.records = records
         self.salts = [rnd.randbytes(32) for _ in records]
-        self.leaves = [merkle.leaf_hash(s + prepare_record(r, i).canonical)
+        self.leaves = [leaf_hash_of(record_format, s, prepare_record(r, i).canonical)
                        for i, (s, r) in enumerate(zip(self.salts, records))]
 
     # RecordSource
@@ -232,6 +233,30 @@ def _proof_bundles() -> list[object]:
         fn(d)
         docs.append(d)
 
+    # a dpl-record/2 log's bundle names its record format; the verifiers rebuild v2 leaves
+    log2 = _Log(_mixed_records(40, seed=8), seed=8, record_format="dpl-record/2")
+    root2 = merkle.root(log2.leaves)
+    good2 = bundles.make_proof_bundle(STREAM, LOG_ID, 40, root2, [log2.entry(i, 40) for i in (0, 7, 39)],
+                                      bundles.make_anchor(31337, REGISTRY, b"\x01" * 32, 12), "dpl-record/2")
+    assert good2["record_format"] == "dpl-record/2" and bundles.verify(good2).record_format == "dpl-record/2"
+    docs.append(good2)
+    for fn in (lambda d: d.pop("record_format"),  # read as v1: every leaf differs
+               lambda d: d.update(record_format="dpl-record/3"),
+               lambda d: d.update(record_format=None),
+               lambda d: d.update(record_format=2),
+               lambda d: d["entries"][1]["record"]["data"].update(temp_c=1000.5),
+               lambda d: d["entries"][1].update(salt=d["entries"][0]["salt"]),
+               lambda d: d["entries"][2]["record"].update(id="other")):
+        d = copy.deepcopy(good2)
+        fn(d)
+        docs.append(d)
+    relabelled = copy.deepcopy(good)  # a v1 bundle said to be v2
+    relabelled["record_format"] = "dpl-record/2"
+    docs.append(relabelled)
+    v1_named = copy.deepcopy(good)  # naming v1 is the same as not naming it
+    v1_named["record_format"] = "dpl-record/1"
+    docs.append(v1_named)
+
     tamper_c(lambda d: d["old"].update(size=8))
     tamper_c(lambda d: d["new"].update(size=79))
     tamper_c(lambda d: d["old"].update(root=d["new"]["root"]))
@@ -310,8 +335,8 @@ class _Pledged:
         return replace(self, **facts, terms=terms)
 
 
-def _collateral_world(n=300, start=40, end=240, size=260, k=12, seed=5):
-    log = _Log(_mixed_records(n, seed=seed), seed=seed)
+def _collateral_world(n=300, start=40, end=240, size=260, k=12, seed=5, record_format="dpl-record/1"):
+    log = _Log(_mixed_records(n, seed=seed), seed=seed, record_format=record_format)
     root = merkle.root(log.leaves[:size])
     manifest = assets.build_manifest(log, STREAM, start, end, size, root)
     terms = _Pledged(TOKEN_ID, ISSUE_BLOCK, Terms(
@@ -321,7 +346,8 @@ def _collateral_world(n=300, start=40, end=240, size=260, k=12, seed=5):
     indices = sample_indices(sample_seed(BLOCK_HASH, TOKEN_ID), start, end, k)
     bundle = make_collateral_bundle(token_id=TOKEN_ID, chain_id=31337, registry=REGISTRY,
                                     issue_block_number=ISSUE_BLOCK, issue_block_hash=BLOCK_HASH,
-                                    manifest=manifest, entries=[log.entry(i, size) for i in indices])
+                                    manifest=manifest, entries=[log.entry(i, size) for i in indices],
+                                    record_format=record_format)
     return log, root, terms, json.loads(json.dumps(bundle))
 
 
@@ -352,6 +378,15 @@ def _collateral_cases() -> list[tuple[dict, dict]]:
     # every index sampled (k >= n), and a pledge at the very start of the log
     log2, root2, terms2, all_of_it = _collateral_world(n=40, start=0, end=9, size=12, k=20, seed=9)
     out.append(_collateral_case(all_of_it, terms2, root2, BLOCK_HASH))
+    # a pledged dpl-record/2 log: sound; read as v1 (record_format dropped) every leaf fails
+    _, root3, terms3, v2 = _collateral_world(n=60, start=5, end=50, size=55, k=8, seed=4, record_format="dpl-record/2")
+    assert v2["record_format"] == "dpl-record/2"
+    out.append(_collateral_case(v2, terms3, root3, BLOCK_HASH))
+    for fn in (lambda d: d.pop("record_format"), lambda d: d.update(record_format="dpl-record/9"),
+               lambda d: d["entries"][3]["record"]["data"].update(temp_c=-1.5)):
+        d = copy.deepcopy(v2)
+        fn(d)
+        out.append(_collateral_case(d, terms3, root3, BLOCK_HASH))
 
     def variant(fn=None, *, terms_=terms, anchored=root, block=BLOCK_HASH, raw_text=None):
         if raw_text is not None:

@@ -2,11 +2,12 @@
 // passes the pledge's terms, the root anchored at the checkpoint size and the issue block's hash,
 // as read from the chain. Same check names, order and (mostly) the same words as Python.
 import { toModel, pyType, isInt, has, get } from './json.js';
-import { HEX32, fromHex, toHex, bytes32, concatBytes, equalBytes } from './hex.js';
+import { HEX32, fromHex, toHex, bytes32, equalBytes } from './hex.js';
 import { keccak256 } from './keccak.js';
 import { pyRepr } from './pyfmt.js';
 import { prepareRecord, RecordError } from './records.js';
-import { leafHash, verifyInclusion, ProofError } from './merkle.js';
+import { verifyInclusion, ProofError } from './merkle.js';
+import { bundleRecordFormat, leafHashOf } from './leaves.js';
 import { checkManifest, assetDigest, recordDisagreements, ASSET_FORMAT_V2 } from './manifest.js';
 import { recordDisagreements as dayDisagreements } from './profile.js';
 import { compareCodePoints } from './exact.js';
@@ -70,6 +71,7 @@ function parse(b) {
   if (get(b, 'format') !== COLLATERAL_FORMAT) {
     throw new BundleError(`format is ${pyRepr(get(b, 'format'))}, expected ${pyRepr(COLLATERAL_FORMAT)}`);
   }
+  const recordFormat = bundleRecordFormat(b);
   const tokenId = uint(get(b, 'token_id'), 'token_id');
   uint(get(b, 'chain_id'), 'chain_id');
   const registry = get(b, 'registry');
@@ -111,7 +113,7 @@ function parse(b) {
       throw e;
     }
   }
-  return { tokenId, blockNumber, blockHash, seed, manifest, entries, covenantsBytes };
+  return { tokenId, blockNumber, blockHash, seed, manifest, entries, covenantsBytes, recordFormat };
 }
 
 /** The pledge terms a caller passes, normalised: ints as BigInts, hashes as bytes. */
@@ -162,7 +164,7 @@ export async function verifyCollateral(bundle, { terms, anchoredRoot, issueBlock
   const root = anchored ?? fromHex(m.checkpoint.root);
   const against = anchored ? 'the anchored root' : "the manifest's root (none anchored)";
   const profile = m.format === ASSET_FORMAT_V2 ? m.profile : null;
-  for (const e of b.entries) checks.push(...await checkEntry(e, m, t.checkpointSize, root, against, profile));
+  for (const e of b.entries) checks.push(...await checkEntry(e, m, t.checkpointSize, root, against, profile, b.recordFormat));
   if (profile) {
     const agreeing = checks.filter((c) => c.name.endsWith(DAY_CHECK) && c.ok).length;
     checks.push(...declaredFigures(profile, agreeing, b.entries.length));
@@ -353,13 +355,13 @@ function checkIndices(b, t, chainHash) {
   return check('sample indices', false, problems.join('; '));
 }
 
-async function checkEntry(e, m, size, root, against, profile) {
+async function checkEntry(e, m, size, root, against, profile, recordFormat) {
   const name = `entry ${e.index}`;
   let leaf;
   let canonical = null;
   try {
     canonical = prepareRecord(e.record);
-    leaf = equalBytes(await leafHash(concatBytes(e.salt, canonical)), e.leaf)
+    leaf = equalBytes(await leafHashOf(recordFormat, e.salt, canonical, e.record), e.leaf)
       ? check(`${name}: leaf hash`, true, 'record and salt hash to leaf_hash')
       : check(`${name}: leaf hash`, false, 'record and salt do not hash to leaf_hash (record or salt was altered)');
   } catch (err) {

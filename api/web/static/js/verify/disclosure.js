@@ -4,10 +4,10 @@
 // with the one anchored for (log_id, size). Records are checked in batches; between batches the
 // event loop runs and `onProgress` is told how far it got, so a page can show a progress bar.
 import { toModel, pyType, get } from './json.js';
-import { concatBytes } from './hex.js';
+import { bundleRecordFormat, leafHashOf } from './leaves.js';
 import { pyRepr } from './pyfmt.js';
 import { prepareRecord, RecordError } from './records.js';
-import { leafHash, verifyRange, ProofError } from './merkle.js';
+import { verifyRange, ProofError } from './merkle.js';
 import { BundleError } from './errors.js';
 import { hash, size, obj, logIdOf, anchorOf } from './proof_bundle.js';
 
@@ -59,6 +59,7 @@ export async function verifyDisclosure(input, { onProgress } = {}) {
   if (fmt !== DISCLOSURE_FORMAT) throw new BundleError(`unknown disclosure format ${pyRepr(fmt ?? null)} (expected ${pyRepr(DISCLOSURE_FORMAT)})`);
   const stream = get(d, 'stream');
   if (typeof stream !== 'string') throw new BundleError('stream must be a string');
+  const recordFormat = bundleRecordFormat(d);
   const rng = obj(get(d, 'range'), 'range');
   const start = size(get(rng, 'from'), 'range.from'), end = size(get(rng, 'to'), 'range.to');
   if (start >= end) throw new BundleError(`range [${start}, ${end}) is empty: a disclosure holds at least one record`);
@@ -93,7 +94,7 @@ export async function verifyDisclosure(input, { onProgress } = {}) {
         throw new BundleError(`records[${k}] (index ${start + BigInt(k)}): record is not a valid record: ${err.reason}`);
       }
       records[k] = [start + BigInt(k), record];
-      pending.push(leafHash(concatBytes(salts[k], canonical)));
+      pending.push(leafHashOf(recordFormat, salts[k], canonical, record));
     }
     (await Promise.all(pending)).forEach((h, i) => { leaves[from + i] = h; });
     if (onProgress) onProgress({ done: to, total });
@@ -106,5 +107,5 @@ export async function verifyDisclosure(input, { onProgress } = {}) {
     throw new BundleError('range proof does not lead to the checkpoint root '
       + `(a record, salt, proof hash, range, size or root was altered): ${err.message}`);
   }
-  return { logId, stream, start, end, size: n, root, anchor, records };
+  return { logId, stream, start, end, size: n, root, anchor, records, recordFormat };
 }

@@ -18,3 +18,5 @@ export { verifyDisclosure, DISCLOSURE_FORMAT } from './disclosure.js';
 export { recheckEvidence, recheckJson, checkCovenants } from './covenant_evidence.js';
 export { FORMAT as RECORD2_FORMAT, PARTIAL_FORMAT, PartialRecordError, fieldSalt, fieldCommitment, fieldNames, recordFields,
   leafDataFromCommitments, leafDataV2, leafHashV2, disclose, verifyPartial, verifyPartialInclusion } from './record2.js';
+export { RECORD_V1, RECORD_V2, bundleRecordFormat, leafHashOf } from './leaves.js';
+export { verifyGrantRead, READ_FORMAT as GRANT_READ_FORMAT } from './grant_read.js';

@@ -3,10 +3,11 @@
 // each entry green or red. `error` is the first failure's reason (Python's BundleError text when
 // there is one problem), `sound` is true exactly when Python accepts the bundle.
 import { toModel, pyType, isInt, get } from './json.js';
-import { HEX32, fromHex, toHex, concatBytes, equalBytes } from './hex.js';
+import { HEX32, fromHex, toHex, equalBytes } from './hex.js';
 import { pyRepr } from './pyfmt.js';
 import { prepareRecord, RecordError } from './records.js';
-import { leafHash, verifyInclusion, verifyConsistency, ProofError } from './merkle.js';
+import { verifyInclusion, verifyConsistency, ProofError } from './merkle.js';
+import { bundleRecordFormat, leafHashOf } from './leaves.js';
 import { BundleError } from './errors.js';
 import { check } from './collateral.js';
 
@@ -79,11 +80,12 @@ export async function verifyProofBundle(bundle) {
   const model = toModel(bundle);
   if (model.error) return formatFailure(PROOF_FORMAT, model.error);
   const b = model.value;
-  let stream, n, root, entries, logId, anchor;
+  let stream, n, root, entries, logId, anchor, recordFormat;
   try {
     obj(b, 'the bundle');
     stream = get(b, 'stream');
     if (typeof stream !== 'string') throw new BundleError('stream must be a string');
+    recordFormat = bundleRecordFormat(b);
     const cp = obj(get(b, 'checkpoint'), 'checkpoint');
     n = size(get(cp, 'size'), 'checkpoint.size');
     root = hash(get(cp, 'root'), 'checkpoint.root');
@@ -114,7 +116,7 @@ export async function verifyProofBundle(bundle) {
     const name = `entry ${e.index}`;
     try {
       const canonical = prepareRecord(e.record);
-      checks.push(equalBytes(await leafHash(concatBytes(e.salt, canonical)), e.leaf)
+      checks.push(equalBytes(await leafHashOf(recordFormat, e.salt, canonical, e.record), e.leaf)
         ? check(`${name}: leaf hash`, true, 'record and salt hash to leaf_hash')
         : check(`${name}: leaf hash`, false, `${e.where}: record and salt do not hash to leaf_hash (record or salt was altered)`));
     } catch (err) {
@@ -132,7 +134,7 @@ export async function verifyProofBundle(bundle) {
   }
   const shown = entries.slice(0, 5).map((e) => e.index).join(', ') + (entries.length > 5 ? ' ...' : '');
   const summary = `${entries.length} record(s) at index ${shown} are in ${pyRepr(stream)} at size ${n}, root ${toHex(root)}`;
-  return result(PROOF_FORMAT, checks, { summary, stream, logId, size: n, root, anchor });
+  return result(PROOF_FORMAT, checks, { summary, stream, logId, size: n, root, anchor, recordFormat });
 }
 
 /** Verify a dpl-consistency/1 bundle: checks "format" and "consistency". */
