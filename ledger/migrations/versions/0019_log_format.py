@@ -3,14 +3,14 @@ changed: the store, bundles and audits compute its leaves by it. Logs made befor
 ``dpl-record/1``, which is what they are.
 
 Revision ID: 0019
-Revises: 0020 (numbered before it; chained after it when the branches met)
+Revises: 0018
 """
 import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
 revision = "0019"
-down_revision = "0020"
+down_revision = "0018"
 branch_labels = None
 depends_on = None
 

@@ -1,14 +1,14 @@
 """Applications: loan applications (``dpl-application/1``) and their steps; the documents are
 sealed, the state, the parties and the links (grant, consent, pledge token) are clear.
 
-Revision ID: 0020
+Revision ID: 0018
 Revises: 0017
 """
 import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-revision = "0020"
+revision = "0018"
 down_revision = "0017"
 branch_labels = None
 depends_on = None
