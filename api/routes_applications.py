@@ -26,6 +26,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from api.deps import Factory, Lender, PledgeParty, Svc
 from api.errors import PROBLEM_RESPONSES, ApiProblem
 from api.schemas import Document, Out, ProfileDoc
+from ledger.canonical import CanonicalError, canonicalize
+from ledger.errors import InvalidArgumentError
 from ledger.service.applications import Applications, ApplicationView
 
 router = APIRouter(prefix="/v1", tags=["applications"], responses=PROBLEM_RESPONSES)
@@ -76,7 +78,10 @@ def apply(party: Factory, svc: Svc, body: Annotated[dict[str, Any], Body()],
     from ledger.service.idempotency import IdempotencyKeyReused, Replays
 
     applications = Applications(svc)
-    digest = hashlib.sha256(b"/v1/applications\n" + orjson.dumps(body, option=orjson.OPT_SORT_KEYS)).digest()
+    try:  # RFC 8785: refuses what JSON cannot carry exactly (an integer past 2^53) before any work
+        digest = hashlib.sha256(b"/v1/applications\n" + canonicalize(body)).digest()
+    except CanonicalError as e:
+        raise InvalidArgumentError(f"application {e}") from None
     if idempotency_key:
         try:
             answered = Replays(svc).answered(party.id, idempotency_key, digest)

@@ -350,6 +350,14 @@ class Pledges:
             return consents.list(lender=party.address or "")
         return consents.list()
 
+    def kept_consent(self, factory_party_id: int, consent_id: int):
+        """The consent ``consent_id`` a factory party gave and the service keeps (a
+        ``StoredConsent``: its document, and the token it was issued as), or None."""
+        from ledger.store.consents import ConsentStore
+
+        rows = ConsentStore(self.ctx.store.engine, self.ctx.store.key).list(factory_party=factory_party_id)
+        return next((r for r in rows if r.id == consent_id), None)
+
     def consents(self, party) -> list[dict]:
         """Consents a factory gave, those naming a lender, or all (an auditor)."""
         names = self.party_names()

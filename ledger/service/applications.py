@@ -219,18 +219,17 @@ class Applications:
         """Link the consent the factory gave (kept by the service) to its approved application:
         the consent must carry the approved terms (range, principal, currency, dates, samples,
         loan reference, lender, covenants), else ``InvalidArgumentError`` naming what differs."""
+        from ledger.pledge.service import Pledges
         from ledger.pledge.terms import consent_dates
-        from ledger.store.consents import ConsentStore
 
         row = self._row(party, application_id)
         rules.move(row.state, "consent", party.role)
-        found = [c for c in ConsentStore(self.ctx.store.engine, self.ctx.store.key).list(factory_party=party.id)
-                 if c.id == consent_id]
-        if not found:
+        kept = Pledges(self.ctx).kept_consent(party.id, consent_id)
+        if kept is None:
             raise NotFoundError(f"no consent {consent_id}")
         if any(r.consent_id == consent_id for r in self._store().list(factory_party=party.id)):
             raise ConflictError(f"consent {consent_id} is already linked to an application")
-        doc = orjson.loads(found[0].document)
+        doc = orjson.loads(kept.document)
         t = self._view(row).decision["terms"]
         dates = consent_dates(t["maturity"], t["lien_end"], t.get("max_lien_end"))
         given = doc["terms"]
@@ -310,10 +309,9 @@ class Applications:
         consent exists (the token the consent was issued as)."""
         if row.state != "consented" or row.consent_id is None:
             return row
-        from ledger.store.consents import ConsentStore
+        from ledger.pledge.service import Pledges
 
-        kept = next((c for c in ConsentStore(self.ctx.store.engine, self.ctx.store.key)
-                     .list(factory_party=row.factory_party) if c.id == row.consent_id), None)
+        kept = Pledges(self.ctx).kept_consent(row.factory_party, row.consent_id)
         if kept is None:
             return row
         token = kept.token_id if kept.token_id is not None else self._mirrored(orjson.loads(kept.document))

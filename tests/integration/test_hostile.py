@@ -57,6 +57,8 @@ def _record(rid: str, ts: str = TS, **data) -> dict:
 
 #: A body of the right shape for each route that takes one; the attacks bend one part of it.
 #: Sent with the key of a role the route allows (``tests.api.test_auth.ENDPOINTS``).
+_GRANT = {"format": "dpl-grant/1", "lender": "{lender}", "logs": ["{log_id}"], "records": {"from": 0, "to": 2},
+          "types": {"test.event": ["n"]}, "expires": "2099-01-01T00:00:00Z"}
 BODIES = {
     ("POST", "/v1/logs"): {"stream": "hostile"},
     ("POST", "/v1/logs/{log_id}/records"): [_record("h-1")],
@@ -79,6 +81,14 @@ BODIES = {
     ("POST", "/v1/logs/{log_id}/profile"): {"from": 0, "to": 2},
     ("POST", "/v1/logs/{log_id}/disclosures"): {"lender": "bank-a", "from": 0, "to": 2},
     ("POST", "/v1/webhooks"): {"url": "https://93.184.216.34/hostile"},
+    ("POST", "/v1/grants"): _GRANT,
+    ("POST", "/v1/applications"): {"format": "dpl-application/1", "lender": "{lender}", "amount": "1250000",
+                                   "currency": "CNY", "purpose": "hostile",
+                                   "collateral": [{"log_id": "{log_id}", "from": 0, "to": 2}], "grant": _GRANT},
+    ("POST", "/v1/applications/{application_id}/decision"): {"format": "dpl-decision/1", "decision": "decline",
+                                                             "reason": "other", "text": "no"},
+    ("POST", "/v1/applications/{application_id}/more-data"): _GRANT,
+    ("POST", "/v1/applications/{application_id}/consent"): {"consent_id": 1},
 }
 #: Integers no route may take: below 0, beyond 256 bits (uint256 is the widest of the chain), and
 #: beyond what Python converts.
@@ -107,7 +117,8 @@ class Served:
 
     def path(self, template: str) -> str:
         values = {"log_id": self.log_id, "index": "0", "token_id": "1", "warning_id": "1", "name": "acme", "prefix": "0badc0de",
-                  "address": self.addresses["bank-a"]}
+                  "address": self.addresses["bank-a"], "grant_id": "1", "application_id": "1", "disclosure_id": "1",
+                  "webhook_id": "1"}
         for name in re.findall(r"{(\w+)}", template):
             assert name in values, f"no value for the path parameter {name!r} of {template}: add one"
             template = template.replace("{" + name + "}", values[name])
@@ -115,7 +126,8 @@ class Served:
 
     def body(self, method: str, template: str) -> object:
         assert (method, template) in BODIES, f"{method} {template} takes a body: add a base body to BODIES"
-        return json.loads(json.dumps(BODIES[(method, template)]).replace("{log_id}", self.log_id))
+        text = json.dumps(BODIES[(method, template)]).replace("{log_id}", self.log_id)
+        return json.loads(text.replace("{lender}", self.addresses["bank-a"]))
 
 
 @pytest.fixture(scope="module")
