@@ -14,6 +14,12 @@ ACME grants bank-a reads of its log (``DEMO_GRANT``, docs/GRANTS.md): its work o
 good quantity only, its telemetry whole (with inclusion proofs), for 180 days from the day the demo
 is first made: the lender page's "Granted data" has something to read.
 
+ACME also keeps a ``dpl-record/2`` log (``V2_STREAM``: the month's first ``V2_RECORDS`` records,
+docs/RECORDS.md section 14), anchored, and applies to bank-a for a loan on it (``DEMO_APPLICATION``,
+left ``submitted``, docs/APPLICATIONS.md): the application's grant (``V2_GRANT``: some fields of its
+work orders and sales orders) reads as partial records whose hidden fields are commitments, so the
+lender's page verifies each record in the browser, and the lender's inbox is not empty.
+
 Idempotent: a second run reuses everything (and the keys saved in ``DPL_HOME/demo-keys.json``,
 mode 0600; ``make run`` prints them for signing in).
 
@@ -62,6 +68,13 @@ COVENANTS = {"format": "dpl-covenants/1", "tz": "+08:00", "covenants": [
 #: The pledged range ends at the first record of this instant (Monday 5 October, 00:00 at +08:00).
 BOLT_PLEDGE_END = datetime.fromisoformat("2026-10-05T00:00:00+08:00")
 SILENT = "press-07"
+#: ACME's dpl-record/2 log: the first V2_RECORDS records of its month.
+V2_STREAM, V2_RECORDS = "acme/line-v2", 300
+#: The types and fields of the application's grant on it (the others are hidden, committed).
+V2_GRANT = {"mes.work_order": ["product", "qty_good"], "erp.sales_order": ["amount_minor", "currency"]}
+#: ACME's application to bank-a on the v2 log (how a second run finds it: its purpose).
+DEMO_APPLICATION = {"amount": "80000000", "currency": "CNY",
+                    "purpose": "Demo: working capital for the BRK-220 order, against line 2 (dpl-record/2)"}
 #: ACME's grant to bank-a: the records and the types and fields granted (the log and expiry are added).
 DEMO_GRANT = {"records": {"from": 0, "to": 3495},
               "types": {"mes.work_order": ["product", "qty_good"], "iot.telemetry": ["*"]}}
@@ -150,7 +163,45 @@ def _setup(ctx: Context, say) -> dict:
     _disclose(ctx, existing, say)
     _covenanted_pledge(ctx, existing, say)
     _grant(ctx, existing, say)
+    _v2_application(ctx, existing, say)
     return keys
+
+
+def _v2_application(ctx: Context, existing: dict, say) -> None:
+    """ACME's ``dpl-record/2`` log ``V2_STREAM`` (made, filled and anchored once) and its
+    application to bank-a on it with ``V2_GRANT`` (once), left ``submitted``."""
+    from itertools import islice
+
+    from ledger.leaves import RECORD_V2
+    from ledger.service.anchoring import anchor_once
+    from ledger.service.applications import Applications
+    from ledger.service.logs import Logs
+    from ledger.sources import read_jsonl
+
+    acme, bank = existing["acme"], existing["bank-a"]
+    try:
+        info = ctx.store.get_log(V2_STREAM)
+    except NotFoundError:
+        info = Logs(ctx).create(V2_STREAM, acme.address, owner=acme.id, record_format=RECORD_V2)
+    with FACTORIES["acme"][1].open("rb") as f:
+        result = ctx.store.append(V2_STREAM, list(islice(read_jsonl(f), V2_RECORDS)))
+    say(f"{V2_STREAM} (dpl-record/2): appended {result.appended}, already stored {result.duplicates}; size {result.size}")
+    for report in anchor_once(ctx, V2_STREAM):
+        say(f"{report.stream} size {report.size}: {report.state}")
+    applications = Applications(ctx)
+    if any(a.application.get("purpose") == DEMO_APPLICATION["purpose"] for a in applications.list(acme)):
+        return
+    log_id = "0x" + info.log_id.hex()
+    today = int(time.time()) // 86400 * 86400
+    expires = datetime.fromtimestamp(today + 180 * 86400, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    made = applications.apply(acme, {
+        "format": "dpl-application/1", "lender": bank.address, **DEMO_APPLICATION,
+        "collateral": [{"log_id": log_id, "from": 0, "to": V2_RECORDS}],
+        "grant": {"format": "dpl-grant/1", "lender": bank.address, "logs": [log_id],
+                  "records": {"from": 0, "to": V2_RECORDS}, "types": V2_GRANT, "expires": expires},
+        "profile": {"tz": "+08:00"}})
+    say(f"{V2_STREAM}: acme applies to bank-a (application {made.id}, {made.state}; grant {made.grant_ids[0]} "
+        f"of work orders (product, qty_good) and sales orders (amount_minor, currency))")
 
 
 def _grant(ctx: Context, existing: dict, say) -> None:

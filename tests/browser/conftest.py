@@ -87,7 +87,7 @@ def _one_pledge(base: str, keys: dict) -> int:
         assert r.status_code == expect, (path, r.status_code, r.text)
         return r.json()
 
-    [log] = call("GET", "/v1/logs", "factory", 200)
+    [log] = [x for x in call("GET", "/v1/logs", "factory", 200) if x["stream"] == "acme/line-a"]  # the demo has two
     consent = call("POST", "/v1/pledges/consents", "factory", 201, json={"terms": {
         "log_id": log["log_id"], "from": 0, "to": 200, "lender": "bank-a", "principal": 2_500_000,
         "currency": "EUR", "maturity": "2027-06-30", "lien_end": "2027-12-31", "samples": 8,

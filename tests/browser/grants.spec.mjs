@@ -150,6 +150,63 @@ test('the demo grant\'s telemetry comes proven: each record verified in the brow
   assert.deepEqual(lender.problems, []);
 });
 
+test('the demo\'s grant on a dpl-record/2 log: partial records, each verified in the browser, hidden values nowhere', async () => {
+  // api.demo: acme/line-v2 holds the month's first 300 records as dpl-record/2; acme's application to
+  // bank-a granted its work orders (product, qty_good) and sales orders (currency, amount_minor)
+  const v2 = (await call('GET', '/v1/grants', 'lender_a')).find((g) => g.grant.types['erp.sales_order']);
+  assert.ok(v2, 'the demo (api.demo) granted bank-a some fields on its dpl-record/2 log');
+  const types = v2.grant.types;
+  const shownRecords = DEMO.map((r, index) => ({ index, ...r })).filter((r) => types[r.type]);
+  assert.ok(shownRecords.some((r) => r.type === 'erp.sales_order') && shownRecords.length >= 5, 'both types in [0, 60)');
+  const page = await openPage(browser);
+  await signIn(page, 'lender_a');
+  const card = page.getByTestId(`grant-${v2.id}`);
+  await card.waitFor();
+  await card.getByLabel('To (exclusive)').fill('60');
+  await card.getByRole('button', { name: 'Read records' }).click();
+  const out = page.getByTestId(`grant-read-${v2.id}`);
+  await out.getByTestId('grant-verified').waitFor();
+  const n = shownRecords.length;
+  assert.equal(await out.getByTestId('grant-verified').textContent(), `${n} of ${n} proven record(s) verified in this browser.`);
+  const rows = out.locator('table.grant-records tbody tr');
+  assert.deepEqual(await rows.evaluateAll((els) => els.map((e) => [Number(e.dataset.index), e.querySelector('[data-proof]').dataset.proof,
+    e.querySelector('[data-proof]').textContent, e.querySelector('td[data-field="(other)"]').textContent])),
+  shownRecords.map((r) => [r.index, 'verified', 'verified (hidden fields committed)', 'hidden']));
+  const order = shownRecords.find((r) => r.type === 'mes.work_order');
+  const row = out.locator(`tr[data-index="${order.index}"]`);
+  assert.equal(await row.locator('td[data-field="qty_good"]').textContent(), String(order.data.qty_good));
+  // the hidden fields' values are nowhere: not in the text, not in the DOM (attributes, titles)
+  const text = await page.locator('body').innerText();
+  const dom = await page.content();
+  for (const r of shownRecords) {
+    const hidden = r.type === 'mes.work_order' ? [r.data.product_name, r.data.started] : [r.data.customer];
+    for (const value of hidden) {
+      assert.ok(!text.includes(value) && !dom.includes(value), `hidden value ${value} of record ${r.index} is not on the page`);
+    }
+  }
+  const granted = await card.innerHTML();
+  for (const name of ['product_name', 'qty_scrap', 'customer', 'due_days']) assert.ok(!granted.includes(name), `nor the name ${name}`);
+  await shot(page, 'grants-lender-v2-verified');
+
+  // a disclosed value altered on the way (a work order's good quantity, in the record and its partial
+  // record alike): that record only is NOT verified
+  await page.route(`**/v1/grants/${v2.id}/records?**`, async (route) => {
+    const real = await (await route.fetch()).json();
+    const e = real.records.find((x) => x.index === order.index);
+    e.record.data.qty_good += 1;
+    e.partial.fields.find((f) => f.name === 'data.qty_good').value += 1;
+    await route.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify(real) });
+  }, { times: 1 });
+  await card.getByRole('button', { name: 'Read records' }).click();
+  await out.getByText(`${n - 1} of ${n} proven record(s) verified in this browser.`).waitFor();
+  const proofs = await rows.evaluateAll((els) => els.map((e) => [Number(e.dataset.index), e.querySelector('[data-proof]').dataset.proof]));
+  assert.deepEqual(proofs, shownRecords.map((r) => [r.index, r.index === order.index ? 'failed' : 'verified']));
+  assert.equal(await row.locator('[data-proof]').textContent(), 'NOT verified');
+  assert.match(await row.locator('td[data-field="(proof)"]').textContent(), /does not hash to leaf_hash/);
+  assert.deepEqual(page.problems, []);
+  await page.context().close();
+});
+
 test('acme revokes the grant at once; bank-a\'s next read is refused in words', async () => {
   const page = await factoryPage();
   const row = page.locator(`#grants tr[data-grant="${grantId}"]`);

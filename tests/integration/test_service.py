@@ -16,6 +16,7 @@ import httpx
 import pytest
 
 from ledger.chain import node
+from ledger.grant_read import verify_grant_read
 from ledger.pledge.collateral_chain import verify_against_chain
 from tests.integration.test_anchoring import _free_port
 
@@ -168,10 +169,12 @@ def test_make_run_serves_the_demo_stops_on_ctrl_c_and_reuses_everything(tmp_path
             assert set(keys) == {"factory", "factory_b", "lender_a", "lender_b", "auditor", "admin"}
             assert (home / "demo-keys.json").stat().st_mode & 0o777 == 0o600
             # bolt's month, then its Saturday 31 October (80 readings, press-07 silent)
-            for slot, stream, size in (("factory", "acme/line-a", 3495), ("factory_b", "bolt/line-1", 3575)):
+            # acme's month, and a dpl-record/2 log of its first 300 records (anchored)
+            for slot, want in (("factory", [("acme/line-a", 3495, "dpl-record/1"), ("acme/line-v2", 300, "dpl-record/2")]),
+                               ("factory_b", [("bolt/line-1", 3575, "dpl-record/1")])):
                 logs = httpx.get(f"http://127.0.0.1:{api_port}/v1/logs",
                                  headers={"Authorization": f"Bearer {keys[slot]}"}).json()
-                assert [(log["stream"], log["size"]) for log in logs] == [(stream, size)]
+                assert [(log["stream"], log["size"], log["format"]) for log in logs] == want
             _assert_demo_warnings(f"http://127.0.0.1:{api_port}", keys)
             listed = httpx.get(f"http://127.0.0.1:{api_port}/v1/factories",
                                headers={"Authorization": f"Bearer {keys['lender_a']}"}).json()
@@ -185,8 +188,23 @@ def test_make_run_serves_the_demo_stops_on_ctrl_c_and_reuses_everything(tmp_path
             # acme granted bank-a reads of its log: the lender page's "Granted data" has one to read
             granted = httpx.get(f"http://127.0.0.1:{api_port}/v1/grants",
                                 headers={"Authorization": f"Bearer {keys['lender_a']}"}).json()
-            assert [(g["factory"], g["state"], g["grant"]["types"]) for g in granted] == [
-                ("acme", "live", {"iot.telemetry": ["*"], "mes.work_order": ["product", "qty_good"]})]
+            assert sorted((g["factory"], g["state"], sorted(g["grant"]["types"].items())) for g in granted) == [
+                ("acme", "live", [("erp.sales_order", ["amount_minor", "currency"]), ("mes.work_order", ["product", "qty_good"])]),
+                ("acme", "live", [("iot.telemetry", ["*"]), ("mes.work_order", ["product", "qty_good"])])]
+            # acme applied to bank-a on its v2 log: the lender's inbox has one, submitted, with that grant
+            inbox = httpx.get(f"http://127.0.0.1:{api_port}/v1/applications",
+                              headers={"Authorization": f"Bearer {keys['lender_a']}"}).json()
+            [v2] = [g for g in granted if "erp.sales_order" in g["grant"]["types"]]
+            assert [(a["factory"], a["state"], a["grant_ids"], a["application"]["collateral"][0]["to"]) for a in inbox] == [
+                ("acme", "submitted", [v2["id"]], 300)]
+            # a read through it: partial records on the dpl-record/2 log, proven, checked as a lender does
+            read = httpx.get(f"http://127.0.0.1:{api_port}/v1/grants/{v2['id']}/records",
+                             params={"log": v2["grant"]["logs"][0], "from": 0, "to": 300},
+                             headers={"Authorization": f"Bearer {keys['lender_a']}"})
+            assert read.status_code == 200, read.text
+            checked = verify_grant_read(read.json())
+            assert checked.record_format == "dpl-record/2" and checked.size == 300 and checked.records
+            assert all(proven for _, _, proven in checked.records)
             assert 'action="/signin"' in httpx.get(f"http://127.0.0.1:{api_port}/").text
             signed_in = httpx.post(f"http://127.0.0.1:{api_port}/signin", data={"api_key": keys["auditor"]})
             assert signed_in.status_code == 303 and signed_in.headers["location"] == "/auditor"
@@ -207,6 +225,9 @@ def test_make_run_serves_the_demo_stops_on_ctrl_c_and_reuses_everything(tmp_path
     assert "bolt/line-1: appended 3495" in first and "bolt/line-1: appended 0, already stored 3495" in second
     assert "disclosed in full to bank-a" in first and "disclosed in full" not in second
     assert "acme grants bank-a reads" in first and "grants bank-a" not in second
+    assert "acme/line-v2 (dpl-record/2): appended 300" in first
+    assert "acme/line-v2 (dpl-record/2): appended 0, already stored 300" in second
+    assert "acme applies to bank-a (application 1, submitted" in first and "applies" not in second
     # the covenanted pledge is made and judged once; a second run judges nothing new
     assert "bolt consents to pledge records [0, 467) to bank-a with covenants" in first
     assert "monitor: pledge 1: warning stoppage/press-07/3487 raised" in first

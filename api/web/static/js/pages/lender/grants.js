@@ -6,7 +6,13 @@
 // as one dpl-proof/1, verify/proof_bundle.js: leaf hash and RFC 9162 inclusion under the read's
 // checkpoint, then that root on chain through the JSON-RPC URL and registry of the Disclosures
 // section, verify/chain.js) and marked "verified"; a record with hidden fields is labelled "the
-// service's word", as the answer's notice says. Each read's receipt (its access-log entry) is shown.
+// service's word", as the answer's notice says. On a dpl-record/2 log every record comes as a
+// partial record (its hidden fields as commitments, never their values): the page of records is
+// checked here with verify/grant_read.js (verifyGrantRead: each record's leaf rebuilt from its
+// disclosed fields and commitments, and its inclusion under the checkpoint), a record that fails
+// marked NOT verified on its own, then the checkpoint's root on chain as above (anchorChecks); a
+// record that passes reads "verified (hidden fields committed)". Each read's receipt (its
+// access-log entry) is shown.
 import { readConfig } from '../../config.js';
 import { api, errorText } from '../../api.js';
 import { badge, busy, h, short, table } from '../../dom.js';
@@ -14,7 +20,9 @@ import { fmtTime } from '../../format.js';
 import { shown } from '../../verify/pyfmt.js';
 import { isAddress } from '../../verify/collateral.js';
 import { parseJson, get } from '../../verify/json.js';
-import { verifyProofBundleOnChain } from '../../verify/chain.js';
+import { anchorChecks, verifyProofBundleOnChain } from '../../verify/chain.js';
+import { verifyGrantRead } from '../../verify/grant_read.js';
+import { BundleError } from '../../verify/errors.js';
 import { verifyProofBundle } from '../../verify/proof_bundle.js';
 
 const $ = (id) => document.getElementById(id);
@@ -83,6 +91,54 @@ async function checkProven(read) {
   return verdicts;
 }
 
+/** The record format of a read (a v1 answer may not name it). */
+const V2 = 'dpl-record/2';
+
+/**
+ * Checks a read of a dpl-record/2 log (`read`: parsed by verify/json.js) here: resolves to index ->
+ * {ok, detail}. The page is checked whole with verifyGrantRead; when that fails, each record alone
+ * (the same answer holding it only), so a failure marks that record only, in verifyGrantRead's
+ * words. The proven records that pass are then checked together against the chain (the checkpoint's
+ * root anchored for the log at its size; a failed chain check fails them all, with its reason).
+ */
+async function checkPartials(read) {
+  const verdicts = new Map();
+  const records = get(read, 'records');
+  if (!Array.isArray(records)) return verdicts;
+  const attempt = async (doc) => {
+    try { return { ok: await verifyGrantRead(doc) }; } catch (e) {
+      if (!(e instanceof BundleError)) throw e;
+      return { error: e.message };
+    }
+  };
+  let header = null;
+  const passing = [];
+  const whole = await attempt(read);
+  if (whole.ok) {
+    header = whole.ok;
+    for (const [index, , proven] of whole.ok.records) if (proven) passing.push(Number(index));
+  } else {
+    for (const e of records) {
+      const one = await attempt({ ...read, records: [e] });
+      const index = Number(get(e, 'index'));
+      if (one.ok) {
+        header = one.ok;
+        if (one.ok.records[0][2]) passing.push(index);
+      } else {
+        verdicts.set(index, { ok: false, detail: one.error });
+      }
+    }
+  }
+  if (!passing.length) return verdicts;
+  const chain = await anchorChecks(header, { ...trust(), registryCode: await registryCode() });
+  const bad = chain.find((c) => !c.ok);
+  for (const index of passing) {
+    verdicts.set(index, bad ? { ok: false, detail: `${bad.name}: ${bad.detail}` }
+      : { ok: true, detail: `leaf at index ${index} of size ${header.size} (rebuilt from the disclosed fields and the hidden fields' commitments), root anchored on chain` });
+  }
+  return verdicts;
+}
+
 const cellValue = (v) => h('code', {}, shown(typeof v === 'string' ? v : JSON.stringify(v)));
 
 /** The read as a table: id, ts, type, the granted fields (others marked hidden), the proof's state. */
@@ -94,16 +150,18 @@ function recordsTable(read, grant, verdicts) {
     if (granted.length === 1 && granted[0] === '*') Object.keys(e.record.data || {}).forEach(add);
     else granted.forEach(add);
   }
+  const v2 = read.record_format === V2;
   const rows = read.records.map((e) => {
     const granted = grant.types[e.record.type] || [];
-    const whole = granted.length === 1 && granted[0] === '*';
+    const whole = v2 ? !(e.partial?.hidden?.length) : granted.length === 1 && granted[0] === '*';
     const data = e.record.data || {};
     const cells = fields.map((f) => (Object.prototype.hasOwnProperty.call(data, f) ? h('td', { 'data-field': f }, cellValue(data[f]))
       : h('td', { 'data-field': f, class: 'muted' }, '—')));
     const verdict = verdicts.get(e.index);
     let proof;
     if (!e.proven) proof = h('span', { class: 'badge pending', 'data-proof': 'word' }, "the service's word");
-    else if (verdict?.ok) proof = h('span', { class: 'badge ok', 'data-proof': 'verified', title: verdict.detail }, 'verified');
+    else if (verdict?.ok) proof = h('span', { class: 'badge ok', 'data-proof': 'verified', title: verdict.detail },
+      v2 && !whole ? 'verified (hidden fields committed)' : 'verified');
     else if (verdict) proof = [h('span', { class: 'badge bad', 'data-proof': 'failed' }, 'NOT verified'), ' ', shown(verdict.detail)];
     else proof = h('span', { class: 'badge pending', 'data-proof': 'unchecked' }, 'not checked');
     return h('tr', { 'data-index': e.index, 'data-type': e.record.type },
@@ -152,7 +210,10 @@ export function readForm(g, { prefix = 'gr', testid = 'grant' } = {}) {
     const bytes = new Uint8Array(await response.arrayBuffer());
     const read = JSON.parse(new TextDecoder().decode(bytes)); // for display; checked from its exact reading below
     let verdicts = new Map(), chainError = null;
-    try { verdicts = await checkProven(parseJson(bytes)); } catch (e) { chainError = errorText(e); }
+    try {
+      const exact = parseJson(bytes);
+      verdicts = await (get(exact, 'record_format') === V2 ? checkPartials(exact) : checkProven(exact));
+    } catch (e) { chainError = errorText(e); }
     const proven = read.records.filter((e) => e.proven).length;
     const verified = [...verdicts.values()].filter((v) => v.ok).length;
     out.replaceChildren(
