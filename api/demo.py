@@ -18,7 +18,10 @@ ACME also keeps a ``dpl-record/2`` log (``V2_STREAM``: the month's first ``V2_RE
 docs/RECORDS.md section 14), anchored, and applies to bank-a for a loan on it (``DEMO_APPLICATION``,
 left ``submitted``, docs/APPLICATIONS.md): the application's grant (``V2_GRANT``: some fields of its
 work orders and sales orders) reads as partial records whose hidden fields are commitments, so the
-lender's page verifies each record in the browser, and the lender's inbox is not empty.
+lender's page verifies each record in the browser, and the lender's inbox is not empty. Bolt has
+applied too (``BOLT_APPLICATION``, records [1000, 2000) of its log, its work orders' product and
+quantities granted), and bank-a has approved it with terms (``BOLT_TERMS``): an approved
+application waiting for Bolt's consent.
 
 Idempotent: a second run reuses everything (and the keys saved in ``DPL_HOME/demo-keys.json``,
 mode 0600; ``make run`` prints them for signing in).
@@ -78,6 +81,14 @@ DEMO_APPLICATION = {"amount": "80000000", "currency": "CNY",
 #: ACME's grant to bank-a: the records and the types and fields granted (the log and expiry are added).
 DEMO_GRANT = {"records": {"from": 0, "to": 3495},
               "types": {"mes.work_order": ["product", "qty_good"], "iot.telemetry": ["*"]}}
+
+#: Bolt's application to bank-a (found again by its purpose), the range offered and the fields granted,
+#: and the terms bank-a approves (the dates are added: 180 and 270 days after the day it is made).
+BOLT_APPLICATION = {"amount": "30000000", "currency": "CNY",
+                    "purpose": "Demo: tooling for the M8 bolt line, against October's output"}
+BOLT_RANGE = (1000, 2000)
+BOLT_GRANT = {"mes.work_order": ["product", "qty_good", "qty_scrap"]}
+BOLT_TERMS = {"principal": "30000000", "currency": "CNY", "samples": 8, "loan_ref": "LOAN-DEMO-BOLT-2"}
 
 
 def saturday(month: list[dict]) -> list[dict]:
@@ -164,7 +175,34 @@ def _setup(ctx: Context, say) -> dict:
     _covenanted_pledge(ctx, existing, say)
     _grant(ctx, existing, say)
     _v2_application(ctx, existing, say)
+    _approved_application(ctx, existing, say)
     return keys
+
+
+def _approved_application(ctx: Context, existing: dict, say) -> None:
+    """Bolt's ``BOLT_APPLICATION`` to bank-a (once), reviewed and approved by bank-a with ``BOLT_TERMS``."""
+    from ledger.service.applications import Applications
+
+    applications, bolt, bank = Applications(ctx), existing["bolt"], existing["bank-a"]
+    if any(a.application.get("purpose") == BOLT_APPLICATION["purpose"] for a in applications.list(bolt)):
+        return
+    log_id = "0x" + ctx.store.get_log(FACTORIES["bolt"][0]).log_id.hex()
+    today = int(time.time()) // 86400 * 86400
+    day = lambda n: datetime.fromtimestamp(today + n * 86400, tz=timezone.utc)  # noqa: E731
+    (start, end) = BOLT_RANGE
+    made = applications.apply(bolt, {
+        "format": "dpl-application/1", "lender": bank.address, **BOLT_APPLICATION,
+        "collateral": [{"log_id": log_id, "from": start, "to": end}],
+        "grant": {"format": "dpl-grant/1", "lender": bank.address, "logs": [log_id],
+                  "records": {"from": start, "to": end}, "types": BOLT_GRANT,
+                  "expires": day(180).strftime("%Y-%m-%dT%H:%M:%SZ")}})
+    applications.review(bank, made.id)
+    approved = applications.decide(bank, made.id, {
+        "format": "dpl-decision/1", "decision": "approve", "text": "Approved as offered.",
+        "terms": {"log_id": log_id, "from": start, "to": end, **BOLT_TERMS,
+                  "maturity": day(180).strftime("%Y-%m-%d"), "lien_end": day(270).strftime("%Y-%m-%d")}})
+    say(f"{FACTORIES['bolt'][0]}: bolt applies to bank-a for records [{start}, {end}) (application {made.id}), "
+        f"bank-a {approved.state} it")
 
 
 def _v2_application(ctx: Context, existing: dict, say) -> None:
@@ -185,7 +223,8 @@ def _v2_application(ctx: Context, existing: dict, say) -> None:
         info = Logs(ctx).create(V2_STREAM, acme.address, owner=acme.id, record_format=RECORD_V2)
     with FACTORIES["acme"][1].open("rb") as f:
         result = ctx.store.append(V2_STREAM, list(islice(read_jsonl(f), V2_RECORDS)))
-    say(f"{V2_STREAM} (dpl-record/2): appended {result.appended}, already stored {result.duplicates}; size {result.size}")
+    say(f"{V2_STREAM} (dpl-record/2): appended {result.appended}, already stored {result.duplicates}; "
+        f"size {result.size}")
     for report in anchor_once(ctx, V2_STREAM):
         say(f"{report.stream} size {report.size}: {report.state}")
     applications = Applications(ctx)

@@ -170,7 +170,8 @@ def test_make_run_serves_the_demo_stops_on_ctrl_c_and_reuses_everything(tmp_path
             assert (home / "demo-keys.json").stat().st_mode & 0o777 == 0o600
             # bolt's month, then its Saturday 31 October (80 readings, press-07 silent)
             # acme's month, and a dpl-record/2 log of its first 300 records (anchored)
-            for slot, want in (("factory", [("acme/line-a", 3495, "dpl-record/1"), ("acme/line-v2", 300, "dpl-record/2")]),
+            for slot, want in (("factory", [("acme/line-a", 3495, "dpl-record/1"),
+                                            ("acme/line-v2", 300, "dpl-record/2")]),
                                ("factory_b", [("bolt/line-1", 3575, "dpl-record/1")])):
                 logs = httpx.get(f"http://127.0.0.1:{api_port}/v1/logs",
                                  headers={"Authorization": f"Bearer {keys[slot]}"}).json()
@@ -189,14 +190,21 @@ def test_make_run_serves_the_demo_stops_on_ctrl_c_and_reuses_everything(tmp_path
             granted = httpx.get(f"http://127.0.0.1:{api_port}/v1/grants",
                                 headers={"Authorization": f"Bearer {keys['lender_a']}"}).json()
             assert sorted((g["factory"], g["state"], sorted(g["grant"]["types"].items())) for g in granted) == [
-                ("acme", "live", [("erp.sales_order", ["amount_minor", "currency"]), ("mes.work_order", ["product", "qty_good"])]),
-                ("acme", "live", [("iot.telemetry", ["*"]), ("mes.work_order", ["product", "qty_good"])])]
+                ("acme", "live", [("erp.sales_order", ["amount_minor", "currency"]),
+                                  ("mes.work_order", ["product", "qty_good"])]),
+                ("acme", "live", [("iot.telemetry", ["*"]), ("mes.work_order", ["product", "qty_good"])]),
+                ("bolt", "live", [("mes.work_order", ["product", "qty_good", "qty_scrap"])])]
             # acme applied to bank-a on its v2 log: the lender's inbox has one, submitted, with that grant
             inbox = httpx.get(f"http://127.0.0.1:{api_port}/v1/applications",
                               headers={"Authorization": f"Bearer {keys['lender_a']}"}).json()
             [v2] = [g for g in granted if "erp.sales_order" in g["grant"]["types"]]
-            assert [(a["factory"], a["state"], a["grant_ids"], a["application"]["collateral"][0]["to"]) for a in inbox] == [
-                ("acme", "submitted", [v2["id"]], 300)]
+            assert sorted((a["factory"], a["state"], a["application"]["collateral"][0]["to"]) for a in inbox) == [
+                ("acme", "submitted", 300), ("bolt", "approved", 2000)]
+            [acme_app] = [a for a in inbox if a["factory"] == "acme"]
+            assert acme_app["grant_ids"] == [v2["id"]]
+            [bolt_app] = [a for a in inbox if a["factory"] == "bolt"]
+            terms = bolt_app["decision"]["terms"]
+            assert (terms["from"], terms["to"], terms["loan_ref"]) == (1000, 2000, "LOAN-DEMO-BOLT-2")
             # a read through it: partial records on the dpl-record/2 log, proven, checked as a lender does
             read = httpx.get(f"http://127.0.0.1:{api_port}/v1/grants/{v2['id']}/records",
                              params={"log": v2["grant"]["logs"][0], "from": 0, "to": 300},
@@ -228,6 +236,7 @@ def test_make_run_serves_the_demo_stops_on_ctrl_c_and_reuses_everything(tmp_path
     assert "acme/line-v2 (dpl-record/2): appended 300" in first
     assert "acme/line-v2 (dpl-record/2): appended 0, already stored 300" in second
     assert "acme applies to bank-a (application 1, submitted" in first and "applies" not in second
+    assert "bolt applies to bank-a for records [1000, 2000) (application 2), bank-a approved it" in first
     # the covenanted pledge is made and judged once; a second run judges nothing new
     assert "bolt consents to pledge records [0, 467) to bank-a with covenants" in first
     assert "monitor: pledge 1: warning stoppage/press-07/3487 raised" in first
