@@ -10,7 +10,7 @@ let browser;
 let log;
 before(async () => {
   browser = await launch();
-  [log] = await bearer('GET', '/v1/logs');
+  log = (await bearer('GET', '/v1/logs')).find((l) => l.stream === 'acme/line-a'); // the demo's acme/line-v2 too
 });
 after(async () => { await browser?.close(); });
 
@@ -67,12 +67,12 @@ test('the factory sees its log, anchors, chart and pledge', async () => {
 
   // the chart: bars and a legend naming the types the API counts
   const activity = await bearer('GET', `/v1/logs/${log.log_id}/activity`);
-  const chart = page.locator('#activity svg.activity-chart');
+  const chart = page.locator('#activity [data-log="acme/line-a"] svg.activity-chart');
   await chart.waitFor();
   assert.ok(await chart.locator('rect').count() >= activity.days.length, 'a bar per day');
   assert.equal(await chart.locator('g.day').count(), activity.days.length);
   assert.match(await chart.locator('title').first().textContent(), /acme\/line-a/);
-  const legend = await page.locator('#activity .legend li').allTextContents();
+  const legend = await page.locator('#activity [data-log="acme/line-a"] .legend li').allTextContents();
   assert.deepEqual(legend, activity.types);
   for (const t of activity.types) assert.ok(await chart.locator(`rect[data-type="${t}"]`).count() > 0, `bars of ${t}`);
 
@@ -254,8 +254,8 @@ test('the factory signs an extension past a pledge\'s max lien end, shown field 
 
 test('the factory page fits 1280 and 390 px', async () => {
   await atBothWidths(browser, 'factory', '/factory', 'factory', async (page) => {
-    await page.locator('table.checkpoints').waitFor();
-    await page.locator('#activity svg.activity-chart').waitFor();
+    await page.locator('article.log[data-log="acme/line-a"] table.checkpoints').waitFor();
+    await page.locator('#activity [data-log="acme/line-a"] svg.activity-chart').waitFor();
     await page.locator('table.pledges').waitFor();
     await page.locator('table.consents').waitFor();
   });
