@@ -25,7 +25,7 @@ from eth_utils import to_checksum_address
 
 from ledger.bundles import to_hex
 from ledger.errors import ConflictError, InvalidArgumentError, LedgerError, NotFoundError
-from ledger.pledge.terms import Consent, CovenantsNotPledged, Extension, Terms, check_pledged_covenants
+from ledger.pledge.terms import Consent, Extension, Terms, check_pledged_covenants
 
 
 class NotCustodial(ConflictError):

@@ -124,7 +124,8 @@ class Monitor:
         """Judge every watched pledge once (see the module docstring); ``now``: the chain's clock
         to judge ``anchoring_cadence`` by (default: the latest block's timestamp)."""
         from ledger.pledge.chain import chain_time
-        from ledger.pledge.service import CovenantsNotPledged, Pledges
+        from ledger.pledge.service import Pledges
+        from ledger.pledge.terms import CovenantsNotPledged
 
         chain = self.ctx.chain()
         pledges = Pledges(self.ctx)
