@@ -344,16 +344,9 @@ class Applications:
     def list(self, party) -> list[ApplicationView]:
         """A factory's applications, a lender's inbox, every application for an auditor; none
         for other roles."""
-        store = self._store()
-        if party.role == "factory":
-            rows = store.list(factory_party=party.id)
-        elif party.role == "lender":
-            rows = store.list(lender=party.address) if party.address else []
-        elif party.role == "auditor":
-            rows = store.list()
-        else:
-            rows = []
-        return [self._view(self._pledged(r)) for r in rows]
+        from ledger.service.scope import rows_for
+
+        return [self._view(self._pledged(r)) for r in rows_for(party, self._store().list)]
 
     def get(self, party, application_id: int) -> ApplicationView:
         return self._view(self._pledged(self._row(party, application_id)))

@@ -43,24 +43,15 @@ def recheck(warning: object, disclosure: object, *, covenants: dict, pledged_pro
     ``rpc_url`` also the chain checks of the disclosure's checkpoint (``registry``, else the
     deployment record pinned for the chain under ``home``; never an address the files name; and
     with ``factory``, the factory expected). Without ``rpc_url`` the verdict is on maths alone."""
-    from ledger.chain.check import expected_factory, proof_checks
-    from ledger.checks import Check
+    from ledger.chain.check import expected_factory
     from ledger.covenant_evidence import recheck_evidence
+    from ledger.service.profiles import disclosure_chain_checks
 
     expected = expected_factory(factory)  # a malformed --factory is the caller's error, before any work
     verdict = recheck_evidence(warning, disclosure, covenants=covenants, pledged_profile=pledged_profile)
     if rpc_url is None or verdict.verified is None:
         return verdict
     from ledger.chain.client import Chain
-    from ledger.chain.deploy import trusted_registry
 
-    v = verdict.verified
-    chain = Chain(rpc_url)
-    if v.anchor is None:
-        verdict.checks.append(Check("anchor", False, "the disclosure names no anchor: nothing to check on chain"))
-    elif v.anchor.get("chain_id") != chain.chain_id:
-        verdict.checks.append(Check("anchor", False, f"{chain.shown_url} is chain {chain.chain_id}, but the "
-                                                     f"disclosure's anchor is on chain {v.anchor.get('chain_id')}"))
-    else:
-        verdict.checks.extend(proof_checks(v, chain, trusted_registry(chain.chain_id, home, registry), expected))
+    verdict.checks.extend(disclosure_chain_checks(verdict.verified, Chain(rpc_url), home, registry, expected))
     return verdict

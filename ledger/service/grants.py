@@ -170,15 +170,9 @@ class Grants:
     def list(self, party) -> list[GrantView]:
         """A factory's grants, the grants naming a lender, every grant for an auditor; none for
         other roles."""
-        store = self._store()
-        if party.role == "factory":
-            rows = store.list(factory_party=party.id)
-        elif party.role == "lender":
-            rows = store.list(lender=party.address) if party.address else []
-        elif party.role == "auditor":
-            rows = store.list()
-        else:
-            rows = []
+        from ledger.service.scope import rows_for
+
+        rows = rows_for(party, self._store().list)
         now = _now_ms()
         return [self._view(r, now) for r in rows]
 

@@ -148,14 +148,9 @@ class Profiles:
 
     def disclosures(self, party) -> list[DisclosureView]:
         """Disclosures a factory made, those naming a lender, or none for other roles."""
-        store = self._disclosures()
-        if party.role == "factory":
-            rows = store.list(factory_party=party.id)
-        elif party.role == "lender":
-            rows = store.list(lender=party.address or "")
-        else:
-            rows = []
-        return [self._view(r) for r in rows]
+        from ledger.service.scope import rows_for
+
+        return [self._view(r) for r in rows_for(party, self._disclosures().list, auditors=False)]
 
     def _row(self, party, disclosure_id: int, live: bool = False):
         row = self._disclosures().get(disclosure_id)
@@ -206,8 +201,7 @@ def verify(profile: object, disclosure: object, *, rpc_url: str | None = None, h
     ``home``; never an address the files name) and, with ``factory``, the factory expected.
     Without ``rpc_url`` the verdict is on maths alone (as ``dpl verify`` without ``--rpc``):
     the edges say that the anchor was not checked."""
-    from ledger.chain.check import expected_factory, proof_checks
-    from ledger.checks import Check
+    from ledger.chain.check import expected_factory
     from ledger.profile_verify import verify_profile
 
     expected = expected_factory(factory)  # a malformed --factory is the caller's error, before any work
@@ -215,15 +209,23 @@ def verify(profile: object, disclosure: object, *, rpc_url: str | None = None, h
     if rpc_url is None or verdict.verified is None:
         return verdict
     from ledger.chain.client import Chain
-    from ledger.chain.deploy import trusted_registry
 
-    v = verdict.verified
-    chain = Chain(rpc_url)
-    if v.anchor is None:
-        verdict.checks.append(Check("anchor", False, "the disclosure names no anchor: nothing to check on chain"))
-    elif v.anchor.get("chain_id") != chain.chain_id:
-        verdict.checks.append(Check("anchor", False, f"{chain.shown_url} is chain {chain.chain_id}, but the "
-                                                     f"disclosure's anchor is on chain {v.anchor.get('chain_id')}"))
-    else:
-        verdict.checks.extend(proof_checks(v, chain, trusted_registry(chain.chain_id, home, registry), expected))
+    verdict.checks.extend(disclosure_chain_checks(verdict.verified, Chain(rpc_url), home, registry, expected))
     return verdict
+
+
+def disclosure_chain_checks(v, chain, home, registry: str | None, expected: str | None) -> list:
+    """The chain checks of a disclosure that verified offline (``v``: its ``Verified``): none
+    possible (one failed ``anchor`` check saying why) when it names no anchor or an anchor on
+    another chain than ``chain``'s, else ``ledger.chain.check.proof_checks`` through the registry
+    this verifier trusts (``registry``, else the deployment pinned under ``home``)."""
+    from ledger.chain.check import proof_checks
+    from ledger.chain.deploy import trusted_registry
+    from ledger.checks import Check
+
+    if v.anchor is None:
+        return [Check("anchor", False, "the disclosure names no anchor: nothing to check on chain")]
+    if v.anchor.get("chain_id") != chain.chain_id:
+        return [Check("anchor", False, f"{chain.shown_url} is chain {chain.chain_id}, but the disclosure's anchor "
+                                       f"is on chain {v.anchor.get('chain_id')}")]
+    return proof_checks(v, chain, trusted_registry(chain.chain_id, home, registry), expected)
