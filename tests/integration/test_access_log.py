@@ -14,13 +14,13 @@ from ledger.errors import BundleError
 from ledger.service.access_log import AccessLog, NotAnchoredYet, access_stream, check_receipt
 from ledger.service.anchoring import anchor_once
 from ledger.service.context import Context
+from ledger.settings import Settings
 from tests.api.conftest import PASSPHRASE, chain_home
 
 LOG = "0x" + "33" * 32
 
 
-@pytest.fixture
-def world(backend):
+def _world(backend):
     with chain_home(backend.home) as (rpc_url, keyring, record):
         settings = backend.model_copy(update={"rpc_url": rpc_url, "key_passphrase": SecretStr(PASSPHRASE)})
         ctx = Context(settings)
@@ -30,6 +30,18 @@ def world(backend):
             yield ctx, acme, bank, rpc_url, keyring
         finally:
             ctx.close()
+
+
+@pytest.fixture
+def world(backend):
+    yield from _world(backend)
+
+
+@pytest.fixture
+def sqlite_world(tmp_path):
+    """The command line's story runs once, on SQLite: the access log on PostgreSQL is covered by
+    the other tests here and tests/service/test_access_log.py."""
+    yield from _world(Settings(home=tmp_path / "home", database_url=None))
 
 
 def _read(access, acme, bank, i, outcome="read"):
@@ -92,10 +104,10 @@ def _dpl(ctx, *args, ok=True):
     return proc.stdout, proc.stderr
 
 
-def test_the_command_line_lists_verifies_and_checks_a_receipt(world, tmp_path):
+def test_the_command_line_lists_verifies_and_checks_a_receipt(sqlite_world, tmp_path):
     import json
 
-    ctx, acme, bank, rpc_url, keyring = world
+    ctx, acme, bank, rpc_url, keyring = sqlite_world
     access = AccessLog(ctx)
     receipts = [_read(access, acme, bank, i) for i in range(2)]
     anchor_once(ctx)
