@@ -239,10 +239,17 @@ class LogStore:
 
     def find_by_log_id(self, log_id: bytes) -> LogInfo | None:
         """The log bound to this on-chain id, or None (an indexed lookup, not a scan)."""
+        found = self.find_by_log_id_with_owner(log_id)
+        return None if found is None else found[0]
+
+    def find_by_log_id_with_owner(self, log_id: bytes) -> tuple[LogInfo, int | None] | None:
+        """The log bound to this on-chain id and the party id of its owner (None: no owner
+        row), or None; one round trip (every API read of a log starts here)."""
+        owner = select(LogOwner.party_id).where(LogOwner.log_pk == Log.id).scalar_subquery()
         with self.engine.connect() as conn:
-            r = conn.execute(select(*_LOG_COLUMNS)
+            r = conn.execute(select(*_LOG_COLUMNS, owner.label("owner"))
                              .where(Log.log_id == log_id).order_by(Log.stream).limit(1)).first()
-        return None if r is None else _log_info(r)
+        return None if r is None else (_log_info(r), r.owner)
 
     def _lock_log(self, conn: Connection, stream: str) -> LogInfo:
         # SQLite: BEGIN IMMEDIATE already holds the write lock. PostgreSQL: lock the row.
@@ -443,10 +450,16 @@ class LogStore:
                 return log.root
             return self._root_from_tiles(conn, log.pk, size)
 
-    def inclusion_proof(self, stream: str, index: int, size: int | None = None) -> InclusionProof:
-        """Inclusion proof of the record at ``index`` in the log's first ``size`` records."""
+    def _read_log(self, log: LogInfo | str, conn: Connection) -> LogInfo:
+        """``log`` as read already by the caller (no round trip), or the log named ``log``."""
+        return log if isinstance(log, LogInfo) else self.get_log(log, conn)
+
+    def inclusion_proof(self, stream: LogInfo | str, index: int, size: int | None = None) -> InclusionProof:
+        """Inclusion proof of the record at ``index`` in the log's first ``size`` records (of
+        the log named ``stream``, or the ``LogInfo`` the caller read: then the tiles are the
+        only round trip; they are append-only, so any later read of them proves the same)."""
         with self.engine.connect() as conn:
-            log = self.get_log(stream, conn)
+            log = self._read_log(stream, conn)
             size = self._checked_size(log, size)
             if not 0 <= index < size:
                 raise InvalidArgumentError(f"index {index} is outside a log of size {size}")
@@ -455,11 +468,12 @@ class LogStore:
         return InclusionProof(index, size, hashes[1], hashes[0], hashes[2:])
 
     def consistency_proof(
-        self, stream: str, old_size: int, new_size: int | None = None
+        self, stream: LogInfo | str, old_size: int, new_size: int | None = None
     ) -> ConsistencyProof:
-        """Proof that the log at ``old_size`` is a prefix of the log at ``new_size``."""
+        """Proof that the log at ``old_size`` is a prefix of the log at ``new_size`` (``stream``:
+        as in ``inclusion_proof``)."""
         with self.engine.connect() as conn:
-            log = self.get_log(stream, conn)
+            log = self._read_log(stream, conn)
             new_size = self._checked_size(log, new_size)
             if not 0 < old_size <= new_size:
                 raise InvalidArgumentError(
@@ -484,29 +498,30 @@ class LogStore:
 
     # --- reading: records -------------------------------------------------------------
 
-    def record_at(self, stream: str, index: int) -> StoredRecord:
-        """The record at ``index``, unsealed, with its salt and leaf hash."""
+    def record_at(self, stream: LogInfo | str, index: int) -> StoredRecord:
+        """The record at ``index``, unsealed, with its salt and leaf hash (``stream``: as in
+        ``inclusion_proof``)."""
         with self.engine.connect() as conn:
-            log = self.get_log(stream, conn)
+            log = self._read_log(stream, conn)
             row = conn.execute(
                 select(Record.leaf_hash, Record.sealed).where(
                     Record.log_pk == log.pk, Record.idx == index
                 )
             ).first()
         if row is None:
-            raise NotFoundError(f"log {stream!r} has no record at index {index} (size {log.size})")
+            raise NotFoundError(f"log {log.stream!r} has no record at index {index} (size {log.size})")
         return self._unseal(index, bytes(row.leaf_hash), bytes(row.sealed), log.record_format)
 
-    def index_of(self, stream: str, record_id: str) -> int:
+    def index_of(self, stream: LogInfo | str, record_id: str) -> int:
         with self.engine.connect() as conn:
-            log = self.get_log(stream, conn)
+            log = self._read_log(stream, conn)
             index = conn.execute(
                 select(Record.idx).where(
                     Record.log_pk == log.pk, Record.id_digest == self.key.id_digest(record_id)
                 )
             ).scalar()
         if index is None:
-            raise NotFoundError(f"log {stream!r} has no record with id {record_id!r}")
+            raise NotFoundError(f"log {log.stream!r} has no record with id {record_id!r}")
         return index
 
     def iter_sealed(self, stream: str, start: int = 0, end: int | None = None) -> Iterator[SealedRecord]:

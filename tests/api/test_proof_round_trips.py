@@ -1,0 +1,60 @@
+"""How many database round trips a proof request makes (issue 16 goal 4: at most 3): the key
+and its party, the log with its owner, the tiles. Counted at the driver (every statement a
+cursor executes; SQLite's ``BEGIN`` is left out, as PostgreSQL's is not a statement there).
+
+The answers are the ones ``test_logs.py`` verifies; here only their cost."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+import pytest
+from sqlalchemy import event
+
+
+@contextmanager
+def statements(world):
+    """The SQL statements the app's engine runs inside the block."""
+    engine = world.client.app.state.services.store.engine
+    seen: list[str] = []
+
+    def count(conn, cursor, statement, parameters, context, executemany):
+        if statement.split(None, 1)[0].upper() != "BEGIN":
+            seen.append(" ".join(statement.split()))
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+
+
+def _paths(world) -> dict[str, tuple[str, int]]:
+    """Request type: (path, most round trips allowed)."""
+    base = f"/v1/logs/{world.log_id}"
+    return {
+        "inclusion": (f"{base}/proofs/inclusion?index=1234", 3),
+        "inclusion at a size": (f"{base}/proofs/inclusion?index=5&size=1000", 3),
+        "consistency": (f"{base}/proofs/consistency?from=10", 3),
+        "record with its proof": (f"{base}/records/1234", 5),
+        "record at a size": (f"{base}/records/5?size=1000", 5),
+    }
+
+
+@pytest.mark.parametrize("kind", ["inclusion", "inclusion at a size", "consistency", "record with its proof",
+                                  "record at a size"])
+def test_a_proof_request_makes_few_round_trips(world, kind):
+    path, most = _paths(world)[kind]
+    first = world.ok("GET", path, "acme")
+    with statements(world) as seen:
+        again = world.ok("GET", path, "acme")
+    assert again == first  # the same answer, from the same state
+    assert 0 < len(seen) <= most, f"{kind}: {len(seen)} round trips (at most {most}):\n" + "\n".join(seen)
+
+
+def test_the_count_sees_every_statement(world):
+    """The listener is not blind: a request that reads more shows it (a list of logs reads the
+    key, the logs and their owners)."""
+    with statements(world) as seen:
+        world.ok("GET", "/v1/logs", "acme")
+    assert len(seen) >= 2 and any("api_keys" in s for s in seen)
