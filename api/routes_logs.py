@@ -19,7 +19,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.deps import Caller, Factory, LogId, LogReader, Svc, find_log
+from api.deps import Caller, Factory, LogId, LogReader, Svc, find_log, find_log_anchored
 from api.errors import PROBLEM_RESPONSES, ApiProblem
 from api.schemas import (ActivityOut, AnchorReportOut, AppendOut, CheckpointOut, CheckpointToSign, ConsistencyBundle,
                          InclusionOut, LeavesOut, LogOut, ProofBundle, SignaturesKept)
@@ -144,8 +144,8 @@ async def append_records(log_id: LogId, request: Request, party: Factory, svc: S
             description="A `dpl-proof/1` bundle: verify it with `dpl verify`.")
 def get_record(log_id: LogId, index: Annotated[int, PathParam(ge=0, le=MAX_INDEX)], party: Caller, svc: Svc,
                size: int | None = Query(default=None, ge=1, le=MAX_INDEX)) -> JSONResponse:
-    info = find_log(svc, party, log_id, ("factory",))
-    return JSONResponse(Proofs(svc.store).record_bundle(info, index, size))
+    found = find_log_anchored(svc, party, log_id, ("factory",), Proofs.anchor_wanted(index, size))
+    return JSONResponse(Proofs(svc.store).record_bundle(found.info, index, size, found.anchor))
 
 
 @router.get("/{log_id}/records", response_model=ProofBundle, summary="A record by its id (owner)")

@@ -36,8 +36,8 @@ def _paths(world) -> dict[str, tuple[str, int]]:
         "inclusion": (f"{base}/proofs/inclusion?index=1234", 3),
         "inclusion at a size": (f"{base}/proofs/inclusion?index=5&size=1000", 3),
         "consistency": (f"{base}/proofs/consistency?from=10", 3),
-        "record with its proof": (f"{base}/records/1234", 5),
-        "record at a size": (f"{base}/records/5?size=1000", 5),
+        "record with its proof": (f"{base}/records/1234", 3),
+        "record at a size": (f"{base}/records/5?size=1000", 3),
     }
 
 
@@ -58,3 +58,18 @@ def test_the_count_sees_every_statement(world):
     with statements(world) as seen:
         world.ok("GET", "/v1/logs", "acme")
     assert len(seen) >= 2 and any("api_keys" in s for s in seen)
+
+
+@pytest.mark.parametrize("index,size", [(1234, None), (5, 1000), (5, "all")])
+def test_the_anchor_read_with_the_log_is_the_one_read_alone(world, index, size):
+    """The record route reads the newest anchored checkpoint in the log's query; its bundle is
+    the one ``dpl prove`` assembles reading it apart (``AnchorStore.newest_anchored``)."""
+    from ledger.service.proofs import Proofs
+
+    size = world.size if size == "all" else size
+    query = "" if size is None else f"?size={size}"
+    got = world.ok("GET", f"/v1/logs/{world.log_id}/records/{index}{query}", "acme")
+    store = world.client.app.state.services.store
+    stream = store.find_by_log_id(bytes.fromhex(world.log_id[2:])).stream
+    assert got == Proofs(store).record_bundle(stream, index, size)
+    assert (got["anchor"] is None) == (size == 1000)  # the sample log is anchored at its size only
