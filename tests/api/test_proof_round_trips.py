@@ -38,11 +38,12 @@ def _paths(world) -> dict[str, tuple[str, int]]:
         "consistency": (f"{base}/proofs/consistency?from=10", 3),
         "record with its proof": (f"{base}/records/1234", 3),
         "record at a size": (f"{base}/records/5?size=1000", 3),
+        "record by id": (f"{base}/records?id=" + world.records[1234]["id"], 5),
     }
 
 
 @pytest.mark.parametrize("kind", ["inclusion", "inclusion at a size", "consistency", "record with its proof",
-                                  "record at a size"])
+                                  "record at a size", "record by id"])
 def test_a_proof_request_makes_few_round_trips(world, kind):
     path, most = _paths(world)[kind]
     first = world.ok("GET", path, "acme")
