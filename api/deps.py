@@ -19,7 +19,7 @@ from api.services import Services
 from ledger.store.parties import PartyInfo
 
 __all__ = ["not_found", "Admin", "AdminOrAuditor", "Auditor", "Caller", "Factory", "LogId", "LogReader", "Lender",
-           "PledgeParty", "PledgeHolderOrFactory", "AnyRole", "Svc", "admin_account", "admin_signer", "find_log", "lender_address",
+           "PledgeParty", "PledgeHolderOrFactory", "AnyRole", "Svc", "admin_account", "admin_signer", "find_log", "find_log_anchored", "lender_address",
            "caller_key_prefix"]
 
 #: The worker's services (``app.state.services``).
@@ -42,6 +42,13 @@ LogId = Annotated[str, PathParam(pattern=r"^0x[0-9a-fA-F]{64}$", description="Th
 
 def find_log(svc: Services, party: PartyInfo, log_id: str, roles=("factory", "auditor")):
     """The log with this id that ``party`` may read, else 404 (whether absent or not theirs)."""
+    return find_log_anchored(svc, party, log_id, roles).info
+
+
+def find_log_anchored(svc: Services, party: PartyInfo, log_id: str, roles=("factory", "auditor"),
+                      anchored: tuple[int, int | None] | None = None):
+    """``find_log`` as a ``FoundLog``: with ``anchored=(above, size)`` it carries the newest
+    anchored checkpoint ``AnchorStore.newest_anchored`` finds, read in the same round trip."""
     if party.role not in roles:
         raise ApiProblem(403, "forbidden", f"a {party.role} may not read logs")
     try:
@@ -52,7 +59,7 @@ def find_log(svc: Services, party: PartyInfo, log_id: str, roles=("factory", "au
         raise ApiProblem(422, "invalid-argument", "log_id must be 0x and 64 hex digits")
     from ledger.service.logs import Logs
 
-    return Logs(svc).by_log_id(wanted, party)  # absent or not theirs: the same 404 "no such log"
+    return Logs(svc).find_by_log_id(wanted, party, anchored)  # absent or not theirs: the same 404 "no such log"
 
 
 def lender_address(svc: Services, value: str) -> str:

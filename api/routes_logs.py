@@ -19,7 +19,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.deps import Caller, Factory, LogId, LogReader, Svc, find_log
+from api.deps import Caller, Factory, LogId, LogReader, Svc, find_log, find_log_anchored
 from api.errors import PROBLEM_RESPONSES, ApiProblem
 from api.schemas import (ActivityOut, AnchorReportOut, AppendOut, CheckpointOut, CheckpointToSign, ConsistencyBundle,
                          InclusionOut, LeavesOut, LogOut, ProofBundle, SignaturesKept)
@@ -144,15 +144,15 @@ async def append_records(log_id: LogId, request: Request, party: Factory, svc: S
             description="A `dpl-proof/1` bundle: verify it with `dpl verify`.")
 def get_record(log_id: LogId, index: Annotated[int, PathParam(ge=0, le=MAX_INDEX)], party: Caller, svc: Svc,
                size: int | None = Query(default=None, ge=1, le=MAX_INDEX)) -> JSONResponse:
-    info = find_log(svc, party, log_id, ("factory",))
-    return JSONResponse(Proofs(svc.store).record_bundle(info.stream, index, size))
+    found = find_log_anchored(svc, party, log_id, ("factory",), Proofs.anchor_wanted(index, size))
+    return JSONResponse(Proofs(svc.store).record_bundle(found.info, index, size, found.anchor))
 
 
 @router.get("/{log_id}/records", response_model=ProofBundle, summary="A record by its id (owner)")
 def get_record_by_id(log_id: LogId, party: Caller, svc: Svc,
                      id: str = Query(min_length=1, max_length=128)) -> JSONResponse:
     info = find_log(svc, party, log_id, ("factory",))
-    return JSONResponse(Proofs(svc.store).record_bundle_by_id(info.stream, id))
+    return JSONResponse(Proofs(svc.store).record_bundle_by_id(info, id))
 
 
 # --- proofs, checkpoints, leaves ------------------------------------------------------------------
@@ -162,7 +162,7 @@ def get_record_by_id(log_id: LogId, party: Caller, svc: Svc,
 def inclusion(log_id: LogId, party: Caller, svc: Svc, index: int = Query(ge=0, le=MAX_INDEX),
               size: int | None = Query(default=None, ge=1, le=MAX_INDEX)) -> dict:
     info = find_log(svc, party, log_id)
-    p = Proofs(svc.store).inclusion(info.stream, index, size)
+    p = Proofs(svc.store).inclusion(info, index, size)
     return {"log_id": to_hex(info.log_id) if info.log_id else None, "index": p.index, "size": p.size,
             "root": to_hex(p.root), "leaf_hash": to_hex(p.leaf_hash), "proof": [to_hex(h) for h in p.proof]}
 
@@ -171,7 +171,7 @@ def inclusion(log_id: LogId, party: Caller, svc: Svc, index: int = Query(ge=0, l
 def consistency(log_id: LogId, party: Caller, svc: Svc, old: int = Query(alias="from", ge=0, le=MAX_INDEX),
                 new: int | None = Query(default=None, alias="to", ge=1, le=MAX_INDEX)) -> dict:
     info = find_log(svc, party, log_id)
-    return Proofs(svc.store).consistency_bundle(info.stream, old, new)
+    return Proofs(svc.store).consistency_bundle(info, old, new)
 
 
 @router.get("/{log_id}/leaves", response_model=LeavesOut, summary="Leaf hashes [start, start+limit) (owner, auditor)")

@@ -31,7 +31,7 @@ from ledger.records import parse_json_line
 from ledger.service.context import Context
 from ledger.store.activity import Activity, RecordActivity
 from ledger.store.anchors import AnchorStore
-from ledger.store.logstore import AppendResult, LogInfo, validate_stream_name
+from ledger.store.logstore import AppendResult, FoundLog, LogInfo, validate_stream_name
 from ledger.store.parties import PartyInfo
 
 
@@ -169,10 +169,16 @@ class Logs:
     def by_log_id(self, log_id: bytes, party: PartyInfo | None = None) -> LogInfo:
         """The log with on-chain id ``log_id`` that ``party`` may see; ``NotFoundError`` ("no such
         log") whether it is absent or not theirs, so the answer tells nobody which ids exist."""
-        info = self.store.find_by_log_id(log_id)
-        if info is None or not self.may_see(party, info):
+        return self.find_by_log_id(log_id, party).info
+
+    def find_by_log_id(self, log_id: bytes, party: PartyInfo | None = None,
+                       anchored: tuple[int, int | None] | None = None) -> FoundLog:
+        """``by_log_id`` with, for ``anchored=(above, size)``, the newest anchored checkpoint
+        ``AnchorStore.newest_anchored`` finds, read in the same round trip."""
+        found = self.store.find_by_log_id_with_owner(log_id, anchored)
+        if found is None or not _may_see(party, found.owner):
             raise NotFoundError("no such log")
-        return info
+        return found
 
     def get(self, stream: str) -> LogInfo:
         """The log named ``stream`` (``NotFoundError`` naming how to create it)."""
@@ -282,3 +288,8 @@ class Logs:
     def leaf_hashes(self, info: LogInfo, start: int, limit: int) -> list[bytes]:
         """The leaf hashes of ``[start, start + limit)`` (fewer at the log's end, none beyond)."""
         return [r.leaf_hash for r in self.store.iter_sealed(info.stream, start, min(info.size, start + limit))]
+
+
+def _may_see(party: PartyInfo | None, owner: int | None) -> bool:
+    """``Logs.may_see`` given the log's owner (party id, None: no owner row)."""
+    return party is None or party.role != "factory" or owner == party.id

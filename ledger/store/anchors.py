@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from types import SimpleNamespace
 
 from sqlalchemy import Connection, Engine, select, update
 
@@ -44,6 +45,32 @@ def _row(r) -> AnchorRow:
 _COLUMNS = [getattr(Anchor, "registry_address" if f == "registry" else f) for f in AnchorRow.__dataclass_fields__]
 
 
+def _newest_anchored(query, log_pk, above: int, size: int | None):
+    query = query.where(Anchor.log_pk == log_pk, Anchor.state.in_((INCLUDED, FINAL)), Anchor.size > above)
+    if size is not None:
+        query = query.where(Anchor.size == size)
+    return query.order_by(Anchor.size.desc()).limit(1)
+
+
+def newest_anchored_id(log_pk, above: int, size: int | None = None):
+    """``AnchorStore.newest_anchored``'s row id as a scalar subquery (``log_pk``: a value or a
+    column of the enclosing query), to read it in another query's round trip."""
+    return _newest_anchored(select(Anchor.id), log_pk, above, size).correlate_except(Anchor).scalar_subquery()
+
+
+def anchor_columns(prefix: str) -> list:
+    """The columns of an ``AnchorRow``, labelled ``prefix + name`` (to join them into another query)."""
+    return [c.label(prefix + c.key) for c in _COLUMNS]
+
+
+def anchor_of(r, prefix: str) -> AnchorRow | None:
+    """The ``AnchorRow`` of the ``anchor_columns(prefix)`` of row ``r`` (None: an outer join found none)."""
+    values = {c.key: getattr(r, prefix + c.key) for c in _COLUMNS}
+    if values["id"] is None:
+        return None
+    return _row(SimpleNamespace(**values))
+
+
 class AnchorStore:
     def __init__(self, engine: Engine):
         self.engine = engine
@@ -70,12 +97,8 @@ class AnchorStore:
 
     def newest_anchored(self, log_pk: int, above: int, size: int | None = None) -> AnchorRow | None:
         """The largest included/final anchor of a log with size > ``above`` (or exactly ``size``)."""
-        query = select(*_COLUMNS).where(Anchor.log_pk == log_pk, Anchor.state.in_((INCLUDED, FINAL)),
-                                        Anchor.size > above)
-        if size is not None:
-            query = query.where(Anchor.size == size)
         with self.engine.connect() as conn:
-            r = conn.execute(query.order_by(Anchor.size.desc()).limit(1)).first()
+            r = conn.execute(_newest_anchored(select(*_COLUMNS), log_pk, above, size)).first()
         return _row(r) if r else None
 
     def in_states(self, chain_id: int, registry: str, states) -> list[AnchorRow]:

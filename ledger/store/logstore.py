@@ -33,7 +33,8 @@ from ledger.errors import (
 from ledger.records import PreparedRecord, prepare_record, record_from_canonical
 from ledger.settings import Settings
 from ledger.store import db
-from ledger.store.models import Checkpoint, Log, LogOwner, Meta, Record, Tile, utcnow
+from ledger.store.anchors import AnchorRow, anchor_columns, anchor_of, newest_anchored_id
+from ledger.store.models import Anchor, Checkpoint, Log, LogOwner, Meta, Record, Tile, utcnow
 
 _STREAM = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*(?:/[A-Za-z0-9][A-Za-z0-9._-]*)*")
 MAX_STREAM_LENGTH = 200
@@ -60,6 +61,15 @@ class LogInfo:
     root: bytes
     #: ``dpl-record/1`` or ``dpl-record/2`` (``ledger.leaves``), fixed at creation.
     record_format: str = RECORD_V1
+
+
+@dataclass(frozen=True)
+class FoundLog:
+    info: LogInfo
+    #: The party id of the log's owner (None: no owner row, a log made by the CLI).
+    owner: int | None
+    #: The newest anchored checkpoint asked for (``LogStore.find_by_log_id_with_owner``), or None.
+    anchor: AnchorRow | None = None
 
 
 @dataclass(frozen=True)
@@ -239,10 +249,24 @@ class LogStore:
 
     def find_by_log_id(self, log_id: bytes) -> LogInfo | None:
         """The log bound to this on-chain id, or None (an indexed lookup, not a scan)."""
+        found = self.find_by_log_id_with_owner(log_id)
+        return None if found is None else found.info
+
+    def find_by_log_id_with_owner(self, log_id: bytes, anchored: tuple[int, int | None] | None = None
+                                  ) -> FoundLog | None:
+        """The log bound to this on-chain id with the party id of its owner, or None; with
+        ``anchored=(above, size)`` also ``AnchorStore.newest_anchored(pk, above, size)``: one
+        round trip (every API read of a log starts here)."""
+        owner = select(LogOwner.party_id).where(LogOwner.log_pk == Log.id).scalar_subquery()
+        query = select(*_LOG_COLUMNS, owner.label("owner"))
+        if anchored is not None:
+            query = query.add_columns(*anchor_columns("a_")).outerjoin(
+                Anchor, Anchor.id == newest_anchored_id(Log.id, *anchored))
         with self.engine.connect() as conn:
-            r = conn.execute(select(*_LOG_COLUMNS)
-                             .where(Log.log_id == log_id).order_by(Log.stream).limit(1)).first()
-        return None if r is None else _log_info(r)
+            r = conn.execute(query.where(Log.log_id == log_id).order_by(Log.stream).limit(1)).first()
+        if r is None:
+            return None
+        return FoundLog(_log_info(r), r.owner, anchor_of(r, "a_") if anchored is not None else None)
 
     def _lock_log(self, conn: Connection, stream: str) -> LogInfo:
         # SQLite: BEGIN IMMEDIATE already holds the write lock. PostgreSQL: lock the row.
@@ -414,6 +438,44 @@ class LogStore:
         )
         return {(level, index): bytes(blob) for level, index, blob in rows}
 
+    def _load_tiles_and_record(self, conn, log_pk, keys, index) -> tuple[dict[tiles.TileKey, bytes], tuple | None]:
+        """``_load_tiles`` and the row ``(leaf_hash, sealed)`` of record ``index`` (None: no such
+        row) in the same statement: a record with its proof is one round trip."""
+        keys = sorted(keys)
+        ph = self._ph
+        match = " OR ".join([f"(level = {ph} AND idx = {ph})"] * len(keys)) or "1 = 0"
+        params = [log_pk]
+        for level, i in keys:
+            params += (level, i)
+        params += (log_pk, index)
+        rows = conn.exec_driver_sql(
+            f"SELECT level, idx, hashes, NULL AS sealed FROM tiles WHERE log_pk = {ph} AND ({match}) "
+            f"UNION ALL SELECT -1, idx, leaf_hash, sealed FROM records WHERE log_pk = {ph} AND idx = {ph}",
+            tuple(params))
+        loaded, record = {}, None
+        for level, i, blob, sealed in rows:
+            if level == -1:
+                record = (bytes(blob), bytes(sealed))
+            else:
+                loaded[(level, i)] = bytes(blob)
+        return loaded, record
+
+    def record_with_proof(self, log: LogInfo, index: int, size: int | None = None
+                          ) -> tuple[StoredRecord, InclusionProof]:
+        """``record_at(log, index)`` and ``inclusion_proof(log, index, size)`` (the same checks,
+        the same answers) in one round trip: the tiles a proof needs follow from (index, size)."""
+        size = self._checked_size(log, size)
+        if not 0 <= index < size:
+            raise InvalidArgumentError(f"index {index} is outside a log of size {size}")
+        ranges = [(index, index + 1), (0, size), *merkle.inclusion_ranges(index, size)]
+        with self.engine.connect() as conn:
+            loaded, row = self._load_tiles_and_record(conn, log.pk, tiles.tiles_for_ranges(ranges), index)
+        if row is None:
+            raise NotFoundError(f"log {log.stream!r} has no record at index {index} (size {log.size})")
+        hashes = [tiles.range_hash_from_tiles(a, b, loaded) for a, b in ranges]
+        stored = self._unseal(index, row[0], row[1], log.record_format)
+        return stored, InclusionProof(index, size, hashes[1], hashes[0], hashes[2:])
+
     def _hash_ranges(self, conn, log_pk, ranges, cache=None) -> list[bytes]:
         needed = tiles.tiles_for_ranges(ranges)
         loaded = dict(cache or {})
@@ -443,10 +505,16 @@ class LogStore:
                 return log.root
             return self._root_from_tiles(conn, log.pk, size)
 
-    def inclusion_proof(self, stream: str, index: int, size: int | None = None) -> InclusionProof:
-        """Inclusion proof of the record at ``index`` in the log's first ``size`` records."""
+    def _read_log(self, log: LogInfo | str, conn: Connection) -> LogInfo:
+        """``log`` as read already by the caller (no round trip), or the log named ``log``."""
+        return log if isinstance(log, LogInfo) else self.get_log(log, conn)
+
+    def inclusion_proof(self, stream: LogInfo | str, index: int, size: int | None = None) -> InclusionProof:
+        """Inclusion proof of the record at ``index`` in the log's first ``size`` records (of
+        the log named ``stream``, or the ``LogInfo`` the caller read: then the tiles are the
+        only round trip; they are append-only, so any later read of them proves the same)."""
         with self.engine.connect() as conn:
-            log = self.get_log(stream, conn)
+            log = self._read_log(stream, conn)
             size = self._checked_size(log, size)
             if not 0 <= index < size:
                 raise InvalidArgumentError(f"index {index} is outside a log of size {size}")
@@ -455,11 +523,12 @@ class LogStore:
         return InclusionProof(index, size, hashes[1], hashes[0], hashes[2:])
 
     def consistency_proof(
-        self, stream: str, old_size: int, new_size: int | None = None
+        self, stream: LogInfo | str, old_size: int, new_size: int | None = None
     ) -> ConsistencyProof:
-        """Proof that the log at ``old_size`` is a prefix of the log at ``new_size``."""
+        """Proof that the log at ``old_size`` is a prefix of the log at ``new_size`` (``stream``:
+        as in ``inclusion_proof``)."""
         with self.engine.connect() as conn:
-            log = self.get_log(stream, conn)
+            log = self._read_log(stream, conn)
             new_size = self._checked_size(log, new_size)
             if not 0 < old_size <= new_size:
                 raise InvalidArgumentError(
@@ -484,29 +553,30 @@ class LogStore:
 
     # --- reading: records -------------------------------------------------------------
 
-    def record_at(self, stream: str, index: int) -> StoredRecord:
-        """The record at ``index``, unsealed, with its salt and leaf hash."""
+    def record_at(self, stream: LogInfo | str, index: int) -> StoredRecord:
+        """The record at ``index``, unsealed, with its salt and leaf hash (``stream``: as in
+        ``inclusion_proof``)."""
         with self.engine.connect() as conn:
-            log = self.get_log(stream, conn)
+            log = self._read_log(stream, conn)
             row = conn.execute(
                 select(Record.leaf_hash, Record.sealed).where(
                     Record.log_pk == log.pk, Record.idx == index
                 )
             ).first()
         if row is None:
-            raise NotFoundError(f"log {stream!r} has no record at index {index} (size {log.size})")
+            raise NotFoundError(f"log {log.stream!r} has no record at index {index} (size {log.size})")
         return self._unseal(index, bytes(row.leaf_hash), bytes(row.sealed), log.record_format)
 
-    def index_of(self, stream: str, record_id: str) -> int:
+    def index_of(self, stream: LogInfo | str, record_id: str) -> int:
         with self.engine.connect() as conn:
-            log = self.get_log(stream, conn)
+            log = self._read_log(stream, conn)
             index = conn.execute(
                 select(Record.idx).where(
                     Record.log_pk == log.pk, Record.id_digest == self.key.id_digest(record_id)
                 )
             ).scalar()
         if index is None:
-            raise NotFoundError(f"log {stream!r} has no record with id {record_id!r}")
+            raise NotFoundError(f"log {log.stream!r} has no record with id {record_id!r}")
         return index
 
     def iter_sealed(self, stream: str, start: int = 0, end: int | None = None) -> Iterator[SealedRecord]:
