@@ -81,7 +81,7 @@ def _create_key_file(home: Path, path: Path) -> None:
 class DataKey:
     """The master data key and what is derived from it. Never printed, never logged."""
 
-    __slots__ = ("_aead", "_id_hasher", "check_value", "source")
+    __slots__ = ("_aead", "_id_hasher", "_note_seed", "check_value", "source")
 
     def __init__(self, master: bytes, source: str):
         if len(master) != 32:
@@ -91,8 +91,14 @@ class DataKey:
         self._id_hasher = hashlib.blake2b(key=_derive(master, b"record-id"), digest_size=16)
         #: Public fingerprint stored in the database; reveals nothing of the key.
         self.check_value = _derive(master, b"check").hex()[:32]
+        self._note_seed = _derive(master, b"tlog-note-key")
         #: Where the key came from (an env var name or a file path), for error messages.
         self.source = source
+
+    def note_seed(self) -> bytes:
+        """The Ed25519 seed of the log's checkpoint note key (``ledger.service.publish``): derived,
+        never stored, so it is as secret as the data key and the same on every process."""
+        return self._note_seed
 
     def __repr__(self) -> str:
         return f"DataKey(source={self.source!r}, check={self.check_value[:8]}…)"

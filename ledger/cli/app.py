@@ -25,6 +25,7 @@ from ledger.cli.output import one_line, say
 from ledger.cli.pledge import pledge_app
 from ledger.cli.profile import disclose, profile_app
 from ledger.cli.proofs import consistency, prove, verify
+from ledger.cli.publish import publish
 from ledger.cli.registry import factories_app, lenders_app
 from ledger.cli.serve import serve
 from ledger.cli.webhooks import webhooks_app
@@ -52,6 +53,7 @@ app.command()(ingest)
 app.command()(prove)
 app.command()(consistency)
 app.command()(verify)
+app.command()(publish)
 app.command()(serve)
 app.command()(disclose)
 app.add_typer(log_app, name="log")

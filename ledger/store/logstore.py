@@ -438,6 +438,14 @@ class LogStore:
         )
         return {(level, index): bytes(blob) for level, index, blob in rows}
 
+    def load_tiles(self, log: LogInfo, keys) -> dict[tiles.TileKey, bytes]:
+        """Stored tiles of ``log`` by (tile level, index), as blobs (``ledger.tiles``): those of
+        ``keys`` the store holds, in one query (for publishing them, ``ledger.service.publish``)."""
+        if not keys:
+            return {}
+        with self.engine.connect() as conn:
+            return self._load_tiles(conn, log.pk, keys)
+
     def _load_tiles_and_record(self, conn, log_pk, keys, index) -> tuple[dict[tiles.TileKey, bytes], tuple | None]:
         """``_load_tiles`` and the row ``(leaf_hash, sealed)`` of record ``index`` (None: no such
         row) in the same statement: a record with its proof is one round trip."""
