@@ -236,14 +236,9 @@ class NoteSigner:
         return text + f"\n{_EM_DASH} {self.verifier.name} {sig}\n".encode()
 
 
-def open_note(note: bytes, verifier: NoteVerifier) -> bytes:
-    """The text of ``note`` once a signature by ``verifier``'s key verifies; else ``BundleError``.
-
-    Signatures of other keys are ignored (C2SP signed-note); a note with none of this key, or
-    whose signature by it fails, is refused."""
-    from cryptography.exceptions import InvalidSignature
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-
+def split_note(note: bytes) -> tuple[bytes, list[tuple[str, bytes]]]:
+    """A signed note's text and its signatures ``(key name, key ID || signature)``, unverified
+    (``open_note`` verifies); ``BundleError`` if it is not a signed note."""
     if len(note) > MAX_NOTE_BYTES:
         raise BundleError(f"the signed note is larger than {MAX_NOTE_BYTES} bytes")
     try:
@@ -255,20 +250,35 @@ def open_note(note: bytes, verifier: NoteVerifier) -> bytes:
     cut = decoded.rfind("\n\n")
     if cut < 0 or not decoded.endswith("\n"):
         raise BundleError("the signed note has no signature block (a blank line, then signature lines)")
-    text, sigs = decoded[:cut + 1], decoded[cut + 2:-1].split("\n")
-    found = False
-    for line in sigs:
+    text, lines = decoded[:cut + 1], decoded[cut + 2:-1].split("\n")
+    signatures = []
+    for line in lines:
         m = re.fullmatch(_EM_DASH + r" (\S+) ([A-Za-z0-9+/=]+)", line)
-        if not m:
-            raise BundleError(f"malformed signature line {line[:80]!r} in the signed note")
         try:
-            raw = base64.b64decode(m[2], validate=True)
+            raw = base64.b64decode(m[2], validate=True) if m else b""
         except binascii.Error:
-            raise BundleError("a signature of the signed note is not base64") from None
-        if m[1] != verifier.name or raw[:4] != verifier.key_id:
+            raw = b""
+        if len(raw) < 5:
+            raise BundleError(f"malformed signature line {line[:80]!r} in the signed note")
+        signatures.append((m[1], raw))
+    return text.encode(), signatures
+
+
+def open_note(note: bytes, verifier: NoteVerifier) -> bytes:
+    """The text of ``note`` once a signature by ``verifier``'s key verifies; else ``BundleError``.
+
+    Signatures of other keys are ignored (C2SP signed-note); a note with none of this key, or
+    whose signature by it fails, is refused."""
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+    text, signatures = split_note(note)
+    found = False
+    for name, raw in signatures:
+        if name != verifier.name or raw[:4] != verifier.key_id:
             continue  # another key's signature: ignored
         try:
-            Ed25519PublicKey.from_public_bytes(verifier.public).verify(raw[4:], text.encode())
+            Ed25519PublicKey.from_public_bytes(verifier.public).verify(raw[4:], text)
         except InvalidSignature:
             raise BundleError(f"the signature by {verifier.name} does not verify: the note was altered "
                               "or signed by another key") from None
@@ -276,7 +286,7 @@ def open_note(note: bytes, verifier: NoteVerifier) -> bytes:
     if not found:
         raise BundleError(f"the signed note carries no signature by the key {verifier.name}+"
                           f"{verifier.key_id.hex()}")
-    return text.encode()
+    return text
 
 
 # --- proofs from tiles -------------------------------------------------------------------
@@ -288,7 +298,9 @@ Fetch = Callable[[str], bytes]
 class TileReader:
     """Hashes, roots and proofs of a log from its published tiles at ``size`` (the size of the
     checkpoint they were published for): any range, root or proof within it. Every tile a
-    result needs is fetched once, its length checked, and rebuilt as the store keeps it."""
+    result needs is fetched once, its length checked, its hash checked against its parent tile
+    when it is full, and rebuilt as the store keeps it. Check ``root()`` against the checkpoint
+    first: the root is made of the partial tiles every full tile hashes up to."""
 
     def __init__(self, size: int, fetch: Fetch):
         self.size = size
@@ -297,15 +309,33 @@ class TileReader:
         self.fetched: list[str] = []
 
     def _load(self, keys: set[tiles.TileKey]) -> None:
-        for level, index in sorted(keys - self._tiles.keys()):
-            width = tile_width_at(level, index, self.size)
-            path = tile_path(level, index, width)
-            data = self._fetch(path)
-            self.fetched.append(path)
-            if len(data) != width * HASH_SIZE:
-                raise BundleError(f"tile {path} is {len(data)} bytes, not {width} hashes "
-                                  f"({width * HASH_SIZE} bytes)")
-            self._tiles[(level, index)] = tiles.build_tile(data)
+        """Fetch the tiles of ``keys`` not fetched yet and, for each full one, its parent tile
+        (level + 1), up to partial tiles: a full tile must hash to its entry in its parent, so
+        every tile is tied to the partial tiles the root is made of (``root``)."""
+        full = []
+        todo = keys - self._tiles.keys()
+        while todo:
+            parents = set()
+            for level, index in sorted(todo):
+                width = tile_width_at(level, index, self.size)
+                path = tile_path(level, index, width)
+                data = self._fetch(path)
+                self.fetched.append(path)
+                if len(data) != width * HASH_SIZE:
+                    raise BundleError(f"tile {path} is {len(data)} bytes, not {width} hashes "
+                                      f"({width * HASH_SIZE} bytes)")
+                self._tiles[(level, index)] = tiles.build_tile(data)
+                if width == TILE_WIDTH:
+                    full.append((level, index))
+                    parents.add((level + 1, index >> tiles.TILE_HEIGHT))
+            todo = parents - self._tiles.keys()
+        for level, index in full:
+            parent = self._tiles[(level + 1, index >> tiles.TILE_HEIGHT)]
+            at = (index & (TILE_WIDTH - 1)) * HASH_SIZE
+            if tiles.tile_root(self._tiles[(level, index)]) != parent[at:at + HASH_SIZE]:
+                raise BundleError(f"tile {tile_path(level, index)} does not hash to its entry in tile "
+                                  f"{tile_path(level + 1, index >> tiles.TILE_HEIGHT, tile_width_at(level + 1, index >> tiles.TILE_HEIGHT, self.size))}: "
+                                  "a tile was altered")
 
     def hashes(self, ranges: list[tuple[int, int]]) -> list[bytes]:
         """Tree hashes of leaf ranges (as ``merkle.*_ranges`` give them) within ``size``."""
@@ -334,3 +364,66 @@ class TileReader:
             raise InvalidArgumentError(f"need 0 < old size <= new size <= {self.size} (got {old} -> {new})")
         h = self.hashes([(0, old), (0, new), *merkle.consistency_ranges(old, new)])
         return h[0], h[1], h[2:]
+
+
+# --- a bundle checked against published tiles -------------------------------------------
+
+
+def _hex(value: bytes) -> str:
+    return "0x" + value.hex()
+
+
+def check_bundle(document: dict, log_id: bytes, size: int | None, root: bytes | None,
+                 reader: TileReader) -> list[str]:
+    """Check a bundle that verified offline (``bundles.verify``: its fields are well formed)
+    against a log's published tiles (``reader``; ``size`` and ``root``: the bundle's checkpoint, as
+    ``bundles.verify`` read it): the same log (``log_id`` of the checkpoint's origin), its
+    root(s) and every proof it carries equal byte for byte to those built from the tiles, and its
+    checkpoint a prefix of the published one. Returns what was proven, one line each; raises
+    ``BundleError`` naming the first difference."""
+    if document.get("log_id") is None:
+        raise BundleError("the bundle names no log id: it cannot be checked against a published log")
+    if document["log_id"].lower() != _hex(log_id):
+        raise BundleError(f"the bundle is of log {document.get('log_id')}, the tiles are of log {_hex(log_id)}: "
+                          "another log's tiles")
+    lines = []
+
+    def same_root(at: int, claimed: bytes, what: str) -> None:
+        if at > reader.size:
+            raise BundleError(f"the bundle's {what} (size {at}) is beyond the published checkpoint "
+                              f"(size {reader.size}): publish again")
+        got = reader.root(at)
+        if got != claimed:
+            raise BundleError(f"the tiles give root {_hex(got)} at size {at}, the bundle's {what} claims "
+                              f"{_hex(claimed)}")
+
+    if "entries" in document:
+        same_root(size, root, "checkpoint")
+        for entry in document["entries"]:
+            index = entry["index"]
+            leaf, _, proof = reader.inclusion(index, size)
+            if _hex(leaf) != entry["leaf_hash"].lower():
+                raise BundleError(f"the tiles hold leaf {_hex(leaf)} at index {index}, the bundle's record "
+                                  f"hashes to {entry['leaf_hash']}")
+            if [_hex(h) for h in proof] != [h.lower() for h in entry["proof"]]:
+                raise BundleError(f"the inclusion proof of record {index} built from the tiles differs from "
+                                  "the bundle's")
+            lines.append(f"record {index}: the tiles hold its leaf; their proof at size {size} equals the "
+                         f"bundle's ({len(proof)} hashes)")
+        old_size, old_root = size, root
+    else:
+        old, new = document["old"], document["new"]
+        same_root(old["size"], bytes.fromhex(old["root"][2:]), "old checkpoint")
+        same_root(new["size"], bytes.fromhex(new["root"][2:]), "new checkpoint")
+        _, _, proof = reader.consistency(old["size"], new["size"])
+        if [_hex(h) for h in proof] != [h.lower() for h in document["proof"]]:
+            raise BundleError("the consistency proof built from the tiles differs from the bundle's")
+        lines.append(f"consistency {old['size']} -> {new['size']}: the tiles' proof equals the bundle's "
+                     f"({len(proof)} hashes)")
+        old_size, old_root = new["size"], bytes.fromhex(new["root"][2:])
+    if old_size:
+        _, new_root, proof = reader.consistency(old_size)
+        merkle.verify_consistency(old_size, reader.size, proof, old_root, new_root)
+        lines.append(f"the bundle's checkpoint (size {old_size}) is a prefix of the published one "
+                     f"(size {reader.size}; consistency proof of {len(proof)} hashes)")
+    return lines

@@ -208,3 +208,31 @@ def verify_on_chain(verified: Verified, rpc_url: str, home, registry: str | None
     if failed:
         raise BundleError(failed[0].detail)
     return checks
+
+
+def checkpoint_checks(chain: Chain, trusted: TrustedRegistry, log_id: bytes, size: int, root: bytes,
+                      stream: str | None = None, expected: str | None = None) -> list[Check]:
+    """The chain checks of a published checkpoint (``dpl verify --tiles --rpc``), in order, up to
+    the first that fails: ``registry``, ``factory`` (with the stream of a bundle checked with it:
+    the log id is that factory's stream; without one: a factory owns the log), ``expected
+    factory`` when given, and ``anchor``: the trusted registry holds ``root`` at ``size``."""
+    chain.use_registry(trusted.address)
+    checks = [registry_check(chain, trusted)]
+    if not checks[-1].ok:
+        return checks
+    factory, listing = read_factory(chain, log_id)
+    if stream is not None:
+        checks.append(factory_check(log_id, stream, factory, listing))
+    elif factory is None:
+        checks.append(Check("factory", False, f"log {to_hex(log_id)} is not registered in the registry: no "
+                                              "factory owns it"))
+    else:
+        checks.append(Check("factory", True, f"{describe_factory(factory, listing)} owns log {to_hex(log_id)}"))
+    if not checks[-1].ok:
+        return checks
+    if expected is not None:
+        checks.append(expected_factory_check(factory, listing, expected))
+        if not checks[-1].ok:
+            return checks
+    checks.append(_anchored(chain, trusted, Verified("tlog-checkpoint", stream or "", "", log_id, size, root)))
+    return checks

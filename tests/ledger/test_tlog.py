@@ -144,3 +144,18 @@ def test_malformed_checkpoints_are_refused_in_words(text, why):
 def test_bad_verifier_keys_are_refused(vkey):
     with pytest.raises(BundleError):
         tlog.parse_vkey(vkey)
+
+
+def test_a_full_tile_that_does_not_hash_to_its_parent_entry_is_refused():
+    """A root check alone reads only the top tiles: a full tile below them is tied to the root
+    by its parent tile's entry, checked as it is fetched."""
+    n = 1000
+    stored = _stored_tiles(n)
+    published = {tlog.tile_path(lv, i, w): tlog.c2sp_tile(stored[(lv, i)], w) for lv, i, w in tlog.tiles_of(n)}
+    bad = bytearray(published["tile/0/001"])
+    bad[40] ^= 1
+    published["tile/0/001"] = bytes(bad)
+    reader = tlog.TileReader(n, published.__getitem__)
+    assert reader.root() == merkle.root(_leaves(n))  # the root is made of tile/1/000.p/3 and tile/0/003.p/232
+    with pytest.raises(BundleError, match=r"tile tile/0/001 does not hash to its entry in tile tile/1/000.p/3"):
+        reader.inclusion(300)
