@@ -6,6 +6,7 @@ import { readConfig } from '../../config.js';
 import { api } from '../../api.js';
 import { busy, clearError, download, focusOn, h, showError } from '../../dom.js';
 import { parseJson, JsonInputError, isAddress, verifyCollateralOnChain, verifyProofBundleOnChain, shown, RpcClient, sha256, toHex } from '../../verify/index.js';
+import { tilesChecks } from '../../verify/tiles.js';
 import { buildReport, reportFileName } from './report.js';
 import { plainVerdict, sampledRecords } from './summary.js';
 
@@ -115,12 +116,12 @@ function render(report, meta, kept, facts) {
 /** The inputs, checked before anything is read; an error goes next to its own field, the focus with it. */
 function inputs() {
   const given = readInputs();
-  if (!given) focusOn(document.querySelector('#rpc[aria-invalid], #registry[aria-invalid], #factory[aria-invalid], #token[aria-invalid]'));
+  if (!given) focusOn(document.querySelector('#rpc[aria-invalid], #registry[aria-invalid], #factory[aria-invalid], #tiles[aria-invalid], #token[aria-invalid]'));
   return given;
 }
 
 function readInputs() {
-  for (const id of ['rpc', 'token', 'registry', 'factory']) clearError($(id));
+  for (const id of ['rpc', 'token', 'registry', 'factory', 'tiles']) clearError($(id));
   const rpcUrl = $('rpc').value.trim();
   if (!/^https?:\/\/\S+$/.test(rpcUrl)) return showError($('rpc'), new Error('an http(s) JSON-RPC URL is needed')) && null;
   // The registry to trust, for both formats: the one the bundle names is never used.
@@ -133,7 +134,11 @@ function readInputs() {
   if (factory && !isAddress(factory)) {
     return showError($('factory'), new Error('the expected factory must be an address (0x and 40 hex digits; EIP-55 if mixed case)')) && null;
   }
-  if (state.format !== 'dpl-collateral/1') return { rpcUrl, registry, factory };
+  // The log's published tiles (optional, a proof bundle): the proof is rebuilt from them too.
+  const tiles = $('tiles').value.trim();
+  if (tiles && !/^https?:\/\/\S+$/.test(tiles)) return showError($('tiles'), new Error('the tiles URL must be an http(s) URL')) && null;
+  const vkey = $('vkey').value.trim() || null;
+  if (state.format !== 'dpl-collateral/1') return { rpcUrl, registry, factory, tiles, vkey };
   const tokenId = $('token').value.trim();
   if (!/^[1-9][0-9]{0,19}$/.test(tokenId) || BigInt(tokenId) > 2n ** 64n - 1n) {
     return showError($('token'), new Error("the pledge's token id is needed: 1 to 2^64 - 1 (the registry counts in uint64)")) && null;
@@ -157,9 +162,13 @@ async function verify() {
     const trust = { rpcUrl: given.rpcUrl, registry: given.registry, factory: given.factory, registryCode: await registryCode(),
       registrySource: given.registry.toLowerCase() === (config.registry || '').toLowerCase()
         ? "the registry field (this service's pinned registry)" : 'the registry field (an address you typed)' };
-    const report = state.format === 'dpl-collateral/1'
+    let report = state.format === 'dpl-collateral/1'
       ? await verifyCollateralOnChain(state.text, given.tokenId, trust)
       : await verifyProofBundleOnChain(state.text, trust);
+    if (given.tiles && report.sound) { // and from the log's published tiles (verify/tiles.js)
+      const more = await tilesChecks(state.bundle, given.tiles, { vkey: given.vkey });
+      report = { ...report, sound: more.every((c) => c.ok), checks: [...report.checks, ...more] };
+    }
     const headAfter = await head();
     const bytes = typeof state.text === 'string' ? new TextEncoder().encode(state.text) : state.text;
     const kept = buildReport(report, {
