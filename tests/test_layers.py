@@ -13,7 +13,7 @@ PURE = ["ledger.merkle", "ledger.canonical", "ledger.records", "ledger.bundles",
         "ledger.profile", "ledger.exact", "ledger.disclosure", "ledger.profile_verify", "ledger.checks",
         "ledger.covenants", "ledger.covenant_evidence",
         "ledger.webhooks", "ledger.grants", "ledger.applications", "ledger.record2", "ledger.leaves",
-        "ledger.grant_read"]
+        "ledger.grant_read", "ledger.tlog"]
 
 
 def test_pure_modules_import_no_storage_or_settings():
