@@ -97,3 +97,29 @@ def test_a_damaged_tile_is_rewritten_and_a_foreign_checkpoint_is_not_overwritten
     (p.directory / "checkpoint").write_bytes(other.sign(tlog.checkpoint_text(tlog.Checkpoint(p.origin, 10, p.root))))
     with pytest.raises(InvariantError, match="not a checkpoint of this log signed by this service"):
         publish(ctx.store, out)
+
+
+def test_a_log_of_three_tile_levels_publishes_tiles_that_give_the_store_s_proofs(store, tmp_path):
+    """70,000 records (level 0, 1 and 2 tiles, partial at every level), appended in chunks as an
+    ingest does. The anchor row is written directly (this test is about the tiles; the chain's
+    part is above): publish reads only the newest included/final anchor of the log."""
+    from ledger.store.anchors import FINAL, AnchorStore
+
+    n = 70_000
+    info = store.create_log(STREAM, log_id=bytes(range(32)))
+    store.append(STREAM, ((i, _rec(i)) for i in range(n)))
+    root = store.root_at(STREAM, n)
+    AnchorStore(store.engine).record_adopted(
+        log_pk=info.pk, chain_id=31337, registry="0x" + "ab" * 20, size=n, root=root, state=FINAL,
+        sender="0x" + "cd" * 20, nonce=0, tx_hash=b"\1" * 32, block_number=1, block_hash=b"\2" * 32, error=None)
+    written = []
+    [p] = publish(store, tmp_path, [STREAM], written.append)
+    assert (p.size, p.root, p.tiles_written, sum(written)) == (n, root, 274 + 2 + 1, 277)
+    assert (p.directory / "tile/0/273.p/112").is_file() and (p.directory / "tile/2/000.p/1").is_file()
+    reader = tlog.TileReader(n, lambda path: (p.directory / path).read_bytes())
+    for index, size in [(0, n), (n - 1, n), (65_535, 65_536), (65_536, 65_537), (12_345, 69_999), (300, 301)]:
+        proof = store.inclusion_proof(STREAM, index, size)
+        assert reader.inclusion(index, size) == (proof.leaf_hash, proof.root, proof.proof)
+    for old, new in [(1, n), (65_536, n), (256, 65_537), (40_000, 69_999)]:
+        c = store.consistency_proof(STREAM, old, new)
+        assert reader.consistency(old, new) == (c.old_root, c.new_root, c.proof)
