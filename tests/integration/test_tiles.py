@@ -20,10 +20,13 @@ import urllib.request
 
 import pytest
 
+from pathlib import Path
+
 from ledger.chain import node
 from tests.integration.test_anchoring import SAMPLE, STREAM, _free_port, dpl as dpl_process
 
 OTHER = "line-b/iot"
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
@@ -94,6 +97,7 @@ def test_verify_from_tiles_served_by_a_static_web_server(served):
     log_dir = served["out"] / p["log_id"][2:]
     url = f"{served['base']}/{p['log_id'][2:]}"
     vkey = str(log_dir / "note.vkey")
+    vkey_text = (log_dir / "note.vkey").read_text().strip()
     assert p["size"] == 3495 and (log_dir / "tile/0/013.p/167").is_file()
 
     bundle = served["tmp"] / "b.json"
@@ -124,6 +128,15 @@ def test_verify_from_tiles_served_by_a_static_web_server(served):
     _, _, err = dpl(served, "verify", "--tiles", url, ok=False)
     assert "--tiles needs --vkey" in err
 
+    # The browser's verifier, fetching from the same server itself, says the same.
+    dpl(served, "prove", "--log", STREAM, "--index", "2999", "--size", "3000", "--out", str(bundle))
+    _, out, _ = dpl(served, "verify", str(bundle), "--tiles", url, "--vkey", vkey)
+    lines = [line.strip() for line in out.splitlines()[1:]]
+    assert len(lines) == 4 and lines[1].startswith("tiles: ")
+    assert _js_checks(url, vkey_text, bundle) == [
+        {"name": "published checkpoint", "ok": True, "detail": lines[0].removeprefix("checkpoint: ")},
+        {"name": "tiles", "ok": True, "detail": "; ".join(lines[2:])}]
+
     # A tampered tile: it no longer hashes to its entry in the tile above it; a tampered top
     # (partial) tile: the tiles no longer hash to the checkpoint's root.
     tile = log_dir / "tile/0/003"
@@ -131,6 +144,10 @@ def test_verify_from_tiles_served_by_a_static_web_server(served):
     tile.write_bytes(good[:100] + bytes([good[100] ^ 1]) + good[101:])
     _, _, err = dpl(served, "verify", "--tiles", url, "--vkey", vkey, "--index", "800", ok=False)
     assert err == "invalid: tile tile/0/003 does not hash to its entry in tile tile/1/000.p/13: a tile was altered\n"
+    dpl(served, "prove", "--log", STREAM, "--index", "800", "--out", str(served["tmp"] / "b800.json"))
+    _, _, err = dpl(served, "verify", str(served["tmp"] / "b800.json"), "--tiles", url, "--vkey", vkey, ok=False)
+    assert _js_checks(url, vkey_text, served["tmp"] / "b800.json")[-1] == {
+        "name": "tiles", "ok": False, "detail": err.removeprefix("invalid: ").rstrip("\n")}
     tile.write_bytes(good)
     top = log_dir / "tile/1/000.p/13"
     good_top = top.read_bytes()
@@ -182,3 +199,13 @@ def _other_records(env) -> str:
     path.write_text("".join(json.dumps({"id": f"o-{i}", "ts": "2026-11-01T08:00:00+08:00", "type": "iot.telemetry",
                                         "data": {"v": i}}) + "\n" for i in range(300)))
     return str(path)
+
+
+def _js_checks(url, vkey, bundle) -> list[dict]:
+    """``verify/tiles.js`` ``tilesChecks`` run by node, fetching over HTTP itself."""
+    node = shutil.which("node")
+    assert node, "node (Node.js 20+) is not on PATH: the browser verifier cannot be tested"
+    proc = subprocess.run([node, str(ROOT / "tests" / "js" / "tiles_http.mjs"), url, vkey, str(bundle)],
+                          capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)
