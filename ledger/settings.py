@@ -44,6 +44,9 @@ class Settings(BaseSettings):
     explorer_url: str | None = None
     #: Seconds a SQLite writer waits for another one (an ingest in progress) before giving up.
     sqlite_busy_timeout: float = Field(default=60.0, gt=0)
+    #: Publish each log's newest anchored checkpoint and its tiles here after every anchoring round
+    #: of the service or ``dpl anchor --every`` (``dpl publish``, docs/TILES.md); unset: not published.
+    publish_dir: Path | None = None
     #: Passphrase of the keystores under ``DPL_HOME/keys`` (the only place it is read from the
     #: environment; the command line asks for it on a terminal when it is not set).
     key_passphrase: SecretStr | None = None

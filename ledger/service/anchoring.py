@@ -48,7 +48,12 @@ def anchor_round(ctx: Context, stream: str | None = None) -> Round:
     --every`` used to stop with a traceback on any error that was not a ``LedgerError`` or a
     database error)."""
     try:
-        return Round(reports=anchor_once(ctx, stream))
+        reports = anchor_once(ctx, stream)
+        if ctx.settings.publish_dir is not None:  # DPL_PUBLISH_DIR: what this round anchored, for any static server
+            from ledger.service.publish import publish
+
+            publish(ctx.store, ctx.settings.publish_dir, [stream] if stream else None)
+        return Round(reports=reports)
     except AnchoringBusyError:
         return Round(busy=True)
     except Exception as e:  # noqa: BLE001 (see the docstring)

@@ -123,3 +123,22 @@ def test_a_log_of_three_tile_levels_publishes_tiles_that_give_the_store_s_proofs
     for old, new in [(1, n), (65_536, n), (256, 65_537), (40_000, 69_999)]:
         c = store.consistency_proof(STREAM, old, new)
         assert reader.consistency(old, new) == (c.old_root, c.new_root, c.proof)
+
+
+def test_with_dpl_publish_dir_each_anchoring_round_publishes_what_it_anchored(ctx, tmp_path):
+    from ledger.service.anchoring import anchor_round
+
+    out = tmp_path / "pub"
+    ctx.settings = ctx.settings.model_copy(update={"publish_dir": out})
+    ctx.store.create_log(STREAM)
+    _append(ctx, 0, 5)
+    done = anchor_round(ctx)
+    assert done.error is None and [r.size for r in done.reports] == [5]
+    info = ctx.store.get_log(STREAM)
+    signer = tlog.NoteSigner(tlog.origin_of(31337, info.log_id), ctx.store.key.note_seed())
+    note = (out / info.log_id.hex() / "checkpoint").read_bytes()
+    assert tlog.parse_checkpoint(tlog.open_note(note, signer.verifier)).size == 5
+    _append(ctx, 5, 9)
+    assert anchor_round(ctx).error is None
+    note = (out / info.log_id.hex() / "checkpoint").read_bytes()
+    assert tlog.parse_checkpoint(tlog.open_note(note, signer.verifier)).size == 9
