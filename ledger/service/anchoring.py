@@ -52,7 +52,7 @@ def anchor_round(ctx: Context, stream: str | None = None) -> Round:
         if ctx.settings.publish_dir is not None:  # DPL_PUBLISH_DIR: what this round anchored, for any static server
             from ledger.service.publish import publish
 
-            publish(ctx.store, ctx.settings.publish_dir, [stream] if stream else None)
+            publish(ctx.store, ctx.settings.publish_dir)  # every log with an anchor (incremental: cheap)
         return Round(reports=reports)
     except AnchoringBusyError:
         return Round(busy=True)
