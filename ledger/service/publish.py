@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ledger import tlog
-from ledger.errors import InvalidArgumentError, InvariantError
+from ledger.errors import InvalidArgumentError, InvariantError, LedgerError
 from ledger.store.anchors import AnchorStore
 from ledger.store.logstore import LogInfo, LogStore
 
@@ -56,25 +56,35 @@ def log_directory(out: Path, log_id: bytes) -> Path:
 
 
 def _write_atomic(path: Path, data: bytes, sync: bool = False) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
         with open(tmp, "wb") as f:
             f.write(data)
             if sync:
                 f.flush()
                 os.fsync(f.fileno())
         os.replace(tmp, path)
+    except OSError as e:
+        _unlink_quietly(tmp)
+        raise LedgerError(f"cannot write {path}: {e.strerror}") from None
     except BaseException:
-        tmp.unlink(missing_ok=True)
+        _unlink_quietly(tmp)
         raise
+
+
+def _unlink_quietly(path: Path) -> None:
+    try:
+        path.unlink(missing_ok=True)
+    except OSError:
+        pass
 
 
 def _write_if_changed(path: Path, data: bytes, sync: bool = False) -> bool:
     try:
         if path.read_bytes() == data:
             return False
-    except FileNotFoundError:
+    except OSError:
         pass
     _write_atomic(path, data, sync)
     return True
@@ -115,7 +125,7 @@ def _publish_log(store: LogStore, out: Path, info: LogInfo, chain_id: int, size:
     origin = tlog.origin_of(chain_id, info.log_id)
     signer = note_signer(store, origin)
     checkpoint_path = directory / "checkpoint"
-    if checkpoint_path.exists():
+    if checkpoint_path.is_file():
         try:
             current = tlog.parse_checkpoint(tlog.open_note(checkpoint_path.read_bytes(), signer.verifier))
         except Exception as e:  # noqa: BLE001 - any unreadable note: say so, write nothing
@@ -131,7 +141,7 @@ def _publish_log(store: LogStore, out: Path, info: LogInfo, chain_id: int, size:
         try:
             if path.stat().st_size == width * tlog.HASH_SIZE:
                 continue
-        except FileNotFoundError:
+        except OSError:  # not there (or not a directory on the way): written below, or said why
             pass
         missing.append((level, index, width))
     for start in range(0, len(missing), _BATCH):

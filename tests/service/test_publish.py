@@ -142,3 +142,18 @@ def test_with_dpl_publish_dir_each_anchoring_round_publishes_what_it_anchored(ct
     assert anchor_round(ctx).error is None
     note = (out / info.log_id.hex() / "checkpoint").read_bytes()
     assert tlog.parse_checkpoint(tlog.open_note(note, signer.verifier)).size == 9
+
+
+def test_a_directory_that_cannot_be_written_is_an_error_in_words(store, tmp_path):
+    from ledger.errors import LedgerError
+    from ledger.store.anchors import FINAL, AnchorStore
+
+    info = store.create_log(STREAM, log_id=bytes(range(32)))
+    store.append(STREAM, ((i, _rec(i)) for i in range(3)))
+    AnchorStore(store.engine).record_adopted(
+        log_pk=info.pk, chain_id=31337, registry="0x" + "ab" * 20, size=3, root=store.root_at(STREAM, 3), state=FINAL,
+        sender="0x" + "cd" * 20, nonce=0, tx_hash=b"\1" * 32, block_number=1, block_hash=b"\2" * 32, error=None)
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    with pytest.raises(LedgerError, match=r"cannot write .*/file/[0-9a-f]{64}/tile/0/000.p/3: Not a directory"):
+        publish(store, blocker, [STREAM])
