@@ -158,6 +158,9 @@ def test_verify_from_tiles_served_by_a_static_web_server(served):
     tile.write_bytes(good[:-32])  # a tile one hash short
     _, _, err = dpl(served, "verify", "--tiles", url, "--vkey", vkey, "--index", "800", ok=False)
     assert "tile tile/0/003 is 8160 bytes, not 256 hashes" in err
+    tile.write_bytes(good * 1000)  # a huge body: read no further than a tile can hold
+    _, _, err = dpl(served, "verify", "--tiles", url, "--vkey", vkey, "--index", "800", ok=False)
+    assert err == f"invalid: {url}/tile/0/003 is larger than the 8192 bytes it can hold\n"
     tile.write_bytes(good)
 
     # A hostile server: a checkpoint too large to be one, a tile that is not there.
