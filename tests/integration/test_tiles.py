@@ -161,6 +161,8 @@ def test_verify_from_tiles_served_by_a_static_web_server(served):
     tile.write_bytes(good * 1000)  # a huge body: read no further than a tile can hold
     _, _, err = dpl(served, "verify", "--tiles", url, "--vkey", vkey, "--index", "800", ok=False)
     assert err == f"invalid: {url}/tile/0/003 is larger than the 8192 bytes it can hold\n"
+    assert _js_checks(url, vkey_text, served["tmp"] / "b800.json")[-1] == {
+        "name": "tiles", "ok": False, "detail": err.removeprefix("invalid: ").rstrip("\n")}
     tile.write_bytes(good)
 
     # A hostile server: a checkpoint too large to be one, a tile that is not there.
