@@ -7,6 +7,8 @@ import base64
 import hashlib
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ledger import merkle, tiles, tlog
 from ledger.errors import BundleError, InvalidArgumentError
@@ -159,3 +161,25 @@ def test_a_full_tile_that_does_not_hash_to_its_parent_entry_is_refused():
     assert reader.root() == merkle.root(_leaves(n))  # the root is made of tile/1/000.p/3 and tile/0/003.p/232
     with pytest.raises(BundleError, match=r"tile tile/0/001 does not hash to its entry in tile tile/1/000.p/3"):
         reader.inclusion(300)
+
+
+_LEAVES = _leaves(3000)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.data())
+def test_any_proof_from_published_tiles_is_the_reference_proof(data):
+    """Property: for any published size, any leaf and any earlier size, the proofs built from
+    the C2SP tiles equal the RFC 9162 reference (``merkle.inclusion_proof`` over the leaves)."""
+    n = data.draw(st.integers(1, len(_LEAVES)), label="published size")
+    size = data.draw(st.integers(1, n), label="proof size")
+    index = data.draw(st.integers(0, size - 1), label="index")
+    old = data.draw(st.integers(1, size), label="old size")
+    leaves = _LEAVES[:n]
+    stored = tiles.extend(0, leaves, lambda level, i: b"")
+    published = {tlog.tile_path(lv, i, w): tlog.c2sp_tile(stored[(lv, i)], w) for lv, i, w in tlog.tiles_of(n)}
+    reader = tlog.TileReader(n, published.__getitem__)
+    assert reader.root() == merkle.root(leaves)
+    assert reader.inclusion(index, size) == (leaves[index], merkle.root(leaves[:size]),
+                                             merkle.inclusion_proof(leaves[:size], index))
+    assert reader.consistency(old, size)[2] == merkle.consistency_proof(leaves[:size], old)
