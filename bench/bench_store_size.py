@@ -71,6 +71,41 @@ def ingest(settings, jsonl: Path) -> dict:
     return {"records": result.appended, "seconds": seconds, "root": result.root.hex()}
 
 
+def seal_cost(jsonl: Path, n: int = 20_000) -> dict:
+    """µs per record to seal and to open (best of 3), with ``DataKey.seal``/``open`` as they are
+    and with the bare AES-256-GCM of salt || canonical (what sealing was before compression)."""
+    import os
+
+    import orjson
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    from ledger.crypto import DataKey
+    from ledger.records import prepare_record
+
+    with open(jsonl, "rb") as f:
+        canon = [prepare_record(orjson.loads(line), i).canonical for i, line in zip(range(n), f)]
+    key, aead = DataKey(os.urandom(32), "bench"), AESGCM(os.urandom(32))
+    leaf, salt, nonce = os.urandom(32), os.urandom(32), os.urandom(12)
+
+    def best(fn) -> float:
+        times = []
+        for _ in range(3):
+            t0 = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - t0)
+        return min(times) / len(canon) * 1e6
+
+    sealed = [key.seal(leaf, salt + c, nonce) for c in canon]
+    bare = [nonce + aead.encrypt(nonce, salt + c, b"dpl-record/1" + leaf) for c in canon]
+    return {
+        "records": len(canon),
+        "seal_us": best(lambda: [key.seal(leaf, salt + c, nonce) for c in canon]),
+        "open_us": best(lambda: [key.open(leaf, b) for b in sealed]),
+        "bare_seal_us": best(lambda: [nonce + aead.encrypt(nonce, salt + c, b"dpl-record/1" + leaf) for c in canon]),
+        "bare_open_us": best(lambda: [aead.decrypt(b[:12], b[12:], b"dpl-record/1" + leaf) for b in bare]),
+    }
+
+
 def column_sums(conn, length: str) -> dict:
     """Sums over ``records`` of each column's stored bytes (``length``: the SQL function)."""
     row = conn.exec_driver_sql(
@@ -263,6 +298,10 @@ def main() -> None:
     if not jsonl.exists():
         write_jsonl(jsonl, a.records)
     print(f"machine: {machine()}; python {platform.python_version()}; code {code_digest()}")
+    cost = seal_cost(jsonl)
+    print("seal / open, µs per record (best of 3, {records:,} records): DataKey {seal_us:.1f} / {open_us:.1f}; "
+          "bare AES-256-GCM of salt || canonical {bare_seal_us:.1f} / {bare_open_us:.1f}".format(**cost))
+    (a.out_dir / "seal-cost.json").write_text(json.dumps(cost, indent=1))
     for backend in (("sqlite", "postgres") if a.backend == "both" else (a.backend,)):
         run_backend(backend, jsonl, a.records, a.out_dir, a.pg_url, a.keep)
 

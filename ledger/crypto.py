@@ -2,19 +2,21 @@
 
 A record's salt and canonical bytes are sealed with AES-256-GCM; the associated data
 binds the ciphertext to the record's leaf hash, so a sealed payload moved to another
-row no longer opens. A sealed record is ``format || nonce || AES-256-GCM(salt || body)``
-with the format byte in the associated data (``dpl-record/1 || format || leaf``):
-``0x01``: body = the canonical bytes; ``0x02``: body = the canonical bytes compressed with raw
-DEFLATE and the fixed preset dictionary ``RECORD_DICTIONARY_1`` (written only when smaller).
-Rows sealed before the format byte existed (``nonce || AES-256-GCM(salt || canonical)``,
-associated data ``dpl-record/1 || leaf``) still open: a row that does not open as a
-formatted one is opened as one of those. Compression before encryption lets a record's
-sealed length depend on its content's redundancy, not only on its length; what that reveals
-and why it is acceptable is in docs/ARCHITECTURE.md ("Sealed records"). Other documents the service keeps (consents, audit reports) are
+row no longer opens. Other documents the service keeps (consents, audit reports) are
 sealed the same way with associated data that names their table and row
 (``seal_document``). Record ids are stored only as keyed BLAKE2b digests (lookups work,
 ids stay private). A copy of the database alone therefore shows hashes, sizes and stream
 names, nothing of the records.
+
+A sealed record is ``format || nonce || AES-256-GCM(salt || body)``, the format byte also in
+the associated data (``dpl-record/1 || format || leaf``): ``0x01``, the body is the canonical
+bytes; ``0x02``, they compressed with zstd and the fixed dictionary ``RECORD_DICTIONARY_1``
+(written whenever that is smaller). Rows sealed before the format byte existed, ``nonce ||
+AES-256-GCM(salt || canonical)`` with associated data ``dpl-record/1 || leaf``, still open: a
+row that does not open as a formatted one is opened as one of those. Compressing before
+encrypting makes the sealed length depend on how much the content resembles the dictionary,
+not only on its length; what that reveals and why it is acceptable: docs/ARCHITECTURE.md,
+"Sealing".
 
 The 32-byte master key comes from ``DPL_DATA_KEY`` (base64 or hex) or from
 ``DPL_HOME/data.key``, created on first use with mode 0600. Sub-keys are derived with
@@ -28,9 +30,10 @@ import base64
 import binascii
 import hashlib
 import os
-import zlib
+import threading
 from pathlib import Path
 
+import zstandard
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -48,50 +51,81 @@ _AAD_PREFIX = b"dpl-record/1"
 RECORD_FORMAT_BYTES = 1
 #: Sealed record formats (the first byte; also in the associated data).
 SEALED_PLAIN = 0x01
-SEALED_DEFLATE_1 = 0x02
-
-#: The preset dictionary of ``SEALED_DEFLATE_1``: what production records share. Common values
-#: first, then the first sales order, work order and eight readings of the bundled demo month
-#: (``ledger/samples/factory-month.jsonl``) as their canonical bytes: the record types of
-#: docs/PROFILE.md, their key names in sorted order, typical values, the most frequent type
-#: (telemetry) last, nearest the data. DEFLATE finds matches in it as if it preceded each
-#: record. FROZEN: every row compressed with it must open forever (tests/ledger/test_crypto.py
-#: pins its digest); a better dictionary is a new format byte, never an edit.
-RECORD_DICTIONARY_1 = (
-    b'"state":"idle","state":"setup","state":"alarm","state":"stopped","currency":"USD","ts":"2026-01-01T00:00:00.000Z"'
-    b'{"data":{"amount_minor":2516400,"currency":"CNY","customer":"C-1077","due_days":30,"lines":[{"qty":600,"sku":"HSG-118","unit_price_minor":4194}]},"id":"SO-2026-00001","ts":"2026-10-01T08:43:46.162+08:00","type":"erp.sales_order"}'
-    b'{"data":{"line":"line-a","machine":"press-07","product":"BRK-220","product_name":"brake bracket","qty_good":256,"qty_planned":250,"qty_scrap":4,"started":"2026-10-01T00:30:00.000+08:00"},"id":"WO-2026-00001","ts":"2026-10-01T06:31:29.000+08:00","type":"mes.work_order"}'
-    b'{"data":{"machine":"cnc-01","parts_total":15489,"power_kw":9.6,"spindle_rpm":1551,"state":"running","temp_c":68.62,"vibration_mm_s":1.675},"id":"tel-cnc-01-000000000","ts":"2026-10-01T00:00:00.000+08:00","type":"iot.telemetry"}'
-    b'{"data":{"machine":"cnc-02","parts_total":88045,"power_kw":13.93,"spindle_rpm":1541,"state":"running","temp_c":64.89,"vibration_mm_s":2.328},"id":"tel-cnc-02-000000001","ts":"2026-10-01T00:15:00.000+08:00","type":"iot.telemetry"}'
-    b'{"data":{"machine":"press-07","parts_total":61925,"power_kw":16.98,"spindle_rpm":1596,"state":"running","temp_c":67.63,"vibration_mm_s":2.422},"id":"tel-press-07-000000002","ts":"2026-10-01T00:30:00.000+08:00","type":"iot.telemetry"}'
-    b'{"data":{"machine":"press-08","parts_total":69374,"power_kw":10.02,"spindle_rpm":1413,"state":"running","temp_c":66.9,"vibration_mm_s":1.818},"id":"tel-press-08-000000003","ts":"2026-10-01T00:45:00.000+08:00","type":"iot.telemetry"}'
-    b'{"data":{"machine":"mold-03","parts_total":30643,"power_kw":18.31,"spindle_rpm":1422,"state":"running","temp_c":68.57,"vibration_mm_s":1.732},"id":"tel-mold-03-000000004","ts":"2026-10-01T01:00:00.000+08:00","type":"iot.telemetry"}'
-    b'{"data":{"machine":"weld-11","parts_total":11966,"power_kw":9.14,"spindle_rpm":1519,"state":"running","temp_c":67.84,"vibration_mm_s":2.114},"id":"tel-weld-11-000000005","ts":"2026-10-01T01:15:00.000+08:00","type":"iot.telemetry"}'
-    b'{"data":{"machine":"cnc-01","parts_total":15514,"power_kw":13.25,"spindle_rpm":1564,"state":"running","temp_c":72.6,"vibration_mm_s":1.752},"id":"tel-cnc-01-000000006","ts":"2026-10-01T01:30:00.000+08:00","type":"iot.telemetry"}'
-    b'{"data":{"machine":"cnc-02","parts_total":88075,"power_kw":9,"spindle_rpm":1447,"state":"running","temp_c":68.8,"vibration_mm_s":2.198},"id":"tel-cnc-02-000000007","ts":"2026-10-01T01:45:00.000+08:00","type":"iot.telemetry"}'
-)
-_WBITS = -12  # raw DEFLATE (GCM authenticates; no zlib header or checksum), a 4 KiB window
-# Each record's compressor is a copy of one primed with the dictionary (copying is cheaper than
-# hashing the dictionary again); the parameters change only the output's size, never what opens.
-_COMPRESSOR = zlib.compressobj(9, zlib.DEFLATED, _WBITS, 4, zlib.Z_DEFAULT_STRATEGY, RECORD_DICTIONARY_1)
-_FORMATS = (SEALED_PLAIN, SEALED_DEFLATE_1)
+SEALED_ZSTD_1 = 0x02
+_FORMATS = (SEALED_PLAIN, SEALED_ZSTD_1)
 _OPEN_FAILED = "a stored record does not open with the data key from {source}: wrong key, or the row was altered"
+
+#: The zstd dictionary of ``SEALED_ZSTD_1`` (2,048 bytes): trained once
+#: (``zstandard.train_dictionary(2048, records, level=3)``, zstandard 0.25.0) on the canonical
+#: bytes of the bundled demo month, ``ledger/samples/factory-month.jsonl`` (3,495 records: readings,
+#: work orders and sales orders, the record types of docs/PROFILE.md), so it holds their key names in
+#: sorted order, typical values and the entropy tables of such records. FROZEN: every row
+#: compressed with it must open forever (tests/ledger/test_crypto.py pins its digest); a better
+#: dictionary is a new format byte, never an edit.
+RECORD_DICTIONARY_1 = base64.b64decode(
+    "N6Qw7Cvu/00nEMiSJB3///////9/bCz0W4QRauiDcvNcA6/oF9lSSimlTBcK6j+WUwgAAAAAioaFCwAABMCBwYHCwoHDAUhJ"
+    "BMPJS0kCRnFgXBwIIUEEAQyAMZArCQwEAAAA1AkFxwirShAAgwwAAAAAAAAAAAABAAAABAAAAAgAAABzY3JhcCI6Miwic3Rh"
+    "cnRlZCI6IjIwMjYtMTAtMDNUMDc6MzA6MDAuMDAwKzA4OjAwImhpbmUiOiJjbmMtMDEiLCJwYXJ0c190b3RhbCI6MjAxMDQs"
+    "InBvd2VyX2t3IjoxNi4yNCwic3BpbmRsZV9ycG0iOjE1MzIsInN0YXRlIjoicnVubmluZyIsInRlbXBfYyI6NjEuNDQsInZp"
+    "YnJhdGlvbl9tbV9zIjoxLjQ2OX0sImlkIjoidGVsLWNuYy0wMS0wMDAwMDEyMDYiLCJ0cyI6IjIwMjYtMTAtMTNUMTM6MzA6"
+    "MDAuMDAwKzA4OjAwIiwidHlwZSI6ImlvdC50ZWxlbWV0cnkifXsiZGF0YSI6eyJhbW91bnRfbWlub3IiOjE4NDQyNzAsImN1"
+    "cnJlbmN5IjoiQ05ZIiwiY3VzdG9tZXIiOiJDLTIwMTMiLCJkdWVfZGF5cyI6OTAsImxpbmVzIjpbeyJxdHkiOjQzMCwic2t1"
+    "IjoiSFNHLTExOCIsInVuaXRfcHJpY2VfbWlub3IiOjQyODl9XX0sImlkIjoiU08tMjAyNi0wMDAzMSIsInRzIjoiMjAyNi0x"
+    "MC0xM1QxMzozODozMS43NjYrMDg6MDAiLCJ0eXBlIjoiZXJwLnNhbGVzX29yZGVyIn17ImRhdGEiOnsibWFjaGluZSI6ImNu"
+    "Yy0wMiIsInBhcnRzX3RvdGFsIjo5MzQ2NywicG93ZXJfa3ciOjEwLjk5LCJzcGluZGxlX3JwbSI6MTQwNywic3RhdGUiOiJy"
+    "dW5uaW5nIiwidGVtcF9jIjo2Ny41NywidmlicmF0aW9uX21tX3MiOjIuNTcyfSwiaWQiOiJ0ZWwtY25jLTAyLTAwMDAwMTIw"
+    "NyIsInRzIjoiMjAyNi0xMC0xM1QxMzo0NTowMC4wMDArMDg6MDAiLCJ0eXBlIjoiaW90LnRlbGVtZXRyeSJ9eyJkYXRhIjp7"
+    "Im1hY2hpbmUiOiJwcmVzcy0wNyIsInBhcnRzX3RvdGFsIjo3NDUzMSwicG93ZXJfa3ciOjkuMTYsInNwaW5kbGVfcnBtIjox"
+    "NDY0LCJzdGF0ZSI6InJ1bm5pbmciLCJ0ZW1wX2MiOjc1Ljk5LCJ2aWJyYXRpb25fbW1fcyI6Mi4xNX0sImlkIjoidGVsLXBy"
+    "ZXNzLTA3LTAwMDAwMTIwOCIsInRzIjoiMjAyNi0xMC0xM1QxNDowMDowMC4wMDArMDg6MDAiLCJ0eXBlIjoiaW90LnRlbGVt"
+    "ZXRyeSJ9eyJkYXRhIjp7Im1hY2hpbmUiOiJwcmVzcy0wOCIsInBhcnRzX3RvdGFsIjo3OTk3MSwicG93ZXJfa3ciOjE1LjY5"
+    "LCJzcGluZGxlX3JwbSI6MTQzNiwic3RhdGUiOiJydW5uaW5nIiwidGVtcF9jIjo3MS4yNCwidmlicmF0aW9uX21tX3MiOjIu"
+    "MjY5fSwiaWQiOiJ0ZWwtcHJlc3MtMDgtMDAwMDAxMjA5IiwidHMiOiIyMDI2LTEwLTEzVDE0OjE1OjAwLjAwMCswODowMCIs"
+    "InR5cGUiOiJpb3QudGVsZW1ldHJ5In17ImRhdGEiOnsibWFjaGluZSI6Im1vbGQtMDMiLCJwYXJ0c190b3RhbCI6Mzc3Mzks"
+    "InBvd2VyX2t3IjoxMi43LCJzcGluZGxlX3JwbSI6MTUyNywic3RhdGUiOiJydW5uaW5nIiwidGVtcF9jIjo2OC42OSwidmli"
+    "cmF0aW9uX21tX3MiOjMuMTExfSwiaWQiOiJ0ZWwtbW9sZC0wMy0wMDAwMDEyMTAiLCJ0cyI6IjIwMjYtMTAtMTNUMTQ6MzA6"
+    "MDAuMDAwKzA4OjAwIiwidHlwZSI6ImlvdC50ZWxlbWV0cnkifXsiZGF0YSI6eyJsaW5lIjoibGluZS1iIiwibWFjaGluZSI6"
+    "Im1vbGQtMDMiLCJwcm9kdWN0IjoiSFNHLTExOCIsInByb2R1Y3RfbmFtZSI6InB1bXAgaG91c2luZyIsInF0eV9nb29kIjox"
+    "ODEsInF0eV9wbGFubmVkIjoyMDAsInF0eV9zY3JhcCI6NSwic3RhcnRlZCI6IjIwMjYtMTAtMTNUMDc6MDA6MDAuMDAwKzA4"
+    "OjAwIn0sImlkIjoiV08tMjAyNi0wMDIyMyIsInRzIjoiMjAyNi0xMC0xM1QxNDozMzo0Ny4wMDArMDg6MDAiLCJ0eXBlIjoi"
+    "bWVzLndvcmtfb3JkZXIifXsiZGF0YSI6eyJtYWNoaW5lIjoid2VsZC0xMSIsInBhcnRzX3RvdGFsIjoyMDMyMywicG93ZXJf"
+    "a3ciOjE0LjYyLCJzcGluZGxlX3JwbSI6MTQ2MCwic3RhdGUiOiJydW5uaW5nIiwidGVtcF9jIjo3MC4wMiwidmlicmF0aW9u"
+    "X21tX3MiOjEuNjMyfSwiaWQiOiJ0ZWwtd2VsZC0xMS0wMDAwMDEyMTEiLCJ0cyI6IjIwMjYtMTAtMTNUMTQ6NDU6MDAuMDAw"
+    "KzA4OjAwIiwidHlwZSI6ImlvdC50ZWxlbWV0cnkifXs="
+)
+_ZSTD_LEVEL = 3  # changes only the output's size and time, never what opens
+_ZSTD_DICT = zstandard.ZstdCompressionDict(RECORD_DICTIONARY_1)
+_ZSTD_DICT.precompute_compress(level=_ZSTD_LEVEL)
+# Frames without magic number, checksum (GCM authenticates), content size or dictionary id.
+_ZSTD_PARAMS = zstandard.ZstdCompressionParameters.from_level(
+    _ZSTD_LEVEL, format=zstandard.FORMAT_ZSTD1_MAGICLESS, write_checksum=0, write_content_size=0, write_dict_id=0)
+# zstd contexts are not for concurrent use: one compressor and decompressor per thread.
+_ZSTD = threading.local()
 
 
 def _compress(canonical: bytes) -> bytes:
-    c = _COMPRESSOR.copy()
-    return c.compress(canonical) + c.flush()
+    try:
+        cctx = _ZSTD.cctx
+    except AttributeError:
+        cctx = _ZSTD.cctx = zstandard.ZstdCompressor(compression_params=_ZSTD_PARAMS, dict_data=_ZSTD_DICT)
+    return cctx.compress(canonical)
 
 
 def _decompress(packed: bytes) -> bytes:
-    d = zlib.decompressobj(-15, RECORD_DICTIONARY_1)  # any window up to DEFLATE's 32 KiB
+    try:
+        dctx = _ZSTD.dctx
+    except AttributeError:
+        dctx = _ZSTD.dctx = zstandard.ZstdDecompressor(dict_data=_ZSTD_DICT, format=zstandard.FORMAT_ZSTD1_MAGICLESS)
+    d = dctx.decompressobj()
     try:
         out = d.decompress(packed)
-    except zlib.error:
+    except zstandard.ZstdError:
         out = None
     if out is None or not d.eof or d.unused_data:  # authenticated, so only a bug writes this
-        raise InvariantError("a stored record opened but its compressed body is not valid DEFLATE")
+        raise InvariantError("a stored record opened but its compressed body is not a valid zstd frame")
     return out
+
+
 
 
 def _derive(master: bytes, purpose: bytes) -> bytes:
@@ -178,12 +212,12 @@ class DataKey:
 
     def seal(self, leaf: bytes, salt_and_canonical: bytes, nonce: bytes) -> bytes:
         """``format || nonce || AES-256-GCM(salt || body)``, bound to ``leaf`` and the format:
-        the canonical bytes compressed (``SEALED_DEFLATE_1``) when that is smaller, else as
+        the canonical bytes compressed (``SEALED_ZSTD_1``) when that is smaller, else as
         they are (``SEALED_PLAIN``)."""
         canonical = salt_and_canonical[SALT_SIZE:]
         packed = _compress(canonical)
         if len(packed) < len(canonical):
-            fmt, plain = SEALED_DEFLATE_1, salt_and_canonical[:SALT_SIZE] + packed
+            fmt, plain = SEALED_ZSTD_1, salt_and_canonical[:SALT_SIZE] + packed
         else:
             fmt, plain = SEALED_PLAIN, salt_and_canonical
         head = fmt.to_bytes(1, "big")
@@ -218,7 +252,7 @@ class DataKey:
                 plain = None  # altered, or a row sealed before formats whose nonce began with this byte
             if plain is not None:
                 body = plain[SALT_SIZE:]
-                return plain[:SALT_SIZE], _decompress(body) if fmt == SEALED_DEFLATE_1 else body
+                return plain[:SALT_SIZE], _decompress(body) if fmt == SEALED_ZSTD_1 else body
         try:  # a row sealed before formats existed: nonce || AES-256-GCM(salt || canonical)
             plain = self._aead.decrypt(sealed[:NONCE_SIZE], sealed[NONCE_SIZE:], _AAD_PREFIX + leaf)
         except (InvalidTag, ValueError):  # ValueError: too short to hold a nonce

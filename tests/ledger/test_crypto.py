@@ -78,7 +78,7 @@ def test_the_compression_dictionary_is_frozen():
     import hashlib
 
     assert hashlib.sha256(crypto.RECORD_DICTIONARY_1).hexdigest() == (
-        "afecef647a0344a018d154ad866327a390fb6cf85f67875f3bdacc776d178d39")
+        "10bc2033522899bbad544141557b14ef77cd807c74aa6cbdb532565b880ac583")
 
 
 def test_records_are_compressed_inside_the_seal_when_smaller():
@@ -89,7 +89,7 @@ def test_records_are_compressed_inside_the_seal_when_smaller():
         assert any(b'"type":"' + kind + b'"' in c for c in canonicals)
     for canonical in canonicals:
         sealed = key.seal(leaf, salt + canonical, os.urandom(12))
-        assert sealed[0] == crypto.SEALED_DEFLATE_1
+        assert sealed[0] == crypto.SEALED_ZSTD_1
         assert len(sealed) < 1 + 12 + 32 + 16 + len(canonical) * 0.55  # telemetry ~30 %, orders ~35 %
         assert key.open(leaf, sealed) == (salt, canonical)
     random_body = os.urandom(200)  # nothing to compress: stored as it is, one byte longer than before
@@ -102,7 +102,7 @@ def test_a_row_sealed_before_the_format_byte_still_opens():
     key = DataKey(MASTER, "test")
     leaf, salt, canonical = os.urandom(32), os.urandom(32), _demo_canonicals()[0]
     # Nonces beginning with each format byte too: such a row is first tried as a formatted one.
-    for first in (0x00, crypto.SEALED_PLAIN, crypto.SEALED_DEFLATE_1, 0xFF):
+    for first in (0x00, crypto.SEALED_PLAIN, crypto.SEALED_ZSTD_1, 0xFF):
         sealed = _sealed_before_formats(MASTER, leaf, salt + canonical, bytes([first]) + os.urandom(11))
         assert key.open(leaf, sealed) == (salt, canonical)
         with pytest.raises(DataKeyError, match="does not open"):
@@ -119,14 +119,14 @@ def test_any_altered_byte_of_a_sealed_record_is_refused(compressible):
     leaf, salt = os.urandom(32), os.urandom(32)
     canonical = _demo_canonicals()[1] if compressible else os.urandom(100)
     sealed = key.seal(leaf, salt + canonical, os.urandom(12))
-    assert sealed[0] == (crypto.SEALED_DEFLATE_1 if compressible else crypto.SEALED_PLAIN)
+    assert sealed[0] == (crypto.SEALED_ZSTD_1 if compressible else crypto.SEALED_PLAIN)
     for i in range(len(sealed)):
         for flip in (0x01, 0x80):
             altered = bytearray(sealed)
             altered[i] ^= flip
             with pytest.raises(DataKeyError, match="does not open"):
                 key.open(leaf, bytes(altered))
-    other = crypto.SEALED_PLAIN if compressible else crypto.SEALED_DEFLATE_1
+    other = crypto.SEALED_PLAIN if compressible else crypto.SEALED_ZSTD_1
     for head in (other, 0x00, 0x03):  # the format byte swapped for the other format, or unknown
         with pytest.raises(DataKeyError, match="does not open"):
             key.open(leaf, bytes([head]) + sealed[1:])

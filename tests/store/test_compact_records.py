@@ -39,7 +39,7 @@ def test_new_rows_are_compressed_and_read_back(store):
     store.append("c", enumerate(records, 1), chunk_size=16)
     with store.engine.connect() as conn:
         rows = conn.execute(text("SELECT sealed FROM records ORDER BY idx")).all()
-    assert all(bytes(r[0])[0] == crypto.SEALED_DEFLATE_1 for r in rows)
+    assert all(bytes(r[0])[0] == crypto.SEALED_ZSTD_1 for r in rows)
     # ~230 canonical bytes become ~70: well under salt + canonical + nonce + tag
     assert max(len(r[0]) for r in rows) < 1 + 12 + 32 + 16 + 120
     assert [r.record for r in store.iter_records("c")] == records
@@ -103,7 +103,7 @@ def test_0020_keeps_rows_written_before_and_they_still_open(backend):
             store.append("old", enumerate([changed], 1))
         with store.engine.connect() as conn:
             new = [bytes(r[0]) for r in conn.execute(text("SELECT sealed FROM records WHERE idx >= 300"))]
-        assert len(new) == 5 and all(s[0] == crypto.SEALED_DEFLATE_1 for s in new)
+        assert len(new) == 5 and all(s[0] == crypto.SEALED_ZSTD_1 for s in new)
         assert store.root_at("old") == merkle.root([r.leaf_hash for r in store.iter_records("old")])
     finally:
         store.close()
