@@ -192,7 +192,8 @@ def report_sqlite(m: dict, n: int, jsonl_bytes: int) -> list[tuple[str, float]]:
     rows.append((f"records table{' (WITHOUT ROWID: the primary key is the table)' if m['records_without_rowid'] else ''}", rec))
     rows += [(f"    sealed: {k}", v) for k, v in sealed_parts(s["sealed"], n).items()]
     rows += [("    leaf_hash", s["leaf_hash"]), ("    id_digest", s["id_digest"]),
-             ("    log_pk, idx, rowid, record header, cell pointer, free space", rec - cols)]
+             (f"    log_pk, idx{'' if m['records_without_rowid'] else ', rowid'}, record header, cell pointer, free space",
+              rec - cols)]
     for name, v in sorted(rec_index.items()):
         rows.append((f"  index {name}", v["bytes"]))
     tb = b["tiles"]["bytes"] + sum(v["bytes"] for k, v in b.items() if m["indexes"].get(k) == "tiles")

@@ -133,3 +133,36 @@ def test_any_altered_byte_of_a_sealed_record_is_refused(compressible):
     for cut in (sealed[:-1], sealed[1:], sealed[:20], b""):  # truncated
         with pytest.raises(DataKeyError, match="does not open"):
             key.open(leaf, cut)
+
+
+def test_an_authentic_row_whose_body_is_not_a_zstd_frame_is_an_invariant_error():
+    # Only a bug could write one (the body is authenticated): it is not read as a wrong key.
+    from ledger.errors import InvariantError
+
+    leaf, salt, nonce = os.urandom(32), os.urandom(32), os.urandom(12)
+    head = bytes([crypto.SEALED_ZSTD_1])
+    aead = AESGCM(crypto._derive(MASTER, b"seal"))
+    sealed = head + nonce + aead.encrypt(nonce, salt + b'{"id":"x"}', b"dpl-record/1" + head + leaf)
+    with pytest.raises(InvariantError, match="not a valid zstd frame"):
+        DataKey(MASTER, "test").open(leaf, sealed)
+
+
+def test_sealing_from_many_threads_at_once():
+    # zstd contexts are per thread; records sealed concurrently all open to their own bytes.
+    from concurrent.futures import ThreadPoolExecutor
+
+    key = DataKey(MASTER, "test")
+    canonicals = _demo_canonicals()[:400]
+
+    def work(part: list[bytes]) -> list[tuple[bytes, bytes, bytes]]:
+        out = []
+        for c in part:
+            leaf, salt = os.urandom(32), os.urandom(32)
+            out.append((leaf, salt + c, key.seal(leaf, salt + c, os.urandom(12))))
+        return out
+
+    with ThreadPoolExecutor(4) as pool:
+        results = [r for part in pool.map(work, [canonicals[i::4] for i in range(4)]) for r in part]
+    assert len(results) == 400
+    for leaf, body, sealed in results:
+        assert key.open(leaf, sealed) == (body[:32], body[32:])
