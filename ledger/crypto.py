@@ -217,7 +217,7 @@ class DataKey:
         canonical = salt_and_canonical[SALT_SIZE:]
         packed = _compress(canonical)
         if len(packed) < len(canonical):
-            fmt, plain = SEALED_ZSTD_1, salt_and_canonical[:SALT_SIZE] + packed
+            fmt, plain = SEALED_ZSTD_1, b"".join((salt_and_canonical[:SALT_SIZE], packed))  # any bytes-like
         else:
             fmt, plain = SEALED_PLAIN, salt_and_canonical
         head = fmt.to_bytes(1, "big")
