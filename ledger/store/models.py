@@ -41,14 +41,18 @@ class Log(SQLModel, table=True):
 
 
 class Record(SQLModel, table=True):
+    """On SQLite a ``WITHOUT ROWID`` table (migration 0020): the primary key is the table."""
+
     __tablename__ = "records"
-    __table_args__ = (Index("ux_records_log_id_digest", "log_pk", "id_digest", unique=True),)
+    __table_args__ = (Index("ux_records_log_id_digest", "log_pk", "id_digest", unique=True),
+                      {"sqlite_with_rowid": False})
 
     log_pk: int = Field(sa_column=Column(Integer, ForeignKey("logs.id"), primary_key=True))
     idx: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
     id_digest: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     leaf_hash: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
-    #: nonce || AES-256-GCM(salt || canonical bytes); see ``ledger.crypto``.
+    #: format || nonce || AES-256-GCM(salt || canonical bytes, compressed when smaller), or
+    #: nonce || AES-256-GCM(salt || canonical bytes) in rows sealed before; see ``ledger.crypto``.
     sealed: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
 
 

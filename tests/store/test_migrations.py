@@ -30,7 +30,7 @@ def test_downgrade_and_upgrade_again(backend):
     db.migrate(engine)
     with engine.connect() as conn:
         head = ScriptDirectory.from_config(db._alembic_config(conn)).get_current_head()
-    assert head == "0019" and db.schema_revision(engine) == head  # 0016: the mirror's covenants digest; 0017: grants; 0018: applications; 0019: log format
+    assert head == "0020" and db.schema_revision(engine) == head  # 0016: the mirror's covenants digest; 0017: grants; 0018: applications; 0019: log format; 0020: records WITHOUT ROWID
     engine.dispose()
 
 
