@@ -1,9 +1,11 @@
-"""One anchoring run at a time across processes (service workers, `dpl anchor`).
+"""One anchoring run at a time across processes (service workers, `dpl anchor`), and one
+anchoring leader among the service's processes (``AnchoringLeader``).
 
 PostgreSQL: a row of ``locks`` taken with ``SELECT … FOR UPDATE SKIP LOCKED`` and held for
 the run. SQLite (one machine): an exclusive, non-blocking ``flock`` on
 ``DPL_HOME/anchoring.lock``. Either way a second process learns at once that the lock is
-taken and does not wait.
+taken and does not wait. The leader holds its lock for as long as it lives (a session-level
+advisory lock on PostgreSQL, a second ``flock`` on SQLite); see ``AnchoringLeader``.
 """
 
 from __future__ import annotations
@@ -42,3 +44,79 @@ def anchoring_lock(engine: Engine, home: Path):
         got = conn.execute(text("SELECT name FROM locks WHERE name = :n FOR UPDATE SKIP LOCKED"),
                            {"n": LOCK_NAME}).first()
         yield got is not None  # the row lock lasts until this transaction ends
+
+
+#: The PostgreSQL advisory lock of the anchoring leader (a fixed 64-bit key, "dpl-anch"):
+#: advisory locks are per database, so two deployments on one server do not meet.
+LEADER_LOCK_KEY = int.from_bytes(b"dpl-anch", "big")
+
+
+class AnchoringLeader:
+    """Which one of several processes runs the anchoring loop: the one holding, for as long as
+    it lives, PostgreSQL's session-level advisory lock ``LEADER_LOCK_KEY`` (on a connection of
+    its own, outside any transaction), or on SQLite (one machine) an exclusive ``flock`` on
+    ``DPL_HOME/anchoring-leader.lock``. The server releases either when the process dies (its
+    connection or its file closes), and the next ``lead()`` of another process takes it over.
+
+    Leadership saves work and tells /health who anchors; it is not what keeps anchors right:
+    every run still takes ``anchoring_lock``, and a row per (registry, log, size), intents
+    before sends and the nonce manager's per-sender lock keep a checkpoint from being
+    anchored twice even when two processes both believe they lead (a connection cut by the
+    network: the server drops the lock when it sees the session gone)."""
+
+    def __init__(self, engine: Engine, home: Path):
+        self.engine, self.home = engine, home
+        self._conn = None  # PostgreSQL: the session that holds the advisory lock
+        self._file = None  # SQLite: the open, flocked file
+
+    @property
+    def held(self) -> bool:
+        return self._conn is not None or self._file is not None
+
+    def lead(self) -> bool:
+        """Whether this process leads now: keeps the lock it holds (checking, on PostgreSQL, that
+        its session is still alive), or takes it when no other process holds it. Never waits."""
+        if is_sqlite(self.engine):
+            if self._file is None:
+                self.home.mkdir(mode=0o700, parents=True, exist_ok=True)
+                f = open(self.home / "anchoring-leader.lock", "a+")  # noqa: SIM115 (held until release)
+                try:
+                    fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    f.close()
+                    return False
+                self._file = f
+            return True
+        if self._conn is not None:
+            try:
+                self._conn.execute(text("SELECT 1"))
+                return True
+            except Exception:  # noqa: BLE001 (the session is gone, and the lock with it)
+                self.release()
+        conn = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+        try:
+            got = conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": LEADER_LOCK_KEY}).scalar()
+        except Exception:
+            conn.close()
+            raise
+        if not got:
+            conn.close()
+            return False
+        self._conn = conn
+        return True
+
+    def release(self) -> None:
+        """Give up leadership (the loop stops): another process takes it at its next round."""
+        if self._file is not None:
+            f, self._file = self._file, None
+            fcntl.flock(f, fcntl.LOCK_UN)
+            f.close()
+        if self._conn is not None:
+            conn, self._conn = self._conn, None
+            try:
+                conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": LEADER_LOCK_KEY})
+            except Exception:  # noqa: BLE001 (a dead session holds nothing any more)
+                pass
+            # Closed for good, never back to the pool: a pooled session must not keep the lock.
+            conn.invalidate()
+            conn.close()
