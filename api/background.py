@@ -4,10 +4,10 @@ and "anchor now" requests.
 One anchoring leader among every process on the database (the workers of one ``dpl serve``
 and any number of other ``dpl serve`` processes): the loop anchors only while its process
 holds the leader lock (``ledger.store.locks.AnchoringLeader``: a session-level advisory lock
-on PostgreSQL, a ``flock`` on ``DPL_HOME/anchoring-leader.lock`` on SQLite), held until the
+on PostgreSQL, a ``flock`` on ``<database>.anchoring-leader.lock`` on SQLite), held until the
 process stops or dies; the other loops try to take it every round, so one of them takes over
 within an interval. Each run also takes the per-run anchoring lock (a row lock taken with
-``SELECT … FOR UPDATE SKIP LOCKED`` on PostgreSQL, a ``flock`` on ``DPL_HOME/anchoring.lock``
+``SELECT … FOR UPDATE SKIP LOCKED`` on PostgreSQL, a ``flock`` on ``<database>.anchoring.lock``
 on SQLite), which keeps it apart from ``dpl anchor`` and "anchor now" requests; the crash-safe
 anchoring (intent before send, reconcile) makes any interrupted run safe to redo.
 """

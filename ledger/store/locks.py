@@ -2,10 +2,12 @@
 anchoring leader among the service's processes (``AnchoringLeader``).
 
 PostgreSQL: a row of ``locks`` taken with ``SELECT … FOR UPDATE SKIP LOCKED`` and held for
-the run. SQLite (one machine): an exclusive, non-blocking ``flock`` on
-``DPL_HOME/anchoring.lock``. Either way a second process learns at once that the lock is
-taken and does not wait. The leader holds its lock for as long as it lives (a session-level
-advisory lock on PostgreSQL, a second ``flock`` on SQLite); see ``AnchoringLeader``.
+the run. SQLite (one machine): an exclusive, non-blocking ``flock`` on a file beside the
+database, ``<database>.anchoring.lock`` (so processes with different ``DPL_HOME``s on one
+database file meet; ``DPL_HOME/anchoring.lock`` for a database without a file). Either way a
+second process learns at once that the lock is taken and does not wait. The leader holds its
+lock for as long as it lives (a session-level advisory lock on PostgreSQL, a second ``flock``,
+``<database>.anchoring-leader.lock``, on SQLite); see ``AnchoringLeader``.
 """
 
 from __future__ import annotations
@@ -22,12 +24,21 @@ from ledger.store.db import is_sqlite, write_transaction
 LOCK_NAME = "anchoring"
 
 
+def lock_file(engine: Engine, home: Path, name: str) -> Path:
+    """SQLite: the file ``name`` locks, beside the database file (else in ``home``)."""
+    database = engine.url.database
+    if database and database != ":memory:" and not database.startswith("file:"):
+        path = Path(database)
+        return path.with_name(f"{path.name}.{name}.lock")
+    home.mkdir(mode=0o700, parents=True, exist_ok=True)
+    return home / f"{name}.lock"
+
+
 @contextlib.contextmanager
 def anchoring_lock(engine: Engine, home: Path):
     """Yields True while this process holds the anchoring lock, False if another one does."""
     if is_sqlite(engine):
-        home.mkdir(mode=0o700, parents=True, exist_ok=True)
-        with open(home / "anchoring.lock", "a+") as f:
+        with open(lock_file(engine, home, LOCK_NAME), "a+") as f:
             try:
                 fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
@@ -55,7 +66,7 @@ class AnchoringLeader:
     """Which one of several processes runs the anchoring loop: the one holding, for as long as
     it lives, PostgreSQL's session-level advisory lock ``LEADER_LOCK_KEY`` (on a connection of
     its own, outside any transaction), or on SQLite (one machine) an exclusive ``flock`` on
-    ``DPL_HOME/anchoring-leader.lock``. The server releases either when the process dies (its
+    ``<database>.anchoring-leader.lock``. The server releases either when the process dies (its
     connection or its file closes), and the next ``lead()`` of another process takes it over.
 
     Leadership saves work and tells /health who anchors; it is not what keeps anchors right:
@@ -78,8 +89,7 @@ class AnchoringLeader:
         its session is still alive), or takes it when no other process holds it. Never waits."""
         if is_sqlite(self.engine):
             if self._file is None:
-                self.home.mkdir(mode=0o700, parents=True, exist_ok=True)
-                f = open(self.home / "anchoring-leader.lock", "a+")  # noqa: SIM115 (held until release)
+                f = open(lock_file(self.engine, self.home, "anchoring-leader"), "a+")  # noqa: SIM115 (held until release)
                 try:
                     fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 except BlockingIOError:

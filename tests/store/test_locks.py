@@ -26,11 +26,15 @@ def _other_process_gets(url, home) -> bool:
 
 
 def test_one_holder_at_a_time_across_processes(store, backend):
+    """Across processes, even with another DPL_HOME on the same database (SQLite: the lock file
+    is beside the database file, not in the home)."""
     url = backend.resolved_database_url()
+    elsewhere = backend.home.parent / "another-home"
     with anchoring_lock(store.engine, backend.home) as held:
         assert held
         assert _other_process_gets(url, backend.home) is False
-    assert _other_process_gets(url, backend.home) is True  # released when the run ends
+        assert _other_process_gets(url, elsewhere) is False
+    assert _other_process_gets(url, elsewhere) is True  # released when the run ends
 
 
 def _lead_and_wait(url: str, home: str, out) -> None:
@@ -58,7 +62,8 @@ def test_one_anchoring_leader_across_processes_taken_over_when_it_dies(store, ba
 
     ctx = multiprocessing.get_context("spawn")
     out = ctx.Queue()
-    leader = ctx.Process(target=_lead_and_wait, args=(backend.resolved_database_url(), str(backend.home), out))
+    elsewhere = backend.home.parent / "another-home"  # another machine's DPL_HOME, the same database
+    leader = ctx.Process(target=_lead_and_wait, args=(backend.resolved_database_url(), str(elsewhere), out))
     leader.start()
     try:
         assert out.get(timeout=60) is True
