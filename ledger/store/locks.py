@@ -16,8 +16,9 @@ import contextlib
 import fcntl
 from pathlib import Path
 
-from sqlalchemy import text
+from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine
+from sqlalchemy.pool import NullPool
 
 from ledger.store.db import is_sqlite, write_transaction
 
@@ -77,6 +78,7 @@ class AnchoringLeader:
 
     def __init__(self, engine: Engine, home: Path):
         self.engine, self.home = engine, home
+        self._engine: Engine | None = None  # PostgreSQL: unpooled connections for the lock's session
         self._conn = None  # PostgreSQL: the session that holds the advisory lock
         self._file = None  # SQLite: the open, flocked file
 
@@ -103,7 +105,9 @@ class AnchoringLeader:
                 return True
             except Exception:  # noqa: BLE001 (the session is gone, and the lock with it)
                 self.release()
-        conn = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+        if self._engine is None:  # its own engine without a pool: the lock never stays in a pooled session
+            self._engine = create_engine(self.engine.url, poolclass=NullPool)
+        conn = self._engine.connect().execution_options(isolation_level="AUTOCOMMIT")
         try:
             got = conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": LEADER_LOCK_KEY}).scalar()
         except Exception:
@@ -127,6 +131,5 @@ class AnchoringLeader:
                 conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": LEADER_LOCK_KEY})
             except Exception:  # noqa: BLE001 (a dead session holds nothing any more)
                 pass
-            # Closed for good, never back to the pool: a pooled session must not keep the lock.
-            conn.invalidate()
+            conn.invalidate()  # the session ends (closed, never reused)
             conn.close()

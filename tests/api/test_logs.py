@@ -325,6 +325,7 @@ def test_a_busy_anchoring_run_is_a_ledger_error_and_the_loop_skips_it(world):
     assert loop.last_error is None and loop.last_run is None
     loop.run_round()  # the lock is free: a real round
     assert loop.last_error is None and loop.last_run is not None
+    loop.stop()  # gives up the leadership it took (the world is shared by the next tests)
 
 
 def test_only_the_anchoring_leader_loop_anchors_and_health_says_which(world):
