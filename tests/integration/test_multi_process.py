@@ -47,6 +47,12 @@ def _ndjson(records: list[dict]) -> bytes:
 @pytest.mark.postgres
 @pytest.mark.anvil
 def test_two_serve_processes_ingest_the_same_logs_and_one_leader_anchors(tmp_path, pg_url):
+    two_serve_processes(tmp_path, pg_url)
+
+
+def two_serve_processes(tmp_path: Path, pg_url: str) -> None:
+    """The story of the test on the database at ``pg_url`` (also run by hand on one SQLite file
+    shared by two processes of one machine, as the README describes)."""
     home_a, home_b = tmp_path / "a", tmp_path / "b"
     chain_node = node.up(home_a, port=_free_port())
     servers: dict[str, subprocess.Popen] = {}
