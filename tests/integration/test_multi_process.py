@@ -27,11 +27,13 @@ from ledger.chain.events import read_events
 from ledger.service.context import Context
 from ledger.settings import Settings
 from ledger.store.anchors import AnchorStore
+from ledger.transactions import Transactions
 from tests.integration.test_anchoring import _free_port
 from tests.integration.test_service import DPL, _dpl, _env, _wait_http
 
 STREAMS = ("line-a", "line-b")
 RECORDS = 600  # per log
+LENDERS = (2, 3, 4, 5)  # dev keys of the lenders approved meanwhile, half through each process
 BATCH = 30
 
 
@@ -64,6 +66,12 @@ def two_serve_processes(tmp_path: Path, pg_url: str) -> None:
         _dpl(env_a, "deploy")
         key = json.loads(_dpl(env_a, "keys", "api", "--role", "factory", "--party", "acme", "--key", "dev1",
                               "--json"))["key"]
+        # The admin signs with dev0, the relayer's key: its approvals and the leader's anchors
+        # share one sender, from both processes at once.
+        admin = json.loads(_dpl(env_a, "keys", "api", "--role", "admin", "--party", "admin", "--key", "dev0",
+                                "--json"))["key"]
+        for n in LENDERS:
+            _dpl(env_a, "keys", "api", "--role", "lender", "--party", f"bank-{n}", "--key", f"dev{n}", "--json")
         # The second machine: its own DPL_HOME, a copy of the keys and the deployment record.
         shutil.copytree(home_a, home_b, ignore=shutil.ignore_patterns("chain"))
         env_b = {**env_a, "DPL_HOME": str(home_b)}
@@ -105,8 +113,18 @@ def two_serve_processes(tmp_path: Path, pg_url: str) -> None:
             except BaseException as e:  # noqa: BLE001 (reported below)
                 errors.append(e)
 
+        def approve(name: str, lenders) -> None:
+            try:
+                for n in lenders:
+                    post(name, "/v1/lenders", json={"address": f"bank-{n}"},
+                         headers={"Authorization": f"Bearer {admin}"})
+            except BaseException as e:  # noqa: BLE001 (reported below)
+                errors.append(e)
+
         threads = [threading.Thread(target=ingest, args=(n, s, lo, hi))
                    for s in STREAMS for n, lo, hi in (("a", 0, 400), ("b", 200, RECORDS))]
+        threads += [threading.Thread(target=approve, args=("a", LENDERS[:2])),
+                    threading.Thread(target=approve, args=("b", LENDERS[2:]))]
         for t in threads:
             t.start()
         for t in threads:
@@ -169,11 +187,21 @@ def two_serve_processes(tmp_path: Path, pg_url: str) -> None:
                 rows[s] = AnchorStore(store.engine).all_for_log(info.pk)
                 assert {r.state for r in rows[s]} <= {"included", "final"}, [(r.size, r.state, r.error) for r in rows[s]]
                 assert sorted(r.size for r in rows[s]) == sizes  # our rows are exactly the chain's anchors
-            # No nonce clash: every anchor transaction mined, none reverted, nonces distinct.
+            # No nonce clash: every anchor transaction mined, none reverted, nonces distinct; the
+            # relayer's (= the admin's) transactions from both processes hold nonces 0..n-1, all
+            # mined and successful, none refused or replaced.
             receipts = [chain.receipt(r.tx_hash) for s in STREAMS for r in rows[s]]
             assert all(rc is not None and rc["status"] == 1 for rc in receipts)
             nonces = [r.nonce for s in STREAMS for r in rows[s]]
             assert len(nonces) == len(set(nonces))
+            relayer = ctx.keyring.info("dev0").address
+            sent = Transactions(store.engine).store.for_sender(chain.chain_id, chain.genesis_hash, relayer)
+            assert sorted(r.nonce for r in sent) == list(range(len(sent)))
+            assert sum(r.purpose == "grantRole" for r in sent) == len(LENDERS), [r.purpose for r in sent]
+            assert all(chain.receipt(r.tx_hash)["status"] == 1 for r in sent)
+            assert chain.call(chain.w3.eth.get_transaction_count, relayer, "latest") == len(sent)
+            assert sorted(r.address.lower() for r in [ctx.keyring.info(f"dev{n}") for n in LENDERS]) == sorted(
+                a.lower() for a in clients["a"].get("/v1/lenders", headers={"Authorization": f"Bearer {admin}"}).json())
         finally:
             ctx.close()
         audit = json.loads(_dpl(env_a, "audit", "--json"))  # roots recomputed from the records
