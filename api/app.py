@@ -5,7 +5,8 @@
 Parties call it with ``Authorization: Bearer KEY``, or sign in to the web UI at ``/`` (``api.web``);
 OpenAPI at ``/docs``; ``/health`` reports
 the database, the chain and the anchoring backlog. With ``DPL_ANCHOR_INTERVAL`` > 0 each
-worker runs the anchoring loop; a lock makes one anchor at a time. With ``DPL_WEBHOOKS_INTERVAL``
+worker runs the anchoring loop; only the anchoring leader's anchors (one process among all
+the workers and ``dpl serve`` processes on the database, by a database lock: ``api.background``). With ``DPL_WEBHOOKS_INTERVAL``
 > 0 (default 10 s) each worker runs webhook delivery passes; leased claims send each once.
 """
 

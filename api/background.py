@@ -1,9 +1,15 @@
 """Anchoring inside the service: a background thread every ``DPL_ANCHOR_INTERVAL`` seconds,
-and "anchor now" requests. Only one process anchors at a time: a row lock taken with
-``SELECT … FOR UPDATE SKIP LOCKED`` on PostgreSQL (held for the run), an exclusive
-``flock`` on ``DPL_HOME/anchoring.lock`` on SQLite (one machine). A worker that finds the
-lock taken skips its turn: the holder anchors every log, and the crash-safe anchoring
-(intent before send, reconcile) makes any interrupted run safe to redo.
+and "anchor now" requests.
+
+One anchoring leader among every process on the database (the workers of one ``dpl serve``
+and any number of other ``dpl serve`` processes): the loop anchors only while its process
+holds the leader lock (``ledger.store.locks.AnchoringLeader``: a session-level advisory lock
+on PostgreSQL, a ``flock`` on ``<database>.anchoring-leader.lock`` on SQLite), held until the
+process stops or dies; the other loops try to take it every round, so one of them takes over
+within an interval. Each run also takes the per-run anchoring lock (a row lock taken with
+``SELECT … FOR UPDATE SKIP LOCKED`` on PostgreSQL, a ``flock`` on ``<database>.anchoring.lock``
+on SQLite), which keeps it apart from ``dpl anchor`` and "anchor now" requests; the crash-safe
+anchoring (intent before send, reconcile) makes any interrupted run safe to redo.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ import threading
 from abc import ABC, abstractmethod
 
 from ledger.service.anchoring import anchor_round
+from ledger.store.locks import AnchoringLeader
 
 log = logging.getLogger("dpl.anchoring")
 
@@ -34,7 +41,8 @@ class _Loop(ABC):
 
     def stop(self) -> None:
         self._stop.set()
-        self._thread.join(timeout=30)
+        if self._thread.ident is not None:  # started
+            self._thread.join(timeout=30)
 
     def _run(self) -> None:
         while not self._stop.wait(self.interval):
@@ -46,13 +54,36 @@ class _Loop(ABC):
 
 
 class AnchoringLoop(_Loop):
-    """A daemon thread that anchors every ``interval`` seconds until stopped."""
+    """A daemon thread that anchors every ``interval`` seconds while its process is the
+    anchoring leader, until stopped (stopping gives the leadership up)."""
 
     name = "dpl-anchoring"
 
+    def __init__(self, svc, interval: float):
+        super().__init__(svc, interval)
+        self.leadership = AnchoringLeader(svc.store.engine, svc.settings.home)
+
+    @property
+    def leader(self) -> bool:
+        """Whether this process is the anchoring leader (as of its last round)."""
+        return self.leadership.held
+
+    def stop(self) -> None:
+        super().stop()
+        self.leadership.release()
+
     def run_round(self) -> None:
-        """One round: anchor, or skip it if another worker holds the lock; never raises (the
-        chain may be down: keep serving, retry next round; ``/health`` shows the error)."""
+        """One round: anchor if this process leads (taking the lead when it is free), else skip;
+        never raises (the chain or the database may be down: keep serving, retry next round;
+        ``/health`` shows the error)."""
+        try:
+            if not self.leadership.lead():
+                self.last_error = None
+                return  # another process leads
+        except Exception as e:  # noqa: BLE001 (the database is down: retried next round)
+            self.last_error = f"{type(e).__name__}: {e}"
+            log.warning("anchoring leadership unknown: %s", self.last_error)
+            return
         done = anchor_round(self.svc)
         if done.busy:
             return  # another worker has the lock this round

@@ -344,7 +344,9 @@ class Health(Out):
     status: str = Field(description="ok or degraded")
     database: Document = Field(description="ok, and the backend or the error")
     chain: Document = Field(description="ok, and chain_id, latest_block, registry or the error")
-    anchoring: Document = Field(description="logs_behind; stuck and conflicting anchors; the loop's last error")
+    anchoring: Document = Field(description="logs_behind; stuck and conflicting anchors; with an "
+                                             "anchoring loop: interval_s, last_error, and leader (whether "
+                                             "this process is the anchoring leader)")
 
 
 class ListingOut(BaseModel):

@@ -2,10 +2,12 @@
 ``--every``), the service's background loop and its "anchor now" route.
 
 Only one process anchors at a time: a row lock (``SELECT … FOR UPDATE SKIP LOCKED``) on
-PostgreSQL, an exclusive ``flock`` on ``DPL_HOME/anchoring.lock`` on SQLite
+PostgreSQL, an exclusive ``flock`` on ``<database>.anchoring.lock`` on SQLite
 (``ledger.store.locks``). A caller that finds it taken gets ``AnchoringBusyError``; the holder
 anchors every log, and crash-safe anchoring (intent before send, reconcile) makes an
-interrupted run safe to redo."""
+interrupted run safe to redo. The service's loops add one anchoring leader on top
+(``ledger.store.locks.AnchoringLeader``, ``api.background``): only the leader's loop runs
+rounds."""
 
 from __future__ import annotations
 

@@ -14,13 +14,15 @@ class AnchoringStatus(Protocol):
 
     interval: float
     last_error: str | None
+    leader: bool  # this process holds the anchoring leadership (ledger.store.locks.AnchoringLeader)
 
 
 def check_health(ctx, loop: AnchoringStatus | None = None) -> dict:
     """``{"status": "ok" | "degraded", "database": …, "chain": …, "anchoring": …}``.
 
     ``ctx`` gives ``store``, ``settings`` and ``chain()`` (the service's context); ``loop``
-    is the anchoring loop of this worker, if it runs one (its last run failing degrades).
+    is the anchoring loop of this worker, if it runs one (its last run failing degrades;
+    ``anchoring.leader`` says whether this process is the one that anchors, the others stand by).
     """
     from sqlalchemy import text
 
@@ -59,7 +61,7 @@ def check_health(ctx, loop: AnchoringStatus | None = None) -> dict:
             if stuck or conflicts:
                 out["status"] = "degraded"
         if loop is not None:
-            out["anchoring"].update(interval_s=loop.interval, last_error=loop.last_error)
+            out["anchoring"].update(interval_s=loop.interval, last_error=loop.last_error, leader=loop.leader)
             if loop.last_error:  # the last run failed: anchors are not being made
                 out["status"] = "degraded"
     except Exception as e:

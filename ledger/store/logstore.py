@@ -427,39 +427,38 @@ class LogStore:
 
     def _load_tiles(self, conn, log_pk, keys) -> dict[tiles.TileKey, bytes]:
         """The given tiles, in one query (hand-written SQL: this is every proof's hot path)."""
-        keys = sorted(keys)
-        ph = self._ph
-        match = " OR ".join([f"(level = {ph} AND idx = {ph})"] * len(keys))
-        params = [log_pk]
-        for level, index in keys:
-            params += (level, index)
-        rows = conn.exec_driver_sql(
-            f"SELECT level, idx, hashes FROM tiles WHERE log_pk = {ph} AND ({match})", tuple(params)
-        )
+        sql, params = self._tiles_sql(log_pk, keys)
+        rows = conn.exec_driver_sql(sql, tuple(params))
         return {(level, index): bytes(blob) for level, index, blob in rows}
 
     def load_tiles(self, log: LogInfo, keys) -> dict[tiles.TileKey, bytes]:
         """Stored tiles of ``log`` by (tile level, index), as blobs (``ledger.tiles``): those of
-        ``keys`` the store holds, in one query (for publishing them, ``ledger.service.publish``)."""
-        if not keys:
-            return {}
+        ``keys`` the store holds, 256 a query (for publishing them, ``ledger.service.publish``)."""
+        keys, found = sorted(keys), {}
         with self.engine.connect() as conn:
-            return self._load_tiles(conn, log.pk, keys)
+            for start in range(0, len(keys), 256):  # SQLite allows at most 500 arms in a UNION ALL
+                found.update(self._load_tiles(conn, log.pk, keys[start:start + 256]))
+        return found
+
+    def _tiles_sql(self, log_pk, keys, extra: str = "") -> tuple[str, list]:
+        """One point lookup per tile, joined by ``UNION ALL``: each arm searches the primary key
+        (log_pk, level, idx). (An ``OR`` of (level, idx) pairs makes SQLite search by log_pk
+        alone, scanning all the log's tiles: 5 ms a proof at 10^7 records instead of 0.01 ms.)"""
+        ph = self._ph
+        arm = f"SELECT level, idx, hashes{extra} FROM tiles WHERE log_pk = {ph} AND level = {ph} AND idx = {ph}"
+        params: list = []
+        for level, index in sorted(keys):
+            params += (log_pk, level, index)
+        return " UNION ALL ".join([arm] * len(keys)), params
 
     def _load_tiles_and_record(self, conn, log_pk, keys, index) -> tuple[dict[tiles.TileKey, bytes], tuple | None]:
         """``_load_tiles`` and the row ``(leaf_hash, sealed)`` of record ``index`` (None: no such
         row) in the same statement: a record with its proof is one round trip."""
-        keys = sorted(keys)
         ph = self._ph
-        match = " OR ".join([f"(level = {ph} AND idx = {ph})"] * len(keys)) or "1 = 0"
-        params = [log_pk]
-        for level, i in keys:
-            params += (level, i)
-        params += (log_pk, index)
-        rows = conn.exec_driver_sql(
-            f"SELECT level, idx, hashes, NULL AS sealed FROM tiles WHERE log_pk = {ph} AND ({match}) "
-            f"UNION ALL SELECT -1, idx, leaf_hash, sealed FROM records WHERE log_pk = {ph} AND idx = {ph}",
-            tuple(params))
+        sql, params = self._tiles_sql(log_pk, keys, extra=", NULL AS sealed")
+        row_sql = f"SELECT -1, idx, leaf_hash, sealed FROM records WHERE log_pk = {ph} AND idx = {ph}"
+        # the record's arm first: it types the sealed column (PostgreSQL reads the NULLs as text otherwise)
+        rows = conn.exec_driver_sql(f"{row_sql} UNION ALL {sql}" if sql else row_sql, (log_pk, index, *params))
         loaded, record = {}, None
         for level, i, blob, sealed in rows:
             if level == -1:

@@ -325,6 +325,36 @@ def test_a_busy_anchoring_run_is_a_ledger_error_and_the_loop_skips_it(world):
     assert loop.last_error is None and loop.last_run is None
     loop.run_round()  # the lock is free: a real round
     assert loop.last_error is None and loop.last_run is not None
+    loop.stop()  # gives up the leadership it took (the world is shared by the next tests)
+
+
+def test_only_the_anchoring_leader_loop_anchors_and_health_says_which(world):
+    """Two loops on one database (standing for two processes): the first to run a round leads
+    and anchors; the other skips its rounds while the leader lives, and takes over once it
+    stops; /health's ``anchoring.leader`` says which process leads."""
+    from api.background import AnchoringLoop
+    from ledger.service.health import check_health
+
+    svc = world.client.app.state.services
+    first, second = AnchoringLoop(svc, 3600), AnchoringLoop(svc, 3600)
+    try:
+        log_id = world.new_log(records=[record("lead-1")])
+        first.run_round()
+        assert first.leader and first.last_error is None and first.last_run is not None
+        world.ok("POST", f"/v1/logs/{log_id}/records", "acme", json=[record("lead-2")])
+        second.run_round()
+        assert not second.leader and second.last_run is None and second.last_error is None
+        assert check_health(svc, first)["anchoring"]["leader"] is True
+        assert check_health(svc, second)["anchoring"]["leader"] is False
+        first.stop()  # gives the leadership up
+        assert not first.leader
+        second.run_round()
+        assert second.leader and second.last_error is None
+        newest = world.ok("GET", f"/v1/logs/{log_id}/checkpoints", "acme")[-1]
+        assert newest["size"] == 2 and newest["anchor"] is not None  # anchored by the new leader
+    finally:
+        first.stop()
+        second.stop()
 
 
 def test_too_many_records_is_413(world, monkeypatch):
