@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from collections.abc import Callable, Iterable, Iterator
@@ -257,13 +258,10 @@ class LogStore:
         """The log bound to this on-chain id with the party id of its owner, or None; with
         ``anchored=(above, size)`` also ``AnchorStore.newest_anchored(pk, above, size)``: one
         round trip (every API read of a log starts here)."""
-        owner = select(LogOwner.party_id).where(LogOwner.log_pk == Log.id).scalar_subquery()
-        query = select(*_LOG_COLUMNS, owner.label("owner"))
-        if anchored is not None:
-            query = query.add_columns(*anchor_columns("a_")).outerjoin(
-                Anchor, Anchor.id == newest_anchored_id(Log.id, *anchored))
+        above, size = anchored if anchored is not None else (0, None)
+        query = _find_by_log_id_query(None if anchored is None else size is not None)
         with self.engine.connect() as conn:
-            r = conn.execute(query.where(Log.log_id == log_id).order_by(Log.stream).limit(1)).first()
+            r = conn.execute(query, {"log_id": log_id, "above": above, "size": size}).first()
         if r is None:
             return None
         return FoundLog(_log_info(r), r.owner, anchor_of(r, "a_") if anchored is not None else None)
@@ -631,6 +629,19 @@ class LogStore:
 
 
 _LOG_COLUMNS = (Log.id, Log.stream, Log.log_id, Log.size, Log.root, Log.record_format)
+
+
+@functools.cache
+def _find_by_log_id_query(anchored: bool | None):
+    """``find_by_log_id_with_owner``'s statement, built once per shape (None: no anchor; False:
+    the newest anchor above ``:above``; True: the anchor at ``:size``): building a ``select`` and
+    its cache key on every request cost more CPU than running it (every API read starts here)."""
+    owner = select(LogOwner.party_id).where(LogOwner.log_pk == Log.id).scalar_subquery()
+    query = select(*_LOG_COLUMNS, owner.label("owner"))
+    if anchored is not None:
+        newest = newest_anchored_id(Log.id, bindparam("above"), bindparam("size") if anchored else None)
+        query = query.add_columns(*anchor_columns("a_")).outerjoin(Anchor, Anchor.id == newest)
+    return query.where(Log.log_id == bindparam("log_id")).order_by(Log.stream).limit(1)
 
 
 def _log_info(row) -> LogInfo:
