@@ -23,8 +23,8 @@ pragma solidity ^0.8.24;
  *
  * Proofs are taken from calldata: every caller on chain receives them in a transaction.
  *
- * The functions are `view`, not `pure`, only because {hashChildren} calls the SHA-256
- * precompile from assembly (Solidity's `sha256(abi.encodePacked(...))` costs about 330 gas
+ * The functions are `view`, not `pure`, only because {hashChildren} and the proof chains call
+ * the SHA-256 precompile from assembly (Solidity's `sha256(abi.encodePacked(...))` costs about 330 gas
  * more per node, some 10,000 gas for a proof in a log of 10^9 records). They read no state.
  */
 library MerkleProofs {
@@ -261,35 +261,78 @@ library MerkleProofs {
         return _chainBorderRight(_chainInner(seed, path[:inner], mask), path[inner:]);
     }
 
+    // The three chains below hash in assembly, straight from calldata: the 65 bytes
+    // `0x01 || left || right` are laid out past the free memory pointer (not allocated: nothing
+    // else uses that memory before the function returns) with the 0x01 written once, and each
+    // node costs one call to the SHA-256 precompile (0x02) and no Solidity bounds checks or
+    // internal calls (bench/bench_chain.py: a consistency proof at 10^6 records went from 24,870
+    // to 20,658 gas). `proof` is a calldata slice of a checked calldata array, so
+    // `proof.offset + 32 * proof.length` is inside calldata.
+
     /// @dev Hashes `seed` up through `proof`, the side at each level given by the bits of `index`.
-    function _chainInner(bytes32 seed, bytes32[] calldata proof, uint64 index) private view returns (bytes32) {
-        for (uint256 i = 0; i < proof.length; ++i) {
-            if ((index >> i) & 1 == 0) {
-                seed = hashChildren(seed, proof[i]);
-            } else {
-                seed = hashChildren(proof[i], seed);
+    function _chainInner(bytes32 seed, bytes32[] calldata proof, uint64 index) private view returns (bytes32 result) {
+        assembly ("memory-safe") {
+            let ptr := mload(0x40)
+            mstore8(ptr, 0x01)
+            let left := add(ptr, 0x01)
+            let right := add(ptr, 0x21)
+            result := seed
+            let p := proof.offset
+            for { let end := add(p, shl(5, proof.length)) } lt(p, end) { p := add(p, 0x20) } {
+                switch and(index, 1)
+                case 0 {
+                    mstore(left, result)
+                    mstore(right, calldataload(p))
+                }
+                default {
+                    mstore(left, calldataload(p))
+                    mstore(right, result)
+                }
+                index := shr(1, index)
+                if iszero(staticcall(gas(), 0x02, ptr, 0x41, 0x00, 0x20)) { revert(0, 0) }
+                result := mload(0x00)
             }
         }
-        return seed;
     }
 
     /// @dev Like {_chainInner}, but only uses the hashes on the left of the path: the result is
     /// the hash of the corresponding earlier version of the subtree.
-    function _chainInnerRight(bytes32 seed, bytes32[] calldata proof, uint64 index) private view returns (bytes32) {
-        for (uint256 i = 0; i < proof.length; ++i) {
-            if ((index >> i) & 1 == 1) {
-                seed = hashChildren(proof[i], seed);
+    function _chainInnerRight(bytes32 seed, bytes32[] calldata proof, uint64 index) private view returns (bytes32 result) {
+        assembly ("memory-safe") {
+            let ptr := mload(0x40)
+            mstore8(ptr, 0x01)
+            let left := add(ptr, 0x01)
+            let right := add(ptr, 0x21)
+            result := seed
+            let p := proof.offset
+            for { let end := add(p, shl(5, proof.length)) } lt(p, end) { p := add(p, 0x20) } {
+                if and(index, 1) {
+                    mstore(left, calldataload(p))
+                    mstore(right, result)
+                    if iszero(staticcall(gas(), 0x02, ptr, 0x41, 0x00, 0x20)) { revert(0, 0) }
+                    result := mload(0x00)
+                }
+                index := shr(1, index)
             }
         }
-        return seed;
     }
 
     /// @dev Hashes `seed` up the right border of the tree: every proof hash is a left sibling.
-    function _chainBorderRight(bytes32 seed, bytes32[] calldata proof) private view returns (bytes32) {
-        for (uint256 i = 0; i < proof.length; ++i) {
-            seed = hashChildren(proof[i], seed);
+    /// Each node's hash is written by the precompile where the next node's right child goes.
+    function _chainBorderRight(bytes32 seed, bytes32[] calldata proof) private view returns (bytes32 result) {
+        assembly ("memory-safe") {
+            let ptr := mload(0x40)
+            mstore8(ptr, 0x01)
+            let left := add(ptr, 0x01)
+            let right := add(ptr, 0x21)
+            mstore(right, seed)
+            let p := proof.offset
+            for { let end := add(p, shl(5, proof.length)) } lt(p, end) { p := add(p, 0x20) } {
+                mstore(left, calldataload(p))
+                if iszero(staticcall(gas(), 0x02, ptr, 0x41, right, 0x20)) { revert(0, 0) }
+            }
+            result := mload(right)
         }
-        return seed;
     }
 
     /// @dev Number of bits needed to write `x` (0 for 0), like Go's `bits.Len64`.
