@@ -3,6 +3,7 @@ pragma solidity ^0.8.24;
 
 import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 import {ERC721} from "@openzeppelin/contracts/token/ERC721/ERC721.sol";
+import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
 
@@ -108,7 +109,7 @@ contract DataPledgeRegistry is IDataPledgeRegistry, IDataPledges, IFactoryDirect
         if (_logs[logId].factory != address(0)) revert RegistryLogAlreadyRegistered(logId);
         if (
             msg.sender != factory &&
-            !SignatureChecker.isValidSignatureNowCalldata(factory, _registerLogDigest(factory, stream), factorySignature)
+            !_isSignedBy(factory, _registerLogDigest(factory, stream), factorySignature)
         ) {
             revert RegistryInvalidSignature(logId, factory);
         }
@@ -131,7 +132,7 @@ contract DataPledgeRegistry is IDataPledgeRegistry, IDataPledges, IFactoryDirect
         if (root == bytes32(0)) revert RegistryZeroRoot(logId);
         uint64 previousSize = log.latestSize;
         if (size <= previousSize) revert RegistryStaleCheckpoint(logId, size, previousSize);
-        if (!SignatureChecker.isValidSignatureNowCalldata(factory, _checkpointDigest(logId, size, root), factorySignature)) {
+        if (!_isSignedBy(factory, _checkpointDigest(logId, size, root), factorySignature)) {
             revert RegistryInvalidSignature(logId, factory);
         }
         if (previousSize == 0) {
@@ -167,7 +168,7 @@ contract DataPledgeRegistry is IDataPledgeRegistry, IDataPledges, IFactoryDirect
         if (factory == address(0)) revert RegistryUnknownLog(terms.logId);
         if (_nonceUsed[factory][nonce]) revert PledgeConsentReplayed(factory, nonce);
         if (
-            !SignatureChecker.isValidSignatureNowCalldata(
+            !_isSignedBy(
                 factory, _pledgeConsentDigest(terms, nonce, deadline), factorySignature
             )
         ) {
@@ -228,7 +229,7 @@ contract DataPledgeRegistry is IDataPledgeRegistry, IDataPledges, IFactoryDirect
         address factory = _logs[terms.logId].factory;
         if (_nonceUsed[factory][nonce]) revert PledgeConsentReplayed(factory, nonce);
         if (
-            !SignatureChecker.isValidSignatureNowCalldata(
+            !_isSignedBy(
                 factory, _pledgeExtensionDigest(tokenId, newLienEnd, nonce, deadline), factorySignature
             )
         ) {
@@ -392,6 +393,21 @@ contract DataPledgeRegistry is IDataPledgeRegistry, IDataPledges, IFactoryDirect
     }
 
     // --------------------------------------------------------------- internals
+
+    /**
+     * @dev Whether `signature` is `signer`'s signature of `digest`: an ECDSA signature that
+     * recovers to `signer`, or else, if `signer` has code, an ERC-1271 wallet's approval. The
+     * same verdicts as OpenZeppelin's `SignatureChecker.isValidSignatureNowCalldata` for EOAs
+     * and contract wallets, in the other order (as OpenZeppelin 4 did): an EOA's signature then
+     * costs no EXTCODESIZE of a cold account (2,600 gas). A contract's address is not derived
+     * from a key, so no ECDSA signature recovers to it; an EIP-7702 account's own key is
+     * accepted, as it is by the chain itself.
+     */
+    function _isSignedBy(address signer, bytes32 digest, bytes calldata signature) private view returns (bool) {
+        (address recovered, ECDSA.RecoverError err, ) = ECDSA.tryRecoverCalldata(digest, signature);
+        if (err == ECDSA.RecoverError.NoError && recovered == signer) return true;
+        return signer.code.length != 0 && SignatureChecker.isValidERC1271SignatureNowCalldata(signer, digest, signature);
+    }
 
     function _logIdOf(address factory, string calldata stream) private pure returns (bytes32) {
         return keccak256(abi.encode(factory, stream));
