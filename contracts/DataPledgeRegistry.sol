@@ -113,7 +113,12 @@ contract DataPledgeRegistry is IDataPledgeRegistry, IDataPledges, IFactoryDirect
         ) {
             revert RegistryInvalidSignature(logId, factory);
         }
-        _logs[logId].factory = factory;
+        // The whole slot in one SSTORE (no checkpoint yet: size and time zero), without reading
+        // it back to mask the factory in as Solidity would.
+        Log storage log = _logs[logId];
+        assembly ("memory-safe") {
+            sstore(log.slot, factory)
+        }
         emit LogRegistered(logId, factory, stream);
     }
 
