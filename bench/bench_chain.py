@@ -11,7 +11,8 @@ What is measured, for each log size n:
 - **anchor**: ``gasUsed`` of the transaction ``anchor(logId, n, root, proof, signature)``
   sent by a relayer, moving a log from a checkpoint of ``old`` records (anchored just before,
   as the log's first checkpoint) to one of ``n``: EOA signature check (ecrecover), the
-  consistency proof verified on chain, two new storage slots, one updated slot, the event.
+  consistency proof verified on chain, one new storage slot (the root), the log's slot
+  updated (latest size and time), the event.
   Two values of ``old`` per n: the one whose proof needs the most hashing (worst case, found
   by searching the cost formula over ~20,000 candidates) and ``n - 1000`` (anchoring every
   1,000 records; ``n - 100`` for n = 10^3).

@@ -593,7 +593,7 @@ def phase_anvil(records: int, samples: int, cli_repeats: int, inproc_repeats: in
             chain = Chain(url, bundle["registry"])
             view = read_pledge(chain, token)
             t_ = view.terms
-            root, anchored_at = chain.registry.functions.rootAt(t_.log_id, t_.checkpoint_size).call()
+            root = chain.registry.functions.rootAt(t_.log_id, t_.checkpoint_size).call()
             block_hash = chain.block_hash(view.issue_block)
             runs = []
             for _ in range(inproc_repeats):

@@ -3,6 +3,7 @@ pragma solidity ^0.8.24;
 
 import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 import {ERC721} from "@openzeppelin/contracts/token/ERC721/ERC721.sol";
+import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
 
@@ -36,16 +37,13 @@ contract DataPledgeRegistry is IDataPledgeRegistry, IDataPledges, IFactoryDirect
     /// @dev EIP-712 type hash of `Checkpoint(bytes32 logId,uint64 size,bytes32 root)`.
     bytes32 private constant CHECKPOINT_TYPEHASH = keccak256("Checkpoint(bytes32 logId,uint64 size,bytes32 root)");
 
-    /// @dev A registered log: its owner and the size of its latest anchored checkpoint (one slot).
+    /// @dev A registered log: its owner, the size of its latest anchored checkpoint and the
+    /// timestamp of the block that anchored it (one slot: 20 + 8 + 4 bytes; a uint32 of
+    /// seconds lasts until 2106). Zero size and time: no checkpoint yet.
     struct Log {
         address factory;
         uint64 latestSize;
-    }
-
-    /// @dev An anchored checkpoint's root and the timestamp of the block that anchored it.
-    struct Checkpoint {
-        bytes32 root;
-        uint64 anchoredAt;
+        uint32 latestAnchoredAt;
     }
 
     /// @inheritdoc IDataPledges
@@ -81,7 +79,9 @@ contract DataPledgeRegistry is IDataPledgeRegistry, IDataPledges, IFactoryDirect
     }
 
     mapping(bytes32 logId => Log) private _logs;
-    mapping(bytes32 logId => mapping(uint64 size => Checkpoint)) private _checkpoints;
+    /// @dev The root anchored per (log, size), one slot per checkpoint. Zero means "not
+    /// anchored": a root is a SHA-256 output (the empty tree's too), and {anchor} refuses zero.
+    mapping(bytes32 logId => mapping(uint64 size => bytes32 root)) private _roots;
 
     mapping(uint256 tokenId => PledgeTerms) private _terms;
     mapping(uint256 tokenId => Lien) private _liens;
@@ -109,11 +109,16 @@ contract DataPledgeRegistry is IDataPledgeRegistry, IDataPledges, IFactoryDirect
         if (_logs[logId].factory != address(0)) revert RegistryLogAlreadyRegistered(logId);
         if (
             msg.sender != factory &&
-            !SignatureChecker.isValidSignatureNowCalldata(factory, _registerLogDigest(factory, stream), factorySignature)
+            !_isSignedBy(factory, _registerLogDigest(factory, stream), factorySignature)
         ) {
             revert RegistryInvalidSignature(logId, factory);
         }
-        _logs[logId].factory = factory;
+        // The whole slot in one SSTORE (no checkpoint yet: size and time zero), without reading
+        // it back to mask the factory in as Solidity would.
+        Log storage log = _logs[logId];
+        assembly ("memory-safe") {
+            sstore(log.slot, factory)
+        }
         emit LogRegistered(logId, factory, stream);
     }
 
@@ -129,22 +134,27 @@ contract DataPledgeRegistry is IDataPledgeRegistry, IDataPledges, IFactoryDirect
         address factory = log.factory;
         if (factory == address(0)) revert RegistryUnknownLog(logId);
         if (size == 0) revert RegistryEmptyCheckpoint(logId);
+        if (root == bytes32(0)) revert RegistryZeroRoot(logId);
         uint64 previousSize = log.latestSize;
         if (size <= previousSize) revert RegistryStaleCheckpoint(logId, size, previousSize);
-        if (!SignatureChecker.isValidSignatureNowCalldata(factory, _checkpointDigest(logId, size, root), factorySignature)) {
+        if (!_isSignedBy(factory, _checkpointDigest(logId, size, root), factorySignature)) {
             revert RegistryInvalidSignature(logId, factory);
         }
         if (previousSize == 0) {
             // A proof from the empty tree proves nothing; refuse one rather than ignore it.
             if (consistencyProof.length != 0) revert RegistryInconsistentCheckpoint(logId, 0, size);
         } else {
-            bytes32 previousRoot = _checkpoints[logId][previousSize].root;
+            bytes32 previousRoot = _roots[logId][previousSize];
             if (!MerkleProofs.verifyConsistency(previousSize, size, consistencyProof, previousRoot, root)) {
                 revert RegistryInconsistentCheckpoint(logId, previousSize, size);
             }
         }
-        log.latestSize = size;
-        _checkpoints[logId][size] = Checkpoint({root: root, anchoredAt: uint64(block.timestamp)});
+        // One SSTORE for the log's whole slot (factory unchanged; Solidity would write each
+        // member of the packed struct, two extra warm SSTOREs), one new slot for the root.
+        assembly ("memory-safe") {
+            sstore(log.slot, or(factory, or(shl(160, size), shl(224, and(timestamp(), 0xffffffff)))))
+        }
+        _roots[logId][size] = root;
         emit CheckpointAnchored(logId, size, root, previousSize);
     }
 
@@ -163,7 +173,7 @@ contract DataPledgeRegistry is IDataPledgeRegistry, IDataPledges, IFactoryDirect
         if (factory == address(0)) revert RegistryUnknownLog(terms.logId);
         if (_nonceUsed[factory][nonce]) revert PledgeConsentReplayed(factory, nonce);
         if (
-            !SignatureChecker.isValidSignatureNowCalldata(
+            !_isSignedBy(
                 factory, _pledgeConsentDigest(terms, nonce, deadline), factorySignature
             )
         ) {
@@ -224,7 +234,7 @@ contract DataPledgeRegistry is IDataPledgeRegistry, IDataPledges, IFactoryDirect
         address factory = _logs[terms.logId].factory;
         if (_nonceUsed[factory][nonce]) revert PledgeConsentReplayed(factory, nonce);
         if (
-            !SignatureChecker.isValidSignatureNowCalldata(
+            !_isSignedBy(
                 factory, _pledgeExtensionDigest(tokenId, newLienEnd, nonce, deadline), factorySignature
             )
         ) {
@@ -279,15 +289,14 @@ contract DataPledgeRegistry is IDataPledgeRegistry, IDataPledges, IFactoryDirect
 
     /// @inheritdoc IDataPledgeRegistry
     function latestCheckpoint(bytes32 logId) external view returns (uint64 size, bytes32 root, uint64 anchoredAt) {
-        size = _logs[logId].latestSize;
-        Checkpoint storage checkpoint = _checkpoints[logId][size];
-        return (size, checkpoint.root, checkpoint.anchoredAt);
+        Log storage log = _logs[logId];
+        size = log.latestSize;
+        return (size, _roots[logId][size], log.latestAnchoredAt);
     }
 
     /// @inheritdoc IDataPledgeRegistry
-    function rootAt(bytes32 logId, uint64 size) external view returns (bytes32 root, uint64 anchoredAt) {
-        Checkpoint storage checkpoint = _checkpoints[logId][size];
-        return (checkpoint.root, checkpoint.anchoredAt);
+    function rootAt(bytes32 logId, uint64 size) external view returns (bytes32) {
+        return _roots[logId][size];
     }
 
     /// @inheritdoc IDataPledgeRegistry
@@ -298,10 +307,9 @@ contract DataPledgeRegistry is IDataPledgeRegistry, IDataPledges, IFactoryDirect
         bytes32 leafHash,
         bytes32[] calldata proof
     ) external view returns (bool) {
-        Checkpoint storage checkpoint = _checkpoints[logId][size];
-        // anchoredAt, not root, says whether a checkpoint exists: a root may be any value.
-        if (checkpoint.anchoredAt == 0) return false;
-        return MerkleProofs.verifyInclusion(index, size, leafHash, proof, checkpoint.root);
+        bytes32 root = _roots[logId][size];
+        if (root == bytes32(0)) return false; // not anchored ({anchor} refuses a zero root)
+        return MerkleProofs.verifyInclusion(index, size, leafHash, proof, root);
     }
 
     /// @inheritdoc IDataPledgeRegistry
@@ -391,6 +399,21 @@ contract DataPledgeRegistry is IDataPledgeRegistry, IDataPledges, IFactoryDirect
 
     // --------------------------------------------------------------- internals
 
+    /**
+     * @dev Whether `signature` is `signer`'s signature of `digest`: an ECDSA signature that
+     * recovers to `signer`, or else, if `signer` has code, an ERC-1271 wallet's approval. The
+     * same verdicts as OpenZeppelin's `SignatureChecker.isValidSignatureNowCalldata` for EOAs
+     * and contract wallets, in the other order (as OpenZeppelin 4 did): an EOA's signature then
+     * costs no EXTCODESIZE of a cold account (2,600 gas). A contract's address is not derived
+     * from a key, so no ECDSA signature recovers to it; an EIP-7702 account's own key is
+     * accepted, as it is by the chain itself.
+     */
+    function _isSignedBy(address signer, bytes32 digest, bytes calldata signature) private view returns (bool) {
+        (address recovered, ECDSA.RecoverError err, ) = ECDSA.tryRecoverCalldata(digest, signature);
+        if (err == ECDSA.RecoverError.NoError && recovered == signer) return true;
+        return signer.code.length != 0 && SignatureChecker.isValidERC1271SignatureNowCalldata(signer, digest, signature);
+    }
+
     function _logIdOf(address factory, string calldata stream) private pure returns (bytes32) {
         return keccak256(abi.encode(factory, stream));
     }
@@ -441,7 +464,7 @@ contract DataPledgeRegistry is IDataPledgeRegistry, IDataPledges, IFactoryDirect
         if (terms.start >= terms.end || terms.end > terms.checkpointSize) {
             revert PledgeInvalidRange(terms.start, terms.end, terms.checkpointSize);
         }
-        if (_checkpoints[terms.logId][terms.checkpointSize].anchoredAt == 0) {
+        if (_roots[terms.logId][terms.checkpointSize] == bytes32(0)) {
             revert PledgeCheckpointNotAnchored(terms.logId, terms.checkpointSize);
         }
         if (terms.lienEnd <= block.timestamp) revert PledgeInvalidTerms("lienEnd has passed");

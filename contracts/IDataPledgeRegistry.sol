@@ -9,8 +9,10 @@ pragma solidity ^0.8.24;
  * `logId = keccak256(abi.encode(factory, stream))`. Its records are the leaves of an RFC 9162
  * Merkle tree; a *checkpoint* `(size, root)` is that tree's root after `size` records, signed
  * by the factory (EIP-712, domain "DataPledgeLedger" version "1"). Anchoring a checkpoint
- * stores its root with the block timestamp, after checking on chain that it extends the log's
- * previous checkpoint (an RFC 9162 consistency proof), so a log's history can only grow.
+ * stores its root (one storage slot per checkpoint), after checking on chain that it extends the
+ * log's previous checkpoint (an RFC 9162 consistency proof), so a log's history can only grow.
+ * Only the latest checkpoint keeps the timestamp of the block that anchored it; an earlier
+ * checkpoint's time is that of the block holding its {CheckpointAnchored} event.
  */
 interface IDataPledgeRegistry {
     // ------------------------------------------------------------------ events
@@ -47,6 +49,10 @@ interface IDataPledgeRegistry {
     /// @dev A checkpoint of size 0 (the empty log) cannot be anchored.
     error RegistryEmptyCheckpoint(bytes32 logId);
 
+    /// @dev A checkpoint whose root is zero cannot be anchored: zero marks "not anchored" in
+    /// {rootAt}. (An RFC 9162 root is a SHA-256 output; no tree has the root zero.)
+    error RegistryZeroRoot(bytes32 logId);
+
     // --------------------------------------------------------------- functions
 
     /**
@@ -78,7 +84,7 @@ interface IDataPledgeRegistry {
      * consistency proof from the latest anchored checkpoint to this one; it must be empty for
      * the log's first checkpoint.
      *
-     * Reverts with {RegistryUnknownLog}, {RegistryEmptyCheckpoint} (size 0),
+     * Reverts with {RegistryUnknownLog}, {RegistryEmptyCheckpoint} (size 0), {RegistryZeroRoot},
      * {RegistryStaleCheckpoint} (size not larger than the latest), {RegistryInvalidSignature},
      * {RegistryInconsistentCheckpoint}. Emits {CheckpointAnchored}.
      */
@@ -100,10 +106,11 @@ interface IDataPledgeRegistry {
     function latestCheckpoint(bytes32 logId) external view returns (uint64 size, bytes32 root, uint64 anchoredAt);
 
     /**
-     * @notice The root anchored for log `logId` at `size` and its block timestamp; zero if no
-     * checkpoint of that size was anchored.
+     * @notice The root anchored for log `logId` at `size`; zero if no checkpoint of that size
+     * was anchored. When it was anchored is the timestamp of the block holding its
+     * {CheckpointAnchored} event (the registry keeps it only for the latest checkpoint).
      */
-    function rootAt(bytes32 logId, uint64 size) external view returns (bytes32 root, uint64 anchoredAt);
+    function rootAt(bytes32 logId, uint64 size) external view returns (bytes32);
 
     /**
      * @notice Whether `leafHash` is the leaf at `index` of log `logId`, by the RFC 9162 inclusion

@@ -350,9 +350,10 @@ class Anchorer:
         return AnchorReport(log.stream, log.size, state, "0x" + tx_hash.hex(), number, note)
 
     def _registry_root(self, log_id: bytes, size: int) -> bytes | None:
-        """The root the registry holds for ``log_id`` at exactly ``size``, None when none."""
-        root, anchored_at = self.chain.call(self.chain.registry.functions.rootAt(log_id, size).call)
-        return bytes(root) if anchored_at else None
+        """The root the registry holds for ``log_id`` at exactly ``size``, None when none (the
+        registry answers zero: it refuses to anchor a zero root)."""
+        root = bytes(self.chain.call(self.chain.registry.functions.rootAt(log_id, size).call))
+        return root if root != bytes(32) else None
 
     def _anchoring_event(self, log_id: bytes, size: int, root: bytes, upto: int):
         """(tx hash, block number, block hash, sender, nonce) of the transaction whose

@@ -37,7 +37,8 @@ def deploy_lookalike(rpc_url: str, deployer: LocalAccount) -> str:
 
 def rootat_liar(root: bytes) -> bytes:
     """Creation code of a 46-byte contract that answers every call, ``rootAt`` included, with
-    ``(root, 1)``: 64 bytes, a root and an anchoring time. Written by hand:
+    ``(root, 1)``: 64 bytes, whose first word ``rootAt`` reads as the root (the second is left
+    from when ``rootAt`` also returned a time; a verifier ignores it). Written by hand:
 
         PUSH32 root  PUSH1 0  MSTORE      memory[0:32]  = root
         PUSH1 1  PUSH1 32  MSTORE         memory[32:64] = 1

@@ -144,16 +144,14 @@ UINT64_MAX = 2**64 - 1
 def _anchored(chain: Chain, trusted: TrustedRegistry, v: Verified) -> Check:
     if v.size > UINT64_MAX:
         return Check("anchor", False, f"size {v.size} is beyond uint64: no registry holds a checkpoint of that size")
-    root, anchored_at = chain.call(chain.registry.functions.rootAt(v.log_id, v.size).call)
-    root = bytes(root)
+    root = bytes(chain.call(chain.registry.functions.rootAt(v.log_id, v.size).call))
     if root == bytes(32):
         return Check("anchor", False, f"the registry holds no checkpoint of size {v.size} for log "
                                       f"{to_hex(v.log_id)}: the bundle's root was never anchored")
     if root != v.root:
         return Check("anchor", False, f"the registry holds root {to_hex(root)} for size {v.size}, but the bundle "
                                       f"claims {to_hex(v.root)}")
-    when = datetime.fromtimestamp(anchored_at, timezone.utc).isoformat(timespec="seconds")
-    return Check("anchor", True, f"anchored on chain {chain.chain_id} in registry {trusted.address} at {when}")
+    return Check("anchor", True, f"anchored on chain {chain.chain_id} in registry {trusted.address}")
 
 
 def _anchor_transaction(chain: Chain, trusted: TrustedRegistry, v: Verified) -> Check:
@@ -161,7 +159,9 @@ def _anchor_transaction(chain: Chain, trusted: TrustedRegistry, v: Verified) -> 
     anchored this checkpoint: mined, succeeded, in that block, and its logs hold the
     ``CheckpointAnchored(logId, size, root)`` that the trusted registry itself emitted (the log's
     address is the registry's). Whom it was sent to does not matter: a factory's wallet or a
-    batching contract may call the registry; only the registry can emit its own log."""
+    batching contract may call the registry; only the registry can emit its own log. When it was
+    anchored is that block's timestamp (the registry keeps a time only for a log's latest
+    checkpoint)."""
     tx, block = v.anchor["tx_hash"], v.anchor.get("block_number")
     receipt = chain.receipt(bytes.fromhex(tx[2:]))
 
@@ -181,8 +181,12 @@ def _anchor_transaction(chain: Chain, trusted: TrustedRegistry, v: Verified) -> 
                 and topics[0] == CHECKPOINT_ANCHORED and topics[1] == v.log_id):
             size, root, _ = abi_decode(["uint64", "bytes32", "uint64"], data)
             if size == v.size and bytes(root) == v.root:
+                at = chain.block_time(receipt["blockNumber"])
+                if at is None:
+                    return fail(f"is in block {receipt['blockNumber']}, which the node does not have")
+                when = datetime.fromtimestamp(at, timezone.utc).isoformat(timespec="seconds")
                 return Check("anchor transaction", True,
-                             f"transaction {tx} in block {receipt['blockNumber']} anchored this checkpoint")
+                             f"transaction {tx} in block {receipt['blockNumber']} at {when} anchored this checkpoint")
     return fail(f"holds no CheckpointAnchored of log {to_hex(v.log_id)} at size {v.size} with root "
                 f"{to_hex(v.root)} from the registry {trusted.address}")
 

@@ -66,6 +66,7 @@ ERROR_MEANINGS = {
     "RegistryStaleCheckpoint": "a checkpoint at least this large is anchored already (replay or stale)",
     "RegistryInconsistentCheckpoint": "the checkpoint does not extend the anchored one (history was rewritten?)",
     "RegistryEmptyCheckpoint": "an empty log cannot be anchored",
+    "RegistryZeroRoot": "a checkpoint root of zero cannot be anchored (zero means \"not anchored\")",
     "PledgeConsentExpired": "the factory's consent has passed its deadline: ask the factory for a new one",
     "PledgeConsentReplayed": "this consent was used already (each consent issues one pledge)",
     "PledgeInvalidSignature": "the consent is not signed by the log's factory (or the terms were changed)",
@@ -254,6 +255,14 @@ class Chain:
         except BlockNotFound:  # web3 raises where the node answers null
             return None
         return bytes(block["hash"]) if block else None
+
+    def block_time(self, number: int) -> int | None:
+        """The timestamp of block ``number`` (unix seconds), None when the node has no such block."""
+        try:
+            block = self.call(lambda: self.w3.eth.get_block(number))
+        except BlockNotFound:
+            return None
+        return int(block["timestamp"]) if block else None
 
     def code_at(self, address: str) -> bytes:
         return bytes(self.call(lambda: self.w3.eth.get_code(to_checksum_address(address))))

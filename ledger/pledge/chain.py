@@ -55,9 +55,9 @@ def read_pledge(chain: Chain, token_id: int) -> PledgeView:
 
 def anchored_root(chain: Chain, log_id: bytes, size: int) -> bytes | None:
     """The root the registry holds for log ``log_id`` at exactly ``size``; None when none is
-    anchored there."""
-    root, anchored_at = chain.call(chain.registry.functions.rootAt(log_id, size).call)
-    return bytes(root) if anchored_at else None
+    anchored there (the registry answers zero: it refuses to anchor a zero root)."""
+    root = bytes(chain.call(chain.registry.functions.rootAt(log_id, size).call))
+    return root if root != bytes(32) else None
 
 
 def factory_of(chain: Chain, log_id: bytes) -> str | None:

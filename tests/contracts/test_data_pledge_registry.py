@@ -194,7 +194,7 @@ def test_first_and_next_checkpoints(chain, registry, factory, relayer):
     assert dict(event.args) == {"logId": log_id, "size": 10, "root": root10, "previousSize": 0}
     t10 = chain.w3.eth.get_block(receipt.blockNumber).timestamp
     assert registry.functions.latestCheckpoint(log_id).call() == [10, root10, t10]
-    assert registry.functions.rootAt(log_id, 10).call() == [root10, t10]
+    assert registry.functions.rootAt(log_id, 10).call() == root10
 
     chain.w3.testing.mine(3)
     proof = merkle.consistency_proof(LEAVES[:1000], 10)
@@ -204,9 +204,10 @@ def test_first_and_next_checkpoints(chain, registry, factory, relayer):
     assert dict(event.args) == {"logId": log_id, "size": 1000, "root": root1000, "previousSize": 10}
     t1000 = chain.w3.eth.get_block(receipt.blockNumber).timestamp
     assert registry.functions.latestCheckpoint(log_id).call() == [1000, root1000, t1000]
-    assert registry.functions.rootAt(log_id, 10).call() == [root10, t10]  # kept
-    assert registry.functions.rootAt(log_id, 1000).call() == [root1000, t1000]
-    assert registry.functions.rootAt(log_id, 500).call() == [ZERO32, 0]
+    assert t1000 > t10  # only the latest checkpoint's time is kept, in the log's own slot
+    assert registry.functions.rootAt(log_id, 10).call() == root10  # kept
+    assert registry.functions.rootAt(log_id, 1000).call() == root1000
+    assert registry.functions.rootAt(log_id, 500).call() == ZERO32
 
 
 def test_every_prefix_extends_the_last(chain, registry, factory):
@@ -237,6 +238,19 @@ def test_the_empty_checkpoint_is_refused(chain, registry, factory):
     log_id = _register(chain, registry, factory)
     with reverts_with(registry, "RegistryEmptyCheckpoint", log_id):
         _anchor_call(registry, factory, log_id, 0, root=merkle.EMPTY_ROOT).transact({"from": factory.address})
+
+
+def test_a_zero_root_is_refused(chain, registry, factory):
+    # Zero is what rootAt answers for "not anchored", so no checkpoint may have it, even
+    # signed by the factory; the checkpoint after it is still anchored normally.
+    log_id = _register(chain, registry, factory)
+    with reverts_with(registry, "RegistryZeroRoot", log_id):
+        _anchor_call(registry, factory, log_id, 4, root=ZERO32).transact({"from": factory.address})
+    _anchor(chain, registry, factory, log_id, 4)
+    with reverts_with(registry, "RegistryZeroRoot", log_id):
+        _anchor_call(registry, factory, log_id, 8, merkle.consistency_proof(LEAVES[:8], 4),
+                     root=ZERO32).transact({"from": factory.address})
+    assert registry.functions.latestCheckpoint(log_id).call()[:2] == [4, merkle.root(LEAVES[:4])]
 
 
 def test_a_first_checkpoint_takes_no_proof(chain, registry, factory):
@@ -354,7 +368,7 @@ def test_views_of_an_unknown_log_are_zero(registry):
     log_id = b"\x42" * 32
     assert registry.functions.factoryOf(log_id).call() == ZERO_ADDRESS
     assert registry.functions.latestCheckpoint(log_id).call() == [0, ZERO32, 0]
-    assert registry.functions.rootAt(log_id, 1).call() == [ZERO32, 0]
+    assert registry.functions.rootAt(log_id, 1).call() == ZERO32
 
 
 # ------------------------------------------------------------------------- ERC-1271

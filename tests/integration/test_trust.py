@@ -11,6 +11,7 @@ DPL_HOME pins no registry is refused outright unless it names one with --registr
 from __future__ import annotations
 
 import json
+from datetime import datetime, timezone
 
 import pytest
 
@@ -152,7 +153,10 @@ def test_an_anchor_sent_through_a_contract_is_proven_by_the_registrys_own_log(en
     _, out, _ = dpl(env, "verify", path, "--rpc", env["rpc"])
     tx = forwarded["anchor"]["tx_hash"]
     assert out.startswith("valid:") and f"factory: factory {dev_account(6).address} (not in the directory)" in out
-    assert f"anchor transaction: transaction {tx} in block {forwarded['anchor']['block_number']} anchored" in out
+    block = forwarded["anchor"]["block_number"]
+    # when: the timestamp of the block holding the event (the registry keeps no per-checkpoint time)
+    when = datetime.fromtimestamp(Chain(env["rpc"]).block_time(block), timezone.utc).isoformat(timespec="seconds")
+    assert f"anchor transaction: transaction {tx} in block {block} at {when} anchored this checkpoint" in out
 
     forger = deploy_event_forger(env["rpc"], dev_account(7))
     receipt = forge_anchor_event(env["rpc"], dev_account(7), forger, forwarded)

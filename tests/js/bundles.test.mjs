@@ -72,7 +72,8 @@ function pledgeWords({ status = 1, covenantsDigest = '0x' + '00'.repeat(32) } = 
     w(t.issueBlock)].join('');
 }
 
-/** A JSON-RPC node answering what the verifiers ask (state overrides: code, status, root, factory, listing, receipts, raw). */
+/** A JSON-RPC node answering what the verifiers ask (state overrides: code, status, root, factory, listing, receipts, raw,
+ * noBlocks: the node has no block). */
 export async function withNode(state, fn) {
   const code = fromHex(ARTIFACT.deployedBytecode);
   for (const refs of Object.values(ARTIFACT.immutableReferences)) for (const { start, length } of refs) code.fill(0xab, start, start + length);
@@ -84,7 +85,9 @@ export async function withNode(state, fn) {
       const reply = (result) => res.end(JSON.stringify({ jsonrpc: '2.0', id, result }));
       if (method === 'eth_chainId') return reply('0x7a69');
       if (method === 'eth_getCode') return reply(state.code ?? toHex(code));
-      if (method === 'eth_getBlockByNumber') return reply({ hash: FIX.issue_block_hash, number: params[0] });
+      if (method === 'eth_getBlockByNumber') {
+        return reply(state.noBlocks ? null : { hash: FIX.issue_block_hash, number: params[0], timestamp: '0x6553f100' });
+      }
       if (method === 'eth_getTransactionReceipt') return reply((state.receipts || {})[params[0]] ?? null);
       if (method === 'eth_call') {
         const data = params[0].data;
@@ -94,7 +97,7 @@ export async function withNode(state, fn) {
           return reply('0x' + listingWords(state.listing === undefined ? 'ACME Precision Co.' : state.listing));
         }
         if (data.startsWith(sel('pledge(uint256)'))) return reply('0x' + pledgeWords(state));
-        if (data.startsWith(sel('rootAt(bytes32,uint64)'))) return reply('0x' + hx(state.root ?? FIX.anchored_root) + w(1700000000));
+        if (data.startsWith(sel('rootAt(bytes32,uint64)'))) return reply('0x' + hx(state.root ?? FIX.anchored_root));
         if (data.startsWith(sel('ownerOf(uint256)'))) return reply('0x' + w('0x' + '42'.repeat(20)));
       }
       res.end(JSON.stringify({ jsonrpc: '2.0', id, error: { code: -32601, message: `no ${method}` } }));
@@ -172,12 +175,16 @@ test('a dpl-proof/1 bundle against the trusted registry, its factory and its anc
   const good = await run({ receipts: { [TX]: anchorReceipt() } });
   assert.equal(good.sound, true, good.error);
   assert.deepEqual(good.checks.slice(-5).map((c) => c.name), ['registry', 'bundle names this registry', 'factory', 'anchor', 'anchor transaction']);
-  assert.equal(good.checks.at(-1).detail, `transaction ${TX} in block 12 anchored this checkpoint`);
+  // when: the timestamp of the block holding the CheckpointAnchored (1700000000), not a time the registry stores
+  assert.equal(good.checks.at(-1).detail, `transaction ${TX} in block 12 at 2023-11-14T22:13:20+00:00 anchored this checkpoint`);
+  const blockless = await run({ receipts: { [TX]: anchorReceipt() }, noBlocks: true });
+  assert.equal(blockless.sound, false);
+  assert.equal(blockless.error, `transaction ${TX} is in block 12, which the node does not have`);
   // sent through a wallet or a batching contract (or by a contract's constructor): the registry's own log is the evidence
   for (const to of ['0x' + '12'.repeat(20), null]) {
     const via = await run({ receipts: { [TX]: anchorReceipt({ to }) } });
     assert.equal(via.sound, true, via.error);
-    assert.equal(via.checks.at(-1).detail, `transaction ${TX} in block 12 anchored this checkpoint`);
+    assert.equal(via.checks.at(-1).detail, `transaction ${TX} in block 12 at 2023-11-14T22:13:20+00:00 anchored this checkpoint`);
   }
   // not citing the transaction: no such check (nothing unchecked is shown)
   const quiet = await run({}, { ...PROOF, anchor: { ...PROOF.anchor, tx_hash: null, block_number: null } });

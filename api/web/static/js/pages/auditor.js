@@ -43,20 +43,21 @@ function node(url) {
   return new RpcClient(url, { fetch: (u, init) => fetch(u, { ...init, credentials: 'omit' }) });
 }
 
-/** The root anchored for (logId, size) and its time; root 0x00… when none was. */
+/** The root anchored for (logId, size); 0x00… when none was (the registry keeps no per-checkpoint time:
+ * the anchor column shows the block the service recorded). */
 async function anchoredRoot(client, logId, size) {
   let got;
   try {
     got = await rootAt(client, config.registry, fromHex(logId), BigInt(size));
   } catch (e) {
-    // an answer too short for (bytes32, uint64): most often no contract at that address
+    // an answer too short for a bytes32: most often no contract at that address
     if (e instanceof RpcError && e.code === undefined && /^the call returned/.test(e.message)) {
       throw new RpcError(`${e.message}: is ${config.registry} the registry on this chain?`, { url: client.url });
     }
     throw e;
   }
-  if (!got) return { root: ZERO32, anchoredAt: 0 }; // beyond uint64: no registry holds it
-  return { root: toHex(got[0]), anchoredAt: Number(got[1]) };
+  if (!got) return { root: ZERO32 }; // beyond uint64: no registry holds it
+  return { root: toHex(got) };
 }
 
 /** After an action of `button`: the keyboard focus back on it, when disabling it lost the focus. */
@@ -109,7 +110,7 @@ function verdict(c, onChain) {
       ? [badge('pending'), ' anchor sent, not on chain yet']
       : [badge('missing'), ' no root anchored at this size'];
   }
-  if (onChain.root === c.root.toLowerCase()) return [badge('match'), ' ', fmtTime(onChain.anchoredAt)];
+  if (onChain.root === c.root.toLowerCase()) return [badge('match')];
   return [badge('mismatch'), h('div', { class: 'root-pair' },
     h('div', {}, 'service ', h('code', {}, c.root)), h('div', {}, 'chain ', h('code', {}, onChain.root)))];
 }

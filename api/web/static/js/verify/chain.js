@@ -55,14 +55,19 @@ export async function readPledge(rpc, registry, tokenId) {
 export const UINT64_MAX = 2n ** 64n - 1n;
 
 /**
- * [root bytes, anchoredAt] the registry holds for (logId, size); anchoredAt 0n when none. null when
- * `size` is beyond uint64: no registry holds a checkpoint of that size, and it is never sent (the
- * node would answer "execution reverted", or the ABI refuse to encode it).
+ * The root (bytes) the registry holds for (logId, size); 32 zero bytes when none (the registry
+ * refuses to anchor a zero root). null when `size` is beyond uint64: no registry holds a
+ * checkpoint of that size, and it is never sent (the node would answer "execution reverted", or
+ * the ABI refuse to encode it). When it was anchored is the block time of its CheckpointAnchored.
  */
 export async function rootAt(rpc, registry, logId, size) {
   if (BigInt(size) > UINT64_MAX) return null;
-  const d = await rpc.call(registry, 'rootAt(bytes32,uint64)', [logId, BigInt(size)]);
-  return [word(d, 0), uintAt(d, 1)];
+  return word(await rpc.call(registry, 'rootAt(bytes32,uint64)', [logId, BigInt(size)]), 0);
+}
+
+/** An ISO 8601 UTC time with seconds and "+00:00", as Python's datetime.isoformat(timespec="seconds"). */
+function isoSeconds(seconds) {
+  return new Date(Number(seconds) * 1000).toISOString().replace(/\.\d{3}Z$/, '+00:00');
 }
 
 /** topic0 of CheckpointAnchored(bytes32 indexed logId, uint64 size, bytes32 root, uint64 previousSize). */
@@ -204,12 +209,12 @@ export async function verifyCollateralOnChain(bundle, tokenId, { rpcUrl, registr
   const [owner, listing] = await readFactory(rpc, address, t.logId);
   checks.push(factoryCheck(t.logId, pyType(manifest) === 'dict' ? get(manifest, 'stream') : undefined, owner, listing));
   if (expected) checks.push(expectedFactoryCheck(owner, listing, expected));
-  const [root, anchoredAt] = (await rootAt(rpc, address, t.logId, t.checkpointSize)) || [null, 0n];
+  const root = await rootAt(rpc, address, t.logId, t.checkpointSize);
   const blockHash = await rpc.blockHash(view.issueBlock);
   const pure = await verifyCollateral(model.error ? bundle : b, {
     terms: { tokenId: id, logId: t.logId, start: t.start, end: t.end, checkpointSize: t.checkpointSize,
       assetDigest: t.assetDigest, samples: t.samples, issueBlock: view.issueBlock, covenantsDigest: t.covenantsDigest },
-    anchoredRoot: anchoredAt ? root : null, issueBlockHash: blockHash,
+    anchoredRoot: root && !root.every((x) => x === 0) ? root : null, issueBlockHash: blockHash,
   });
   return report(id, [...checks, ...pure.checks]);
 }
@@ -270,17 +275,15 @@ export async function anchorChecks(r, { rpcUrl, registry, registryCode, registry
     chain.push(expectedFactoryCheck(owner, listing, expected));
     if (!chain.at(-1).ok) return chain;
   }
-  const anchored = await rootAt(rpc, address, r.logId, r.size);
-  const [root, anchoredAt] = anchored || [];
-  if (!anchored) {
+  const root = await rootAt(rpc, address, r.logId, r.size);
+  if (!root) {
     chain.push(check('anchor', false, `size ${r.size} is beyond uint64: no registry holds a checkpoint of that size`));
   } else if (root.every((x) => x === 0)) {
     chain.push(check('anchor', false, `the registry holds no checkpoint of size ${r.size} for log ${toHex(r.logId)}: the bundle's root was never anchored`));
   } else if (!equalBytes(root, r.root)) {
     chain.push(check('anchor', false, `the registry holds root ${toHex(root)} for size ${r.size}, but the bundle claims ${toHex(r.root)}`));
   } else {
-    const when = new Date(Number(anchoredAt) * 1000).toISOString().replace(/\.\d{3}Z$/, '+00:00');
-    chain.push(check('anchor', true, `anchored on chain ${chainId} in registry ${address} at ${when}`));
+    chain.push(check('anchor', true, `anchored on chain ${chainId} in registry ${address}`));
     const tx = get(anchor, 'tx_hash');
     if (tx !== null && tx !== undefined) chain.push(await anchorTransactionCheck(rpc, address, chainId, r, tx, get(anchor, 'block_number')));
   }
@@ -291,6 +294,7 @@ export async function anchorChecks(r, { rpcUrl, registry, registryCode, registry
  * "anchor transaction": the cited transaction anchored this checkpoint (ledger.chain.check._anchor_transaction):
  * mined, succeeded, in that block, and its logs hold the CheckpointAnchored the trusted registry itself
  * emitted. Whom it was sent to does not matter (a wallet or a batching contract may call the registry).
+ * When it was anchored is that block's timestamp (the registry keeps a time only for a log's latest checkpoint).
  */
 async function anchorTransactionCheck(rpc, address, chainId, r, tx, block) {
   const fail = (why) => check('anchor transaction', false, `transaction ${tx} ${why}`);
@@ -306,7 +310,9 @@ async function anchorTransactionCheck(rpc, address, chainId, r, tx, block) {
     if (log.address.toLowerCase() === address.toLowerCase() && topics.length === 2 && data.length === 96
         && topics[0] === CHECKPOINT_ANCHORED && topics[1] === logId
         && uintAt(data, 0) === BigInt(r.size) && equalBytes(word(data, 1), r.root)) {
-      return check('anchor transaction', true, `transaction ${tx} in block ${mined} anchored this checkpoint`);
+      const at = await rpc.blockTime(mined);
+      if (at === null) return fail(`is in block ${mined}, which the node does not have`);
+      return check('anchor transaction', true, `transaction ${tx} in block ${mined} at ${isoSeconds(at)} anchored this checkpoint`);
     }
   }
   return fail(`holds no CheckpointAnchored of log ${logId} at size ${r.size} with root ${toHex(r.root)} from the registry ${address}`);

@@ -110,6 +110,12 @@ export class RpcClient {
   /** eth_getTransactionReceipt: the node's receipt object, or null while the transaction is in no block. */
   async receipt(txHash) { return this.request('eth_getTransactionReceipt', [txHash]); }
 
+  /** The block's timestamp (unix seconds, a BigInt), or null if the node has no such block. */
+  async blockTime(number) {
+    const block = await this.request('eth_getBlockByNumber', ['0x' + BigInt(number).toString(16), false]);
+    return block && block.timestamp !== undefined && block.timestamp !== null ? BigInt(block.timestamp) : null;
+  }
+
   /** The block's hash (32 bytes), or null if the node has no such block. */
   async blockHash(number) {
     const block = await this.request('eth_getBlockByNumber', ['0x' + BigInt(number).toString(16), false]);
