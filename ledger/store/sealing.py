@@ -1,0 +1,153 @@
+"""Prepare and seal records for the log store, outside its lock (no database here).
+
+A record's salt, leaf hash and sealed payload do not depend on its index, so validation,
+canonical bytes, the keyed id digest, the leaf and the seal are made before the writer takes
+the log's lock (``LogStore.append``): under the lock only the duplicate check, the indices,
+the tiles and the insert remain.
+
+``seal_chunk`` is the one pure step; ``sealed_chunks`` runs it over a stream of chunks, in this
+process or, for a large input, in a pool of worker processes (``jobs``), yielding the chunks in
+input order. Workers are forked: they inherit the data key in memory, so the key never goes
+through a pipe, a file, argv or the environment. A pool is started only when the input holds
+more than one chunk, so small batches (an API request) never pay for one.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections import deque
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from hashlib import sha256
+from itertools import chain, islice
+from typing import NamedTuple
+
+from ledger import record2
+from ledger.crypto import NONCE_SIZE, SALT_SIZE, DataKey
+from ledger.errors import RecordError
+from ledger.leaves import RECORD_V1, RECORD_V2, check_record_format
+from ledger.records import parse_json_line, prepare_record
+
+DEFAULT_CHUNK = 2000
+_LEAF_PREFIX = b"\x00"
+
+
+class SealedRecord(NamedTuple):
+    """A record ready for the log: everything but its index."""
+
+    position: int
+    record_id: str
+    #: ``DataKey.id_digest(record_id)``: the only form of the id the database holds.
+    digest: bytes
+    #: SHA-256 of the canonical bytes: what duplicates are compared by (same id, same content).
+    content: bytes
+    leaf: bytes
+    sealed: bytes
+
+
+def seal_chunk(key: DataKey, record_format: str, items: list[tuple[int, object]],
+               raw: bool = False) -> list[SealedRecord]:
+    """Validate, canonicalise, hash and seal ``items`` ``(position, value)`` (``raw``: the value
+    is a JSONL line, parsed here as ``sources.read_jsonl`` parses it). ``RecordError`` names the
+    first bad record of the chunk."""
+    v2 = record_format == RECORD_V2
+    if not v2 and record_format != RECORD_V1:
+        check_record_format(record_format)
+    id_digest, seal = key.id_digest, key.seal
+    leaf_data_v2 = record2.leaf_data_v2_from_canonical
+    step = SALT_SIZE + NONCE_SIZE
+    randomness = os.urandom(step * len(items))
+    out = []
+    append = out.append
+    for i, (position, value) in enumerate(items):
+        if raw:
+            value = parse_json_line(value, position)
+        rec = prepare_record(value, position)
+        canonical = rec.canonical
+        off = i * step
+        salt = randomness[off:off + SALT_SIZE]
+        body = salt + canonical
+        # v2: the leaf from the canonical bytes, as every rebuild from the stored bytes makes it
+        leaf = sha256(_LEAF_PREFIX + (leaf_data_v2(canonical, salt) if v2 else body)).digest()
+        append(SealedRecord(position, rec.record_id, id_digest(rec.record_id), sha256(canonical).digest(),
+                            leaf, seal(leaf, body, randomness[off + SALT_SIZE:off + step])))
+    return out
+
+
+def chunks(values: Iterable, size: int) -> Iterator[list]:
+    it = iter(values)
+    while chunk := list(islice(it, size)):
+        yield chunk
+
+
+def default_jobs() -> int:
+    return os.cpu_count() or 1
+
+
+def can_fork() -> bool:
+    return "fork" in multiprocessing.get_all_start_methods()
+
+
+def sealed_chunks(key: DataKey, record_format: str, values: Iterable[tuple[int, object]], *,
+                  raw: bool = False, jobs: int = 1, chunk_size: int = DEFAULT_CHUNK
+                  ) -> Iterator[tuple[int, list[SealedRecord]]]:
+    """``(records consumed, sealed chunk)`` for each chunk of ``values``, in input order.
+
+    ``jobs > 1``: chunks are sealed by that many forked worker processes, at most ``2 * jobs``
+    chunks ahead of the consumer (memory stays bounded by the chunks in flight). The first
+    ``RecordError`` in input order is raised, as the serial path raises it."""
+    source = chunks(values, chunk_size)
+    first = next(source, None)
+    if first is None:
+        return
+    second = next(source, None)
+    if jobs <= 1 or second is None or not can_fork():
+        for chunk in chain([first], [second] if second is not None else [], source):
+            yield len(chunk), seal_chunk(key, record_format, chunk, raw)
+        return
+    pool = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork"),
+                               initializer=_init_worker, initargs=(key, record_format, raw))
+    pending: deque = deque()
+    try:
+        for chunk in chain([first, second], source):
+            pending.append((len(chunk), pool.submit(_seal_in_worker, chunk)))
+            if len(pending) >= 2 * jobs:
+                n, future = pending.popleft()
+                yield n, _unwrap(future.result())
+        while pending:
+            n, future = pending.popleft()
+            yield n, _unwrap(future.result())
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+# --- in the worker processes ------------------------------------------------------------------
+
+_worker: dict = {}
+
+
+def _init_worker(key: DataKey, record_format: str, raw: bool) -> None:
+    # Forked: ``key`` is the parent's object, inherited in memory (never pickled).
+    _worker.update(key=key, record_format=record_format, raw=raw)
+
+
+def _seal_in_worker(chunk):
+    try:
+        return seal_chunk(_worker["key"], _worker["record_format"], chunk, _worker["raw"])
+    except RecordError as e:  # its constructor takes named fields: carry them, not the object
+        return _RecordErrorFields(e.position, e.record_id, e.field, e.reason, e.unit)
+
+
+class _RecordErrorFields(NamedTuple):
+    position: int | None
+    record_id: str | None
+    field: str | None
+    reason: str
+    unit: str
+
+
+def _unwrap(result):
+    if isinstance(result, _RecordErrorFields):
+        raise RecordError(result.position, result.record_id, result.field, result.reason, unit=result.unit)
+    return result
