@@ -44,6 +44,19 @@ def read_jsonl(stream: BinaryIO, on_bytes: Callable[[int], None] | None = None) 
         yield number, parse_json_line(line, number)
 
 
+def read_jsonl_lines(stream: BinaryIO, on_bytes: Callable[[int], None] | None = None) -> Iterator[tuple[int, bytes]]:
+    """``read_jsonl`` without the parse: ``(line number, line)`` for each non-blank line, for a
+    reader that parses elsewhere (``LogStore.append(..., raw=True)`` parses in its workers with
+    ``records.parse_json_line``, as ``read_jsonl`` does)."""
+    for number, line in enumerate(stream, start=1):
+        if on_bytes:
+            on_bytes(len(line))
+        line = line.rstrip(b"\r\n")
+        if not line or line.isspace():
+            continue
+        yield number, line
+
+
 def read_csv(stream: BinaryIO, on_bytes: Callable[[int], None] | None = None) -> Iterator[tuple[int, object]]:
     """Yield ``(line number, record)`` for each row of a CSV byte stream with a header.
 

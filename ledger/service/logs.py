@@ -212,6 +212,26 @@ class Logs:
         refuse_reserved(stream, "append to")
         return self.store.append(stream, records, on_duplicate=on_duplicate, on_progress=on_progress)
 
+    def ingest_file(self, stream: str, source: BinaryIO, fmt: str, *, jobs: int = 1,
+                    on_bytes: Callable[[int], None] | None = None,
+                    on_duplicate: Callable[[int, str, int], None] | None = None,
+                    on_progress: Callable[[int], None] | None = None) -> AppendResult:
+        """``ingest`` of the records of ``source`` in format ``fmt``, prepared and sealed by
+        ``jobs`` worker processes while one writer keeps the order and the transaction (a pool
+        starts only for an input of more than one chunk). JSONL lines are parsed in the workers
+        too; a bad line is named as ``read`` names it."""
+        from ledger.service.access_log import refuse_reserved
+
+        if fmt not in READERS:
+            raise InvalidArgumentError(f"format must be one of {', '.join(READERS)}, not {fmt!r}")
+        if jobs < 1:
+            raise InvalidArgumentError(f"jobs must be at least 1, not {jobs}")
+        refuse_reserved(stream, "append to")
+        raw = fmt == "jsonl"
+        records = sources.read_jsonl_lines(source, on_bytes) if raw else READERS[fmt](source, on_bytes)
+        return self.store.append(stream, records, on_duplicate=on_duplicate, on_progress=on_progress,
+                                 jobs=jobs, raw=raw)
+
     # --- checkpoints --------------------------------------------------------------------------
 
     def checkpoints(self, info: LogInfo) -> list[CheckpointView]:

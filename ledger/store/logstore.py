@@ -83,7 +83,7 @@ class SealedBatch:
     """Records sealed for a log of ``record_format`` (``LogStore.seal``), not yet written."""
 
     record_format: str
-    chunks: list[tuple[int, list[SealedInput]]]
+    chunks: list[tuple[int, list[tuple]]]
 
     def __iter__(self):
         return iter((self.record_format, self.chunks))
@@ -329,7 +329,7 @@ class LogStore:
         self,
         stream: str,
         record_format: str,
-        sealed: Iterable[tuple[int, list[SealedInput]]],
+        sealed: Iterable[tuple[int, list[tuple]]],
         *,
         on_duplicate: OnDuplicate | None = None,
         on_progress: OnProgress | None = None,
@@ -366,8 +366,8 @@ class LogStore:
                 )
         return AppendResult(appended, duplicates, size, root)
 
-    def _stage_chunk(self, conn, log_pk, size, sealed: list[SealedInput]):
-        """Give a sealed chunk its indices; split off records already in the log (or earlier in
+    def _stage_chunk(self, conn, log_pk, size, sealed: list[tuple]):
+        """Give a sealed chunk (``SealedInput`` tuples) its indices; split off records already in the log (or earlier in
         the chunk), then insert the rest.
 
         Returns (rows, duplicates): rows ``(log_pk, idx, id_digest, leaf, sealed)`` and
@@ -376,21 +376,21 @@ class LogStore:
         rows, dups, seen = [], [], {}
         append = rows.append
         for rec in sealed:
-            digest = rec.digest
+            digest = rec[2]
             earlier = seen.get(digest)
             if earlier is not None:
                 first, first_index = earlier
-                if first.content != rec.content:
+                if first[3] != rec[3]:
                     raise ConflictError(
-                        f"record {rec.position} (id {rec.record_id!r}) conflicts with record "
-                        f"{first.position} of this batch: same id, different content; nothing "
+                        f"record {rec[0]} (id {rec[1]!r}) conflicts with record "
+                        f"{first[0]} of this batch: same id, different content; nothing "
                         "from this batch was stored"
                     )
-                dups.append((rec.position, rec.record_id, first_index))
+                dups.append((rec[0], rec[1], first_index))
                 continue
             index = size + len(rows)
             seen[digest] = (rec, index)
-            append((log_pk, index, digest, rec.leaf, rec.sealed))
+            append((log_pk, index, digest, rec[4], rec[5]))
         if not rows:
             return rows, dups
         # Fast path: insert the chunk, skipping ids already in the log. Duplicates are a normal
@@ -411,7 +411,7 @@ class LogStore:
             if found is None:
                 keep.append((digest, leaf, sealed_))
                 continue
-            rec = seen[digest][0]
+            rec = SealedInput(*seen[digest][0])
             index, old_leaf, old_sealed = found
             _, old_canonical = self.key.open(old_leaf, old_sealed)
             if sha256(old_canonical).digest() != rec.content:
@@ -421,7 +421,7 @@ class LogStore:
         rows = [(log_pk, size + j, d, leaf, sealed_) for j, (d, leaf, sealed_) in enumerate(keep)]
         final_index = {d: size + j for j, (d, _, _) in enumerate(keep)}
         final_index.update({d: v[0] for d, v in existing.items()})
-        by_id = {rec.record_id: rec.digest for rec in sealed}
+        by_id = {rec[1]: rec[2] for rec in sealed}
         dups = [(p, rid, final_index[by_id[rid]]) for p, rid, _ in dups]
         if rows:
             conn.exec_driver_sql(self._insert_records_sql, rows)

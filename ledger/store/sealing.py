@@ -18,7 +18,7 @@ import multiprocessing
 import os
 from collections import deque
 from collections.abc import Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from hashlib import sha256
 from itertools import chain, islice
 from typing import NamedTuple
@@ -34,7 +34,8 @@ _LEAF_PREFIX = b"\x00"
 
 
 class SealedRecord(NamedTuple):
-    """A record ready for the log: everything but its index."""
+    """A record ready for the log: everything but its index (``seal_chunk`` makes plain tuples
+    of these fields, in this order)."""
 
     position: int
     record_id: str
@@ -47,7 +48,7 @@ class SealedRecord(NamedTuple):
 
 
 def seal_chunk(key: DataKey, record_format: str, items: list[tuple[int, object]],
-               raw: bool = False) -> list[SealedRecord]:
+               raw: bool = False) -> list[tuple]:
     """Validate, canonicalise, hash and seal ``items`` ``(position, value)`` (``raw``: the value
     is a JSONL line, parsed here as ``sources.read_jsonl`` parses it). ``RecordError`` names the
     first bad record of the chunk."""
@@ -70,9 +71,9 @@ def seal_chunk(key: DataKey, record_format: str, items: list[tuple[int, object]]
         body = salt + canonical
         # v2: the leaf from the canonical bytes, as every rebuild from the stored bytes makes it
         leaf = sha256(_LEAF_PREFIX + (leaf_data_v2(canonical, salt) if v2 else body)).digest()
-        append(SealedRecord(position, rec.record_id, id_digest(rec.record_id), sha256(canonical).digest(),
-                            leaf, seal(leaf, body, randomness[off + SALT_SIZE:off + step])))
-    return out
+        append((position, rec.record_id, id_digest(rec.record_id), sha256(canonical).digest(),
+                leaf, seal(leaf, body, randomness[off + SALT_SIZE:off + step])))
+    return out  # plain tuples (SealedRecord's fields): they cross a process pipe cheaply
 
 
 def chunks(values: Iterable, size: int) -> Iterator[list]:
@@ -91,11 +92,13 @@ def can_fork() -> bool:
 
 def sealed_chunks(key: DataKey, record_format: str, values: Iterable[tuple[int, object]], *,
                   raw: bool = False, jobs: int = 1, chunk_size: int = DEFAULT_CHUNK
-                  ) -> Iterator[tuple[int, list[SealedRecord]]]:
+                  ) -> Iterator[tuple[int, list[tuple]]]:
     """``(records consumed, sealed chunk)`` for each chunk of ``values``, in input order.
 
-    ``jobs > 1``: chunks are sealed by that many forked worker processes, at most ``2 * jobs``
-    chunks ahead of the consumer (memory stays bounded by the chunks in flight). The first
+    ``jobs > 1``: ``jobs`` processes work on it: ``jobs - 1`` forked workers seal chunks ahead
+    of the consumer (the writer), and the consumer seals the next chunk itself whenever the one
+    it waits for is not ready, so no core idles whatever the split between sealing and writing.
+    At most ``3 * jobs`` chunks are in flight (memory stays bounded by them). The first
     ``RecordError`` in input order is raised, as the serial path raises it."""
     source = chunks(values, chunk_size)
     first = next(source, None)
@@ -106,20 +109,41 @@ def sealed_chunks(key: DataKey, record_format: str, values: Iterable[tuple[int, 
         for chunk in chain([first], [second] if second is not None else [], source):
             yield len(chunk), seal_chunk(key, record_format, chunk, raw)
         return
-    pool = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork"),
+    workers = jobs - 1
+    ahead, limit = 2 * workers, 3 * jobs
+    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"),
                                initializer=_init_worker, initargs=(key, record_format, raw))
-    pending: deque = deque()
+    source = chain([first, second], source)
+    pending: deque = deque()  # (records, a Future, or the chunk sealed here), in input order
+    submitted = 0  # futures in ``pending``
     try:
-        for chunk in chain([first, second], source):
-            pending.append((len(chunk), pool.submit(_seal_in_worker, chunk)))
-            if len(pending) >= 2 * jobs:
-                n, future = pending.popleft()
-                yield n, _unwrap(future.result())
-        while pending:
-            n, future = pending.popleft()
-            yield n, _unwrap(future.result())
+        while True:
+            while submitted < ahead and len(pending) < limit and (chunk := next(source, None)) is not None:
+                pending.append((len(chunk), pool.submit(_seal_in_worker, chunk)))
+                submitted += 1
+            if not pending:
+                return
+            n, head = pending[0]
+            if isinstance(head, Future) and not head.done() and len(pending) < limit:
+                chunk = next(source, None)
+                if chunk is not None:  # the writer would wait: it seals the next chunk meanwhile
+                    pending.append((len(chunk), _seal_here(key, record_format, chunk, raw)))
+                    continue
+            pending.popleft()
+            if isinstance(head, Future):
+                submitted -= 1
+                head = head.result()
+            yield n, _unwrap(head)
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _seal_here(key, record_format, chunk, raw):
+    """``seal_chunk`` in the writer, its error kept for its turn in input order."""
+    try:
+        return seal_chunk(key, record_format, chunk, raw)
+    except RecordError as e:
+        return _RecordErrorFields(e.position, e.record_id, e.field, e.reason, e.unit)
 
 
 # --- in the worker processes ------------------------------------------------------------------
