@@ -428,7 +428,12 @@ class LogStore:
         return rows, dups
 
     def _insert_new_rows(self, conn, rows) -> int:
-        """Insert ``rows``, skipping ids already in the log; the number inserted."""
+        """Insert ``rows``, skipping ids already in the log; the number inserted (fewer than
+        ``len(rows)``: some ids are in the log already, and the caller rolls back its savepoint).
+
+        One ``executemany`` (psycopg 3 pipelines it on PostgreSQL). A binary ``COPY`` after a
+        one-statement id check was measured as no faster on PostgreSQL (bench/README.md, issue 16
+        goals 1-2): the server's index and WAL work per row dominate, not the statements."""
         return conn.exec_driver_sql(self._insert_new_records_sql, rows).rowcount
 
     def _existing_by_digest(self, conn, log_pk, digests):
