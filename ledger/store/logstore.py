@@ -317,11 +317,12 @@ class LogStore:
             sealed.close()  # stops a worker pool still running after an error
 
     def seal(self, stream: str, values: Iterable[tuple[int, object]], *, raw: bool = False,
-             chunk_size: int = DEFAULT_CHUNK) -> SealedBatch:
+             chunk_size: int = DEFAULT_CHUNK, record_format: str | None = None) -> SealedBatch:
         """Prepare and seal ``values`` for ``stream`` without taking its lock (``RecordError``
         for a bad record): ``append_sealed(stream, *batch)`` then writes them. Two writers
-        seal at the same time and wait for each other only to write."""
-        record_format = self.get_log(stream).record_format
+        seal at the same time and wait for each other only to write. ``record_format``: the
+        log's, when the caller has read it already (it is fixed at creation)."""
+        record_format = record_format or self.get_log(stream).record_format
         return SealedBatch(record_format, list(
             sealing.sealed_chunks(self.key, record_format, values, raw=raw, chunk_size=chunk_size)))
 
