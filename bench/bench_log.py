@@ -124,8 +124,8 @@ def read_leaf_data(path: Path) -> list[bytes]:
 def child_ingest(home: Path, jsonl: Path, n: int, jobs: int = 1) -> dict:
     """Ingest ``jsonl`` into a fresh store as ``dpl ingest --jobs JOBS`` does (same reader, same
     GC policy, lines parsed with the records); RSS sampled at 25/50/75/100% of the records."""
+    from ledger import sources
     from ledger.cli.logs import few_gc_pauses
-    from ledger.sources import read_jsonl_lines
 
     store = open_store(home)
     store.create_log(STREAM)
@@ -140,7 +140,11 @@ def child_ingest(home: Path, jsonl: Path, n: int, jobs: int = 1) -> dict:
 
     cpu0, t0 = cpu_seconds(), time.perf_counter()
     with open(jsonl, "rb") as f, few_gc_pauses():
-        result = store.append(STREAM, read_jsonl_lines(f), on_progress=on_progress, jobs=jobs, raw=True)
+        if jobs == 0:  # the path before issue 16 (it runs on older code too): parsed here, sealed under the lock
+            result = store.append(STREAM, sources.read_jsonl(f), on_progress=on_progress)
+        else:
+            result = store.append(STREAM, sources.read_jsonl_blocks(f), on_progress=on_progress, jobs=jobs,
+                                  raw="blocks")
     seconds = time.perf_counter() - t0
     samples["after commit"] = rss_mib()
     return {"records": result.appended, "seconds": seconds, "jobs": jobs, "cpu_seconds": cpu_seconds() - cpu0,
@@ -290,9 +294,10 @@ def child_merkletools(leaves_file: Path) -> dict:
             "build_seconds": best[0] + best[1], "root": best[2]}
 
 
-def run_child(python, *args) -> dict:
+def run_child(python, *args, pythonpath: str | None = None) -> dict:
+    env = None if pythonpath is None else {**os.environ, "PYTHONPATH": pythonpath}
     out = subprocess.run([str(python), __file__, *map(str, args)], check=True,
-                         stdout=subprocess.PIPE, text=True).stdout
+                         stdout=subprocess.PIPE, text=True, env=env).stdout
     return json.loads(out.strip().splitlines()[-1])
 
 
@@ -448,22 +453,26 @@ def run(records: int, out_dir: Path) -> dict:
     return r
 
 
-def compare(records: int, out_dir: Path, repeats: int, jobs: int) -> dict:
+def compare(records: int, out_dir: Path, repeats: int, jobs: int, before: str | None = None) -> dict:
     """``dpl ingest`` (serial, and with ``jobs`` sealing workers) against the bare pipeline
     (``child_bare``) on the same file, side by side in each round (order rotated, so a busy
-    spell of the shared machine does not always hit the same one); medians over the rounds."""
+    spell of the shared machine does not always hit the same one); medians over the rounds.
+    ``before``: a checkout of older code, whose ingest runs in each round too."""
     out_dir.mkdir(parents=True, exist_ok=True)
     jsonl = out_dir / "records.jsonl"
     if not jsonl.exists() or sum(1 for _ in open(jsonl, "rb")) != records:
         write_jsonl(jsonl, records)
     kinds = [("bare", ("_bare",)), ("ingest_jobs1", ("_ingest", 1)), (f"ingest_jobs{jobs}", ("_ingest", jobs))]
+    if before:
+        kinds.append(("before", ("_ingest", 0)))
     rounds = []
     for r in range(repeats):
         got = {}
-        for name, (cmd, *extra) in kinds[r % 3:] + kinds[:r % 3]:
+        for name, (cmd, *extra) in kinds[r % len(kinds):] + kinds[:r % len(kinds)]:
             home = out_dir / f"compare-{name}"
             shutil.rmtree(home, ignore_errors=True)
-            got[name] = run_child(sys.executable, cmd, home, jsonl, records, *extra)
+            got[name] = run_child(sys.executable, cmd, home, jsonl, records, *extra,
+                                  pythonpath=before if name == "before" else None)
             got[name]["loadavg_after"] = os.getloadavg()[0]
             shutil.rmtree(home, ignore_errors=True)
         for name in got:
@@ -522,6 +531,7 @@ def main() -> None:
     ap.add_argument("command", nargs="?", default="run", choices=["run", "profile", "compare"])
     ap.add_argument("--repeats", type=int, default=3, help="compare: rounds (median reported)")
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="compare: dpl ingest --jobs")
+    ap.add_argument("--before", help="compare: a checkout of older code to run in each round too (PYTHONPATH)")
     ap.add_argument("--records", type=int, default=1_000_000)
     ap.add_argument("--out-dir", type=Path, default=HERE / "out")
     ap.add_argument("--top", type=int, default=30, help="profile: entries to show")
@@ -537,7 +547,7 @@ def main() -> None:
             print(f"{name:<30} {seconds:6.2f} s  {a.records / seconds:>9,.0f} records/s")
         return
     if a.command == "compare":
-        results = compare(a.records, a.out_dir, a.repeats, a.jobs)
+        results = compare(a.records, a.out_dir, a.repeats, a.jobs, a.before)
         (a.out_dir / "compare.json").write_text(json.dumps(results, indent=2) + "\n")
         return
     results = run(a.records, a.out_dir)

@@ -31,6 +31,7 @@ from ledger.records import parse_json_line
 from ledger.service.context import Context
 from ledger.store.activity import Activity, RecordActivity
 from ledger.store.anchors import AnchorStore
+from ledger.store.sealing import BLOCKS
 from ledger.store.logstore import AppendResult, FoundLog, LogInfo, SealedBatch, validate_stream_name
 from ledger.store.parties import PartyInfo
 
@@ -247,8 +248,10 @@ class Logs:
         if jobs < 1:
             raise InvalidArgumentError(f"jobs must be at least 1, not {jobs}")
         refuse_reserved(stream, "append to")
-        raw = fmt == "jsonl"
-        records = sources.read_jsonl_lines(source, on_bytes) if raw else READERS[fmt](source, on_bytes)
+        if fmt == "jsonl":  # read in blocks of lines: the writer does no work per line
+            records, raw = sources.read_jsonl_blocks(source, on_bytes), BLOCKS
+        else:
+            records, raw = READERS[fmt](source, on_bytes), False
         return self.store.append(stream, records, on_duplicate=on_duplicate, on_progress=on_progress,
                                  jobs=jobs, raw=raw)
 

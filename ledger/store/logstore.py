@@ -294,7 +294,7 @@ class LogStore:
         on_duplicate: OnDuplicate | None = None,
         on_progress: OnProgress | None = None,
         jobs: int = 1,
-        raw: bool = False,
+        raw: bool | str = False,
     ) -> AppendResult:
         """Append parsed records ``(position, value)`` to ``stream`` as one atomic batch.
 
@@ -303,7 +303,8 @@ class LogStore:
         content raises ``ConflictError`` and nothing of the batch is stored. Invalid
         records raise ``RecordError``, likewise storing nothing.
 
-        ``raw``: the values are JSONL lines (bytes), parsed with the records. ``jobs > 1``:
+        ``raw``: the values are JSONL lines ``(line number, bytes)``, parsed with the records
+        (``sealing.BLOCKS``: ``sources.read_jsonl_blocks`` blocks of lines, split there too). ``jobs > 1``:
         records are prepared and sealed by that many worker processes while this one writes,
         in input order (``ledger.store.sealing``; a pool starts only for more than one chunk).
         """

@@ -28,8 +28,11 @@ from ledger.crypto import NONCE_SIZE, SALT_SIZE, DataKey
 from ledger.errors import RecordError
 from ledger.leaves import RECORD_V1, RECORD_V2, check_record_format
 from ledger.records import parse_json_line, prepare_record
+from ledger.sources import jsonl_block_lines
 
 DEFAULT_CHUNK = 2000
+#: ``raw`` for input in ``sources.read_jsonl_blocks`` blocks (one block per chunk).
+BLOCKS = "blocks"
 _LEAF_PREFIX = b"\x00"
 
 
@@ -48,10 +51,13 @@ class SealedRecord(NamedTuple):
 
 
 def seal_chunk(key: DataKey, record_format: str, items: list[tuple[int, object]],
-               raw: bool = False) -> list[tuple]:
+               raw: bool | str = False) -> list[tuple]:
     """Validate, canonicalise, hash and seal ``items`` ``(position, value)`` (``raw``: the value
-    is a JSONL line, parsed here as ``sources.read_jsonl`` parses it). ``RecordError`` names the
-    first bad record of the chunk."""
+    is a JSONL line, parsed here as ``sources.read_jsonl`` parses it; ``raw="blocks"``: the items
+    are ``sources.read_jsonl_blocks`` blocks of such lines). ``RecordError`` names the first bad
+    record of the chunk."""
+    if raw == BLOCKS:
+        items = [line for first, block in items for line in jsonl_block_lines(first, block)]
     v2 = record_format == RECORD_V2
     if not v2 and record_format != RECORD_V1:
         check_record_format(record_format)
@@ -91,7 +97,7 @@ def can_fork() -> bool:
 
 
 def sealed_chunks(key: DataKey, record_format: str, values: Iterable[tuple[int, object]], *,
-                  raw: bool = False, jobs: int = 1, chunk_size: int = DEFAULT_CHUNK
+                  raw: bool | str = False, jobs: int = 1, chunk_size: int = DEFAULT_CHUNK
                   ) -> Iterator[tuple[int, list[tuple]]]:
     """``(records consumed, sealed chunk)`` for each chunk of ``values``, in input order.
 
@@ -100,14 +106,15 @@ def sealed_chunks(key: DataKey, record_format: str, values: Iterable[tuple[int, 
     it waits for is not ready, so no core idles whatever the split between sealing and writing.
     At most ``3 * jobs`` chunks are in flight (memory stays bounded by them). The first
     ``RecordError`` in input order is raised, as the serial path raises it."""
-    source = chunks(values, chunk_size)
+    source = chunks(values, 1 if raw == BLOCKS else chunk_size)
     first = next(source, None)
     if first is None:
         return
     second = next(source, None)
     if jobs <= 1 or second is None or not can_fork():
         for chunk in chain([first], [second] if second is not None else [], source):
-            yield len(chunk), seal_chunk(key, record_format, chunk, raw)
+            sealed = seal_chunk(key, record_format, chunk, raw)
+            yield len(sealed) if raw == BLOCKS else len(chunk), sealed
         return
     workers = jobs - 1
     ahead, limit = 2 * workers, 3 * jobs
@@ -133,7 +140,8 @@ def sealed_chunks(key: DataKey, record_format: str, values: Iterable[tuple[int, 
             if isinstance(head, Future):
                 submitted -= 1
                 head = head.result()
-            yield n, _unwrap(head)
+            head = _unwrap(head)
+            yield len(head) if raw == BLOCKS else n, head
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
 

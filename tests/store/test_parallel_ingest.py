@@ -131,3 +131,38 @@ def test_seal_then_append_sealed_is_append(store):
     assert (result.appended, result.size) == (130, 130)
     again = store.append_sealed(STREAM, *store.seal(STREAM, [(1, _value(5))]))
     assert (again.appended, again.duplicates) == (0, 1)
+
+
+def test_jsonl_blocks_read_as_lines(tmp_path):
+    import io
+
+    from ledger import sources
+
+    body = (b'{"a":1}\r\n\n  \n{"b":2}\n' + b'{"long":"' + b"x" * 300 + b'"}\n' + b"\r\n{\"c\":3}")
+    want = list(sources.read_jsonl_lines(io.BytesIO(body)))
+    for size in (1, 7, 64, 1000):
+        seen = []
+        blocks = list(sources.read_jsonl_blocks(io.BytesIO(body), seen.append, size=size))
+        assert sum(seen) == len(body)
+        assert [item for first, block in blocks for item in sources.jsonl_block_lines(first, block)] == want
+
+
+def test_blocks_in_workers_name_a_bad_line_and_store_nothing(store):
+    import io
+
+    from ledger import sources
+
+    store.create_log(STREAM)
+    lines = [orjson.dumps(_value(i)) for i in range(3000)]
+    lines[2222] = orjson.dumps({**_value(2222), "type": "not a type!"})
+    body = b"\n".join(lines) + b"\n"
+    with pytest.raises(RecordError) as e:
+        store.append(STREAM, sources.read_jsonl_blocks(io.BytesIO(body), size=4096), jobs=2, raw=sealing.BLOCKS)
+    assert (e.value.position, e.value.field) == (2223, "type")
+    assert store.get_log(STREAM).size == 0
+    lines[2222] = orjson.dumps(_value(2222))
+    consumed = []
+    result = store.append(STREAM, sources.read_jsonl_blocks(io.BytesIO(b"\n".join(lines)), size=4096), jobs=2,
+                          raw=sealing.BLOCKS, on_progress=consumed.append)
+    assert (result.appended, consumed[-1]) == (3000, 3000) and len(consumed) > 2
+    assert [r.record["id"] for r in _stored(store)] == [f"t-{i}" for i in range(3000)]
