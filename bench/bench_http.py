@@ -5,6 +5,8 @@
     .venv/bin/python bench/bench_http.py --backends sqlite --no-sweep --batch 50000 --clients 4
     .venv/bin/python bench/bench_http.py --profile PY-SPY # + py-spy of the workers: one more ingest and proof phase
     .venv/bin/python bench/bench_http.py --nodelay        # + the proof phases again with the TCP_NODELAY fix
+    .venv/bin/python bench/bench_http.py --compare-code /work/main,$PWD --records 300000 --batch 50000 --clients 4
+        # only the bulk ingest, on a server running each checkout in turn, --repeats 3 rounds (issue 16 goal 2)
 
 Each measurement runs a real ``dpl serve --host 127.0.0.1 --port P --workers 2`` process (uvicorn
 master + 2 workers, started with ``start_new_session`` and stopped with SIGINT to its group, also
