@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import sys
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -104,7 +105,7 @@ def sealed_chunks(key: DataKey, record_format: str, values: Iterable[tuple[int, 
     ``jobs > 1``: ``jobs`` processes work on it: ``jobs - 1`` forked workers seal chunks ahead
     of the consumer (the writer), and the consumer seals the next chunk itself whenever the one
     it waits for is not ready, so no core idles whatever the split between sealing and writing.
-    At most ``3 * jobs`` chunks are in flight (memory stays bounded by them). The first
+    At most ``5 * jobs`` chunks are in flight (memory stays bounded by them). The first
     ``RecordError`` in input order is raised, as the serial path raises it."""
     source = chunks(values, 1 if raw == BLOCKS else chunk_size)
     first = next(source, None)
@@ -117,7 +118,11 @@ def sealed_chunks(key: DataKey, record_format: str, values: Iterable[tuple[int, 
             yield len(sealed) if raw == BLOCKS else len(chunk), sealed
         return
     workers = jobs - 1
-    ahead, limit = 2 * workers, 3 * jobs
+    ahead, limit = 4 * workers, 4 * workers + jobs
+    # The executor hands chunks and results over in a thread of this process: a short GIL switch
+    # interval lets it do so while the writer runs Python, so the workers do not wait for work.
+    switch = sys.getswitchinterval()
+    sys.setswitchinterval(min(switch, 0.0005))
     pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"),
                                initializer=_init_worker, initargs=(key, record_format, raw))
     source = chain([first, second], source)
@@ -144,6 +149,7 @@ def sealed_chunks(key: DataKey, record_format: str, values: Iterable[tuple[int, 
             yield len(head) if raw == BLOCKS else n, head
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+        sys.setswitchinterval(switch)
 
 
 def _seal_here(key, record_format, chunk, raw):
