@@ -24,6 +24,7 @@ from api.errors import PROBLEM_RESPONSES, ApiProblem
 from api.schemas import (ActivityOut, AnchorReportOut, AppendOut, CheckpointOut, CheckpointToSign, ConsistencyBundle,
                          InclusionOut, LeavesOut, LogOut, ProofBundle, SignaturesKept)
 from ledger.bundles import to_hex
+from ledger.errors import RecordError
 from ledger.limits import MAX_INDEX
 from ledger.service.anchoring import anchor_once
 from ledger.service.idempotency import IdempotencyKeyReused, Replays
@@ -34,6 +35,8 @@ router = APIRouter(prefix="/v1/logs", tags=["logs"], responses=PROBLEM_RESPONSES
 #: One request's limits (``dpl ingest`` reads files of any length): records, and bytes of the body.
 MAX_RECORDS = 100_000
 MAX_BYTES = 64 * 1024 * 1024
+#: NDJSON lines sealed per step as a body streams in.
+SEAL_CHUNK = 2000
 
 
 class NewLog(BaseModel):
@@ -78,17 +81,30 @@ FORMATS = {"application/x-ndjson": "jsonl", "application/jsonl": "jsonl", "appli
            "application/json": "json"}
 
 
-async def _read_body(request: Request) -> bytes:
+def _too_large() -> ApiProblem:
+    return ApiProblem(413, "too-large", f"a request may carry at most {MAX_BYTES} bytes")
+
+
+def _too_many() -> ApiProblem:
+    return ApiProblem(413, "too-many-records", f"a request may carry at most {MAX_RECORDS} records")
+
+
+async def _pieces(request: Request):
+    """The body as it arrives, refused (413) beyond ``MAX_BYTES`` before any work on the excess:
+    a declared ``Content-Length`` at once, a chunked body as it crosses the limit."""
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > MAX_BYTES:
-        raise ApiProblem(413, "too-large", f"a request may carry at most {MAX_BYTES} bytes")
-    chunks, total = [], 0
-    async for chunk in request.stream():
-        total += len(chunk)
+        raise _too_large()
+    total = 0
+    async for piece in request.stream():
+        total += len(piece)
         if total > MAX_BYTES:
-            raise ApiProblem(413, "too-large", f"a request may carry at most {MAX_BYTES} bytes")
-        chunks.append(chunk)
-    return b"".join(chunks)
+            raise _too_large()
+        yield piece
+
+
+async def _read_body(request: Request) -> bytes:
+    return b"".join([piece async for piece in _pieces(request)])
 
 
 def _records(body: bytes, fmt: str) -> list[tuple[int, object]]:
@@ -97,9 +113,63 @@ def _records(body: bytes, fmt: str) -> list[tuple[int, object]]:
     values = []
     for numbered in Logs.read(io.BytesIO(body), fmt):
         if len(values) == MAX_RECORDS:
-            raise ApiProblem(413, "too-many-records", f"a request may carry at most {MAX_RECORDS} records")
+            raise _too_many()
         values.append(numbered)
     return values
+
+
+class _Ndjson:
+    """An NDJSON body read as it streams in and sealed ``SEAL_CHUNK`` lines at a time in a
+    worker thread, outside the log's lock (``Logs.seal``): the body's bytes are not kept, only
+    the sealed records (what the write needs). Lines are numbered and skipped as
+    ``sources.read_jsonl`` does. The first error (a bad line, too many records) is kept for its
+    turn: the whole body is still read and hashed, so an idempotent replay and a reused key are
+    answered first, as for a body read whole."""
+
+    def __init__(self, logs: Logs, info):
+        self.logs, self.info = logs, info
+        self.batches, self.error = [], None
+        self._lines, self._partial, self._number, self._count = [], [], 0, 0
+
+    async def feed(self, piece: bytes) -> None:
+        if self.error is not None:
+            return
+        cut = piece.rfind(b"\n")
+        if cut < 0:
+            self._partial.append(piece)  # a line longer than a piece: joined once, at its end
+            return
+        head = b"".join([*self._partial, piece[:cut]]) if self._partial else piece[:cut]
+        self._partial = [piece[cut + 1:]] if cut + 1 < len(piece) else []
+        self._take(head.split(b"\n"))
+        while self.error is None and len(self._lines) >= SEAL_CHUNK:
+            await self._seal(SEAL_CHUNK)
+
+    async def finish(self) -> None:
+        if self.error is None and self._partial:
+            self._take([b"".join(self._partial)])
+        if self.error is None and self._lines:
+            await self._seal(len(self._lines))
+
+    def _take(self, lines: list[bytes]) -> None:
+        number, kept = self._number, self._lines
+        for line in lines:
+            number += 1
+            line = line.rstrip(b"\r\n")
+            if not line or line.isspace():
+                continue
+            self._count += 1
+            if self._count > MAX_RECORDS:
+                self.error = _too_many()
+                break
+            kept.append((number, line))
+        self._number = number
+
+    async def _seal(self, n: int) -> None:
+        lines, self._lines = self._lines[:n], self._lines[n:]
+        try:
+            self.batches.append(await run_in_threadpool(self.logs.seal, self.info, lines, raw=True))
+        except RecordError as e:
+            self.error = e
 
 
 def _replay(svc, party, key: str, digest: bytes) -> Response | None:
@@ -122,17 +192,36 @@ def _replay(svc, party, key: str, digest: bytes) -> Response | None:
 async def append_records(log_id: LogId, request: Request, party: Factory, svc: Svc,
                          idempotency_key: str | None = Header(default=None, max_length=200)) -> Response:
     info = await run_in_threadpool(find_log, svc, party, log_id, ("factory",))
-    body = await _read_body(request)
-    digest = hashlib.sha256(request.url.path.encode() + b"\n" + body).digest()  # a key names one request
+    content_type = request.headers.get("content-type", "application/json").split(";")[0].strip().lower()
+    fmt = FORMATS.get(content_type)
+    logs = Logs(svc)
+    hasher = hashlib.sha256(request.url.path.encode() + b"\n")  # a key names one request
+    body, ndjson = b"", None
+    if fmt == "jsonl":  # streamed: sealed while it arrives
+        ndjson = _Ndjson(logs, info)
+        async for piece in _pieces(request):
+            hasher.update(piece)
+            await ndjson.feed(piece)
+        await ndjson.finish()
+    else:
+        body = await _read_body(request)
+        hasher.update(body)
+    digest = hasher.digest()
     if idempotency_key:
         replay = await run_in_threadpool(_replay, svc, party, idempotency_key, digest)
         if replay is not None:
             return replay
-    content_type = request.headers.get("content-type", "application/json").split(";")[0].strip().lower()
-    if content_type not in FORMATS:
+    if fmt is None:
         raise ApiProblem(415, "unsupported-media-type", "send application/json (an array) or application/x-ndjson")
-    values = await run_in_threadpool(_records, body, FORMATS[content_type])
-    result = await run_in_threadpool(Logs(svc).ingest, info.stream, values)
+    if ndjson is not None:
+        if ndjson.error is not None:
+            raise ndjson.error
+        batches = ndjson.batches
+    else:
+        batches = [await run_in_threadpool(lambda: logs.seal(info, _records(body, fmt)))]
+        del body
+    # Only the write holds the log's lock: two workers seal at the same time.
+    result = await run_in_threadpool(logs.ingest_sealed, info, batches)
     out = orjson.dumps(AppendOut(appended=result.appended, duplicates=result.duplicates, size=result.size,
                                  root=to_hex(result.root)).model_dump())
     if idempotency_key:

@@ -5,6 +5,8 @@
     .venv/bin/python bench/bench_http.py --backends sqlite --no-sweep --batch 50000 --clients 4
     .venv/bin/python bench/bench_http.py --profile PY-SPY # + py-spy of the workers: one more ingest and proof phase
     .venv/bin/python bench/bench_http.py --nodelay        # + the proof phases again with the TCP_NODELAY fix
+    .venv/bin/python bench/bench_http.py --compare-code /work/main,$PWD --records 300000 --batch 50000 --clients 4
+        # only the bulk ingest, on a server running each checkout in turn, --repeats 3 rounds (issue 16 goal 2)
 
 Each measurement runs a real ``dpl serve --host 127.0.0.1 --port P --workers 2`` process (uvicorn
 master + 2 workers, started with ``start_new_session`` and stopped with SIGINT to its group, also
@@ -795,6 +797,9 @@ def run(a) -> dict:
             env0 = server_env(home, "sqlite:///" + str(tmp / kind / "keys.db"))
             dpl(env0, "keys", "import-dev")
             try:
+                if a.compare_code:  # issue 16 goal 2: the same ingest on each code, side by side, repeated
+                    res["compare"] = compare_code(a, backend, home, env0, lines, kind)
+                    continue
                 if a.sweep:
                     res["sweep"] = []
                     for batch in a.sweep_batches:
@@ -836,9 +841,49 @@ def run(a) -> dict:
     return r
 
 
+def compare_code(a, backend: Backend, home: Path, env0: dict, lines: Lines, kind: str) -> list[dict]:
+    """``--records`` into one log (``--batch``, ``--clients``) on a server running each of
+    ``--compare-code`` (a directory put first on the server's PYTHONPATH: e.g. the main branch's
+    checkout and this one), in turn, ``--repeats`` rounds (the order rotated each round)."""
+    codes = a.compare_code
+    runs = []
+    saved = os.environ.get("PYTHONPATH")
+    try:
+        for r in range(a.repeats):
+            for code in codes[r % len(codes):] + codes[:r % len(codes)]:
+                os.environ["PYTHONPATH"] = code
+                name = Path(code).name
+                out = run_ingest(a, backend, home, env0, lines, f"cmp-{name}-r{r}", a.records,
+                                 a.batch or 50_000, a.clients or 4, 1)
+                out["code"], out["round"] = code, r
+                runs.append(out)
+                backend.drop_all()
+    finally:
+        if saved is None:
+            os.environ.pop("PYTHONPATH", None)
+        else:
+            os.environ["PYTHONPATH"] = saved
+    for code in codes:
+        rates = [x["ingest"]["records_per_s"] for x in runs if x["code"] == code]
+        print(f"  {kind} {code}: median {statistics.median(rates):,.0f} records/s of "
+              + ", ".join(f"{x:,.0f}" for x in rates), file=sys.stderr)
+    return runs
+
+
 def summary(r: dict) -> str:
     rows = []
     for kind, res in r["backends"].items():
+        by_code: dict[str, list] = {}
+        for x in res.get("compare", []):
+            by_code.setdefault(x["code"], []).append(x)
+        for code, xs in by_code.items():
+            rates = [x["ingest"]["records_per_s"] for x in xs]
+            cores = [x["cpu"]["server_cores"] for x in xs]
+            others = [x["cpu"]["other_cores"] for x in xs]
+            rows.append((f"{kind} ingest, code {code}: {xs[0]['records']:,} records, batch {xs[0]['batch']:,}, "
+                         f"{xs[0]['clients']} clients, 1 log, {len(xs)} rounds",
+                         f"median {statistics.median(rates):,.0f} records/s (" + ", ".join(f"{x:,.0f}" for x in rates)
+                         + f"); server {statistics.median(cores):.2f} cores, other {statistics.median(others):.2f}"))
         for s in res.get("sweep", []):
             rows.append((f"{kind} sweep: {s['records']:,} records, batch {s['batch']:,}, {s['clients']} clients, "
                          f"{s['logs']} log(s)",
@@ -916,7 +961,11 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="50k records, small sweep: a smoke test, not a measurement")
     ap.add_argument("--keep", action="store_true", help="keep the temporary directory (SQLite files, logs)")
     ap.add_argument("--json", type=Path, help="results file (default bench/out/http-results[-quick].json)")
+    ap.add_argument("--compare-code", help="comma-separated checkouts (server PYTHONPATH): only the ingest of "
+                                           "--records into one log on each, side by side (issue 16 goal 2)")
+    ap.add_argument("--repeats", type=int, default=3, help="--compare-code: rounds")
     a = ap.parse_args()
+    a.compare_code = a.compare_code.split(",") if a.compare_code else None
     a.backends = a.backends.split(",")
     if not set(a.backends) <= {"sqlite", "postgresql"}:
         ap.error(f"unknown backend in {a.backends}")

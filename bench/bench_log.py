@@ -121,11 +121,11 @@ def read_leaf_data(path: Path) -> list[bytes]:
 # --- child processes: each prints one JSON object on stdout ---------------------------
 
 
-def child_ingest(home: Path, jsonl: Path, n: int) -> dict:
-    """Ingest ``jsonl`` into a fresh store as ``dpl ingest`` does (same reader, same GC
-    policy); RSS sampled at 25/50/75/100% of the records."""
+def child_ingest(home: Path, jsonl: Path, n: int, jobs: int = 1) -> dict:
+    """Ingest ``jsonl`` into a fresh store as ``dpl ingest --jobs JOBS`` does (same reader, same
+    GC policy, lines parsed with the records); RSS sampled at 25/50/75/100% of the records."""
+    from ledger import sources
     from ledger.cli.logs import few_gc_pauses
-    from ledger.sources import read_jsonl
 
     store = open_store(home)
     store.create_log(STREAM)
@@ -138,14 +138,72 @@ def child_ingest(home: Path, jsonl: Path, n: int) -> dict:
             label = marks.pop(0)[1]
             samples[label], progress[label] = rss_mib(), (consumed, time.perf_counter() - t0)
 
-    t0 = time.perf_counter()
+    cpu0, t0 = cpu_seconds(), time.perf_counter()
     with open(jsonl, "rb") as f, few_gc_pauses():
-        result = store.append(STREAM, read_jsonl(f), on_progress=on_progress)
+        if jobs == 0:  # the path before issue 16 (it runs on older code too): parsed here, sealed under the lock
+            result = store.append(STREAM, sources.read_jsonl(f), on_progress=on_progress)
+        else:
+            result = store.append(STREAM, sources.read_jsonl_blocks(f), on_progress=on_progress, jobs=jobs,
+                                  raw="blocks")
     seconds = time.perf_counter() - t0
     samples["after commit"] = rss_mib()
-    return {"records": result.appended, "seconds": seconds,
+    return {"records": result.appended, "seconds": seconds, "jobs": jobs, "cpu_seconds": cpu_seconds() - cpu0,
             "records_per_s": result.appended / seconds, "peak_rss_mib": peak_rss_mib(),
             "rss_mib": samples, "progress": progress, "root": result.root.hex()}
+
+
+def cpu_seconds() -> float:
+    """User + system CPU of this process and its finished children (the sealing workers)."""
+    own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def child_bare(home: Path, jsonl: Path, n: int) -> dict:
+    """The bare plain-Python durable pipeline `dpl ingest` is compared with: the same records
+    read line by line, parsed (orjson), canonical bytes (orjson, sorted keys), a random salt,
+    the leaf hash, the keyed id digest and the AES-256-GCM seal, inserted 2,000 rows at a time
+    into a SQLite table of the same shape (same unique id index, WAL, synchronous=NORMAL) and
+    committed once. No validation, no tiles, no duplicate handling, one core."""
+    import sqlite3
+
+    import orjson
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    home.mkdir(parents=True, exist_ok=True)
+    db = sqlite3.connect(home / "bare.sqlite3", isolation_level=None)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=NORMAL")
+    db.execute("PRAGMA cache_size=-65536")
+    db.execute("CREATE TABLE records (log_pk INTEGER NOT NULL, idx INTEGER NOT NULL, id_digest BLOB NOT NULL, "
+               "leaf_hash BLOB NOT NULL, sealed BLOB NOT NULL, PRIMARY KEY (log_pk, idx))")
+    db.execute("CREATE UNIQUE INDEX records_id ON records (log_pk, id_digest)")
+    aead, idh = AESGCM(os.urandom(32)), hashlib.blake2b(key=os.urandom(32), digest_size=16)
+    sha, dumps, loads, sort = hashlib.sha256, orjson.dumps, orjson.loads, orjson.OPT_SORT_KEYS
+    insert = "INSERT INTO records VALUES (1, ?, ?, ?, ?)"
+    cpu0, t0 = cpu_seconds(), time.perf_counter()
+    db.execute("BEGIN IMMEDIATE")
+    rows, idx = [], 0
+    with open(jsonl, "rb") as f:
+        for line in f:
+            rec = loads(line)
+            canonical = dumps(rec, option=sort)
+            rnd = os.urandom(44)
+            body = rnd[:32] + canonical
+            leaf = sha(b"\x00" + body).digest()
+            h = idh.copy()
+            h.update(rec["id"].encode())
+            rows.append((idx, h.digest(), leaf, rnd[32:] + aead.encrypt(rnd[32:], body, b"dpl-record/1" + leaf)))
+            idx += 1
+            if len(rows) == 2000:
+                db.executemany(insert, rows)
+                rows = []
+    if rows:
+        db.executemany(insert, rows)
+    db.execute("COMMIT")
+    seconds = time.perf_counter() - t0
+    db.close()
+    return {"records": idx, "seconds": seconds, "records_per_s": idx / seconds, "jobs": 1,
+            "cpu_seconds": cpu_seconds() - cpu0}
 
 
 def child_profile(home: Path, jsonl: Path, top: int) -> None:
@@ -236,9 +294,10 @@ def child_merkletools(leaves_file: Path) -> dict:
             "build_seconds": best[0] + best[1], "root": best[2]}
 
 
-def run_child(python, *args) -> dict:
+def run_child(python, *args, pythonpath: str | None = None) -> dict:
+    env = None if pythonpath is None else {**os.environ, "PYTHONPATH": pythonpath}
     out = subprocess.run([str(python), __file__, *map(str, args)], check=True,
-                         stdout=subprocess.PIPE, text=True).stdout
+                         stdout=subprocess.PIPE, text=True, env=env).stdout
     return json.loads(out.strip().splitlines()[-1])
 
 
@@ -394,6 +453,45 @@ def run(records: int, out_dir: Path) -> dict:
     return r
 
 
+def compare(records: int, out_dir: Path, repeats: int, jobs: int, before: str | None = None) -> dict:
+    """``dpl ingest`` (serial, and with ``jobs`` sealing workers) against the bare pipeline
+    (``child_bare``) on the same file, side by side in each round (order rotated, so a busy
+    spell of the shared machine does not always hit the same one); medians over the rounds.
+    ``before``: a checkout of older code, whose ingest runs in each round too."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    jsonl = out_dir / "records.jsonl"
+    if not jsonl.exists() or sum(1 for _ in open(jsonl, "rb")) != records:
+        write_jsonl(jsonl, records)
+    kinds = [("bare", ("_bare",)), ("ingest_jobs1", ("_ingest", 1)), (f"ingest_jobs{jobs}", ("_ingest", jobs))]
+    if before:
+        kinds.append(("before", ("_ingest", 0)))
+    rounds = []
+    for r in range(repeats):
+        got = {}
+        for name, (cmd, *extra) in kinds[r % len(kinds):] + kinds[:r % len(kinds)]:
+            home = out_dir / f"compare-{name}"
+            shutil.rmtree(home, ignore_errors=True)
+            got[name] = run_child(sys.executable, cmd, home, jsonl, records, *extra,
+                                  pythonpath=before if name == "before" else None)
+            got[name]["loadavg_after"] = os.getloadavg()[0]
+            shutil.rmtree(home, ignore_errors=True)
+        for name in got:
+            got[name]["ratio_to_bare"] = got[name]["records_per_s"] / got["bare"]["records_per_s"]
+            got[name]["records_per_cpu_s"] = got[name]["records"] / got[name]["cpu_seconds"]
+        rounds.append(got)
+        print(f"round {r + 1}: " + "  ".join(f"{k} {v['records_per_s']:,.0f}/s ({v['ratio_to_bare']:.2f}x, "
+                                             f"{v['records_per_cpu_s']:,.0f}/cpu-s)" for k, v in got.items()),
+              file=sys.stderr)
+    med = {name: {m: statistics.median(rd[name][m] for rd in rounds)
+                  for m in ("records_per_s", "ratio_to_bare", "records_per_cpu_s")} for name, _ in kinds}
+    for name, m in med.items():
+        print(f"median {name:<14} {m['records_per_s']:>9,.0f} records/s  {m['ratio_to_bare']:.2f}x bare  "
+              f"{m['records_per_cpu_s']:>9,.0f} records per CPU-second")
+    return {"machine": machine(), "ledger_code": code_digest(), "started": time.strftime("%FT%T%z"),
+            "records": records, "jobs": jobs, "rounds": rounds, "median": med,
+            "loadavg_end": os.getloadavg()}
+
+
 def bench_peers(store, leaves: list[bytes], root: bytes, out_dir: Path) -> dict:
     peers = {}
     data_file, leaves_file = out_dir / "leaf_data.bin", out_dir / "leaves.bin"
@@ -419,7 +517,9 @@ def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1].startswith("_"):  # a child process
         cmd, args = sys.argv[1], sys.argv[2:]
         if cmd == "_ingest":
-            result = child_ingest(Path(args[0]), Path(args[1]), int(args[2]))
+            result = child_ingest(Path(args[0]), Path(args[1]), int(args[2]), int(args[3]) if args[3:] else 1)
+        elif cmd == "_bare":
+            result = child_bare(Path(args[0]), Path(args[1]), int(args[2]))
         elif cmd == "_pymerkle":
             result = child_pymerkle(Path(args[0]))
         else:
@@ -428,7 +528,10 @@ def main() -> None:
         return
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("command", nargs="?", default="run", choices=["run", "profile"])
+    ap.add_argument("command", nargs="?", default="run", choices=["run", "profile", "compare"])
+    ap.add_argument("--repeats", type=int, default=3, help="compare: rounds (median reported)")
+    ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="compare: dpl ingest --jobs")
+    ap.add_argument("--before", help="compare: a checkout of older code to run in each round too (PYTHONPATH)")
     ap.add_argument("--records", type=int, default=1_000_000)
     ap.add_argument("--out-dir", type=Path, default=HERE / "out")
     ap.add_argument("--top", type=int, default=30, help="profile: entries to show")
@@ -442,6 +545,10 @@ def main() -> None:
         shutil.rmtree(home)
         for name, seconds in ingest_phases(home, jsonl).items():
             print(f"{name:<30} {seconds:6.2f} s  {a.records / seconds:>9,.0f} records/s")
+        return
+    if a.command == "compare":
+        results = compare(a.records, a.out_dir, a.repeats, a.jobs, a.before)
+        (a.out_dir / "compare.json").write_text(json.dumps(results, indent=2) + "\n")
         return
     results = run(a.records, a.out_dir)
     (a.out_dir / "results.json").write_text(json.dumps(results, indent=2) + "\n")

@@ -44,6 +44,54 @@ def read_jsonl(stream: BinaryIO, on_bytes: Callable[[int], None] | None = None) 
         yield number, parse_json_line(line, number)
 
 
+def read_jsonl_lines(stream: BinaryIO, on_bytes: Callable[[int], None] | None = None) -> Iterator[tuple[int, bytes]]:
+    """``read_jsonl`` without the parse: ``(line number, line)`` for each non-blank line, for a
+    reader that parses elsewhere (``LogStore.append(..., raw=True)`` parses in its workers with
+    ``records.parse_json_line``, as ``read_jsonl`` does)."""
+    for number, line in enumerate(stream, start=1):
+        if on_bytes:
+            on_bytes(len(line))
+        line = line.rstrip(b"\r\n")
+        if not line or line.isspace():
+            continue
+        yield number, line
+
+
+def read_jsonl_blocks(stream: BinaryIO, on_bytes: Callable[[int], None] | None = None,
+                      size: int = 512 * 1024) -> Iterator[tuple[int, bytes]]:
+    """``read_jsonl`` in blocks for a reader that splits and parses elsewhere: ``(number of the
+    block's first line, block)``, each block about ``size`` bytes of whole lines (a line longer
+    than ``size`` is one block). ``jsonl_block_lines`` turns a block into ``read_jsonl_lines``'
+    items, so the lines are numbered and skipped the same way."""
+    number, rest = 1, b""
+    while True:
+        data = stream.read(size)
+        if on_bytes and data:
+            on_bytes(len(data))
+        if not data:
+            if rest:
+                yield number, rest
+            return
+        data = rest + data if rest else data
+        cut = data.rfind(b"\n")
+        if cut < 0:
+            rest = data
+            continue
+        block, rest = data[:cut + 1], data[cut + 1:]
+        yield number, block
+        number += block.count(b"\n")
+
+
+def jsonl_block_lines(first: int, block: bytes) -> list[tuple[int, bytes]]:
+    """The ``(line number, line)`` items of a ``read_jsonl_blocks`` block."""
+    out = []
+    for number, line in enumerate(block.split(b"\n"), start=first):
+        line = line.rstrip(b"\r\n")
+        if line and not line.isspace():
+            out.append((number, line))
+    return out
+
+
 def read_csv(stream: BinaryIO, on_bytes: Callable[[int], None] | None = None) -> Iterator[tuple[int, object]]:
     """Yield ``(line number, record)`` for each row of a CSV byte stream with a header.
 

@@ -31,7 +31,8 @@ from ledger.records import parse_json_line
 from ledger.service.context import Context
 from ledger.store.activity import Activity, RecordActivity
 from ledger.store.anchors import AnchorStore
-from ledger.store.logstore import AppendResult, FoundLog, LogInfo, validate_stream_name
+from ledger.store.sealing import BLOCKS
+from ledger.store.logstore import AppendResult, FoundLog, LogInfo, SealedBatch, validate_stream_name
 from ledger.store.parties import PartyInfo
 
 
@@ -211,6 +212,48 @@ class Logs:
 
         refuse_reserved(stream, "append to")
         return self.store.append(stream, records, on_duplicate=on_duplicate, on_progress=on_progress)
+
+    def seal(self, info: LogInfo, records: Iterable[tuple[int, object]], *, raw: bool = False) -> SealedBatch:
+        """The first half of ``ingest``, without the log's lock: ``records`` validated and sealed
+        for the log ``info`` (``RecordError`` for a bad one; nothing is written). ``raw``: the
+        records are NDJSON lines ``(line number, bytes)``, read as ``read`` reads them."""
+        from ledger.service.access_log import refuse_reserved
+
+        refuse_reserved(info.stream, "append to")
+        return self.store.seal(info.stream, records, raw=raw, record_format=info.record_format)
+
+    def ingest_sealed(self, info: LogInfo, batches: Iterable[SealedBatch], *,
+                      on_duplicate: Callable[[int, str, int], None] | None = None) -> AppendResult:
+        """The second half: write what ``seal`` made, in order, as ``ingest`` writes (one
+        transaction under the log's lock: all or nothing, idempotent by record id)."""
+        from ledger.service.access_log import refuse_reserved
+
+        refuse_reserved(info.stream, "append to")
+        return self.store.append_sealed(info.stream, info.record_format,
+                                        (chunk for batch in batches for chunk in batch.chunks),
+                                        on_duplicate=on_duplicate)
+
+    def ingest_file(self, stream: str, source: BinaryIO, fmt: str, *, jobs: int = 1,
+                    on_bytes: Callable[[int], None] | None = None,
+                    on_duplicate: Callable[[int, str, int], None] | None = None,
+                    on_progress: Callable[[int], None] | None = None) -> AppendResult:
+        """``ingest`` of the records of ``source`` in format ``fmt``, prepared and sealed by
+        ``jobs`` worker processes while one writer keeps the order and the transaction (a pool
+        starts only for an input of more than one chunk). JSONL lines are parsed in the workers
+        too; a bad line is named as ``read`` names it."""
+        from ledger.service.access_log import refuse_reserved
+
+        if fmt not in READERS:
+            raise InvalidArgumentError(f"format must be one of {', '.join(READERS)}, not {fmt!r}")
+        if jobs < 1:
+            raise InvalidArgumentError(f"jobs must be at least 1, not {jobs}")
+        refuse_reserved(stream, "append to")
+        if fmt == "jsonl":  # read in blocks of lines: the writer does no work per line
+            records, raw = sources.read_jsonl_blocks(source, on_bytes), BLOCKS
+        else:
+            records, raw = READERS[fmt](source, on_bytes), False
+        return self.store.append(stream, records, on_duplicate=on_duplicate, on_progress=on_progress,
+                                 jobs=jobs, raw=raw)
 
     # --- checkpoints --------------------------------------------------------------------------
 

@@ -11,19 +11,17 @@
 from __future__ import annotations
 
 import functools
-import os
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from hashlib import sha256
-from itertools import islice
 
 from sqlalchemy import Connection, Engine, bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 
-from ledger import merkle, record2, tiles
-from ledger.crypto import NONCE_SIZE, SALT_SIZE, DataKey
-from ledger.leaves import RECORD_V1, RECORD_V2, check_record_format, leaf_hash_of
+from ledger import merkle, tiles
+from ledger.crypto import DataKey
+from ledger.leaves import RECORD_V1, check_record_format, leaf_hash_of
 from ledger.errors import (
     ConflictError,
     DataKeyError,
@@ -31,17 +29,17 @@ from ledger.errors import (
     InvariantError,
     NotFoundError,
 )
-from ledger.records import PreparedRecord, prepare_record, record_from_canonical
+from ledger.records import record_from_canonical
 from ledger.settings import Settings
-from ledger.store import db
+from ledger.store import db, sealing
 from ledger.store.anchors import AnchorRow, anchor_columns, anchor_of, newest_anchored_id
-from ledger.store.models import Anchor, Checkpoint, Log, LogOwner, Meta, Record, Tile, utcnow
+from ledger.store.models import Anchor, Checkpoint, Log, LogOwner, Meta, Record, utcnow
+from ledger.store.sealing import DEFAULT_CHUNK
+from ledger.store.sealing import SealedRecord as SealedInput
 
 _STREAM = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*(?:/[A-Za-z0-9][A-Za-z0-9._-]*)*")
 MAX_STREAM_LENGTH = 200
-DEFAULT_CHUNK = 2000
 _KEY_CHECK = "data_key_check"
-_LEAF_PREFIX = b"\x00"
 
 
 def validate_stream_name(stream: str) -> str:
@@ -79,6 +77,17 @@ class AppendResult:
     duplicates: int
     size: int
     root: bytes
+
+
+@dataclass(frozen=True)
+class SealedBatch:
+    """Records sealed for a log of ``record_format`` (``LogStore.seal``), not yet written."""
+
+    record_format: str
+    chunks: list[tuple[int, list[tuple]]]
+
+    def __iter__(self):
+        return iter((self.record_format, self.chunks))
 
 
 @dataclass(frozen=True)
@@ -282,6 +291,8 @@ class LogStore:
         chunk_size: int = DEFAULT_CHUNK,
         on_duplicate: OnDuplicate | None = None,
         on_progress: OnProgress | None = None,
+        jobs: int = 1,
+        raw: bool | str = False,
     ) -> AppendResult:
         """Append parsed records ``(position, value)`` to ``stream`` as one atomic batch.
 
@@ -289,15 +300,51 @@ class LogStore:
         (reported to ``on_duplicate`` with its existing index); the same id with other
         content raises ``ConflictError`` and nothing of the batch is stored. Invalid
         records raise ``RecordError``, likewise storing nothing.
+
+        ``raw``: the values are JSONL lines ``(line number, bytes)``, parsed with the records
+        (``sealing.BLOCKS``: ``sources.read_jsonl_blocks`` blocks of lines, split there too). ``jobs > 1``:
+        records are prepared and sealed by that many worker processes while this one writes,
+        in input order (``ledger.store.sealing``; a pool starts only for more than one chunk).
         """
+        record_format = self.get_log(stream).record_format  # fixed at creation: read unlocked
+        sealed = sealing.sealed_chunks(self.key, record_format, values, raw=raw, jobs=jobs,
+                                       chunk_size=chunk_size)
+        try:
+            return self.append_sealed(stream, record_format, sealed, on_duplicate=on_duplicate,
+                                      on_progress=on_progress)
+        finally:
+            sealed.close()  # stops a worker pool still running after an error
+
+    def seal(self, stream: str, values: Iterable[tuple[int, object]], *, raw: bool = False,
+             chunk_size: int = DEFAULT_CHUNK, record_format: str | None = None) -> SealedBatch:
+        """Prepare and seal ``values`` for ``stream`` without taking its lock (``RecordError``
+        for a bad record): ``append_sealed(stream, *batch)`` then writes them. Two writers
+        seal at the same time and wait for each other only to write. ``record_format``: the
+        log's, when the caller has read it already (it is fixed at creation)."""
+        record_format = record_format or self.get_log(stream).record_format
+        return SealedBatch(record_format, list(
+            sealing.sealed_chunks(self.key, record_format, values, raw=raw, chunk_size=chunk_size)))
+
+    def append_sealed(
+        self,
+        stream: str,
+        record_format: str,
+        sealed: Iterable[tuple[int, list[tuple]]],
+        *,
+        on_duplicate: OnDuplicate | None = None,
+        on_progress: OnProgress | None = None,
+    ) -> AppendResult:
+        """Write sealed chunks ``(records consumed, records)`` (``sealing.sealed_chunks``) to
+        ``stream`` under its lock, as ``append`` does: one transaction, all or nothing."""
         with db.write_transaction(self.engine) as conn:
             log = self._lock_log(conn, stream)
+            if log.record_format != record_format:
+                raise InvariantError(f"records sealed as {record_format} for a {log.record_format} log")
             size, appended, duplicates, consumed = log.size, 0, 0, 0
             tile_cache: dict[tiles.TileKey, bytes] = {}
-            for chunk in _chunks(values, chunk_size):
-                prepared = [prepare_record(value, position) for position, value in chunk]
-                consumed += len(prepared)
-                rows, dups = self._stage_chunk(conn, log.pk, size, prepared, log.record_format)
+            for count, chunk in sealed:
+                consumed += count
+                rows, dups = self._stage_chunk(conn, log.pk, size, chunk)
                 for position, rid, index in dups:
                     if on_duplicate:
                         on_duplicate(position, rid, index)
@@ -319,44 +366,31 @@ class LogStore:
                 )
         return AppendResult(appended, duplicates, size, root)
 
-    def _stage_chunk(self, conn, log_pk, size, prepared: list[PreparedRecord], record_format: str):
-        """Seal a chunk into rows; split off records already in the log (or earlier in it).
-        Leaves are made by the log's ``record_format``: this is where ingest makes every leaf.
+    def _stage_chunk(self, conn, log_pk, size, sealed: list[tuple]):
+        """Give a sealed chunk (``SealedInput`` tuples) its indices; split off records already in the log (or earlier in
+        the chunk), then insert the rest.
 
         Returns (rows, duplicates): rows ``(log_pk, idx, id_digest, leaf, sealed)`` and
         duplicates ``(position, id, existing index)``.
         """
-        key = self.key
-        id_digest, seal = key.id_digest, key.seal
-        step = SALT_SIZE + NONCE_SIZE
-        randomness = os.urandom(step * len(prepared))
-        v2 = record_format == RECORD_V2
-        if not v2 and record_format != RECORD_V1:
-            check_record_format(record_format)
-        leaf_data_v2 = record2.leaf_data_v2_from_canonical
         rows, dups, seen = [], [], {}
         append = rows.append
-        for i, rec in enumerate(prepared):
-            digest = id_digest(rec.record_id)
+        for rec in sealed:
+            digest = rec[2]
             earlier = seen.get(digest)
             if earlier is not None:
                 first, first_index = earlier
-                if first.canonical != rec.canonical:
+                if first[3] != rec[3]:
                     raise ConflictError(
-                        f"record {rec.position} (id {rec.record_id!r}) conflicts with record "
-                        f"{first.position} of this batch: same id, different content; nothing "
+                        f"record {rec[0]} (id {rec[1]!r}) conflicts with record "
+                        f"{first[0]} of this batch: same id, different content; nothing "
                         "from this batch was stored"
                     )
-                dups.append((rec.position, rec.record_id, first_index))
+                dups.append((rec[0], rec[1], first_index))
                 continue
-            off = i * step
-            salt = randomness[off:off + SALT_SIZE]
-            body = salt + rec.canonical
-            # v2: the leaf from the canonical bytes, as every rebuild from the stored bytes makes it
-            leaf = sha256(_LEAF_PREFIX + (leaf_data_v2(rec.canonical, salt) if v2 else body)).digest()
             index = size + len(rows)
             seen[digest] = (rec, index)
-            append((log_pk, index, digest, leaf, seal(leaf, body, randomness[off + SALT_SIZE:off + step])))
+            append((log_pk, index, digest, rec[4], rec[5]))
         if not rows:
             return rows, dups
         # Fast path: insert the chunk, skipping ids already in the log. Duplicates are a normal
@@ -365,32 +399,42 @@ class LogStore:
         # here: after a failure SQLite may have rolled the whole transaction back (SQLITE_FULL),
         # and rolling back a savepoint that is gone would hide that error.
         savepoint = conn.begin_nested()
-        inserted = conn.exec_driver_sql(self._insert_new_records_sql, rows).rowcount
+        inserted = self._insert_new_rows(conn, rows)
         if inserted == len(rows):
             savepoint.commit()
             return rows, dups
         savepoint.rollback()  # some ids are already in the log: sort them out below (the slow path)
         existing = self._existing_by_digest(conn, log_pk, [r[2] for r in rows])
         keep = []
-        for _, _, digest, leaf, sealed in rows:
+        for _, _, digest, leaf, sealed_ in rows:
             found = existing.get(digest)
             if found is None:
-                keep.append((digest, leaf, sealed))
+                keep.append((digest, leaf, sealed_))
                 continue
-            rec = seen[digest][0]
+            rec = SealedInput(*seen[digest][0])
             index, old_leaf, old_sealed = found
-            _, old_canonical = key.open(old_leaf, old_sealed)
-            if old_canonical != rec.canonical:
+            _, old_canonical = self.key.open(old_leaf, old_sealed)
+            if sha256(old_canonical).digest() != rec.content:
                 raise _conflict(rec, index)
             dups.append((rec.position, rec.record_id, index))
         # Later in-chunk duplicates pointed at provisional indices; re-point them.
-        rows = [(log_pk, size + j, d, leaf, sealed) for j, (d, leaf, sealed) in enumerate(keep)]
+        rows = [(log_pk, size + j, d, leaf, sealed_) for j, (d, leaf, sealed_) in enumerate(keep)]
         final_index = {d: size + j for j, (d, _, _) in enumerate(keep)}
         final_index.update({d: v[0] for d, v in existing.items()})
-        dups = [(p, rid, final_index[id_digest(rid)]) for p, rid, _ in dups]
+        by_id = {rec[1]: rec[2] for rec in sealed}
+        dups = [(p, rid, final_index[by_id[rid]]) for p, rid, _ in dups]
         if rows:
             conn.exec_driver_sql(self._insert_records_sql, rows)
         return rows, dups
+
+    def _insert_new_rows(self, conn, rows) -> int:
+        """Insert ``rows``, skipping ids already in the log; the number inserted (fewer than
+        ``len(rows)``: some ids are in the log already, and the caller rolls back its savepoint).
+
+        One ``executemany`` (psycopg 3 pipelines it on PostgreSQL). A binary ``COPY`` after a
+        one-statement id check was measured as no faster on PostgreSQL (bench/README.md, issue 16
+        goals 1-2): the server's index and WAL work per row dominate, not the statements."""
+        return conn.exec_driver_sql(self._insert_new_records_sql, rows).rowcount
 
     def _existing_by_digest(self, conn, log_pk, digests):
         found = {}
@@ -648,14 +692,8 @@ def _log_info(row) -> LogInfo:
     return LogInfo(row.id, row.stream, row.log_id, row.size, row.root, row.record_format)
 
 
-def _conflict(rec: PreparedRecord, index: int) -> ConflictError:
+def _conflict(rec: SealedInput, index: int) -> ConflictError:
     return ConflictError(
         f"record {rec.position} (id {rec.record_id!r}) conflicts with the record at index "
         f"{index}: same id, different content; nothing from this batch was stored"
     )
-
-
-def _chunks(values: Iterable[tuple[int, object]], size: int):
-    it = iter(values)
-    while chunk := list(islice(it, size)):
-        yield chunk

@@ -558,3 +558,57 @@ def test_leaves_beyond_the_end_are_empty_not_an_error(world, start):
     assert r.status_code < 500, r.text
     if r.status_code == 200:
         assert r.json()["leaf_hashes"] == [] and r.json()["size"] == world.size
+
+
+def _pieces(body: bytes, size: int):
+    """``body`` sent chunked in ``size``-byte pieces: lines cut anywhere, no Content-Length."""
+    for i in range(0, len(body), size):
+        yield body[i:i + size]
+
+
+def test_a_streamed_ndjson_body_is_sealed_in_chunks_and_stored_whole(world, monkeypatch):
+    import api.routes_logs as routes
+    from ledger.service.logs import Logs
+
+    monkeypatch.setattr(routes, "SEAL_CHUNK", 40)
+    sealed = []
+    real = Logs.seal
+    monkeypatch.setattr(Logs, "seal", lambda self, info, records, **kw: sealed.append(len(records))
+                        or real(self, info, records, **kw))
+    log_id = world.new_log()
+    lines = [json.dumps(record(f"st-{i}", n=i), separators=(",", ":")).encode() for i in range(150)]
+    body = b"\n".join(lines[:75]) + b"\r\n\n  \n" + b"\n".join(lines[75:])  # CRLF, blank lines, no final LF
+    out = world.ok("POST", f"/v1/logs/{log_id}/records", "acme", content=_pieces(body, 333),
+                   headers={"Content-Type": "application/x-ndjson"})
+    assert (out["appended"], out["size"]) == (150, 150)
+    assert len(sealed) >= 3 and sum(sealed) == 150 and max(sealed) < 150  # sealed as it streamed
+    for index in (0, 74, 75, 149):
+        got = world.ok("GET", f"/v1/logs/{log_id}/records/{index}", "acme")
+        assert got["entries"][0]["record"]["id"] == f"st-{index}"
+    again = world.ok("POST", f"/v1/logs/{log_id}/records", "acme", content=_pieces(body, 1000),
+                     headers={"Content-Type": "application/x-ndjson"})
+    assert (again["appended"], again["duplicates"], again["root"]) == (0, 150, out["root"])
+
+
+def test_a_bad_line_late_in_a_streamed_body_is_named_and_stores_nothing(world, monkeypatch):
+    import api.routes_logs as routes
+
+    monkeypatch.setattr(routes, "SEAL_CHUNK", 40)
+    log_id = world.new_log()
+    lines = [json.dumps(record(f"sb-{i}", n=i)).encode() for i in range(200)]
+    lines[172] = b'{"id": "sb-172", "ts": "2026-13-01T00:00:00Z", "type": "t", "data": {}}'
+    body = b"\n".join(lines) + b"\n"
+    r = world.post(f"/v1/logs/{log_id}/records", "acme", content=_pieces(body, 500),
+                   headers={"Content-Type": "application/x-ndjson"})
+    assert r.status_code == 422, r.text
+    problem = r.json()
+    assert (problem["position"], problem["field"]) == (173, "ts") and "sb-172" in problem["detail"]
+    assert _size(world, log_id) == 0
+    # The same key with another body: the key is named first, as for a body read whole.
+    good = b"\n".join(lines[:3]) + b"\n"
+    world.ok("POST", f"/v1/logs/{log_id}/records", "acme", content=good,
+             headers={"Content-Type": "application/x-ndjson", "Idempotency-Key": "k-stream"})
+    r = world.post(f"/v1/logs/{log_id}/records", "acme", content=_pieces(body, 500),
+                   headers={"Content-Type": "application/x-ndjson", "Idempotency-Key": "k-stream"})
+    assert r.status_code == 422 and r.json()["type"].endswith("/idempotency-key-reused")
+    assert _size(world, log_id) == 3

@@ -379,3 +379,18 @@ def test_json_output_is_json_with_every_non_printable_character_escaped():
     assert json.loads(text) == value
     assert "\\u202e" in text and "\\udb40\\udc01" in text and "艾克米 😀" in text
     assert json_text({"a": [1, "b"]}) == '{\n  "a": [\n    1,\n    "b"\n  ]\n}'
+
+
+def test_ingest_with_sealing_workers_is_all_or_nothing_and_idempotent(dpl):
+    dpl("log", "create", "s")
+    lines = [_rec(i) for i in range(6000)]  # three chunks: a pool of workers seals them
+    bad = [*lines[:4499], {**lines[4499], "ts": "yesterday"}, *lines[4500:]]
+    code, _, err = dpl("ingest", "--log", "s", "--jobs", "2", "-", input=_jsonl(bad), ok=False)
+    assert code == 1 and err.count("\n") == 1 and "record 4500" in err and "wo-4499" in err and "'ts'" in err
+    assert json.loads(dpl("log", "show", "s", "--json")[1])["size"] == 0
+    out = json.loads(dpl("ingest", "--log", "s", "--jobs", "2", "--json", "-", input=_jsonl(lines))[1])
+    assert (out["appended"], out["size"]) == (6000, 6000)
+    again = json.loads(dpl("ingest", "--log", "s", "--jobs", "3", "--json", "-", input=_jsonl(lines[::-1]))[1])
+    assert (again["appended"], again["duplicates"], again["root"]) == (0, 6000, out["root"])
+    code, _, err = dpl("ingest", "--log", "s", "--jobs", "0", "-", input=b"", ok=False)
+    assert code != 0 and "--jobs" in err
