@@ -18,8 +18,7 @@ import logging
 import threading
 from abc import ABC, abstractmethod
 
-from ledger.service.anchoring import anchor_round
-from ledger.store.locks import AnchoringLeader
+from ledger.service.anchoring import anchor_round, anchoring_leader
 
 log = logging.getLogger("dpl.anchoring")
 
@@ -61,7 +60,7 @@ class AnchoringLoop(_Loop):
 
     def __init__(self, svc, interval: float):
         super().__init__(svc, interval)
-        self.leadership = AnchoringLeader(svc.store.engine, svc.settings.home)
+        self.leadership = anchoring_leader(svc)
 
     @property
     def leader(self) -> bool:

@@ -15,7 +15,14 @@ from dataclasses import dataclass
 
 from ledger.errors import AnchoringBusyError
 from ledger.service.context import Context
-from ledger.store.locks import anchoring_lock
+from ledger.store.locks import AnchoringLeader, anchoring_lock
+
+
+
+def anchoring_leader(ctx: Context) -> AnchoringLeader:
+    """This process's claim on the anchoring leadership (``AnchoringLeader``: ``lead()``,
+    ``held``, ``release()``); the service loop anchors only while it holds it."""
+    return AnchoringLeader(ctx.store.engine, ctx.settings.home)
 
 
 def anchor_once(ctx: Context, stream: str | None = None) -> list:
