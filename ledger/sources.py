@@ -35,12 +35,7 @@ def detect_format(name: str) -> str:
 
 def read_jsonl(stream: BinaryIO, on_bytes: Callable[[int], None] | None = None) -> Iterator[tuple[int, object]]:
     """Yield ``(line number, value)`` for each non-blank line of a JSONL byte stream."""
-    for number, line in enumerate(stream, start=1):
-        if on_bytes:
-            on_bytes(len(line))
-        line = line.rstrip(b"\r\n")
-        if not line or line.isspace():
-            continue
+    for number, line in read_jsonl_lines(stream, on_bytes):
         yield number, parse_json_line(line, number)
 
 

@@ -124,16 +124,24 @@ def proof_checks(verified: Verified, chain: Chain, trusted: TrustedRegistry,
         return checks
     factory, listing = read_factory(chain, verified.log_id)
     checks.append(factory_check(verified.log_id, verified.stream, factory, listing))
+    if _expected_then_anchored(checks, chain, trusted, verified, factory, listing, expected) and \
+            anchor.get("tx_hash") is not None:
+        checks.append(_anchor_transaction(chain, trusted, verified))
+    return checks
+
+
+def _expected_then_anchored(checks: list[Check], chain: Chain, trusted: TrustedRegistry, verified: Verified,
+                            factory, listing, expected: str | None) -> bool:
+    """After the ``factory`` check last in ``checks``: ``expected factory`` when one is named,
+    then ``anchor``, appended up to the first that fails. True when all of them pass."""
     if not checks[-1].ok:
-        return checks
+        return False
     if expected is not None:
         checks.append(expected_factory_check(factory, listing, expected))
         if not checks[-1].ok:
-            return checks
+            return False
     checks.append(_anchored(chain, trusted, verified))
-    if checks[-1].ok and anchor.get("tx_hash") is not None:
-        checks.append(_anchor_transaction(chain, trusted, verified))
-    return checks
+    return checks[-1].ok
 
 
 #: The registry counts sizes and token ids in uint64: a bundle's number above this is never sent
@@ -232,11 +240,6 @@ def checkpoint_checks(chain: Chain, trusted: TrustedRegistry, log_id: bytes, siz
                                               "factory owns it"))
     else:
         checks.append(Check("factory", True, f"{describe_factory(factory, listing)} owns log {to_hex(log_id)}"))
-    if not checks[-1].ok:
-        return checks
-    if expected is not None:
-        checks.append(expected_factory_check(factory, listing, expected))
-        if not checks[-1].ok:
-            return checks
-    checks.append(_anchored(chain, trusted, Verified("tlog-checkpoint", stream or "", "", log_id, size, root)))
+    _expected_then_anchored(checks, chain, trusted, Verified("tlog-checkpoint", stream or "", "", log_id, size, root),
+                            factory, listing, expected)
     return checks
