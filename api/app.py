@@ -82,6 +82,11 @@ def create_app(settings: Settings | None = None, *, anchoring: bool | None = Non
     for router in routers:
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=web_routes.STATIC_DIR), name="static")
+    if settings.publish_dir is not None:
+        # DPL_PUBLISH_DIR: the published checkpoints and tiles (docs/TILES.md), public by design
+        # (hashes and signed notes only), served as static files for a demo or a small deployment;
+        # any static server or CDN serves the same directory.
+        app.mount("/tiles", StaticFiles(directory=settings.publish_dir, check_dir=False), name="tiles")
 
     # Limits and authentication before any route reads a body (api.edge); the routes in the
     # order the router tries them.

@@ -176,6 +176,12 @@ def test_make_run_serves_the_demo_stops_on_ctrl_c_and_reuses_everything(tmp_path
                 logs = httpx.get(f"http://127.0.0.1:{api_port}/v1/logs",
                                  headers={"Authorization": f"Bearer {keys[slot]}"}).json()
                 assert [(log["stream"], log["size"], log["format"]) for log in logs] == want
+                for log in logs:  # each log's anchored checkpoint is published and served at /tiles/
+                    log_id = log["log_id"].removeprefix("0x")
+                    r = httpx.get(f"http://127.0.0.1:{api_port}/tiles/{log_id}/checkpoint")
+                    assert r.status_code == 200, (log["stream"], r.status_code)
+                    origin, size = r.text.splitlines()[:2]
+                    assert origin.endswith(log_id) and 0 < int(size) <= log["size"]
             _assert_demo_warnings(f"http://127.0.0.1:{api_port}", keys)
             listed = httpx.get(f"http://127.0.0.1:{api_port}/v1/factories",
                                headers={"Authorization": f"Bearer {keys['lender_a']}"}).json()
