@@ -24,9 +24,13 @@ DEADLINE = 30.0
 def http_fetcher(base_url: str, timeout: float = TIMEOUT, deadline: float = DEADLINE) -> tlog.Fetch:
     """``fetch(path)``: the bytes at ``base_url/path``, bounded in size and time."""
     import requests
+    import urllib3
 
-    parts = urlsplit(base_url)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
+    try:
+        parts = urlsplit(base_url)
+    except ValueError:
+        parts = None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.netloc:
         raise BundleError(f"--tiles {base_url!r} is not an http(s) URL")
     base = base_url.rstrip("/")
     session = requests.Session()
@@ -45,14 +49,16 @@ def http_fetcher(base_url: str, timeout: float = TIMEOUT, deadline: float = DEAD
                 if r.status_code != 200:
                     raise BundleError(f"{url}: HTTP {r.status_code}" + (" (not published?)" if r.status_code == 404 else ""))
                 body = bytearray()
-                for chunk in r.iter_content(8192):
+                while chunk := r.raw.read1(8192, decode_content=True):  # what has come: a slow drip meets the deadline
                     body += chunk
                     if len(body) > limit:
                         raise BundleError(f"{url} is larger than the {limit} bytes it can hold")
                     if time.monotonic() > end:
                         raise BundleError(f"{url} took longer than {deadline:g} s")
                 return bytes(body)
-        except requests.RequestException as e:
+        except BundleError:
+            raise
+        except (requests.RequestException, urllib3.exceptions.HTTPError, ValueError) as e:  # ValueError: a bad redirect URL
             raise BundleError(f"cannot fetch {url}: {type(e).__name__}") from None
 
     return fetch
@@ -82,6 +88,9 @@ def open_published(url: str, vkey: str | None, fetch: tlog.Fetch | None = None) 
     else:
         text, signed_by = tlog.split_note(note)[0], None
     cp = tlog.parse_checkpoint(text)
+    if vkey is not None and cp.origin != verifier.name:  # the signature does not cover the key's name
+        raise BundleError(f"the checkpoint at {url} is for {cp.origin}, but the note key is for {verifier.name}: "
+                          "a checkpoint of another log")
     chain_id, log_id = tlog.parse_origin(cp.origin)
     reader = tlog.TileReader(cp.size, fetch)
     root = reader.root()

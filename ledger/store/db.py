@@ -21,7 +21,9 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.pool import QueuePool
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from ledger.errors import StoreBusyError, StoreError, StoreFullError
 
@@ -57,10 +59,11 @@ def make_engine(url: str, busy_timeout: float = 60.0) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             _private_database_files(Path(parsed.database))
-        engine = create_engine(url, connect_args={"timeout": busy_timeout}, **_POOL)
+        engine = create_engine(url, connect_args={"timeout": busy_timeout}, pool_timeout=busy_timeout,
+                               **_POOL)
         _make_sqlite_transactional(engine)
     else:
-        engine = create_engine(url, pool_pre_ping=True, **_POOL)
+        engine = create_engine(url, pool_pre_ping=True, pool_timeout=busy_timeout, **_POOL)
     _name_store_errors(engine, busy_timeout)
     return engine
 
@@ -69,7 +72,18 @@ def make_engine(url: str, busy_timeout: float = 60.0) -> Engine:
 # kept + 10 overflow), but an overflow connection was closed on return and opened again by the
 # next request (on PostgreSQL a new server process each time: about a core of a 2-core machine
 # under 50 concurrent proof requests).
-_POOL = {"pool_size": 15, "max_overflow": 0}
+class _Pool(QueuePool):
+    """A pool whose "every connection is busy" is a ``StoreBusyError`` (503 with Retry-After in
+    the API, one line in the CLI), wherever the checkout happens (the edge's authentication too)."""
+
+    def _do_get(self):
+        try:
+            return super()._do_get()
+        except PoolTimeoutError as e:
+            raise store_error(e) from None
+
+
+_POOL = {"poolclass": _Pool, "pool_size": 15, "max_overflow": 0}  # a request waits for one as long as for a write lock
 
 
 def _name_store_errors(engine: Engine, busy_timeout: float) -> None:
@@ -85,6 +99,10 @@ def _name_store_errors(engine: Engine, busy_timeout: float) -> None:
 
 def store_error(exc: BaseException, busy_timeout: float = 60.0) -> StoreError | None:
     """The ``StoreError`` a driver exception stands for, if any."""
+    if isinstance(exc, PoolTimeoutError):
+        return StoreBusyError(
+            "every database connection of this process stayed in use for DPL_SQLITE_BUSY_TIMEOUT; "
+            "nothing was done: try again shortly")
     code = getattr(exc, "sqlite_errorcode", None)
     if code is not None and code & 0xFF in (_SQLITE_BUSY, _SQLITE_LOCKED):
         return StoreBusyError(

@@ -73,3 +73,21 @@ def test_a_full_disk_is_a_503_that_says_so_and_stores_nothing(tmp_path):
         assert c.get(f"/v1/logs/{log_id}", headers=auth).json()["size"] == 0
         r = c.post(f"/v1/logs/{log_id}/records", json=batch, headers=auth)  # space freed: the retry works
         assert r.status_code == 200 and r.json()["size"] == 3000
+
+
+def test_a_worker_whose_every_connection_is_busy_answers_503_not_500(tmp_path):
+    home, app = _app(tmp_path)
+    with passphrase_env(), TestClient(app, raise_server_exceptions=False) as c:
+        svc = app.state.services
+        svc.parties.create("acme", "factory", DEV1)
+        auth = {"Authorization": f"Bearer {svc.parties.new_key('acme')}"}
+        assert c.get("/v1/logs", headers=auth).status_code == 200
+        held = [svc.store.engine.connect() for _ in range(svc.store.engine.pool.size())]  # the whole pool
+        try:
+            r = c.get("/v1/logs", headers=auth)
+        finally:
+            for conn in held:
+                conn.close()
+        body = _problem(r, 503, "store-unavailable")
+        assert r.headers["retry-after"] == "5" and body["detail"].startswith("every database connection")
+        assert c.get("/v1/logs", headers=auth).status_code == 200

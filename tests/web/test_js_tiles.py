@@ -24,6 +24,15 @@ CHAIN = 31337
 SEED = bytes(range(32))
 
 
+def _relabelled(signed_by: tlog.NoteSigner, shown_as: tlog.NoteSigner, text: bytes) -> bytes:
+    """``text`` signed by ``signed_by``, its signature line renamed to ``shown_as``'s name and key ID:
+    a signature line's name and key ID are not covered by the signature."""
+    body, sigs = tlog.split_note(signed_by.sign(text))
+    raw = sigs[0][1]
+    line = f"\u2014 {shown_as.verifier.name} {base64.b64encode(shown_as.verifier.key_id + raw[4:]).decode()}\n"
+    return body + ("\n" + line).encode()
+
+
 def _b64(b: bytes) -> str:
     return base64.b64encode(b).decode()
 
@@ -125,7 +134,10 @@ def _cases():
     pubs = [({**published_small, "checkpoint": checkpoint}, signer.verifier.vkey),
             ({**published_small, "checkpoint": checkpoint}, None),
             ({**published_small, top: _flip(published_small[top]), "checkpoint": checkpoint}, signer.verifier.vkey),
-            ({**published_small, "checkpoint": other.sign(text)}, signer.verifier.vkey)]
+            ({**published_small, "checkpoint": other.sign(text)}, signer.verifier.vkey),
+            # another log's checkpoint (same service seed), its signature line renamed to this log's key
+            ({**published_small, "checkpoint": _relabelled(other, signer, tlog.checkpoint_text(
+                tlog.Checkpoint(other.verifier.name, 1000, merkle.root(leaves))))}, signer.verifier.vkey)]
     expected_pubs = [_attempt(lambda f=f, v=v: (lambda p: ["0x" + p.log_id.hex(), str(p.chain_id), str(p.checkpoint.size),
                                                            p.signed_by])(open_published(url, v, f.__getitem__)))
                      for f, v in pubs]
@@ -174,3 +186,5 @@ def test_js_tiles_give_python_paths_proofs_and_words(tmp_path):
     assert any("error" in x for x in expected["logs"][-1]["inclusion"]) and any("error" in x for x in expected["notes"])
     assert any("error" in x for x in expected["bundles"] if isinstance(x, dict))
     assert any("error" in x for x in expected["published"] if isinstance(x, dict))
+    # a checkpoint of another log under this log's key name: refused, though the signature verifies
+    assert "a checkpoint of another log" in expected["published"][-1]["error"]

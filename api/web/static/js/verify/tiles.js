@@ -332,6 +332,10 @@ export async function openPublished(baseUrl, { vkey = null, fetchTile = null } =
     text = splitNote(note).text;
   }
   const checkpoint = parseCheckpoint(text);
+  if (vkey !== null && checkpoint.origin !== signedBy.slice(0, signedBy.lastIndexOf('+'))) { // the signature does not cover the key's name
+    throw new BundleError(`the checkpoint at ${baseUrl} is for ${checkpoint.origin}, but the note key is for `
+      + `${signedBy.slice(0, signedBy.lastIndexOf('+'))}: a checkpoint of another log`);
+  }
   const { chainId, logId } = parseOrigin(checkpoint.origin);
   const reader = new TileReader(checkpoint.size, fetch);
   const root = await reader.root();
@@ -396,9 +400,14 @@ export async function checkBundle(bundle, { logId, reader }) {
 }
 
 /** The page's checks of a bundle against the log's published tiles at `url` (`vkey`: the log's note
- * key, or null): [{name: 'published checkpoint', …}, {name: 'tiles', …}], failed in words, never rejects
- * on what a server serves. */
-export async function tilesChecks(bundle, url, { vkey = null, fetchTile = null } = {}) {
+ * key, or null; `anchored`: async (published) => {ok, detail}, the checkpoint held to the trusted registry,
+ * or null; one of the two is needed): [{name: 'published checkpoint', …}, ({name: 'published checkpoint
+ * anchored', …},) {name: 'tiles', …}], failed in words, never rejects on what a server serves. */
+export async function tilesChecks(bundle, url, { vkey = null, fetchTile = null, anchored = null } = {}) {
+  if (vkey === null && anchored === null) {
+    return [{ name: 'published checkpoint', ok: false,
+      detail: 'neither the note key nor the chain checks it: nothing else vouches for what a web server serves' }];
+  }
   let published;
   try {
     published = await openPublished(url, { vkey, fetchTile });
@@ -409,6 +418,10 @@ export async function tilesChecks(bundle, url, { vkey = null, fetchTile = null }
   const cp = published.checkpoint;
   const checks = [{ name: 'published checkpoint', ok: true, detail: `log ${published.logId} on chain ${published.chainId} at size ${cp.size}, `
     + `root ${toHex(cp.root)}, ${published.signedBy ? `signed by ${published.signedBy}` : 'signature not checked (no note key)'}` }];
+  if (anchored !== null) { // the page's trusted registry: {ok, detail}
+    checks.push({ name: 'published checkpoint anchored', ...(await anchored(published)) });
+    if (!checks[checks.length - 1].ok) return checks;
+  }
   try {
     checks.push({ name: 'tiles', ok: true, detail: (await checkBundle(bundle, published)).join('; ') });
   } catch (e) {

@@ -7,6 +7,7 @@ import { api } from '../../api.js';
 import { busy, clearError, download, focusOn, h, showError } from '../../dom.js';
 import { parseJson, JsonInputError, isAddress, verifyCollateralOnChain, verifyProofBundleOnChain, shown, RpcClient, sha256, toHex } from '../../verify/index.js';
 import { tilesChecks } from '../../verify/tiles.js';
+import { rootAt } from '../../verify/chain.js';
 import { buildReport, reportFileName } from './report.js';
 import { plainVerdict, sampledRecords } from './summary.js';
 
@@ -166,7 +167,20 @@ async function verify() {
       ? await verifyCollateralOnChain(state.text, given.tokenId, trust)
       : await verifyProofBundleOnChain(state.text, trust);
     if (given.tiles && report.sound) { // and from the log's published tiles (verify/tiles.js)
-      const more = await tilesChecks(state.bundle, given.tiles, { vkey: given.vkey });
+      const anchored = async (p) => { // the published checkpoint held to the trusted registry, as dpl verify --tiles --rpc
+        if (chainId === null || BigInt(chainId) !== p.chainId) {
+          return { ok: false, detail: `the published log is on chain ${p.chainId}, not on the chain of ${given.rpcUrl}` };
+        }
+        try {
+          const held = await rootAt(node, given.registry, p.logId, p.checkpoint.size);
+          const ok = held !== null && toHex(held) === toHex(p.checkpoint.root);
+          return { ok, detail: ok ? `the trusted registry ${given.registry} holds root ${toHex(p.checkpoint.root)} at size ${p.checkpoint.size}`
+            : `the trusted registry ${given.registry} does not hold the published root at size ${p.checkpoint.size}` };
+        } catch (e) {
+          return { ok: false, detail: `cannot read the trusted registry: ${e.message}` };
+        }
+      };
+      const more = await tilesChecks(state.bundle, given.tiles, { vkey: given.vkey, anchored });
       report = { ...report, sound: more.every((c) => c.ok), checks: [...report.checks, ...more] };
     }
     const headAfter = await head();
