@@ -201,7 +201,7 @@ def two_serve_processes(tmp_path: Path, pg_url: str) -> None:
             assert all(chain.receipt(r.tx_hash)["status"] == 1 for r in sent)
             assert chain.call(chain.w3.eth.get_transaction_count, relayer, "latest") == len(sent)
             assert sorted(r.address.lower() for r in [ctx.keyring.info(f"dev{n}") for n in LENDERS]) == sorted(
-                a.lower() for a in clients["a"].get("/v1/lenders", headers={"Authorization": f"Bearer {admin}"}).json())
+                a.lower() for a in clients[survivor].get("/v1/lenders", headers={"Authorization": f"Bearer {admin}"}).json())
         finally:
             ctx.close()
         audit = json.loads(_dpl(env_a, "audit", "--json"))  # roots recomputed from the records
