@@ -38,7 +38,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from bench_log import SEED, STREAM, code_digest, machine, write_jsonl  # noqa: E402
+from bench_log import STREAM, code_digest, machine, write_jsonl  # noqa: E402
 
 NONCE, TAG, SALT = 12, 16, 32
 
